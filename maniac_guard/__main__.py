@@ -1,0 +1,3 @@
+from maniac_guard.cli import main
+
+main()

@@ -1,0 +1,133 @@
+"""The command line. Each command parses its options, calls one function and
+returns its exit code: 0 clean, 1 findings, 2 usage, config or input error."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from maniac_guard import __version__
+from maniac_guard.config import ConfigError, Settings, load_settings
+from maniac_guard.findings import Severity
+
+SEVERITIES = [s.label for s in Severity]
+FORMATS = ["text", "json", "sarif"]
+
+
+def use_color(flag: bool | None) -> bool:
+    if flag is not None:
+        return flag
+    if os.environ.get("NO_COLOR"):
+        return False
+    return sys.stdout.isatty()
+
+
+def fail(message: str) -> None:
+    click.echo(f"maniac-guard: error: {message}", err=True)
+    sys.exit(2)
+
+
+def split_ids(values: tuple[str, ...]) -> list[str]:
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def settings_for(paths: tuple[str, ...], config: str | None, **flags: Any) -> Settings:
+    """Config file values, then CLI flags over them (a flag left unset keeps the file's value)."""
+    settings = load_settings(paths[0] if paths else ".", config)
+    for name, value in flags.items():
+        if value is None or value == () or value == []:
+            continue
+        setattr(settings, name, value)
+    return settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="maniac-guard")
+def main() -> None:
+    """Find, fix and verify leaked Maniac API keys."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to FILE instead of stdout.")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="gitignore-style pattern to skip (repeatable).")
+@click.option("--select", multiple=True, metavar="IDS", help="Only these rules (MG101, or a prefix like MG1).")
+@click.option("--ignore", "ignore_rules", multiple=True, metavar="IDS", help="Skip these rules.")
+@click.option("--fail-on", type=click.Choice(SEVERITIES), help="Lowest severity that fails the run [default: low].")
+@click.option("--no-gitignore", is_flag=True, help="Scan files that .gitignore excludes.")
+@click.option("--max-file-size", type=click.IntRange(min=1), metavar="BYTES", help="Skip larger files [default: 10 MiB].")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), help="Worker processes [default: one per core].")
+@click.option("--config", type=click.Path(dir_okay=False), help="Use this config file instead of the nearest one.")
+@click.option("--color/--no-color", default=None, help="Colours [default: when stdout is a terminal and NO_COLOR is unset].")
+@click.option("-v", "--verbose", is_flag=True, help="More detail.")
+@click.option("-q", "--quiet", is_flag=True, help="Only findings and errors.")
+def scan(
+    paths: tuple[str, ...],
+    fmt: str,
+    output: str | None,
+    exclude: tuple[str, ...],
+    select: tuple[str, ...],
+    ignore_rules: tuple[str, ...],
+    fail_on: str | None,
+    no_gitignore: bool,
+    max_file_size: int | None,
+    jobs: int | None,
+    config: str | None,
+    color: bool | None,
+    verbose: bool,
+    quiet: bool,
+) -> None:
+    """Scan PATHS (default: .) for Maniac keys and committed key files."""
+    from maniac_guard.scan import ScanRequest, run_scan
+
+    paths = paths or (".",)
+    try:
+        settings = settings_for(
+            paths,
+            config,
+            select=split_ids(select),
+            ignore=split_ids(ignore_rules),
+            fail_on=Severity.parse(fail_on) if fail_on else None,
+            gitignore=False if no_gitignore else None,
+            max_file_size=max_file_size,
+            jobs=jobs,
+        )
+        request = ScanRequest(
+            paths=list(paths),
+            settings=settings,
+            fmt=fmt,
+            output=output,
+            color=use_color(color),
+            verbose=verbose,
+            quiet=quiet,
+            cli_exclude=list(exclude),
+        )
+        sys.exit(run_scan(request))
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+@main.command("rules")
+def list_rules() -> None:
+    """List every rule."""
+    from maniac_guard.catalog import load_rules
+
+    for rule in load_rules().values():
+        click.echo(f"{rule.id}  {rule.severity.label:<8}  fix:{rule.fix:<6}  {rule.name}: {rule.summary}")
+
+
+@main.command()
+@click.argument("rule_id")
+def explain(rule_id: str) -> None:
+    """Print the documentation of RULE_ID (e.g. MG101)."""
+    from maniac_guard.catalog import load_rules
+
+    rule = load_rules().get(rule_id.strip().upper())
+    if rule is None:
+        fail(f"unknown rule '{rule_id}' (see `maniac-guard rules`)")
+        return
+    click.echo(rule.render_doc(), nl=False)

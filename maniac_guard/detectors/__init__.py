@@ -1,0 +1,37 @@
+"""Detectors: one module per kind. Each module exposes
+
+- ``RULE_IDS``: the rules it can report;
+- ``wants(source) -> bool``: a cheap check (names, substrings) run on every file;
+- ``detect(source) -> Iterable[Finding]``: the real work, only where wanted.
+
+Detector modules import heavy libraries (libcst, yaml) inside ``detect`` so a
+scan that never needs them never pays for them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable
+from types import ModuleType
+from typing import Protocol
+
+from maniac_guard.findings import Finding
+from maniac_guard.sources import SourceFile
+
+# Order matters only for readability; merging picks the most specific rule.
+DETECTOR_MODULES = (
+    "maniac_guard.detectors.keys",
+    "maniac_guard.detectors.config_files",
+)
+
+
+class Detector(Protocol):
+    RULE_IDS: frozenset[str]
+
+    def wants(self, source: SourceFile) -> bool: ...
+
+    def detect(self, source: SourceFile) -> Iterable[Finding]: ...
+
+
+def load_detectors() -> list[ModuleType]:
+    return [importlib.import_module(name) for name in DETECTOR_MODULES]

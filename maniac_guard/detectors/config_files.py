@@ -1,0 +1,87 @@
+"""Committed key files (MG301, MG302): a Maniac `config.yaml` holding an
+`api_key`, and `.env` files setting `MANIAC_API_KEY`. Read line by line, so
+no YAML parser is needed and every finding has its line."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from maniac_guard.findings import Finding, mask
+from maniac_guard.keyshape import placeholder_reason
+from maniac_guard.sources import SourceFile
+
+RULE_IDS = frozenset({"MG301", "MG302"})
+
+CONFIG_NAMES = frozenset({"config.yaml", "config.yml"})
+ENV_VAR_RE = re.compile(rb"^[ \t]*(?:export[ \t]+)?(MANIAC_API_KEY(?:_[A-Za-z0-9_]+)?)[ \t]*[=:][ \t]*(.*?)[ \t]*\r?$", re.M)
+YAML_KEY_RE = re.compile(rb"^[ \t]*[\"']?(api_key|apiKey|api-key)[\"']?[ \t]*:[ \t]*(.*?)[ \t]*\r?$", re.M)
+# Values a human writes in a template rather than a real key.
+_TEMPLATE_RE = re.compile(
+    r"^$|^[<{\[].*[>}\]]$|^\$|\$\{|\.\.\.|…|xxx|your|example|placeholder|changeme|replace|redacted|dummy|sample|todo|none|null|~",
+    re.IGNORECASE,
+)
+
+
+def is_env_file(name: str) -> bool:
+    return name == ".env" or name.startswith(".env.") or name.endswith(".env")
+
+
+def wants(source: SourceFile) -> bool:
+    name = source.name
+    if is_env_file(name):
+        return b"MANIAC_API_KEY" in source.data
+    return name in CONFIG_NAMES and b"pi" in source.data
+
+
+def _clean_value(raw: bytes) -> str:
+    value = raw.decode("utf-8", "replace")
+    if value[:1] in ("'", '"'):
+        quote = value[0]
+        end = value.find(quote, 1)
+        return value[1:end] if end > 0 else value[1:]
+    return value.split(" #", 1)[0].split("\t#", 1)[0].strip()
+
+
+def is_real_value(value: str) -> bool:
+    """A value that is a credential, not a template, reference or placeholder."""
+    if _TEMPLATE_RE.search(value):
+        return False
+    if value.startswith("mk-"):
+        return placeholder_reason(value[3:]) is None
+    return len(value) >= 8
+
+
+def _in_maniac_folder(path: str) -> bool:
+    return "/.maniac/" in "/" + path
+
+
+def detect(source: SourceFile) -> Iterator[Finding]:
+    from maniac_guard.detectors.snippet import finding_at
+
+    if is_env_file(source.name):
+        for match in ENV_VAR_RE.finditer(source.data):
+            value = _clean_value(match.group(2))
+            if is_real_value(value):
+                variable = match.group(1).decode()
+                yield finding_at(
+                    source,
+                    "MG302",
+                    f"committed env file sets {variable} to a real key ({mask(value)}); keep .env files out of git",
+                    match.start(1),
+                    match.end(2),
+                    subject=f"env:{variable}",
+                )
+        return
+    for match in YAML_KEY_RE.finditer(source.data):
+        value = _clean_value(match.group(2))
+        # Outside ~/.maniac/ a config.yaml is someone else's unless it holds an mk- key.
+        if is_real_value(value) and (_in_maniac_folder(source.path) or value.startswith("mk-")):
+            yield finding_at(
+                source,
+                "MG301",
+                f"committed Maniac config file holds an api_key ({mask(value)}); it belongs in ~/.maniac/, not in git",
+                match.start(1),
+                match.end(2),
+                subject="config:api_key",
+            )

@@ -1,0 +1,212 @@
+"""The scan: sources → detectors → findings, then merging and inline ignores.
+
+Whole trees are split into chunks that worker processes read and scan; a
+small scan (a pre-commit hook) stays in one process to avoid start-up cost.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from types import ModuleType
+
+from maniac_guard.detectors import load_detectors
+from maniac_guard.findings import Finding, sort_key
+from maniac_guard.sources import SourceFile
+from maniac_guard.sources.files import (
+    Excluder,
+    WalkReport,
+    display_path,
+    iter_paths,
+    read_file,
+    to_source,
+    utf8_problem,
+)
+
+PARALLEL_MIN_FILES = 400
+CHUNK_SIZE = 256
+IGNORE_RE = re.compile(r"maniac-guard:\s*ignore(?:\[([A-Za-z0-9_,\s]+)\])?")
+
+
+@dataclass
+class ScanResult:
+    findings: list[Finding] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)  # one line each, for stderr
+    files_scanned: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    elapsed: float = 0.0
+    missing_paths: list[str] = field(default_factory=list)
+    # Set by other stages (baseline, verification, fixes), shown in reports.
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def merge(self, other: ScanResult) -> None:
+        self.findings.extend(other.findings)
+        self.messages.extend(other.messages)
+        self.files_scanned += other.files_scanned
+        self.skipped.update(other.skipped)
+
+
+def _rule_rank(rule_id: str) -> int:
+    """More specific rules win a merge: Python (2xx) over plain patterns (1xx)."""
+    return {"2": 2, "1": 1}.get(rule_id[2:3], 0)
+
+
+def merge_duplicates(findings: list[Finding]) -> list[Finding]:
+    """One finding per (line, secret) among the key rules."""
+    best: dict[tuple[int, str], Finding] = {}
+    rest: list[Finding] = []
+    for finding in findings:
+        if finding.secret is None or _rule_rank(finding.rule_id) == 0:
+            rest.append(finding)
+            continue
+        key = (finding.line, finding.secret.digest)
+        current = best.get(key)
+        if current is None or _rule_rank(finding.rule_id) > _rule_rank(current.rule_id):
+            best[key] = finding
+    return rest + list(best.values())
+
+
+def suppressed(finding: Finding, source: SourceFile, lines: list[str] | None) -> bool:
+    """Inline `maniac-guard: ignore` / `ignore[MG101]` on the finding's line."""
+    if lines is None:
+        return False
+    index = finding.line - 1 if source.line_numbers is None else source.line_numbers.index(finding.line)
+    if not 0 <= index < len(lines):
+        return False
+    match = IGNORE_RE.search(lines[index])
+    if match is None:
+        return False
+    if match.group(1) is None:
+        return True
+    wanted = {part.strip().upper() for part in match.group(1).split(",")}
+    return finding.rule_id in wanted
+
+
+def scan_source(source: SourceFile, detectors: Sequence[ModuleType]) -> list[Finding]:
+    """Run every interested detector on one file; merge and apply inline ignores."""
+    found: list[Finding] = []
+    for detector in detectors:
+        if detector.wants(source):
+            found.extend(detector.detect(source))
+    if not found:
+        return found
+    if len(found) > 1:
+        found = merge_duplicates(found)
+    if b"maniac-guard" in source.data:
+        lines = source.text.splitlines()
+        found = [f for f in found if not suppressed(f, source, lines)]
+    return found
+
+
+@dataclass(frozen=True)
+class FileJob:
+    path: str  # absolute
+    shown: str
+    explicit: bool
+
+
+def _scan_files(jobs: Sequence[FileJob], max_size: int, roots: Sequence[str]) -> ScanResult:
+    result = ScanResult()
+    detectors = load_detectors()
+    for job in jobs:
+        read = read_file(job.path, job.shown, max_size, roots, follow=job.explicit)
+        if read.data is None:
+            result.skipped[read.skipped or "unreadable"] += 1
+            if read.message:
+                result.messages.append(read.message)
+            continue
+        source, skipped, message = to_source(job.shown, read.data)
+        if source is None:
+            result.skipped[skipped or "unreadable"] += 1
+            if message:
+                result.messages.append(message)
+            continue
+        result.files_scanned += 1
+        try:
+            findings = scan_source(source, detectors)
+        except RecursionError:
+            result.messages.append(f"{job.shown}: too deeply nested to analyze; key patterns only")
+            findings = []
+        if findings:
+            note = utf8_problem(source)
+            if note:
+                result.messages.append(note)
+        result.messages.extend(source.notes)
+        result.findings.extend(findings)
+    return result
+
+
+def _scan_chunk(args: tuple[list[FileJob], int, list[str]]) -> ScanResult:
+    return _scan_files(*args)
+
+
+def worker_count(requested: int) -> int:
+    if requested > 0:
+        return requested
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def scan_paths(
+    paths: Sequence[str],
+    *,
+    excluder: Excluder,
+    use_gitignore: bool = True,
+    max_file_size: int,
+    jobs: int = 0,
+) -> ScanResult:
+    started = time.perf_counter()
+    cwd = os.getcwd()
+    walk = WalkReport()
+    roots = [os.path.realpath(p) for p in paths]
+    explicit = {os.path.abspath(p) for p in paths if not os.path.isdir(p)}
+    file_jobs = [
+        FileJob(path, display_path(path, cwd), path in explicit)
+        for path in iter_paths(paths, use_gitignore=use_gitignore, excluder=excluder, report=walk)
+    ]
+    workers = worker_count(jobs)
+    result = ScanResult()
+    if workers > 1 and len(file_jobs) >= PARALLEL_MIN_FILES:
+        result = _scan_parallel(file_jobs, max_file_size, roots, workers)
+    else:
+        result = _scan_files(file_jobs, max_file_size, roots)
+    result.messages[:0] = walk.messages
+    result.missing_paths = walk.missing_paths
+    result.findings.sort(key=sort_key)
+    result.elapsed = time.perf_counter() - started
+    return result
+
+
+def _scan_parallel(file_jobs: list[FileJob], max_size: int, roots: list[str], workers: int) -> ScanResult:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # fork: workers inherit loaded modules and rules instead of importing again.
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    chunks = [file_jobs[i : i + CHUNK_SIZE] for i in range(0, len(file_jobs), CHUNK_SIZE)]
+    result = ScanResult()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        for part in pool.map(_scan_chunk, [(chunk, max_size, roots) for chunk in chunks]):
+            result.merge(part)
+    return result
+
+
+def scan_sources(sources: Iterable[SourceFile]) -> ScanResult:
+    """Scan text that does not come from the work tree (staged blobs, history)."""
+    started = time.perf_counter()
+    detectors = load_detectors()
+    result = ScanResult()
+    for source in sources:
+        result.files_scanned += 1
+        result.findings.extend(scan_source(source, detectors))
+        result.messages.extend(source.notes)
+    result.findings.sort(key=sort_key)
+    result.elapsed = time.perf_counter() - started
+    return result

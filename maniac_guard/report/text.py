@@ -1,0 +1,75 @@
+"""Human output: one block per finding, then a summary line."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import click
+
+from maniac_guard.catalog import get_rule
+from maniac_guard.engine import ScanResult
+from maniac_guard.findings import Finding, Severity
+
+from maniac_guard.report import ReportContext
+
+SEVERITY_COLORS = {
+    Severity.CRITICAL: "bright_red",
+    Severity.HIGH: "red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "blue",
+}
+DEFAULT_HINT = (
+    "Remove it and load the key from the environment (MANIAC_API_KEY); then rotate it: "
+    "create a new key, update the environment, test, delete the old one."
+)
+
+
+def _style(text: str, context: ReportContext, **kwargs: object) -> str:
+    return click.style(text, **kwargs) if context.color else text  # type: ignore[arg-type]
+
+
+def _block(finding: Finding, context: ReportContext) -> str:
+    rule = get_rule(finding.rule_id)
+    loc = finding.location
+    head = " ".join(
+        part
+        for part in (
+            _style(finding.rule_id, context, bold=True),
+            _style(finding.severity.label, context, fg=SEVERITY_COLORS[finding.severity], bold=True),
+            _style(f"{loc.path}:{loc.line}:{loc.column}", context, bold=True),
+            finding.masked,
+        )
+        if part
+    )
+    lines = [head, f"  {finding.message}"]
+    if finding.commit:
+        lines.append(f"  commit {finding.commit[:12]} by {finding.author or '?'} on {finding.date or '?'}")
+    if finding.verification is not None:
+        v = finding.verification
+        status = f" (HTTP {v.status})" if v.status else ""
+        lines.append(f"  verified: {v.state}{status}: {v.reason}")
+    if finding.snippet:
+        lines.append(_style(f"  {loc.line:>5} | {finding.snippet.strip()}", context, dim=True))
+    hint = str(rule.data.get("remediation", DEFAULT_HINT)).strip()
+    lines.append(f"  help: {hint}")
+    return "\n".join(lines)
+
+
+def summary_line(result: ScanResult) -> str:
+    counts = Counter(f.severity for f in result.findings)
+    by_severity = ", ".join(f"{counts[s]} {s.label}" for s in sorted(counts, reverse=True))
+    skipped = sum(result.skipped.values())
+    skipped_text = ""
+    if skipped:
+        reasons = ", ".join(f"{n} {why}" for why, n in sorted(result.skipped.items()))
+        skipped_text = f" ({skipped} skipped: {reasons})"
+    total = len(result.findings)
+    found = f"{total} finding{'s' if total != 1 else ''}" + (f" ({by_severity})" if total else "")
+    return f"Scanned {result.files_scanned} files{skipped_text} in {result.elapsed:.2f}s: {found}."
+
+
+def render(result: ScanResult, context: ReportContext) -> str:
+    blocks = [_block(f, context) for f in result.findings]
+    extra_lines = [str(line) for line in result.extra.get("text_lines", [])]  # type: ignore[union-attr]
+    return "\n\n".join(blocks + ([] if not extra_lines else ["\n".join(extra_lines)]) + [summary_line(result)]) + "\n"

@@ -1,0 +1,112 @@
+"""`maniac-guard scan`: settings → engine → filters → report → exit code."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from maniac_guard.config import ConfigError, Settings
+from maniac_guard.engine import ScanResult
+from maniac_guard.findings import Finding, Severity
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+@dataclass
+class ScanRequest:
+    paths: list[str]
+    settings: Settings
+    fmt: str = "text"
+    output: str | None = None
+    color: bool = False
+    verbose: bool = False
+    quiet: bool = False
+    cli_exclude: list[str] = field(default_factory=list)
+    # Where findings come from; the default walks `paths` on disk. Other
+    # sources (staged blobs, git history) plug in here.
+    source: Callable[[ScanRequest], ScanResult] | None = None
+
+
+def rule_matches(rule_id: str, selectors: Sequence[str]) -> bool:
+    """ruff-style: `MG1` selects MG100–MG199, `MG101` just that rule."""
+    return any(rule_id.startswith(s.strip().upper()) for s in selectors if s.strip())
+
+
+def check_selectors(selectors: Sequence[str]) -> None:
+    from maniac_guard.catalog import load_rules
+
+    ids = load_rules()
+    for selector in selectors:
+        if not any(rule_id.startswith(selector.strip().upper()) for rule_id in ids):
+            raise ConfigError(f"unknown rule selector '{selector}' (see `maniac-guard rules`)")
+
+
+def select_findings(findings: list[Finding], settings: Settings) -> list[Finding]:
+    kept = findings
+    if settings.select:
+        kept = [f for f in kept if rule_matches(f.rule_id, settings.select)]
+    if settings.ignore:
+        kept = [f for f in kept if not rule_matches(f.rule_id, settings.ignore)]
+    return kept
+
+
+def exit_code(findings: Sequence[Finding], fail_on: Severity) -> int:
+    return EXIT_FINDINGS if any(f.severity >= fail_on for f in findings) else EXIT_CLEAN
+
+
+def scan_disk(request: ScanRequest) -> ScanResult:
+    from maniac_guard.engine import scan_paths
+    from maniac_guard.sources.files import Excluder
+
+    settings = request.settings
+    excluder = Excluder()
+    excluder.add(settings.config_dir, settings.exclude)
+    excluder.add(os.getcwd(), request.cli_exclude)
+    return scan_paths(
+        request.paths,
+        excluder=excluder,
+        use_gitignore=settings.gitignore,
+        max_file_size=settings.max_file_size,
+        jobs=settings.jobs,
+    )
+
+
+def emit(result: ScanResult, request: ScanRequest) -> None:
+    from maniac_guard.report import ReportContext, render
+
+    context = ReportContext(
+        color=request.color and request.output is None,
+        verbose=request.verbose,
+        fail_on=request.settings.fail_on.label,
+    )
+    text = render(result, request.fmt, context)
+    if request.output:
+        from maniac_guard.writer import write_text_atomic
+
+        write_text_atomic(request.output, text)
+    elif not (request.quiet and request.fmt == "text" and not result.findings):
+        sys.stdout.write(text)
+
+
+def report_messages(result: ScanResult, request: ScanRequest) -> None:
+    for path in result.missing_paths:
+        print(f"maniac-guard: {path}: no such file or directory", file=sys.stderr)
+    if request.quiet:
+        return
+    for message in result.messages:
+        print(f"maniac-guard: {message}", file=sys.stderr)
+
+
+def run_scan(request: ScanRequest) -> int:
+    settings = request.settings
+    check_selectors(settings.select + settings.ignore)
+    source = request.source or scan_disk
+    result = source(request)
+    result.findings = select_findings(result.findings, settings)
+    report_messages(result, request)
+    emit(result, request)
+    if result.missing_paths and len(result.missing_paths) == len(request.paths):
+        return EXIT_ERROR
+    return exit_code(result.findings, settings.fail_on)

@@ -1,0 +1,57 @@
+"""Where text comes from. Every source yields `SourceFile`s."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class SourceFile:
+    """One file's bytes (UTF-8, or converted to it) and how to locate offsets.
+
+    `line_numbers`, when set, maps the 0-based line index inside `data` to the
+    real line number (history scans hold only the added lines of a diff).
+    """
+
+    path: str  # relative, POSIX, as reported
+    data: bytes
+    commit: str | None = None
+    author: str | None = None
+    date: str | None = None
+    line_numbers: list[int] | None = None
+    notes: list[str] = field(default_factory=list)  # per-file messages (stderr)
+    _text: str | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def suffix(self) -> str:
+        name = self.name
+        dot = name.rfind(".")
+        return name[dot:].lower() if dot > 0 else ""
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self.data.decode("utf-8", "replace")
+        return self._text
+
+    def real_line(self, index_line: int) -> int:
+        """Line number in the real file for a 1-based line inside `data`."""
+        if self.line_numbers is None:
+            return index_line
+        return self.line_numbers[index_line - 1]
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based (line, column in characters) of a byte offset in `data`."""
+        line = self.data.count(b"\n", 0, offset) + 1
+        start = self.data.rfind(b"\n", 0, offset) + 1
+        column = len(self.data[start:offset].decode("utf-8", "replace")) + 1
+        return self.real_line(line), column
+
+    def line_at(self, offset: int) -> bytes:
+        start = self.data.rfind(b"\n", 0, offset) + 1
+        end = self.data.find(b"\n", offset)
+        return self.data[start : end if end >= 0 else len(self.data)]

@@ -1,0 +1,218 @@
+"""Files on disk: which to scan (walk, gitignore, excludes) and reading them."""
+
+from __future__ import annotations
+
+import codecs
+import errno
+import os
+import stat
+import subprocess
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from maniac_guard.sources import SourceFile
+
+if TYPE_CHECKING:
+    import pathspec
+
+BINARY_SNIFF = 8192
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+@dataclass
+class WalkReport:
+    """What the walk passed over, for the summary and stderr."""
+
+    messages: list[str] = field(default_factory=list)
+    missing_paths: list[str] = field(default_factory=list)
+
+
+class Excluder:
+    """gitignore-style patterns, each set relative to its own base folder."""
+
+    def __init__(self) -> None:
+        self._specs: list[tuple[str, pathspec.PathSpec]] = []
+
+    def add(self, base: str, patterns: Sequence[str]) -> None:
+        if not patterns:
+            return
+        import pathspec
+
+        spec = pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+        self._specs.append((os.path.abspath(base), spec))
+
+    def __bool__(self) -> bool:
+        return bool(self._specs)
+
+    def excluded(self, abs_path: str, is_dir: bool = False) -> bool:
+        for base, spec in self._specs:
+            rel = os.path.relpath(abs_path, base)
+            if rel.startswith(".."):
+                continue
+            rel = rel.replace(os.sep, "/")
+            if spec.match_file(rel + "/" if is_dir else rel):
+                return True
+        return False
+
+
+def display_path(abs_path: str, cwd: str) -> str:
+    return os.path.relpath(abs_path, cwd).replace(os.sep, "/")
+
+
+def _git_files(directory: str) -> list[str] | None:
+    """Tracked and untracked-but-not-ignored files under `directory`, or None
+    when it is not inside a git work tree (or git is missing)."""
+    try:
+        proc = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--deduplicate"],
+            cwd=directory,
+            capture_output=True,
+            check=False,
+        )
+    except OSError:
+        return None
+    if proc.returncode != 0:
+        return None
+    names = proc.stdout.decode("utf-8", "surrogateescape").split("\0")
+    return [os.path.join(directory, name) for name in names if name]
+
+
+def _walk(directory: str, excluder: Excluder, report: WalkReport) -> Iterator[str]:
+    """Every file below `directory`, `.git` folders left out, folder symlinks not followed."""
+    stack = [directory]
+    while stack:
+        current = stack.pop()
+        try:
+            with os.scandir(current) as entries:
+                children = sorted(entries, key=lambda e: e.name)
+        except OSError as exc:
+            report.messages.append(f"{current}: cannot list folder: {exc.strerror}")
+            continue
+        subdirs = []
+        for entry in children:
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name == ".git" or (excluder and excluder.excluded(entry.path, is_dir=True)):
+                    continue
+                subdirs.append(entry.path)
+            else:
+                yield entry.path
+        stack.extend(reversed(subdirs))
+
+
+def iter_paths(
+    paths: Sequence[str], *, use_gitignore: bool, excluder: Excluder, report: WalkReport
+) -> Iterator[str]:
+    """Absolute paths of the files to scan, each once."""
+    seen: set[str] = set()
+    for given in paths:
+        abs_path = os.path.abspath(given)
+        if not os.path.lexists(abs_path):
+            report.missing_paths.append(given)
+            continue
+        if not os.path.isdir(abs_path):
+            candidates: Sequence[str] | Iterator[str] = [abs_path]
+            explicit = True
+        else:
+            explicit = False
+            listed = _git_files(abs_path) if use_gitignore else None
+            candidates = listed if listed is not None else _walk(abs_path, excluder, report)
+        for path in candidates:
+            if path in seen:
+                continue
+            seen.add(path)
+            # Excludes apply to explicit files too, so a pre-commit hook that
+            # passes file names obeys the same config as `scan .`.
+            if excluder and excluder.excluded(path):
+                continue
+            if not explicit and "/.git/" in path.replace(os.sep, "/") + "/":
+                continue
+            yield path
+
+
+@dataclass
+class ReadResult:
+    data: bytes | None = None
+    skipped: str | None = None  # binary | too-large | symlink | unreadable | ...
+    message: str | None = None  # shown on stderr
+
+
+def _symlink_message(path: str, shown: str, roots: Sequence[str]) -> ReadResult:
+    try:
+        target = os.path.realpath(path, strict=True)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return ReadResult(skipped="symlink", message=f"{shown}: symlink loop, skipped")
+        return ReadResult(skipped="symlink", message=f"{shown}: broken symlink, skipped")
+    inside = any(target == r or target.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+    if inside:
+        return ReadResult(skipped="symlink")  # its target is scanned on its own
+    return ReadResult(skipped="symlink", message=f"{shown}: symlink to outside the scanned tree, not followed")
+
+
+def read_file(path: str, shown: str, max_size: int, roots: Sequence[str], follow: bool = False) -> ReadResult:
+    """Read a file once, refusing what is not a small regular text file."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    if not follow:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and not follow:
+            return _symlink_message(path, shown, roots)
+        if exc.errno == errno.ENOENT:
+            if os.path.islink(path):
+                return _symlink_message(path, shown, roots)
+            return ReadResult(skipped="unreadable", message=f"{shown}: no longer exists, skipped")
+        if exc.errno == errno.EISDIR:
+            return ReadResult(skipped="directory")  # a git submodule
+        return ReadResult(skipped="unreadable", message=f"{shown}: cannot read: {exc.strerror}")
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            if stat.S_ISDIR(info.st_mode):
+                return ReadResult(skipped="directory")
+            return ReadResult(skipped="special", message=f"{shown}: not a regular file, skipped")
+        if info.st_size > max_size:
+            return ReadResult(
+                skipped="too-large",
+                message=f"{shown}: {info.st_size / 1048576:.1f} MiB is over the {max_size / 1048576:.1f} MiB limit, skipped",
+            )
+        chunks = []
+        remaining = max_size + 1
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, 1 << 22))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        data = b"".join(chunks)
+    except OSError as exc:
+        return ReadResult(skipped="unreadable", message=f"{shown}: cannot read: {exc.strerror}")
+    finally:
+        os.close(fd)
+    if len(data) > max_size:  # grew while we read it
+        return ReadResult(skipped="too-large", message=f"{shown}: over the size limit, skipped")
+    return ReadResult(data=data)
+
+
+def to_source(shown: str, data: bytes) -> tuple[SourceFile | None, str | None, str | None]:
+    """Decode what was read: (file, skipped reason, message)."""
+    if data.startswith(UTF16_BOMS):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            return None, "undecodable", f"{shown}: invalid UTF-16 at byte {exc.start}, skipped"
+        return SourceFile(shown, text.encode("utf-8")), None, None
+    if b"\0" in data[:BINARY_SNIFF]:
+        return None, "binary", None
+    return SourceFile(shown, data), None, None
+
+
+def utf8_problem(source: SourceFile) -> str | None:
+    """A note for a file that is not valid UTF-8 (it is still scanned as bytes)."""
+    try:
+        source.data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"{source.path}: not valid UTF-8 (byte 0x{source.data[exc.start]:02x} at offset {exc.start}); scanned as bytes"
+    return None

@@ -1,0 +1,51 @@
+"""Atomic file writes: a temp file in the same folder, fsync, then rename.
+A reader never sees half a file, and a failed write leaves the old one."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+
+
+class WriteError(Exception):
+    pass
+
+
+def write_bytes_atomic(path: str, data: bytes, *, expected: bytes | None = None) -> None:
+    """Replace `path` with `data`, keeping its mode. With `expected`, refuse if
+    the file on disk no longer holds those bytes (changed since it was read)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        mode = 0o644 if expected is None else -1
+    except OSError as exc:
+        raise WriteError(f"{path}: cannot write: {exc.strerror}") from None
+    if mode < 0:
+        raise WriteError(f"{path}: deleted since it was read; not written")
+    if expected is not None:
+        with open(path, "rb") as handle:
+            if handle.read() != expected:
+                raise WriteError(f"{path}: changed on disk since it was read; not written")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".maniac-guard-", dir=folder)
+    except OSError as exc:
+        raise WriteError(f"{path}: cannot write: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise WriteError(f"{path}: cannot write: {exc.strerror}") from None
+
+
+def write_text_atomic(path: str, text: str) -> None:
+    write_bytes_atomic(path, text.encode("utf-8"))
