@@ -14,7 +14,7 @@ from maniac_guard.config import ConfigError, Settings, load_settings
 from maniac_guard.findings import Severity
 
 SEVERITIES = [s.label for s in Severity]
-FORMATS = ["text", "json", "sarif"]
+FORMATS = ["text", "json", "sarif", "github", "gitlab", "junit"]
 
 
 def use_color(flag: bool | None) -> bool:

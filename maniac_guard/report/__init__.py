@@ -11,6 +11,9 @@ FORMATS = {
     "text": "maniac_guard.report.text",
     "json": "maniac_guard.report.json_report",
     "sarif": "maniac_guard.report.sarif",
+    "github": "maniac_guard.report.github",
+    "gitlab": "maniac_guard.report.gitlab",
+    "junit": "maniac_guard.report.junit",
 }
 
 
