@@ -20,12 +20,17 @@ def mask_line(line: str, secrets: list[str]) -> str:
 
 def snippet(line: str, column: int, secrets: list[str]) -> str:
     """The line, masked, cut to a window around the column for minified files."""
-    line = line.rstrip("\r\n")
+    # Mask before cutting, so the window never leaves a key half-visible.
+    raw = line.rstrip("\r\n")
+    line = mask_line(raw, secrets)
     if len(line) > SNIPPET_WIDTH:
-        start = max(0, column - 1 - SNIPPET_WIDTH // 3)
+        anchor = line.find(mask(secrets[0])) if secrets else -1
+        if anchor < 0:
+            anchor = int((column - 1) * len(line) / max(len(raw), 1))
+        start = max(0, anchor - SNIPPET_WIDTH // 3)
         cut = line[start : start + SNIPPET_WIDTH]
         line = ("…" if start else "") + cut + ("…" if start + SNIPPET_WIDTH < len(line) else "")
-    return mask_line(line, secrets)
+    return line
 
 
 def finding_at(
