@@ -39,12 +39,15 @@ def write_bytes_atomic(path: str, data: bytes, *, expected: bytes | None = None)
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:
+        # Disk full, interrupted, killed by Ctrl-C: the original stays as it was.
         try:
             os.unlink(tmp)
         except OSError:
             pass
-        raise WriteError(f"{path}: cannot write: {exc.strerror}") from None
+        if isinstance(exc, OSError):
+            raise WriteError(f"{path}: cannot write: {exc.strerror or exc}") from None
+        raise
 
 
 def write_text_atomic(path: str, text: str) -> None:
