@@ -19,7 +19,6 @@ RULE_IDS = frozenset({"MG101", "MG102"})
 # be percent-encoded. The body is letters and digits; shape decides the rest.
 KEY_PATTERN = rb"(?:(?<![A-Za-z0-9_])|(?<=%[0-9A-Fa-f]{2}))mk(?:-|%2[dD])([A-Za-z0-9]{16,})(?![A-Za-z0-9_])"
 KEY_RE = re.compile(KEY_PATTERN)
-TEXT_KEY_RE = re.compile(KEY_PATTERN.decode())
 
 # base64 of "mk-" at each of the three alignments inside an encoded token.
 _B64_MARKERS = re.compile(rb"bWst|1rL|tay")
@@ -43,10 +42,16 @@ def _real_keys(data: bytes) -> Iterator[tuple[int, int, str]]:
             yield match.start(), match.end(), "mk-" + body
 
 
+# Masking is wider than detection: any `mk-` run of 6+ letters and digits,
+# whatever precedes it, each stopping where the next `mk-` starts (so keys
+# pasted back to back are each masked).
+_MASK_RE = re.compile(r"mk(?:-|%2[dD])((?:(?!mk(?:-|%2[dD]))[A-Za-z0-9]){6,})")
+
+
 def mask_keys_in_text(text: str) -> str:
     if "mk" not in text:
         return text
-    return TEXT_KEY_RE.sub(lambda m: mask("mk-" + m.group(1)), text)
+    return _MASK_RE.sub(lambda m: mask("mk-" + m.group(1)), text)
 
 
 def _base64_tokens(data: bytes) -> Iterator[tuple[int, int]]:
