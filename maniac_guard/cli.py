@@ -65,6 +65,9 @@ def main() -> None:
 @click.option("--color/--no-color", default=None, help="Colours [default: when stdout is a terminal and NO_COLOR is unset].")
 @click.option("-v", "--verbose", is_flag=True, help="More detail.")
 @click.option("-q", "--quiet", is_flag=True, help="Only findings and errors.")
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False), help="Report only findings not in this baseline file.")
+@click.option("--no-baseline", is_flag=True, help="Ignore the configured baseline: report every finding.")
+@click.option("--ignore-file", type=click.Path(dir_okay=False), help="Accepted fingerprints with reasons [default: .maniac-guard-ignore].")
 def scan(
     paths: tuple[str, ...],
     fmt: str,
@@ -80,6 +83,9 @@ def scan(
     color: bool | None,
     verbose: bool,
     quiet: bool,
+    baseline_file: str | None,
+    no_baseline: bool,
+    ignore_file: str | None,
 ) -> None:
     """Scan PATHS (default: .) for Maniac keys and committed key files."""
     from maniac_guard.scan import ScanRequest, run_scan
@@ -95,7 +101,12 @@ def scan(
             gitignore=False if no_gitignore else None,
             max_file_size=max_file_size,
             jobs=jobs,
+            # Absolute, so that they are not read relative to the config file.
+            baseline=os.path.abspath(baseline_file) if baseline_file else None,
+            ignore_file=os.path.abspath(ignore_file) if ignore_file else None,
         )
+        if no_baseline:
+            settings.baseline = None
         request = ScanRequest(
             paths=list(paths),
             settings=settings,
@@ -107,6 +118,51 @@ def scan(
             cli_exclude=list(exclude),
         )
         sys.exit(run_scan(request))
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+@main.group()
+def baseline() -> None:
+    """Record today's findings so that scans report only new ones."""
+
+
+def _baseline_settings(paths: tuple[str, ...], config: str | None) -> Settings:
+    return settings_for(paths, config)
+
+
+@baseline.command("create")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Baseline file [default: config `baseline`, else .maniac-guard-baseline.json].")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="gitignore-style pattern to skip (repeatable).")
+@click.option("--config", type=click.Path(dir_okay=False), help="Use this config file instead of the nearest one.")
+def baseline_create(paths: tuple[str, ...], output: str | None, exclude: tuple[str, ...], config: str | None) -> None:
+    """Record every current finding in PATHS (default: .), by fingerprint: no secrets, no line numbers."""
+    from maniac_guard import baseline as baseline_mod
+
+    paths = paths or (".",)
+    try:
+        sys.exit(baseline_mod.create(list(paths), output, _baseline_settings(paths, config), list(exclude)))
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+@baseline.command("update")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Baseline file to update in place [default: as for create].")
+@click.option("--add-new", is_flag=True, help="Also accept findings that are not in the baseline yet.")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="gitignore-style pattern to skip (repeatable).")
+@click.option("--config", type=click.Path(dir_okay=False), help="Use this config file instead of the nearest one.")
+def baseline_update(
+    paths: tuple[str, ...], output: str | None, add_new: bool, exclude: tuple[str, ...], config: str | None
+) -> None:
+    """Remove entries that no longer match a finding in PATHS (default: .); says how many."""
+    from maniac_guard import baseline as baseline_mod
+
+    paths = paths or (".",)
+    try:
+        settings = _baseline_settings(paths, config)
+        sys.exit(baseline_mod.update(list(paths), output, settings, list(exclude), add_new=add_new))
     except ConfigError as exc:
         fail(str(exc))
 

@@ -31,6 +31,7 @@ class Settings:
     verify: bool = False
     baseline: str | None = None
     policy: str | None = None
+    ignore_file: str | None = None  # .maniac-guard-ignore elsewhere
     config_path: str | None = None  # where the settings came from
     config_dir: str = "."  # config `exclude` patterns are relative to it
 
@@ -81,6 +82,7 @@ CONFIG_KEYS: dict[str, tuple[str, Any]] = {
     "verify": ("verify", _bool),
     "baseline": ("baseline", _str),
     "policy": ("policy", _str),
+    "ignore-file": ("ignore_file", _str),
 }
 
 

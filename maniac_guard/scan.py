@@ -99,12 +99,22 @@ def report_messages(result: ScanResult, request: ScanRequest) -> None:
         print(f"maniac-guard: {message}", file=sys.stderr)
 
 
+def drop_accepted(result: ScanResult, request: ScanRequest) -> None:
+    """The ignore file, then the baseline: accepted findings are counted, not reported."""
+    from maniac_guard.baseline import apply_baseline
+    from maniac_guard.ignorefile import apply_ignore_file
+
+    apply_ignore_file(result, request.settings, request.paths)
+    apply_baseline(result, request.settings, request.paths, disk_scan=request.source is None)
+
+
 def run_scan(request: ScanRequest) -> int:
     settings = request.settings
     check_selectors(settings.select + settings.ignore)
     source = request.source or scan_disk
     result = source(request)
     result.findings = select_findings(result.findings, settings)
+    drop_accepted(result, request)
     report_messages(result, request)
     emit(result, request)
     if result.missing_paths and len(result.missing_paths) == len(request.paths):

@@ -1,0 +1,284 @@
+"""Baselines: findings accepted today, so a scan reports only new ones.
+
+The file holds, per finding, its fingerprint, rule id, path, severity and
+masked key: never a secret and never a line number (lines move; the
+fingerprint does not). Paths and fingerprints are taken relative to the
+baseline's folder, so the file works from any folder of the repository.
+Entries are sorted and the JSON is written the same way every time, so
+recreating an unchanged baseline gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from maniac_guard.config import ConfigError, Settings
+from maniac_guard.engine import ScanResult
+from maniac_guard.findings import Finding
+from maniac_guard.ignorefile import FINGERPRINT_RE, anchored, finding_keys, shown_path
+
+BASELINE_FILE = ".maniac-guard-baseline.json"
+FORMAT_VERSION = 1
+DESCRIPTION = (
+    "maniac-guard baseline: findings accepted when it was made. `maniac-guard scan --baseline FILE` "
+    "reports only findings not listed here; `maniac-guard baseline update` removes entries that no "
+    "longer match. Holds fingerprints and masked keys only, never a secret."
+)
+
+
+@dataclass(frozen=True, order=True)
+class Entry:
+    path: str
+    rule_id: str
+    fingerprint: str
+    severity: str
+    masked_secret: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "fingerprint": self.fingerprint,
+            "rule_id": self.rule_id,
+            "path": self.path,
+            "severity": self.severity,
+        }
+        if self.masked_secret:
+            data["masked_secret"] = self.masked_secret
+        return data
+
+
+@dataclass
+class Baseline:
+    path: str
+    entries: list[Entry]
+
+    @property
+    def folder(self) -> str:
+        return os.path.dirname(os.path.abspath(self.path))
+
+    def fingerprints(self) -> set[str]:
+        return {e.fingerprint for e in self.entries}
+
+    def matches(self, finding: Finding) -> bool:
+        return not finding_keys(finding, self.folder).isdisjoint(self.fingerprints())
+
+
+def entry_for(finding: Finding, folder: str) -> Entry:
+    seen = anchored(finding, folder)
+    return Entry(
+        path=seen.path,
+        rule_id=finding.rule_id,
+        fingerprint=seen.fingerprint,
+        severity=finding.severity.label,
+        masked_secret=finding.masked or None,
+    )
+
+
+def entries_for(findings: Iterable[Finding], folder: str) -> list[Entry]:
+    unique = {e.fingerprint: e for e in (entry_for(f, folder) for f in findings)}
+    return sorted(unique.values())
+
+
+def dump(entries: Sequence[Entry]) -> str:
+    document = {
+        "version": FORMAT_VERSION,
+        "tool": "maniac-guard",
+        "description": DESCRIPTION,
+        "findings": [e.as_dict() for e in sorted(set(entries))],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def write(path: str, entries: Sequence[Entry]) -> None:
+    from maniac_guard.writer import WriteError, write_text_atomic
+
+    try:
+        write_text_atomic(path, dump(entries))
+    except WriteError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _entry(item: Any, where: str) -> Entry:
+    if not isinstance(item, dict):
+        raise ConfigError(f"{where}: each entry must be an object")
+    fingerprint = item.get("fingerprint")
+    if not isinstance(fingerprint, str) or not FINGERPRINT_RE.fullmatch(fingerprint):
+        raise ConfigError(f"{where}: 'fingerprint' must be 32 lowercase hex characters")
+    fields = {}
+    for name in ("rule_id", "path", "severity", "masked_secret"):
+        value = item.get(name)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{where}: '{name}' must be a string")
+        fields[name] = value or ""
+    return Entry(
+        path=fields["path"],
+        rule_id=fields["rule_id"],
+        fingerprint=fingerprint,
+        severity=fields["severity"],
+        masked_secret=fields["masked_secret"] or None,
+    )
+
+
+def load(path: str) -> Baseline:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: baseline not found (create it with `maniac-guard baseline create -o {path}`)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read baseline: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("findings"), list):
+        raise ConfigError(f"{path}: not a maniac-guard baseline (no 'findings' list)")
+    if data.get("version") != FORMAT_VERSION:
+        raise ConfigError(f"{path}: unsupported baseline version {data.get('version')!r} (expected {FORMAT_VERSION})")
+    entries = [_entry(item, f"{path}: findings[{i}]") for i, item in enumerate(data["findings"])]
+    return Baseline(path, entries)
+
+
+def configured(settings: Settings) -> str | None:
+    """The baseline in use: `--baseline` arrives absolute, config values are relative to the config file."""
+    if not settings.baseline:
+        return None
+    return os.path.normpath(os.path.join(settings.config_dir, settings.baseline))
+
+
+def in_scope(entry: Entry, folder: str, paths: Sequence[str]) -> bool:
+    """Whether a scan of `paths` could have seen this entry's file."""
+    target = os.path.normpath(os.path.join(folder, entry.path))
+    for path in paths or ["."]:
+        root = os.path.abspath(path)
+        if target == root or target.startswith(root.rstrip(os.sep) + os.sep):
+            return True
+    return False
+
+
+def stale_entries(
+    baseline: Baseline, findings: Sequence[Finding], paths: Sequence[str], settings: Settings
+) -> list[Entry]:
+    """Entries that a scan of `paths` with these rules should have matched, but did not."""
+    from maniac_guard.scan import rule_matches
+
+    seen: set[str] = set()
+    for finding in findings:
+        seen |= finding_keys(finding, baseline.folder)
+    stale = []
+    for entry in baseline.entries:
+        if entry.fingerprint in seen or not in_scope(entry, baseline.folder, paths):
+            continue
+        if settings.select and not rule_matches(entry.rule_id, settings.select):
+            continue
+        if settings.ignore and rule_matches(entry.rule_id, settings.ignore):
+            continue
+        stale.append(entry)
+    return stale
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _entries(count: int) -> str:
+    return f"{count} baseline {'entry' if count == 1 else 'entries'}"
+
+
+def apply_baseline(result: ScanResult, settings: Settings, paths: Sequence[str], *, disk_scan: bool) -> None:
+    """Drop findings the baseline accepts; count them (and stale entries) for the summary."""
+    path = configured(settings)
+    result.extra["baseline"] = shown_path(path) if path else None
+    result.extra["baselined"] = 0
+    if path is None:
+        return
+    baseline = load(path)
+    kept = [f for f in result.findings if not baseline.matches(f)]
+    baselined = len(result.findings) - len(kept)
+    lines = result.extra.setdefault("text_lines", [])
+    assert isinstance(lines, list)
+    if baselined:
+        lines.append(f"{_plural(baselined, 'finding')} in the baseline {shown_path(path)} not shown.")
+    # Only a scan of files on disk can tell that a baselined key is gone.
+    if disk_scan:
+        stale = len(stale_entries(baseline, result.findings, paths, settings))
+        result.extra["baseline_stale"] = stale
+        if stale:
+            lines.append(
+                f"{_entries(stale)} no longer {'matches' if stale == 1 else 'match'} a finding; "
+                "`maniac-guard baseline update` removes stale entries."
+            )
+    result.extra["baselined"] = baselined
+    result.findings = kept
+
+
+def _scan(paths: Sequence[str], settings: Settings, cli_exclude: Sequence[str]) -> ScanResult | None:
+    """Today's findings, as `scan` sees them (rules selected, ignore file applied)."""
+    from maniac_guard.ignorefile import apply_ignore_file
+    from maniac_guard.scan import ScanRequest, check_selectors, report_messages, scan_disk, select_findings
+
+    check_selectors(settings.select + settings.ignore)
+    request = ScanRequest(paths=list(paths), settings=settings, cli_exclude=list(cli_exclude))
+    result = scan_disk(request)
+    result.findings = select_findings(result.findings, settings)
+    apply_ignore_file(result, settings, list(paths))
+    report_messages(result, request)
+    if result.missing_paths and len(result.missing_paths) == len(paths):
+        return None  # nothing was scanned: writing a baseline now would empty it
+    return result
+
+
+def target_path(output: str | None, settings: Settings) -> str:
+    return output or configured(settings) or BASELINE_FILE
+
+
+def create(paths: Sequence[str], output: str | None, settings: Settings, cli_exclude: Sequence[str] = ()) -> int:
+    """`baseline create`: record every current finding. Returns the exit code."""
+    target = target_path(output, settings)
+    result = _scan(paths, settings, cli_exclude)
+    if result is None:
+        return 2
+    folder = os.path.dirname(os.path.abspath(target))
+    entries = entries_for(result.findings, folder)
+    write(target, entries)
+    print(
+        f"Recorded {_plural(len(entries), 'finding')} in {shown_path(os.path.abspath(target))} "
+        f"({_plural(result.files_scanned, 'file')} scanned). Commit it, then gate on new findings "
+        f"with `maniac-guard scan --baseline {target}`."
+    )
+    return 0
+
+
+def update(
+    paths: Sequence[str],
+    output: str | None,
+    settings: Settings,
+    cli_exclude: Sequence[str] = (),
+    *,
+    add_new: bool = False,
+) -> int:
+    """`baseline update`: prune entries that no longer match; add new findings only with `add_new`."""
+    target = target_path(output, settings)
+    baseline = load(target)
+    result = _scan(paths, settings, cli_exclude)
+    if result is None:
+        return 2
+    stale = set(stale_entries(baseline, result.findings, paths, settings))
+    kept = [e for e in baseline.entries if e not in stale]
+    new = [f for f in result.findings if not baseline.matches(f)]
+    added = entries_for(new, baseline.folder) if add_new else []
+    write(target, kept + added)
+    shown = shown_path(os.path.abspath(target))
+    left = f"{len(kept) + len(added)} left" + (f", {len(added)} added" if add_new else "")
+    print(f"Removed {_entries(len(stale))} that no longer match a finding from {shown} ({left}).")
+    if new and not add_new:
+        print(
+            f"{_plural(len(new), 'finding')} not in the baseline {'was' if len(new) == 1 else 'were'} not added "
+            "(`--add-new` accepts them; better: fix and rotate the key)."
+        )
+    return 0

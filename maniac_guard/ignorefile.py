@@ -1,0 +1,157 @@
+"""`.maniac-guard-ignore`: accepted findings, one fingerprint per line, each
+with a required reason.
+
+    # comments and blank lines are allowed
+    3f1c0e9a5b7d2c4e8f6a1b3c5d7e9f01  # test key from the vendor docs, revoked 2024-05
+
+The fingerprint is the one `--format json` shows (32 hex characters). The
+file is looked up in the config file's folder, then from the scanned path up
+to the git root; `ignore-file` in config (or `--ignore-file`) names another.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from maniac_guard.config import ConfigError, Settings
+from maniac_guard.engine import ScanResult
+from maniac_guard.findings import Finding, mask
+
+IGNORE_FILE = ".maniac-guard-ignore"
+FINGERPRINT_RE = re.compile(r"[0-9a-f]{32}")
+
+
+@dataclass(frozen=True)
+class IgnoreEntry:
+    fingerprint: str
+    reason: str
+    line: int
+
+
+@dataclass
+class IgnoreFile:
+    path: str
+    entries: dict[str, IgnoreEntry]
+
+    def matches(self, finding: Finding) -> bool:
+        base = os.path.dirname(os.path.abspath(self.path))
+        return any(key in self.entries for key in finding_keys(finding, base))
+
+
+def anchored_path(path: str, base_dir: str) -> str:
+    """`path` (relative to the current folder) made relative to `base_dir`, so
+    a file of fingerprints works from any folder; paths outside stay as they are."""
+    absolute = os.path.normpath(os.path.join(os.getcwd(), path))
+    relative = os.path.relpath(absolute, base_dir)
+    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+        return path
+    return relative.replace(os.sep, "/")
+
+
+def anchored(finding: Finding, base_dir: str) -> Finding:
+    import dataclasses
+
+    path = anchored_path(finding.path, base_dir)
+    if path == finding.path:
+        return finding
+    return finding.replace(location=dataclasses.replace(finding.location, path=path))
+
+
+def finding_keys(finding: Finding, base_dir: str) -> set[str]:
+    """The fingerprint as reported here, and as seen from the file's folder."""
+    return {finding.fingerprint, anchored(finding, base_dir).fingerprint}
+
+
+def _shown(token: str) -> str:
+    # Someone may paste a key where a fingerprint belongs: never echo it whole.
+    return mask(token) if token.startswith("mk-") or len(token) > 40 else token
+
+
+def parse(text: str, path: str) -> IgnoreFile:
+    entries: dict[str, IgnoreEntry] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        head, sep, reason = line.partition("#")
+        words = head.split()
+        token = words[0] if words else ""
+        if not FINGERPRINT_RE.fullmatch(token.lower()):
+            raise ConfigError(
+                f"{path}:{number}: '{_shown(token)}' is not a fingerprint "
+                "(32 hex characters, as `--format json` shows them)"
+            )
+        if len(words) > 1:
+            raise ConfigError(f"{path}:{number}: put the reason after '#': `<fingerprint>  # why it is accepted`")
+        if not sep or not reason.strip():
+            raise ConfigError(f"{path}:{number}: entry {token[:12]}… needs a reason: `<fingerprint>  # why it is accepted`")
+        fingerprint = token.lower()
+        entries[fingerprint] = IgnoreEntry(fingerprint, reason.strip(), number)
+    return IgnoreFile(path, entries)
+
+
+def load(path: str) -> IgnoreFile:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: ignore file not found") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: ignore file is not UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    return parse(text, path)
+
+
+def _ancestors_to_git_root(start: str) -> Iterable[str]:
+    here = os.path.abspath(start)
+    if not os.path.isdir(here):
+        here = os.path.dirname(here)
+    while True:
+        yield here
+        parent = os.path.dirname(here)
+        if parent == here or os.path.exists(os.path.join(here, ".git")):
+            return
+        here = parent
+
+
+def configured_path(settings: Settings, value: str) -> str:
+    """Config values are relative to the config file; CLI values arrive absolute."""
+    return os.path.normpath(os.path.join(settings.config_dir, value))
+
+
+def find(settings: Settings, paths: list[str]) -> str | None:
+    if settings.ignore_file:
+        return configured_path(settings, settings.ignore_file)
+    folders = [settings.config_dir] if settings.config_path else []
+    folders += _ancestors_to_git_root(paths[0] if paths else ".")
+    for folder in folders:
+        candidate = os.path.join(folder, IGNORE_FILE)
+        if os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+def shown_path(path: str) -> str:
+    relative = os.path.relpath(path)
+    return path if relative.startswith(os.pardir) else relative
+
+
+def apply_ignore_file(result: ScanResult, settings: Settings, paths: list[str]) -> None:
+    """Drop accepted findings; count them for the summary."""
+    path = find(settings, paths)
+    ignored = 0
+    if path is not None:
+        accepted = load(path)
+        kept = [f for f in result.findings if not accepted.matches(f)]
+        ignored = len(result.findings) - len(kept)
+        result.findings = kept
+    result.extra["ignored"] = ignored
+    result.extra["ignore_file"] = shown_path(path) if path else None
+    if ignored:
+        lines = result.extra.setdefault("text_lines", [])
+        assert isinstance(lines, list)
+        lines.append(f"{ignored} finding{'s' if ignored != 1 else ''} ignored by {shown_path(path or '')}.")
