@@ -44,6 +44,18 @@ def settings_for(paths: tuple[str, ...], config: str | None, **flags: Any) -> Se
     return settings
 
 
+def check_api_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Refuse a non-HTTPS (or non-loopback HTTP) base before anything is scanned."""
+    if value is None:
+        return None
+    from maniac_guard.verify.options import check_base_url
+
+    try:
+        return check_base_url(value)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--api-url: ")) from None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="maniac-guard")
 def main() -> None:
@@ -68,6 +80,13 @@ def main() -> None:
 @click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False), help="Report only findings not in this baseline file.")
 @click.option("--no-baseline", is_flag=True, help="Ignore the configured baseline: report every finding.")
 @click.option("--ignore-file", type=click.Path(dir_okay=False), help="Accepted fingerprints with reasons [default: .maniac-guard-ignore].")
+@click.option("--verify/--no-verify", default=None, help="Ask the Maniac API whether each found key is live (GET /v1/models).")
+@click.option("--api-url", callback=check_api_url, metavar="URL", help="Maniac API base [default: $MANIAC_BASE_URL, else https://platform.maniac.ai].")
+@click.option("--verify-timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS", help="Per request [default: $MANIAC_TIMEOUT, else 10].")
+@click.option("--verify-retries", type=click.IntRange(min=0), metavar="N", help="Retries on 429/5xx/network errors [default: $MANIAC_MAX_RETRIES, else 2].")
+@click.option("--verify-budget", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS", help="Time for the whole verification [default: 60].")
+@click.option("--only-live", is_flag=True, default=None, help="Report live keys only (implies --verify).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the verification cache.")
 def scan(
     paths: tuple[str, ...],
     fmt: str,
@@ -86,6 +105,13 @@ def scan(
     baseline_file: str | None,
     no_baseline: bool,
     ignore_file: str | None,
+    verify: bool | None,
+    api_url: str | None,
+    verify_timeout: float | None,
+    verify_retries: int | None,
+    verify_budget: float | None,
+    only_live: bool | None,
+    no_cache: bool,
 ) -> None:
     """Scan PATHS (default: .) for Maniac keys and committed key files."""
     from maniac_guard.scan import ScanRequest, run_scan
@@ -104,6 +130,13 @@ def scan(
             # Absolute, so that they are not read relative to the config file.
             baseline=os.path.abspath(baseline_file) if baseline_file else None,
             ignore_file=os.path.abspath(ignore_file) if ignore_file else None,
+            verify=verify,
+            api_url=api_url,
+            verify_timeout=verify_timeout,
+            verify_retries=verify_retries,
+            verify_budget=verify_budget,
+            only_live=only_live or None,
+            verify_cache=False if no_cache else None,
         )
         if no_baseline:
             settings.baseline = None

@@ -29,6 +29,13 @@ class Settings:
     jobs: int = 0  # 0: one worker per core
     env_var: str = "MANIAC_API_KEY"
     verify: bool = False
+    # Verification (issue 6). api_url is CLI/env only: never from a config file.
+    api_url: str | None = None
+    verify_timeout: float | None = None  # None: MANIAC_TIMEOUT, else 10 s
+    verify_retries: int | None = None  # None: MANIAC_MAX_RETRIES, else 2
+    verify_budget: float | None = None  # None: 60 s for the whole step
+    verify_cache: bool = True
+    only_live: bool = False
     baseline: str | None = None
     policy: str | None = None
     ignore_file: str | None = None  # .maniac-guard-ignore elsewhere
@@ -57,6 +64,12 @@ def _int(key: str, value: Any) -> int:
     return value
 
 
+def _seconds(key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigError(f"'{key}' must be a positive number of seconds")
+    return float(value)
+
+
 def _str(key: str, value: Any) -> str:
     if not isinstance(value, str):
         raise ConfigError(f"'{key}' must be a string")
@@ -80,6 +93,11 @@ CONFIG_KEYS: dict[str, tuple[str, Any]] = {
     "jobs": ("jobs", _int),
     "env-var": ("env_var", _str),
     "verify": ("verify", _bool),
+    "verify-timeout": ("verify_timeout", _seconds),
+    "verify-retries": ("verify_retries", _int),
+    "verify-budget": ("verify_budget", _seconds),
+    "verify-cache": ("verify_cache", _bool),
+    "only-live": ("only_live", _bool),
     "baseline": ("baseline", _str),
     "policy": ("policy", _str),
     "ignore-file": ("ignore_file", _str),

@@ -113,6 +113,10 @@ def run_scan(request: ScanRequest) -> int:
     check_selectors(settings.select + settings.ignore)
     source = request.source or scan_disk
     result = source(request)
+    if settings.verify or settings.only_live:
+        from maniac_guard.verify import verify_result
+
+        verify_result(result, settings, quiet=request.quiet)
     result.findings = select_findings(result.findings, settings)
     drop_accepted(result, request)
     report_messages(result, request)

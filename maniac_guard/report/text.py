@@ -51,7 +51,8 @@ def _block(finding: Finding, context: ReportContext) -> str:
         lines.append(f"  verified: {v.state}{status}: {v.reason}")
     if finding.snippet:
         lines.append(_style(f"  {loc.line:>5} | {finding.snippet.strip()}", context, dim=True))
-    hint = str(rule.data.get("remediation", DEFAULT_HINT)).strip()
+    # A verdict (live / revoked key) brings its own, more urgent remediation.
+    hint = str(finding.extra.get("remediation") or rule.data.get("remediation", DEFAULT_HINT)).strip()
     lines.append(f"  help: {hint}")
     return "\n".join(lines)
 

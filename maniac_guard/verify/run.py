@@ -1,0 +1,156 @@
+"""The verification step of a scan: distinct keys → verdicts → findings.
+
+Only strings that pass the key detector's shape check (`mk-` + a random
+body) are sent, each once per run, at most CONCURRENCY at a time, within
+a total time budget.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from maniac_guard.findings import Finding, Severity, Verification
+from maniac_guard.keyshape import looks_like_key
+from maniac_guard.verify.classify import LIVE, REVOKED, UNKNOWN
+from maniac_guard.verify.options import VerifyOptions
+
+HANDFUL = 5  # more keys than this get a progress bar on a terminal
+LIVE_REMEDIATION = (
+    "This key still works. Revoke it in the Maniac dashboard now. Then rotate: create a new key, "
+    "update the environment (MANIAC_API_KEY) everywhere it is used, test, and delete the old key. "
+    "Finally purge it from git history (git filter-repo or BFG) and from any copies."
+)
+REVOKED_REMEDIATION = (
+    "The API rejects this key, so it no longer grants access. Still remove it from the code "
+    "and load keys from the environment (MANIAC_API_KEY)."
+)
+
+
+@dataclass
+class VerifyReport:
+    verdicts: dict[str, Verification] = field(default_factory=dict)  # key → verdict (never reported)
+    requests: int = 0
+    cached: int = 0
+    elapsed: float = 0.0
+
+    def summary(self, base_url: str) -> dict[str, object]:
+        counts = Counter(v.state for v in self.verdicts.values())
+        return {
+            "api": base_url,
+            "keys": len(self.verdicts),
+            **{state: counts[state] for state in (LIVE, REVOKED, UNKNOWN)},
+            "requests": self.requests,
+            "cached": self.cached,
+            "elapsed_seconds": round(self.elapsed, 3),
+        }
+
+
+def key_of(finding: Finding) -> str | None:
+    """The key to verify, if this finding holds one the key detector accepts."""
+    if finding.secret is None:
+        return None
+    value = finding.secret.reveal()
+    return value if looks_like_key(value) else None
+
+
+def distinct_keys(findings: Iterable[Finding]) -> list[str]:
+    seen: dict[str, None] = {}
+    for finding in findings:
+        key = key_of(finding)
+        if key is not None:
+            seen.setdefault(key, None)
+    return list(seen)
+
+
+def _progress_wanted(options: VerifyOptions, count: int) -> bool:
+    return options.progress and count > HANDFUL and sys.stderr.isatty()
+
+
+def verify_keys(keys: list[str], options: VerifyOptions) -> VerifyReport:
+    from maniac_guard.verify.cache import VerifyCache
+    from maniac_guard.verify.client import Checker
+
+    started = time.monotonic()
+    report = VerifyReport()
+    cache = VerifyCache(options.base_url, options.cache_dir) if options.use_cache else None
+    todo: list[str] = []
+    for key in keys:
+        hit = cache.get(key) if cache is not None else None
+        if hit is not None:
+            report.verdicts[key] = hit
+            report.cached += 1
+        else:
+            todo.append(key)
+    if todo:
+        deadline = started + options.budget
+        tick: Callable[[], None] = lambda: None  # noqa: E731
+        bar = None
+        if _progress_wanted(options, len(todo)):
+            from maniac_guard.verify.progress import ProgressBar
+
+            bar = ProgressBar(len(todo))
+            tick = bar.advance
+        try:
+            with Checker(options, deadline) as checker, ThreadPoolExecutor(options.concurrency) as pool:
+                futures: dict[Future[tuple[Verification, bool]], str] = {
+                    pool.submit(checker.check, key): key for key in todo
+                }
+                pending = set(futures)
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        key = futures[future]
+                        verdict, cacheable = future.result()
+                        report.verdicts[key] = verdict
+                        if cache is not None and cacheable:
+                            cache.put(key, verdict)
+                        tick()
+                report.requests = checker.requests
+        finally:
+            if bar is not None:
+                bar.close()
+    report.elapsed = time.monotonic() - started
+    return report
+
+
+def apply(finding: Finding, verdict: Verification) -> Finding:
+    """The finding with its verdict: live → critical, revoked → low."""
+    if verdict.state == LIVE:
+        return finding.replace(
+            verification=verdict,
+            severity=Severity.CRITICAL,
+            message=f"{finding.message}: LIVE, the key still works; revoke it now",
+            extra={**finding.extra, "remediation": LIVE_REMEDIATION},
+        )
+    if verdict.state == REVOKED:
+        return finding.replace(
+            verification=verdict,
+            severity=Severity.LOW,
+            message=f"{finding.message} (revoked; remove it anyway)",
+            extra={**finding.extra, "remediation": REVOKED_REMEDIATION},
+        )
+    return finding.replace(verification=verdict)
+
+
+def verify_findings(
+    findings: list[Finding], options: VerifyOptions, *, only_live: bool = False, send: Iterable[Finding] | None = None
+) -> tuple[list[Finding], VerifyReport]:
+    """Verdicts on every finding that holds a key. `send` limits which
+    findings' keys go to the API (default: all); with `only_live`, every
+    finding that is not a live key is dropped."""
+    report = verify_keys(distinct_keys(findings if send is None else send), options)
+    out: list[Finding] = []
+    for finding in findings:
+        key = key_of(finding)
+        verdict = report.verdicts.get(key) if key is not None else None
+        if verdict is not None:
+            finding = apply(finding, verdict)
+        if only_live and (verdict is None or verdict.state != LIVE):
+            continue
+        out.append(finding)
+    return out, report
