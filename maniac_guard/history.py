@@ -1,0 +1,193 @@
+"""`scan --history` and `ci`: scan what commits added, then report each leaked
+key once.
+
+A key that sits in many commits is one finding per (rule, key, path) — the
+finding's fingerprint — carrying the FIRST commit that added it, how many
+commits added it, and whether it is still there at HEAD. A key that was
+added and later deleted is still a finding: anyone with a clone has it, so
+it must be rotated.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from maniac_guard.findings import Finding, sort_key
+from maniac_guard.sources import SourceFile
+from maniac_guard.sources.git import (
+    GitError,
+    HistoryState,
+    history_sources,
+    read_blobs,
+    repo_info,
+    run_git,
+)
+
+if TYPE_CHECKING:
+    from maniac_guard.engine import ScanResult
+    from maniac_guard.scan import ScanRequest
+
+SHALLOW_NOTE = (
+    "shallow clone: commits beyond its depth are not scanned "
+    "(`git fetch --unshallow` for the full history)"
+)
+
+
+@dataclass(frozen=True)
+class HistorySpec:
+    revs: tuple[str, ...]  # revision arguments for `git log`
+    label: str  # what is scanned, in words
+    max_commits: int | None = None
+
+
+def resolve_commit(root: str, ref: str, shallow: bool = False) -> str:
+    """The full commit id of `ref`, or a GitError that says what to do."""
+    try:
+        out = run_git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"], root)
+    except GitError:
+        hint = " (this is a shallow clone: fetch more history, e.g. `git fetch --unshallow`)" if shallow else ""
+        raise GitError(f"unknown revision '{ref}'{hint}") from None
+    return out.decode("ascii").strip()
+
+
+def history_spec(
+    root: str,
+    *,
+    since: str | None = None,
+    range_: str | None = None,
+    max_commits: int | None = None,
+    shallow: bool = False,
+) -> HistorySpec:
+    """`--range A..B` (or A...B), `--since REF` (all refs, minus what REF holds), or every ref."""
+    if since and range_:
+        raise GitError("--since and --range cannot be combined")
+    if range_:
+        dots = "..." if "..." in range_ else ".."
+        if dots not in range_:
+            raise GitError(f"--range wants A..B, got '{range_}'")
+        start, end = range_.split(dots, 1)
+        start_id = resolve_commit(root, start or "HEAD", shallow)
+        end_id = resolve_commit(root, end or "HEAD", shallow)
+        revs = (f"{start_id}{dots}{end_id}",)
+        return HistorySpec(revs, f"range {range_}", max_commits)
+    if since:
+        since_id = resolve_commit(root, since, shallow)
+        return HistorySpec(("--all", f"^{since_id}"), f"all refs since {since}", max_commits)
+    return HistorySpec(("--all",), "all refs", max_commits)
+
+
+def follow_renames(path: str, renames: dict[str, str]) -> str:
+    seen = {path}
+    while path in renames and renames[path] not in seen:
+        path = renames[path]
+        seen.add(path)
+    return path
+
+
+def _identity(finding: Finding) -> tuple[str, str]:
+    what = finding.secret.digest if finding.secret is not None else finding.subject
+    return finding.rule_id, what
+
+
+def _present_at_head(root: str, paths: Sequence[str]) -> dict[str, set[tuple[str, str]]]:
+    """For each path, the (rule, secret) pairs a scan of its HEAD version finds."""
+    from maniac_guard.detectors import load_detectors
+    from maniac_guard.engine import scan_source
+    from maniac_guard.sources.files import to_source
+
+    try:
+        run_git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], root)
+    except GitError:
+        return {}
+    names = [p for p in paths if "\n" not in p]
+    detectors = load_detectors()
+    found: dict[str, set[tuple[str, str]]] = {}
+    for path, data in zip(names, read_blobs(root, [f"HEAD:{p}" for p in names])):
+        if data is None:
+            continue
+        source, _, _ = to_source(path, data)
+        if source is not None:
+            found[path] = {_identity(f) for f in scan_source(source, detectors)}
+    return found
+
+
+def dedupe(findings: Sequence[Finding], state: HistoryState, root: str) -> list[Finding]:
+    """One finding per fingerprint: the first commit's, annotated for HEAD."""
+    never = len(state.order) + 1
+    groups: dict[str, list[Finding]] = {}
+    for finding in findings:
+        groups.setdefault(finding.fingerprint, []).append(finding)
+    firsts = [
+        (min(group, key=lambda f: (state.order.get(f.commit or "", never), f.line)), len({f.commit for f in group}))
+        for group in groups.values()
+    ]
+    wanted = {p for f, _ in firsts for p in (f.path, follow_renames(f.path, state.renames))}
+    at_head = _present_at_head(root, sorted(wanted))
+    out = []
+    for first, commits in firsts:
+        present_path = None
+        for path in (first.path, follow_renames(first.path, state.renames)):
+            if _identity(first) in at_head.get(path, set()):
+                present_path = path
+                break
+        extra = {**first.extra, "present_at_head": present_path is not None, "commits": commits}
+        if present_path is not None and present_path != first.path:
+            extra["path_at_head"] = present_path
+        if present_path is None:
+            note = "no longer at HEAD but still in the history: rotate the key"
+        elif present_path != first.path:
+            note = f"still at HEAD in {present_path}"
+        else:
+            note = "still at HEAD"
+        message = f"{first.message} (first added in {(first.commit or '?')[:12]}; {note})"
+        out.append(first.replace(extra=extra, message=message))
+    out.sort(key=sort_key)
+    return out
+
+
+def _filtered(sources: Iterator[SourceFile], request: ScanRequest, root: str) -> Iterator[SourceFile]:
+    from maniac_guard.sources.files import Excluder
+
+    excluder = Excluder()
+    excluder.add(request.settings.config_dir, request.settings.exclude)
+    excluder.add(os.getcwd(), request.cli_exclude)
+    for source in sources:
+        if excluder and excluder.excluded(os.path.join(root, source.path)):
+            continue
+        yield source
+
+
+def scan_history(request: ScanRequest, spec: HistorySpec, root: str | None = None) -> ScanResult:
+    """Scan the lines the commits of `spec` added (paths relative to the repository root)."""
+    from maniac_guard.engine import scan_sources
+
+    info = repo_info(root or os.getcwd())
+    state = HistoryState()
+    sources = history_sources(
+        info.root,
+        spec.revs,
+        state,
+        max_commits=spec.max_commits,
+        max_size=request.settings.max_file_size,
+        progress=sys.stderr.isatty() and not request.quiet,
+    )
+    result = scan_sources(_filtered(sources, request, info.root))
+    result.findings = dedupe(result.findings, state, info.root)
+    notes = [SHALLOW_NOTE] if info.shallow else []
+    if not state.order:
+        notes.append(f"no commits to scan ({spec.label})")
+    result.messages[:0] = notes + state.messages
+    for reason, count in (("binary", state.binary), ("submodule", state.submodules), ("too-large", state.too_large)):
+        if count:
+            result.skipped[reason] += count
+    capped = f", capped at {spec.max_commits}" if spec.max_commits is not None else ""
+    line = f"history: {len(state.order)} commits scanned ({spec.label}{capped}), added lines only"
+    lines = result.extra.setdefault("text_lines", [])
+    if isinstance(lines, list):
+        lines.append(line)
+    result.extra["history"] = {"commits": len(state.order), "scope": spec.label, "shallow": info.shallow}
+    return result
