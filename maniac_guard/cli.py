@@ -87,6 +87,11 @@ def main() -> None:
 @click.option("--verify-budget", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS", help="Time for the whole verification [default: 60].")
 @click.option("--only-live", is_flag=True, default=None, help="Report live keys only (implies --verify).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the verification cache.")
+@click.option("--staged", is_flag=True, help="Scan the staged (index) version of staged files, for git hooks.")
+@click.option("--history", is_flag=True, help="Scan every commit reachable from any ref (added lines only).")
+@click.option("--since", metavar="REF", help="History: only commits not reachable from REF (implies --history).")
+@click.option("--range", "rev_range", metavar="A..B", help="History: only commits in A..B (implies --history).")
+@click.option("--max-commits", type=click.IntRange(min=1), metavar="N", help="History: at most the N newest commits.")
 def scan(
     paths: tuple[str, ...],
     fmt: str,
@@ -112,6 +117,11 @@ def scan(
     verify_budget: float | None,
     only_live: bool | None,
     no_cache: bool,
+    staged: bool,
+    history: bool,
+    since: str | None,
+    rev_range: str | None,
+    max_commits: int | None,
 ) -> None:
     """Scan PATHS (default: .) for Maniac keys and committed key files."""
     from maniac_guard.scan import ScanRequest, run_scan
@@ -150,9 +160,31 @@ def scan(
             quiet=quiet,
             cli_exclude=list(exclude),
         )
+        request.source = git_source(staged, history, since, rev_range, max_commits)
         sys.exit(run_scan(request))
     except ConfigError as exc:
         fail(str(exc))
+
+
+def git_source(
+    staged: bool, history: bool, since: str | None, rev_range: str | None, max_commits: int | None
+) -> Any:
+    """The ScanRequest.source for --staged / --history (None: files on disk)."""
+    history = history or bool(since or rev_range or max_commits)
+    if staged and history:
+        raise ConfigError("--staged and --history cannot be combined")
+    if staged:
+        from maniac_guard.sources.git import scan_staged
+
+        return scan_staged
+    if not history:
+        return None
+    from maniac_guard.history import history_spec, scan_history
+    from maniac_guard.sources.git import repo_info
+
+    info = repo_info(os.getcwd())
+    spec = history_spec(info.root, since=since, range_=rev_range, max_commits=max_commits, shallow=info.shallow)
+    return lambda request: scan_history(request, spec, info.root)
 
 
 @main.group()
