@@ -232,6 +232,74 @@ def baseline_update(
         fail(str(exc))
 
 
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to FILE instead of stdout.")
+@click.option("--range", "rev_range", metavar="A..B", help="Scan this range instead of the one the CI environment names.")
+@click.option("--fail-on", type=click.Choice(SEVERITIES), help="Lowest severity that fails the run [default: low].")
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False), help="Report only findings not in this baseline file.")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="gitignore-style pattern to skip (repeatable).")
+@click.option("--config", type=click.Path(dir_okay=False), help="Use this config file instead of the nearest one.")
+@click.option("--color/--no-color", default=None, help="Colours [default: when stdout is a terminal and NO_COLOR is unset].")
+@click.option("-q", "--quiet", is_flag=True, help="Only findings and errors.")
+def ci(
+    fmt: str,
+    output: str | None,
+    rev_range: str | None,
+    fail_on: str | None,
+    baseline_file: str | None,
+    exclude: tuple[str, ...],
+    config: str | None,
+    color: bool | None,
+    quiet: bool,
+) -> None:
+    """Scan the lines a CI change adds (GitHub Actions, GitLab CI; else HEAD~1..HEAD)."""
+    from maniac_guard.ci import CiRange, detect_range
+    from maniac_guard.history import history_spec, scan_history
+    from maniac_guard.scan import ScanRequest, run_scan
+    from maniac_guard.sources.git import repo_info
+
+    try:
+        info = repo_info(os.getcwd())
+        if rev_range:
+            spec = history_spec(info.root, range_=rev_range, shallow=info.shallow)
+            found = CiRange(spec, "--range", f"--range: scanning {rev_range}")
+        else:
+            found = detect_range(os.environ, info.root)
+        click.echo(f"maniac-guard: ci: {found.note}", err=True)
+        settings = settings_for(
+            (info.root,),
+            config,
+            fail_on=Severity.parse(fail_on) if fail_on else None,
+            baseline=os.path.abspath(baseline_file) if baseline_file else None,
+        )
+        request = ScanRequest(
+            paths=[info.root], settings=settings, fmt=fmt, output=output, color=use_color(color),
+            quiet=quiet, cli_exclude=list(exclude),
+            source=lambda req: scan_history(req, found.spec, info.root),
+        )
+        sys.exit(run_scan(request))
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+@main.command("install-hook")
+@click.option("--force", is_flag=True, help="Replace a pre-commit hook that is not maniac-guard's (kept as pre-commit.orig).")
+@click.argument("scan_args", nargs=-1, type=click.UNPROCESSED)
+def install_hook_command(force: bool, scan_args: tuple[str, ...]) -> None:
+    """Write .git/hooks/pre-commit running `maniac-guard scan --staged [SCAN_ARGS]`."""
+    from maniac_guard.hooks import install_hook
+
+    try:
+        done = install_hook(os.getcwd(), force=force, extra_args=list(scan_args))
+    except ConfigError as exc:
+        fail(str(exc))
+        return
+    if done.replaced:
+        click.echo(f"maniac-guard: moved the previous hook to {done.replaced}", err=True)
+    click.echo(f"installed {done.path}")
+
+
 @main.command("rules")
 def list_rules() -> None:
     """List every rule."""
