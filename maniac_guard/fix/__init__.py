@@ -1,0 +1,226 @@
+"""Autofix: rewrite Python that hardcodes Maniac keys to read the environment.
+
+`fix_bytes` turns one file's bytes into fixed bytes (or None); `fix_files`
+does it for many files, writing atomically or collecting a diff. The edits
+themselves are in `codemod`; what to edit comes from the Python analyzer.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from maniac_guard.findings import mask
+
+from maniac_guard.fix.codemod import FixOptions, Issue
+
+__all__ = ["FileFix", "FixOptions", "FixRun", "fix_bytes", "fix_files", "render_diff"]
+
+KEY_RE = re.compile(r"mk-[A-Za-z0-9_\-]{8,}")
+
+
+@dataclass
+class FileFix:
+    path: str  # as shown
+    original: bytes
+    new: bytes | None = None  # None: nothing to change (or could not)
+    applied: list[Issue] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def secrets(self) -> list[str]:
+        """The distinct keys this fix took out of the file, in order."""
+        out: list[str] = []
+        for issue in self.applied:
+            if issue.secret and issue.secret not in out:
+                out.append(issue.secret)
+        return out
+
+
+def _python_parses(data: bytes) -> bool:
+    try:
+        ast.parse(data)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+def fix_python(path: str, data: bytes, options: FixOptions) -> FileFix:
+    import libcst as cst
+
+    from maniac_guard.fix.codemod import fix_module
+
+    result = FileFix(path, data)
+    try:
+        module = cst.parse_module(data)
+    except (cst.ParserSyntaxError, UnicodeDecodeError, LookupError, SyntaxError) as exc:
+        result.messages.append(f"{path}: cannot parse as Python ({type(exc).__name__}); not fixed")
+        return result
+    fixed = fix_module(module, options, path)
+    _note_skipped(result, fixed.skipped)
+    if not fixed.changed:
+        return result
+    new = fixed.module.bytes
+    problem = _check_python(path, data, new, options)
+    if problem:
+        result.messages.append(f"{path}: {problem}; not fixed")
+        return result
+    result.new, result.applied = new, list(fixed.applied)
+    _note_remaining(result, new.decode(fixed.module.encoding, "replace"))
+    return result
+
+
+def _check_python(path: str, old: bytes, new: bytes, options: FixOptions) -> str | None:
+    """The result must parse, and fixing it again must change nothing."""
+    import libcst as cst
+
+    from maniac_guard.fix.codemod import fix_module
+
+    if _python_parses(old) and not _python_parses(new):
+        return "the fixed code would not parse (a bug: please report it)"
+    try:
+        again = fix_module(cst.parse_module(new), options, path)
+    except cst.ParserSyntaxError:
+        return "the fixed code would not parse (a bug: please report it)"
+    if again.changed:
+        return "fixing did not converge (a bug: please report it)"
+    return None
+
+
+def _note_skipped(result: FileFix, skipped: Sequence[tuple[Issue, str]]) -> None:
+    for issue, reason in skipped:
+        result.messages.append(f"{result.path}: {issue.rule_id} not fixed: {reason}")
+
+
+def _note_remaining(result: FileFix, text: str) -> None:
+    for secret in result.secrets:
+        if secret in text:
+            result.messages.append(
+                f"{result.path}: {mask(secret)} still appears elsewhere in the file (a comment or string?); remove it by hand"
+            )
+
+
+def fix_notebook(path: str, data: bytes, options: FixOptions) -> FileFix:
+    import libcst as cst
+
+    from maniac_guard.fix import notebook
+    from maniac_guard.fix.codemod import fix_module
+
+    result = FileFix(path, data)
+    try:
+        raw = data.decode("utf-8")
+        root = notebook.parse(raw)
+        cells = notebook.code_cells(root)
+    except (UnicodeDecodeError, ValueError, notebook.NotebookError) as exc:
+        result.messages.append(f"{path}: not a readable notebook ({exc}); not fixed")
+        return result
+    if not cells:
+        return result
+    code, magics = notebook.join_cells(cells)
+    try:
+        module = cst.parse_module(code)
+    except cst.ParserSyntaxError as exc:
+        result.messages.append(f"{path}: code cells do not parse as Python (line {exc.raw_line} of the joined cells); not fixed")
+        return result
+    fixed = fix_module(module, options, path)
+    _note_skipped(result, fixed.skipped)
+    if not fixed.changed:
+        return result
+    new_code = fixed.module.code
+    problem = _check_python(path, code.encode("utf-8"), new_code.encode("utf-8"), options)
+    if problem:
+        result.messages.append(f"{path}: {problem}; not fixed")
+        return result
+    try:
+        texts = notebook.split_cells(new_code, cells, magics)
+        new = notebook.rewrite(raw, cells, texts).encode("utf-8")
+    except notebook.NotebookError as exc:
+        result.messages.append(f"{path}: {exc}; not fixed")
+        return result
+    result.new, result.applied = new, list(fixed.applied)
+    _note_remaining(result, "".join(texts))
+    return result
+
+
+def fix_bytes(path: str, data: bytes, options: FixOptions) -> FileFix:
+    if path.lower().endswith(".ipynb"):
+        return fix_notebook(path, data, options)
+    return fix_python(path, data, options)
+
+
+def is_fixable_path(path: str) -> bool:
+    return path.lower().endswith((".py", ".pyi", ".ipynb"))
+
+
+PIECE_RE = re.compile(r"[A-Za-z0-9_\-]{8,}")
+
+
+def mask_keys(text: str, secrets: Sequence[str] = ()) -> str:
+    """Mask whole keys, and pieces of known keys (a key built from parts)."""
+    for secret in secrets:
+        text = text.replace(secret, mask(secret))
+    text = KEY_RE.sub(lambda m: mask(m.group()), text)
+
+    def piece(match: re.Match[str]) -> str:
+        run = match.group()
+        return mask(run) if any(run in secret for secret in secrets) else run
+
+    return PIECE_RE.sub(piece, text) if secrets else text
+
+
+def render_diff(fix: FileFix) -> str:
+    """A unified diff of one fix, every key in it masked (so it is for
+    reading and review, not for `patch`)."""
+    if fix.new is None:
+        return ""
+    old = fix.original.decode("utf-8", "surrogateescape").splitlines(keepends=True)
+    new = fix.new.decode("utf-8", "surrogateescape").splitlines(keepends=True)
+    lines = []
+    for line in difflib.unified_diff(old, new, f"a/{fix.path}", f"b/{fix.path}"):
+        if not line.endswith("\n"):
+            line += "\n\\ No newline at end of file\n"
+        lines.append(line)
+    return mask_keys("".join(lines), fix.secrets)
+
+
+@dataclass
+class FixRun:
+    files: list[FileFix] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> list[FileFix]:
+        return [f for f in self.files if f.new is not None]
+
+    @property
+    def fixed_count(self) -> int:
+        return sum(len(f.applied) for f in self.changed)
+
+
+def fix_files(paths: Sequence[tuple[str, str]], options: FixOptions, *, write: bool) -> FixRun:
+    """Fix each (path on disk, path as shown); with `write`, replace the files
+    atomically, refusing any that changed since they were read."""
+    from maniac_guard.writer import WriteError, write_bytes_atomic
+
+    run = FixRun()
+    for real, shown in paths:
+        try:
+            with open(real, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            run.messages.append(f"{shown}: cannot read: {exc.strerror}; not fixed")
+            continue
+        fix = fix_bytes(shown, data, options)
+        run.messages.extend(fix.messages)
+        if fix.new is not None and write:
+            try:
+                write_bytes_atomic(real, fix.new, expected=data)
+            except WriteError as exc:
+                run.messages.append(str(exc))
+                fix.new = None
+                fix.applied = []
+        run.files.append(fix)
+    return run

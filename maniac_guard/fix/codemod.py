@@ -1,0 +1,392 @@
+"""The codemod: replace, by node identity, what the Python analyzer found.
+
+The analyzer (maniac_guard.python.analyzer) says which node holds a key and
+what kind of edit removes it; this module only edits. Fix kinds:
+
+- ``replace-with-getenv``: the expression becomes ``os.getenv("NAME")``;
+- ``drop-getenv-default``: ``os.getenv("NAME", "mk-…")`` loses its default;
+- ``remove-statement``: ``os.environ["NAME"] = "mk-…"`` goes away;
+- ``header-to-api-key``: the ``Authorization`` entry of ``default_headers=``
+  leaves the ``Maniac(...)`` call and ``api_key=os.getenv("NAME")`` comes in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, ParentNodeProvider, ScopeProvider
+
+from maniac_guard.fix.edits import getenv_call, insert_arg_before, remove_element
+
+GETENV_KINDS = frozenset({"replace-with-getenv", "header-to-api-key"})
+FIX_KINDS = GETENV_KINDS | {"drop-getenv-default", "remove-statement"}
+ENV_NAME_RE = re.compile(r"[A-Z][A-Z0-9_]*\Z")
+AUTH_HEADERS = frozenset({"authorization", "api-key", "x-api-key"})
+
+
+class Issue(Protocol):
+    """What the fixer needs of the analyzer's PyIssue."""
+
+    @property
+    def rule_id(self) -> str: ...
+    @property
+    def secret(self) -> str | None: ...
+    @property
+    def fix_kind(self) -> str | None: ...
+    @property
+    def fix_node(self) -> cst.CSTNode | None: ...
+    @property
+    def fix_safety(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class FixOptions:
+    env_var: str = "MANIAC_API_KEY"
+    unsafe: bool = False
+
+
+@dataclass
+class ModuleFix:
+    module: cst.Module
+    applied: list[Issue] = field(default_factory=list)
+    # Fixes that exist but were not applied, each with the reason.
+    skipped: list[tuple[Issue, str]] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.applied)
+
+
+def analyze(wrapper: MetadataWrapper, path: str) -> Sequence[Issue]:
+    from maniac_guard.python.analyzer import analyze as run
+
+    return run(wrapper, path=path)
+
+
+def wanted(issue: Issue, options: FixOptions) -> bool:
+    if issue.fix_kind not in FIX_KINDS or issue.fix_node is None:
+        return False
+    return issue.fix_safety == "safe" or (options.unsafe and issue.fix_safety == "unsafe")
+
+
+def fix_module(module: cst.Module, options: FixOptions, path: str = "") -> ModuleFix:
+    """Apply the fixes that `options` allow; the module is returned unchanged
+    (and `applied` empty) when there is nothing to do or it cannot be done."""
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    issues = list(analyze(wrapper, path))
+    return apply_issues(wrapper, issues, options)
+
+
+def apply_issues(wrapper: MetadataWrapper, issues: Sequence[Issue], options: FixOptions) -> ModuleFix:
+    result = ModuleFix(wrapper.module)
+    chosen: list[Issue] = []
+    # An issue whose edit is done by another one's (the same node reported
+    # twice, a piece of a replaced concatenation): id(node) -> owner's id.
+    owner: dict[int, int] = {}
+    riders: list[Issue] = []
+    for issue in issues:
+        if issue.fix_kind is None or issue.fix_node is None:
+            continue
+        if not wanted(issue, options):
+            if issue.fix_safety == "unsafe":
+                result.skipped.append((issue, "unsafe fix; use --unsafe-fixes"))
+            continue
+        if any(id(issue.fix_node) == id(c.fix_node) for c in chosen):
+            owner[id(issue.fix_node)] = id(issue.fix_node)
+            riders.append(issue)
+            continue
+        chosen.append(issue)
+    for issue in chosen:
+        if issue.fix_kind == "replace-with-getenv" and issue.fix_node is not None:
+            for inner in _descendants(issue.fix_node):
+                owner.setdefault(inner, id(issue.fix_node))
+    riders += [i for i in chosen if id(i.fix_node) in owner and owner[id(i.fix_node)] != id(i.fix_node)]
+    chosen = [i for i in chosen if id(i.fix_node) not in owner or owner[id(i.fix_node)] == id(i.fix_node)]
+    if not chosen:
+        return result
+
+    os_name, need_import, problem = choose_os_name(wrapper, [i for i in chosen if i.fix_kind in GETENV_KINDS])
+    if problem:
+        for issue in chosen:
+            if issue.fix_kind in GETENV_KINDS:
+                result.skipped.append((issue, problem))
+        chosen = [i for i in chosen if i.fix_kind not in GETENV_KINDS]
+
+    parents = wrapper.resolve(ParentNodeProvider)
+    transformer = FixTransformer(chosen, options, os_name, parents)
+    new_module = wrapper.module.visit(transformer)
+    for issue in chosen:
+        if issue.fix_kind == "remove-statement" and id(issue.fix_node) not in transformer.removed_ids:
+            transformer.refused.append((issue, "not a statement that can be removed"))
+            transformer.refused_ids.add(id(issue.fix_node))
+    for issue, reason in transformer.refused:
+        result.skipped.append((issue, reason))
+    done = [i for i in chosen if id(i.fix_node) not in transformer.refused_ids]
+    if not done:
+        return result
+    if need_import and transformer.used_getenv:
+        new_module = add_os_import(new_module, os_name)
+    result.module = new_module
+    done_nodes = {id(i.fix_node) for i in done}
+    result.applied = done + [i for i in riders if owner.get(id(i.fix_node)) in done_nodes]
+    return result
+
+
+def _descendants(node: cst.CSTNode) -> set[int]:
+    found: set[int] = set()
+    stack = list(node.children)
+    while stack:
+        child = stack.pop()
+        found.add(id(child))
+        stack.extend(child.children)
+    return found
+
+
+def _binds_module_os(assignment: object, os_name: str) -> bool:
+    """True when the binding is `import os` (or `import os as _os` for `_os`)."""
+    node = getattr(assignment, "node", None)
+    if not isinstance(node, cst.Import):
+        return False
+    for alias in node.names:
+        asname = alias.asname.name if alias.asname is not None else None
+        bound = asname.value if isinstance(asname, cst.Name) else None
+        dotted = cst.helpers.get_full_name_for_node(alias.name) or ""
+        if os_name == "os" and bound is None and (dotted == "os" or dotted.startswith("os.")):
+            return True
+        if bound == os_name and dotted == "os":
+            return True
+    return False
+
+
+def choose_os_name(wrapper: MetadataWrapper, issues: Sequence[Issue]) -> tuple[str, bool, str | None]:
+    """The name to call `getenv` on at every fix site: `os` unless something
+    else is bound to `os` there, then `_os` (imported as `import os as _os`).
+    Returns (name, whether an import is needed, why not fixable)."""
+    if not issues:
+        return "os", False, None
+    scopes = wrapper.resolve(ScopeProvider)
+    for name in ("os", "_os"):
+        need_import = False
+        usable = True
+        for issue in issues:
+            node = issue.fix_node
+            scope = scopes.get(node) if node is not None else None
+            if scope is None:
+                usable = False
+                break
+            assignments = list(scope[name])
+            if not assignments:
+                need_import = True
+            elif not all(_binds_module_os(a, name) for a in assignments):
+                usable = False
+                break
+        if usable:
+            return name, need_import, None
+    return "os", False, "both `os` and `_os` are bound to something else here; fix by hand"
+
+
+def add_os_import(module: cst.Module, os_name: str) -> cst.Module:
+    from libcst.codemod import CodemodContext
+    from libcst.codemod.visitors import AddImportsVisitor
+
+    context = CodemodContext()
+    AddImportsVisitor.add_needed_import(context, "os", asname=None if os_name == "os" else os_name)
+    return AddImportsVisitor(context).transform_module(module)
+
+
+def env_name_for(issue: Issue, options: FixOptions) -> str:
+    """`Maniac(api_key="MANIAC_API_KEY_PROD")` meant that variable: keep its name."""
+    named = getattr(issue, "env_name", None)
+    if isinstance(named, str) and ENV_NAME_RE.match(named):
+        return named
+    node = issue.fix_node
+    if issue.secret is None and isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        if isinstance(value, str) and ENV_NAME_RE.match(value) and value.startswith("MANIAC"):
+            return value
+    return options.env_var
+
+
+# Where an expression can lose its parentheses without touching its
+# neighbours (`return("mk-…")` cannot: `returnos.getenv` would not parse).
+_BARE_PARENTS = (cst.Assign, cst.AnnAssign, cst.Arg, cst.DictElement, cst.Element, cst.AugAssign)
+
+
+class FixTransformer(cst.CSTTransformer):
+    def __init__(self, issues: Sequence[Issue], options: FixOptions, os_name: str, parents: object) -> None:
+        super().__init__()
+        self.options = options
+        self.os_name = os_name
+        self.parents = parents
+        self.by_node: dict[int, Issue] = {id(i.fix_node): i for i in issues}
+        self.remove_ids = {id(i.fix_node) for i in issues if i.fix_kind == "remove-statement"}
+        self.refused: list[tuple[Issue, str]] = []
+        self.refused_ids: set[int] = set()
+        self.used_getenv = False
+        self.removed_ids: set[int] = set()
+        self._dropped: list[cst.CSTNode] = []  # statement lines emptied by removals
+
+    def _refuse(self, issue: Issue, reason: str) -> None:
+        self.refused.append((issue, reason))
+        self.refused_ids.add(id(issue.fix_node))
+
+    # -- replace-with-getenv, drop-getenv-default, header-to-api-key -------
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
+        issue = self.by_node.get(id(original_node))
+        if issue is not None and issue.fix_kind != "remove-statement":
+            updated_node = self._fix_expression(issue, original_node, updated_node)
+        return super().on_leave(original_node, updated_node)
+
+    def _fix_expression(self, issue: Issue, original: cst.CSTNode, updated: cst.CSTNode) -> cst.CSTNode:
+        if issue.fix_kind == "replace-with-getenv":
+            if not isinstance(updated, cst.BaseExpression):
+                self._refuse(issue, "not an expression")
+                return updated
+            self.used_getenv = True
+            call = getenv_call(self.os_name, env_name_for(issue, self.options))
+            parent = getattr(self.parents, "get", lambda _n: None)(original)
+            if updated.lpar and not (isinstance(parent, _BARE_PARENTS) and getattr(parent, "value", None) is original):
+                return call.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+            return call
+        if issue.fix_kind == "drop-getenv-default" and isinstance(updated, cst.Call):
+            return self._drop_default(issue, updated)
+        if issue.fix_kind == "header-to-api-key" and isinstance(updated, cst.Call):
+            return self._move_header(issue, updated)
+        self._refuse(issue, f"unexpected node for {issue.fix_kind}")
+        return updated
+
+    def _drop_default(self, issue: Issue, call: cst.Call) -> cst.Call:
+        index = next((n for n, a in enumerate(call.args) if a.keyword is not None and a.keyword.value == "default"), None)
+        if index is None:
+            positional = [n for n, a in enumerate(call.args) if a.keyword is None and not a.star]
+            index = positional[1] if len(positional) > 1 else None
+        if index is None:
+            self._refuse(issue, "no default to drop")
+            return call
+        return call.with_changes(args=remove_element(call.args, index))
+
+    def _move_header(self, issue: Issue, call: cst.Call) -> cst.Call:
+        args = list(call.args)
+        where = next((n for n, a in enumerate(args) if a.keyword is not None and a.keyword.value == "default_headers"), None)
+        if where is None or not isinstance(args[where].value, cst.Dict):
+            self._refuse(issue, "default_headers is not a dict literal in the call; fix by hand")
+            return call
+        if any(a.star for a in args):
+            self._refuse(issue, "the call passes *args/**kwargs, which may already hold api_key; fix by hand")
+            return call
+        headers = args[where].value
+        assert isinstance(headers, cst.Dict)
+        elements = list(headers.elements)
+        auth = [n for n, e in enumerate(elements) if isinstance(e, cst.DictElement) and _header_name(e.key) in AUTH_HEADERS]
+        if not auth:
+            self._refuse(issue, "no Authorization entry in default_headers")
+            return call
+        for n in reversed(auth):
+            elements = remove_element(elements, n)
+        has_key = any(a.keyword is not None and a.keyword.value == "api_key" for a in args) or (
+            bool(args) and args[0].keyword is None
+        )
+        new_arg = cst.Arg(
+            keyword=cst.Name("api_key"),
+            value=getenv_call(self.os_name, self.options.env_var),
+            equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")),
+        )
+        if elements:
+            args[where] = args[where].with_changes(value=headers.with_changes(elements=elements))
+            if has_key:
+                return call.with_changes(args=args)
+            self.used_getenv = True
+            before = call.whitespace_before_args if where == 0 else _comma_after(args[where - 1])
+            if where == 0:
+                # The new argument takes the first slot's leading whitespace.
+                return call.with_changes(args=insert_arg_before(args, 0, new_arg, before))
+            return call.with_changes(args=insert_arg_before(args, where, new_arg, before))
+        if has_key:
+            return call.with_changes(args=remove_element(args, where))
+        self.used_getenv = True
+        old = args[where]
+        args[where] = new_arg.with_changes(comma=old.comma, whitespace_after_arg=old.whitespace_after_arg)
+        return call.with_changes(args=args)
+
+    # -- remove-statement ----------------------------------------------------
+    def _kept_smalls(self, original: cst.SimpleStatementLine | cst.SimpleStatementSuite, updated: cst.SimpleStatementLine | cst.SimpleStatementSuite) -> list[cst.BaseSmallStatement] | None:
+        """The small statements left, or None when none was removed."""
+        if id(original) in self.remove_ids:
+            self.removed_ids.add(id(original))
+            return []
+        self.removed_ids.update(id(o) for o in original.body if id(o) in self.remove_ids)
+        kept = [u for o, u in zip(original.body, updated.body) if id(o) not in self.remove_ids]
+        if len(kept) == len(updated.body):
+            return None
+        if kept:
+            kept[-1] = kept[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
+        return kept
+
+    def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
+        kept = self._kept_smalls(original_node, updated_node)
+        if kept is None:
+            return updated_node
+        if kept:
+            return updated_node.with_changes(body=kept)
+        # Emptied: the enclosing block drops it (or puts `pass` in its place).
+        marked = updated_node.with_changes(body=[cst.Pass()])
+        self._dropped.append(marked)
+        return marked
+
+    def leave_SimpleStatementSuite(self, original_node: cst.SimpleStatementSuite, updated_node: cst.SimpleStatementSuite) -> cst.SimpleStatementSuite:
+        kept = self._kept_smalls(original_node, updated_node)
+        if kept is None:
+            return updated_node
+        return updated_node.with_changes(body=kept or [cst.Pass()])
+
+    def _drop_lines(self, body: Sequence[cst.BaseStatement]) -> tuple[list[cst.BaseStatement], list[cst.EmptyLine]]:
+        """Remove emptied lines, handing their comment lines to the next statement.
+        Returns the new body and comment lines left over at its end."""
+        dropped = {id(n) for n in self._dropped}
+        out: list[cst.BaseStatement] = []
+        carry: list[cst.EmptyLine] = []
+        for stmt in body:
+            if id(stmt) in dropped:
+                assert isinstance(stmt, cst.SimpleStatementLine)
+                if any(line.comment is not None for line in stmt.leading_lines):
+                    carry.extend(stmt.leading_lines)
+                continue
+            if carry:
+                leading = getattr(stmt, "leading_lines", None)
+                if leading is not None:
+                    stmt = stmt.with_changes(leading_lines=[*carry, *leading])
+                    carry = []
+            out.append(stmt)
+        return out, carry
+
+    def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock) -> cst.IndentedBlock:
+        if not any(isinstance(s, cst.SimpleStatementLine) and any(s is d for d in self._dropped) for s in updated_node.body):
+            return updated_node
+        body, carry = self._drop_lines(updated_node.body)
+        if not body:
+            # A block cannot be empty: the last removed line becomes `pass`.
+            last = updated_node.body[-1]
+            assert isinstance(last, cst.SimpleStatementLine)
+            return updated_node.with_changes(body=[last.with_changes(leading_lines=carry or last.leading_lines)])
+        return updated_node.with_changes(body=body, footer=[*carry, *updated_node.footer])
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        if not self._dropped:
+            return updated_node
+        body, carry = self._drop_lines(updated_node.body)
+        return updated_node.with_changes(body=body, footer=[*carry, *updated_node.footer])
+
+
+def _header_name(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value.lower() if isinstance(value, str) else ""
+    return ""
+
+
+def _comma_after(arg: cst.Arg) -> cst.BaseParenthesizableWhitespace | None:
+    return arg.comma.whitespace_after if isinstance(arg.comma, cst.Comma) else None
