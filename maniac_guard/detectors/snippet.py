@@ -7,6 +7,7 @@ from maniac_guard.findings import Finding, Location, Secret, mask
 from maniac_guard.sources import SourceFile
 
 SNIPPET_WIDTH = 160
+WINDOW_BYTES = 2048
 
 
 def mask_line(line: str, secrets: list[str]) -> str:
@@ -18,19 +19,17 @@ def mask_line(line: str, secrets: list[str]) -> str:
     return mask_keys_in_text(line)
 
 
-def snippet(line: str, column: int, secrets: list[str]) -> str:
-    """The line, masked, cut to a window around the column for minified files."""
+def snippet(line: str, secrets: list[str], clipped_left: bool = False, clipped_right: bool = False) -> str:
+    """The line, masked, cut to a window around the secret for minified files."""
     # Mask before cutting, so the window never leaves a key half-visible.
-    raw = line.rstrip("\r\n")
-    line = mask_line(raw, secrets)
+    line = mask_line(line.rstrip("\r\n"), secrets)
     if len(line) > SNIPPET_WIDTH:
         anchor = line.find(mask(secrets[0])) if secrets else -1
-        if anchor < 0:
-            anchor = int((column - 1) * len(line) / max(len(raw), 1))
-        start = max(0, anchor - SNIPPET_WIDTH // 3)
-        cut = line[start : start + SNIPPET_WIDTH]
-        line = ("…" if start else "") + cut + ("…" if start + SNIPPET_WIDTH < len(line) else "")
-    return line
+        start = max(0, (anchor if anchor >= 0 else len(line) // 2) - SNIPPET_WIDTH // 3)
+        clipped_left = clipped_left or start > 0
+        clipped_right = clipped_right or start + SNIPPET_WIDTH < len(line)
+        line = line[start : start + SNIPPET_WIDTH]
+    return ("…" if clipped_left else "") + line + ("…" if clipped_right else "")
 
 
 def finding_at(
@@ -47,8 +46,11 @@ def finding_at(
     rule = get_rule(rule_id)
     line, column = source.position(start)
     end_line, end_column = source.position(end)
-    text_line = source.line_at(start).decode("utf-8", "replace")
-    local_column = len(source.data[source.data.rfind(b"\n", 0, start) + 1 : start].decode("utf-8", "replace")) + 1
+    # Only a bounded window of a long (minified) line is ever decoded.
+    line_start, line_end = source.line_span(start)
+    window_start = max(line_start, start - WINDOW_BYTES)
+    window_end = min(line_end, max(end, start) + WINDOW_BYTES)
+    text = source.data[window_start:window_end].decode("utf-8", "replace")
     return Finding(
         rule_id=rule_id,
         severity=rule.severity,
@@ -56,7 +58,7 @@ def finding_at(
         location=Location(source.path, line, column, end_line, end_column),
         secret=Secret(secret) if secret is not None else None,
         subject=subject,
-        snippet=snippet(text_line, local_column, [secret] if secret else []),
+        snippet=snippet(text, [secret] if secret else [], window_start > line_start, window_end < line_end),
         commit=source.commit,
         author=source.author,
         date=source.date,

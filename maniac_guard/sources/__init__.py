@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 
@@ -48,10 +49,21 @@ class SourceFile:
         """1-based (line, column in characters) of a byte offset in `data`."""
         line = self.data.count(b"\n", 0, offset) + 1
         start = self.data.rfind(b"\n", 0, offset) + 1
-        column = len(self.data[start:offset].decode("utf-8", "replace")) + 1
-        return self.real_line(line), column
+        return self.real_line(line), char_count(self.data, start, offset) + 1
 
-    def line_at(self, offset: int) -> bytes:
+    def line_span(self, offset: int) -> tuple[int, int]:
+        """Byte offsets where the line holding `offset` starts and ends."""
         start = self.data.rfind(b"\n", 0, offset) + 1
         end = self.data.find(b"\n", offset)
-        return self.data[start : end if end >= 0 else len(self.data)]
+        return start, end if end >= 0 else len(self.data)
+
+
+_CONTINUATION = re.compile(rb"[\x80-\xbf]")
+
+
+def char_count(data: bytes, start: int, end: int) -> int:
+    """Characters in data[start:end] (UTF-8), without copying a long line."""
+    if end - start < 4096:
+        return len(data[start:end].decode("utf-8", "replace"))
+    view = memoryview(data)[start:end]
+    return len(view) - sum(1 for _ in _CONTINUATION.finditer(view))
