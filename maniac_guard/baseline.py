@@ -2,14 +2,16 @@
 
 The file holds, per finding, its fingerprint, rule id, path, severity and
 masked key: never a secret and never a line number (lines move; the
-fingerprint does not). Paths and fingerprints are taken relative to the
-baseline's folder, so the file works from any folder of the repository.
+fingerprint does not). Paths and fingerprints are taken relative to the git
+work tree holding the baseline (else its folder), so the file works from any
+folder of the repository.
 Entries are sorted and the JSON is written the same way every time, so
 recreating an unchanged baseline gives the same bytes.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Iterable, Sequence
@@ -19,7 +21,7 @@ from typing import Any
 from maniac_guard.config import ConfigError, Settings
 from maniac_guard.engine import ScanResult
 from maniac_guard.findings import Finding
-from maniac_guard.ignorefile import FINGERPRINT_RE, anchored, finding_keys, shown_path
+from maniac_guard.ignorefile import FINGERPRINT_RE, anchor_dir, anchored, finding_keys, shown_path
 
 BASELINE_FILE = ".maniac-guard-baseline.json"
 FORMAT_VERSION = 1
@@ -55,15 +57,16 @@ class Baseline:
     path: str
     entries: list[Entry]
 
-    @property
+    @functools.cached_property
     def folder(self) -> str:
-        return os.path.dirname(os.path.abspath(self.path))
+        return anchor_dir(self.path)
 
-    def fingerprints(self) -> set[str]:
-        return {e.fingerprint for e in self.entries}
+    @functools.cached_property
+    def fingerprints(self) -> frozenset[str]:
+        return frozenset(e.fingerprint for e in self.entries)
 
     def matches(self, finding: Finding) -> bool:
-        return not finding_keys(finding, self.folder).isdisjoint(self.fingerprints())
+        return not finding_keys(finding, self.folder).isdisjoint(self.fingerprints)
 
 
 def entry_for(finding: Finding, folder: str) -> Entry:
@@ -96,7 +99,10 @@ def write(path: str, entries: Sequence[Entry]) -> None:
     from maniac_guard.writer import WriteError, write_text_atomic
 
     try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         write_text_atomic(path, dump(entries))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot write: {exc.strerror}") from None
     except WriteError as exc:
         raise ConfigError(str(exc)) from None
 
@@ -243,8 +249,7 @@ def create(paths: Sequence[str], output: str | None, settings: Settings, cli_exc
     result = _scan(paths, settings, cli_exclude)
     if result is None:
         return 2
-    folder = os.path.dirname(os.path.abspath(target))
-    entries = entries_for(result.findings, folder)
+    entries = entries_for(result.findings, anchor_dir(target))
     write(target, entries)
     print(
         f"Recorded {_plural(len(entries), 'finding')} in {shown_path(os.path.abspath(target))} "

@@ -11,6 +11,7 @@ to the git root; `ignore-file` in config (or `--ignore-file`) names another.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable
@@ -36,19 +37,28 @@ class IgnoreFile:
     path: str
     entries: dict[str, IgnoreEntry]
 
+    @functools.cached_property
+    def folder(self) -> str:
+        return anchor_dir(self.path)
+
     def matches(self, finding: Finding) -> bool:
-        base = os.path.dirname(os.path.abspath(self.path))
-        return any(key in self.entries for key in finding_keys(finding, base))
+        return any(key in self.entries for key in finding_keys(finding, self.folder))
+
+
+def anchor_dir(file_path: str) -> str:
+    """What paths in a file of fingerprints are relative to: the git work tree
+    holding it, else its own folder. So the file works from any folder."""
+    folder = os.path.dirname(os.path.abspath(file_path))
+    for candidate in _ancestors_to_git_root(folder):
+        if os.path.exists(os.path.join(candidate, ".git")):
+            return candidate
+    return folder
 
 
 def anchored_path(path: str, base_dir: str) -> str:
-    """`path` (relative to the current folder) made relative to `base_dir`, so
-    a file of fingerprints works from any folder; paths outside stay as they are."""
+    """`path` (relative to the current folder) made relative to `base_dir`."""
     absolute = os.path.normpath(os.path.join(os.getcwd(), path))
-    relative = os.path.relpath(absolute, base_dir)
-    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
-        return path
-    return relative.replace(os.sep, "/")
+    return os.path.relpath(absolute, base_dir).replace(os.sep, "/")
 
 
 def anchored(finding: Finding, base_dir: str) -> Finding:
