@@ -129,9 +129,9 @@ def github(env: Mapping[str, str], root: str) -> CiRange:
         head = _commit(root, _get(event, "after") or env.get("GITHUB_SHA")) or _need(root, "HEAD", "HEAD", GITHUB_DEPTH_HINT)
         before = _get(event, "before")
         if before and not ZERO_SHA.match(before):
-            base = _commit(root, before)
-            if base is not None:
-                return _range(base, head, provider, "the pushed commits, before..after")
+            previous = _commit(root, before)
+            if previous is not None:
+                return _range(previous, head, provider, "the pushed commits, before..after")
             if not event.get("forced"):
                 raise CiError(f"the push's previous commit {before[:40]} is not in this clone; {GITHUB_DEPTH_HINT}")
         default = _get(event, "repository", "default_branch")
