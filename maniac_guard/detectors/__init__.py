@@ -22,6 +22,8 @@ from maniac_guard.sources import SourceFile
 DETECTOR_MODULES = (
     "maniac_guard.detectors.keys",
     "maniac_guard.detectors.config_files",
+    "maniac_guard.detectors.permissions",
+    "maniac_guard.detectors.python_code",
 )
 
 

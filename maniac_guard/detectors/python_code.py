@@ -1,0 +1,178 @@
+"""Python code (MG201–MG208): how keys reach the Maniac SDK, the environment
+and HTTP headers, analyzed with libcst in `.py`/`.pyi` files and in the code
+cells of Jupyter notebooks.
+
+libcst is imported only in `detect`, and only files whose bytes mention
+something the rules look for are parsed. Code that does not parse (Python 2,
+templates, syntax errors) is left to the key patterns (MG101), with a
+debug-level log line and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from maniac_guard.findings import Finding
+from maniac_guard.sources import SourceFile
+
+if TYPE_CHECKING:
+    import libcst as cst
+    from libcst.metadata import CodePosition, CodeRange
+
+    from maniac_guard.sources.notebook import NotebookCode
+
+RULE_IDS = frozenset({f"MG20{i}" for i in range(1, 9)})
+
+PYTHON_SUFFIXES = frozenset({".py", ".pyi"})
+NOTEBOOK_SUFFIX = ".ipynb"
+# Without one of these the rules cannot fire: no SDK, no key, no key slot.
+MARKERS = (b"Maniac", b"maniac", b"MANIAC_", b"mk-", b"api_key", b"apiKey", b"Authorization")
+
+log = logging.getLogger(__name__)
+
+
+def wants(source: SourceFile) -> bool:
+    suffix = source.suffix
+    if suffix not in PYTHON_SUFFIXES and suffix != NOTEBOOK_SUFFIX:
+        return False
+    data = source.data
+    return any(marker in data for marker in MARKERS)
+
+
+def _parse(text: str, path: str) -> cst.Module | None:
+    import libcst as cst
+
+    try:
+        return cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        # Never the exception's text: it quotes the source line, which may hold a key.
+        log.debug("%s: does not parse as Python (line %s); key patterns only", path, exc.raw_line)
+    except (RecursionError, MemoryError, ValueError, TypeError):
+        log.debug("%s: too complex or invalid for the Python parser; key patterns only", path)
+    return None
+
+
+def _parse_notebook(code: NotebookCode, path: str) -> tuple[cst.Module | None, NotebookCode]:
+    """The whole notebook, or, if some cells do not parse, the others."""
+    module = _parse(code.text, path)
+    if module is not None:
+        return module, code
+    for index in range(len(code.cells)):
+        if _parse(code.cell_text(index), f"{path} (cell {index + 1})") is None:
+            code = code.blank_cell(index)
+    return _parse(code.text, path), code
+
+
+class _Locator:
+    """Byte offsets in `source.data` for libcst positions."""
+
+    def __init__(self, source: SourceFile, text: str, notebook: NotebookCode | None) -> None:
+        self.source = source
+        self.rows = text.split("\n")
+        self.notebook = notebook
+        self._starts: list[int] | None = None
+
+    def _line_starts(self) -> list[int]:
+        if self._starts is None:
+            data = self.source.data
+            starts = [0]
+            index = data.find(b"\n")
+            while index >= 0:
+                starts.append(index + 1)
+                index = data.find(b"\n", index + 1)
+            self._starts = starts
+        return self._starts
+
+    def span(self, where: CodeRange) -> tuple[int, int]:
+        """[start, end) byte offsets of a node, cut to its first line in a notebook."""
+        if self.notebook is not None:
+            return self._notebook_span(where)
+        return self._offset(where.start), self._offset(where.end)
+
+    def _offset(self, position: CodePosition) -> int:
+        starts = self._line_starts()
+        line = min(max(position.line, 1), len(starts))
+        start = starts[line - 1]
+        end = starts[line] if line < len(starts) else len(self.source.data)
+        row = self.source.data[start:end].decode("utf-8", "replace")
+        return start + len(row[: position.column].encode("utf-8", "replace"))
+
+    def _notebook_span(self, where: CodeRange) -> tuple[int, int]:
+        """Where the code sits inside its JSON string, or failing that the
+        string's start: editors and SARIF viewers then land on the right line."""
+        assert self.notebook is not None
+        index = min(max(where.start.line, 1), len(self.notebook.offsets)) - 1
+        token = self.notebook.offsets[index]
+        data = self.source.data
+        line_end = data.find(b"\n", token)
+        line_end = len(data) if line_end < 0 else line_end
+        row = self.rows[index] if index < len(self.rows) else ""
+        stop = where.end.column if where.end.line == where.start.line else len(row)
+        piece = row[where.start.column : stop]
+        if piece:
+            for ascii_only in (False, True):
+                escaped = json.dumps(piece, ensure_ascii=ascii_only)[1:-1].encode("utf-8")
+                found = data.find(escaped, token, line_end)
+                if found >= 0:
+                    return found, found + len(escaped)
+        return token + 1, token + 1
+
+    def line(self, position: CodePosition) -> int:
+        if self.notebook is not None:
+            return self.notebook.notebook_line(position.line)
+        return self.source.real_line(position.line)
+
+
+def detect(source: SourceFile) -> Iterator[Finding]:
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from maniac_guard.detectors.snippet import finding_at
+    from maniac_guard.python.analyzer import analyze
+
+    notebook: NotebookCode | None = None
+    if source.suffix == NOTEBOOK_SUFFIX:
+        from maniac_guard.sources.notebook import extract
+
+        notebook = extract(source.data)
+        if notebook is None:
+            return
+        module, notebook = _parse_notebook(notebook, source.path)
+        text = notebook.text
+    else:
+        text = source.text
+        module = _parse(text, source.path)
+    if module is None:
+        return
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    try:
+        issues = analyze(wrapper, path=source.path)
+    except RecursionError:
+        log.debug("%s: too deeply nested for the Python analyzer; key patterns only", source.path)
+        return
+    if not issues:
+        return
+    # Positions cost a second pass over the tree: only files with issues pay.
+    positions = wrapper.resolve(PositionProvider)
+    locate = _Locator(source, text, notebook)
+    for issue in issues:
+        where = positions[issue.node]
+        start, end = locate.span(where)
+        message = issue.message
+        if issue.call_site is not None:
+            used = locate.line(positions[issue.call_site].start)
+            if used != locate.line(where.start):
+                message += f" (used at line {used})"
+        subject = "" if issue.secret is not None else f"{issue.rule_id}:{wrapper.module.code_for_node(issue.node)}"
+        yield finding_at(
+            source,
+            issue.rule_id,
+            message,
+            start,
+            max(end, start),
+            secret=issue.secret,
+            subject=subject,
+            fixable=issue.fix_safety if issue.fix_kind is not None else None,
+        )
