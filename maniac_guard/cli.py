@@ -92,6 +92,11 @@ def main() -> None:
 @click.option("--since", metavar="REF", help="History: only commits not reachable from REF (implies --history).")
 @click.option("--range", "rev_range", metavar="A..B", help="History: only commits in A..B (implies --history).")
 @click.option("--max-commits", type=click.IntRange(min=1), metavar="N", help="History: at most the N newest commits.")
+@click.option("--fix", "apply_fix", is_flag=True, help="Rewrite Python that hardcodes keys to read the environment (safe fixes).")
+@click.option("--diff", "show_diff", is_flag=True, help="Print the fixes as a unified diff (keys masked) and write nothing; exit 1 if there are any.")
+@click.option("--unsafe-fixes", is_flag=True, default=None, help="Also apply fixes that can change behaviour (see each rule's fix safety).")
+@click.option("--env-var", metavar="NAME", help="Variable the fixed code reads [default: MANIAC_API_KEY].")
+@click.option("--write-env", type=click.Path(dir_okay=False), metavar="FILE", help="With --fix: append NAME=<key> to FILE (mode 600, git-ignored; refused if git tracks it).")
 def scan(
     paths: tuple[str, ...],
     fmt: str,
@@ -122,6 +127,11 @@ def scan(
     since: str | None,
     rev_range: str | None,
     max_commits: int | None,
+    apply_fix: bool = False,
+    show_diff: bool = False,
+    unsafe_fixes: bool | None = None,
+    env_var: str | None = None,
+    write_env: str | None = None,
 ) -> None:
     """Scan PATHS (default: .) for Maniac keys and committed key files."""
     from maniac_guard.scan import ScanRequest, run_scan
@@ -147,6 +157,8 @@ def scan(
             verify_budget=verify_budget,
             only_live=only_live or None,
             verify_cache=False if no_cache else None,
+            env_var=env_var,
+            unsafe_fixes=unsafe_fixes,
         )
         if no_baseline:
             settings.baseline = None
@@ -161,9 +173,35 @@ def scan(
             cli_exclude=list(exclude),
         )
         request.source = git_source(staged, history, since, rev_range, max_commits)
+        if apply_fix or show_diff:
+            from maniac_guard.fix.apply import FixRequest
+
+            if env_var is not None and not env_var.isidentifier():
+                raise ConfigError(f"--env-var: {env_var!r} is not a variable name")
+            if write_env and show_diff:
+                raise ConfigError("--write-env needs --fix (--diff writes nothing)")
+            request.fix = FixRequest(diff=show_diff, unsafe=bool(unsafe_fixes), write_env=write_env)
+        elif write_env:
+            raise ConfigError("--write-env needs --fix")
         sys.exit(run_scan(request))
     except ConfigError as exc:
         fail(str(exc))
+
+
+def _fix_command(**options: Any) -> None:
+    options["apply_fix"] = True
+    scan.callback(**options)  # type: ignore[misc]
+
+
+main.add_command(
+    click.Command(
+        "fix",
+        callback=_fix_command,
+        params=list(scan.params),
+        help="Fix PATHS (default: .): the same as `scan --fix`.",
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+)
 
 
 def git_source(

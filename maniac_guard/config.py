@@ -28,6 +28,7 @@ class Settings:
     gitignore: bool = True
     jobs: int = 0  # 0: one worker per core
     env_var: str = "MANIAC_API_KEY"
+    unsafe_fixes: bool = False  # --fix also applies fixes that may change behaviour
     verify: bool = False
     # Verification (issue 6). api_url is CLI/env only: never from a config file.
     api_url: str | None = None
@@ -92,6 +93,7 @@ CONFIG_KEYS: dict[str, tuple[str, Any]] = {
     "gitignore": ("gitignore", _bool),
     "jobs": ("jobs", _int),
     "env-var": ("env_var", _str),
+    "unsafe-fixes": ("unsafe_fixes", _bool),
     "verify": ("verify", _bool),
     "verify-timeout": ("verify_timeout", _seconds),
     "verify-retries": ("verify_retries", _int),

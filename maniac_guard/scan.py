@@ -6,10 +6,14 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from maniac_guard.config import ConfigError, Settings
 from maniac_guard.engine import ScanResult
 from maniac_guard.findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from maniac_guard.fix.apply import FixRequest
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -27,6 +31,8 @@ class ScanRequest:
     # Where findings come from; the default walks `paths` on disk. Other
     # sources (staged blobs, git history) plug in here.
     source: Callable[[ScanRequest], ScanResult] | None = None
+    # --fix / --diff (maniac_guard.fix.apply.FixRequest); None: report only.
+    fix: FixRequest | None = None
 
 
 def rule_matches(rule_id: str, selectors: Sequence[str]) -> bool:
@@ -119,6 +125,15 @@ def run_scan(request: ScanRequest) -> int:
         verify_result(result, settings, quiet=request.quiet)
     result.findings = select_findings(result.findings, settings)
     drop_accepted(result, request)
+    if request.fix is not None:
+        from maniac_guard.fix.apply import apply_fixes
+
+        if request.source is not None:
+            raise ConfigError("--fix and --diff work on files on disk, not on staged or historical content")
+        diff_exit = apply_fixes(result, request)
+        if diff_exit is not None:
+            report_messages(result, request)
+            return diff_exit
     report_messages(result, request)
     emit(result, request)
     if result.missing_paths and len(result.missing_paths) == len(request.paths):

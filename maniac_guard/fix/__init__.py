@@ -99,7 +99,7 @@ def _note_remaining(result: FileFix, text: str) -> None:
     for secret in result.secrets:
         if secret in text:
             result.messages.append(
-                f"{result.path}: {mask(secret)} still appears elsewhere in the file (a comment or string?); remove it by hand"
+                f"{result.path}: {mask(secret)} still appears in the file (an unfixed finding, a comment or a string)"
             )
 
 

@@ -47,6 +47,9 @@ class Issue(Protocol):
 class FixOptions:
     env_var: str = "MANIAC_API_KEY"
     unsafe: bool = False
+    # ruff-style rule selectors (`MG2`, `MG204`), as for the scan.
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
 
 
 @dataclass
@@ -67,8 +70,17 @@ def analyze(wrapper: MetadataWrapper, path: str) -> Sequence[Issue]:
     return run(wrapper, path=path)
 
 
+def rule_selected(rule_id: str, options: FixOptions) -> bool:
+    def matches(selectors: tuple[str, ...]) -> bool:
+        return any(rule_id.startswith(s.strip().upper()) for s in selectors if s.strip())
+
+    return (not options.select or matches(options.select)) and not matches(options.ignore)
+
+
 def wanted(issue: Issue, options: FixOptions) -> bool:
     if issue.fix_kind not in FIX_KINDS or issue.fix_node is None:
+        return False
+    if not rule_selected(issue.rule_id, options):
         return False
     return issue.fix_safety == "safe" or (options.unsafe and issue.fix_safety == "unsafe")
 
@@ -78,7 +90,31 @@ def fix_module(module: cst.Module, options: FixOptions, path: str = "") -> Modul
     (and `applied` empty) when there is nothing to do or it cannot be done."""
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     issues = list(analyze(wrapper, path))
+    if "maniac-guard" in module.code:
+        issues = [i for i in issues if not _suppressed(wrapper, i)]
     return apply_issues(wrapper, issues, options)
+
+
+def _suppressed(wrapper: MetadataWrapper, issue: Issue) -> bool:
+    """An inline `maniac-guard: ignore[...]` on the reported line keeps the code as it is."""
+    from libcst.metadata import PositionProvider
+
+    from maniac_guard.engine import IGNORE_RE
+
+    node = getattr(issue, "node", None) or issue.fix_node
+    if node is None:
+        return False
+    positions = wrapper.resolve(PositionProvider)
+    if node not in positions:
+        return False
+    line = positions[node].start.line
+    lines = wrapper.module.code.splitlines()
+    if not 0 < line <= len(lines):
+        return False
+    match = IGNORE_RE.search(lines[line - 1])
+    if match is None:
+        return False
+    return match.group(1) is None or issue.rule_id in {p.strip().upper() for p in match.group(1).split(",")}
 
 
 def apply_issues(wrapper: MetadataWrapper, issues: Sequence[Issue], options: FixOptions) -> ModuleFix:

@@ -167,8 +167,10 @@ def split_cells(code: str, cells: list[Cell], magics: list[str]) -> list[str]:
         if n == 0:
             text = pieces[0] + text
         text = MAGIC_MARK_RE.sub(lambda m: magics[int(m.group(1))], text)
-        if not cell.text.endswith("\n") and text.endswith("\n"):
-            text = text[:-1]
+        if not cell.text.endswith("\n"):
+            # The joined module needed a newline (and the import step may have
+            # added a blank line) where the cell had none.
+            text = text.rstrip("\r\n")
         texts.append(text)
     return texts
 
