@@ -238,3 +238,16 @@ def test_options_come_from_flags_then_config_then_sdk_variables() -> None:
         resolve_options(Settings(), {"MANIAC_TIMEOUT": "soon"})
     with pytest.raises(ConfigError, match="MANIAC_BASE_URL"):
         resolve_options(Settings(), {"MANIAC_BASE_URL": "http://evil.example.com"})
+
+
+def test_keys_only_in_deselected_rules_are_not_sent(api: FakeManiac) -> None:
+    from maniac_guard.engine import ScanResult
+    from maniac_guard.verify import verify_result
+
+    kept = api.add(fake_key("sel-kept"), "live")
+    dropped = api.add(fake_key("sel-dropped"), "live")
+    result = ScanResult(findings=[finding(kept, rule_id="MG102"), finding(dropped, rule_id="MG101")])
+    settings = Settings(verify=True, select=["MG102"], api_url=api.url, verify_cache=False)
+    verify_result(result, settings, quiet=True)
+    assert [r.key for r in api.requests] == [kept]
+    assert result.extra["verification"]["live"] == 1  # type: ignore[index]
