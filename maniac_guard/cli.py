@@ -358,3 +358,37 @@ def explain(rule_id: str) -> None:
         fail(f"unknown rule '{rule_id}' (see `maniac-guard rules`)")
         return
     click.echo(rule.render_doc(), nl=False)
+
+
+@main.command("policy")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--policy", "policy_file", type=click.Path(dir_okay=False), help="Policy file read over the built-in one [default: config `policy`].")
+@click.option("--infer", is_flag=True, help="Also print the minimal permissions the Python code under PATHS needs, as YAML.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to FILE instead of stdout.")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="gitignore-style pattern to skip (repeatable).")
+@click.option("--select", multiple=True, metavar="IDS", help="Only these rules [default: MG4].")
+@click.option("--ignore", "ignore_rules", multiple=True, metavar="IDS", help="Skip these rules.")
+@click.option("--fail-on", type=click.Choice(SEVERITIES), help="Lowest severity that fails the run [default: low].")
+@click.option("--config", type=click.Path(dir_okay=False), help="Use this config file instead of the nearest one.")
+@click.option("--color/--no-color", default=None, help="Colours [default: when stdout is a terminal and NO_COLOR is unset].")
+@click.option("-q", "--quiet", is_flag=True, help="Only findings and errors.")
+def policy_command(paths: tuple[str, ...], policy_file: str | None, infer: bool, fmt: str, output: str | None,
+                   exclude: tuple[str, ...], select: tuple[str, ...], ignore_rules: tuple[str, ...],
+                   fail_on: str | None, config: str | None, color: bool | None, quiet: bool) -> None:
+    """Check Maniac key declarations under PATHS (default: .) against the least-privilege policy."""
+    from maniac_guard.permissions.command import run_policy
+    from maniac_guard.scan import ScanRequest
+
+    paths = paths or (".",)
+    try:
+        settings = settings_for(
+            paths, config, select=split_ids(select), ignore=split_ids(ignore_rules),
+            fail_on=Severity.parse(fail_on) if fail_on else None,
+            policy=os.path.abspath(policy_file) if policy_file else None,
+        )
+        request = ScanRequest(paths=list(paths), settings=settings, fmt=fmt, output=output,
+                              color=use_color(color), quiet=quiet, cli_exclude=list(exclude))
+        sys.exit(run_policy(request, infer))
+    except ConfigError as exc:
+        fail(str(exc))

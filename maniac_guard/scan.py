@@ -117,6 +117,10 @@ def drop_accepted(result: ScanResult, request: ScanRequest) -> None:
 def run_scan(request: ScanRequest) -> int:
     settings = request.settings
     check_selectors(settings.select + settings.ignore)
+    if settings.policy:  # a least-privilege policy file (MG4xx); loaded only when configured
+        from maniac_guard.permissions.command import activate_configured_policy
+
+        activate_configured_policy(settings)
     source = request.source or scan_disk
     result = source(request)
     if settings.verify or settings.only_live:
