@@ -13,7 +13,7 @@ import shlex
 import sys
 from dataclasses import dataclass
 
-from maniac_guard.sources.git import GitError, run_git
+from maniac_guard.sources.git import GitError, repo_info, run_git
 
 MARKER = "# maniac-guard pre-commit hook"
 HOOK_TEMPLATE = """#!/bin/sh
@@ -43,6 +43,7 @@ class Installed:
 
 def hook_path(cwd: str) -> str:
     """`.git/hooks/pre-commit`, honouring core.hooksPath and worktrees."""
+    repo_info(cwd)  # a clear error outside a repository
     out = run_git(["rev-parse", "--git-path", "hooks"], cwd).decode("utf-8", "surrogateescape").strip()
     return os.path.join(os.path.abspath(os.path.join(cwd, out)), "pre-commit")
 
