@@ -88,8 +88,7 @@ def check_source(source: SourceFile, policy: Policy | None = None, today: dt.dat
             span = Span(problem.line, problem.column, problem.line, problem.column)
         else:
             span = decl.located.span(problem.yaml_path) if decl is not None else Span(1, 1, 1, 1)
-        where = f"line {span.line}"
-        findings.append(_finding(source, "MG401", f"invalid key declaration ({where}): {problem.message}", span,
+        findings.append(_finding(source, "MG401", f"invalid key declaration: {problem.message}", span,
                                  problem.yaml_path, f"invalid:{problem.yaml_path}:{problem.message}"))
     if decl is None:
         return findings

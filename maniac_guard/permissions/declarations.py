@@ -10,6 +10,7 @@ Two forms are accepted (see rules/declarations.schema.json):
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from maniac_guard.permissions.yamlsafe import Located, YamlProblem, join_index, 
 DECLARATION_NAMES = frozenset({"maniac-keys.yaml", "maniac-keys.yml"})
 YAML_SUFFIXES = (".yaml", ".yml")
 MAX_DECLARATION_BYTES = 1024 * 1024
+KNOWN_FIELDS = ("name", "owner", "project", "environment", "purpose", "description", "permissions", "expires",
+                "created", "rotated", "rotate_every_days", "code", "keys", "waivers", "version")
 _SCOPE_SHAPE = re.compile(r"^(?:\*|[A-Za-z*][A-Za-z0-9_*-]*:[A-Za-z0-9_*-]+)$")
 # A Maniac scope in raw bytes: decides whether a file that fails to parse was meant as a declaration.
 _RAW_SCOPE = re.compile(rb"\b(?:containers|models|data|metrics|inference|evaluations|optimization|traces):(?:read|write|\*)")
@@ -94,7 +97,8 @@ class DeclarationFile:
 
 
 def named_declaration(name: str) -> bool:
-    return name in DECLARATION_NAMES
+    """maniac-keys.yaml / .yml, or a prefixed one such as prod.maniac-keys.yaml."""
+    return name in DECLARATION_NAMES or name.endswith((".maniac-keys.yaml", ".maniac-keys.yml"))
 
 
 def maybe_declaration(name: str, data: bytes) -> bool:
@@ -156,10 +160,13 @@ def schema_problems(value: Any) -> list[Problem]:
         path = _error_path(error)
         extra = _unexpected(error)
         if extra:  # point at the unexpected field itself
-            problems.extend(Problem(f"unknown field '{name}' in a key declaration", join_key(path, name)) for name in extra)
+            for name in extra:
+                close = difflib.get_close_matches(name, KNOWN_FIELDS, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                problems.append(Problem(f"unknown field '{name}' in a key declaration{hint}", join_key(path, name)))
             continue
         message = error.message if len(error.message) <= 200 else error.message[:197] + "..."
-        problems.append(Problem(f"{path or 'document'}: {message}", path))
+        problems.append(Problem(message, path))
     return problems
 
 

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-MAX_NODES = 100_000
+MAX_NODES = 50_000
 MAX_DEPTH = 64
 _STD = "tag:yaml.org,2002:"
 ALLOWED_TAGS = frozenset(_STD + t for t in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp", "merge"))
@@ -144,6 +144,35 @@ class _Builder:
         return node.start_mark.line + 1, node.start_mark.column + 1
 
 
+def _expanded_size(root: Any) -> int:
+    """Nodes after alias expansion, counted over the unique nodes only (no expansion)."""
+    import yaml
+
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: Any) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise YamlProblem("recursive YAML alias (a node contains itself)", *_Builder._pos(node))
+        active.add(key)
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(size(item) for item in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        active.discard(key)
+        sizes[key] = total = min(total, MAX_NODES + 1)
+        return total
+
+    try:
+        return size(root)
+    except RecursionError:
+        raise YamlProblem(f"YAML nested too deeply (over {MAX_DEPTH} levels)", *_Builder._pos(root)) from None
+
+
 def load(text: str) -> Located:
     """One YAML document as plain values; raises YamlProblem (never a traceback)."""
     import yaml
@@ -153,13 +182,19 @@ def load(text: str) -> Located:
         node = yaml.compose(text, Loader=loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        reason = " ".join(str(part) for part in (exc.context, exc.problem) if part) or "malformed YAML"
+        context = str(exc.context or "")
+        if exc.context_mark is not None and exc.problem_mark is not None and exc.context_mark.line != exc.problem_mark.line:
+            context += f" (started at line {exc.context_mark.line + 1})"
+        reason = " ".join(part for part in (context, str(exc.problem or "")) if part) or "malformed YAML"
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         raise YamlProblem(f"malformed YAML: {reason}", line, column) from None
     except yaml.YAMLError as exc:
         raise YamlProblem(f"malformed YAML: {str(exc).splitlines()[0] if str(exc) else 'unreadable'}") from None
     if node is None:
         return Located(None)
+    if _expanded_size(node) > MAX_NODES:
+        raise YamlProblem(f"YAML expands to more than {MAX_NODES} nodes (an alias bomb?); not loaded",
+                          *_Builder._pos(node))
     builder = _Builder()
     value = builder.build(node, "", 0)
     builder.spans.pop("<key>", None)

@@ -1,0 +1,201 @@
+"""Key declarations against the least-privilege policy (MG401-MG414): each
+rule is triggered by tests/fixtures/permissions/declarations/bad and not by
+.../good, asserted exactly as (rule, file, line, YAML path)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+import pytest
+
+from maniac_guard.findings import Finding, Severity
+from maniac_guard.permissions.check import check_source
+from maniac_guard.permissions.policy import PolicyError, load_policy
+from maniac_guard.sources import SourceFile
+from tests.helpers import FIXTURES, fake_key
+
+HERE = FIXTURES / "permissions"
+TODAY = dt.date(2026, 6, 1)
+BAD = "declarations/bad/maniac-keys.yaml"
+GOOD = "declarations/good/maniac-keys.yaml"
+
+
+def check(rel: str, policy: str | None = None, today: dt.date = TODAY, text: str | None = None) -> list[Finding]:
+    data = text.encode() if text is not None else (HERE / rel).read_bytes()
+    source = SourceFile(rel, data)
+    found = check_source(source, load_policy(str(HERE / policy) if policy else None), today, with_code=False)
+    return sorted(found, key=lambda f: (f.line, f.rule_id, f.extra["yaml_path"]))
+
+
+def rows(found: list[Finding]) -> list[tuple[str, str, int, str]]:
+    return [(f.rule_id, f.path, f.line, f.extra["yaml_path"]) for f in found]
+
+
+def test_every_policy_rule_fires_on_the_bad_declarations_at_file_line_and_yaml_path() -> None:
+    assert rows(check(BAD)) == [
+        ("MG403", BAD, 10, "keys[0].permissions[0]"),
+        ("MG402", BAD, 11, "keys[0].permissions[1]"),
+        ("MG406", BAD, 18, "keys[1].rotate_every_days"),
+        ("MG405", BAD, 21, "keys[1].permissions[1]"),
+        ("MG404", BAD, 22, "keys[1].permissions[2]"),
+        ("MG406", BAD, 23, "keys[2]"),
+        ("MG410", BAD, 29, "keys[3].name"),
+        ("MG408", BAD, 34, "keys[3].permissions[1]"),
+        ("MG409", BAD, 35, "keys[4]"),
+        ("MG407", BAD, 38, "keys[4].expires"),
+        ("MG407", BAD, 39, "keys[4].rotated"),
+        ("MG411", BAD, 46, "keys[5].permissions"),
+        ("MG414", BAD, 51, "keys[6].permissions[1]"),
+    ]
+
+
+def test_the_least_privilege_declarations_have_no_finding() -> None:
+    assert check(GOOD) == []
+
+
+def test_messages_name_the_key_the_scope_and_the_yaml_path() -> None:
+    by_rule = {f.rule_id: f for f in check(BAD)}
+    assert "did you mean 'containers:read'?" in by_rule["MG402"].message
+    assert "[keys[0].permissions[1]]" in by_rule["MG402"].message
+    assert "'grafana-monitor'" in by_rule["MG404"].message and "'models:*'" in by_rule["MG404"].message
+    assert "production and sandbox" in by_rule["MG410"].message
+    assert by_rule["MG414"].severity == Severity.HIGH and "ci-keys-no-data" in by_rule["MG414"].message
+
+
+def test_fingerprints_follow_the_key_name_not_the_line() -> None:
+    before = {f.fingerprint for f in check(BAD)}
+    moved = "# a comment moves every line down\n\n" + (HERE / BAD).read_text()
+    after = check(BAD, text=moved)
+    assert [f.line for f in after][:1] == [12]
+    assert {f.fingerprint for f in after} == before
+
+
+def test_expiry_and_rotation_depend_on_today() -> None:
+    early = dt.date(2023, 1, 15)  # old-ingest not yet expired nor overdue
+    assert [r for r in rows(check(BAD, today=early)) if r[0] == "MG407"] == []
+
+
+@pytest.mark.parametrize(
+    ("rel", "expected"),
+    [
+        ("docs/read-only.yaml", []),
+        ("docs/full-access.yaml", [("MG411", 2, "permissions"), ("MG404", 3, "permissions[0]"),
+                                   ("MG404", 4, "permissions[1]"), ("MG404", 5, "permissions[2]")]),
+        ("not-ours/workflow.yml", []),
+        ("not-ours/roles.yaml", []),
+    ],
+)
+def test_the_docs_bare_form_is_checked_and_other_yaml_is_left_alone(rel: str, expected: list[tuple[str, int, str]]) -> None:
+    assert [(r, line, p) for r, _, line, p in rows(check(rel))] == expected
+
+
+# ---- bad input ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rel", "expected", "words"),
+    [
+        ("bad-yaml/malformed.maniac-keys.yaml", [(5, "")], "malformed YAML"),
+        ("bad-yaml/custom-tag.maniac-keys.yaml", [(4, "")], "tag !!python/object/apply:os.getcwd is not allowed"),
+        ("bad-yaml/recursive.maniac-keys.yaml", [(1, "")], "recursive YAML alias"),
+        ("bad-yaml/wrong-types.maniac-keys.yaml",
+         [(7, "keys[0].permissions"), (8, "keys[0].expires"), (9, "keys[1]"), (13, "keys[1].permisions")],
+         "is not of type 'array'"),
+    ],
+)
+def test_bad_yaml_is_one_mg401_line_per_problem_with_its_line(rel: str, expected: list[tuple[int, str]], words: str) -> None:
+    found = check(rel)
+    assert [(f.rule_id, f.line, f.extra["yaml_path"]) for f in found] == [("MG401", line, p) for line, p in expected]
+    assert any(words in f.message for f in found)
+    assert all("\n" not in f.message for f in found)
+
+
+def test_a_misspelt_field_gets_a_did_you_mean() -> None:
+    found = check("bad-yaml/wrong-types.maniac-keys.yaml")
+    assert "unknown field 'permisions' in a key declaration; did you mean 'permissions'?" in found[-1].message
+
+
+def test_an_alias_bomb_finishes_quickly_with_an_mg401() -> None:
+    check("declarations/good/maniac-keys.yaml")  # warm imports: time only the bomb
+    started = time.perf_counter()
+    found = check("bad-yaml/alias-bomb.maniac-keys.yaml")
+    elapsed = time.perf_counter() - started
+    assert rows(found) == [("MG401", "bad-yaml/alias-bomb.maniac-keys.yaml", 2, "")]
+    assert "alias bomb" in found[0].message
+    assert elapsed < 1.0
+
+
+def test_a_huge_declaration_is_refused_without_parsing() -> None:
+    text = "permissions:\n" + "  - containers:read\n" * 60_000
+    found = check("maniac-keys.yaml", text=text)
+    assert [(f.rule_id, f.line) for f in found] == [("MG401", 1)]
+    assert "too large" in found[0].message
+
+
+# ---- policies and waivers --------------------------------------------------------
+
+
+def test_a_user_policy_changes_settings_severities_disables_and_adds_rules() -> None:
+    found = check(BAD, policy="policies/strict.yaml")
+    got = {(f.rule_id, f.line, f.extra["yaml_path"]): f for f in found}
+    assert ("MG410", 29, "keys[3].name") not in got  # disabled
+    assert got[("MG409", 35, "keys[4]")].severity == Severity.HIGH  # severity changed
+    custom = [(k, f.severity) for k, f in got.items() if k[0] == "MG414"]
+    assert custom == [
+        (("MG414", 10, "keys[0].permissions[0]"), Severity.MEDIUM),  # "*" grants models:write
+        (("MG414", 22, "keys[1].permissions[2]"), Severity.MEDIUM),  # models:* grants models:write
+        (("MG414", 46, "keys[5].permissions[1]"), Severity.MEDIUM),
+        (("MG414", 51, "keys[6].permissions[1]"), Severity.HIGH),  # the built-in custom rule stays
+    ]
+
+
+def test_a_waiver_lists_the_finding_as_waived_and_an_expired_one_brings_it_back() -> None:
+    found = {(f.rule_id, f.line): f for f in check(BAD, policy="policies/strict.yaml")}
+    waived = found[("MG404", 22)]
+    assert waived.severity == Severity.INFO
+    assert waived.extra["waived"] == {"reason": "dashboard migration, ticket OPS-12", "expires": "2026-12-31",
+                                      "severity": "high"}
+    assert waived.message.startswith("waived until 2026-12-31 (dashboard migration, ticket OPS-12): ")
+    back = found[("MG403", 10)]  # its waiver expired on 2026-01-01
+    assert back.severity == Severity.CRITICAL and "waived" not in back.extra
+    assert "waiver expired on 2026-01-01" in back.message
+    after_expiry = {(f.rule_id, f.line): f for f in check(BAD, policy="policies/strict.yaml", today=dt.date(2027, 1, 1))}
+    assert after_expiry[("MG404", 22)].severity == Severity.HIGH
+
+
+def test_waivers_in_the_declaration_file_apply_to_it() -> None:
+    text = (
+        "version: 1\nkeys:\n  - name: deployer-ci\n    owner: a@example.com\n    project: p\n    purpose: ci\n"
+        "    permissions: [containers:*]\n"
+        "waivers:\n  - rule: MG404\n    key: deployer-ci\n    reason: moves to a deploy key in Q3\n    expires: 2026-09-30\n"
+    )
+    found = check("maniac-keys.yaml", text=text)
+    assert [(f.rule_id, f.line, f.severity) for f in found] == [("MG404", 7, Severity.INFO)]
+
+
+def test_a_waiver_without_reason_or_expiry_is_invalid() -> None:
+    text = "permissions: [containers:read]\nwaivers:\n  - rule: MG404\n    key: x\n"
+    found = check("maniac-keys.yaml", text=text)
+    assert [(f.rule_id, f.extra["yaml_path"]) for f in found] == [("MG401", "waivers[0]"), ("MG401", "waivers[0]")]
+
+
+def test_a_broken_policy_file_is_a_one_line_error(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError, match=r"broken.yaml: severity.MG406: 'urgent' is not one of"):
+        load_policy(str(HERE / "policies/broken.yaml"))
+    bomb = tmp_path / "policy.yaml"
+    bomb.write_text("rules: !!python/name:os.system\n")
+    with pytest.raises(PolicyError, match=r"policy.yaml:1: YAML tag"):
+        load_policy(str(bomb))
+
+
+def test_a_literal_key_in_a_declaration_is_a_secret_finding_too() -> None:
+    from maniac_guard.detectors import load_detectors
+    from maniac_guard.engine import scan_source
+
+    key = fake_key("declaration")
+    text = f"permissions: [containers:read]\nx-key: {key}\n"
+    found = scan_source(SourceFile("maniac-keys.yaml", text.encode()), load_detectors())
+    assert [(f.rule_id, f.line) for f in found] == [("MG101", 2)]
+    assert key not in repr(found)
