@@ -192,7 +192,8 @@ def parse(path: str, text: str, size: int, named: bool) -> tuple[DeclarationFile
     form = "full" if "keys" in value else "bare"
     decl = DeclarationFile(path, located, form)
     if form == "full":
-        for i, entry in enumerate(value.get("keys") if isinstance(value.get("keys"), list) else []):
+        entries = value.get("keys")
+        for i, entry in enumerate(entries if isinstance(entries, list) else []):
             if isinstance(entry, dict):
                 decl.keys.append(KeyDecl(join_index("keys", i), entry, i))
     else:
