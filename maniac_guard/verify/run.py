@@ -105,7 +105,10 @@ def verify_keys(keys: list[str], options: VerifyOptions) -> VerifyReport:
                     done, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for future in done:
                         key = futures[future]
-                        verdict, cacheable = future.result()
+                        try:
+                            verdict, cacheable = future.result()
+                        except Exception as exc:  # a bug must not end the scan or print a key
+                            verdict, cacheable = Verification(UNKNOWN, None, f"check failed ({type(exc).__name__})"), False
                         report.verdicts[key] = verdict
                         if cache is not None and cacheable:
                             cache.put(key, verdict)
