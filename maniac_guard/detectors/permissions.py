@@ -1,6 +1,8 @@
 """Key-permission declarations (MG401-MG414): YAML files named
-maniac-keys.yaml / .yml, or YAML holding a `permissions:` list of Maniac
-scopes or a `keys:` list of entries with `permissions`."""
+maniac-keys.yaml / .yml (or *.maniac-keys.yaml), or YAML holding a
+`permissions:` list of Maniac scopes or a `keys:` list of entries with
+`permissions`. The work is in maniac_guard.permissions, imported only for
+files that pass `wants`."""
 
 from __future__ import annotations
 
@@ -10,12 +12,15 @@ from maniac_guard.findings import Finding
 from maniac_guard.sources import SourceFile
 
 RULE_IDS = frozenset(f"MG4{n:02d}" for n in range(1, 15))
+_NAMES = ("maniac-keys.yaml", "maniac-keys.yml")
+_SUFFIXES = (".yaml", ".yml", ".YAML", ".YML")
 
 
 def wants(source: SourceFile) -> bool:
-    from maniac_guard.permissions.declarations import maybe_declaration
-
-    return maybe_declaration(source.name, source.data)
+    name = source.name
+    if name.endswith(_NAMES):
+        return True
+    return name.endswith(_SUFFIXES) and b"permissions" in source.data
 
 
 def detect(source: SourceFile) -> Iterable[Finding]:

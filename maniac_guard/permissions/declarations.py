@@ -10,7 +10,6 @@ Two forms are accepted (see rules/declarations.schema.json):
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 from dataclasses import dataclass, field
@@ -160,6 +159,8 @@ def schema_problems(value: Any) -> list[Problem]:
         path = _error_path(error)
         extra = _unexpected(error)
         if extra:  # point at the unexpected field itself
+            import difflib
+
             for name in extra:
                 close = difflib.get_close_matches(name, KNOWN_FIELDS, n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
