@@ -83,7 +83,7 @@ class Checker:
 
     def _backoff(self, attempt: int) -> float:
         delay = min(self.options.backoff_cap, self.options.backoff_base * 2**attempt)
-        return delay * random.uniform(0.5, 1.0)
+        return float(delay * random.uniform(0.5, 1.0))
 
     def check(self, key: str) -> tuple[Verification, bool]:
         """The verdict, and whether it is worth caching (a real answer, not a deadline)."""
