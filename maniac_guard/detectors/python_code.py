@@ -31,6 +31,12 @@ NOTEBOOK_SUFFIX = ".ipynb"
 # Without one of these the rules cannot fire: no SDK, no key, no key slot.
 MARKERS = (b"Maniac", b"maniac", b"MANIAC_", b"mk-", b"api_key", b"apiKey", b"Authorization")
 
+# The issue's prefilter above is what `wants` checks. A file that passes it
+# on `api_key`/`Authorization` alone still cannot hold a 2xx finding unless
+# it also names the SDK or a Maniac variable/URL (`aniac`, `MANIAC`) or
+# holds an `mk` string piece; parsing without one is wasted work.
+RULE_MARKERS = (b"aniac", b"MANIAC", b"mk-", b'mk"', b"mk'")
+
 log = logging.getLogger(__name__)
 
 
@@ -40,6 +46,11 @@ def wants(source: SourceFile) -> bool:
         return False
     data = source.data
     return any(marker in data for marker in MARKERS)
+
+
+def may_fire(data: bytes) -> bool:
+    """Whether any 2xx rule can fire on these bytes (see RULE_MARKERS)."""
+    return any(marker in data for marker in RULE_MARKERS)
 
 
 def _parse(text: str, path: str) -> cst.Module | None:
@@ -127,6 +138,8 @@ class _Locator:
 
 
 def detect(source: SourceFile) -> Iterator[Finding]:
+    if not may_fire(source.data):
+        return
     from libcst.metadata import MetadataWrapper, PositionProvider
 
     from maniac_guard.detectors.snippet import finding_at

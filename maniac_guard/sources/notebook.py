@@ -23,6 +23,8 @@ _STRING_RE = re.compile(rb'"(?:[^"\\]|\\.)*"')
 _NEWLINE_RE = re.compile(r"\r\n|\r|\n")
 _KEY_SEP_RE = re.compile(rb"\s*:")
 _MAGIC_RE = re.compile(r"^\s*(?:[%!?]|[\w.]+\?\??\s*$|[\w.,\s]+=\s*[%!])")
+# `%time x = f()` runs a Python statement: analyze it.
+_TIMED_RE = re.compile(r"^((\s*)%(?:time|timeit|prun)\s+)(?!-)\S")
 # Cell magics whose body is still Python.
 _PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "pypy", "python", "python3"})
 
@@ -115,7 +117,14 @@ def _blank_magics(rows: list[str]) -> list[str]:
         if not magic or magic[0] not in _PYTHON_CELL_MAGICS:
             return ["" for _ in rows]  # %%bash, %%html, %%writefile …
         rows = [""] + rows[1:]
-    return ["" if _MAGIC_RE.match(row) else row for row in rows]
+    out = []
+    for row in rows:
+        timed = _TIMED_RE.match(row)
+        if timed:  # `%time stmt`: the statement is Python (kept at the cell's indent)
+            out.append(timed.group(2) + row[timed.end(1) :])
+        else:
+            out.append("" if _MAGIC_RE.match(row) else row)
+    return out
 
 
 def extract(data: bytes) -> NotebookCode | None:
