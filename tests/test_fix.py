@@ -248,3 +248,15 @@ def test_write_env_is_off_by_default_and_needs_fix(tmp_path: Path) -> None:
     run_cli("fix", ".", cwd=root)
     assert sorted(p.name for p in root.iterdir()) == ["sdk_keyword_alias.py"]
     assert run_cli("scan", "--write-env", "x.env", ".", cwd=root).returncode == 2
+
+
+def test_every_python_rule_states_its_fix_safety_matching_its_fix_field() -> None:
+    from maniac_guard.catalog import load_rules
+
+    rules = [r for r in load_rules().values() if r.id.startswith("MG2")]
+    assert rules
+    for rule in rules:
+        doc = rule.render_doc()
+        assert "## Fix safety" in doc, rule.id
+        section = doc.split("## Fix safety", 1)[1].strip()
+        assert section.lower().startswith(rule.fix), (rule.id, rule.fix, section[:20])
