@@ -1,0 +1,127 @@
+"""End to end: the console script on a mixed Python project (SARIF), and on
+the machine's standard library (no 2xx finding)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sysconfig
+import time
+from pathlib import Path
+
+from maniac_guard.detectors import python_code
+from maniac_guard.sources import SourceFile
+from tests.helpers import FIXTURES, run_cli
+
+PROJECT = FIXTURES / "python_project"
+
+EXPECTED = {
+    ("app/client.py", 10, "MG202"),
+    ("app/client.py", 11, "MG202"),
+    ("app/client.py", 15, "MG201"),
+    ("app/client.py", 19, "MG201"),
+    ("app/client.py", 29, "MG203"),
+    ("app/client.py", 31, "MG203"),
+    ("app/http_calls.py", 11, "MG206"),
+    ("app/http_calls.py", 12, "MG206"),
+    ("app/http_calls.py", 15, "MG206"),
+    ("app/mistakes.py", 4, "MG207"),
+    ("app/mistakes.py", 6, "MG207"),
+    ("app/mistakes.py", 8, "MG208"),
+    ("app/mistakes.py", 9, "MG208"),
+    ("app/mistakes.py", 10, "MG208"),
+    ("app/settings.py", 8, "MG202"),
+    ("app/settings.py", 14, "MG202"),
+    ("app/settings.py", 20, "MG204"),
+    ("app/settings.py", 21, "MG204"),
+    ("app/settings.py", 22, "MG204"),
+    ("app/settings.py", 23, "MG205"),
+    ("app/settings.py", 24, "MG205"),
+    # Python 2: does not parse, the key patterns still find the key.
+    ("legacy/py2_script.py", 4, "MG101"),
+    # Notebook: code cells analyzed, lines are lines of the .ipynb file.
+    ("notebooks/explore.ipynb", 23, "MG202"),  # KEY = "mk-…" in cell 1, used in cell 2
+    ("notebooks/explore.ipynb", 36, "MG101"),  # a key printed in a cell's output
+    ("notebooks/explore.ipynb", 64, "MG201"),  # `%time other = Maniac(api_key="…")`
+    ("notebooks/explore.ipynb", 65, "MG207"),
+    ("notebooks/explore.ipynb", 86, "MG205"),  # a cell whose source is one string
+}
+
+
+def _sarif_results(stdout: str) -> set[tuple[str, int, str]]:
+    sarif = json.loads(stdout)
+    (run,) = sarif["runs"]
+    return {
+        (
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            r["locations"][0]["physicalLocation"]["region"]["startLine"],
+            r["ruleId"],
+        )
+        for r in run["results"]
+    }
+
+
+def test_mixed_project_gives_exactly_the_expected_findings_in_sarif() -> None:
+    result = run_cli("scan", ".", "--format", "sarif", cwd=PROJECT)
+    assert result.returncode == 1, result.stderr
+    assert _sarif_results(result.stdout) == EXPECTED
+    # The file that does not parse is not an error on stderr (debug level only).
+    assert "py2_script" not in result.stderr
+
+
+def test_mixed_project_sarif_rules_carry_the_python_rule_docs() -> None:
+    result = run_cli("scan", ".", "--format", "sarif", "--select", "MG2", cwd=PROJECT)
+    sarif = json.loads(result.stdout)
+    rules = {r["id"]: r for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
+    assert {f"MG20{i}" for i in range(1, 9)} <= set(rules)
+    assert {r[2] for r in _sarif_results(result.stdout)} == {f"MG20{i}" for i in range(1, 9)}
+
+
+def _stdlib() -> Path:
+    return Path(sysconfig.get_paths()["stdlib"])
+
+
+def test_standard_library_has_no_python_rule_findings() -> None:
+    stdlib = _stdlib()
+    started = time.perf_counter()
+    # site-packages holds third-party code, not the standard library.
+    result = run_cli(
+        "scan", ".", "--select", "MG2", "--format", "json", "--no-gitignore", "--exclude", "site-packages/",
+        cwd=stdlib, timeout=900,
+    )
+    elapsed = time.perf_counter() - started
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert report["findings"] == []
+    assert report["summary"]["files_scanned"] > 500
+    print(f"stdlib scan: {report['summary']['files_scanned']} files in {elapsed:.1f} s")
+
+
+def test_standard_library_files_the_prefilter_selects_have_no_issues_under_full_analysis() -> None:
+    """The console scan above parses few stdlib files (they never name Maniac).
+    Here every file that passes `wants` is analyzed without the second gate,
+    so the analyzer itself is shown quiet on real code."""
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper
+
+    from maniac_guard.python.analyzer import analyze
+
+    stdlib = _stdlib()
+    analyzed = 0
+    for root, dirs, files in os.walk(stdlib):
+        dirs[:] = [d for d in dirs if d not in ("site-packages", "__pycache__")]
+        for name in files:
+            if not name.endswith((".py", ".pyi")):
+                continue
+            path = Path(root, name)
+            source = SourceFile(path.relative_to(stdlib).as_posix(), path.read_bytes())
+            if not python_code.wants(source):
+                continue
+            try:
+                module = cst.parse_module(source.text)
+            except cst.ParserSyntaxError:
+                continue  # lib2to3 test data and friends
+            issues = analyze(MetadataWrapper(module, unsafe_skip_copy=True), path=source.path)
+            assert issues == [], (source.path, [(i.rule_id, i.message) for i in issues])
+            analyzed += 1
+    assert analyzed >= 5
