@@ -6,6 +6,7 @@ small scan (a pre-commit hook) stays in one process to avoid start-up cost.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import time
@@ -113,7 +114,7 @@ def _scan_files(jobs: Sequence[FileJob], max_size: int, roots: Sequence[str]) ->
     result = ScanResult()
     detectors = load_detectors()
     for job in jobs:
-        read = read_file(job.path, job.shown, max_size, roots, follow=job.explicit)
+        read = read_file(job.path, job.shown, max_size, roots, follow=job.explicit, skip_binary=True)
         if read.data is None:
             result.skipped[read.skipped or "unreadable"] += 1
             if read.message:
@@ -140,10 +141,6 @@ def _scan_files(jobs: Sequence[FileJob], max_size: int, roots: Sequence[str]) ->
     return result
 
 
-def _scan_chunk(args: tuple[list[FileJob], int, list[str]]) -> ScanResult:
-    return _scan_files(*args)
-
-
 def worker_count(requested: int) -> int:
     if requested > 0:
         return requested
@@ -166,16 +163,18 @@ def scan_paths(
     walk = WalkReport()
     roots = [os.path.realpath(p) for p in paths]
     explicit = {os.path.abspath(p) for p in paths if not os.path.isdir(p)}
-    file_jobs = [
+    file_jobs = (
         FileJob(path, display_path(path, cwd), path in explicit)
         for path in iter_paths(paths, use_gitignore=use_gitignore, excluder=excluder, report=walk)
-    ]
+    )
     workers = worker_count(jobs)
-    result = ScanResult()
-    if workers > 1 and len(file_jobs) >= PARALLEL_MIN_FILES:
-        result = _scan_parallel(file_jobs, max_file_size, roots, workers)
+    # Walk just far enough to know whether the tree is big enough for workers;
+    # if it is, they start on the first chunks while the walk goes on.
+    head = list(itertools.islice(file_jobs, PARALLEL_MIN_FILES)) if workers > 1 else []
+    if len(head) >= PARALLEL_MIN_FILES:
+        result = _scan_parallel(itertools.chain(head, file_jobs), max_file_size, roots, workers)
     else:
-        result = _scan_files(file_jobs, max_file_size, roots)
+        result = _scan_files([*head, *file_jobs], max_file_size, roots)
     result.messages[:0] = walk.messages
     result.missing_paths = walk.missing_paths
     result.findings.sort(key=sort_key)
@@ -183,18 +182,27 @@ def scan_paths(
     return result
 
 
-def _scan_parallel(file_jobs: list[FileJob], max_size: int, roots: list[str], workers: int) -> ScanResult:
+def _scan_parallel(file_jobs: Iterable[FileJob], max_size: int, roots: list[str], workers: int) -> ScanResult:
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
 
     # fork: workers inherit loaded modules and rules instead of importing again.
+    load_detectors()
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    chunks = [file_jobs[i : i + CHUNK_SIZE] for i in range(0, len(file_jobs), CHUNK_SIZE)]
     result = ScanResult()
+    pending: list[Future[ScanResult]] = []
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        for part in pool.map(_scan_chunk, [(chunk, max_size, roots) for chunk in chunks]):
-            result.merge(part)
+        chunk: list[FileJob] = []
+        for job in file_jobs:
+            chunk.append(job)
+            if len(chunk) == CHUNK_SIZE:
+                pending.append(pool.submit(_scan_files, chunk, max_size, roots))
+                chunk = []
+        if chunk:
+            pending.append(pool.submit(_scan_files, chunk, max_size, roots))
+        for future in pending:  # in walk order, so messages keep path order
+            result.merge(future.result())
     return result
 
 

@@ -19,6 +19,17 @@ RULE_IDS = frozenset({"MG101", "MG102"})
 # be percent-encoded. The body is letters and digits; shape decides the rest.
 KEY_PATTERN = rb"(?:(?<![A-Za-z0-9_])|(?<=%[0-9A-Fa-f]{2}))mk(?:-|%2[dD])([A-Za-z0-9]{16,})(?![A-Za-z0-9_])"
 KEY_RE = re.compile(KEY_PATTERN)
+# The same match without the leading lookbehind, which stops `re` from
+# searching for the literal `mk` at C speed (10x slower on big trees); the
+# boundary is checked by hand in `_at_key_start`. A rejected candidate cannot
+# hide a real key inside its span: the body holds no `-` or `%`.
+_CANDIDATE_RE = re.compile(rb"mk(?:-|%2[dD])([A-Za-z0-9]{16,})(?![A-Za-z0-9_])")
+_WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_HEX_BYTES = frozenset(b"0123456789ABCDEFabcdef")
+# Literal searches run at memory speed; `bytes.__contains__` is about 2x slower
+# for these short needles and an alternation regex 10x slower.
+_find_mk = re.compile(rb"mk").search
+_B64_MARKER_SEARCHES = tuple(re.compile(marker).search for marker in (rb"bWst", rb"1rL", rb"tay"))
 
 # base64 of "mk-" at each of the three alignments inside an encoded token.
 _B64_MARKERS = re.compile(rb"bWst|1rL|tay")
@@ -27,16 +38,25 @@ _B64_MIN_TOKEN = 24
 
 
 def _has_base64_marker(data: bytes) -> bool:
-    return b"bWst" in data or b"1rL" in data or b"tay" in data
+    return any(search(data) is not None for search in _B64_MARKER_SEARCHES)
 
 
 def wants(source: SourceFile) -> bool:
-    return b"mk" in source.data or _has_base64_marker(source.data)
+    return _find_mk(source.data) is not None or _has_base64_marker(source.data)
+
+
+def _at_key_start(data: bytes, start: int) -> bool:
+    """KEY_PATTERN's lookbehind: a word boundary or right after `%XX`."""
+    if start == 0 or data[start - 1] not in _WORD_BYTES:
+        return True
+    return start >= 3 and data[start - 3] == 0x25 and data[start - 2] in _HEX_BYTES and data[start - 1] in _HEX_BYTES
 
 
 def _real_keys(data: bytes) -> Iterator[tuple[int, int, str]]:
-    """(start, end, key) of every real-looking key in `data`."""
-    for match in KEY_RE.finditer(data):
+    """(start, end, key) of every real-looking key in `data` (KEY_RE's matches)."""
+    for match in _CANDIDATE_RE.finditer(data):
+        if not _at_key_start(data, match.start()):
+            continue
         body = match.group(1).decode("ascii")
         if placeholder_reason(body) is None:
             yield match.start(), match.end(), "mk-" + body
@@ -57,13 +77,16 @@ def mask_keys_in_text(text: str) -> str:
 def _base64_tokens(data: bytes) -> Iterator[tuple[int, int]]:
     """Spans of base64 tokens that hold one of the `mk-` markers."""
     last_end = -1
-    for marker in _B64_MARKERS.finditer(data):
-        if marker.start() < last_end:
+    # One literal search per marker, merged: the alternation is 10x slower. A
+    # marker overlapping an earlier one lies inside that token and is skipped.
+    markers = sorted(m.span() for marker in _B64_MARKERS.pattern.split(b"|") for m in re.finditer(marker, data))
+    for marker_start, marker_end in markers:
+        if marker_start < last_end:
             continue
-        start = marker.start()
+        start = marker_start
         while start > 0 and data[start - 1] in _B64_CHARS:
             start -= 1
-        end = marker.end()
+        end = marker_end
         while end < len(data) and data[end] in _B64_CHARS:
             end += 1
         while end < len(data) and data[end] == 0x3D:  # '=' padding
@@ -89,7 +112,7 @@ def detect(source: SourceFile) -> Iterator[Finding]:
 
     data = source.data
     plain: set[str] = set()
-    if b"mk" in data:
+    if _find_mk(data) is not None:
         for start, end, key in _real_keys(data):
             plain.add(key)
             yield finding_at(source, "MG101", f"Maniac API key {mask(key)} in plain text", start, end, secret=key)
