@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from maniac_guard.catalog import Example, Rule, load_rules
@@ -10,6 +12,13 @@ from maniac_guard.engine import scan_source
 from maniac_guard.sources import SourceFile
 
 RULES = load_rules()
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _at_repo_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Some examples (MG412/MG413) name code by a path relative to the repo."""
+    monkeypatch.chdir(ROOT)
 
 
 def _cases(kind: str) -> list[tuple[Rule, Example]]:
