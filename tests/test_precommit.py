@@ -1,0 +1,173 @@
+"""This repository's `.pre-commit-hooks.yaml`, run by the real pre-commit
+framework against sample repositories.
+
+pre-commit installs the package into a virtualenv, which is slow (about
+30 s). `try-repo` always builds it in a throw-away store, so only one test
+uses it; the others list the hooks in a `.pre-commit-config.yaml` (what users
+do) and share one PRE_COMMIT_HOME, so the environment is built once per
+session. `try-repo` on a work tree with uncommitted changes would also make a
+new commit per run; the session snapshots the work tree once into a
+committed repository and points every run at that commit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.gitrepo import Repo, git_env, make_repo
+from tests.helpers import console_script, fake_key
+
+ROOT = Path(__file__).resolve().parent.parent
+HOOK_IDS = ("maniac-guard", "maniac-guard-fix", "maniac-guard-policy")
+
+
+@dataclass
+class HookRepo:
+    base: Path  # holds the snapshot and every sample repo, so `../snapshot` is stable
+    rev: str
+    env: dict[str, str]
+    count: int = 0
+
+    def sample(self) -> Repo:
+        self.count += 1
+        return make_repo(self.base / f"sample{self.count}", self.env)
+
+    def configured(self) -> Repo:
+        """A sample repository whose config lists this repo's three hooks."""
+        repo = self.sample()
+        hooks = [{"id": hook} for hook in HOOK_IDS]
+        config = {"repos": [{"repo": "../snapshot", "rev": self.rev, "hooks": hooks}]}
+        repo.write(".pre-commit-config.yaml", yaml.safe_dump(config))
+        repo.commit("config", ".pre-commit-config.yaml")
+        return repo
+
+
+@pytest.fixture(scope="session")
+def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HookRepo]:
+    base = tmp_path_factory.mktemp("precommit")
+    home = base / "home"
+    home.mkdir()
+    env = {**git_env(home), "PRE_COMMIT_HOME": str(base / "cache"), "NO_COLOR": "1", "PRE_COMMIT_COLOR": "never"}
+    snapshot = make_repo(base / "snapshot", env)
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+        capture_output=True, check=True,
+    ).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file() and not source.is_symlink():
+            target = snapshot.path / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    yield HookRepo(base, snapshot.commit("snapshot"), env)
+
+
+def pre_commit(repo: Repo, *args: str) -> subprocess.CompletedProcess[str]:
+    exe = str(Path(console_script()).parent / "pre-commit")
+    return subprocess.run(
+        [exe, *args], cwd=repo.path, env={**os.environ, **repo.env}, capture_output=True, text=True, timeout=900
+    )
+
+
+def try_repo(hook_repo: HookRepo, repo: Repo, hook: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return pre_commit(repo, "try-repo", "../snapshot", hook, "--ref", hook_repo.rev, *args)
+
+
+def test_hooks_file_offers_the_three_hooks_for_python() -> None:
+    hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
+    assert set(hooks) == set(HOOK_IDS)
+    for hook in hooks.values():
+        assert hook["language"] == "python"
+        assert hook["entry"].split()[0] == "maniac-guard"
+    # Every file goes to the scanner (it skips binaries itself): .env, YAML,
+    # notebooks and shell files must never be filtered out by pre-commit.
+    assert hooks["maniac-guard"]["types"] == ["file"] and "files" not in hooks["maniac-guard"]
+    assert hooks["maniac-guard-fix"]["entry"] == "maniac-guard scan --fix"
+
+
+@pytest.mark.parametrize("hook", HOOK_IDS)
+def test_each_hook_entry_is_a_working_command(hook: str) -> None:
+    entry = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}[hook]["entry"]
+    proc = subprocess.run([console_script(), *entry.split()[1:], "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_a_commit_adding_a_key_is_blocked_and_a_clean_commit_passes(hook_repo: HookRepo) -> None:
+    repo = hook_repo.configured()
+    installed = pre_commit(repo, "install")
+    assert installed.returncode == 0, installed.stderr
+
+    key = fake_key("precommit")
+    repo.write("app/settings.py", f"DEBUG = True\nMANIAC_KEY = '{key}'\n")
+    repo.git("add", ".")
+    env = {**os.environ, **repo.env}
+    blocked = subprocess.run(["git", "commit", "-m", "leak"], cwd=repo.path, env=env, capture_output=True, text=True, timeout=900)
+    shown = blocked.stdout + blocked.stderr
+    assert blocked.returncode == 1, shown
+    assert "app/settings.py:2" in shown and "MG101" in shown and "Failed" in shown
+    assert key not in shown
+    assert repo.git("log", "--format=%s") == "config"
+
+    repo.write("app/settings.py", "import os\nMANIAC_KEY = os.environ['MANIAC_API_KEY']\n")
+    repo.git("add", ".")
+    clean = subprocess.run(["git", "commit", "-m", "clean"], cwd=repo.path, env=env, capture_output=True, text=True, timeout=900)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "Passed" in clean.stdout + clean.stderr
+
+
+def test_try_repo_files_scans_env_yaml_notebook_and_shell_files(hook_repo: HookRepo) -> None:
+    repo = hook_repo.sample()
+    repo.write(".env", f"MANIAC_API_KEY={fake_key('env')}\n")
+    repo.write("deploy/values.yaml", f"maniac:\n  token: {fake_key('yaml')}\n")
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+            "source": [f"client = Maniac(api_key='{fake_key('nb')}')\n"]}
+    repo.write("explore.ipynb", json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    repo.write("run.sh", f"#!/bin/sh\nexport MANIAC_API_KEY={fake_key('sh')}\n")
+    repo.write("clean.txt", "nothing\n")
+    repo.git("add", ".")
+    files = [".env", "deploy/values.yaml", "explore.ipynb", "run.sh", "clean.txt"]
+
+    proc = try_repo(hook_repo, repo, "maniac-guard", "--verbose", "--files", *files)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    for name in (".env:1", "deploy/values.yaml:2", "explore.ipynb", "run.sh:2"):
+        assert name in proc.stdout, name
+    assert "Scanned 5 files" in proc.stdout  # none silently dropped
+
+
+def test_all_files_finds_keys_in_files_outside_the_commit(hook_repo: HookRepo) -> None:
+    repo = hook_repo.configured()
+    repo.write("legacy/old_config.py", f"KEY = '{fake_key('legacy')}'\n")
+    repo.commit("old leak, committed without hooks")
+    repo.write("new.py", "print('clean')\n")
+    repo.git("add", "new.py")
+
+    only_staged = pre_commit(repo, "run", "maniac-guard", "--files", "new.py")
+    assert only_staged.returncode == 0, only_staged.stdout
+    everything = pre_commit(repo, "run", "maniac-guard", "--all-files")
+    assert everything.returncode == 1
+    assert "legacy/old_config.py:1" in everything.stdout
+
+
+def test_fix_hook_rewrites_a_staged_python_file_and_fails(hook_repo: HookRepo) -> None:
+    repo = hook_repo.configured()
+    key = fake_key("fixhook")
+    original = f"from maniac import Maniac\n\nclient = Maniac(api_key='{key}')\n"
+    repo.write("client.py", original)
+    repo.git("add", "client.py")
+
+    proc = pre_commit(repo, "run", "maniac-guard-fix", "--files", "client.py")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    fixed = (repo.path / "client.py").read_text()
+    assert key not in fixed and "MANIAC_API_KEY" in fixed
+    assert "files were modified by this hook" in proc.stdout
+    # The index still holds the old version: the user reviews and re-stages.
+    assert key in repo.git("show", ":client.py")
