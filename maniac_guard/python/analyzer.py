@@ -354,7 +354,7 @@ class _Collector(cst.CSTVisitor):
                 if "\\" in part.value and not raw:
                     return None  # escapes: not worth evaluating, keys hold none
                 pieces.append(part.value.replace("{{", "{").replace("}}", "}"))
-            else:
+            elif isinstance(part, cst.FormattedStringExpression):
                 if part.conversion is not None or part.format_spec is not None:
                     return None
                 inner = self.fold(part.expression, depth + 1)
@@ -362,6 +362,8 @@ class _Collector(cst.CSTVisitor):
                     return None
                 pieces.append(inner.value)
                 through = through or inner.through_name
+            else:
+                return None
         return Folded("".join(pieces), expr, True, through)
 
     def _fold_call(self, expr: cst.Call, depth: int) -> Folded | None:
@@ -439,9 +441,9 @@ class _Collector(cst.CSTVisitor):
         for value in bound:
             if value is None:
                 continue
-            items = self.dict_items(value, depth + 1)
-            if items is not None:
-                found = (found or []) + items
+            more = self.dict_items(value, depth + 1)
+            if more is not None:
+                found = (found or []) + more
         return found
 
     # ---- deciding ---------------------------------------------------------
@@ -480,13 +482,10 @@ class _Collector(cst.CSTVisitor):
             elif any(a.keyword is not None and a.keyword.value == "headers" for a in call.node.args):
                 self._check_http_call(call.node)
         for assign in self._env_assigns:
-            name = self.fold(assign.target.slice[0].slice.value) if self._single_index(assign.target) else None
+            index = assign.target.slice[0].slice if len(assign.target.slice) == 1 else None
+            name = self.fold(index.value) if isinstance(index, cst.Index) else None
             self._check_env_write(name.value if name else None, assign.value, assign.statement, "os.environ[...] =")
         self._check_pieces()
-
-    @staticmethod
-    def _single_index(target: cst.Subscript) -> bool:
-        return len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index)
 
     def _check_sdk_call(self, call: cst.Call, sdk: str) -> None:
         key_exprs: list[cst.BaseExpression] = []
@@ -612,8 +611,12 @@ class _Collector(cst.CSTVisitor):
                 continue
             message = f"credential {mask(value)} written into the environment ({how} {name or '…'})"
             removable = statement is not None and single and not folded.through_name
-            fix = (REMOVE_STATEMENT, statement, "unsafe") if removable else (None, None, None)
-            self._add(PyIssue("MG204", message, folded.site, value, *fix, statement if folded.through_name else None))
+            call_site = statement if folded.through_name else None
+            if removable:
+                issue = PyIssue("MG204", message, folded.site, value, REMOVE_STATEMENT, statement, "unsafe", call_site)
+            else:
+                issue = PyIssue("MG204", message, folded.site, value, None, None, None, call_site)
+            self._add(issue)
 
     def _check_env_setter(self, call: _Call) -> None:
         positional = [a.value for a in call.node.args if a.keyword is None and not a.star]

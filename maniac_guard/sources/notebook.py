@@ -74,7 +74,8 @@ def _is_python(notebook: dict[str, Any]) -> bool:
     for key, field_name in (("kernelspec", "language"), ("language_info", "name")):
         section = metadata.get(key)
         if isinstance(section, dict) and isinstance(section.get(field_name), str):
-            return section[field_name].lower().startswith("python")
+            language: str = section[field_name]
+            return language.lower().startswith("python")
     return True
 
 
