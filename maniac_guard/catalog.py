@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,18 +102,17 @@ def _parse_rule(data: Any, where: str) -> Rule:
     )
 
 
-@functools.cache
-def load_rules() -> dict[str, Rule]:
-    """Every rule by id. YAML is imported here, not at start-up."""
+def _parse_catalog(directory: Path, sources: list[tuple[str, bytes]]) -> dict[str, Rule]:
+    """The rules from their YAML text (`sources`: file name and bytes, sorted)."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    directory = rules_dir()
     rules: dict[str, Rule] = {}
-    for path in sorted(directory.glob("MG*.yaml")):
+    for name, raw in sources:
+        path = directory / name
         try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
-        except (OSError, yaml.YAMLError) as exc:
+            data = yaml.load(raw.decode("utf-8"), Loader=loader)
+        except (UnicodeDecodeError, yaml.YAMLError) as exc:
             raise CatalogError(f"{path}: cannot load rule: {exc}") from None
         rule = _parse_rule(data, str(path))
         if rule.id in rules:
@@ -120,6 +120,135 @@ def load_rules() -> dict[str, Rule]:
         rules[rule.id] = rule
     if not rules:
         raise CatalogError(f"no rules found in {directory}")
+    return rules
+
+
+# The catalog cache: rules/*.yaml stay the only source of truth; parsing 26
+# YAML files costs ~100 ms of a pre-commit hook's budget, reading one JSON
+# file ~2 ms. The cache is named after a hash of the YAML bytes, so any edit
+# to a rule (or another rules folder) misses it; it is safe to delete.
+CATALOG_CACHE_FORMAT = b"maniac-guard catalog cache v1\0"
+
+
+def cache_dir() -> Path | None:
+    """maniac-guard's folder in the user's cache directory (None: caching off).
+
+    `MANIAC_GUARD_CACHE_DIR` overrides it; an empty value turns caches off."""
+    override = os.environ.get("MANIAC_GUARD_CACHE_DIR")
+    if override is not None:
+        return Path(override) if override else None
+    if os.name == "posix" and not sys.platform.startswith("darwin"):
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        return Path(base) / "maniac-guard"  # what platformdirs says, without its import
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("maniac-guard"))
+
+
+def _rule_to_json(rule: Rule) -> dict[str, Any]:
+    # Example texts hold fake keys on purpose; hex keeps the cache file from
+    # looking like a leak to any scanner (this one included).
+    def examples(items: tuple[Example, ...]) -> list[list[Any]]:
+        return [[e.path, e.text.encode("utf-8", "surrogatepass").hex(), list(e.lines)] for e in items]
+
+    return {
+        "id": rule.id,
+        "name": rule.name,
+        "severity": rule.severity.label,
+        "summary": rule.summary,
+        "tags": list(rule.tags),
+        "fix": rule.fix,
+        "doc": rule.doc,
+        "invalid": examples(rule.invalid),
+        "valid": examples(rule.valid),
+        "data": rule.data,
+    }
+
+
+def _rule_from_json(raw: dict[str, Any]) -> Rule:
+    def examples(items: list[list[Any]]) -> tuple[Example, ...]:
+        return tuple(Example(p, bytes.fromhex(t).decode("utf-8", "surrogatepass"), tuple(lines)) for p, t, lines in items)
+
+    return Rule(
+        id=raw["id"],
+        name=raw["name"],
+        severity=Severity.parse(raw["severity"]),
+        summary=raw["summary"],
+        tags=tuple(raw["tags"]),
+        fix=raw["fix"],
+        doc=dict(raw["doc"]),
+        invalid=examples(raw["invalid"]),
+        valid=examples(raw["valid"]),
+        data=dict(raw["data"]),
+    )
+
+
+def _read_cache(path: Path) -> dict[str, Rule] | None:
+    try:
+        raw = json.loads(path.read_bytes())
+        rules = [_rule_from_json(item) for item in raw["rules"]]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # missing, or damaged: parse the YAML
+    return {rule.id: rule for rule in rules}
+
+
+def _write_cache(path: Path, rules: dict[str, Rule]) -> None:
+    """Best effort: a read-only home or a full disk only costs speed."""
+    try:
+        document = {"rules": [_rule_to_json(rule) for rule in rules.values()]}
+        text = json.dumps(document, ensure_ascii=False)
+        if _read_back(text) != rules:  # data JSON cannot round-trip (dates, int keys)
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+        for old in path.parent.glob("catalog-*.json"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    except (OSError, TypeError, ValueError):
+        pass
+
+
+def _read_back(text: str) -> dict[str, Rule]:
+    return {rule.id: rule for rule in map(_rule_from_json, json.loads(text)["rules"])}
+
+
+def _rule_sources(directory: Path) -> list[tuple[str, bytes]]:
+    try:
+        names = sorted(e.name for e in os.scandir(directory) if e.name.startswith("MG") and e.name.endswith(".yaml"))
+    except OSError as exc:
+        raise CatalogError(f"{directory}: cannot list rules: {exc.strerror}") from None
+    sources = []
+    for name in names:
+        try:
+            sources.append((name, (directory / name).read_bytes()))
+        except OSError as exc:
+            raise CatalogError(f"{directory / name}: cannot load rule: {exc}") from None
+    return sources
+
+
+@functools.cache
+def load_rules() -> dict[str, Rule]:
+    """Every rule by id: from the catalog cache when it matches the YAML
+    bytes, else parsed (YAML is imported only then, never at start-up)."""
+    directory = rules_dir()
+    sources = _rule_sources(directory)
+    folder = cache_dir()
+    cache_path = None
+    if folder is not None and sources:
+        import hashlib
+
+        digest = hashlib.sha256(CATALOG_CACHE_FORMAT)
+        for name, raw in sources:
+            digest.update(name.encode("utf-8", "surrogateescape") + b"\0" + str(len(raw)).encode() + b"\0" + raw)
+        cache_path = folder / f"catalog-{digest.hexdigest()[:32]}.json"
+        cached = _read_cache(cache_path)
+        if cached:
+            return cached
+    rules = _parse_catalog(directory, sources)
+    if cache_path is not None:
+        _write_cache(cache_path, rules)
     return rules
 
 
