@@ -14,7 +14,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -246,6 +245,8 @@ def history_sources(
     progress: bool = False,
 ) -> Iterator[SourceFile]:
     """One SourceFile per (commit, file) with lines added by that commit."""
+    import tempfile
+
     meter = _Progress(count_commits(root, revs, max_commits) if progress else None) if progress else None
     with tempfile.TemporaryFile() as errors:
         try:
