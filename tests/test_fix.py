@@ -186,7 +186,7 @@ def test_env_var_option_names_the_variable(tmp_path: Path) -> None:
 def _git(root: Path, *args: str) -> str:
     env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
-    return subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True).stdout
+    return subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True, errors="surrogateescape").stdout
 
 
 def test_console_script_fixes_a_copy_of_the_fixtures_project_as_expected(tmp_path: Path) -> None:
@@ -211,7 +211,7 @@ def test_console_script_fixes_a_copy_of_the_fixtures_project_as_expected(tmp_pat
         stem = name.rsplit(".", 1)[0]
         before, after, _ = case_files(stem)
         theirs = subprocess.run(["git", "diff", "--no-index", "--no-color", str(before), str(after)],
-                                capture_output=True, text=True).stdout
+                                capture_output=True, text=True, errors="surrogateescape").stdout
         ours = _git(root, "diff", "--no-color", "--", name)
         assert ours.split("@@", 1)[1] == theirs.split("@@", 1)[1], name
 

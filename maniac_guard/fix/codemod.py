@@ -271,7 +271,9 @@ class FixTransformer(cst.CSTTransformer):
         self.refused_ids.add(id(issue.fix_node))
 
     # -- replace-with-getenv, drop-getenv-default, header-to-api-key -------
-    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
+    def on_leave(  # type: ignore[override]
+        self, original_node: cst.CSTNode, updated_node: cst.CSTNode
+    ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
         issue = self.by_node.get(id(original_node))
         if issue is not None and issue.fix_kind != "remove-statement":
             updated_node = self._fix_expression(issue, original_node, updated_node)
