@@ -29,7 +29,7 @@ from maniac_guard.sources.files import (
 )
 
 PARALLEL_MIN_FILES = 400
-CHUNK_SIZE = 256
+CHUNK_SIZE = 128  # small enough to balance two workers when slow files cluster
 IGNORE_RE = re.compile(r"maniac-guard:\s*ignore(?:\[([A-Za-z0-9_,\s]+)\])?")
 
 
@@ -43,11 +43,14 @@ class ScanResult:
     missing_paths: list[str] = field(default_factory=list)
     # Set by other stages (baseline, verification, fixes), shown in reports.
     extra: dict[str, object] = field(default_factory=dict)
+    # Detector-cache entries learnt by this scan (see CleanCache); never shown.
+    clean: list[bytes] = field(default_factory=list, repr=False)
 
     def merge(self, other: ScanResult) -> None:
         self.findings.extend(other.findings)
         self.messages.extend(other.messages)
         self.files_scanned += other.files_scanned
+        self.clean.extend(other.clean)
         self.skipped.update(other.skipped)
 
 
@@ -87,12 +90,115 @@ def suppressed(finding: Finding, source: SourceFile, lines: list[str] | None) ->
     return finding.rule_id in wanted
 
 
-def scan_source(source: SourceFile, detectors: Sequence[ModuleType]) -> list[Finding]:
-    """Run every interested detector on one file; merge and apply inline ignores."""
+# Detectors whose "nothing here" is worth remembering between scans: libcst
+# parses ~50 files/s, a hundred times slower than the key regexes, so an
+# unchanged Python file that mentions `Authorization` should be parsed once.
+# Each depends only on the file's path and bytes.
+CACHED_DETECTORS = frozenset({"maniac_guard.detectors.python_code"})
+CLEAN_CACHE_MAX = 200_000  # entries (16 bytes each)
+
+
+class CleanCache:
+    """Keyed hashes of (detector, path, bytes) that a detector found nothing
+    in, in the user's cache folder. Never a finding, a line or a secret: a
+    file with findings is always scanned again. The key changes with the
+    package's code and rules, so an upgrade or an edit starts afresh; the
+    file is safe to delete (`MANIAC_GUARD_CACHE_DIR=` turns it off)."""
+
+    def __init__(self, path: str, key: bytes, known: set[bytes]) -> None:
+        self.path = path
+        self.key = key
+        self.known = known
+
+    @classmethod
+    def open(cls) -> CleanCache | None:
+        import hashlib
+        import sys
+
+        from maniac_guard import __version__
+        from maniac_guard.catalog import cache_dir
+
+        folder = cache_dir()
+        if folder is None:
+            return None
+        version = hashlib.blake2b(f"clean-v1\0{__version__}\0{sys.version}".encode(), digest_size=32)
+        package = os.path.dirname(os.path.abspath(__file__))
+        for current, dirs, files in sorted(os.walk(package)):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            for name in sorted(files):
+                if name.endswith(".py"):
+                    info = os.stat(os.path.join(current, name))
+                    version.update(f"{current[len(package):]}/{name}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
+        from maniac_guard.catalog import load_rules
+
+        for rule in load_rules().values():
+            version.update(repr(rule).encode("utf-8", "surrogatepass"))
+        key = version.digest()
+        path = os.path.join(str(folder), f"clean-{key.hex()[:16]}.bin")
+        try:
+            with open(path, "rb") as handle:
+                raw = handle.read()
+        except OSError:
+            raw = b""
+        return cls(path, key, {raw[i : i + 16] for i in range(0, len(raw) - 15, 16)})
+
+    def entry(self, detector: str, source: SourceFile) -> bytes:
+        import hashlib
+
+        digest = hashlib.blake2b(key=self.key[:64], digest_size=16)
+        digest.update(f"{detector}\0{source.path}\0".encode("utf-8", "surrogateescape"))
+        digest.update(source.data)
+        return digest.digest()
+
+    def save(self, new: list[bytes]) -> None:
+        """Old entries, then new ones, the newest CLEAN_CACHE_MAX kept; best effort."""
+        fresh = [e for e in dict.fromkeys(new) if e not in self.known]
+        if not fresh:
+            return
+        try:
+            with open(self.path, "rb") as handle:
+                old = handle.read()
+        except OSError:
+            old = b""
+        data = (old + b"".join(fresh))[-16 * CLEAN_CACHE_MAX :]
+        folder = os.path.dirname(self.path)
+        try:
+            os.makedirs(folder, exist_ok=True)
+            temporary = f"{self.path}.{os.getpid()}.tmp"
+            with open(temporary, "wb") as handle:
+                handle.write(data)
+            os.replace(temporary, self.path)
+            for name in os.listdir(folder):  # caches of other versions
+                if name.startswith("clean-") and name.endswith(".bin") and os.path.join(folder, name) != self.path:
+                    os.unlink(os.path.join(folder, name))
+        except OSError:
+            pass
+
+
+def scan_source(
+    source: SourceFile,
+    detectors: Sequence[ModuleType],
+    cache: CleanCache | None = None,
+    learnt: list[bytes] | None = None,
+) -> list[Finding]:
+    """Run every interested detector on one file; merge and apply inline ignores.
+
+    With a cache, CACHED_DETECTORS skip a file they found nothing in before,
+    and new "nothing" entries are appended to `learnt`."""
     found: list[Finding] = []
     for detector in detectors:
         if detector.wants(source):
-            found.extend(detector.detect(source))
+            if cache is None or detector.__name__ not in CACHED_DETECTORS:
+                found.extend(detector.detect(source))
+                continue
+            entry = cache.entry(detector.__name__, source)
+            if entry in cache.known:
+                continue
+            notes = len(source.notes)
+            produced = list(detector.detect(source))
+            if not produced and len(source.notes) == notes and learnt is not None:
+                learnt.append(entry)
+            found.extend(produced)
     if not found:
         return found
     if len(found) > 1:
@@ -110,7 +216,9 @@ class FileJob:
     explicit: bool
 
 
-def _scan_files(jobs: Sequence[FileJob], max_size: int, roots: Sequence[str]) -> ScanResult:
+def _scan_files(
+    jobs: Sequence[FileJob], max_size: int, roots: Sequence[str], cache: CleanCache | None = None
+) -> ScanResult:
     result = ScanResult()
     detectors = load_detectors()
     for job in jobs:
@@ -128,7 +236,7 @@ def _scan_files(jobs: Sequence[FileJob], max_size: int, roots: Sequence[str]) ->
             continue
         result.files_scanned += 1
         try:
-            findings = scan_source(source, detectors)
+            findings = scan_source(source, detectors, cache, result.clean)
         except RecursionError:
             result.messages.append(f"{job.shown}: too deeply nested to analyze; key patterns only")
             findings = []
@@ -170,11 +278,16 @@ def scan_paths(
     workers = worker_count(jobs)
     # Walk just far enough to know whether the tree is big enough for workers;
     # if it is, they start on the first chunks while the walk goes on.
-    head = list(itertools.islice(file_jobs, PARALLEL_MIN_FILES)) if workers > 1 else []
-    if len(head) >= PARALLEL_MIN_FILES:
-        result = _scan_parallel(itertools.chain(head, file_jobs), max_file_size, roots, workers)
+    head = list(itertools.islice(file_jobs, PARALLEL_MIN_FILES))
+    # The detector cache pays on trees, not on a hook's handful of files.
+    cache = CleanCache.open() if len(head) >= PARALLEL_MIN_FILES else None
+    if workers > 1 and len(head) >= PARALLEL_MIN_FILES:
+        result = _scan_parallel(itertools.chain(head, file_jobs), max_file_size, roots, workers, cache)
     else:
-        result = _scan_files([*head, *file_jobs], max_file_size, roots)
+        result = _scan_files([*head, *file_jobs], max_file_size, roots, cache)
+    if cache is not None:
+        cache.save(result.clean)
+    result.clean = []
     result.messages[:0] = walk.messages
     result.missing_paths = walk.missing_paths
     result.findings.sort(key=sort_key)
@@ -182,12 +295,24 @@ def scan_paths(
     return result
 
 
-def _scan_parallel(file_jobs: Iterable[FileJob], max_size: int, roots: list[str], workers: int) -> ScanResult:
+_inherited_cache: CleanCache | None = None
+
+
+def _scan_inherited(jobs: Sequence[FileJob], max_size: int, roots: Sequence[str]) -> ScanResult:
+    return _scan_files(jobs, max_size, roots, _inherited_cache)
+
+
+def _scan_parallel(
+    file_jobs: Iterable[FileJob], max_size: int, roots: list[str], workers: int, cache: CleanCache | None = None
+) -> ScanResult:
     import multiprocessing
     from concurrent.futures import Future, ProcessPoolExecutor
 
-    # fork: workers inherit loaded modules and rules instead of importing again.
+    global _inherited_cache
+    # fork: workers inherit loaded modules, rules and the detector cache
+    # instead of loading them again (with spawn they run without the cache).
     load_detectors()
+    _inherited_cache = cache
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     result = ScanResult()
@@ -197,12 +322,13 @@ def _scan_parallel(file_jobs: Iterable[FileJob], max_size: int, roots: list[str]
         for job in file_jobs:
             chunk.append(job)
             if len(chunk) == CHUNK_SIZE:
-                pending.append(pool.submit(_scan_files, chunk, max_size, roots))
+                pending.append(pool.submit(_scan_inherited, chunk, max_size, roots))
                 chunk = []
         if chunk:
-            pending.append(pool.submit(_scan_files, chunk, max_size, roots))
+            pending.append(pool.submit(_scan_inherited, chunk, max_size, roots))
         for future in pending:  # in walk order, so messages keep path order
             result.merge(future.result())
+    _inherited_cache = None
     return result
 
 
