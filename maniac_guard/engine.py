@@ -186,7 +186,10 @@ def scan_source(
     With a cache, CACHED_DETECTORS skip a file they found nothing in before,
     and new "nothing" entries are appended to `learnt`."""
     found: list[Finding] = []
+    fragment = source.line_numbers is not None  # added lines of a diff, not a whole file
     for detector in detectors:
+        if fragment and getattr(detector, "NEEDS_WHOLE_FILE", False):
+            continue
         if detector.wants(source):
             if cache is None or detector.__name__ not in CACHED_DETECTORS:
                 found.extend(detector.detect(source))

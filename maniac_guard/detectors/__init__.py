@@ -2,7 +2,9 @@
 
 - ``RULE_IDS``: the rules it can report;
 - ``wants(source) -> bool``: a cheap check (names, substrings) run on every file;
-- ``detect(source) -> Iterable[Finding]``: the real work, only where wanted.
+- ``detect(source) -> Iterable[Finding]``: the real work, only where wanted;
+- ``NEEDS_WHOLE_FILE = True`` (optional): skip it on fragments, such as the
+  added lines of a history diff, which a parser cannot make sense of.
 
 Detector modules import heavy libraries (libcst, yaml) inside ``detect`` so a
 scan that never needs them never pays for them.

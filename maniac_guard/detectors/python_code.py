@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from maniac_guard.sources.notebook import NotebookCode
 
 RULE_IDS = frozenset({f"MG20{i}" for i in range(1, 9)})
+# A parser needs the whole file; history scans see only added lines.
+NEEDS_WHOLE_FILE = True
 
 PYTHON_SUFFIXES = frozenset({".py", ".pyi"})
 NOTEBOOK_SUFFIX = ".ipynb"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import cast
 
 import click
 
@@ -72,5 +73,5 @@ def summary_line(result: ScanResult) -> str:
 
 def render(result: ScanResult, context: ReportContext) -> str:
     blocks = [_block(f, context) for f in result.findings]
-    extra_lines = [str(line) for line in result.extra.get("text_lines", [])]  # type: ignore[union-attr]
+    extra_lines = [str(line) for line in cast("list[object]", result.extra.get("text_lines", []))]
     return "\n\n".join(blocks + ([] if not extra_lines else ["\n".join(extra_lines)]) + [summary_line(result)]) + "\n"

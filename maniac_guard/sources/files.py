@@ -9,7 +9,7 @@ import stat
 import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from maniac_guard.sources import SourceFile
 
@@ -32,7 +32,7 @@ class Excluder:
     """gitignore-style patterns, each set relative to its own base folder."""
 
     def __init__(self) -> None:
-        self._specs: list[tuple[str, pathspec.PathSpec]] = []
+        self._specs: list[tuple[str, pathspec.PathSpec[Any]]] = []
 
     def add(self, base: str, patterns: Sequence[str]) -> None:
         if not patterns:
