@@ -32,6 +32,8 @@ def _finding(source: SourceFile, rule_id: str, message: str, span: Span, yaml_pa
     lines = source.text.splitlines()
     text_line = lines[span.line - 1] if 0 < span.line <= len(lines) else ""
     shown_message = f"{message} [{yaml_path}]" if yaml_path else message
+    # Messages quote declared values (a scope, a name), which may be a pasted key.
+    shown_message = mask_line(shown_message, [])
     return Finding(
         rule_id=rule_id,
         severity=severity if severity is not None else get_rule(rule_id).severity,
