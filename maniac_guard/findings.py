@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +60,18 @@ def mask(secret: str) -> str:
     if len(body) >= 6:
         return f"{prefix}{body[:2]}…"
     return f"{prefix}…"
+
+
+# Masking is wider than detection: any `mk-` run of 6+ letters and digits,
+# whatever precedes it, each stopping where the next `mk-` starts (so keys
+# pasted back to back are each masked).
+_MASK_RE = re.compile(r"mk(?:-|%2[dD])((?:(?!mk(?:-|%2[dD]))[A-Za-z0-9]){6,})")
+
+
+def mask_keys_in_text(text: str) -> str:
+    if "mk" not in text:
+        return text
+    return _MASK_RE.sub(lambda m: mask("mk-" + m.group(1)), text)
 
 
 def digest(text: str) -> str:
@@ -134,6 +147,14 @@ class Finding:
     verification: Verification | None = None
     fixable: str | None = None  # "safe" | "unsafe" | None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        # The last line of defence: whatever a detector quoted, no text a
+        # reporter can print holds a key (a YAML error naming a field, say).
+        for name in ("message", "snippet"):
+            text = getattr(self, name)
+            if "mk" in text:
+                object.__setattr__(self, name, mask_keys_in_text(text))
 
     @property
     def path(self) -> str:

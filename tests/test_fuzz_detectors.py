@@ -18,7 +18,11 @@ from maniac_guard.report import FORMATS, ReportContext, render
 from maniac_guard.sources import SourceFile
 from tests.helpers import fake_key
 
-settings.register_profile("ci", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# CI runs a fixed, reproducible search; elsewhere each run explores anew.
+settings.register_profile(
+    "ci", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+    derandomize=bool(os.environ.get("CI")),
+)
 settings.register_profile("long", max_examples=5000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 

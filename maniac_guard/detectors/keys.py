@@ -8,7 +8,7 @@ import binascii
 import re
 from collections.abc import Iterator
 
-from maniac_guard.findings import Finding, mask
+from maniac_guard.findings import Finding, mask, mask_keys_in_text
 from maniac_guard.keyshape import placeholder_reason
 from maniac_guard.sources import SourceFile
 
@@ -62,16 +62,6 @@ def _real_keys(data: bytes) -> Iterator[tuple[int, int, str]]:
             yield match.start(), match.end(), "mk-" + body
 
 
-# Masking is wider than detection: any `mk-` run of 6+ letters and digits,
-# whatever precedes it, each stopping where the next `mk-` starts (so keys
-# pasted back to back are each masked).
-_MASK_RE = re.compile(r"mk(?:-|%2[dD])((?:(?!mk(?:-|%2[dD]))[A-Za-z0-9]){6,})")
-
-
-def mask_keys_in_text(text: str) -> str:
-    if "mk" not in text:
-        return text
-    return _MASK_RE.sub(lambda m: mask("mk-" + m.group(1)), text)
 
 
 def _base64_tokens(data: bytes) -> Iterator[tuple[int, int]]:

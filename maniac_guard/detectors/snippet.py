@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from maniac_guard.catalog import get_rule
-from maniac_guard.findings import Finding, Location, Secret, mask
+from maniac_guard.findings import Finding, Location, Secret, mask, mask_keys_in_text
 from maniac_guard.sources import SourceFile
 
 SNIPPET_WIDTH = 160
@@ -11,8 +11,6 @@ WINDOW_BYTES = 2048
 
 
 def mask_line(line: str, secrets: list[str]) -> str:
-    from maniac_guard.detectors.keys import mask_keys_in_text
-
     for secret in secrets:
         if secret:
             line = line.replace(secret, mask(secret))

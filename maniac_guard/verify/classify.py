@@ -33,7 +33,7 @@ class Outcome:
 
 def safe_text(text: str, key: str) -> str:
     """Server text, made fit for a report: no key, no control characters, short."""
-    from maniac_guard.detectors.keys import mask_keys_in_text
+    from maniac_guard.findings import mask_keys_in_text
 
     text = text.replace(key, mask(key)) if key else text
     text = mask_keys_in_text(text)
