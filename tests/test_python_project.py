@@ -9,7 +9,6 @@ import sysconfig
 import time
 from pathlib import Path
 
-from maniac_guard.detectors import python_code
 from maniac_guard.sources import SourceFile
 from tests.helpers import FIXTURES, run_cli
 
