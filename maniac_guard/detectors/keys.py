@@ -28,11 +28,13 @@ _WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 _HEX_BYTES = frozenset(b"0123456789ABCDEFabcdef")
 # Literal searches run at memory speed; `bytes.__contains__` is about 2x slower
 # for these short needles and an alternation regex 10x slower.
-_find_mk = re.compile(rb"mk").search
-_B64_MARKER_SEARCHES = tuple(re.compile(marker).search for marker in (rb"bWst", rb"1rL", rb"tay"))
-
-# base64 of "mk-" at each of the three alignments inside an encoded token.
-_B64_MARKERS = re.compile(rb"bWst|1rL|tay")
+# `mk` alone is in every `mkdir`; a key needs `mk-` or `mk%2D`.
+_find_mk = re.compile(rb"mk[-%]").search
+# base64 of "mk-" at each of the three byte alignments, with the character
+# that follows where the key's first letter or digit pins it down
+# ("tay" alone is in every "stay").
+_B64_MARKER_PATTERNS = (rb"bWst", rb"1rL[T-X]", rb"tay[01]")
+_B64_MARKER_SEARCHES = tuple(re.compile(marker).search for marker in _B64_MARKER_PATTERNS)
 _B64_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
 _B64_MIN_TOKEN = 24
 
@@ -62,14 +64,12 @@ def _real_keys(data: bytes) -> Iterator[tuple[int, int, str]]:
             yield match.start(), match.end(), "mk-" + body
 
 
-
-
 def _base64_tokens(data: bytes) -> Iterator[tuple[int, int]]:
     """Spans of base64 tokens that hold one of the `mk-` markers."""
     last_end = -1
     # One literal search per marker, merged: the alternation is 10x slower. A
     # marker overlapping an earlier one lies inside that token and is skipped.
-    markers = sorted(m.span() for marker in _B64_MARKERS.pattern.split(b"|") for m in re.finditer(marker, data))
+    markers = sorted(m.span() for marker in _B64_MARKER_PATTERNS for m in re.finditer(marker, data))
     for marker_start, marker_end in markers:
         if marker_start < last_end:
             continue
