@@ -1,0 +1,29 @@
+"""The key detector's cheap prefilters never drop a real key."""
+
+from __future__ import annotations
+
+import base64
+import string
+
+import pytest
+
+from maniac_guard.detectors import keys
+from maniac_guard.sources import SourceFile
+from tests.helpers import fake_key
+
+FIRST_CHARACTERS = string.ascii_letters + string.digits
+
+
+@pytest.mark.parametrize("prefix", [b"", b"x", b"xy", b"MANIAC_API_KEY="])
+def test_base64_markers_hit_every_alignment_and_first_character(prefix: bytes) -> None:
+    body = fake_key("b64")[4:]
+    for first in FIRST_CHARACTERS:
+        key = "mk-" + first + body
+        encoded = base64.b64encode(prefix + key.encode() + b"\n")
+        source = SourceFile("secret.yaml", b"data:\n  value: " + encoded + b"\n")
+        assert keys.wants(source)
+        assert [f.secret.reveal() for f in keys.detect(source) if f.secret] == [key]
+
+
+def test_common_words_do_not_wake_the_detector() -> None:
+    assert not keys.wants(SourceFile("a.sh", b"mkdir -p out && stay calm; mktemp\n"))
