@@ -14,7 +14,8 @@ from tests.helpers import fake_key
 FIRST_CHARACTERS = string.ascii_letters + string.digits
 
 
-@pytest.mark.parametrize("prefix", [b"", b"x", b"xy", b"MANIAC_API_KEY="])
+# One prefix per byte alignment (0, 1, 2), and a real-world one.
+@pytest.mark.parametrize("prefix", [b"", b"\n", b"k=", b"MANIAC_API_KEY="])
 def test_base64_markers_hit_every_alignment_and_first_character(prefix: bytes) -> None:
     body = fake_key("b64")[4:]
     for first in FIRST_CHARACTERS:
