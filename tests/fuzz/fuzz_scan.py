@@ -18,20 +18,22 @@ import atheris
 with atheris.instrument_imports():
     from maniac_guard.detectors import load_detectors
     from maniac_guard.engine import ScanResult, scan_source
+    from maniac_guard.fix import FixOptions, fix_bytes
     from maniac_guard.report import FORMATS, ReportContext, render
     from maniac_guard.sources import SourceFile
 
 DETECTORS = load_detectors()
+FIX_OPTIONS = FixOptions(unsafe=True)
 NAMES = [".env", "config.yaml", ".maniac/config.yaml", "app.py", "nb.ipynb", "maniac-keys.yaml", "x.js"]
 
 
-def fix_module(text: str) -> None:
-    """The fixer, where it exists in this version."""
-    try:
-        from maniac_guard.fix import fix_source  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    fix_source(text)
+def fix_module(name: str, body: bytes) -> None:
+    """The fixer on Python and notebooks: no exception; a fix that changed the
+    file changes nothing when run again."""
+    result = fix_bytes(name, body, FIX_OPTIONS)
+    if result.new is not None:
+        again = fix_bytes(name, result.new, FIX_OPTIONS)
+        assert again.new is None, f"fixing {name} did not converge"
 
 
 def one_input(data: bytes) -> None:
@@ -41,8 +43,8 @@ def one_input(data: bytes) -> None:
     findings = scan_source(SourceFile(name, body), DETECTORS)
     for fmt in FORMATS:
         render(ScanResult(findings=findings, files_scanned=1), fmt, ReportContext())
-    if name.endswith(".py"):
-        fix_module(body.decode("utf-8", "replace"))
+    if name.endswith((".py", ".ipynb")):
+        fix_module(name, body)
 
 
 if __name__ == "__main__":
