@@ -257,7 +257,8 @@ def test_history_parser_maps_added_lines_to_real_line_numbers(repo: Repo) -> Non
     repo.write("f.txt", "".join(f"line {n}\n" for n in range(1, 11)))
     repo.commit("ten lines")
     lines = [f"line {n}\n" for n in range(1, 11)]
-    lines[1] = "changed 2\n"
+    # Text a detector looks for: commits without any are not parsed at all.
+    lines[1] = "api_key 2\n"
     lines.insert(6, "inserted\n")
     repo.write("f.txt", "".join(lines))
     second = repo.commit("edit")
@@ -266,9 +267,20 @@ def test_history_parser_maps_added_lines_to_real_line_numbers(repo: Repo) -> Non
     sources = list(history_sources(str(repo.path), [second, "-1"], state))
     [source] = sources
     assert source.commit == second
-    assert source.text.splitlines() == ["changed 2", "inserted"]
+    assert source.text.splitlines() == ["api_key 2", "inserted"]
     assert source.line_numbers == [2, 7]
     assert isinstance(HistorySpec(("--all",), "all"), HistorySpec)
+
+
+def test_commits_nothing_could_fire_on_are_counted_not_parsed(repo: Repo) -> None:
+    repo.write("f.txt", "plain text\n")
+    first = repo.commit("plain")
+    repo.write("f.txt", "plain text\nMANIAC_API_KEY=\n")
+    second = repo.commit("names the variable")
+    state = HistoryState()
+    sources = list(history_sources(str(repo.path), ["--all"], state))
+    assert [source.commit for source in sources] == [second]
+    assert list(state.order) == [first, second]
 
 
 def test_unquote_path_undoes_git_c_quoting() -> None:

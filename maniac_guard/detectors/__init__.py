@@ -4,7 +4,10 @@
 - ``wants(source) -> bool``: a cheap check (names, substrings) run on every file;
 - ``detect(source) -> Iterable[Finding]``: the real work, only where wanted;
 - ``NEEDS_WHOLE_FILE = True`` (optional): skip it on fragments, such as the
-  added lines of a history diff, which a parser cannot make sense of.
+  added lines of a history diff, which a parser cannot make sense of;
+- ``FRAGMENT_HINTS`` (optional): byte regexes, one of which any text it can
+  fire on holds. A history scan parses only commits that match a hint of
+  some detector; a detector without hints makes it parse every commit.
 
 Detector modules import heavy libraries (libcst, yaml) inside ``detect`` so a
 scan that never needs them never pays for them.
