@@ -44,6 +44,17 @@ def settings_for(paths: tuple[str, ...], config: str | None, **flags: Any) -> Se
     return settings
 
 
+def debug_logging() -> None:
+    """Our own loggers only: a library's debug output is not ours to vouch for."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("maniac-guard: debug: %(message)s"))
+    logger = logging.getLogger("maniac_guard")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+
+
 def check_api_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """Refuse a non-HTTPS (or non-loopback HTTP) base before anything is scanned."""
     if value is None:
@@ -75,7 +86,7 @@ def main() -> None:
 @click.option("-j", "--jobs", type=click.IntRange(min=0), help="Worker processes [default: one per core].")
 @click.option("--config", type=click.Path(dir_okay=False), help="Use this config file instead of the nearest one.")
 @click.option("--color/--no-color", default=None, help="Colours [default: when stdout is a terminal and NO_COLOR is unset].")
-@click.option("-v", "--verbose", is_flag=True, help="More detail.")
+@click.option("-v", "--verbose", is_flag=True, help="Debug messages on stderr (files that do not parse, skipped analysis).")
 @click.option("-q", "--quiet", is_flag=True, help="Only findings and errors.")
 @click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False), help="Report only findings not in this baseline file.")
 @click.option("--no-baseline", is_flag=True, help="Ignore the configured baseline: report every finding.")
@@ -136,6 +147,8 @@ def scan(
     """Scan PATHS (default: .) for Maniac keys and committed key files."""
     from maniac_guard.scan import ScanRequest, run_scan
 
+    if verbose:
+        debug_logging()
     paths = paths or (".",)
     try:
         settings = settings_for(
