@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -41,6 +42,53 @@ _CHEAP = tuple(re.compile(literal).search for literal in (rb"aniac", rb"ANIAC_",
 _GATE = re.compile(rb"(?:from|import)[ \t]+maniac\b|MANIAC_|maniac\.ai|mk-")
 
 log = logging.getLogger(__name__)
+
+# libcst's parser costs ~30 s and ~750 MB per MiB of Python, and its native
+# parser overflows the C stack (a segfault, not an exception) on chains a few
+# thousand deep (`a.b.b…`, `a+a+…`) and eats gigabytes on brackets nested 1,000
+# deep or 10,000 adjacent string literals. So bigger or deeper code gets the key
+# patterns only, with a one-line note. CPython itself refuses brackets nested
+# over 200 deep, so that limit costs nothing for real code.
+MAX_PARSE_BYTES = 256 * 1024
+MAX_DEPTH = 200
+MAX_ADJACENT_STRINGS = 500
+_ADJACENT_STRINGS = re.compile(
+    r"""(?:[rRbBuUfF]{0,2}(?:"[^"\\\n]*(?:\\.[^"\\\n]*)*"|'[^'\\\n]*(?:\\.[^'\\\n]*)*')\s*){%d}"""
+    % MAX_ADJACENT_STRINGS
+)
+_BRACKETS = bytes.maketrans(b"([{)]}", b"\x02\x02\x02\x00\x00\x00")
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"([{)]}"))
+
+
+def too_complex(text: str) -> str | None:
+    """Why libcst must not see this code (None: it may)."""
+    import ast
+    from itertools import accumulate
+
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_PARSE_BYTES:
+        return f"{size / 1024:.0f} KiB is over the Python analyzer's {MAX_PARSE_BYTES // 1024} KiB limit"
+    # Bracket depth on bytes (strings and comments included: an overestimate, which only skips).
+    steps = text.encode("utf-8", "surrogatepass").translate(None, _NOT_BRACKETS).translate(_BRACKETS)
+    depth = max(accumulate(step - 1 for step in steps), default=0)
+    if depth > MAX_DEPTH:
+        return f"brackets nested {depth} deep (over {MAX_DEPTH})"
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None  # libcst says why (it also knows newer syntax)
+    except (RecursionError, MemoryError):
+        return f"expressions nested too deeply (over {MAX_DEPTH})"
+    stack = [(tree, 1)]
+    while stack:
+        node, level = stack.pop()
+        if level > MAX_DEPTH:
+            return f"expressions nested over {MAX_DEPTH} deep"
+        stack.extend((child, level + 1) for child in ast.iter_child_nodes(node))
+    if "'" in text or '"' in text:
+        if _ADJACENT_STRINGS.search(text):
+            return f"over {MAX_ADJACENT_STRINGS} adjacent string literals"
+    return None
 
 
 def may_fire(data: bytes) -> bool:
@@ -77,6 +125,13 @@ def _parse_notebook(code: NotebookCode, path: str) -> tuple[cst.Module | None, N
         if _parse(code.cell_text(index), f"{path} (cell {index + 1})") is None:
             code = code.blank_cell(index)
     return _parse(code.text, path), code
+
+
+def _skipped(source: SourceFile, text: str) -> bool:
+    reason = too_complex(text)
+    if reason is not None:
+        source.notes.append(f"{source.path}: {reason}; Python rules skipped, key patterns only")
+    return reason is not None
 
 
 class _Locator:
@@ -152,10 +207,14 @@ def detect(source: SourceFile) -> Iterator[Finding]:
         notebook = extract(source.data)
         if notebook is None:
             return
+        if _skipped(source, notebook.text):
+            return
         module, notebook = _parse_notebook(notebook, source.path)
         text = notebook.text
     else:
         text = source.text
+        if _skipped(source, text):
+            return
         module = _parse(text, source.path)
     if module is None:
         return

@@ -117,6 +117,9 @@ def fix_notebook(path: str, data: bytes, options: FixOptions) -> FileFix:
     except (UnicodeDecodeError, ValueError, notebook.NotebookError) as exc:
         result.messages.append(f"{path}: not a readable notebook ({exc}); not fixed")
         return result
+    except RecursionError:  # JSON nested thousands deep: the reader recurses
+        result.messages.append(f"{path}: not a readable notebook (nested too deeply); not fixed")
+        return result
     if not cells:
         return result
     code, magics = notebook.join_cells(cells)

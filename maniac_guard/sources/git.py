@@ -82,8 +82,9 @@ def unquote_path(raw: bytes) -> bytes:
         char = body[i]
         if char == 92 and i + 1 < len(body):
             nxt = body[i + 1]
-            if 48 <= nxt <= 55 and i + 3 < len(body):
-                out.append(int(body[i + 1 : i + 4], 8))
+            digits = body[i + 1 : i + 4]
+            if len(digits) == 3 and all(48 <= d <= 55 for d in digits):  # never int() on non-octal
+                out.append(int(digits, 8) & 0xFF)
                 i += 4
                 continue
             out.append(simple.get(nxt, nxt))
