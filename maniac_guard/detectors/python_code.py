@@ -79,7 +79,7 @@ def too_complex(text: str) -> str | None:
         return None  # libcst says why (it also knows newer syntax)
     except (RecursionError, MemoryError):
         return f"expressions nested too deeply (over {MAX_DEPTH})"
-    stack = [(tree, 1)]
+    stack: list[tuple[ast.AST, int]] = [(tree, 1)]
     while stack:
         node, level = stack.pop()
         if level > MAX_DEPTH:
