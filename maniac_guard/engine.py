@@ -190,18 +190,23 @@ def scan_source(
     for detector in detectors:
         if fragment and getattr(detector, "NEEDS_WHOLE_FILE", False):
             continue
-        if detector.wants(source):
-            if cache is None or detector.__name__ not in CACHED_DETECTORS:
-                found.extend(detector.detect(source))
-                continue
+        if not detector.wants(source):
+            continue
+        entry = None
+        if cache is not None and detector.__name__ in CACHED_DETECTORS:
             entry = cache.entry(detector.__name__, source)
             if entry in cache.known:
                 continue
-            notes = len(source.notes)
+        notes = len(source.notes)
+        try:
             produced = list(detector.detect(source))
-            if not produced and len(source.notes) == notes and learnt is not None:
-                learnt.append(entry)
-            found.extend(produced)
+        except RecursionError:
+            # One detector out of its depth must not cost the others' findings.
+            source.notes.append(f"{source.path}: too deeply nested for {detector.__name__.rsplit('.', 1)[-1]}; other rules still ran")
+            continue
+        if entry is not None and not produced and len(source.notes) == notes and learnt is not None:
+            learnt.append(entry)
+        found.extend(produced)
     if not found:
         return found
     if len(found) > 1:
@@ -238,11 +243,7 @@ def _scan_files(
                 result.messages.append(message)
             continue
         result.files_scanned += 1
-        try:
-            findings = scan_source(source, detectors, cache, result.clean)
-        except RecursionError:
-            result.messages.append(f"{job.shown}: too deeply nested to analyze; key patterns only")
-            findings = []
+        findings = scan_source(source, detectors, cache, result.clean)
         if findings:
             note = utf8_problem(source)
             if note:

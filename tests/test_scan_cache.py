@@ -26,7 +26,7 @@ def _tree(root: Path) -> Path:
     for i in range(engine.PARALLEL_MIN_FILES + 20):
         path = root / f"pkg{i % 7}" / f"mod_{i}.py"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"import requests\nHEADERS = {{'Authorization': 'token'}}\nVALUE = {i}\n")
+        path.write_text(f"from maniac import Maniac\nHEADERS = {{'Authorization': 'token'}}\nVALUE = {i}\n")
     (root / "client.py").write_text(f'from maniac import Maniac\nclient = Maniac(api_key="{fake_key("cache-1")}")\n')
     (root / "notes.md").write_text(f"export MANIAC_API_KEY={fake_key('cache-2')}\n")
     return root
@@ -65,7 +65,7 @@ def test_an_unchanged_clean_file_is_not_parsed_again(cache_dir: Path, monkeypatc
     assert cache is not None
     detectors = load_detectors()
     python = next(d for d in detectors if d.__name__ in engine.CACHED_DETECTORS)
-    source = SourceFile("app/http.py", b"HEADERS = {'Authorization': 'token'}\n")
+    source = SourceFile("app/http.py", b"import os\nKEY = os.environ['MANIAC_API_KEY']\n")
     assert python.wants(source)
     learnt: list[bytes] = []
     assert engine.scan_source(source, detectors, cache, learnt) == []
