@@ -224,13 +224,20 @@ class FileJob:
     explicit: bool
 
 
-def _scan_files(
-    jobs: Sequence[FileJob], max_size: int, roots: Sequence[str], cache: CleanCache | None = None
-) -> ScanResult:
+@dataclass(frozen=True)
+class ScanScope:
+    """What every worker needs to know about this scan."""
+
+    max_size: int
+    roots: tuple[str, ...]
+    enabled: frozenset[str] | None = None  # rule ids; None: all
+
+
+def _scan_files(jobs: Sequence[FileJob], scope: ScanScope, cache: CleanCache | None = None) -> ScanResult:
     result = ScanResult()
-    detectors = load_detectors()
+    detectors = load_detectors(scope.enabled)
     for job in jobs:
-        read = read_file(job.path, job.shown, max_size, roots, follow=job.explicit, skip_binary=True)
+        read = read_file(job.path, job.shown, scope.max_size, scope.roots, follow=job.explicit, skip_binary=True)
         if read.data is None:
             result.skipped[read.skipped or "unreadable"] += 1
             if read.message:
@@ -269,11 +276,14 @@ def scan_paths(
     use_gitignore: bool = True,
     max_file_size: int,
     jobs: int = 0,
+    enabled: frozenset[str] | None = None,
 ) -> ScanResult:
+    """Scan files on disk; `enabled` limits the detectors to those that can
+    report one of these rules (a scan with --select MG1 never loads libcst)."""
     started = time.perf_counter()
     cwd = os.getcwd()
     walk = WalkReport()
-    roots = [os.path.realpath(p) for p in paths]
+    scope = ScanScope(max_file_size, tuple(os.path.realpath(p) for p in paths), enabled)
     explicit = {os.path.abspath(p) for p in paths if not os.path.isdir(p)}
     file_jobs = (
         FileJob(path, display_path(path, cwd), path in explicit)
@@ -286,9 +296,9 @@ def scan_paths(
     # The detector cache pays on trees, not on a hook's handful of files.
     cache = CleanCache.open() if len(head) >= PARALLEL_MIN_FILES else None
     if workers > 1 and len(head) >= PARALLEL_MIN_FILES:
-        result = _scan_parallel(itertools.chain(head, file_jobs), max_file_size, roots, workers, cache)
+        result = _scan_parallel(itertools.chain(head, file_jobs), scope, workers, cache)
     else:
-        result = _scan_files([*head, *file_jobs], max_file_size, roots, cache)
+        result = _scan_files([*head, *file_jobs], scope, cache)
     if cache is not None:
         cache.save(result.clean)
     result.clean = []
@@ -302,12 +312,12 @@ def scan_paths(
 _inherited_cache: CleanCache | None = None
 
 
-def _scan_inherited(jobs: Sequence[FileJob], max_size: int, roots: Sequence[str]) -> ScanResult:
-    return _scan_files(jobs, max_size, roots, _inherited_cache)
+def _scan_inherited(jobs: Sequence[FileJob], scope: ScanScope) -> ScanResult:
+    return _scan_files(jobs, scope, _inherited_cache)
 
 
 def _scan_parallel(
-    file_jobs: Iterable[FileJob], max_size: int, roots: list[str], workers: int, cache: CleanCache | None = None
+    file_jobs: Iterable[FileJob], scope: ScanScope, workers: int, cache: CleanCache | None = None
 ) -> ScanResult:
     import multiprocessing
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -315,7 +325,7 @@ def _scan_parallel(
     global _inherited_cache
     # fork: workers inherit loaded modules, rules and the detector cache
     # instead of loading them again (with spawn they run without the cache).
-    load_detectors()
+    load_detectors(scope.enabled)
     _inherited_cache = cache
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
@@ -326,10 +336,10 @@ def _scan_parallel(
         for job in file_jobs:
             chunk.append(job)
             if len(chunk) == CHUNK_SIZE:
-                pending.append(pool.submit(_scan_inherited, chunk, max_size, roots))
+                pending.append(pool.submit(_scan_inherited, chunk, scope))
                 chunk = []
         if chunk:
-            pending.append(pool.submit(_scan_inherited, chunk, max_size, roots))
+            pending.append(pool.submit(_scan_inherited, chunk, scope))
         for future in pending:  # in walk order, so messages keep path order
             result.merge(future.result())
     _inherited_cache = None

@@ -58,6 +58,20 @@ def select_findings(findings: list[Finding], settings: Settings) -> list[Finding
     return kept
 
 
+def enabled_rules(settings: Settings) -> frozenset[str] | None:
+    """The rules --select/--ignore leave on, or None when all are."""
+    if not settings.select and not settings.ignore:
+        return None
+    from maniac_guard.catalog import load_rules
+
+    return frozenset(
+        rule_id
+        for rule_id in load_rules()
+        if (not settings.select or rule_matches(rule_id, settings.select))
+        and not rule_matches(rule_id, settings.ignore)
+    )
+
+
 def exit_code(findings: Sequence[Finding], fail_on: Severity) -> int:
     return EXIT_FINDINGS if any(f.severity >= fail_on for f in findings) else EXIT_CLEAN
 
@@ -76,6 +90,7 @@ def scan_disk(request: ScanRequest) -> ScanResult:
         use_gitignore=settings.gitignore,
         max_file_size=settings.max_file_size,
         jobs=settings.jobs,
+        enabled=enabled_rules(settings),
     )
 
 

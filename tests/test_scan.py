@@ -267,3 +267,25 @@ def test_this_repository_scans_clean() -> None:
     root = Path(__file__).resolve().parent.parent
     proc = run_cli("scan", ".", cwd=root)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_deselected_rules_do_not_run_their_detectors(tmp_path: Path) -> None:
+    """--ignore MG2 keeps the plain key finding (it is not merged away into a
+    rule that is then dropped), and --select MG1 never loads libcst."""
+    import subprocess
+    import sys
+
+    from tests.helpers import fake_key
+
+    (tmp_path / "app.py").write_text(f'from maniac import Maniac\nc = Maniac(api_key="{fake_key("select")}")\n')
+    both = _json_findings(run_cli("scan", ".", "--format", "json", cwd=tmp_path).stdout)
+    assert [f["rule_id"] for f in both] == ["MG201"]
+    no_python = _json_findings(run_cli("scan", ".", "--ignore", "MG2", "--format", "json", cwd=tmp_path).stdout)
+    assert [f["rule_id"] for f in no_python] == ["MG101"]
+    probe = (
+        "import sys\nfrom maniac_guard.cli import main\n"
+        "try:\n    main(['scan', '.', '--select', 'MG1', '-q'])\nexcept SystemExit:\n    pass\n"
+        "print('libcst' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.stdout.strip().splitlines()[-1] == "False"

@@ -16,7 +16,7 @@ scan that never needs them never pays for them.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from types import ModuleType
 from typing import Protocol
 
@@ -40,5 +40,9 @@ class Detector(Protocol):
     def detect(self, source: SourceFile) -> Iterable[Finding]: ...
 
 
-def load_detectors() -> list[ModuleType]:
-    return [importlib.import_module(name) for name in DETECTOR_MODULES]
+def load_detectors(enabled: Collection[str] | None = None) -> list[ModuleType]:
+    """Every registered detector, or those that can report one of `enabled`."""
+    modules = [importlib.import_module(name) for name in DETECTOR_MODULES]
+    if enabled is None:
+        return modules
+    return [module for module in modules if not module.RULE_IDS.isdisjoint(enabled)]
