@@ -45,8 +45,6 @@ class ScanResult:
     extra: dict[str, object] = field(default_factory=dict)
     # Detector-cache entries learnt by this scan (see CleanCache); never shown.
     clean: list[bytes] = field(default_factory=list, repr=False)
-    # Files a worker left to the parent process (see _scan_files).
-    deferred: list[FileJob] = field(default_factory=list, repr=False)
 
     def merge(self, other: ScanResult) -> None:
         self.findings.extend(other.findings)
@@ -235,20 +233,7 @@ class ScanScope:
     enabled: frozenset[str] | None = None  # rule ids; None: all
 
 
-def _needs_libcst(source: SourceFile, detectors: Sequence[ModuleType], cache: CleanCache | None) -> bool:
-    """Would a cached (libcst) detector have to parse this file?"""
-    for detector in detectors:
-        if detector.__name__ in CACHED_DETECTORS and detector.wants(source):
-            return cache is None or cache.entry(detector.__name__, source) not in cache.known
-    return False
-
-
-def _scan_files(
-    jobs: Sequence[FileJob], scope: ScanScope, cache: CleanCache | None = None, defer: bool = False
-) -> ScanResult:
-    """Read and scan files. With `defer` (a worker), a file that needs libcst is
-    handed back instead: the parent imports libcst once, while the workers go
-    on, rather than every worker paying its ~0.2 s import."""
+def _scan_files(jobs: Sequence[FileJob], scope: ScanScope, cache: CleanCache | None = None) -> ScanResult:
     result = ScanResult()
     detectors = load_detectors(scope.enabled)
     for job in jobs:
@@ -263,9 +248,6 @@ def _scan_files(
             result.skipped[skipped or "unreadable"] += 1
             if message:
                 result.messages.append(message)
-            continue
-        if defer and _needs_libcst(source, detectors, cache):
-            result.deferred.append(job)
             continue
         result.files_scanned += 1
         findings = scan_source(source, detectors, cache, result.clean)
@@ -331,7 +313,7 @@ _inherited_cache: CleanCache | None = None
 
 
 def _scan_inherited(jobs: Sequence[FileJob], scope: ScanScope) -> ScanResult:
-    return _scan_files(jobs, scope, _inherited_cache, defer=True)
+    return _scan_files(jobs, scope, _inherited_cache)
 
 
 def _scan_parallel(
@@ -359,10 +341,7 @@ def _scan_parallel(
         if chunk:
             pending.append(pool.submit(_scan_inherited, chunk, scope))
         for future in pending:  # in walk order, so messages keep path order
-            part = future.result()
-            result.merge(part)
-            if part.deferred:
-                result.merge(_scan_files(part.deferred, scope, cache))
+            result.merge(future.result())
     _inherited_cache = None
     return result
 
