@@ -34,12 +34,13 @@ PYTHON_SUFFIXES = frozenset({".py", ".pyi"})
 NOTEBOOK_SUFFIX = ".ipynb"
 # The issue's prefilter (Maniac, maniac, MANIAC_, mk-, api_key, apiKey,
 # Authorization) narrowed to what a 2xx rule needs: the SDK imported, a
-# Maniac variable or URL, or `mk-`. `api_key` or `Authorization` alone cannot
-# make a finding, and libcst costs 0.1-2 s a file. (A key split as
-# "mk" "-…" is left to MG101: `'mk'` is a common word in vocabularies.)
+# Maniac variable or URL, or a string that starts with `mk-` (every way of
+# building a key from pieces has one: "mk-" + …, f"mk-{…}", ("mk-ab" "cd")).
+# `api_key` or `Authorization` alone cannot make a finding, an `mk-` in a
+# comment or mid-sentence is MG101's, and libcst costs 0.1-2 s a file.
 # Three substring searches first (fast), the exact gate only on their hits.
 _CHEAP = tuple(re.compile(literal).search for literal in (rb"aniac", rb"ANIAC_", rb"mk-"))
-_GATE = re.compile(rb"(?:from|import)[ \t]+maniac\b|MANIAC_|maniac\.ai|mk-")
+_GATE = re.compile(rb"(?:from|import)[ \t]+maniac\b|MANIAC_|maniac\.ai|[\"']mk-")
 
 log = logging.getLogger(__name__)
 
