@@ -16,6 +16,16 @@ from maniac_guard.findings import Severity
 SEVERITIES = [s.label for s in Severity]
 FORMATS = ["text", "json", "sarif", "github", "gitlab", "junit"]
 
+# Options several commands share (click makes a fresh Option per use).
+FORMAT_OPTION = click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+OUTPUT_OPTION = click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to FILE instead of stdout.")
+EXCLUDE_OPTION = click.option("--exclude", multiple=True, metavar="GLOB", help="gitignore-style pattern to skip (repeatable).")
+IGNORE_OPTION = click.option("--ignore", "ignore_rules", multiple=True, metavar="IDS", help="Skip these rules.")
+FAIL_ON_OPTION = click.option("--fail-on", type=click.Choice(SEVERITIES), help="Lowest severity that fails the run [default: low].")
+CONFIG_OPTION = click.option("--config", type=click.Path(dir_okay=False), help="Use this config file instead of the nearest one.")
+COLOR_OPTION = click.option("--color/--no-color", default=None, help="Colours [default: when stdout is a terminal and NO_COLOR is unset].")
+QUIET_OPTION = click.option("-q", "--quiet", is_flag=True, help="Only findings and errors.")
+
 
 def use_color(flag: bool | None) -> bool:
     if flag is not None:
@@ -75,19 +85,19 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to FILE instead of stdout.")
-@click.option("--exclude", multiple=True, metavar="GLOB", help="gitignore-style pattern to skip (repeatable).")
+@FORMAT_OPTION
+@OUTPUT_OPTION
+@EXCLUDE_OPTION
 @click.option("--select", multiple=True, metavar="IDS", help="Only these rules (MG101, or a prefix like MG1).")
-@click.option("--ignore", "ignore_rules", multiple=True, metavar="IDS", help="Skip these rules.")
-@click.option("--fail-on", type=click.Choice(SEVERITIES), help="Lowest severity that fails the run [default: low].")
+@IGNORE_OPTION
+@FAIL_ON_OPTION
 @click.option("--no-gitignore", is_flag=True, help="Scan files that .gitignore excludes.")
 @click.option("--max-file-size", type=click.IntRange(min=1), metavar="BYTES", help="Skip larger files [default: 10 MiB].")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), help="Worker processes [default: one per core].")
-@click.option("--config", type=click.Path(dir_okay=False), help="Use this config file instead of the nearest one.")
-@click.option("--color/--no-color", default=None, help="Colours [default: when stdout is a terminal and NO_COLOR is unset].")
+@CONFIG_OPTION
+@COLOR_OPTION
 @click.option("-v", "--verbose", is_flag=True, help="Debug messages on stderr (files that do not parse, skipped analysis).")
-@click.option("-q", "--quiet", is_flag=True, help="Only findings and errors.")
+@QUIET_OPTION
 @click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False), help="Report only findings not in this baseline file.")
 @click.option("--no-baseline", is_flag=True, help="Ignore the configured baseline: report every finding.")
 @click.option("--ignore-file", type=click.Path(dir_okay=False), help="Accepted fingerprints with reasons [default: .maniac-guard-ignore].")
@@ -250,8 +260,8 @@ def _baseline_settings(paths: tuple[str, ...], config: str | None) -> Settings:
 @baseline.command("create")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Baseline file [default: config `baseline`, else .maniac-guard-baseline.json].")
-@click.option("--exclude", multiple=True, metavar="GLOB", help="gitignore-style pattern to skip (repeatable).")
-@click.option("--config", type=click.Path(dir_okay=False), help="Use this config file instead of the nearest one.")
+@EXCLUDE_OPTION
+@CONFIG_OPTION
 def baseline_create(paths: tuple[str, ...], output: str | None, exclude: tuple[str, ...], config: str | None) -> None:
     """Record every current finding in PATHS (default: .), by fingerprint: no secrets, no line numbers."""
     from maniac_guard import baseline as baseline_mod
@@ -267,8 +277,8 @@ def baseline_create(paths: tuple[str, ...], output: str | None, exclude: tuple[s
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Baseline file to update in place [default: as for create].")
 @click.option("--add-new", is_flag=True, help="Also accept findings that are not in the baseline yet.")
-@click.option("--exclude", multiple=True, metavar="GLOB", help="gitignore-style pattern to skip (repeatable).")
-@click.option("--config", type=click.Path(dir_okay=False), help="Use this config file instead of the nearest one.")
+@EXCLUDE_OPTION
+@CONFIG_OPTION
 def baseline_update(
     paths: tuple[str, ...], output: str | None, add_new: bool, exclude: tuple[str, ...], config: str | None
 ) -> None:
@@ -284,15 +294,15 @@ def baseline_update(
 
 
 @main.command()
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to FILE instead of stdout.")
+@FORMAT_OPTION
+@OUTPUT_OPTION
 @click.option("--range", "rev_range", metavar="A..B", help="Scan this range instead of the one the CI environment names.")
-@click.option("--fail-on", type=click.Choice(SEVERITIES), help="Lowest severity that fails the run [default: low].")
+@FAIL_ON_OPTION
 @click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False), help="Report only findings not in this baseline file.")
-@click.option("--exclude", multiple=True, metavar="GLOB", help="gitignore-style pattern to skip (repeatable).")
-@click.option("--config", type=click.Path(dir_okay=False), help="Use this config file instead of the nearest one.")
-@click.option("--color/--no-color", default=None, help="Colours [default: when stdout is a terminal and NO_COLOR is unset].")
-@click.option("-q", "--quiet", is_flag=True, help="Only findings and errors.")
+@EXCLUDE_OPTION
+@CONFIG_OPTION
+@COLOR_OPTION
+@QUIET_OPTION
 def ci(
     fmt: str,
     output: str | None,
@@ -377,15 +387,15 @@ def explain(rule_id: str) -> None:
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False), help="Policy file read over the built-in one [default: config `policy`].")
 @click.option("--infer", is_flag=True, help="Also print the minimal permissions the Python code under PATHS needs, as YAML.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to FILE instead of stdout.")
-@click.option("--exclude", multiple=True, metavar="GLOB", help="gitignore-style pattern to skip (repeatable).")
+@FORMAT_OPTION
+@OUTPUT_OPTION
+@EXCLUDE_OPTION
 @click.option("--select", multiple=True, metavar="IDS", help="Only these rules [default: MG4].")
-@click.option("--ignore", "ignore_rules", multiple=True, metavar="IDS", help="Skip these rules.")
-@click.option("--fail-on", type=click.Choice(SEVERITIES), help="Lowest severity that fails the run [default: low].")
-@click.option("--config", type=click.Path(dir_okay=False), help="Use this config file instead of the nearest one.")
-@click.option("--color/--no-color", default=None, help="Colours [default: when stdout is a terminal and NO_COLOR is unset].")
-@click.option("-q", "--quiet", is_flag=True, help="Only findings and errors.")
+@IGNORE_OPTION
+@FAIL_ON_OPTION
+@CONFIG_OPTION
+@COLOR_OPTION
+@QUIET_OPTION
 def policy_command(paths: tuple[str, ...], policy_file: str | None, infer: bool, fmt: str, output: str | None,
                    exclude: tuple[str, ...], select: tuple[str, ...], ignore_rules: tuple[str, ...],
                    fail_on: str | None, config: str | None, color: bool | None, quiet: bool) -> None:
