@@ -151,10 +151,12 @@ class Finding:
     def __post_init__(self) -> None:
         # The last line of defence: whatever a detector quoted, no text a
         # reporter can print holds a key (a YAML error naming a field, say).
-        for name in ("message", "snippet"):
+        for name in ("message", "snippet", "subject"):
             text = getattr(self, name)
             if "mk" in text:
                 object.__setattr__(self, name, mask_keys_in_text(text))
+        if self.extra:
+            object.__setattr__(self, "extra", _masked(self.extra))
 
     @property
     def path(self) -> str:
@@ -177,6 +179,17 @@ class Finding:
 
     def replace(self, **changes: Any) -> Finding:
         return dataclasses.replace(self, **changes)
+
+
+def _masked(value: Any) -> Any:
+    """`extra` with every string masked, however deeply it is nested."""
+    if isinstance(value, str):
+        return mask_keys_in_text(value)
+    if isinstance(value, dict):
+        return {_masked(k): _masked(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_masked(v) for v in value)
+    return value
 
 
 def sort_key(finding: Finding) -> tuple[str, int, int, str]:
