@@ -253,10 +253,6 @@ def baseline() -> None:
     """Record today's findings so that scans report only new ones."""
 
 
-def _baseline_settings(paths: tuple[str, ...], config: str | None) -> Settings:
-    return settings_for(paths, config)
-
-
 @baseline.command("create")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Baseline file [default: config `baseline`, else .maniac-guard-baseline.json].")
@@ -268,7 +264,7 @@ def baseline_create(paths: tuple[str, ...], output: str | None, exclude: tuple[s
 
     paths = paths or (".",)
     try:
-        sys.exit(baseline_mod.create(list(paths), output, _baseline_settings(paths, config), list(exclude)))
+        sys.exit(baseline_mod.create(list(paths), output, settings_for(paths, config), list(exclude)))
     except ConfigError as exc:
         fail(str(exc))
 
@@ -287,7 +283,7 @@ def baseline_update(
 
     paths = paths or (".",)
     try:
-        settings = _baseline_settings(paths, config)
+        settings = settings_for(paths, config)
         sys.exit(baseline_mod.update(list(paths), output, settings, list(exclude), add_new=add_new))
     except ConfigError as exc:
         fail(str(exc))
