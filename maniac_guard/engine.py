@@ -346,10 +346,10 @@ def _scan_parallel(
     return result
 
 
-def scan_sources(sources: Iterable[SourceFile]) -> ScanResult:
+def scan_sources(sources: Iterable[SourceFile], enabled: frozenset[str] | None = None) -> ScanResult:
     """Scan text that does not come from the work tree (staged blobs, history)."""
     started = time.perf_counter()
-    detectors = load_detectors()
+    detectors = load_detectors(enabled)
     result = ScanResult()
     for source in sources:
         result.files_scanned += 1

@@ -164,6 +164,7 @@ def _filtered(sources: Iterator[SourceFile], request: ScanRequest, root: str) ->
 def scan_history(request: ScanRequest, spec: HistorySpec, root: str | None = None) -> ScanResult:
     """Scan the lines the commits of `spec` added (paths relative to the repository root)."""
     from maniac_guard.engine import scan_sources
+    from maniac_guard.scan import enabled_rules
 
     info = repo_info(root or os.getcwd())
     state = HistoryState()
@@ -175,7 +176,7 @@ def scan_history(request: ScanRequest, spec: HistorySpec, root: str | None = Non
         max_size=request.settings.max_file_size,
         progress=sys.stderr.isatty() and not request.quiet,
     )
-    result = scan_sources(_filtered(sources, request, info.root))
+    result = scan_sources(_filtered(sources, request, info.root), enabled_rules(request.settings))
     result.findings = dedupe(result.findings, state, info.root)
     notes = [SHALLOW_NOTE] if info.shallow else []
     if not state.order:

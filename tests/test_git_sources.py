@@ -286,3 +286,14 @@ def test_commits_nothing_could_fire_on_are_counted_not_parsed(repo: Repo) -> Non
 def test_unquote_path_undoes_git_c_quoting() -> None:
     assert unquote_path(b'"a\\tb\\"c\\303\\251"') == b'a\tb"c\xc3\xa9'
     assert unquote_path(b"plain name") == b"plain name"
+
+
+def test_staged_scan_with_python_rules_ignored_still_reports_the_key(repo: Repo) -> None:
+    """MG201 would win the merge with MG101 and then be filtered out; with
+    MG2 ignored the Python detector does not run, so MG101 stays."""
+    from tests.helpers import fake_key, run_cli
+
+    repo.write("app.py", f'from maniac import Maniac\nc = Maniac(api_key="{fake_key("staged-ignore")}")\n')
+    repo.git("add", "app.py")
+    proc = run_cli("scan", "--staged", "--ignore", "MG2", "--format", "json", cwd=repo.path)
+    assert [f["rule_id"] for f in json.loads(proc.stdout)["findings"]] == ["MG101"]

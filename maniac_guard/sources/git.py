@@ -458,6 +458,7 @@ def scan_staged(request: ScanRequest) -> ScanResult:
     and lines are those of the staged version.
     """
     from maniac_guard.engine import ScanResult, scan_sources
+    from maniac_guard.scan import enabled_rules
     from maniac_guard.sources.files import Excluder, to_source
 
     cwd = os.getcwd()
@@ -489,7 +490,7 @@ def scan_staged(request: ScanRequest) -> ScanResult:
                 result.messages.append(message)
             continue
         sources.append(source)
-    scanned = scan_sources(sources)
+    scanned = scan_sources(sources, enabled_rules(request.settings))
     scanned.messages[:0] = result.messages
     scanned.skipped.update(result.skipped)
     return scanned
