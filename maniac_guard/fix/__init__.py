@@ -12,10 +12,14 @@ import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from maniac_guard.findings import mask
 
-from maniac_guard.fix.codemod import FixOptions, Issue
+from maniac_guard.fix.codemod import FixOptions, Issue, ModuleFix, fix_module
+
+if TYPE_CHECKING:
+    import libcst as cst
 
 __all__ = ["FileFix", "FixOptions", "FixRun", "fix_bytes", "fix_files", "render_diff"]
 
@@ -51,33 +55,37 @@ def _python_parses(data: bytes) -> bool:
 def fix_python(path: str, data: bytes, options: FixOptions) -> FileFix:
     import libcst as cst
 
-    from maniac_guard.fix.codemod import fix_module
-
     result = FileFix(path, data)
     try:
         module = cst.parse_module(data)
     except (cst.ParserSyntaxError, UnicodeDecodeError, LookupError, SyntaxError) as exc:
         result.messages.append(f"{path}: cannot parse as Python ({type(exc).__name__}); not fixed")
         return result
-    fixed = fix_module(module, options, path)
-    _note_skipped(result, fixed.skipped)
-    if not fixed.changed:
+    fixed = _checked_fix(result, module, data, options)
+    if fixed is None:
         return result
     new = fixed.module.bytes
-    problem = _check_python(path, data, new, options)
-    if problem:
-        result.messages.append(f"{path}: {problem}; not fixed")
-        return result
     result.new, result.applied = new, list(fixed.applied)
     _note_remaining(result, new.decode(fixed.module.encoding, "replace"))
     return result
 
 
+def _checked_fix(result: FileFix, module: cst.Module, old: bytes, options: FixOptions) -> ModuleFix | None:
+    """Run the codemod; None when it changes nothing or its result fails the checks."""
+    fixed = fix_module(module, options, result.path)
+    _note_skipped(result, fixed.skipped)
+    if not fixed.changed:
+        return None
+    problem = _check_python(result.path, old, fixed.module.bytes, options)
+    if problem:
+        result.messages.append(f"{result.path}: {problem}; not fixed")
+        return None
+    return fixed
+
+
 def _check_python(path: str, old: bytes, new: bytes, options: FixOptions) -> str | None:
     """The result must parse, and fixing it again must change nothing."""
     import libcst as cst
-
-    from maniac_guard.fix.codemod import fix_module
 
     if _python_parses(old) and not _python_parses(new):
         return "the fixed code would not parse (a bug: please report it)"
@@ -107,7 +115,6 @@ def fix_notebook(path: str, data: bytes, options: FixOptions) -> FileFix:
     import libcst as cst
 
     from maniac_guard.fix import notebook
-    from maniac_guard.fix.codemod import fix_module
 
     result = FileFix(path, data)
     try:
@@ -128,15 +135,10 @@ def fix_notebook(path: str, data: bytes, options: FixOptions) -> FileFix:
     except cst.ParserSyntaxError as exc:
         result.messages.append(f"{path}: code cells do not parse as Python (line {exc.raw_line} of the joined cells); not fixed")
         return result
-    fixed = fix_module(module, options, path)
-    _note_skipped(result, fixed.skipped)
-    if not fixed.changed:
+    fixed = _checked_fix(result, module, code.encode("utf-8"), options)
+    if fixed is None:
         return result
     new_code = fixed.module.code
-    problem = _check_python(path, code.encode("utf-8"), new_code.encode("utf-8"), options)
-    if problem:
-        result.messages.append(f"{path}: {problem}; not fixed")
-        return result
     try:
         texts = notebook.split_cells(new_code, cells, magics)
         new = notebook.rewrite(raw, cells, texts).encode("utf-8")
