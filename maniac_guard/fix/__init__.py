@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from maniac_guard.findings import mask
+from maniac_guard.findings import mask, mask_keys_in_text
 
 from maniac_guard.fix.codemod import FixOptions, Issue, ModuleFix, fix_module
 
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 __all__ = ["FileFix", "FixOptions", "FixRun", "fix_bytes", "fix_files", "render_diff"]
 
-KEY_RE = re.compile(r"mk-[A-Za-z0-9_\-]{8,}")
 
 
 @dataclass
@@ -167,7 +166,7 @@ def mask_keys(text: str, secrets: Sequence[str] = ()) -> str:
     """Mask whole keys, and pieces of known keys (a key built from parts)."""
     for secret in secrets:
         text = text.replace(secret, mask(secret))
-    text = KEY_RE.sub(lambda m: mask(m.group()), text)
+    text = mask_keys_in_text(text)
 
     def piece(match: re.Match[str]) -> str:
         run = match.group()
