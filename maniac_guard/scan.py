@@ -132,6 +132,8 @@ def drop_accepted(result: ScanResult, request: ScanRequest) -> None:
 def run_scan(request: ScanRequest) -> int:
     settings = request.settings
     check_selectors(settings.select + settings.ignore)
+    if request.fix is not None and request.source is not None:
+        raise ConfigError("--fix and --diff work on files on disk, not on staged or historical content")
     if settings.policy:  # a least-privilege policy file (MG4xx); loaded only when configured
         from maniac_guard.permissions.command import activate_configured_policy
 
@@ -147,8 +149,6 @@ def run_scan(request: ScanRequest) -> int:
     if request.fix is not None:
         from maniac_guard.fix.apply import apply_fixes
 
-        if request.source is not None:
-            raise ConfigError("--fix and --diff work on files on disk, not on staged or historical content")
         diff_exit = apply_fixes(result, request)
         if diff_exit is not None:
             report_messages(result, request)
