@@ -134,3 +134,12 @@ def test_python_that_does_not_parse_falls_back_and_says_so_with_verbose(tree: Pa
     assert loud.returncode == 1
     assert "maniac-guard: debug: old.py: does not parse as Python" in loud.stderr
     assert key not in loud.stdout + loud.stderr
+
+
+def test_fix_with_staged_is_a_usage_error(tree: Path) -> None:
+    import subprocess
+
+    subprocess.run(["git", "init", "-q"], cwd=tree, check=True)
+    proc = run_cli("scan", "--staged", "--fix", cwd=tree)
+    assert proc.returncode == 2
+    assert proc.stderr == "maniac-guard: error: --fix and --diff work on files on disk, not on staged or historical content\n"
