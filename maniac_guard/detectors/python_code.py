@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 

@@ -14,7 +14,7 @@ autofix (maniac_guard.fix) rewrites exactly those nodes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import libcst as cst
 from libcst.metadata import (

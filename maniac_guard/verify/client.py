@@ -11,15 +11,11 @@ import random
 import threading
 import time
 from types import TracebackType
-from typing import TYPE_CHECKING
 
 from maniac_guard import __version__
 from maniac_guard.findings import Verification
 from maniac_guard.verify.classify import UNKNOWN, Outcome, classify
 from maniac_guard.verify.options import VerifyOptions
-
-if TYPE_CHECKING:
-    import httpx
 
 MAX_BODY = 256 * 1024  # /v1/models is small; a huge answer is not one
 
