@@ -18,6 +18,7 @@ from types import ModuleType
 from maniac_guard.cleancache import CACHED_DETECTORS, CleanCache
 from maniac_guard.detectors import load_detectors
 from maniac_guard.findings import Finding, sort_key
+from maniac_guard.prefilter import Prefilter
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.files import (
     Excluder,
@@ -96,14 +97,19 @@ def scan_source(
     detectors: Sequence[ModuleType],
     cache: CleanCache | None = None,
     learnt: list[bytes] | None = None,
+    prefilter: Prefilter | None = None,
 ) -> list[Finding]:
     """Run every interested detector on one file; merge and apply inline ignores.
 
     With a cache, CACHED_DETECTORS skip a file they found nothing in before,
-    and new "nothing" entries are appended to `learnt`."""
+    and new "nothing" entries are appended to `learnt`. A prefilter built for
+    `detectors` skips those whose hints the file lacks."""
     found: list[Finding] = []
     fragment = source.line_numbers is not None  # added lines of a diff, not a whole file
-    for detector in detectors:
+    woken = prefilter.woken(source.data) if prefilter is not None else None
+    for index, detector in enumerate(detectors):
+        if woken is not None and index not in woken:
+            continue
         if fragment and getattr(detector, "NEEDS_WHOLE_FILE", False):
             continue
         if not detector.wants(source):
@@ -149,7 +155,9 @@ class ScanScope:
     enabled: frozenset[str] | None = None  # rule ids; None: all
 
 
-def _scan_files(jobs: Sequence[FileJob], scope: ScanScope, cache: CleanCache | None = None) -> ScanResult:
+def _scan_files(
+    jobs: Sequence[FileJob], scope: ScanScope, cache: CleanCache | None = None, prefilter: Prefilter | None = None
+) -> ScanResult:
     result = ScanResult()
     detectors = load_detectors(scope.enabled)
     for job in jobs:
@@ -166,7 +174,7 @@ def _scan_files(jobs: Sequence[FileJob], scope: ScanScope, cache: CleanCache | N
                 result.messages.append(message)
             continue
         result.files_scanned += 1
-        findings = scan_source(source, detectors, cache, result.clean)
+        findings = scan_source(source, detectors, cache, result.clean, prefilter)
         if findings:
             note = utf8_problem(source)
             if note:
@@ -209,12 +217,15 @@ def scan_paths(
     # Walk just far enough to know whether the tree is big enough for workers;
     # if it is, they start on the first chunks while the walk goes on.
     head = list(itertools.islice(file_jobs, PARALLEL_MIN_FILES))
-    # The detector cache pays on trees, not on a hook's handful of files.
-    cache = CleanCache.open() if len(head) >= PARALLEL_MIN_FILES else None
-    if workers > 1 and len(head) >= PARALLEL_MIN_FILES:
-        result = _scan_parallel(itertools.chain(head, file_jobs), scope, workers, cache)
+    # The detector cache and the native prefilter pay on trees, not on a
+    # hook's handful of files (hyperscan's import and compile cost ~20 ms).
+    tree = len(head) >= PARALLEL_MIN_FILES
+    cache = CleanCache.open() if tree else None
+    prefilter = Prefilter.build(load_detectors(enabled)) if tree else None
+    if workers > 1 and tree:
+        result = _scan_parallel(itertools.chain(head, file_jobs), scope, workers, cache, prefilter)
     else:
-        result = _scan_files([*head, *file_jobs], scope, cache)
+        result = _scan_files([*head, *file_jobs], scope, cache, prefilter)
     if cache is not None:
         cache.save(result.clean)
     result.clean = []
@@ -225,24 +236,29 @@ def scan_paths(
     return result
 
 
-_inherited_cache: CleanCache | None = None
+_inherited: tuple[CleanCache | None, Prefilter | None] = (None, None)
 
 
 def _scan_inherited(jobs: Sequence[FileJob], scope: ScanScope) -> ScanResult:
-    return _scan_files(jobs, scope, _inherited_cache)
+    return _scan_files(jobs, scope, *_inherited)
 
 
 def _scan_parallel(
-    file_jobs: Iterable[FileJob], scope: ScanScope, workers: int, cache: CleanCache | None = None
+    file_jobs: Iterable[FileJob],
+    scope: ScanScope,
+    workers: int,
+    cache: CleanCache | None = None,
+    prefilter: Prefilter | None = None,
 ) -> ScanResult:
     import multiprocessing
     from concurrent.futures import Future, ProcessPoolExecutor
 
-    global _inherited_cache
-    # fork: workers inherit loaded modules, rules and the detector cache
-    # instead of loading them again (with spawn they run without the cache).
+    global _inherited
+    # fork: workers inherit loaded modules, rules, the detector cache and the
+    # compiled prefilter instead of building them again (with spawn they run
+    # without the cache and the prefilter).
     load_detectors(scope.enabled)
-    _inherited_cache = cache
+    _inherited = (cache, prefilter)
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     result = ScanResult()
@@ -258,7 +274,7 @@ def _scan_parallel(
             pending.append(pool.submit(_scan_inherited, chunk, scope))
         for future in pending:  # in walk order, so messages keep path order
             result.merge(future.result())
-    _inherited_cache = None
+    _inherited = (None, None)
     return result
 
 

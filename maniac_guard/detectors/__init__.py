@@ -5,9 +5,12 @@
 - ``detect(source) -> Iterable[Finding]``: the real work, only where wanted;
 - ``NEEDS_WHOLE_FILE = True`` (optional): skip it on fragments, such as the
   added lines of a history diff, which a parser cannot make sense of;
-- ``FRAGMENT_HINTS`` (optional): byte regexes, one of which any text it can
-  fire on holds. A history scan parses only commits that match a hint of
-  some detector; a detector without hints makes it parse every commit.
+- ``HINTS`` (optional): byte regexes, one of which any text it can report on
+  contains (plain patterns: hyperscan must compile them, no lookarounds). A
+  tree scan searches every detector's hints in one native pass and asks only
+  the detectors it woke (see prefilter.py); a history scan parses only
+  commits that match a hint of some detector. A detector without hints is
+  always asked, and makes a history scan parse every commit.
 
 Detector modules import heavy libraries (libcst, yaml) inside ``detect`` so a
 scan that never needs them never pays for them.

@@ -29,14 +29,14 @@ _HEX_BYTES = frozenset(b"0123456789ABCDEFabcdef")
 # Literal searches run at memory speed; `bytes.__contains__` is about 2x slower
 # for these short needles and an alternation regex 10x slower.
 # `mk` alone is in every `mkdir`; a key needs `mk-` or `mk%2D`.
-_find_mk = re.compile(rb"mk[-%]").search  # FRAGMENT_HINTS[0]
+_find_mk = re.compile(rb"mk[-%]").search  # HINTS[0]
 # base64 of "mk-" at each of the three byte alignments, with the character
 # that follows where the key's first letter or digit pins it down
 # ("tay" alone is in every "stay").
 _B64_MARKER_PATTERNS = (rb"bWst", rb"1rL[T-X]", rb"tay[01]")
 _B64_MARKER_SEARCHES = tuple(re.compile(marker).search for marker in _B64_MARKER_PATTERNS)
-# Text without any of these cannot wake this detector (history scans skip it).
-FRAGMENT_HINTS = (rb"mk[-%]", *_B64_MARKER_PATTERNS)
+# Text without any of these cannot wake this detector (see detectors/__init__).
+HINTS = (rb"mk[-%]", *_B64_MARKER_PATTERNS)
 _B64_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
 _B64_MIN_TOKEN = 24
 

@@ -284,7 +284,7 @@ def _fragment_hints() -> list[re.Pattern[bytes]] | None:
     for detector in load_detectors():
         if getattr(detector, "NEEDS_WHOLE_FILE", False):
             continue
-        patterns = getattr(detector, "FRAGMENT_HINTS", None)
+        patterns = getattr(detector, "HINTS", None)
         if patterns is None:
             return None
         hints.extend(re.compile(pattern) for pattern in patterns)

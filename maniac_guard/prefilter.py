@@ -1,0 +1,83 @@
+"""One native pass over a file's bytes for every detector's hints.
+
+A detector may declare ``HINTS``: byte regexes, one of which any text it can
+report on contains. On a big tree almost no file matches any of them, so the
+question "which detectors can this file wake?" is most of the scan's CPU.
+Python's `re` answers it one hint at a time at ~1.5 GB/s; hyperscan (a native
+multi-pattern matcher) answers it for all hints at once, ten times faster.
+
+Hyperscan is a dependency where it has wheels; anywhere its import or its
+compile fails, `Prefilter.build` returns None and every detector's `wants`
+does its own `re` searches, with the same results, only slower.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def hints_of(detector: ModuleType) -> tuple[bytes, ...] | None:
+    """The detector's hints, or None when it has none (it must always be asked)."""
+    hints: tuple[bytes, ...] | None = getattr(detector, "HINTS", None)
+    return hints
+
+
+class Prefilter:
+    """Which of `detectors` a file's bytes can wake, by their indexes."""
+
+    def __init__(self, database: Any, owners: list[int], always: frozenset[int]) -> None:
+        self._database = database
+        self._owners = owners  # hint id -> detector index
+        self._always = always  # detectors without hints
+        self._scratch: Any = None
+
+    @classmethod
+    def build(cls, detectors: Sequence[ModuleType]) -> Prefilter | None:
+        patterns: list[bytes] = []
+        owners: list[int] = []
+        always: set[int] = set()
+        for index, detector in enumerate(detectors):
+            hints = hints_of(detector)
+            if hints is None:
+                always.add(index)
+                continue
+            patterns.extend(hints)
+            owners.extend([index] * len(hints))
+        if not patterns:
+            return None
+        try:
+            import hyperscan
+        except ImportError:
+            return None
+        database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        try:
+            database.compile(
+                expressions=patterns,
+                ids=list(range(len(patterns))),
+                elements=len(patterns),
+                flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(patterns),
+            )
+        except hyperscan.error as exc:  # a hint hyperscan cannot express
+            log.debug("hyperscan cannot compile the detector hints (%s); using re", exc)
+            return None
+        return cls(database, owners, frozenset(always))
+
+    def woken(self, data: bytes) -> set[int]:
+        import hyperscan
+
+        if self._scratch is None:  # per process: a forked worker makes its own
+            self._scratch = hyperscan.Scratch(self._database)
+        woken = set(self._always)
+        owners = self._owners
+
+        def on_match(hint: int, start: int, end: int, flags: int, context: object) -> None:
+            woken.add(owners[hint])
+
+        if data:
+            self._database.scan(data, match_event_handler=on_match, scratch=self._scratch)
+        return woken

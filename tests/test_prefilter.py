@@ -1,0 +1,82 @@
+"""The native prefilter may skip a detector only where it finds nothing.
+
+A tree scan asks hyperscan which detectors' HINTS a file holds and skips the
+others; if a hint were wrong, keys would be lost on big trees only, where
+nobody looks. These tests hold every detector's findings to its hints."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from maniac_guard.detectors import load_detectors
+from maniac_guard.engine import scan_source
+from maniac_guard.prefilter import Prefilter, hints_of
+from maniac_guard.sources import SourceFile
+from tests.helpers import FIXTURES, fake_key
+
+DETECTORS = load_detectors()
+PREFILTER = Prefilter.build(DETECTORS)
+
+# Pieces that wake one detector or another, and near misses of each.
+_PIECES = [
+    fake_key("prefilter"),
+    base64.b64encode(f"key: {fake_key('b64')}".encode()).decode(),
+    "mk%2D",
+    "mkdir -p",
+    "stay",
+    "from maniac import Maniac\n",
+    "import  maniac_tools\n",
+    "MANIAC_API_KEY=",
+    "api_key: ",
+    "apiKey:",
+    "permissions:\n  - inference:write\n",
+    "maniac.ai",
+    "pi: 3.14\n",
+    "'mk-",
+    "\x00",
+    "é",
+]
+_NAMES = ["app.py", "nb.ipynb", ".env", "prod.env", "config.yaml", ".maniac/config.yaml", "maniac-keys.yaml", "x.yml", "notes.txt"]
+
+
+def test_the_hints_compile_natively() -> None:
+    """hyperscan is a dependency on this platform: a tree scan must not fall
+    back to `re` because a hint uses syntax it lacks."""
+    assert PREFILTER is not None
+
+
+def test_each_hint_is_a_plain_regex_that_re_also_compiles() -> None:
+    for detector in DETECTORS:
+        for hint in hints_of(detector) or ():
+            assert "(?<" not in hint.decode() and "(?=" not in hint.decode(), hint
+            re.compile(hint)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(_NAMES), st.lists(st.sampled_from(_PIECES), max_size=6), st.text(max_size=40))
+def test_a_detector_that_finds_something_is_woken_for_it(name: str, pieces: list[str], noise: str) -> None:
+    assert PREFILTER is not None
+    data = (noise.join(pieces) + noise).encode("utf-8", "surrogatepass")
+    woken = PREFILTER.woken(data)
+    for index, detector in enumerate(DETECTORS):
+        source = SourceFile(name, data)
+        if detector.wants(source) and list(detector.detect(source)):
+            assert index in woken, (detector.__name__, data)
+
+
+def test_scanning_every_fixture_with_the_prefilter_finds_the_same() -> None:
+    compared = 0
+    for path in sorted(FIXTURES.rglob("*")):
+        if not path.is_file():
+            continue
+        source_path = path.relative_to(FIXTURES).as_posix()
+        data = path.read_bytes()
+        plain = scan_source(SourceFile(source_path, data), DETECTORS)
+        filtered = scan_source(SourceFile(source_path, data), DETECTORS, prefilter=PREFILTER)
+        assert [f.fingerprint for f in filtered] == [f.fingerprint for f in plain], source_path
+        compared += bool(plain)
+    assert compared > 40  # the fixture trees hold findings of every kind
