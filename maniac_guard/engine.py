@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 
-from maniac_guard.cleancache import CACHED_DETECTORS, CleanCache
+from maniac_guard.detectorcache import CACHED_DETECTORS, DetectorCache, freeze
 from maniac_guard.detectors import load_detectors
 from maniac_guard.findings import Finding, sort_key
 from maniac_guard.prefilter import Prefilter
@@ -36,6 +36,22 @@ IGNORE_RE = re.compile(r"maniac-guard:\s*ignore(?:\[([A-Za-z0-9_,\s]+)\])?")
 
 
 @dataclass
+class Learnt:
+    """New detector-cache entries: clean files, and frozen findings."""
+
+    clean: list[bytes] = field(default_factory=list)
+    found: list[tuple[bytes, str]] = field(default_factory=list)
+
+    def add(self, entry: bytes, findings: list[Finding], data: bytes) -> None:
+        if not findings:
+            self.clean.append(entry)
+            return
+        frozen = freeze(findings, data)
+        if frozen is not None:
+            self.found.append((entry, frozen))
+
+
+@dataclass
 class ScanResult:
     findings: list[Finding] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)  # one line each, for stderr
@@ -45,14 +61,15 @@ class ScanResult:
     missing_paths: list[str] = field(default_factory=list)
     # Set by other stages (baseline, verification, fixes), shown in reports.
     extra: dict[str, object] = field(default_factory=dict)
-    # Detector-cache entries learnt by this scan (see CleanCache); never shown.
-    clean: list[bytes] = field(default_factory=list, repr=False)
+    # Detector-cache entries learnt by this scan (see DetectorCache); never shown.
+    learnt: Learnt = field(default_factory=Learnt, repr=False)
 
     def merge(self, other: ScanResult) -> None:
         self.findings.extend(other.findings)
         self.messages.extend(other.messages)
         self.files_scanned += other.files_scanned
-        self.clean.extend(other.clean)
+        self.learnt.clean.extend(other.learnt.clean)
+        self.learnt.found.extend(other.learnt.found)
         self.skipped.update(other.skipped)
 
 
@@ -95,15 +112,15 @@ def suppressed(finding: Finding, source: SourceFile, lines: list[str] | None) ->
 def scan_source(
     source: SourceFile,
     detectors: Sequence[ModuleType],
-    cache: CleanCache | None = None,
-    learnt: list[bytes] | None = None,
+    cache: DetectorCache | None = None,
+    learnt: Learnt | None = None,
     prefilter: Prefilter | None = None,
 ) -> list[Finding]:
     """Run every interested detector on one file; merge and apply inline ignores.
 
-    With a cache, CACHED_DETECTORS skip a file they found nothing in before,
-    and new "nothing" entries are appended to `learnt`. A prefilter built for
-    `detectors` skips those whose hints the file lacks."""
+    With a cache, CACHED_DETECTORS reuse what they found in this file before,
+    and what they find in new files is added to `learnt`. A prefilter built
+    for `detectors` skips those whose hints the file lacks."""
     found: list[Finding] = []
     fragment = source.line_numbers is not None  # added lines of a diff, not a whole file
     woken = prefilter.woken(source.data) if prefilter is not None else None
@@ -117,7 +134,9 @@ def scan_source(
         entry = None
         if cache is not None and detector.__name__ in CACHED_DETECTORS:
             entry = cache.entry(detector.__name__, source)
-            if entry in cache.known:
+            remembered = cache.lookup(entry, source)
+            if remembered is not None:
+                found.extend(remembered)
                 continue
         notes = len(source.notes)
         try:
@@ -126,8 +145,8 @@ def scan_source(
             # One detector out of its depth must not cost the others' findings.
             source.notes.append(f"{source.path}: too deeply nested for {detector.__name__.rsplit('.', 1)[-1]}; other rules still ran")
             continue
-        if entry is not None and not produced and len(source.notes) == notes and learnt is not None:
-            learnt.append(entry)
+        if entry is not None and len(source.notes) == notes and learnt is not None:
+            learnt.add(entry, produced, source.data)
         found.extend(produced)
     if not found:
         return found
@@ -156,7 +175,7 @@ class ScanScope:
 
 
 def _scan_files(
-    jobs: Sequence[FileJob], scope: ScanScope, cache: CleanCache | None = None, prefilter: Prefilter | None = None
+    jobs: Sequence[FileJob], scope: ScanScope, cache: DetectorCache | None = None, prefilter: Prefilter | None = None
 ) -> ScanResult:
     result = ScanResult()
     detectors = load_detectors(scope.enabled)
@@ -174,7 +193,7 @@ def _scan_files(
                 result.messages.append(message)
             continue
         result.files_scanned += 1
-        findings = scan_source(source, detectors, cache, result.clean, prefilter)
+        findings = scan_source(source, detectors, cache, result.learnt, prefilter)
         if findings:
             note = utf8_problem(source)
             if note:
@@ -217,18 +236,19 @@ def scan_paths(
     # Walk just far enough to know whether the tree is big enough for workers;
     # if it is, they start on the first chunks while the walk goes on.
     head = list(itertools.islice(file_jobs, PARALLEL_MIN_FILES))
-    # The detector cache and the native prefilter pay on trees, not on a
-    # hook's handful of files (hyperscan's import and compile cost ~20 ms).
+    # The native prefilter pays on trees, not on a hook's handful of files
+    # (hyperscan's import and compile cost ~20 ms); the detector cache on any
+    # folder scan (a hook's files are the changed ones).
     tree = len(head) >= PARALLEL_MIN_FILES
-    cache = CleanCache.open() if tree else None
+    cache = DetectorCache.open() if tree or any(os.path.isdir(p) for p in paths) else None
     prefilter = Prefilter.build(load_detectors(enabled)) if tree else None
     if workers > 1 and tree:
         result = _scan_parallel(itertools.chain(head, file_jobs), scope, workers, cache, prefilter)
     else:
         result = _scan_files([*head, *file_jobs], scope, cache, prefilter)
     if cache is not None:
-        cache.save(result.clean)
-    result.clean = []
+        cache.save(result.learnt.clean, result.learnt.found)
+    result.learnt = Learnt()
     result.messages[:0] = walk.messages
     result.missing_paths = walk.missing_paths
     result.findings.sort(key=sort_key)
@@ -236,7 +256,7 @@ def scan_paths(
     return result
 
 
-_inherited: tuple[CleanCache | None, Prefilter | None] = (None, None)
+_inherited: tuple[DetectorCache | None, Prefilter | None] = (None, None)
 
 
 def _scan_inherited(jobs: Sequence[FileJob], scope: ScanScope) -> ScanResult:
@@ -247,7 +267,7 @@ def _scan_parallel(
     file_jobs: Iterable[FileJob],
     scope: ScanScope,
     workers: int,
-    cache: CleanCache | None = None,
+    cache: DetectorCache | None = None,
     prefilter: Prefilter | None = None,
 ) -> ScanResult:
     import multiprocessing

@@ -1,15 +1,18 @@
-"""The detector cache: an unchanged file the Python rules found nothing in is
-not parsed again; everything a user sees stays the same."""
+"""The detector cache: an unchanged file is not parsed by the Python rules
+again; everything a user sees (and --verify) stays the same."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from maniac_guard import engine
+from maniac_guard.detectorcache import CACHED_DETECTORS, DetectorCache
 from maniac_guard.detectors import load_detectors
+from maniac_guard.findings import Finding
 from maniac_guard.sources import SourceFile
 from tests.helpers import fake_key, run_cli
 
@@ -60,40 +63,75 @@ def test_a_file_changed_since_the_last_scan_is_analyzed_again(tmp_path: Path) ->
     assert [f for f in after if f["path"] == "pkg0/mod_0.py"]
 
 
-def test_an_unchanged_clean_file_is_not_parsed_again(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    cache = engine.CleanCache.open()
-    assert cache is not None
-    detectors = load_detectors()
-    python = next(d for d in detectors if d.__name__ in engine.CACHED_DETECTORS)
-    source = SourceFile("app/http.py", b"import os\nKEY = os.environ['MANIAC_API_KEY']\n")
-    assert python.wants(source)
-    learnt: list[bytes] = []
-    assert engine.scan_source(source, detectors, cache, learnt) == []
-    assert len(learnt) == 1
-    cache.save(learnt)
+def _python_detector() -> ModuleType:
+    return next(d for d in load_detectors() if d.__name__ in CACHED_DETECTORS)
 
-    calls = []
-    monkeypatch.setattr(python, "detect", lambda s: calls.append(s) or [])
-    again = engine.CleanCache.open()
+
+def _learn(source: SourceFile) -> list[Finding]:
+    """Scan once with a fresh cache and save what was learnt."""
+    cache = DetectorCache.open()
+    assert cache is not None
+    learnt = engine.Learnt()
+    findings = engine.scan_source(source, load_detectors(), cache, learnt)
+    cache.save(learnt.clean, learnt.found)
+    return findings
+
+
+def _rescan(source: SourceFile, monkeypatch: pytest.MonkeyPatch) -> tuple[list[Finding], list[SourceFile]]:
+    """Scan again with the saved cache; also which files the Python rules parsed."""
+    calls: list[SourceFile] = []
+    python = _python_detector()
+    real = python.detect
+    monkeypatch.setattr(python, "detect", lambda s: calls.append(s) or real(s))
+    again = DetectorCache.open()
     assert again is not None
-    assert engine.scan_source(SourceFile("app/http.py", source.data), detectors, again, []) == []
-    assert calls == []
+    return engine.scan_source(source, load_detectors(), again, engine.Learnt()), calls
+
+
+def test_an_unchanged_clean_file_is_not_parsed_again(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = SourceFile("app/http.py", b"import os\nKEY = os.environ['MANIAC_API_KEY']\n")
+    assert _python_detector().wants(source)
+    assert _learn(source) == []
+    assert _rescan(SourceFile("app/http.py", source.data), monkeypatch) == ([], [])
     # Another path or other bytes are a different entry.
-    engine.scan_source(SourceFile("app/other.py", source.data), detectors, again, [])
+    _, calls = _rescan(SourceFile("app/other.py", source.data), monkeypatch)
     assert len(calls) == 1
 
 
-def test_files_with_findings_are_never_cached_and_the_cache_holds_no_key(cache_dir: Path) -> None:
-    cache = engine.CleanCache.open()
-    assert cache is not None
-    leak = SourceFile("client.py", f'from maniac import Maniac\nc = Maniac(api_key="{fake_key("cache-4")}")\n'.encode())
-    learnt: list[bytes] = []
-    assert engine.scan_source(leak, load_detectors(), cache, learnt)
-    assert learnt == []
+def test_findings_come_back_from_the_cache_with_their_secret(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = fake_key("cache-5")
+    data = f'from maniac import Maniac\n\nc = Maniac(api_key="{key}")\n'.encode()
+    first = _learn(SourceFile("client.py", data))
+    assert [f.rule_id for f in first] == ["MG201"]
+    again, calls = _rescan(SourceFile("client.py", data), monkeypatch)
+    assert calls == []
+    assert again == first  # location, message, snippet, fix safety
+    assert again[0].secret is not None and again[0].secret.reveal() == key  # --verify still works
+    assert key not in "".join(p.read_text() for p in cache_dir.iterdir())
+
+
+def test_a_key_built_from_pieces_is_analyzed_every_time(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = fake_key("cache-6")
+    data = f'from maniac import Maniac\nc = Maniac(api_key="{key[:10]}" + "{key[10:]}")\n'.encode()
+    first = _learn(SourceFile("pieces.py", data))
+    assert [f.secret.reveal() for f in first if f.secret] == [key]
+    again, calls = _rescan(SourceFile("pieces.py", data), monkeypatch)
+    assert len(calls) == 1 and again == first
+
+
+def test_the_cache_holds_no_key(cache_dir: Path) -> None:
+    keys = [fake_key(f"cache-7-{i}") for i in range(3)]
+    _learn(SourceFile("a.py", f'from maniac import Maniac\nManiac(api_key="{keys[0]}")\n'.encode()))
+    _learn(SourceFile("b.py", f'import os\nos.environ["MANIAC_API_KEY"] = "{keys[1]}"\n'.encode()))
+    _learn(SourceFile("c.py", f'from maniac import Maniac\nManiac(api_key="{keys[2][:8]}" "{keys[2][8:]}")\n'.encode()))
+    assert len(json.loads(next(cache_dir.glob("found-*.json")).read_text())) == 2  # c.py is not kept
+    stored = b"".join(p.read_bytes() for p in cache_dir.iterdir())
+    for key in keys:
+        assert key.encode() not in stored and key[3:].encode() not in stored
     result = run_cli("scan", "--no-gitignore", str(cache_dir))
     assert result.returncode == 0, result.stdout
 
 
 def test_an_empty_cache_dir_setting_turns_the_cache_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MANIAC_GUARD_CACHE_DIR", "")
-    assert engine.CleanCache.open() is None
+    assert DetectorCache.open() is None

@@ -1,0 +1,203 @@
+"""The detector cache: what a slow detector found in an unchanged file.
+
+libcst costs ~0.2 s to import and parses ~50 files/s, a hundred times slower
+than the key patterns, so CACHED_DETECTORS remember their result per
+(detector, path, file bytes):
+
+- "nothing here": a 16-byte keyed hash in `clean-<version>.bin`;
+- the findings, in `found-<version>.json`, without their secrets: each
+  secret is stored as the byte offset and length where it stands in the
+  file, and read back from the file's own bytes (same hash, same bytes). A
+  file whose secret is not written out literally in it (a key built from
+  pieces) is analyzed again on every scan instead.
+
+The version changes with the package's code, Python and rules, so an upgrade
+or an edit starts afresh; the files are safe to delete, and
+`MANIAC_GUARD_CACHE_DIR=` turns the cache off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from maniac_guard.findings import Finding, Location, Secret
+from maniac_guard.sources import SourceFile
+
+# Each depends only on the file's path and bytes.
+CACHED_DETECTORS = frozenset({"maniac_guard.detectors.python_code"})
+CLEAN_CACHE_MAX = 200_000  # entries (16 bytes each)
+FOUND_CACHE_MAX = 20_000  # files with findings
+
+
+def freeze(findings: list[Finding], data: bytes) -> str | None:
+    """A secret-free JSON form of one file's findings; None if some secret
+    cannot be found again in `data`, or something does not fit JSON."""
+    items = []
+    for finding in findings:
+        secret_at = None
+        if finding.secret is not None:
+            raw = finding.secret.reveal().encode("utf-8", "surrogatepass")
+            at = data.find(raw)
+            if at < 0:
+                return None
+            secret_at = [at, len(raw)]
+        loc = finding.location
+        items.append(
+            {
+                "rule_id": finding.rule_id,
+                "message": finding.message,
+                "at": [loc.line, loc.column, loc.end_line, loc.end_column],
+                "secret_at": secret_at,
+                "subject": finding.subject,
+                "snippet": finding.snippet,
+                "fixable": finding.fixable,
+                "extra": finding.extra,
+            }
+        )
+    try:
+        return json.dumps(items, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return None
+
+
+def thaw(frozen: str, source: SourceFile) -> list[Finding]:
+    from maniac_guard.catalog import get_rule
+
+    findings = []
+    for item in json.loads(frozen):
+        secret = None
+        if item["secret_at"] is not None:
+            at, length = item["secret_at"]
+            secret = Secret(source.data[at : at + length].decode("utf-8", "surrogatepass"))
+        findings.append(
+            Finding(
+                rule_id=item["rule_id"],
+                severity=get_rule(item["rule_id"]).severity,
+                message=item["message"],
+                location=Location(source.path, *item["at"]),
+                secret=secret,
+                subject=item["subject"],
+                snippet=item["snippet"],
+                fixable=item["fixable"],
+                extra=item["extra"],
+            )
+        )
+    return findings
+
+
+class DetectorCache:
+    """Results of CACHED_DETECTORS, keyed by hashes of (detector, path, bytes)."""
+
+    def __init__(self, folder: str, key: bytes, clean: set[bytes], found: dict[str, str]) -> None:
+        self.folder = folder
+        self.key = key
+        self.clean = clean
+        self.found = found  # entry (hex) -> frozen findings
+
+    @property
+    def _clean_path(self) -> str:
+        return os.path.join(self.folder, f"clean-{self.key.hex()[:16]}.bin")
+
+    @property
+    def _found_path(self) -> str:
+        return os.path.join(self.folder, f"found-{self.key.hex()[:16]}.json")
+
+    @classmethod
+    def open(cls) -> DetectorCache | None:
+        from maniac_guard.catalog import cache_dir
+
+        folder = cache_dir()
+        if folder is None:
+            return None
+        cache = cls(str(folder), _version(), set(), {})
+        raw = _read(cache._clean_path)
+        cache.clean = {raw[i : i + 16] for i in range(0, len(raw) - 15, 16)}
+        try:
+            found = json.loads(_read(cache._found_path) or b"{}")
+        except ValueError:
+            found = {}
+        cache.found = found if isinstance(found, dict) else {}
+        return cache
+
+    def entry(self, detector: str, source: SourceFile) -> bytes:
+        import hashlib
+
+        digest = hashlib.blake2b(key=self.key[:64], digest_size=16)
+        digest.update(f"{detector}\0{source.path}\0".encode("utf-8", "surrogateescape"))
+        digest.update(source.data)
+        return digest.digest()
+
+    def lookup(self, entry: bytes, source: SourceFile) -> list[Finding] | None:
+        """The remembered findings (empty: clean), or None if not known."""
+        if entry in self.clean:
+            return []
+        frozen = self.found.get(entry.hex())
+        if frozen is None:
+            return None
+        try:
+            return thaw(frozen, source)
+        except (ValueError, KeyError, TypeError, LookupError):
+            return None  # a damaged entry: analyze again
+
+    def save(self, clean: list[bytes], found: list[tuple[bytes, str]]) -> None:
+        """Old entries, then new ones, the newest kept; best effort."""
+        fresh = [e for e in dict.fromkeys(clean) if e not in self.clean]
+        new_found = {entry.hex(): frozen for entry, frozen in found if self.found.get(entry.hex()) != frozen}
+        if not fresh and not new_found:
+            return
+        try:
+            os.makedirs(self.folder, exist_ok=True)
+            if fresh:
+                data = (_read(self._clean_path) + b"".join(fresh))[-16 * CLEAN_CACHE_MAX :]
+                _replace(self._clean_path, data)
+            if new_found:
+                merged = {**self.found, **new_found}
+                kept = dict(list(merged.items())[-FOUND_CACHE_MAX:])
+                _replace(self._found_path, json.dumps(kept, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+            mine = {os.path.basename(self._clean_path), os.path.basename(self._found_path)}
+            for name in os.listdir(self.folder):  # caches of other versions
+                if name.startswith(("clean-", "found-")) and name not in mine:
+                    os.unlink(os.path.join(self.folder, name))
+        except OSError:
+            pass
+
+
+def _version() -> bytes:
+    """A hash of everything a cached result depends on besides the file."""
+    import hashlib
+    import sys
+
+    from maniac_guard import __version__
+    from maniac_guard.catalog import load_rules
+
+    version = hashlib.blake2b(f"detector-cache-v2\0{__version__}\0{sys.version}".encode(), digest_size=32)
+    package = os.path.dirname(os.path.abspath(__file__))
+    for current, dirs, files in sorted(os.walk(package)):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(files):
+            if name.endswith(".py"):
+                info = os.stat(os.path.join(current, name))
+                version.update(f"{current[len(package):]}/{name}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
+    for rule in load_rules().values():
+        version.update(repr(rule).encode("utf-8", "surrogatepass"))
+    return version.digest()
+
+
+def _read(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return b""
+
+
+def _replace(path: str, data: bytes) -> None:
+    """Write the whole file under a temporary name, then rename: a reader
+    never sees half a cache. Owner-only, as findings name files and lines."""
+    temporary = f"{path}.{os.getpid()}.tmp"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.replace(temporary, path)
