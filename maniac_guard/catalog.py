@@ -5,11 +5,11 @@ from __future__ import annotations
 import functools
 import json
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from maniac_guard.cachefiles import cache_dir, store_cached
 from maniac_guard.findings import Severity
 
 DOC_SECTIONS = (
@@ -130,21 +130,6 @@ def _parse_catalog(directory: Path, sources: list[tuple[str, bytes]]) -> dict[st
 CATALOG_CACHE_FORMAT = b"maniac-guard catalog cache v1\0"
 
 
-def cache_dir() -> Path | None:
-    """maniac-guard's folder in the user's cache directory (None: caching off).
-
-    `MANIAC_GUARD_CACHE_DIR` overrides it; an empty value turns caches off."""
-    override = os.environ.get("MANIAC_GUARD_CACHE_DIR")
-    if override is not None:
-        return Path(override) if override else None
-    if os.name == "posix" and not sys.platform.startswith("darwin"):
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        return Path(base) / "maniac-guard"  # what platformdirs says, without its import
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("maniac-guard"))
-
-
 def _rule_to_json(rule: Rule) -> dict[str, Any]:
     # Example texts hold fake keys on purpose; hex keeps the cache file from
     # looking like a leak to any scanner (this one included).
@@ -193,21 +178,14 @@ def _read_cache(path: Path) -> dict[str, Rule] | None:
 
 
 def _write_cache(path: Path, rules: dict[str, Rule]) -> None:
-    """Best effort: a read-only home or a full disk only costs speed."""
     try:
         document = {"rules": [_rule_to_json(rule) for rule in rules.values()]}
         text = json.dumps(document, ensure_ascii=False)
         if _read_back(text) != rules:  # data JSON cannot round-trip (dates, int keys)
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
-        for old in path.parent.glob("catalog-*.json"):
-            if old != path:
-                old.unlink(missing_ok=True)
-    except (OSError, TypeError, ValueError):
-        pass
+    except (TypeError, ValueError):
+        return
+    store_cached(path, text.encode("utf-8"), "catalog-")
 
 
 def _read_back(text: str) -> dict[str, Rule]:

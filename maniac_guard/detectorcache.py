@@ -22,6 +22,7 @@ import json
 import os
 from typing import Any
 
+from maniac_guard.cachefiles import cache_dir, read_cached, store_cached
 from maniac_guard.findings import Finding, Location, Secret
 from maniac_guard.sources import SourceFile
 
@@ -106,16 +107,14 @@ class DetectorCache:
 
     @classmethod
     def open(cls) -> DetectorCache | None:
-        from maniac_guard.catalog import cache_dir
-
         folder = cache_dir()
         if folder is None:
             return None
         cache = cls(str(folder), _version(), set(), {})
-        raw = _read(cache._clean_path)
+        raw = read_cached(cache._clean_path)
         cache.clean = {raw[i : i + 16] for i in range(0, len(raw) - 15, 16)}
         try:
-            found = json.loads(_read(cache._found_path) or b"{}")
+            found = json.loads(read_cached(cache._found_path) or b"{}")
         except ValueError:
             found = {}
         cache.found = found if isinstance(found, dict) else {}
@@ -145,23 +144,12 @@ class DetectorCache:
         """Old entries, then new ones, the newest kept; best effort."""
         fresh = [e for e in dict.fromkeys(clean) if e not in self.clean]
         new_found = {entry.hex(): frozen for entry, frozen in found if self.found.get(entry.hex()) != frozen}
-        if not fresh and not new_found:
-            return
-        try:
-            os.makedirs(self.folder, exist_ok=True)
-            if fresh:
-                data = (_read(self._clean_path) + b"".join(fresh))[-16 * CLEAN_CACHE_MAX :]
-                _replace(self._clean_path, data)
-            if new_found:
-                merged = {**self.found, **new_found}
-                kept = dict(list(merged.items())[-FOUND_CACHE_MAX:])
-                _replace(self._found_path, json.dumps(kept, ensure_ascii=False).encode("utf-8", "surrogatepass"))
-            mine = {os.path.basename(self._clean_path), os.path.basename(self._found_path)}
-            for name in os.listdir(self.folder):  # caches of other versions
-                if name.startswith(("clean-", "found-")) and name not in mine:
-                    os.unlink(os.path.join(self.folder, name))
-        except OSError:
-            pass
+        if fresh:
+            data = (read_cached(self._clean_path) + b"".join(fresh))[-16 * CLEAN_CACHE_MAX :]
+            store_cached(self._clean_path, data, "clean-")
+        if new_found:
+            kept = dict(list({**self.found, **new_found}.items())[-FOUND_CACHE_MAX:])
+            store_cached(self._found_path, json.dumps(kept, ensure_ascii=False).encode("utf-8", "surrogatepass"), "found-")
 
 
 def _version() -> bytes:
@@ -183,21 +171,3 @@ def _version() -> bytes:
     for rule in load_rules().values():
         version.update(repr(rule).encode("utf-8", "surrogatepass"))
     return version.digest()
-
-
-def _read(path: str) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError:
-        return b""
-
-
-def _replace(path: str, data: bytes) -> None:
-    """Write the whole file under a temporary name, then rename: a reader
-    never sees half a cache. Owner-only, as findings name files and lines."""
-    temporary = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.replace(temporary, path)

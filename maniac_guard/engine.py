@@ -159,34 +159,31 @@ def scan_source(
 
 
 @dataclass(frozen=True)
-class FileJob:
-    path: str  # absolute
-    shown: str
-    explicit: bool
-
-
-@dataclass(frozen=True)
 class ScanScope:
     """What every worker needs to know about this scan."""
 
     max_size: int
     roots: tuple[str, ...]
+    cwd: str  # paths are shown relative to it
+    explicit: frozenset[str]  # files named on the command line (symlinks followed)
     enabled: frozenset[str] | None = None  # rule ids; None: all
 
 
 def _scan_files(
-    jobs: Sequence[FileJob], scope: ScanScope, cache: DetectorCache | None = None, prefilter: Prefilter | None = None
+    paths: Sequence[str], scope: ScanScope, cache: DetectorCache | None = None, prefilter: Prefilter | None = None
 ) -> ScanResult:
+    """Read and scan these files (absolute, normalized paths)."""
     result = ScanResult()
     detectors = load_detectors(scope.enabled)
-    for job in jobs:
-        read = read_file(job.path, job.shown, scope.max_size, scope.roots, follow=job.explicit, skip_binary=True)
+    for path in paths:
+        shown = display_path(path, scope.cwd)
+        read = read_file(path, shown, scope.max_size, scope.roots, follow=path in scope.explicit, skip_binary=True)
         if read.data is None:
             result.skipped[read.skipped or "unreadable"] += 1
             if read.message:
                 result.messages.append(read.message)
             continue
-        source, skipped, message = to_source(job.shown, read.data)
+        source, skipped, message = to_source(shown, read.data)
         if source is None:
             result.skipped[skipped or "unreadable"] += 1
             if message:
@@ -224,18 +221,14 @@ def scan_paths(
     """Scan files on disk; `enabled` limits the detectors to those that can
     report one of these rules (a scan with --select MG1 never loads libcst)."""
     started = time.perf_counter()
-    cwd = os.getcwd()
     walk = WalkReport()
-    scope = ScanScope(max_file_size, tuple(os.path.realpath(p) for p in paths), enabled)
-    explicit = {os.path.abspath(p) for p in paths if not os.path.isdir(p)}
-    file_jobs = (
-        FileJob(path, display_path(path, cwd), path in explicit)
-        for path in iter_paths(paths, use_gitignore=use_gitignore, excluder=excluder, report=walk)
-    )
+    explicit = frozenset(os.path.abspath(p) for p in paths if not os.path.isdir(p))
+    scope = ScanScope(max_file_size, tuple(os.path.realpath(p) for p in paths), os.getcwd(), explicit, enabled)
+    files = iter_paths(paths, use_gitignore=use_gitignore, excluder=excluder, report=walk)
     workers = worker_count(jobs)
     # Walk just far enough to know whether the tree is big enough for workers;
     # if it is, they start on the first chunks while the walk goes on.
-    head = list(itertools.islice(file_jobs, PARALLEL_MIN_FILES))
+    head = list(itertools.islice(files, PARALLEL_MIN_FILES))
     # The native prefilter pays on trees, not on a hook's handful of files
     # (hyperscan's import and compile cost ~20 ms); the detector cache on any
     # folder scan (a hook's files are the changed ones).
@@ -243,12 +236,14 @@ def scan_paths(
     cache = DetectorCache.open() if tree or any(os.path.isdir(p) for p in paths) else None
     prefilter = Prefilter.build(load_detectors(enabled)) if tree else None
     if workers > 1 and tree:
-        result = _scan_parallel(itertools.chain(head, file_jobs), scope, workers, cache, prefilter)
+        result = _scan_parallel(itertools.chain(head, files), scope, workers, cache, prefilter)
     else:
-        result = _scan_files([*head, *file_jobs], scope, cache, prefilter)
+        result = _scan_files([*head, *files], scope, cache, prefilter)
     if cache is not None:
         cache.save(result.learnt.clean, result.learnt.found)
     result.learnt = Learnt()
+    if walk.binary_by_name:
+        result.skipped["binary"] += walk.binary_by_name
     result.messages[:0] = walk.messages
     result.missing_paths = walk.missing_paths
     result.findings.sort(key=sort_key)
@@ -259,12 +254,12 @@ def scan_paths(
 _inherited: tuple[DetectorCache | None, Prefilter | None] = (None, None)
 
 
-def _scan_inherited(jobs: Sequence[FileJob], scope: ScanScope) -> ScanResult:
-    return _scan_files(jobs, scope, *_inherited)
+def _scan_inherited(paths: Sequence[str], scope: ScanScope) -> ScanResult:
+    return _scan_files(paths, scope, *_inherited)
 
 
 def _scan_parallel(
-    file_jobs: Iterable[FileJob],
+    files: Iterable[str],
     scope: ScanScope,
     workers: int,
     cache: DetectorCache | None = None,
@@ -284,9 +279,9 @@ def _scan_parallel(
     result = ScanResult()
     pending: list[Future[ScanResult]] = []
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        chunk: list[FileJob] = []
-        for job in file_jobs:
-            chunk.append(job)
+        chunk: list[str] = []
+        for path in files:
+            chunk.append(path)
             if len(chunk) == CHUNK_SIZE:
                 pending.append(pool.submit(_scan_inherited, chunk, scope))
                 chunk = []

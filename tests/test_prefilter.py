@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import re
+from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -80,3 +82,16 @@ def test_scanning_every_fixture_with_the_prefilter_finds_the_same() -> None:
         assert [f.fingerprint for f in filtered] == [f.fingerprint for f in plain], source_path
         compared += bool(plain)
     assert compared > 40  # the fixture trees hold findings of every kind
+
+
+def test_the_compiled_hints_are_cached_and_a_damaged_copy_is_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MANIAC_GUARD_CACHE_DIR", str(tmp_path))
+    sample = f"x = '{fake_key('hs-cache')}'\nMANIAC_API_KEY=1\n".encode()
+    compiled = Prefilter.build(DETECTORS)
+    (stored,) = tmp_path.glob("prefilter-*.hsdb")
+    loaded = Prefilter.build(DETECTORS)
+    stored.write_bytes(b"not a database")
+    rebuilt = Prefilter.build(DETECTORS)
+    assert compiled is not None and loaded is not None and rebuilt is not None
+    assert compiled.woken(sample) == loaded.woken(sample) == rebuilt.woken(sample) == {0, 1, 2, 3}
+    assert stored.read_bytes() != b"not a database"

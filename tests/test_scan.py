@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import FIXTURES, run_cli
+from tests.helpers import FIXTURES, fake_key, run_cli
 
 TREE = FIXTURES / "scan_tree"
 
@@ -289,3 +289,17 @@ def test_deselected_rules_do_not_run_their_detectors(tmp_path: Path) -> None:
     )
     proc = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True)
     assert proc.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_compiled_and_image_files_are_counted_binary_by_name_and_others_by_content(tmp_path: Path) -> None:
+    """`.pyc` & co. always start with a NUL byte, so they are not opened; a
+    file with any other name is judged by its first 8 KiB."""
+    key = fake_key("binary-by-name")
+    (tmp_path / "module.cpython-311.pyc").write_bytes(b"\xa7\r\r\n\0\0\0\0" + key.encode())
+    (tmp_path / "LOGO.PNG").write_text(f"not really a png {key}\n")
+    (tmp_path / "blob.dat").write_bytes(b"\0" + key.encode())
+    (tmp_path / "notes.dat").write_text(f"key {key}\n")
+    proc = run_cli("scan", "--no-gitignore", ".", "--format", "json", cwd=tmp_path)
+    document = json.loads(proc.stdout)
+    assert document["summary"]["files_skipped"] == {"binary": 3}
+    assert [f["path"] for f in document["findings"]] == ["notes.dat"]
