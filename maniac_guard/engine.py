@@ -24,7 +24,7 @@ from maniac_guard.sources.files import (
     Excluder,
     WalkReport,
     display_path,
-    iter_paths,
+    iter_path_batches,
     read_file,
     to_source,
     utf8_problem,
@@ -224,11 +224,15 @@ def scan_paths(
     walk = WalkReport()
     explicit = frozenset(os.path.abspath(p) for p in paths if not os.path.isdir(p))
     scope = ScanScope(max_file_size, tuple(os.path.realpath(p) for p in paths), os.getcwd(), explicit, enabled)
-    files = iter_paths(paths, use_gitignore=use_gitignore, excluder=excluder, report=walk)
+    batches = iter_path_batches(paths, use_gitignore=use_gitignore, excluder=excluder, report=walk)
     workers = worker_count(jobs)
     # Walk just far enough to know whether the tree is big enough for workers;
     # if it is, they start on the first chunks while the walk goes on.
-    head = list(itertools.islice(files, PARALLEL_MIN_FILES))
+    head: list[str] = []
+    for batch in batches:
+        head.extend(batch)
+        if len(head) >= PARALLEL_MIN_FILES:
+            break
     # The native prefilter pays on trees, not on a hook's handful of files
     # (hyperscan's import and compile cost ~20 ms); the detector cache on any
     # folder scan (a hook's files are the changed ones).
@@ -236,9 +240,9 @@ def scan_paths(
     cache = DetectorCache.open() if tree or any(os.path.isdir(p) for p in paths) else None
     prefilter = Prefilter.build(load_detectors(enabled)) if tree else None
     if workers > 1 and tree:
-        result = _scan_parallel(itertools.chain(head, files), scope, workers, cache, prefilter)
+        result = _scan_parallel(itertools.chain([head], batches), scope, workers, cache, prefilter)
     else:
-        result = _scan_files([*head, *files], scope, cache, prefilter)
+        result = _scan_files([path for batch in itertools.chain([head], batches) for path in batch], scope, cache, prefilter)
     if cache is not None:
         cache.save(result.learnt.clean, result.learnt.found)
     result.learnt = Learnt()
@@ -259,36 +263,49 @@ def _scan_inherited(paths: Sequence[str], scope: ScanScope) -> ScanResult:
 
 
 def _scan_parallel(
-    files: Iterable[str],
+    batches: Iterable[list[str]],
     scope: ScanScope,
     workers: int,
     cache: DetectorCache | None = None,
     prefilter: Prefilter | None = None,
 ) -> ScanResult:
+    """`workers` processes scan chunks of files: this one and workers - 1
+    forked helpers. The helpers take chunks from the front while this
+    process walks the tree; then it takes back the chunks no helper has
+    started, from the end, and scans them itself. No core waits on the walk
+    and no process waits on the others, as when every core had a helper."""
     import multiprocessing
     from concurrent.futures import Future, ProcessPoolExecutor
 
     global _inherited
-    # fork: workers inherit loaded modules, rules, the detector cache and the
+    # fork: helpers inherit loaded modules, rules, the detector cache and the
     # compiled prefilter instead of building them again (with spawn they run
     # without the cache and the prefilter).
     load_detectors(scope.enabled)
     _inherited = (cache, prefilter)
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    result = ScanResult()
+    chunks: list[list[str]] = []
     pending: list[Future[ScanResult]] = []
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
         chunk: list[str] = []
-        for path in files:
-            chunk.append(path)
-            if len(chunk) == CHUNK_SIZE:
-                pending.append(pool.submit(_scan_inherited, chunk, scope))
-                chunk = []
+        for batch in batches:
+            chunk.extend(batch)
+            while len(chunk) >= CHUNK_SIZE:
+                chunks.append(chunk[:CHUNK_SIZE])
+                pending.append(pool.submit(_scan_inherited, chunks[-1], scope))
+                del chunk[:CHUNK_SIZE]
         if chunk:
+            chunks.append(chunk)
             pending.append(pool.submit(_scan_inherited, chunk, scope))
-        for future in pending:  # in walk order, so messages keep path order
-            result.merge(future.result())
+        scanned_here: dict[int, ScanResult] = {}
+        for index in reversed(range(len(pending))):
+            if not pending[index].cancel():
+                break  # a helper has it, and every chunk before it
+            scanned_here[index] = _scan_files(chunks[index], scope, cache, prefilter)
+        result = ScanResult()
+        for index, future in enumerate(pending):  # in walk order, so messages keep path order
+            result.merge(scanned_here[index] if index in scanned_here else future.result())
     _inherited = (None, None)
     return result
 

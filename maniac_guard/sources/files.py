@@ -7,7 +7,7 @@ import errno
 import os
 import stat
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -92,9 +92,9 @@ def _git_files(directory: str) -> list[str] | None:
     return [os.path.join(directory, name) for name in names if name]
 
 
-def _walk(directory: str, excluder: Excluder, report: WalkReport) -> Iterator[str]:
-    """Every file below `directory` in name order, `.git` folders left out,
-    folder symlinks not followed."""
+def _walk(directory: str, excluder: Excluder, report: WalkReport) -> Iterator[list[str]]:
+    """The files below `directory`, a folder at a time in name order, `.git`
+    folders left out, folder symlinks not followed."""
     stack = [directory]
     while stack:
         current = stack.pop()
@@ -109,44 +109,52 @@ def _walk(directory: str, excluder: Excluder, report: WalkReport) -> Iterator[st
             continue
         base = current if current.endswith(os.sep) else current + os.sep
         files.sort()
-        yield from [base + name for name in files]
+        yield [base + name for name in files]
         found = [base + name for name in sorted(subdirs, reverse=True) if name != ".git"]
         if excluder:
             found = [path for path in found if not excluder.excluded(path, is_dir=True)]
         stack.extend(found)
 
 
-def iter_paths(
+def iter_path_batches(
     paths: Sequence[str], *, use_gitignore: bool, excluder: Excluder, report: WalkReport
-) -> Iterator[str]:
-    """Absolute paths of the files to scan, each once."""
-    seen: set[str] = set()
+) -> Iterator[list[str]]:
+    """Absolute paths of the files to scan, each once, in batches (a walked
+    folder at a time): a big tree has tens of thousands, so per-path work
+    here is kept to the minimum."""
+    seen: set[str] | None = set() if len(paths) > 1 else None  # only roots can overlap
     for given in paths:
         abs_path = os.path.abspath(given)
         if not os.path.lexists(abs_path):
             report.missing_paths.append(given)
             continue
         if not os.path.isdir(abs_path):
-            candidates: Sequence[str] | Iterator[str] = [abs_path]
-            explicit = True
+            batches: Iterable[list[str]] = [[abs_path]]
+        elif "/.git/" in abs_path.replace(os.sep, "/") + "/":
+            continue  # a folder inside .git: nothing in it is scanned
         else:
-            explicit = False
             listed = _git_files(abs_path) if use_gitignore else None
-            candidates = listed if listed is not None else _walk(abs_path, excluder, report)
-        for path in candidates:
-            if path in seen:
-                continue
-            seen.add(path)
+            batches = [listed] if listed is not None else _walk(abs_path, excluder, report)
+        for batch in batches:
+            if seen is not None:
+                batch = [path for path in batch if path not in seen]
+                seen.update(batch)
             # Excludes apply to explicit files too, so a pre-commit hook that
             # passes file names obeys the same config as `scan .`.
-            if excluder and excluder.excluded(path):
-                continue
-            if not explicit and "/.git/" in path.replace(os.sep, "/") + "/":
-                continue
-            if path.lower().endswith(BINARY_SUFFIXES):
-                report.binary_by_name += 1
-                continue
-            yield path
+            if excluder:
+                batch = [path for path in batch if not excluder.excluded(path)]
+            kept = [path for path in batch if not path.lower().endswith(BINARY_SUFFIXES)]
+            report.binary_by_name += len(batch) - len(kept)
+            if kept:
+                yield kept
+
+
+def iter_paths(
+    paths: Sequence[str], *, use_gitignore: bool, excluder: Excluder, report: WalkReport
+) -> Iterator[str]:
+    """Absolute paths of the files to scan, each once."""
+    for batch in iter_path_batches(paths, use_gitignore=use_gitignore, excluder=excluder, report=report):
+        yield from batch
 
 
 @dataclass
