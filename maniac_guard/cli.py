@@ -93,7 +93,7 @@ def main() -> None:
 @FAIL_ON_OPTION
 @click.option("--no-gitignore", is_flag=True, help="Scan files that .gitignore excludes.")
 @click.option("--max-file-size", type=click.IntRange(min=1), metavar="BYTES", help="Skip larger files [default: 10 MiB].")
-@click.option("-j", "--jobs", type=click.IntRange(min=0), help="Worker processes [default: one per core].")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), help="Processes that scan, this one included [default: one per core].")
 @CONFIG_OPTION
 @COLOR_OPTION
 @click.option("-v", "--verbose", is_flag=True, help="Debug messages on stderr (files that do not parse, skipped analysis).")

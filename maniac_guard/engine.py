@@ -1,12 +1,12 @@
 """The scan: sources → detectors → findings, then merging and inline ignores.
 
-Whole trees are split into chunks that worker processes read and scan; a
-small scan (a pre-commit hook) stays in one process to avoid start-up cost.
+Whole trees are split into chunks that this process and forked helpers
+read and scan (forkshare.py); a small scan (a pre-commit hook) stays in one
+process to avoid start-up cost.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 import time
@@ -31,7 +31,7 @@ from maniac_guard.sources.files import (
 )
 
 PARALLEL_MIN_FILES = 400
-CHUNK_SIZE = 128  # small enough to balance two workers when slow files cluster
+CHUNK_SIZE = 64  # small enough to balance the processes when slow files cluster
 IGNORE_RE = re.compile(r"maniac-guard:\s*ignore(?:\[([A-Za-z0-9_,\s]+)\])?")
 
 
@@ -224,25 +224,18 @@ def scan_paths(
     walk = WalkReport()
     explicit = frozenset(os.path.abspath(p) for p in paths if not os.path.isdir(p))
     scope = ScanScope(max_file_size, tuple(os.path.realpath(p) for p in paths), os.getcwd(), explicit, enabled)
-    batches = iter_path_batches(paths, use_gitignore=use_gitignore, excluder=excluder, report=walk)
-    workers = worker_count(jobs)
-    # Walk just far enough to know whether the tree is big enough for workers;
-    # if it is, they start on the first chunks while the walk goes on.
-    head: list[str] = []
-    for batch in batches:
-        head.extend(batch)
-        if len(head) >= PARALLEL_MIN_FILES:
-            break
+    files = [path for batch in iter_path_batches(paths, use_gitignore=use_gitignore, excluder=excluder, report=walk) for path in batch]
     # The native prefilter pays on trees, not on a hook's handful of files
     # (hyperscan's import and compile cost ~20 ms); the detector cache on any
     # folder scan (a hook's files are the changed ones).
-    tree = len(head) >= PARALLEL_MIN_FILES
+    tree = len(files) >= PARALLEL_MIN_FILES
     cache = DetectorCache.open() if tree or any(os.path.isdir(p) for p in paths) else None
     prefilter = Prefilter.build(load_detectors(enabled)) if tree else None
+    workers = worker_count(jobs)
     if workers > 1 and tree:
-        result = _scan_parallel(itertools.chain([head], batches), scope, workers, cache, prefilter)
+        result = _scan_parallel(files, scope, workers, cache, prefilter)
     else:
-        result = _scan_files([path for batch in itertools.chain([head], batches) for path in batch], scope, cache, prefilter)
+        result = _scan_files(files, scope, cache, prefilter)
     if cache is not None:
         cache.save(result.learnt.clean, result.learnt.found)
     result.learnt = Learnt()
@@ -255,58 +248,18 @@ def scan_paths(
     return result
 
 
-_inherited: tuple[DetectorCache | None, Prefilter | None] = (None, None)
-
-
-def _scan_inherited(paths: Sequence[str], scope: ScanScope) -> ScanResult:
-    return _scan_files(paths, scope, *_inherited)
-
-
 def _scan_parallel(
-    batches: Iterable[list[str]],
-    scope: ScanScope,
-    workers: int,
-    cache: DetectorCache | None = None,
-    prefilter: Prefilter | None = None,
+    paths: list[str], scope: ScanScope, workers: int, cache: DetectorCache | None, prefilter: Prefilter | None
 ) -> ScanResult:
-    """`workers` processes scan chunks of files: this one and workers - 1
-    forked helpers. The helpers take chunks from the front while this
-    process walks the tree; then it takes back the chunks no helper has
-    started, from the end, and scans them itself. No core waits on the walk
-    and no process waits on the others, as when every core had a helper."""
-    import multiprocessing
-    from concurrent.futures import Future, ProcessPoolExecutor
+    """Chunks of files shared between this process and workers - 1 forked
+    helpers, which inherit the loaded detectors, the cache and the prefilter."""
+    from maniac_guard.forkshare import run_shared
 
-    global _inherited
-    # fork: helpers inherit loaded modules, rules, the detector cache and the
-    # compiled prefilter instead of building them again (with spawn they run
-    # without the cache and the prefilter).
     load_detectors(scope.enabled)
-    _inherited = (cache, prefilter)
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    chunks: list[list[str]] = []
-    pending: list[Future[ScanResult]] = []
-    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
-        chunk: list[str] = []
-        for batch in batches:
-            chunk.extend(batch)
-            while len(chunk) >= CHUNK_SIZE:
-                chunks.append(chunk[:CHUNK_SIZE])
-                pending.append(pool.submit(_scan_inherited, chunks[-1], scope))
-                del chunk[:CHUNK_SIZE]
-        if chunk:
-            chunks.append(chunk)
-            pending.append(pool.submit(_scan_inherited, chunk, scope))
-        scanned_here: dict[int, ScanResult] = {}
-        for index in reversed(range(len(pending))):
-            if not pending[index].cancel():
-                break  # a helper has it, and every chunk before it
-            scanned_here[index] = _scan_files(chunks[index], scope, cache, prefilter)
-        result = ScanResult()
-        for index, future in enumerate(pending):  # in walk order, so messages keep path order
-            result.merge(scanned_here[index] if index in scanned_here else future.result())
-    _inherited = (None, None)
+    chunks = [paths[start : start + CHUNK_SIZE] for start in range(0, len(paths), CHUNK_SIZE)]
+    result = ScanResult()
+    for part in run_shared(chunks, lambda chunk: _scan_files(chunk, scope, cache, prefilter), workers - 1):
+        result.merge(part)  # in walk order, so messages keep path order
     return result
 
 
