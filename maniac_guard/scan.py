@@ -104,9 +104,12 @@ def emit(result: ScanResult, request: ScanRequest) -> None:
     )
     text = render(result, request.fmt, context)
     if request.output:
-        from maniac_guard.writer import write_text_atomic
+        from maniac_guard.writer import WriteError, write_report
 
-        write_text_atomic(request.output, text)
+        try:
+            write_report(request.output, text)
+        except WriteError as exc:
+            raise ConfigError(str(exc)) from None
     elif not (request.quiet and request.fmt == "text" and not result.findings):
         sys.stdout.write(text)
 

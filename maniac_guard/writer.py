@@ -52,3 +52,21 @@ def write_bytes_atomic(path: str, data: bytes, *, expected: bytes | None = None)
 
 def write_text_atomic(path: str, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_report(path: str, text: str) -> None:
+    """A report for `-o PATH`: a regular file is replaced atomically; a FIFO,
+    terminal or device (`/dev/stdout`, `/dev/null`, `>(...)`) is written in
+    place, never replaced by a file."""
+    try:
+        special = not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        special = False  # missing: a new regular file
+    if not special:
+        write_text_atomic(path, text)
+        return
+    try:
+        with open(path, "w", encoding="utf-8") as stream:
+            stream.write(text)
+    except OSError as exc:
+        raise WriteError(f"{path}: cannot write: {exc.strerror or exc}") from None

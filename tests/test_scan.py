@@ -303,3 +303,31 @@ def test_compiled_and_image_files_are_counted_binary_by_name_and_others_by_conte
     document = json.loads(proc.stdout)
     assert document["summary"]["files_skipped"] == {"binary": 3}
     assert [f["path"] for f in document["findings"]] == ["notes.dat"]
+
+
+def test_output_to_a_fifo_or_device_writes_into_it_instead_of_replacing_it(tmp_path: Path) -> None:
+    """`-o /dev/stdout`, `-o >(jq ...)` and named pipes are written in place;
+    only a regular file is replaced atomically (as root, replacing /dev/null
+    with a file would break the machine)."""
+    import threading
+
+    (tmp_path / "app.env").write_text(f"MANIAC_API_KEY={fake_key('fifo')}\n")
+    fifo = tmp_path / "report.pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    proc = run_cli("scan", "--no-gitignore", ".", "--format", "json", "-o", str(fifo), cwd=tmp_path)
+    reader.join(timeout=30)
+    assert proc.returncode == 1, proc.stderr
+    assert fifo.is_fifo()
+    assert [f["path"] for f in json.loads(received[0])["findings"]] == ["app.env", "app.env"]
+
+    to_stdout = run_cli("scan", "--no-gitignore", ".", "--format", "json", "-o", "/dev/stdout", cwd=tmp_path)
+    assert json.loads(to_stdout.stdout)["summary"]["findings"] == 2
+
+
+def test_an_unwritable_output_path_is_a_one_line_error(tmp_path: Path) -> None:
+    proc = run_cli("scan", str(tmp_path), "-o", str(tmp_path / "missing" / "report.json"))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [f"maniac-guard: error: {tmp_path / 'missing' / 'report.json'}: cannot write: No such file or directory"]
