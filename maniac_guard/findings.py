@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,6 +74,8 @@ def mask_keys_in_text(text: str) -> str:
 
 
 def digest(text: str) -> str:
+    import hashlib  # here, not at start-up: OpenSSL's loading costs a hook ~4 ms
+
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -175,7 +176,7 @@ class Finding:
         """Stable when lines move: rule id, path and a hash of the secret."""
         what = self.secret.digest if self.secret is not None else digest(self.subject)
         raw = f"{self.rule_id}\0{self.location.path}\0{what}"
-        return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        return digest(raw)[:32]
 
     def replace(self, **changes: Any) -> Finding:
         return dataclasses.replace(self, **changes)

@@ -13,12 +13,12 @@ does its own `re` searches, with the same results, only slower.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
-log = logging.getLogger(__name__)
+from maniac_guard.debuglog import debug
+
 
 
 def hints_of(detector: ModuleType) -> tuple[bytes, ...] | None:
@@ -77,20 +77,23 @@ def _load_or_compile(hyperscan: Any, patterns: list[bytes]) -> Any:
     """The compiled hints: from the cache folder when this hyperscan compiled
     these hints before (loading takes microseconds, compiling ~40 ms)."""
     import hashlib
-    import platform
 
     from maniac_guard.cachefiles import cache_dir, read_cached, store_cached
 
     name = hashlib.blake2b(
-        b"\0".join([hyperscan.__version__.encode(), platform.machine().encode(), *patterns]), digest_size=16
+        b"\0".join([hyperscan.__version__.encode(), *patterns]), digest_size=16
     ).hexdigest()
     folder = cache_dir()
     path = None if folder is None else folder / f"prefilter-{name}.hsdb"
     if path is not None and (stored := read_cached(path)):
         try:
-            return hyperscan.loadb(stored, hyperscan.HS_MODE_BLOCK)
+            loaded = hyperscan.loadb(stored, hyperscan.HS_MODE_BLOCK)
+            # A database built for another CPU (a shared home folder) may
+            # load and then refuse to scan: find out here, not mid-scan.
+            loaded.scan(b"mk-", scratch=hyperscan.Scratch(loaded))
+            return loaded
         except hyperscan.error:
-            log.debug("%s: damaged; compiling the hints again", path)
+            debug(__name__, "%s: damaged or built elsewhere; compiling the hints again", path)
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     try:
         database.compile(
@@ -100,7 +103,7 @@ def _load_or_compile(hyperscan: Any, patterns: list[bytes]) -> Any:
             flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(patterns),
         )
     except hyperscan.error as exc:  # a hint hyperscan cannot express
-        log.debug("hyperscan cannot compile the detector hints (%s); using re", exc)
+        debug(__name__, "hyperscan cannot compile the detector hints (%s); using re", exc)
         return None
     if path is not None:
         store_cached(path, hyperscan.dumpb(database), "prefilter-")

@@ -11,11 +11,11 @@ debug-level log line and nothing else.
 from __future__ import annotations
 
 import json
-import logging
 import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from maniac_guard.debuglog import debug
 from maniac_guard.findings import Finding
 from maniac_guard.sources import SourceFile
 
@@ -42,7 +42,6 @@ _CHEAP = tuple(re.compile(literal).search for literal in (rb"aniac", rb"ANIAC_",
 HINTS = (rb"(?:from|import)[ \t]+maniac\b", rb"MANIAC_", rb"maniac\.ai", rb"[\"']mk-")
 _GATE = re.compile(b"|".join(HINTS))
 
-log = logging.getLogger(__name__)
 
 # libcst's parser costs ~30 s and ~750 MB per MiB of Python, and its native
 # parser overflows the C stack (a segfault, not an exception) on chains a few
@@ -111,9 +110,9 @@ def _parse(text: str, path: str) -> cst.Module | None:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
         # Never the exception's text: it quotes the source line, which may hold a key.
-        log.debug("%s: does not parse as Python (line %s); key patterns only", path, exc.raw_line)
+        debug(__name__, "%s: does not parse as Python (line %s); key patterns only", path, exc.raw_line)
     except (RecursionError, MemoryError, ValueError, TypeError):
-        log.debug("%s: too complex or invalid for the Python parser; key patterns only", path)
+        debug(__name__, "%s: too complex or invalid for the Python parser; key patterns only", path)
     return None
 
 
@@ -223,7 +222,7 @@ def detect(source: SourceFile) -> Iterator[Finding]:
     try:
         issues = analyze(wrapper, path=source.path)
     except RecursionError:
-        log.debug("%s: too deeply nested for the Python analyzer; key patterns only", source.path)
+        debug(__name__, "%s: too deeply nested for the Python analyzer; key patterns only", source.path)
         return
     if not issues:
         return

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     import pathspec
 
 BINARY_SNIFF = 8192
+# Files up to this size are read whole and then judged: a separate sniff
+# read costs more than reading a small binary file for nothing.
+SNIFF_ABOVE = 256 * 1024
 UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 # Formats whose first bytes always hold a NUL (fixed-width header fields with
 # a zero byte), so sniffing them would only ever say "binary": compiled
@@ -182,9 +185,9 @@ def read_file(
 ) -> ReadResult:
     """Read a file once, refusing what is not a small regular text file.
 
-    With `skip_binary`, a file that `to_source` would call binary is refused
-    after its first BINARY_SNIFF bytes instead of being read whole (compiled
-    files are most of the bytes of a Python tree)."""
+    With `skip_binary`, a file over SNIFF_ABOVE that `to_source` would call
+    binary is refused after its first BINARY_SNIFF bytes instead of being
+    read whole."""
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     if not follow:
         flags |= getattr(os, "O_NOFOLLOW", 0)
@@ -211,7 +214,7 @@ def read_file(
                 skipped="too-large",
                 message=f"{shown}: {info.st_size / 1048576:.1f} MiB is over the {max_size / 1048576:.1f} MiB limit, skipped",
             )
-        if skip_binary and info.st_size > BINARY_SNIFF:
+        if skip_binary and info.st_size > SNIFF_ABOVE:
             head = os.pread(fd, BINARY_SNIFF, 0)  # leaves the offset at 0
             if is_binary(head):
                 return ReadResult(skipped="binary")
