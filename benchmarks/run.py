@@ -289,25 +289,55 @@ class Timing:
         }
 
 
+@dataclass
+class Command:
+    argv: Sequence[str]
+    stdout: Path | None = None  # None: /dev/null
+    env: dict[str, str] | None = None
+    cold_cache: Path | None = None  # a new, empty maniac-guard cache folder every run
+
+    def run(self, cwd: Path) -> tuple[float, int]:
+        """Wall time of the whole process, and its exit code."""
+        full_env = {**os.environ, "NO_COLOR": "1", **(self.env or {})}
+        if self.cold_cache is not None:
+            shutil.rmtree(self.cold_cache, ignore_errors=True)
+            full_env["MANIAC_GUARD_CACHE_DIR"] = str(self.cold_cache)
+        with open(self.stdout or os.devnull, "wb") as out:
+            started = time.perf_counter()
+            proc = subprocess.run(list(self.argv), cwd=cwd, stdout=out, stderr=subprocess.DEVNULL, env=full_env)
+            return time.perf_counter() - started, proc.returncode
+
+
+def time_interleaved(commands: dict[str, Command], cwd: Path, repeat: int, warmup: int = 1) -> dict[str, Timing]:
+    """Each command `repeat` times (after `warmup` untimed runs), taking turns,
+    so a noisy neighbour on a shared machine slows every tool alike and the
+    ratios stay fair."""
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    codes: dict[str, int] = {}
+    for run in range(warmup + repeat):
+        for name, command in commands.items():
+            elapsed, codes[name] = command.run(cwd)
+            if run >= warmup:
+                times[name].append(elapsed)
+    return {name: Timing(times[name], codes[name]) for name in commands}
+
+
 def time_command(cmd: Sequence[str], cwd: Path, repeat: int, stdout: Path | None = None, warmup: int = 1,
                  env: dict[str, str] | None = None, cold_cache: Path | None = None) -> Timing:
-    """Wall time of the whole process; stdout goes to a file (or /dev/null).
-    With `cold_cache`, every run gets a new, empty maniac-guard cache folder."""
-    times = []
-    rc = 0
-    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
-    for run in range(warmup + repeat):
-        if cold_cache is not None:
-            shutil.rmtree(cold_cache, ignore_errors=True)
-            full_env["MANIAC_GUARD_CACHE_DIR"] = str(cold_cache)
-        with open(stdout or os.devnull, "wb") as out:
-            started = time.perf_counter()
-            proc = subprocess.run(list(cmd), cwd=cwd, stdout=out, stderr=subprocess.DEVNULL, env=full_env)
-            elapsed = time.perf_counter() - started
-        rc = proc.returncode
-        if run >= warmup:
-            times.append(elapsed)
-    return Timing(times, rc)
+    """One command timed on its own (see `Command`)."""
+    return time_interleaved({"only": Command(cmd, stdout, env, cold_cache)}, cwd, repeat, warmup)["only"]
+
+
+def precompile_maniac_guard() -> None:
+    """Byte-compile the installed package first: an editable install run with
+    PYTHONDONTWRITEBYTECODE set would otherwise compile every module on every
+    timed run (a regular install is compiled by pip)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("maniac_guard")
+    if spec is not None and spec.origin:
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(spec.origin).parent)],
+                       stdout=subprocess.DEVNULL, check=False)
 
 
 def _tree_rss_kb(pid: int) -> int:
@@ -427,24 +457,26 @@ def bench_tree(corpus: Path, info: dict[str, Any], args: argparse.Namespace, wor
     result["maniac_guard_cold"] = {"command": " ".join(["maniac-guard", *cmd[1:]]) + "  (empty cache)",
                                    **timing.public(), **recall, "other_findings": other}
     print(f"  maniac-guard   cold min {timing.min:.3f}s  recall {recall['found']}/{recall['planted']}", file=sys.stderr)
+    # Warm, and ripgrep, taking turns (see time_interleaved).
     warm_env = {"MANIAC_GUARD_CACHE_DIR": str(work / "cache-warm")}
-    timing = time_command(cmd, corpus, args.repeat, stdout=report, env=warm_env)
+    commands = {"maniac-guard": Command(cmd, report, warm_env)}
+    rg = shutil.which("rg")
+    output = work / "rg.txt"
+    rg_cmd = [rg or "rg", "--hidden", "--no-ignore", "--null", "-o", "-n", "--no-heading", RG_PATTERN, "."]
+    if rg:
+        commands["rg"] = Command(rg_cmd, output)
+    if args.jobs_sweep:
+        commands.update({f"jobs-{jobs}": Command([*cmd, "--jobs", str(jobs)], env=warm_env) for jobs in (1, 2)})
+    timings = time_interleaved(commands, corpus, args.repeat)
+    timing = timings["maniac-guard"]
     recall, other = maniac_guard_hits(report, planted)
     result["maniac_guard"] = {"command": " ".join(["maniac-guard", *cmd[1:]]) + "  (warm cache)",
                               **timing.public(), **recall, "other_findings": other}
     print(f"  maniac-guard   warm min {timing.min:.3f}s  recall {recall['found']}/{recall['planted']}", file=sys.stderr)
     if args.jobs_sweep:
-        sweep = {}
-        for jobs in (1, 2):
-            t = time_command([*cmd, "--jobs", str(jobs)], corpus, args.repeat)
-            sweep[str(jobs)] = t.public()
-        result["maniac_guard_jobs"] = sweep
-
-    rg = shutil.which("rg")
+        result["maniac_guard_jobs"] = {str(jobs): timings[f"jobs-{jobs}"].public() for jobs in (1, 2)}
     if rg:
-        output = work / "rg.txt"
-        rg_cmd = [rg, "--hidden", "--no-ignore", "--null", "-o", "-n", "--no-heading", RG_PATTERN, "."]
-        timing = time_command(rg_cmd, corpus, args.repeat, stdout=output)
+        timing = timings["rg"]
         recall, other = ripgrep_hits(output, planted)
         result["ripgrep"] = {"command": " ".join(["rg", *rg_cmd[1:]]), **timing.public(), **recall, "other_matches": other}
         print(f"  ripgrep        min {timing.min:.3f}s  recall {recall['found']}/{recall['planted']}", file=sys.stderr)
@@ -484,6 +516,7 @@ def bench_tree(corpus: Path, info: dict[str, Any], args: argparse.Namespace, wor
     cold = result["maniac_guard_cold"]
     if "min_s" in result.get("ripgrep", {}):
         result["ratio_maniac_guard_over_ripgrep"] = round(mgt["min_s"] / result["ripgrep"]["min_s"], 2)
+        result["ratio_maniac_guard_over_ripgrep_median"] = round(mgt["median_s"] / result["ripgrep"]["median_s"], 2)
         result["ratio_maniac_guard_cold_over_ripgrep"] = round(cold["min_s"] / result["ripgrep"]["min_s"], 2)
     if "scaled_min_s" in result.get("detect_secrets", {}):
         result["ratio_detect_secrets_over_maniac_guard"] = round(result["detect_secrets"]["scaled_min_s"] / mgt["min_s"], 1)
@@ -643,17 +676,14 @@ def bench_history(corpus: Path, args: argparse.Namespace, work: Path) -> dict[st
             patch_bytes += len(block)
     result: dict[str, Any] = {"commits": args.commits, "patch_mb": round(patch_bytes / 1048576, 1),
                               "planted": len(planted)}
-    git = time_command(["git", "log", "-p", "--all"], repo, args.repeat)
-    result["git_log"] = {"command": "git log -p --all > /dev/null", **git.public()}
     mg = tool("maniac-guard")
     assert mg
-    help_text = subprocess.run([mg, "scan", "--help"], capture_output=True, text=True).stdout
-    if "--history" not in help_text:
-        result["maniac_guard"] = {"skipped": "`maniac-guard scan --history` does not exist yet"}
-        print("  history        maniac-guard scan --history: not available yet", file=sys.stderr)
-        return result
     report = work / "history.json"
-    timing = time_command([mg, "scan", "--history", "--format", "json", "."], repo, args.repeat, stdout=report)
+    timings = time_interleaved({"git": Command(["git", "log", "-p", "--all"]),
+                                "mg": Command([mg, "scan", "--history", "--format", "json", "."], report)},
+                               repo, args.repeat)
+    git, timing = timings["git"], timings["mg"]
+    result["git_log"] = {"command": "git log -p --all > /dev/null", **git.public()}
     try:
         findings = json.loads(report.read_text())["findings"]
     except (OSError, ValueError, KeyError):
@@ -716,7 +746,8 @@ def table(results: dict[str, Any]) -> str:
         case = ""
         mg = tree["maniac_guard"]
         rows.append((case, "maniac-guard scan (warm cache)", secs(mg["min_s"]), secs(mg["median_s"]),
-                     f"{tree.get('ratio_maniac_guard_over_ripgrep', '-')}x rg", f"{mg['found']}/{mg['planted']}"))
+                     f"{tree.get('ratio_maniac_guard_over_ripgrep', '-')}x rg"
+                     f" (median {tree.get('ratio_maniac_guard_over_ripgrep_median', '-')}x)", f"{mg['found']}/{mg['planted']}"))
         rg = tree.get("ripgrep", {})
         if "min_s" in rg:
             rows.append(("", "rg (key regex)", secs(rg["min_s"]), secs(rg["median_s"]), "1x", f"{rg['found']}/{rg['planted']}"))
@@ -766,7 +797,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="site-packages of the running interpreter (a venv's) or of the base Python")
     parser.add_argument("--size-mb", type=float, help="copy files until the corpus has this many MB (repeats the tree if needed)")
     parser.add_argument("--keys", type=int, default=40, help="keys to plant [default: %(default)s]")
-    parser.add_argument("--repeat", type=int, default=5, help="timed runs per tool [default: %(default)s]")
+    parser.add_argument("--repeat", type=int, default=10, help="timed runs per tool [default: %(default)s]")
     parser.add_argument("--precommit-repeat", type=int, default=20)
     parser.add_argument("--ds-mb", type=float, default=4.0, help="detect-secrets subset size [default: %(default)s]")
     parser.add_argument("--ds-repeat", type=int, default=2)
@@ -779,6 +810,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=OUT / "results.json")
     args = parser.parse_args(argv)
 
+    precompile_maniac_guard()
     corpus = args.corpus.resolve()
     if args.rebuild and corpus.exists():
         shutil.rmtree(corpus)

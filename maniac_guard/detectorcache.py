@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
 
 from maniac_guard.cachefiles import cache_dir, read_cached, store_cached
 from maniac_guard.findings import Finding, Location, Secret
