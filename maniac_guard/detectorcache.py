@@ -88,13 +88,38 @@ def thaw(frozen: str, source: SourceFile) -> list[Finding]:
 
 
 class DetectorCache:
-    """Results of CACHED_DETECTORS, keyed by hashes of (detector, path, bytes)."""
+    """Results of CACHED_DETECTORS, keyed by hashes of (detector, path, bytes).
 
-    def __init__(self, folder: str, key: bytes, clean: set[bytes], found: dict[str, str]) -> None:
+    Opening costs nothing; the files are read when a file first needs a
+    cached detector, so a pre-commit run that never does pays nothing, and
+    one that does (a Python file calling the SDK) skips libcst when that
+    file has not changed since the last run."""
+
+    def __init__(self, folder: str) -> None:
         self.folder = folder
-        self.key = key
-        self.clean = clean
-        self.found = found  # entry (hex) -> frozen findings
+        self._loaded = False
+        self.key = b""
+        self.clean: set[bytes] = set()
+        self.found: dict[str, str] = {}  # entry (hex) -> frozen findings
+
+    @classmethod
+    def open(cls) -> DetectorCache | None:
+        folder = cache_dir()
+        return None if folder is None else cls(str(folder))
+
+    def load(self) -> DetectorCache:
+        """Read the cache files now (before forking helpers that share them)."""
+        if not self._loaded:
+            self._loaded = True
+            self.key = _version()
+            raw = read_cached(self._clean_path)
+            self.clean = {raw[i : i + 16] for i in range(0, len(raw) - 15, 16)}
+            try:
+                found = json.loads(read_cached(self._found_path) or b"{}")
+            except ValueError:
+                found = {}
+            self.found = found if isinstance(found, dict) else {}
+        return self
 
     @property
     def _clean_path(self) -> str:
@@ -104,32 +129,17 @@ class DetectorCache:
     def _found_path(self) -> str:
         return os.path.join(self.folder, f"found-{self.key.hex()[:16]}.json")
 
-    @classmethod
-    def open(cls) -> DetectorCache | None:
-        folder = cache_dir()
-        if folder is None:
-            return None
-        cache = cls(str(folder), _version(), set(), {})
-        raw = read_cached(cache._clean_path)
-        cache.clean = {raw[i : i + 16] for i in range(0, len(raw) - 15, 16)}
-        try:
-            found = json.loads(read_cached(cache._found_path) or b"{}")
-        except ValueError:
-            found = {}
-        cache.found = found if isinstance(found, dict) else {}
-        return cache
-
     def entry(self, detector: str, source: SourceFile) -> bytes:
         import hashlib
 
-        digest = hashlib.blake2b(key=self.key[:64], digest_size=16)
+        digest = hashlib.blake2b(key=self.load().key[:64], digest_size=16)
         digest.update(f"{detector}\0{source.path}\0".encode("utf-8", "surrogateescape"))
         digest.update(source.data)
         return digest.digest()
 
     def lookup(self, entry: bytes, source: SourceFile) -> list[Finding] | None:
         """The remembered findings (empty: clean), or None if not known."""
-        if entry in self.clean:
+        if entry in self.load().clean:
             return []
         frozen = self.found.get(entry.hex())
         if frozen is None:
@@ -141,6 +151,9 @@ class DetectorCache:
 
     def save(self, clean: list[bytes], found: list[tuple[bytes, str]]) -> None:
         """Old entries, then new ones, the newest kept; best effort."""
+        if not clean and not found:
+            return
+        self.load()
         fresh = [e for e in dict.fromkeys(clean) if e not in self.clean]
         new_found = {entry.hex(): frozen for entry, frozen in found if self.found.get(entry.hex()) != frozen}
         if fresh:

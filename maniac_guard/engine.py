@@ -226,14 +226,14 @@ def scan_paths(
     scope = ScanScope(max_file_size, tuple(os.path.realpath(p) for p in paths), os.getcwd(), explicit, enabled)
     files = [path for batch in iter_path_batches(paths, use_gitignore=use_gitignore, excluder=excluder, report=walk) for path in batch]
     # The native prefilter pays on trees, not on a hook's handful of files
-    # (hyperscan's import and compile cost ~20 ms); the detector cache on any
-    # folder scan (a hook's files are the changed ones).
+    # (hyperscan's import costs ~3 ms); the detector cache reads its files
+    # only when a file first needs it.
     tree = len(files) >= PARALLEL_MIN_FILES
-    cache = DetectorCache.open() if tree or any(os.path.isdir(p) for p in paths) else None
+    cache = DetectorCache.open()
     prefilter = Prefilter.build(load_detectors(enabled)) if tree else None
     workers = worker_count(jobs)
     if workers > 1 and tree:
-        result = _scan_parallel(files, scope, workers, cache, prefilter)
+        result = _scan_parallel(files, scope, workers, cache and cache.load(), prefilter)
     else:
         result = _scan_files(files, scope, cache, prefilter)
     if cache is not None:

@@ -135,3 +135,29 @@ def test_the_cache_holds_no_key(cache_dir: Path) -> None:
 def test_an_empty_cache_dir_setting_turns_the_cache_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MANIAC_GUARD_CACHE_DIR", "")
     assert DetectorCache.open() is None
+
+
+def test_a_hook_run_on_an_unchanged_python_file_skips_the_parse(
+    cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pre-commit passes file names: a commit retried after another hook
+    failed should not pay libcst again for the same bytes."""
+    from maniac_guard.sources.files import Excluder
+
+    client = tmp_path / "client.py"
+    client.write_text(f'from maniac import Maniac\nc = Maniac(api_key="{fake_key("hook-cache")}")\n')
+    notes = tmp_path / "README.md"
+    notes.write_text("Set MANIAC_API_KEY in your environment.\n")
+
+    def scan(*paths: Path) -> list[str]:
+        result = engine.scan_paths([str(p) for p in paths], excluder=Excluder(), max_file_size=1 << 20)
+        return [f.fingerprint for f in result.findings]
+
+    assert scan(notes) == []
+    assert not list(cache_dir.glob("clean-*")) and not list(cache_dir.glob("found-*"))  # nothing needed it
+    first = scan(client, notes)
+    calls: list[SourceFile] = []
+    python = _python_detector()
+    monkeypatch.setattr(python, "detect", lambda s: calls.append(s) or [])
+    assert scan(client, notes) == first and len(first) == 1
+    assert calls == []
