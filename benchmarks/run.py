@@ -576,13 +576,21 @@ def bench_precommit(corpus: Path, args: argparse.Namespace, work: Path) -> dict[
     mg = tool("maniac-guard")
     assert mg
     result: dict[str, Any] = {"files": len(names), "bytes": sum((repo / n).stat().st_size for n in names)}
-    timing = time_command([mg, "scan", *names], repo, args.precommit_repeat, warmup=2)
+    # A cache folder of the benchmark's own, never the user's.
+    env = {"MANIAC_GUARD_CACHE_DIR": str(work / "cache-precommit")}
+    timing = time_command([mg, "scan", *names], repo, args.precommit_repeat, warmup=2, env=env)
     result["maniac_guard_files"] = {"command": "maniac-guard scan <10 files>", **timing.public()}
-    timing = time_command([mg, "scan", *sdk_names], repo, max(3, args.precommit_repeat // 4), warmup=1)
-    result["maniac_guard_sdk_file"] = {"command": "maniac-guard scan <10 files, one calls the SDK>", **timing.public()}
-    if "--staged" in subprocess.run([mg, "scan", "--help"], capture_output=True, text=True).stdout:
-        timing = time_command([mg, "scan", "--staged"], repo, args.precommit_repeat, warmup=2)
-        result["maniac_guard_staged"] = {"command": "maniac-guard scan --staged", **timing.public()}
+    # The SDK file first with an empty cache (a new commit), then unchanged
+    # since the last run (a commit retried after another hook failed).
+    timing = time_command([mg, "scan", *sdk_names], repo, max(3, args.precommit_repeat // 4), warmup=1,
+                          cold_cache=work / "cache-precommit-cold")
+    result["maniac_guard_sdk_file"] = {"command": "maniac-guard scan <10 files, one calls the SDK>  (empty cache)",
+                                       **timing.public()}
+    timing = time_command([mg, "scan", *sdk_names], repo, args.precommit_repeat, warmup=1, env=env)
+    result["maniac_guard_sdk_file_warm"] = {"command": "maniac-guard scan <10 files, one calls the SDK>  (warm cache)",
+                                            **timing.public()}
+    timing = time_command([mg, "scan", "--staged"], repo, args.precommit_repeat, warmup=2, env=env)
+    result["maniac_guard_staged"] = {"command": "maniac-guard scan --staged", **timing.public()}
     timing = time_command([sys.executable, "-c", "pass"], repo, args.precommit_repeat, warmup=2)
     result["python_startup"] = {"command": "python -c pass", **timing.public()}
     result["imports"] = import_profile(mg, names, repo)
@@ -591,7 +599,7 @@ def bench_precommit(corpus: Path, args: argparse.Namespace, work: Path) -> dict[
     return result
 
 
-HEAVY_MODULES = ("libcst", "httpx", "rich", "yaml", "pathspec", "multiprocessing", "concurrent")
+HEAVY_MODULES = ("libcst", "httpx", "rich", "yaml", "pathspec", "multiprocessing", "concurrent", "logging")
 
 
 def import_profile(mg: str, names: Sequence[str], repo: Path) -> dict[str, Any]:
@@ -761,12 +769,12 @@ def table(results: dict[str, Any]) -> str:
     if pre:
         m = pre["maniac_guard_files"]
         rows.append((f"pre-commit {pre['files']} files", "maniac-guard scan FILES", secs(m["min_s"]), secs(m["median_s"]), "", ""))
-        if "maniac_guard_staged" in pre:
-            s = pre["maniac_guard_staged"]
-            rows.append(("", "maniac-guard scan --staged", secs(s["min_s"]), secs(s["median_s"]), "", ""))
-        if "maniac_guard_sdk_file" in pre:
-            s = pre["maniac_guard_sdk_file"]
-            rows.append(("", "... one file calls the SDK", secs(s["min_s"]), secs(s["median_s"]), "", ""))
+        s = pre["maniac_guard_staged"]
+        rows.append(("", "maniac-guard scan --staged", secs(s["min_s"]), secs(s["median_s"]), "", ""))
+        s = pre["maniac_guard_sdk_file"]
+        rows.append(("", "... one file calls the SDK (empty cache)", secs(s["min_s"]), secs(s["median_s"]), "", ""))
+        s = pre["maniac_guard_sdk_file_warm"]
+        rows.append(("", "... the same, file unchanged since last run", secs(s["min_s"]), secs(s["median_s"]), "", ""))
         p = pre["python_startup"]
         rows.append(("", "python -c pass", secs(p["min_s"]), secs(p["median_s"]), "", ""))
     hist = results.get("history")

@@ -3,8 +3,6 @@ base64-encoded."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Iterator
 
@@ -89,6 +87,9 @@ def _base64_tokens(data: bytes) -> Iterator[tuple[int, int]]:
 
 
 def _decode_base64(token: bytes) -> bytes | None:
+    import base64  # here: only files with a base64 marker get this far
+    import binascii
+
     token = token.rstrip(b"=")
     token += b"=" * (-len(token) % 4)
     try:

@@ -6,7 +6,6 @@ import codecs
 import errno
 import os
 import stat
-import subprocess
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -80,6 +79,8 @@ def display_path(abs_path: str, cwd: str) -> str:
 def _git_files(directory: str) -> list[str] | None:
     """Tracked and untracked-but-not-ignored files under `directory`, or None
     when it is not inside a git work tree (or git is missing)."""
+    import subprocess  # here: a hook that names its files never starts git
+
     try:
         proc = subprocess.run(
             ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--deduplicate"],
