@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass, field
 
 from maniac_guard.cachefiles import cache_dir, read_cached, store_cached
 from maniac_guard.findings import Finding, Location, Secret
@@ -85,6 +86,22 @@ def thaw(frozen: str, source: SourceFile) -> list[Finding]:
             )
         )
     return findings
+
+
+@dataclass
+class Learnt:
+    """What a scan learnt for the cache: clean files, and frozen findings."""
+
+    clean: list[bytes] = field(default_factory=list)
+    found: list[tuple[bytes, str]] = field(default_factory=list)
+
+    def add(self, entry: bytes, findings: list[Finding], data: bytes) -> None:
+        if not findings:
+            self.clean.append(entry)
+            return
+        frozen = freeze(findings, data)
+        if frozen is not None:
+            self.found.append((entry, frozen))
 
 
 class DetectorCache:

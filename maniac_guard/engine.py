@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 
-from maniac_guard.detectorcache import CACHED_DETECTORS, DetectorCache, freeze
+from maniac_guard.detectorcache import CACHED_DETECTORS, DetectorCache, Learnt
 from maniac_guard.detectors import load_detectors
 from maniac_guard.findings import Finding, sort_key
 from maniac_guard.prefilter import Prefilter
@@ -33,22 +33,6 @@ from maniac_guard.sources.files import (
 PARALLEL_MIN_FILES = 400
 CHUNK_SIZE = 64  # small enough to balance the processes when slow files cluster
 IGNORE_RE = re.compile(r"maniac-guard:\s*ignore(?:\[([A-Za-z0-9_,\s]+)\])?")
-
-
-@dataclass
-class Learnt:
-    """New detector-cache entries: clean files, and frozen findings."""
-
-    clean: list[bytes] = field(default_factory=list)
-    found: list[tuple[bytes, str]] = field(default_factory=list)
-
-    def add(self, entry: bytes, findings: list[Finding], data: bytes) -> None:
-        if not findings:
-            self.clean.append(entry)
-            return
-        frozen = freeze(findings, data)
-        if frozen is not None:
-            self.found.append((entry, frozen))
 
 
 @dataclass
@@ -224,7 +208,8 @@ def scan_paths(
     walk = WalkReport()
     explicit = frozenset(os.path.abspath(p) for p in paths if not os.path.isdir(p))
     scope = ScanScope(max_file_size, tuple(os.path.realpath(p) for p in paths), os.getcwd(), explicit, enabled)
-    files = [path for batch in iter_path_batches(paths, use_gitignore=use_gitignore, excluder=excluder, report=walk) for path in batch]
+    batches = iter_path_batches(paths, use_gitignore=use_gitignore, excluder=excluder, report=walk)
+    files = [path for batch in batches for path in batch]
     # The native prefilter pays on trees, not on a hook's handful of files
     # (hyperscan's import costs ~3 ms); the detector cache reads its files
     # only when a file first needs it.

@@ -10,7 +10,7 @@ from types import ModuleType
 import pytest
 
 from maniac_guard import engine
-from maniac_guard.detectorcache import CACHED_DETECTORS, DetectorCache
+from maniac_guard.detectorcache import CACHED_DETECTORS, DetectorCache, Learnt
 from maniac_guard.detectors import load_detectors
 from maniac_guard.findings import Finding
 from maniac_guard.sources import SourceFile
@@ -71,7 +71,7 @@ def _learn(source: SourceFile) -> list[Finding]:
     """Scan once with a fresh cache and save what was learnt."""
     cache = DetectorCache.open()
     assert cache is not None
-    learnt = engine.Learnt()
+    learnt = Learnt()
     findings = engine.scan_source(source, load_detectors(), cache, learnt)
     cache.save(learnt.clean, learnt.found)
     return findings
@@ -85,7 +85,7 @@ def _rescan(source: SourceFile, monkeypatch: pytest.MonkeyPatch) -> tuple[list[F
     monkeypatch.setattr(python, "detect", lambda s: calls.append(s) or real(s))
     again = DetectorCache.open()
     assert again is not None
-    return engine.scan_source(source, load_detectors(), again, engine.Learnt()), calls
+    return engine.scan_source(source, load_detectors(), again, Learnt()), calls
 
 
 def test_an_unchanged_clean_file_is_not_parsed_again(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

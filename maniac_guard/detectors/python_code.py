@@ -37,11 +37,11 @@ NOTEBOOK_SUFFIX = ".ipynb"
 # building a key from pieces has one: "mk-" + …, f"mk-{…}", ("mk-ab" "cd")).
 # `api_key` or `Authorization` alone cannot make a finding, an `mk-` in a
 # comment or mid-sentence is MG101's, and libcst costs 0.1-2 s a file.
-# Three substring searches first (fast), the exact gate only on their hits.
-_CHEAP = tuple(re.compile(literal).search for literal in (rb"aniac", rb"ANIAC_", rb"mk-"))
 HINTS = (rb"(?:from|import)[ \t]+maniac\b", rb"MANIAC_", rb"maniac\.ai", rb"[\"']mk-")
+# Without the native prefilter (a hook's few files), three substring searches
+# first (fast), the exact gate only on their hits.
+_CHEAP = tuple(re.compile(literal).search for literal in (rb"aniac", rb"ANIAC_", rb"mk-"))
 _GATE = re.compile(b"|".join(HINTS))
-
 
 # libcst's parser costs ~30 s and ~750 MB per MiB of Python, and its native
 # parser overflows the C stack (a segfault, not an exception) on chains a few
