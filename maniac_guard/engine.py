@@ -129,7 +129,7 @@ def scan_source(
             # One detector out of its depth must not cost the others' findings.
             source.notes.append(f"{source.path}: too deeply nested for {detector.__name__.rsplit('.', 1)[-1]}; other rules still ran")
             continue
-        if entry is not None and len(source.notes) == notes and learnt is not None:
+        if entry is not None and len(source.notes) == notes and not source.partial and learnt is not None:
             learnt.add(entry, produced, source.data)
         found.extend(produced)
     if not found:

@@ -161,3 +161,11 @@ def test_a_hook_run_on_an_unchanged_python_file_skips_the_parse(
     monkeypatch.setattr(python, "detect", lambda s: calls.append(s) or [])
     assert scan(client, notes) == first and len(first) == 1
     assert calls == []
+
+
+def test_code_that_does_not_parse_is_not_remembered(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not analyzed is not clean: the next run tries again (and -v says why)."""
+    source = SourceFile("old.py", b'from maniac import Maniac\nprint "py2"\n')
+    assert _learn(source) == []
+    _, calls = _rescan(SourceFile("old.py", source.data), monkeypatch)
+    assert len(calls) == 1

@@ -209,7 +209,9 @@ def detect(source: SourceFile) -> Iterator[Finding]:
             return
         if _skipped(source, notebook.text):
             return
-        module, notebook = _parse_notebook(notebook, source.path)
+        module, parsed = _parse_notebook(notebook, source.path)
+        source.partial = source.partial or parsed is not notebook  # some cells left out
+        notebook = parsed
         text = notebook.text
     else:
         text = source.text
@@ -217,12 +219,14 @@ def detect(source: SourceFile) -> Iterator[Finding]:
             return
         module = _parse(text, source.path)
     if module is None:
+        source.partial = True
         return
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     try:
         issues = analyze(wrapper, path=source.path)
     except RecursionError:
         debug(__name__, "%s: too deeply nested for the Python analyzer; key patterns only", source.path)
+        source.partial = True
         return
     if not issues:
         return

@@ -21,6 +21,9 @@ class SourceFile:
     date: str | None = None
     line_numbers: list[int] | None = None
     notes: list[str] = field(default_factory=list)  # per-file messages (stderr)
+    # A detector could not analyze all of it (code that does not parse): its
+    # result is not cached, so `-v` explains the gap on every run.
+    partial: bool = False
     _text: str | None = field(default=None, repr=False)
 
     @property
