@@ -213,3 +213,23 @@ def test_progress_bar_on_a_terminal_shows_counts_not_keys(api: FakeManiac, tmp_p
     text = captured.decode("utf-8", "replace")
     assert "Verifying keys" in text
     assert not any(key in text or key[3:] in text for key in keys)
+
+
+@pytest.mark.parametrize("only_live", [False, True])
+def test_fix_keeps_the_verdicts_of_what_it_could_not_fix(
+    api: FakeManiac, tmp_path: Path, env: dict[str, str], only_live: bool
+) -> None:
+    """After --fix, the fixed files are scanned again; what is still there
+    keeps its verdict (no second request), and --only-live still hides the rest."""
+    live, revoked = api.add(fake_key("fix-live"), "live"), api.add(fake_key("fix-revoked"), "revoked")
+    root = tmp_path / "fixme"
+    root.mkdir()
+    (root / "app.py").write_text(
+        f'from maniac import Maniac\n\n# old key: {live}\nclient = Maniac(api_key="{live}")\nOTHER = "{revoked}"\n'
+    )
+    verify = "--only-live" if only_live else "--verify"
+    result = run_cli("scan", ".", "--fix", verify, "--api-url", api.url, "--format", "json", env=env, cwd=root)
+    assert 'Maniac(api_key=os.getenv("MANIAC_API_KEY"))' in (root / "app.py").read_text()
+    states = {f["line"]: (f["verification"] or {}).get("state") for f in json.loads(result.stdout)["findings"]}
+    assert states == ({4: "live"} if only_live else {4: "live", 6: "revoked"})  # `import os` came first
+    assert sorted(r.key for r in api.requests) == [live, revoked]

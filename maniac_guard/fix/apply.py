@@ -13,6 +13,7 @@ from maniac_guard.fix.codemod import FixOptions
 
 if TYPE_CHECKING:
     from maniac_guard.engine import ScanResult
+    from maniac_guard.findings import Finding
     from maniac_guard.fix import FixRun
     from maniac_guard.scan import ScanRequest
 
@@ -70,11 +71,28 @@ def rescan(run: FixRun, result: ScanResult, request: ScanRequest) -> int:
         source, _, _ = to_source(path, data)
         if source is not None:
             after += scan_source(source, detectors)
-    after = select_findings(after, request.settings)
+    after = _carry_verdicts(before, select_findings(after, request.settings), request.settings.only_live)
     kept = [f for f in result.findings if f.path not in changed]
     result.findings = sorted(kept + after, key=sort_key)
     remaining = {(f.rule_id, f.fingerprint) for f in after}
     return sum(1 for f in before if (f.rule_id, f.fingerprint) not in remaining)
+
+
+def _carry_verdicts(before: list[Finding], after: list[Finding], only_live: bool) -> list[Finding]:
+    """The fixed files' new findings keep the verdicts their keys got before
+    the fix (no second request); with --only-live, what is not live stays out."""
+    from maniac_guard.verify.classify import LIVE
+
+    verdicts = {f.secret: f.verification for f in before if f.secret is not None and f.verification is not None}
+    out = []
+    for finding in after:
+        verdict = verdicts.get(finding.secret) if finding.secret is not None else None
+        if verdict is not None:
+            finding = finding.replace(verification=verdict)
+        if only_live and (verdict is None or verdict.state != LIVE):
+            continue
+        out.append(finding)
+    return out
 
 
 def _distinct_secrets(run: FixRun) -> list[str]:
