@@ -77,7 +77,26 @@ def check_api_url(ctx: click.Context, param: click.Parameter, value: str | None)
         raise click.BadParameter(str(exc).removeprefix("--api-url: ")) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+
+
+class _Commands(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        # click turns Ctrl-C into "Aborted!" and exit 1, which a CI gate would
+        # read as "findings"; an interrupted scan found nothing for certain.
+        # os._exit: a normal exit would first wait for verification threads
+        # stuck in HTTP requests (up to the timeout). Writes in progress have
+        # already cleaned up as the interrupt passed through them.
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("\nmaniac-guard: interrupted", err=True)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(EXIT_INTERRUPTED)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="maniac-guard")
 def main() -> None:
     """Find, fix and verify leaked Maniac API keys."""

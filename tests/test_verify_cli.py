@@ -233,3 +233,29 @@ def test_fix_keeps_the_verdicts_of_what_it_could_not_fix(
     states = {f["line"]: (f["verification"] or {}).get("state") for f in json.loads(result.stdout)["findings"]}
     assert states == ({4: "live"} if only_live else {4: "live", 6: "revoked"})  # `import os` came first
     assert sorted(r.key for r in api.requests) == [live, revoked]
+
+
+def test_ctrl_c_exits_130_not_1(tmp_path: Path, env: dict[str, str]) -> None:
+    """Interrupted (here while a verification request hangs), the scan has no
+    verdict: exit 130, as shells report SIGINT, never 1 ("findings")."""
+    import signal
+    import socket
+    import time
+
+    (tmp_path / "a.env").write_text(f"MANIAC_API_KEY={fake_key('sigint')}\n")
+    with socket.socket() as silent:  # accepts, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        proc = subprocess.Popen(
+            [console_script(), "scan", str(tmp_path), "--verify", "--api-url", url, "--verify-timeout", "60"],
+            env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        silent.settimeout(30)
+        connection, _ = silent.accept()  # the request is in flight
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        connection.close()
+    assert proc.returncode == 130, (out, err)
+    assert err.strip().splitlines()[-1] == "maniac-guard: interrupted"

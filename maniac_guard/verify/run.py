@@ -95,8 +95,12 @@ def verify_keys(keys: list[str], options: VerifyOptions) -> VerifyReport:
 
             bar = ProgressBar(len(todo))
             tick = bar.advance
+        # Not `with ThreadPoolExecutor`: its exit waits for every thread, so
+        # Ctrl-C would wait for requests stuck until their timeout.
+        pool = ThreadPoolExecutor(options.concurrency)
+        interrupted = False
         try:
-            with Checker(options, deadline) as checker, ThreadPoolExecutor(options.concurrency) as pool:
+            with Checker(options, deadline) as checker:
                 futures: dict[Future[tuple[Verification, bool]], str] = {
                     pool.submit(checker.check, key): key for key in todo
                 }
@@ -114,7 +118,11 @@ def verify_keys(keys: list[str], options: VerifyOptions) -> VerifyReport:
                             cache.put(key, verdict)
                         tick()
                 report.requests = checker.requests
+        except KeyboardInterrupt:
+            interrupted = True
+            raise
         finally:
+            pool.shutdown(wait=not interrupted, cancel_futures=True)
             if bar is not None:
                 bar.close()
     report.elapsed = time.monotonic() - started
