@@ -5,6 +5,7 @@ what kind of edit removes it; this module only edits. Fix kinds:
 
 - ``replace-with-getenv``: the expression becomes ``os.getenv("NAME")``;
 - ``drop-getenv-default``: ``os.getenv("NAME", "mk-…")`` loses its default;
+- ``drop-or-fallback``: ``os.getenv("NAME") or "mk-…"`` becomes ``os.getenv("NAME")``;
 - ``remove-statement``: ``os.environ["NAME"] = "mk-…"`` goes away;
 - ``header-to-api-key``: the ``Authorization`` entry of ``default_headers=``
   leaves the ``Maniac(...)`` call and ``api_key=os.getenv("NAME")`` comes in.
@@ -23,7 +24,7 @@ from libcst.metadata import MetadataWrapper, ParentNodeProvider, ScopeProvider
 from maniac_guard.fix.edits import getenv_call, insert_arg_before, remove_element
 
 GETENV_KINDS = frozenset({"replace-with-getenv", "header-to-api-key"})
-FIX_KINDS = GETENV_KINDS | {"drop-getenv-default", "remove-statement"}
+FIX_KINDS = GETENV_KINDS | {"drop-getenv-default", "drop-or-fallback", "remove-statement"}
 ENV_NAME_RE = re.compile(r"[A-Z][A-Z0-9_]*\Z")
 AUTH_HEADERS = frozenset({"authorization", "api-key", "x-api-key"})
 
@@ -270,7 +271,7 @@ class FixTransformer(cst.CSTTransformer):
         self.refused.append((issue, reason))
         self.refused_ids.add(id(issue.fix_node))
 
-    # -- replace-with-getenv, drop-getenv-default, header-to-api-key -------
+    # -- replace-with-getenv, drop-getenv-default, drop-or-fallback, header-to-api-key
     def on_leave(  # type: ignore[override]
         self, original_node: cst.CSTNode, updated_node: cst.CSTNode
     ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
@@ -292,6 +293,9 @@ class FixTransformer(cst.CSTTransformer):
             return call
         if issue.fix_kind == "drop-getenv-default" and isinstance(updated, cst.Call):
             return self._drop_default(issue, updated)
+        if issue.fix_kind == "drop-or-fallback" and isinstance(updated, cst.BooleanOperation):
+            # `os.getenv(…) or "mk-…"` → `os.getenv(…)`, keeping any parentheses around it.
+            return updated.left if not updated.lpar else updated.left.with_changes(lpar=updated.lpar, rpar=updated.rpar)
         if issue.fix_kind == "header-to-api-key" and isinstance(updated, cst.Call):
             return self._move_header(issue, updated)
         self._refuse(issue, f"unexpected node for {issue.fix_kind}")

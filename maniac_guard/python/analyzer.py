@@ -50,6 +50,7 @@ MAX_DEPTH = 12  # name → name → … chains; deeper is not a constant worth f
 # fix kinds (the contract with maniac_guard.fix)
 REPLACE_WITH_GETENV = "replace-with-getenv"
 DROP_GETENV_DEFAULT = "drop-getenv-default"
+DROP_OR_FALLBACK = "drop-or-fallback"
 REMOVE_STATEMENT = "remove-statement"
 HEADER_TO_API_KEY = "header-to-api-key"
 
@@ -63,7 +64,8 @@ class PyIssue:
     fix_kind: str | None  # one of the fix kinds above, or None
     # replace-with-getenv: the expression to replace (literal, concatenation,
     # or the Name's assigned value at the definition); drop-getenv-default:
-    # the os.getenv/os.environ.get Call; remove-statement: the
+    # the os.getenv/os.environ.get Call; drop-or-fallback: the
+    # `os.getenv(…) or <fallback>` BooleanOperation; remove-statement: the
     # SimpleStatementLine (or small statement) to remove; header-to-api-key:
     # the Maniac(...) Call whose default_headers entry must move.
     fix_node: cst.CSTNode | None
@@ -131,6 +133,7 @@ class _Collector(cst.CSTVisitor):
         self._star_maniac = False
         self._calls: list[_Call] = []
         self._env_assigns: list[_EnvAssign] = []
+        self._or_fallbacks: list[cst.BooleanOperation] = []  # `<call> or <fallback>`
         self._compounds: list[tuple[cst.BaseExpression, cst.BaseExpression | None]] = []
         self._compound_stack: list[cst.BaseExpression] = []
         self._memo: dict[cst.CSTNode, Folded | None] = {}
@@ -239,6 +242,10 @@ class _Collector(cst.CSTVisitor):
     def _leave_compound(self, node: cst.BaseExpression) -> None:
         if self._compound_stack and self._compound_stack[-1] is node:
             self._compound_stack.pop()
+
+    def visit_BooleanOperation(self, node: cst.BooleanOperation) -> None:
+        if isinstance(node.operator, cst.Or) and isinstance(node.left, cst.Call):
+            self._or_fallbacks.append(node)
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
         if isinstance(node.operator, cst.Add):
@@ -485,6 +492,11 @@ class _Collector(cst.CSTVisitor):
             index = assign.target.slice[0].slice if len(assign.target.slice) == 1 else None
             name = self.fold(index.value) if isinstance(index, cst.Index) else None
             self._check_env_write(name.value if name else None, assign.value, assign.statement, "os.environ[...] =")
+        for fallback in self._or_fallbacks:
+            assert isinstance(fallback.left, cst.Call)
+            if self._qnames(fallback.left.func) & GETENV:
+                name_expr, _ = self._getenv_parts(fallback.left)
+                self._check_getenv_default(fallback.left, name_expr, fallback.right, DROP_OR_FALLBACK, fallback, "`or` fallback")
         self._check_pieces()
 
     def _check_sdk_call(self, call: cst.Call, sdk: str) -> None:
@@ -587,8 +599,20 @@ class _Collector(cst.CSTVisitor):
 
     def _check_getenv(self, call: cst.Call) -> None:
         name_expr, default = self._getenv_parts(call)
-        if default is None:
-            return
+        if default is not None:
+            self._check_getenv_default(call, name_expr, default, DROP_GETENV_DEFAULT, call, "default")
+
+    def _check_getenv_default(
+        self,
+        call: cst.Call,
+        name_expr: cst.BaseExpression | None,
+        default: cst.BaseExpression,
+        fix_kind: str,
+        fix_node: cst.CSTNode,
+        role: str,
+    ) -> None:
+        """A credential used when the variable is unset: the call's default,
+        or the right side of `os.getenv(…) or <fallback>`."""
         name = self.fold(name_expr) if name_expr is not None else None
         for folded in self.options(default):
             value = folded.value
@@ -597,8 +621,8 @@ class _Collector(cst.CSTVisitor):
             if not looks_like_key(value) and not (name is not None and is_maniac_env_name(name.value)):
                 continue
             shown = name.value if name is not None else "the variable"
-            message = f"credential {mask(value)} is the default of {shown}: the key ships with the code when the variable is unset"
-            self._add(PyIssue("MG205", message, folded.site, value, DROP_GETENV_DEFAULT, call, "safe", call if folded.through_name else None))
+            message = f"credential {mask(value)} is the {role} of {shown}: the key ships with the code when the variable is unset"
+            self._add(PyIssue("MG205", message, folded.site, value, fix_kind, fix_node, "safe", call if folded.through_name else None))
 
     def _check_env_write(
         self, name: str | None, value_expr: cst.BaseExpression, statement: cst.CSTNode | None, how: str, single: bool = True
