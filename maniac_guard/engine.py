@@ -30,8 +30,11 @@ from maniac_guard.sources.files import (
     utf8_problem,
 )
 
-PARALLEL_MIN_FILES = 400
-CHUNK_SIZE = 64  # small enough to balance the processes when slow files cluster
+# Below this, one process: a hook's handful of files costs less than a fork.
+# Above, helpers pay even on a small repository, whose Python files (those
+# that reach libcst, ~0.1 s each) are most of the time of a first scan.
+PARALLEL_MIN_FILES = 100
+CHUNK_SIZE = 64  # at most; small enough to balance the processes when slow files cluster
 IGNORE_RE = re.compile(r"maniac-guard:\s*ignore(?:\[([A-Za-z0-9_,\s]+)\])?")
 
 
@@ -241,7 +244,9 @@ def _scan_parallel(
     from maniac_guard.forkshare import run_shared
 
     load_detectors(scope.enabled)
-    chunks = [paths[start : start + CHUNK_SIZE] for start in range(0, len(paths), CHUNK_SIZE)]
+    # At least 4 chunks per process, so one slow chunk does not decide the end.
+    size = max(1, min(CHUNK_SIZE, len(paths) // (workers * 4)))
+    chunks = [paths[start : start + size] for start in range(0, len(paths), size)]
     result = ScanResult()
     for part in run_shared(chunks, lambda chunk: _scan_files(chunk, scope, cache, prefilter), workers - 1):
         result.merge(part)  # in walk order, so messages keep path order
