@@ -3,7 +3,7 @@
 One visitor walks the module once, collecting what it needs (assignments,
 class attributes, calls, environment writes, expressions built from pieces);
 `leave_Module` then folds constants and decides. Names are resolved with
-libcst's ScopeProvider and QualifiedNameProvider, so aliases
+libcst's ScopeProvider and its qualified names, so aliases
 (`from maniac import Maniac as M`, `import maniac as m`) are seen and a local
 class named `Maniac` is not taken for the SDK.
 
@@ -20,7 +20,6 @@ import libcst as cst
 from libcst.metadata import (
     Assignment,
     MetadataWrapper,
-    QualifiedNameProvider,
     Scope,
     ScopeProvider,
 )
@@ -116,7 +115,10 @@ def _short(value: str) -> str:
 
 
 class _Collector(cst.CSTVisitor):
-    METADATA_DEPENDENCIES = (ScopeProvider, QualifiedNameProvider)
+    # Qualified names are asked of the scope for the few nodes that need them:
+    # QualifiedNameProvider walks the whole tree again to prepare one for
+    # every node (about a third of the analysis time on a large module).
+    METADATA_DEPENDENCIES = (ScopeProvider,)
 
     def __init__(self, in_test: bool) -> None:
         super().__init__()
@@ -220,7 +222,8 @@ class _Collector(cst.CSTVisitor):
                 self._self_class[node] = owner
 
     def _qnames(self, node: cst.CSTNode) -> frozenset[str]:
-        names = self.get_metadata(QualifiedNameProvider, node, set())
+        scope = self.get_metadata(ScopeProvider, node, None)
+        names = scope.get_qualified_names_for(node) if isinstance(scope, Scope) else ()
         return frozenset(q.name for q in names)
 
     def visit_Call(self, node: cst.Call) -> None:
