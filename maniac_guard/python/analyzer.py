@@ -135,7 +135,7 @@ class _Collector(cst.CSTVisitor):
         self._star_maniac = False
         self._calls: list[_Call] = []
         self._env_assigns: list[_EnvAssign] = []
-        self._or_fallbacks: list[cst.BooleanOperation] = []  # `<call> or <fallback>`
+        self._or_fallbacks: list[cst.BooleanOperation] = []  # `<lookups> or <fallback>`
         self._compounds: list[tuple[cst.BaseExpression, cst.BaseExpression | None]] = []
         self._compound_stack: list[cst.BaseExpression] = []
         self._memo: dict[cst.CSTNode, Folded | None] = {}
@@ -247,7 +247,7 @@ class _Collector(cst.CSTVisitor):
             self._compound_stack.pop()
 
     def visit_BooleanOperation(self, node: cst.BooleanOperation) -> None:
-        if isinstance(node.operator, cst.Or) and isinstance(node.left, cst.Call):
+        if isinstance(node.operator, cst.Or):
             self._or_fallbacks.append(node)
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
@@ -496,11 +496,21 @@ class _Collector(cst.CSTVisitor):
             name = self.fold(index.value) if isinstance(index, cst.Index) else None
             self._check_env_write(name.value if name else None, assign.value, assign.statement, "os.environ[...] =")
         for fallback in self._or_fallbacks:
-            assert isinstance(fallback.left, cst.Call)
-            if self._qnames(fallback.left.func) & GETENV:
-                name_expr, _ = self._getenv_parts(fallback.left)
-                self._check_getenv_default(fallback.left, name_expr, fallback.right, DROP_OR_FALLBACK, fallback, "`or` fallback")
+            lookup = self._env_lookups(fallback.left)
+            if lookup is not None:
+                name_expr, _ = self._getenv_parts(lookup)
+                self._check_getenv_default(lookup, name_expr, fallback.right, DROP_OR_FALLBACK, fallback, "`or` fallback")
         self._check_pieces()
+
+    def _env_lookups(self, expr: cst.BaseExpression) -> cst.Call | None:
+        """The first getenv call of `os.getenv(A)` or `os.getenv(A) or
+        os.environ.get(B) or …` (left-nested), None if anything else is in it."""
+        if isinstance(expr, cst.Call):
+            return expr if self._qnames(expr.func) & GETENV else None
+        if isinstance(expr, cst.BooleanOperation) and isinstance(expr.operator, cst.Or):
+            first = self._env_lookups(expr.left)
+            return first if first is not None and self._env_lookups(expr.right) is not None else None
+        return None
 
     def _check_sdk_call(self, call: cst.Call, sdk: str) -> None:
         key_exprs: list[cst.BaseExpression] = []
