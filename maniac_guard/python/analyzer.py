@@ -13,6 +13,7 @@ autofix (maniac_guard.fix) rewrites exactly those nodes.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -515,11 +516,21 @@ class _Collector(cst.CSTVisitor):
     def _check_sdk_call(self, call: cst.Call, sdk: str) -> None:
         key_exprs: list[cst.BaseExpression] = []
         header_exprs: list[cst.BaseExpression] = []
+        unpacked_headers: list[cst.BaseExpression] = []
+        via_name: set[int] = set()  # ids of key expressions from a dict bound to a name
         for arg in call.args:
             if arg.keyword is not None and arg.keyword.value == "api_key":
                 key_exprs.append(arg.value)
             elif arg.keyword is not None and arg.keyword.value == "default_headers":
                 header_exprs.append(arg.value)
+            elif arg.star == "**":  # Maniac(**{"api_key": …}), or a name bound to such a dict
+                for key, value in self.dict_items(arg.value) or []:
+                    if key == "api_key":
+                        key_exprs.append(value)
+                        if not isinstance(arg.value, (cst.Dict, cst.Call)):
+                            via_name.add(id(value))
+                    elif key == "default_headers":
+                        unpacked_headers.append(value)
         positional = [a for a in call.args if a.keyword is None and not a.star]
         if positional:
             first = positional[0].value
@@ -531,9 +542,13 @@ class _Collector(cst.CSTVisitor):
                 header_exprs += [v for k, v in legacy if k in ("defaultHeaders", "default_headers")]
         for expr in key_exprs:
             for folded in self.options(expr):
+                if id(expr) in via_name and not folded.through_name:
+                    folded = dataclasses.replace(folded, through_name=True)
                 self._judge_sdk_value(folded, call, sdk)
         for expr in header_exprs:
             self._check_headers(expr, call, f"{sdk}(default_headers=…)", sdk_call=True)
+        for expr in unpacked_headers:  # no fix: the header is not in the call to move
+            self._check_headers(expr, call, f"{sdk}(**…)", sdk_call=False)
 
     def _judge_sdk_value(self, folded: Folded, call: cst.Call, sdk: str) -> None:
         kind = classify(folded.value, self.in_test)
