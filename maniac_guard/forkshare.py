@@ -27,15 +27,18 @@ _INDEX = struct.Struct("<I")  # 4 bytes: one atomic pipe read or write
 
 
 # Every index goes into the pipe before anyone reads it, so they must fit in
-# the smallest pipe buffer POSIX systems give (Linux and macOS: 64 KiB).
-MAX_CHUNKS = 60 * 1024 // _INDEX.size
+# the smallest pipe buffer there is: one 4 KiB page (Linux gives new pipes
+# just that once a user holds too many; macOS starts at 16 KiB). A longer
+# list runs in rounds.
+MAX_CHUNKS = 4096 // _INDEX.size
 
 
 def run_shared(chunks: Sequence[Chunk], work: Callable[[Chunk], Result], helpers: int) -> list[Result]:
     """`work(chunk)` for every chunk, spread over this process and up to
     `helpers` forked ones; results in chunk order."""
     if len(chunks) > MAX_CHUNKS:
-        return [r for start in range(0, len(chunks), MAX_CHUNKS) for r in run_shared(chunks[start : start + MAX_CHUNKS], work, helpers)]
+        rounds = (chunks[start : start + MAX_CHUNKS] for start in range(0, len(chunks), MAX_CHUNKS))
+        return [result for part in rounds for result in run_shared(part, work, helpers)]
     if helpers < 1 or len(chunks) < 2 or not hasattr(os, "fork"):
         return [work(chunk) for chunk in chunks]
     tasks_read, tasks_write = os.pipe()
