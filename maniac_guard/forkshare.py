@@ -48,7 +48,12 @@ def run_shared(chunks: Sequence[Chunk], work: Callable[[Chunk], Result], helpers
     pipes: list[tuple[int, int]] = []  # (pid, read end of its result pipe)
     for _ in range(min(helpers, len(chunks) - 1)):
         result_read, result_write = os.pipe()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:  # out of processes or memory: fewer helpers, same result
+            os.close(result_read)
+            os.close(result_write)
+            break
         if pid == 0:  # the helper
             os.close(result_read)
             _helper(tasks_read, result_write, chunks, work)

@@ -30,8 +30,9 @@ def hints_of(detector: ModuleType) -> tuple[bytes, ...] | None:
 class Prefilter:
     """Which of `detectors` a file's bytes can wake, by their indexes."""
 
-    def __init__(self, database: Any, owners: list[int], always: frozenset[int]) -> None:
+    def __init__(self, database: Any, owners: list[int], always: frozenset[int], detectors: int) -> None:
         self._database = database
+        self._detectors = range(detectors)
         self._owners = owners  # hint id -> detector index
         self._always = always  # detectors without hints
         self._scratch: Any = None
@@ -55,7 +56,7 @@ class Prefilter:
         except ImportError:
             return None
         database = _load_or_compile(hyperscan, patterns)
-        return None if database is None else cls(database, owners, frozenset(always))
+        return None if database is None else cls(database, owners, frozenset(always), len(detectors))
 
     def woken(self, data: bytes) -> set[int]:
         import hyperscan
@@ -69,7 +70,10 @@ class Prefilter:
             woken.add(owners[hint])
 
         if data:
-            self._database.scan(data, match_event_handler=on_match, scratch=self._scratch)
+            try:
+                self._database.scan(data, match_event_handler=on_match, scratch=self._scratch)
+            except hyperscan.error:  # never lose a finding to the prefilter: ask everyone
+                return set(self._detectors)
         return woken
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import time
 
+import pytest
+
 from maniac_guard.forkshare import MAX_CHUNKS, run_shared
 
 PARENT = os.getpid()
@@ -38,3 +40,11 @@ def test_more_chunks_than_the_pipe_holds_run_in_rounds() -> None:
 
 def test_no_helpers_runs_everything_here() -> None:
     assert run_shared([1, 2, 3], lambda chunk: (chunk, os.getpid()), helpers=0) == [(1, PARENT), (2, PARENT), (3, PARENT)]
+
+
+def test_a_fork_that_fails_leaves_the_work_to_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    assert run_shared(list(range(20)), lambda chunk: (chunk, os.getpid()), helpers=3) == [(n, PARENT) for n in range(20)]

@@ -95,3 +95,18 @@ def test_the_compiled_hints_are_cached_and_a_damaged_copy_is_rebuilt(tmp_path: P
     assert compiled is not None and loaded is not None and rebuilt is not None
     assert compiled.woken(sample) == loaded.woken(sample) == rebuilt.woken(sample) == {0, 1, 2, 3}
     assert stored.read_bytes() != b"not a database"
+
+
+def test_a_prefilter_that_fails_asks_every_detector() -> None:
+    import hyperscan
+
+    class Broken:
+        def scan(self, *args: object, **kwargs: object) -> None:
+            raise hyperscan.error("scratch in use")
+
+    broken = Prefilter(Broken(), [], frozenset(), len(DETECTORS))
+    broken._scratch = object()
+    data = f"MANIAC_API_KEY={fake_key('broken-prefilter')}\n".encode()
+    assert broken.woken(data) == set(range(len(DETECTORS)))
+    plain = scan_source(SourceFile(".env", data), DETECTORS)
+    assert plain and scan_source(SourceFile(".env", data), DETECTORS, prefilter=broken) == plain
