@@ -260,3 +260,19 @@ def test_every_python_rule_states_its_fix_safety_matching_its_fix_field() -> Non
         assert "## Fix safety" in doc, rule.id
         section = doc.split("## Fix safety", 1)[1].strip()
         assert section.lower().startswith(rule.fix), (rule.id, rule.fix, section[:20])
+
+
+def test_pieces_left_in_constants_are_named_without_the_key() -> None:
+    """The fix replaces where a key built from pieces is used; constants that
+    hold its pieces may be imported elsewhere, so they stay, with a warning."""
+    key = fake_key("pieces-left")
+    head, tail = key[:15], key[15:]
+    code = f'from maniac import Maniac\nHEAD = "{head}"\nclient = Maniac(api_key=HEAD + "{tail}")\n'
+    fix = fix_bytes("app.py", code.encode(), FixOptions())
+    assert fix.new is not None and b'os.getenv("MANIAC_API_KEY")' in fix.new
+    assert fix.messages == [
+        f"app.py: pieces of {key[:7]}…{key[-2:]} are still in the file (constants it was built from); "
+        "remove them if nothing else uses them"
+    ]
+    clean = fix_bytes("app.py", f'from maniac import Maniac\nclient = Maniac(api_key="{key}")\n'.encode(), FixOptions())
+    assert clean.messages == []

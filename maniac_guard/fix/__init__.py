@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 __all__ = ["FileFix", "FixOptions", "FixRun", "fix_bytes", "fix_files", "render_diff"]
 
 
-
 @dataclass
 class FileFix:
     path: str  # as shown
@@ -102,11 +101,23 @@ def _note_skipped(result: FileFix, skipped: Sequence[tuple[Issue, str]]) -> None
         result.messages.append(f"{result.path}: {issue.rule_id} not fixed: {reason}")
 
 
+# A run of this many characters of a key's body still in the file after the
+# fix is a piece of it (a constant it was built from), not a coincidence.
+PIECE_LENGTH = 8
+
+
 def _note_remaining(result: FileFix, text: str) -> None:
     for secret in result.secrets:
+        body = secret[3:] if secret.startswith("mk-") else secret
         if secret in text:
             result.messages.append(
                 f"{result.path}: {mask(secret)} still appears in the file (an unfixed finding, a comment or a string)"
+            )
+        elif any(body[i : i + PIECE_LENGTH] in text for i in range(len(body) - PIECE_LENGTH + 1)):
+            # Constants may be imported elsewhere, so the fix edits uses, not definitions.
+            result.messages.append(
+                f"{result.path}: pieces of {mask(secret)} are still in the file (constants it was built from); "
+                "remove them if nothing else uses them"
             )
 
 
