@@ -30,7 +30,8 @@ def hints_of(detector: ModuleType) -> tuple[bytes, ...] | None:
 class Prefilter:
     """Which of `detectors` a file's bytes can wake, by their indexes."""
 
-    def __init__(self, database: Any, owners: list[int], always: frozenset[int], detectors: int) -> None:
+    def __init__(self, hyperscan: Any, database: Any, owners: list[int], always: frozenset[int], detectors: int) -> None:
+        self._hyperscan = hyperscan  # kept: woken() runs once per file
         self._database = database
         self._detectors = range(detectors)
         self._owners = owners  # hint id -> detector index
@@ -56,11 +57,10 @@ class Prefilter:
         except ImportError:
             return None
         database = _load_or_compile(hyperscan, patterns)
-        return None if database is None else cls(database, owners, frozenset(always), len(detectors))
+        return None if database is None else cls(hyperscan, database, owners, frozenset(always), len(detectors))
 
     def woken(self, data: bytes) -> set[int]:
-        import hyperscan
-
+        hyperscan = self._hyperscan
         if self._scratch is None:  # made in the first process that scans
             self._scratch = hyperscan.Scratch(self._database)
         woken = set(self._always)

@@ -104,7 +104,7 @@ def test_a_prefilter_that_fails_asks_every_detector() -> None:
         def scan(self, *args: object, **kwargs: object) -> None:
             raise hyperscan.error("scratch in use")
 
-    broken = Prefilter(Broken(), [], frozenset(), len(DETECTORS))
+    broken = Prefilter(hyperscan, Broken(), [], frozenset(), len(DETECTORS))
     broken._scratch = object()
     data = f"MANIAC_API_KEY={fake_key('broken-prefilter')}\n".encode()
     assert broken.woken(data) == set(range(len(DETECTORS)))
