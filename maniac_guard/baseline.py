@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from maniac_guard.config import ConfigError, Settings
-from maniac_guard.engine import ScanResult
+from maniac_guard.summary import BaselineSummary, ScanResult
 from maniac_guard.findings import Finding
 from maniac_guard.ignorefile import FINGERPRINT_RE, anchor_dir, anchored, finding_keys, shown_path
 
@@ -199,27 +199,25 @@ def _entries(count: int) -> str:
 def apply_baseline(result: ScanResult, settings: Settings, paths: Sequence[str], *, disk_scan: bool) -> None:
     """Drop findings the baseline accepts; count them (and stale entries) for the summary."""
     path = configured(settings)
-    result.extra["baseline"] = shown_path(path) if path else None
-    result.extra["baselined"] = 0
     if path is None:
+        result.stages.baseline = BaselineSummary(None)
         return
     baseline = load(path)
     kept = [f for f in result.findings if not baseline.matches(f)]
     baselined = len(result.findings) - len(kept)
-    lines = result.extra.setdefault("text_lines", [])
-    assert isinstance(lines, list)
+    lines = result.notes
+    stale: int | None = None
     if baselined:
         lines.append(f"{_plural(baselined, 'finding')} in the baseline {shown_path(path)} not shown.")
     # Only a scan of files on disk can tell that a baselined key is gone.
     if disk_scan:
         stale = len(stale_entries(baseline, result.findings, paths, settings))
-        result.extra["baseline_stale"] = stale
         if stale:
             lines.append(
                 f"{_entries(stale)} no longer {'matches' if stale == 1 else 'match'} a finding; "
                 "`maniac-guard baseline update` removes stale entries."
             )
-    result.extra["baselined"] = baselined
+    result.stages.baseline = BaselineSummary(shown_path(path), baselined, stale)
     result.findings = kept
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -29,6 +28,7 @@ from maniac_guard.sources.files import (
     to_source,
     utf8_problem,
 )
+from maniac_guard.summary import ScanResult
 
 # Below this, one process: a hook's handful of files costs less than a fork.
 # Above, helpers pay even on a small repository, whose Python files (those
@@ -39,25 +39,16 @@ IGNORE_RE = re.compile(r"maniac-guard:\s*ignore(?:\[([A-Za-z0-9_,\s]+)\])?")
 
 
 @dataclass
-class ScanResult:
-    findings: list[Finding] = field(default_factory=list)
-    messages: list[str] = field(default_factory=list)  # one line each, for stderr
-    files_scanned: int = 0
-    skipped: Counter[str] = field(default_factory=Counter)
-    elapsed: float = 0.0
-    missing_paths: list[str] = field(default_factory=list)
-    # Set by other stages (baseline, verification, fixes), shown in reports.
-    extra: dict[str, object] = field(default_factory=dict)
-    # Detector-cache entries learnt by this scan (see DetectorCache); never shown.
+class _Scanned(ScanResult):
+    """A chunk's result plus the detector-cache entries it learnt (never shown)."""
+
     learnt: Learnt = field(default_factory=Learnt, repr=False)
 
     def merge(self, other: ScanResult) -> None:
-        self.findings.extend(other.findings)
-        self.messages.extend(other.messages)
-        self.files_scanned += other.files_scanned
-        self.learnt.clean.extend(other.learnt.clean)
-        self.learnt.found.extend(other.learnt.found)
-        self.skipped.update(other.skipped)
+        super().merge(other)
+        if isinstance(other, _Scanned):
+            self.learnt.clean.extend(other.learnt.clean)
+            self.learnt.found.extend(other.learnt.found)
 
 
 def _rule_rank(rule_id: str) -> int:
@@ -158,9 +149,9 @@ class ScanScope:
 
 def _scan_files(
     paths: Sequence[str], scope: ScanScope, cache: DetectorCache | None = None, prefilter: Prefilter | None = None
-) -> ScanResult:
+) -> _Scanned:
     """Read and scan these files (absolute, normalized paths)."""
-    result = ScanResult()
+    result = _Scanned()
     detectors = load_detectors(scope.enabled)
     for path in paths:
         shown = display_path(path, scope.cwd)
@@ -226,7 +217,7 @@ def scan_paths(
         result = _scan_files(files, scope, cache, prefilter)
     if cache is not None:
         cache.save(result.learnt.clean, result.learnt.found)
-    result.learnt = Learnt()
+    result.learnt = Learnt()  # frees what the cache now holds
     if walk.binary_by_name:
         result.skipped["binary"] += walk.binary_by_name
     result.messages[:0] = walk.messages
@@ -238,7 +229,7 @@ def scan_paths(
 
 def _scan_parallel(
     paths: list[str], scope: ScanScope, workers: int, cache: DetectorCache | None, prefilter: Prefilter | None
-) -> ScanResult:
+) -> _Scanned:
     """Chunks of files shared between this process and workers - 1 forked
     helpers, which inherit the loaded detectors, the cache and the prefilter."""
     from maniac_guard.forkshare import run_shared
@@ -247,7 +238,7 @@ def _scan_parallel(
     # At least 4 chunks per process, so one slow chunk does not decide the end.
     size = max(1, min(CHUNK_SIZE, len(paths) // (workers * 4)))
     chunks = [paths[start : start + size] for start in range(0, len(paths), size)]
-    result = ScanResult()
+    result = _Scanned()
     for part in run_shared(chunks, lambda chunk: _scan_files(chunk, scope, cache, prefilter), workers - 1):
         result.merge(part)  # in walk order, so messages keep path order
     return result

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from maniac_guard.findings import Finding, sort_key
 from maniac_guard.sources import SourceFile
+from maniac_guard.summary import HistorySummary
 from maniac_guard.sources.git import (
     GitError,
     HistoryState,
@@ -28,7 +29,7 @@ from maniac_guard.sources.git import (
 )
 
 if TYPE_CHECKING:
-    from maniac_guard.engine import ScanResult
+    from maniac_guard.summary import ScanResult
     from maniac_guard.scan import ScanRequest
 
 SHALLOW_NOTE = (
@@ -187,8 +188,6 @@ def scan_history(request: ScanRequest, spec: HistorySpec, root: str | None = Non
             result.skipped[reason] += count
     capped = f", capped at {spec.max_commits}" if spec.max_commits is not None else ""
     line = f"history: {len(state.order)} commits scanned ({spec.label}{capped}), added lines only"
-    lines = result.extra.setdefault("text_lines", [])
-    if isinstance(lines, list):
-        lines.append(line)
-    result.extra["history"] = {"commits": len(state.order), "scope": spec.label, "shallow": info.shallow}
+    result.notes.append(line)
+    result.stages.history = HistorySummary(len(state.order), spec.label, info.shallow)
     return result

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from maniac_guard.config import ConfigError, Settings
-from maniac_guard.engine import ScanResult
+from maniac_guard.summary import IgnoreSummary, ScanResult
 from maniac_guard.findings import Finding, mask
 
 IGNORE_FILE = ".maniac-guard-ignore"
@@ -159,9 +159,6 @@ def apply_ignore_file(result: ScanResult, settings: Settings, paths: list[str]) 
         kept = [f for f in result.findings if not accepted.matches(f)]
         ignored = len(result.findings) - len(kept)
         result.findings = kept
-    result.extra["ignored"] = ignored
-    result.extra["ignore_file"] = shown_path(path) if path else None
+    result.stages.ignore = IgnoreSummary(shown_path(path) if path else None, ignored)
     if ignored:
-        lines = result.extra.setdefault("text_lines", [])
-        assert isinstance(lines, list)
-        lines.append(f"{ignored} finding{'s' if ignored != 1 else ''} ignored by {shown_path(path or '')}.")
+        result.notes.append(f"{ignored} finding{'s' if ignored != 1 else ''} ignored by {shown_path(path or '')}.")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from maniac_guard.config import ConfigError, Settings
-from maniac_guard.engine import ScanResult
+from maniac_guard.summary import ScanResult
 from maniac_guard.findings import Finding, Severity
 
 if TYPE_CHECKING:

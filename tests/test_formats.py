@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from maniac_guard.engine import ScanResult
+from maniac_guard.summary import ScanResult
 from maniac_guard.findings import Finding, Location, Secret, Severity
 from maniac_guard.report import ReportContext, render
 from maniac_guard.report.github import escape_data, escape_property

@@ -241,7 +241,7 @@ def test_options_come_from_flags_then_config_then_sdk_variables() -> None:
 
 
 def test_keys_only_in_deselected_rules_are_not_sent(api: FakeManiac) -> None:
-    from maniac_guard.engine import ScanResult
+    from maniac_guard.summary import ScanResult
     from maniac_guard.verify import verify_result
 
     kept = api.add(fake_key("sel-kept"), "live")
@@ -250,4 +250,4 @@ def test_keys_only_in_deselected_rules_are_not_sent(api: FakeManiac) -> None:
     settings = Settings(verify=True, select=["MG102"], api_url=api.url, verify_cache=False)
     verify_result(result, settings, quiet=True)
     assert [r.key for r in api.requests] == [kept]
-    assert result.extra["verification"]["live"] == 1  # type: ignore[index]
+    assert result.stages.verification["live"] == 1  # type: ignore[index]

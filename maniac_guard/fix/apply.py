@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from maniac_guard.fix.codemod import FixOptions
+from maniac_guard.summary import FixSummary
 
 if TYPE_CHECKING:
-    from maniac_guard.engine import ScanResult
+    from maniac_guard.summary import ScanResult
     from maniac_guard.findings import Finding
     from maniac_guard.fix import FixRun
     from maniac_guard.scan import ScanRequest
@@ -134,13 +135,8 @@ def apply_fixes(result: ScanResult, request: ScanRequest) -> int | None:
     secrets = _distinct_secrets(run)
     if fix.write_env and secrets:
         lines += write_env_file(fix.write_env, options.env_var, secrets)
-    existing = result.extra.get("text_lines")
-    result.extra["text_lines"] = [*(existing if isinstance(existing, list) else []), *lines]
-    result.extra["fixes"] = {
-        "fixed": fixed,
-        "files": [f.path for f in run.changed],
-        "rotate": True if run.changed else False,
-    }
+    result.notes.extend(lines)
+    result.stages.fixes = FixSummary(fixed, tuple(f.path for f in run.changed))
     return None
 
 

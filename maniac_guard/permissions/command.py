@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from maniac_guard.config import ConfigError, Settings
 
 if TYPE_CHECKING:
-    from maniac_guard.engine import ScanResult
+    from maniac_guard.summary import ScanResult
     from maniac_guard.permissions.infer import Inference
     from maniac_guard.scan import ScanRequest
 
@@ -77,7 +77,7 @@ def run_policy(request: ScanRequest, infer: bool) -> int:
             inference = infer_paths(req)
             result.messages.extend(inference.errors)
             if req.fmt == "json":
-                result.extra["inferred"] = _json_ready(inference)
+                result.stages.inferred = _json_ready(inference)
             else:
                 where = ", ".join(req.paths)
                 stream = sys.stdout if req.fmt == "text" else sys.stderr
@@ -85,9 +85,8 @@ def run_policy(request: ScanRequest, infer: bool) -> int:
                 stream.flush()
         lines = _waived_lines(result)
         if lines:
-            existing = result.extra.get("text_lines")
-            result.extra["text_lines"] = [*(existing if isinstance(existing, list) else []), *lines]
-            result.extra["waived"] = len(lines) - 1
+            result.notes.extend(lines)
+            result.stages.waived = len(lines) - 1
         return result
 
     request.source = source

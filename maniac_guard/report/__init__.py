@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
-from maniac_guard.engine import ScanResult
+from maniac_guard.summary import ScanResult
 
 FORMATS = {
     "text": "maniac_guard.report.text",

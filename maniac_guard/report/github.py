@@ -8,7 +8,7 @@ message `%`, CR and LF are percent-encoded; in properties `:` and `,` too.
 from __future__ import annotations
 
 from maniac_guard.catalog import get_rule
-from maniac_guard.engine import ScanResult
+from maniac_guard.summary import ScanResult
 from maniac_guard.findings import Finding, Severity
 from maniac_guard.report import ReportContext
 from maniac_guard.report.text import summary_line
@@ -57,6 +57,6 @@ def annotation(finding: Finding) -> str:
 def render(result: ScanResult, context: ReportContext) -> str:
     lines = [annotation(f) for f in result.findings]
     # Plain lines are ordinary log output in a workflow run.
-    lines += [str(line) for line in result.extra.get("text_lines", [])]  # type: ignore[attr-defined]
+    lines += result.notes
     lines.append(summary_line(result))
     return "\n".join(lines) + "\n"

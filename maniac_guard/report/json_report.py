@@ -9,7 +9,7 @@ from typing import Any
 
 from maniac_guard import __version__
 from maniac_guard.catalog import get_rule
-from maniac_guard.engine import ScanResult
+from maniac_guard.summary import ScanResult
 from maniac_guard.findings import Finding
 from maniac_guard.report import ReportContext
 
@@ -52,7 +52,7 @@ def summary_dict(result: ScanResult) -> dict[str, Any]:
         "findings": len(result.findings),
         "by_severity": dict(sorted(counts.items())),
         "elapsed_seconds": round(result.elapsed, 3),
-        **{k: v for k, v in result.extra.items() if k != "text_lines"},
+        **result.stages.to_json(),
     }
 
 

@@ -9,7 +9,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from maniac_guard.catalog import get_rule
-from maniac_guard.engine import ScanResult
+from maniac_guard.summary import ScanResult
 from maniac_guard.findings import Finding, Severity
 from maniac_guard.report import ReportContext
 from maniac_guard.report.text import summary_line
@@ -77,7 +77,7 @@ def render(result: ScanResult, context: ReportContext) -> str:
         ET.SubElement(suite, "testcase", classname=SUITE, name="no Maniac keys found", time="0")
     tests = max(len(result.findings), 1)
     summary = ET.SubElement(suite, "system-out")
-    summary.text = clean("\n".join([*map(str, result.extra.get("text_lines", [])), summary_line(result)]))  # type: ignore[call-overload]
+    summary.text = clean("\n".join([*result.notes, summary_line(result)]))
     for element in (root, suite):
         element.set("tests", str(tests))
         element.set("failures", str(failures))

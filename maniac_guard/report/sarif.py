@@ -7,7 +7,7 @@ from typing import Any
 
 from maniac_guard import __version__
 from maniac_guard.catalog import Rule, load_rules
-from maniac_guard.engine import ScanResult
+from maniac_guard.summary import ScanResult
 from maniac_guard.findings import Finding
 from maniac_guard.report import ReportContext
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import cast
 
 import click
 
 from maniac_guard.catalog import get_rule
-from maniac_guard.engine import ScanResult
+from maniac_guard.summary import ScanResult
 from maniac_guard.findings import Finding, Severity
 
 from maniac_guard.report import ReportContext
@@ -73,5 +72,5 @@ def summary_line(result: ScanResult) -> str:
 
 def render(result: ScanResult, context: ReportContext) -> str:
     blocks = [_block(f, context) for f in result.findings]
-    extra_lines = [str(line) for line in cast("list[object]", result.extra.get("text_lines", []))]
-    return "\n\n".join(blocks + ([] if not extra_lines else ["\n".join(extra_lines)]) + [summary_line(result)]) + "\n"
+    notes = ["\n".join(result.notes)] if result.notes else []
+    return "\n\n".join([*blocks, *notes, summary_line(result)]) + "\n"

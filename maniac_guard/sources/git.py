@@ -23,7 +23,7 @@ from maniac_guard.config import ConfigError
 from maniac_guard.sources import SourceFile
 
 if TYPE_CHECKING:
-    from maniac_guard.engine import ScanResult
+    from maniac_guard.summary import ScanResult
     from maniac_guard.scan import ScanRequest
 
 ZERO_SHA_RE = re.compile(r"^0+$")
@@ -457,7 +457,8 @@ def scan_staged(request: ScanRequest) -> ScanResult:
     Paths are shown relative to the current folder, as `scan` shows disk files,
     and lines are those of the staged version.
     """
-    from maniac_guard.engine import ScanResult, scan_sources
+    from maniac_guard.engine import scan_sources
+    from maniac_guard.summary import ScanResult
     from maniac_guard.scan import enabled_rules
     from maniac_guard.sources.files import Excluder, to_source
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from maniac_guard.config import Settings
-    from maniac_guard.engine import ScanResult
+    from maniac_guard.summary import ScanResult
 
 
 def verify_result(result: ScanResult, settings: Settings, *, quiet: bool = False) -> None:
@@ -24,12 +24,10 @@ def verify_result(result: ScanResult, settings: Settings, *, quiet: bool = False
         result.findings, options, only_live=settings.only_live, send=wanted
     )
     summary = report.summary(options.base_url)
-    result.extra["verification"] = summary
+    result.stages.verification = summary
     line = (
         f"Verified {summary['keys']} distinct key(s) against {options.base_url}: "
         f"{summary['live']} live, {summary['revoked']} revoked, {summary['unknown']} unknown "
         f"({summary['requests']} requests, {summary['cached']} from cache)."
     )
-    lines = result.extra.setdefault("text_lines", [])
-    if isinstance(lines, list):
-        lines.append(line)
+    result.notes.append(line)

@@ -1,0 +1,98 @@
+"""What a scan produced: findings, counts and what each stage did.
+
+Stages (ignore file, baseline, verification, fixes, history, policy) record
+what they did in typed fields of `StageSummary`; reporters read them. The JSON
+report's `summary` object is `StageSummary.to_json()`, so its keys stay those
+documented in docs/formats.md.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from maniac_guard.findings import Finding
+
+
+@dataclass(frozen=True)
+class BaselineSummary:
+    file: str | None  # as shown to the user; None: no baseline in use
+    baselined: int = 0
+    stale: int | None = None  # only a scan of files on disk can tell
+
+
+@dataclass(frozen=True)
+class IgnoreSummary:
+    file: str | None
+    ignored: int = 0
+
+
+@dataclass(frozen=True)
+class FixSummary:
+    fixed: int
+    files: tuple[str, ...]
+
+    @property
+    def rotate(self) -> bool:
+        return bool(self.files)
+
+
+@dataclass(frozen=True)
+class HistorySummary:
+    commits: int
+    scope: str
+    shallow: bool
+
+
+@dataclass
+class StageSummary:
+    ignore: IgnoreSummary | None = None
+    baseline: BaselineSummary | None = None
+    verification: dict[str, object] | None = None
+    fixes: FixSummary | None = None
+    history: HistorySummary | None = None
+    inferred: dict[str, Any] | None = None  # policy --infer --format json
+    waived: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.ignore is not None:
+            out["ignored"] = self.ignore.ignored
+            out["ignore_file"] = self.ignore.file
+        if self.baseline is not None:
+            out["baseline"] = self.baseline.file
+            out["baselined"] = self.baseline.baselined
+            if self.baseline.stale is not None:
+                out["baseline_stale"] = self.baseline.stale
+        if self.verification is not None:
+            out["verification"] = self.verification
+        if self.fixes is not None:
+            out["fixes"] = {"fixed": self.fixes.fixed, "files": list(self.fixes.files), "rotate": self.fixes.rotate}
+        if self.history is not None:
+            h = self.history
+            out["history"] = {"commits": h.commits, "scope": h.scope, "shallow": h.shallow}
+        if self.inferred is not None:
+            out["inferred"] = self.inferred
+        if self.waived is not None:
+            out["waived"] = self.waived
+        return out
+
+
+@dataclass
+class ScanResult:
+    findings: list[Finding] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)  # one line each, for stderr
+    files_scanned: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)  # files not scanned, by reason
+    elapsed: float = 0.0
+    missing_paths: list[str] = field(default_factory=list)
+    # Lines the stages add under the findings (text, github and junit reports).
+    notes: list[str] = field(default_factory=list)
+    stages: StageSummary = field(default_factory=StageSummary)
+
+    def merge(self, other: ScanResult) -> None:
+        self.findings.extend(other.findings)
+        self.messages.extend(other.messages)
+        self.files_scanned += other.files_scanned
+        self.skipped.update(other.skipped)
