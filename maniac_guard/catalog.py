@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from maniac_guard.cachefiles import cache_dir, store_cached
+from maniac_guard.errors import CatalogError
 from maniac_guard.findings import Severity
 
 DOC_SECTIONS = (
@@ -20,10 +21,6 @@ DOC_SECTIONS = (
     ("fix_safety", "Fix safety"),
 )
 FIX_LEVELS = ("none", "safe", "unsafe")
-
-
-class CatalogError(Exception):
-    pass
 
 
 @dataclass(frozen=True)
@@ -112,8 +109,13 @@ def _parse_catalog(directory: Path, sources: list[tuple[str, bytes]]) -> dict[st
         path = directory / name
         try:
             data = yaml.load(raw.decode("utf-8"), Loader=loader)
-        except (UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise CatalogError(f"{path}: cannot load rule: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise CatalogError(f"{path}: cannot load rule: not UTF-8 (byte {exc.start})") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where_line = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise CatalogError(f"{where_line}: cannot load rule: {problem}") from None
         rule = _parse_rule(data, str(path))
         if rule.id in rules:
             raise CatalogError(f"{path}: duplicate rule id {rule.id}")

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from maniac_guard import __version__
 from maniac_guard.config import ConfigError, Settings, load_settings
+from maniac_guard.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 from maniac_guard.findings import Severity
 
 SEVERITIES = [s.label for s in Severity]
@@ -35,9 +36,10 @@ def use_color(flag: bool | None) -> bool:
     return sys.stdout.isatty()
 
 
-def fail(message: str) -> None:
-    click.echo(f"maniac-guard: error: {message}", err=True)
-    sys.exit(2)
+def fail(message: str) -> NoReturn:
+    one_line = "; ".join(part.strip() for part in message.splitlines() if part.strip())
+    click.echo(f"maniac-guard: error: {one_line}", err=True)
+    sys.exit(EXIT_USAGE)
 
 
 def split_ids(values: tuple[str, ...]) -> list[str]:
@@ -77,23 +79,44 @@ def check_api_url(ctx: click.Context, param: click.Parameter, value: str | None)
         raise click.BadParameter(str(exc).removeprefix("--api-url: ")) from None
 
 
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+def _internal_error(exc: Exception) -> NoReturn:
+    """One line and exit 3; the traceback only with -v (it may quote our code, never a key)."""
+    import logging
+
+    from maniac_guard.findings import mask_keys_in_text
+
+    if logging.getLogger("maniac_guard").isEnabledFor(logging.DEBUG):
+        import traceback
+
+        click.echo(mask_keys_in_text("".join(traceback.format_exception(exc))), err=True, nl=False)
+    reason = mask_keys_in_text(f"{type(exc).__name__}: {exc}".splitlines()[0])
+    click.echo(f"maniac-guard: internal error: {reason} (rerun with -v for the traceback)", err=True)
+    sys.exit(EXIT_INTERNAL)
 
 
 class _Commands(click.Group):
+    """The one error boundary: every command's errors end here (see errors.py)."""
+
     def invoke(self, ctx: click.Context) -> Any:
-        # click turns Ctrl-C into "Aborted!" and exit 1, which a CI gate would
-        # read as "findings"; an interrupted scan found nothing for certain.
-        # os._exit: a normal exit would first wait for verification threads
-        # stuck in HTTP requests (up to the timeout). Writes in progress have
-        # already cleaned up as the interrupt passed through them.
         try:
             return super().invoke(ctx)
+        except UsageError as exc:
+            fail(str(exc))
         except KeyboardInterrupt:
+            # click turns Ctrl-C into "Aborted!" and exit 1, which a CI gate
+            # would read as "findings"; an interrupted scan found nothing for
+            # certain. os._exit: a normal exit would first wait for
+            # verification threads stuck in HTTP requests (up to the timeout).
+            # Writes in progress have already cleaned up as the interrupt
+            # passed through them.
             click.echo("\nmaniac-guard: interrupted", err=True)
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(EXIT_INTERRUPTED)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the boundary: a bug is exit 3, never 0 or 1
+            _internal_error(exc)
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})

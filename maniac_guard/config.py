@@ -8,14 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from maniac_guard.errors import ConfigError
 from maniac_guard.findings import Severity
+
+__all__ = ["ConfigError", "Settings", "load_settings"]
 
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
 CONFIG_FILE = ".maniac-guard.toml"
-
-
-class ConfigError(Exception):
-    """Bad config or usage: exit code 2 with a one-line reason."""
 
 
 @dataclass
@@ -114,6 +113,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:  # TOML is UTF-8 by definition
+        raise ConfigError(f"{path}: invalid TOML: not UTF-8 (byte {exc.start})") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
 
