@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from maniac_guard.config import ConfigError, Settings
-from maniac_guard.summary import BaselineSummary, ScanResult
 from maniac_guard.findings import Finding
 from maniac_guard.ignorefile import FINGERPRINT_RE, anchor_dir, anchored, finding_keys, shown_path
+from maniac_guard.summary import BaselineSummary, ScanResult
 
 BASELINE_FILE = ".maniac-guard-baseline.json"
 FORMAT_VERSION = 1
@@ -171,7 +171,7 @@ def stale_entries(
     baseline: Baseline, findings: Sequence[Finding], paths: Sequence[str], settings: Settings
 ) -> list[Entry]:
     """Entries that a scan of `paths` with these rules should have matched, but did not."""
-    from maniac_guard.scan import rule_matches
+    from maniac_guard.selection import rule_matches
 
     seen: set[str] = set()
     for finding in findings:
@@ -224,7 +224,8 @@ def apply_baseline(result: ScanResult, settings: Settings, paths: Sequence[str],
 def _scan(paths: Sequence[str], settings: Settings, cli_exclude: Sequence[str]) -> ScanResult | None:
     """Today's findings, as `scan` sees them (rules selected, ignore file applied)."""
     from maniac_guard.ignorefile import apply_ignore_file
-    from maniac_guard.scan import ScanRequest, check_selectors, report_messages, scan_disk, select_findings
+    from maniac_guard.scan import ScanRequest, report_messages, scan_disk
+    from maniac_guard.selection import check_selectors, select_findings
 
     check_selectors(settings.select + settings.ignore)
     request = ScanRequest(paths=list(paths), settings=settings, cli_exclude=list(cli_exclude))

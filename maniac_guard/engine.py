@@ -8,7 +8,6 @@ process to avoid start-up cost.
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from maniac_guard.detectorcache import CACHED_DETECTORS, DetectorCache, Learnt
 from maniac_guard.detectors import load_detectors
 from maniac_guard.findings import Finding, sort_key
 from maniac_guard.prefilter import Prefilter
+from maniac_guard.selection import suppressed_on_line
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.files import (
     Excluder,
@@ -35,7 +35,6 @@ from maniac_guard.summary import ScanResult
 # that reach libcst, ~0.1 s each) are most of the time of a first scan.
 PARALLEL_MIN_FILES = 100
 CHUNK_SIZE = 64  # at most; small enough to balance the processes when slow files cluster
-IGNORE_RE = re.compile(r"maniac-guard:\s*ignore(?:\[([A-Za-z0-9_,\s]+)\])?")
 
 
 @dataclass
@@ -78,13 +77,7 @@ def suppressed(finding: Finding, source: SourceFile, lines: list[str] | None) ->
     index = finding.line - 1 if source.line_numbers is None else source.line_numbers.index(finding.line)
     if not 0 <= index < len(lines):
         return False
-    match = IGNORE_RE.search(lines[index])
-    if match is None:
-        return False
-    if match.group(1) is None:
-        return True
-    wanted = {part.strip().upper() for part in match.group(1).split(",")}
-    return finding.rule_id in wanted
+    return suppressed_on_line(lines[index], finding.rule_id)
 
 
 def scan_source(

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 from maniac_guard.findings import Finding, sort_key
 from maniac_guard.sources import SourceFile
-from maniac_guard.summary import HistorySummary
 from maniac_guard.sources.git import (
     GitError,
     HistoryState,
@@ -27,10 +26,11 @@ from maniac_guard.sources.git import (
     repo_info,
     run_git,
 )
+from maniac_guard.summary import HistorySummary
 
 if TYPE_CHECKING:
-    from maniac_guard.summary import ScanResult
     from maniac_guard.scan import ScanRequest
+    from maniac_guard.summary import ScanResult
 
 SHALLOW_NOTE = (
     "shallow clone: commits beyond its depth are not scanned "
@@ -165,7 +165,7 @@ def _filtered(sources: Iterator[SourceFile], request: ScanRequest, root: str) ->
 def scan_history(request: ScanRequest, spec: HistorySpec, root: str | None = None) -> ScanResult:
     """Scan the lines the commits of `spec` added (paths relative to the repository root)."""
     from maniac_guard.engine import scan_sources
-    from maniac_guard.scan import enabled_rules
+    from maniac_guard.selection import enabled_rules
 
     info = repo_info(root or os.getcwd())
     state = HistoryState()

@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from maniac_guard.config import ConfigError, Settings
-from maniac_guard.summary import IgnoreSummary, ScanResult
 from maniac_guard.findings import Finding, mask
+from maniac_guard.summary import IgnoreSummary, ScanResult
 
 IGNORE_FILE = ".maniac-guard-ignore"
 FINGERPRINT_RE = re.compile(r"[0-9a-f]{32}")

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from maniac_guard.config import ConfigError, Settings
+from maniac_guard.errors import EXIT_USAGE
+from maniac_guard.selection import (
+    check_selectors,
+    enabled_rules,
+    exit_code,
+    select_findings,
+)
 from maniac_guard.summary import ScanResult
-from maniac_guard.findings import Finding, Severity
 
 if TYPE_CHECKING:
     from maniac_guard.fix.apply import FixRequest
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 @dataclass
@@ -33,47 +38,6 @@ class ScanRequest:
     source: Callable[[ScanRequest], ScanResult] | None = None
     # --fix / --diff (maniac_guard.fix.apply.FixRequest); None: report only.
     fix: FixRequest | None = None
-
-
-def rule_matches(rule_id: str, selectors: Sequence[str]) -> bool:
-    """ruff-style: `MG1` selects MG100–MG199, `MG101` just that rule."""
-    return any(rule_id.startswith(s.strip().upper()) for s in selectors if s.strip())
-
-
-def check_selectors(selectors: Sequence[str]) -> None:
-    from maniac_guard.catalog import load_rules
-
-    ids = load_rules()
-    for selector in selectors:
-        if not any(rule_id.startswith(selector.strip().upper()) for rule_id in ids):
-            raise ConfigError(f"unknown rule selector '{selector}' (see `maniac-guard rules`)")
-
-
-def select_findings(findings: list[Finding], settings: Settings) -> list[Finding]:
-    kept = findings
-    if settings.select:
-        kept = [f for f in kept if rule_matches(f.rule_id, settings.select)]
-    if settings.ignore:
-        kept = [f for f in kept if not rule_matches(f.rule_id, settings.ignore)]
-    return kept
-
-
-def enabled_rules(settings: Settings) -> frozenset[str] | None:
-    """The rules --select/--ignore leave on, or None when all are."""
-    if not settings.select and not settings.ignore:
-        return None
-    from maniac_guard.catalog import load_rules
-
-    return frozenset(
-        rule_id
-        for rule_id in load_rules()
-        if (not settings.select or rule_matches(rule_id, settings.select))
-        and not rule_matches(rule_id, settings.ignore)
-    )
-
-
-def exit_code(findings: Sequence[Finding], fail_on: Severity) -> int:
-    return EXIT_FINDINGS if any(f.severity >= fail_on for f in findings) else EXIT_CLEAN
 
 
 def scan_disk(request: ScanRequest) -> ScanResult:
@@ -159,5 +123,5 @@ def run_scan(request: ScanRequest) -> int:
     report_messages(result, request)
     emit(result, request)
     if result.missing_paths and len(result.missing_paths) == len(request.paths):
-        return EXIT_ERROR
+        return EXIT_USAGE
     return exit_code(result.findings, settings.fail_on)

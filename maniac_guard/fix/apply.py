@@ -13,10 +13,10 @@ from maniac_guard.fix.codemod import FixOptions
 from maniac_guard.summary import FixSummary
 
 if TYPE_CHECKING:
-    from maniac_guard.summary import ScanResult
     from maniac_guard.findings import Finding
     from maniac_guard.fix import FixRun
     from maniac_guard.scan import ScanRequest
+    from maniac_guard.summary import ScanResult
 
 ROTATE = "the exposed keys must still be rotated (they are in your history)"
 
@@ -58,7 +58,7 @@ def rescan(run: FixRun, result: ScanResult, request: ScanRequest) -> int:
     from maniac_guard.detectors import load_detectors
     from maniac_guard.engine import scan_source
     from maniac_guard.findings import sort_key
-    from maniac_guard.scan import select_findings
+    from maniac_guard.selection import select_findings
     from maniac_guard.sources.files import to_source
 
     changed = {f.path: f.new for f in run.changed}

@@ -100,7 +100,7 @@ def _suppressed(wrapper: MetadataWrapper, issue: Issue) -> bool:
     """An inline `maniac-guard: ignore[...]` on the reported line keeps the code as it is."""
     from libcst.metadata import PositionProvider
 
-    from maniac_guard.engine import IGNORE_RE
+    from maniac_guard.selection import suppressed_on_line
 
     node = getattr(issue, "node", None) or issue.fix_node
     if node is None:
@@ -112,10 +112,7 @@ def _suppressed(wrapper: MetadataWrapper, issue: Issue) -> bool:
     lines = wrapper.module.code.splitlines()
     if not 0 < line <= len(lines):
         return False
-    match = IGNORE_RE.search(lines[line - 1])
-    if match is None:
-        return False
-    return match.group(1) is None or issue.rule_id in {p.strip().upper() for p in match.group(1).split(",")}
+    return suppressed_on_line(lines[line - 1], issue.rule_id)
 
 
 def apply_issues(wrapper: MetadataWrapper, issues: Sequence[Issue], options: FixOptions) -> ModuleFix:

@@ -23,8 +23,8 @@ from maniac_guard.config import ConfigError
 from maniac_guard.sources import SourceFile
 
 if TYPE_CHECKING:
-    from maniac_guard.summary import ScanResult
     from maniac_guard.scan import ScanRequest
+    from maniac_guard.summary import ScanResult
 
 ZERO_SHA_RE = re.compile(r"^0+$")
 SUBMODULE_MODE = b"160000"
@@ -458,9 +458,9 @@ def scan_staged(request: ScanRequest) -> ScanResult:
     and lines are those of the staged version.
     """
     from maniac_guard.engine import scan_sources
-    from maniac_guard.summary import ScanResult
-    from maniac_guard.scan import enabled_rules
+    from maniac_guard.selection import enabled_rules
     from maniac_guard.sources.files import Excluder, to_source
+    from maniac_guard.summary import ScanResult
 
     cwd = os.getcwd()
     info = repo_info(cwd)

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 def verify_result(result: ScanResult, settings: Settings, *, quiet: bool = False) -> None:
     """Put a verdict on every finding in `result` that holds a key (the scan's verify step)."""
-    from maniac_guard.scan import select_findings
+    from maniac_guard.selection import select_findings
     from maniac_guard.verify.options import resolve_options
     from maniac_guard.verify.run import verify_findings
 
