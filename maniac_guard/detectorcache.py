@@ -1,7 +1,7 @@
 """The detector cache: what a slow detector found in an unchanged file.
 
 libcst costs ~0.2 s to import and parses ~50 files/s, a hundred times slower
-than the key patterns, so CACHED_DETECTORS remember their result per
+than the key patterns, so cacheable detectors (Detector.cacheable) remember their result per
 (detector, path, file bytes):
 
 - "nothing here": a 16-byte keyed hash in `clean-<version>.bin`;
@@ -27,7 +27,6 @@ from maniac_guard.findings import Finding, Location, Secret
 from maniac_guard.sources import SourceFile
 
 # Each depends only on the file's path and bytes.
-CACHED_DETECTORS = frozenset({"maniac_guard.detectors.python_code"})
 CLEAN_CACHE_MAX = 200_000  # entries (16 bytes each)
 FOUND_CACHE_MAX = 20_000  # files with findings
 
@@ -105,7 +104,7 @@ class Learnt:
 
 
 class DetectorCache:
-    """Results of CACHED_DETECTORS, keyed by hashes of (detector, path, bytes).
+    """Results of cacheable detectors, keyed by hashes of (detector, path, bytes).
 
     Opening costs nothing; the files are read when a file first needs a
     cached detector, so a pre-commit run that never does pays nothing, and

@@ -11,10 +11,10 @@ import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from types import ModuleType
 
-from maniac_guard.detectorcache import CACHED_DETECTORS, DetectorCache, Learnt
-from maniac_guard.detectors import load_detectors
+
+from maniac_guard.detectorcache import DetectorCache, Learnt
+from maniac_guard.detectors import RULE_PRECEDENCE, Detector, load_detectors
 from maniac_guard.findings import Finding, sort_key
 from maniac_guard.prefilter import Prefilter
 from maniac_guard.selection import suppressed_on_line
@@ -51,8 +51,9 @@ class _Scanned(ScanResult):
 
 
 def _rule_rank(rule_id: str) -> int:
-    """More specific rules win a merge: Python (2xx) over plain patterns (1xx)."""
-    return {"2": 2, "1": 1}.get(rule_id[2:3], 0)
+    """More specific rules win a merge (Python over plain patterns): the
+    precedence each detector declares."""
+    return RULE_PRECEDENCE.get(rule_id, 0)
 
 
 def merge_duplicates(findings: list[Finding]) -> list[Finding]:
@@ -82,14 +83,14 @@ def suppressed(finding: Finding, source: SourceFile, lines: list[str] | None) ->
 
 def scan_source(
     source: SourceFile,
-    detectors: Sequence[ModuleType],
+    detectors: Sequence[Detector],
     cache: DetectorCache | None = None,
     learnt: Learnt | None = None,
     prefilter: Prefilter | None = None,
 ) -> list[Finding]:
     """Run every interested detector on one file; merge and apply inline ignores.
 
-    With a cache, CACHED_DETECTORS reuse what they found in this file before,
+    With a cache, cacheable detectors reuse what they found in this file before,
     and what they find in new files is added to `learnt`. A prefilter built
     for `detectors` skips those whose hints the file lacks."""
     found: list[Finding] = []
@@ -98,13 +99,13 @@ def scan_source(
     for index, detector in enumerate(detectors):
         if woken is not None and index not in woken:
             continue
-        if fragment and getattr(detector, "NEEDS_WHOLE_FILE", False):
+        if fragment and detector.needs_whole_file:
             continue
         if not detector.wants(source):
             continue
         entry = None
-        if cache is not None and detector.__name__ in CACHED_DETECTORS:
-            entry = cache.entry(detector.__name__, source)
+        if cache is not None and detector.cacheable:
+            entry = cache.entry(detector.name, source)
             remembered = cache.lookup(entry, source)
             if remembered is not None:
                 found.extend(remembered)
@@ -114,7 +115,7 @@ def scan_source(
             produced = list(detector.detect(source))
         except RecursionError:
             # One detector out of its depth must not cost the others' findings.
-            source.notes.append(f"{source.path}: too deeply nested for {detector.__name__.rsplit('.', 1)[-1]}; other rules still ran")
+            source.notes.append(f"{source.path}: too deeply nested for {detector.name}; other rules still ran")
             continue
         if entry is not None and len(source.notes) == notes and not source.partial and learnt is not None:
             learnt.add(entry, produced, source.data)

@@ -1,6 +1,6 @@
 """One native pass over a file's bytes for every detector's hints.
 
-A detector may declare ``HINTS``: byte regexes, one of which any text it can
+A detector may declare hints (``Detector.hints``): byte regexes, one of which any text it can
 report on contains. On a big tree almost no file matches any of them, so the
 question "which detectors can this file wake?" is most of the scan's CPU.
 Python's `re` answers it one hint at a time at ~1.5 GB/s; hyperscan (a native
@@ -15,16 +15,18 @@ does its own `re` searches, with the same results, only slower.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import ModuleType
-from typing import Any
+
+from typing import TYPE_CHECKING, Any
 
 from maniac_guard.debuglog import debug
 
+if TYPE_CHECKING:
+    from maniac_guard.detectors import Detector
 
-def hints_of(detector: ModuleType) -> tuple[bytes, ...] | None:
+
+def hints_of(detector: Detector) -> tuple[bytes, ...] | None:
     """The detector's hints, or None when it has none (it must always be asked)."""
-    hints: tuple[bytes, ...] | None = getattr(detector, "HINTS", None)
-    return hints
+    return detector.hints
 
 
 class Prefilter:
@@ -39,7 +41,7 @@ class Prefilter:
         self._scratch: Any = None
 
     @classmethod
-    def build(cls, detectors: Sequence[ModuleType]) -> Prefilter | None:
+    def build(cls, detectors: Sequence[Detector]) -> Prefilter | None:
         patterns: list[bytes] = []
         owners: list[int] = []
         always: set[int] = set()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
-from maniac_guard.detectors import keys
+
+from maniac_guard.detectors import Detector, load_detectors
 from maniac_guard.engine import scan_source
 from maniac_guard.findings import Finding
 from maniac_guard.sources import SourceFile
@@ -19,11 +19,9 @@ def _too_deep(source: SourceFile) -> Iterator[Finding]:
 
 
 def test_a_detector_out_of_its_depth_does_not_cost_the_others_their_findings() -> None:
-    deep = ModuleType("maniac_guard.detectors.deep")
-    deep.wants = lambda source: True  # type: ignore[attr-defined]
-    deep.detect = _too_deep  # type: ignore[attr-defined]
+    deep = Detector("deep", frozenset(), wants=lambda source: True, detect=_too_deep)
     source = SourceFile("a.txt", f"k={fake_key('deep-engine')}\n".encode())
-    assert [f.rule_id for f in scan_source(source, [deep, keys])] == ["MG101"]
+    assert [f.rule_id for f in scan_source(source, [deep, *load_detectors({"MG101"})])] == ["MG101"]
     assert source.notes == ["a.txt: too deeply nested for deep; other rules still ran"]
 
 

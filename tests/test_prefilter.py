@@ -67,7 +67,7 @@ def test_a_detector_that_finds_something_is_woken_for_it(name: str, pieces: list
     for index, detector in enumerate(DETECTORS):
         source = SourceFile(name, data)
         if detector.wants(source) and list(detector.detect(source)):
-            assert index in woken, (detector.__name__, data)
+            assert index in woken, (detector.name, data)
 
 
 def test_scanning_every_fixture_with_the_prefilter_finds_the_same() -> None:

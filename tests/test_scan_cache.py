@@ -3,15 +3,17 @@ again; everything a user sees (and --verify) stays the same."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from maniac_guard import engine
-from maniac_guard.detectorcache import CACHED_DETECTORS, DetectorCache, Learnt
-from maniac_guard.detectors import load_detectors
+from maniac_guard.detectorcache import DetectorCache, Learnt
+from maniac_guard import detectors
+from maniac_guard.detectors import Detector, load_detectors
 from maniac_guard.findings import Finding
 from maniac_guard.sources import SourceFile
 from tests.helpers import fake_key, run_cli
@@ -63,8 +65,8 @@ def test_a_file_changed_since_the_last_scan_is_analyzed_again(tmp_path: Path) ->
     assert [f for f in after if f["path"] == "pkg0/mod_0.py"]
 
 
-def _python_detector() -> ModuleType:
-    return next(d for d in load_detectors() if d.__name__ in CACHED_DETECTORS)
+def _python_detector() -> Detector:
+    return next(d for d in load_detectors() if d.cacheable)
 
 
 def _learn(source: SourceFile) -> list[Finding]:
@@ -82,7 +84,8 @@ def _rescan(source: SourceFile, monkeypatch: pytest.MonkeyPatch) -> tuple[list[F
     calls: list[SourceFile] = []
     python = _python_detector()
     real = python.detect
-    monkeypatch.setattr(python, "detect", lambda s: calls.append(s) or real(s))
+    counting = dataclasses.replace(python, detect=lambda s: calls.append(s) or real(s))
+    monkeypatch.setattr(detectors, "DETECTORS", tuple(counting if d is python else d for d in detectors.DETECTORS))
     again = DetectorCache.open()
     assert again is not None
     return engine.scan_source(source, load_detectors(), again, Learnt()), calls
@@ -158,7 +161,8 @@ def test_a_hook_run_on_an_unchanged_python_file_skips_the_parse(
     first = scan(client, notes)
     calls: list[SourceFile] = []
     python = _python_detector()
-    monkeypatch.setattr(python, "detect", lambda s: calls.append(s) or [])
+    counting = dataclasses.replace(python, detect=lambda s: calls.append(s) or [])
+    monkeypatch.setattr(detectors, "DETECTORS", tuple(counting if d is python else d for d in detectors.DETECTORS))
     assert scan(client, notes) == first and len(first) == 1
     assert calls == []
 

@@ -1,51 +1,67 @@
-"""Detectors: one module per kind. Each module exposes
+"""Detectors: one module per kind of detection, each registered once in
+`DETECTORS` as a typed `Detector` that declares what the engine needs to
+know about it (its rules, its byte hints, whether it needs a whole file,
+whether its results may be cached, its precedence).
 
-- ``RULE_IDS``: the rules it can report;
-- ``wants(source) -> bool``: a cheap check (names, substrings) run on every file;
-- ``detect(source) -> Iterable[Finding]``: the real work, only where wanted;
-- ``NEEDS_WHOLE_FILE = True`` (optional): skip it on fragments, such as the
-  added lines of a history diff, which a parser cannot make sense of;
-- ``HINTS`` (optional): byte regexes, one of which any text it can report on
-  contains (plain patterns: hyperscan must compile them, no lookarounds). A
-  tree scan searches every detector's hints in one native pass and asks only
-  the detectors it woke (see prefilter.py); a history scan parses only
-  commits that match a hint of some detector. A detector without hints is
-  always asked, and makes a history scan parse every commit.
-
-Detector modules import heavy libraries (libcst, yaml) inside ``detect`` so a
-scan that never needs them never pays for them.
+A detector module provides ``wants(source) -> bool`` (a cheap check on names
+and bytes, run on every file) and ``detect(source) -> Iterable[Finding]``
+(the real work, only where wanted). Modules import heavy libraries (libcst,
+yaml) inside ``detect``, so a scan that never needs them never pays for them.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Collection, Iterable
-from types import ModuleType
-from typing import Protocol
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
 
+from maniac_guard.detectors import config_files, keys, permissions, python_code
 from maniac_guard.findings import Finding
 from maniac_guard.sources import SourceFile
 
-# Order matters only for readability; merging picks the most specific rule.
-DETECTOR_MODULES = (
-    "maniac_guard.detectors.keys",
-    "maniac_guard.detectors.config_files",
-    "maniac_guard.detectors.permissions",
-    "maniac_guard.detectors.python_code",
+
+@dataclass(frozen=True)
+class Detector:
+    name: str  # short and stable: it keys the detector cache
+    rule_ids: frozenset[str]
+    wants: Callable[[SourceFile], bool]
+    detect: Callable[[SourceFile], Iterable[Finding]]
+    # Byte regexes, one of which any text it can report on contains (plain
+    # patterns: hyperscan must compile them, no lookarounds). A tree scan
+    # searches every detector's hints in one native pass and asks only the
+    # detectors it woke (prefilter.py); a history scan parses only commits
+    # that match a hint. None: always asked, and every commit is parsed.
+    hints: tuple[bytes, ...] | None = None
+    # A parser needs the whole file: skipped on the added lines of a diff.
+    needs_whole_file: bool = False
+    # Slow enough that what it found in an unchanged file is remembered (detectorcache.py).
+    cacheable: bool = False
+    # When two detectors report the same key on the same line, the higher
+    # precedence (the more specific rule) is kept; 0: never merged.
+    precedence: int = 0
+
+
+DETECTORS: tuple[Detector, ...] = (
+    Detector("keys", keys.RULE_IDS, keys.wants, keys.detect, hints=keys.HINTS, precedence=1),
+    Detector("config_files", config_files.RULE_IDS, config_files.wants, config_files.detect, hints=config_files.HINTS),
+    Detector("permissions", permissions.RULE_IDS, permissions.wants, permissions.detect, needs_whole_file=True),
+    Detector(
+        "python_code",
+        python_code.RULE_IDS,
+        python_code.wants,
+        python_code.detect,
+        hints=python_code.HINTS,
+        needs_whole_file=True,
+        cacheable=True,
+        precedence=2,
+    ),
 )
 
-
-class Detector(Protocol):
-    RULE_IDS: frozenset[str]
-
-    def wants(self, source: SourceFile) -> bool: ...
-
-    def detect(self, source: SourceFile) -> Iterable[Finding]: ...
+# rule id -> the precedence of the detector that reports it
+RULE_PRECEDENCE: dict[str, int] = {rule: d.precedence for d in DETECTORS for rule in d.rule_ids}
 
 
-def load_detectors(enabled: Collection[str] | None = None) -> list[ModuleType]:
+def load_detectors(enabled: Collection[str] | None = None) -> list[Detector]:
     """Every registered detector, or those that can report one of `enabled`."""
-    modules = [importlib.import_module(name) for name in DETECTOR_MODULES]
     if enabled is None:
-        return modules
-    return [module for module in modules if not module.RULE_IDS.isdisjoint(enabled)]
+        return list(DETECTORS)
+    return [detector for detector in DETECTORS if not detector.rule_ids.isdisjoint(enabled)]

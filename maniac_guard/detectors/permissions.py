@@ -12,8 +12,6 @@ from maniac_guard.findings import Finding
 from maniac_guard.sources import SourceFile
 
 RULE_IDS = frozenset(f"MG4{n:02d}" for n in range(1, 15))
-# A parser needs the whole file; history scans see only added lines.
-NEEDS_WHOLE_FILE = True
 _NAMES = ("maniac-keys.yaml", "maniac-keys.yml")
 _SUFFIXES = (".yaml", ".yml", ".YAML", ".YML")
 

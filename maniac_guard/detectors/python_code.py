@@ -25,9 +25,7 @@ if TYPE_CHECKING:
 
     from maniac_guard.sources.notebook import NotebookCode
 
-RULE_IDS = frozenset({f"MG20{i}" for i in range(1, 9)})
-# A parser needs the whole file; history scans see only added lines.
-NEEDS_WHOLE_FILE = True
+RULE_IDS = frozenset({"MG201", "MG202", "MG203", "MG204", "MG205", "MG206", "MG207", "MG208"})
 
 PYTHON_SUFFIXES = frozenset({".py", ".pyi"})
 NOTEBOOK_SUFFIX = ".ipynb"

@@ -282,9 +282,9 @@ def _fragment_hints() -> list[re.Pattern[bytes]] | None:
 
     hints = [re.compile(pattern) for pattern in _ALWAYS_PARSE]
     for detector in load_detectors():
-        if getattr(detector, "NEEDS_WHOLE_FILE", False):
+        if detector.needs_whole_file:
             continue
-        patterns = getattr(detector, "HINTS", None)
+        patterns = detector.hints
         if patterns is None:
             return None
         hints.extend(re.compile(pattern) for pattern in patterns)
