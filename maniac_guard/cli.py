@@ -400,10 +400,14 @@ def install_hook_command(force: bool, scan_args: tuple[str, ...]) -> None:
 
 
 @main.command("rules")
-def list_rules() -> None:
+@click.option("--markdown", is_flag=True, help="As the Markdown table of docs/rules.md.")
+def list_rules(markdown: bool) -> None:
     """List every rule."""
-    from maniac_guard.catalog import load_rules
+    from maniac_guard.catalog import load_rules, rules_table
 
+    if markdown:
+        click.echo(rules_table(load_rules()))
+        return
     for rule in load_rules().values():
         click.echo(f"{rule.id}  {rule.severity.label:<8}  fix:{rule.fix:<6}  {rule.name}: {rule.summary}")
 

@@ -18,7 +18,7 @@ IGNORE_RE = re.compile(r"maniac-guard:\s*ignore(?:\[([A-Za-z0-9_,\s]+)\])?")
 
 
 def rule_matches(rule_id: str, selectors: Sequence[str]) -> bool:
-    """ruff-style: `MG1` selects MG100–MG199, `MG101` just that rule."""
+    """ruff-style: `MG1` selects every 1xx rule, `MG101` just that rule."""
     return any(rule_id.startswith(s.strip().upper()) for s in selectors if s.strip())
 
 

@@ -14,7 +14,6 @@ from maniac_guard.findings import Severity
 from maniac_guard.permissions.declarations import DeclarationFile, KeyDecl, Waiver, read_waivers
 from maniac_guard.permissions.scopes import Catalog
 
-RULE_IDS = tuple(f"MG4{n:02d}" for n in range(1, 15))
 
 
 class PolicyError(Exception):
