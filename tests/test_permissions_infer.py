@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 from maniac_guard.permissions.check import compare
 from maniac_guard.permissions.declarations import KeyDecl
@@ -135,3 +136,16 @@ def test_declared_scopes_are_compared_with_the_inferred_ones() -> None:
         ("MG412", "keys[0].permissions[2]", "models:read"),
         ("MG413", "keys[0].permissions", "data:write"),
     ]
+
+
+def test_code_globs_walk_as_the_scan_does_so_gitignored_code_needs_no_scope(tmp_path: Path) -> None:
+    """MG412/MG413 compare a key with its code: code git ignores (a build
+    output, a vendored copy) is not the key's code, as in every other walk."""
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text("build/\n")
+    (tmp_path / "app.py").write_text("x = 1\n")
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "copy.py").write_text("x = 1\n")
+    assert [Path(p).name for p in python_files([str(tmp_path)])] == ["app.py"]

@@ -19,7 +19,6 @@ from typing import Any
 from maniac_guard.permissions.scopes import Catalog, load_catalog
 
 CONSTRUCTORS = frozenset({"maniac.Maniac", "maniac.AsyncManiac", "maniac._client.Maniac", "maniac._client.AsyncManiac"})
-SKIP_DIRS = frozenset({".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache"})
 
 
 @dataclass(frozen=True, order=True)
@@ -237,16 +236,13 @@ def infer_source(path: str, text: str, catalog: Catalog | None = None) -> Infere
 
 
 def python_files(paths: Sequence[str]) -> list[str]:
-    """Every .py file under `paths` (files given directly are kept), sorted."""
-    found: list[str] = []
-    for root in paths:
-        if os.path.isfile(root):
-            found.append(root)
-            continue
-        for folder, dirs, files in os.walk(root):
-            dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
-            found += [os.path.join(folder, f) for f in sorted(files) if f.endswith(".py")]
-    return found
+    """Every .py file under `paths` (files given directly are kept), sorted:
+    the scan's own walk, so .gitignore and the rules for links apply."""
+    from maniac_guard.sources.files import Excluder, WalkReport, iter_paths
+
+    given = {os.path.abspath(p) for p in paths if os.path.isfile(p)}
+    walked = iter_paths(paths, use_gitignore=True, excluder=Excluder(), report=WalkReport())
+    return sorted(path for path in walked if path.endswith(".py") or path in given)
 
 
 def infer_files(files: Iterable[tuple[str, str]]) -> Inference:
