@@ -8,7 +8,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from maniac_guard.config import ConfigError, Settings
+from maniac_guard.config import Settings
 
 if TYPE_CHECKING:
     from maniac_guard.summary import ScanResult
@@ -26,13 +26,10 @@ def policy_path(settings: Settings) -> str | None:
 
 
 def activate_configured_policy(settings: Settings) -> None:
-    """Load the user's policy (if any) for this process; a bad one is a config error."""
-    from maniac_guard.permissions.policy import PolicyError, activate
+    """Load the user's policy (if any) for this process; a bad one is a config error (PolicyError)."""
+    from maniac_guard.permissions.policy import activate
 
-    try:
-        activate(policy_path(settings))
-    except PolicyError as exc:
-        raise ConfigError(str(exc)) from None
+    activate(policy_path(settings))
 
 
 def infer_paths(request: ScanRequest) -> Inference:

@@ -10,13 +10,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from maniac_guard.errors import ConfigError
 from maniac_guard.findings import Severity
 from maniac_guard.permissions.declarations import DeclarationFile, KeyDecl, Waiver, read_waivers
 from maniac_guard.permissions.scopes import Catalog
 
 
 
-class PolicyError(Exception):
+class PolicyError(ConfigError):
     """A policy file that cannot be used: exit code 2 with a one-line reason."""
 
 
