@@ -1,0 +1,151 @@
+"""Git plumbing for `maniac-guard ci`: fetch the commits a CI event names
+when the clone lacks them, and deepen a shallow clone until a range is whole.
+
+A range `include --not exclude` is whole when no commit in it is a shallow
+boundary (a commit whose parents the clone lacks, so `git log` would stop
+there) and, while the clone is still shallow, the range meets its base (a
+base side cut off above the fork point would make the range reach back into
+history the change did not add).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Sequence
+
+from maniac_guard.sources.git import GitError, run_git
+
+REMOTE = "origin"
+# How far each round deepens a shallow clone; the last round fetches the rest.
+DEEPEN_STEPS = (50, 500, 5000)
+
+
+class CiError(GitError):
+    """The event's commits cannot be resolved: exit 2."""
+
+
+def say(line: str) -> None:
+    print(f"maniac-guard: ci: {line}", file=sys.stderr, flush=True)
+
+
+def have_commit(root: str, sha: str) -> str | None:
+    """The full id of `sha` when the clone has that commit, else None."""
+    try:
+        out = run_git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{sha}^{{commit}}"], root)
+    except GitError:
+        return None
+    return out.decode("ascii").strip() or None
+
+
+def _git_ok(args: Sequence[str], root: str) -> bool:
+    """Run a git command that may fail (a network fetch); True when it worked."""
+    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, check=False)
+    return proc.returncode == 0
+
+
+def shallow_commits(root: str) -> set[str]:
+    """The clone's shallow boundary: commits whose parents it lacks."""
+    path = run_git(["rev-parse", "--git-path", "shallow"], root).decode().strip()
+    try:
+        with open(path if path.startswith("/") else f"{root}/{path}", encoding="ascii") as handle:
+            return {line.strip() for line in handle if line.strip()}
+    except OSError:
+        return set()
+
+
+def fetch_commit(root: str, rev: str, sources: Sequence[tuple[str, str]]) -> str | None:
+    """Fetch `rev` when missing: try each (remote or URL, refspec) in turn.
+
+    In a shallow clone one commit is fetched (`--depth=1`); the range check
+    deepens it afterwards. Returns the commit id, or None when no source had it.
+    """
+    found = have_commit(root, rev)
+    if found is not None:
+        return found
+    depth = ["--depth=1"] if shallow_commits(root) else []
+    for remote, refspec in sources:
+        say(f"{rev[:40]} is not in this clone: fetching {refspec.lstrip('+').split(':')[0]} from {remote}")
+        if _git_ok(["fetch", "--no-tags", "--quiet", *depth, remote, refspec], root):
+            found = have_commit(root, rev)
+            if found is not None:
+                return found
+    return None
+
+
+def fetch_all(root: str, shas: Sequence[str]) -> list[str]:
+    """Fetch the commits of `shas` the clone lacks in one go; the ids still missing."""
+    missing = [sha for sha in shas if have_commit(root, sha) is None]
+    if missing:
+        depth = ["--depth=1"] if shallow_commits(root) else []
+        say(f"fetching the tips of {len(missing)} other branch(es) from {REMOTE}")
+        _git_ok(["fetch", "--no-tags", "--quiet", *depth, REMOTE, *missing], root)
+    return [sha for sha in missing if have_commit(root, sha) is None]
+
+
+def _rev_list(root: str, include: Sequence[str], exclude: Sequence[str]) -> list[str]:
+    out = run_git(["rev-list", *include, "--not", *exclude, "--"], root)
+    return out.decode("ascii").split()
+
+
+def _meets_base(root: str, include: Sequence[str], exclude: Sequence[str]) -> bool:
+    for head in include:
+        for base in exclude:
+            if _git_ok(["merge-base", head, base], root):
+                return True
+    return False
+
+
+def range_is_whole(root: str, include: Sequence[str], exclude: Sequence[str]) -> bool:
+    shallow = shallow_commits(root)
+    if not shallow:
+        return True
+    inside = _rev_list(root, include, exclude)
+    if shallow.intersection(inside):
+        return False
+    # A base side cut off above the fork point: the range would reach back
+    # into history that is on the base.
+    return not (inside and exclude and not _meets_base(root, include, exclude))
+
+
+def ensure_whole_range(root: str, include: Sequence[str], exclude: Sequence[str], hint: str) -> None:
+    """Deepen a shallow clone until `include --not exclude` is whole, or raise."""
+    wanted = [*include, *exclude]
+    steps: list[list[str]] = [[f"--deepen={n}"] for n in DEEPEN_STEPS] + [["--unshallow"]]
+    for step in steps:
+        if range_is_whole(root, include, exclude):
+            return
+        before = shallow_commits(root)
+        say(f"shallow clone: the range does not reach its base, fetching more history ({step[0]})")
+        if not _git_ok(["fetch", "--no-tags", "--quiet", *step, REMOTE, *wanted], root):
+            break
+        if shallow_commits(root) == before:
+            break  # the remote has nothing more to give
+    if not range_is_whole(root, include, exclude):
+        raise CiError(
+            f"the commits between {', '.join(e[:12] for e in exclude) or 'the root'} and "
+            f"{', '.join(i[:12] for i in include)} are not all in this shallow clone and could not be fetched; {hint}"
+        )
+
+
+def remote_branches(root: str, skip: str | None) -> dict[str, str]:
+    """Branch name -> tip on `origin`, except `skip` (the branch being pushed).
+
+    Asks the remote (`git ls-remote`), since a CI clone holds only the pushed
+    branch; falls back to the clone's own remote-tracking branches.
+    """
+    branches: dict[str, str] = {}
+    try:
+        out = run_git(["ls-remote", "--heads", REMOTE], root)
+        for line in out.decode("utf-8", "replace").splitlines():
+            sha, _, ref = line.partition("\t")
+            branches[ref.removeprefix("refs/heads/")] = sha
+    except GitError:
+        out = run_git(["for-each-ref", "--format=%(objectname) %(refname)", f"refs/remotes/{REMOTE}/"], root)
+        for line in out.decode("utf-8", "replace").splitlines():
+            sha, _, ref = line.partition(" ")
+            name = ref.removeprefix(f"refs/remotes/{REMOTE}/")
+            if name != "HEAD":
+                branches[name] = sha
+    branches.pop(skip or "", None)
+    return branches
