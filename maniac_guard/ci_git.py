@@ -19,6 +19,9 @@ from maniac_guard.sources.git import GitError, run_git
 REMOTE = "origin"
 # How far each round deepens a shallow clone; the last round fetches the rest.
 DEEPEN_STEPS = (50, 500, 5000)
+# Where each commit fetched by `fetch_commit` came from (a fork's URL, say),
+# so that deepening its history asks the same remote.
+_fetched_from: dict[str, str] = {}
 
 
 class CiError(GitError):
@@ -69,6 +72,7 @@ def fetch_commit(root: str, rev: str, sources: Sequence[tuple[str, str]]) -> str
         if _git_ok(["fetch", "--no-tags", "--quiet", *depth, remote, refspec], root):
             found = have_commit(root, rev)
             if found is not None:
+                _fetched_from[found] = remote
                 return found
     return None
 
@@ -110,14 +114,17 @@ def range_is_whole(root: str, include: Sequence[str], exclude: Sequence[str]) ->
 
 def ensure_whole_range(root: str, include: Sequence[str], exclude: Sequence[str], hint: str) -> None:
     """Deepen a shallow clone until `include --not exclude` is whole, or raise."""
-    wanted = [*include, *exclude]
+    by_remote: dict[str, list[str]] = {}
+    for sha in dict.fromkeys([*include, *exclude]):
+        by_remote.setdefault(_fetched_from.get(sha, REMOTE), []).append(sha)
     steps: list[list[str]] = [[f"--deepen={n}"] for n in DEEPEN_STEPS] + [["--unshallow"]]
     for step in steps:
         if range_is_whole(root, include, exclude):
             return
         before = shallow_commits(root)
         say(f"shallow clone: the range does not reach its base, fetching more history ({step[0]})")
-        if not _git_ok(["fetch", "--no-tags", "--quiet", *step, REMOTE, *wanted], root):
+        fetched = [_git_ok(["fetch", "--no-tags", "--quiet", *step, remote, *shas], root) for remote, shas in by_remote.items()]
+        if not any(fetched):
             break
         if shallow_commits(root) == before:
             break  # the remote has nothing more to give
