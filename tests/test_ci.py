@@ -155,6 +155,7 @@ def test_ci_range_option_overrides_the_environment(branches: Branches, tmp_path:
     env = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "push"}
     code, paths, err = run_ci(branches, tmp_path, env, None, "--range", f"{branches.base}..main")
     assert (code, paths) == (1, {"main2.txt"})
+    assert "--range: scanning" in err
 
 
 def test_ci_writes_sarif_for_the_action(branches: Branches, tmp_path: Path) -> None:

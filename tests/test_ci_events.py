@@ -144,6 +144,14 @@ def test_push_that_deletes_a_branch_scans_nothing_and_says_so(origin: Origin) ->
     assert (code, paths) == (0, set()) and "deleted the branch" in err
 
 
+def test_forced_push_whose_old_tip_is_gone_scans_what_no_other_branch_has(origin: Origin) -> None:
+    job = origin.clone("feature")
+    event = {"before": "ab" * 20, "after": origin.f3, "forced": True, "ref": "refs/heads/feature"}
+    code, paths, err = origin.ci(job, github("push", GITHUB_SHA=origin.f3, GITHUB_REF_NAME="feature"), event)
+    assert (code, paths) == (1, {"gone.txt"}), err
+    assert "forced" in err and "(main)" in err
+
+
 def test_pull_request_fetches_head_and_base_beside_the_merge_commit(origin: Origin) -> None:
     # actions/checkout checks out refs/pull/N/merge at depth 1: neither parent is in the clone.
     work = Repo(origin.tmp / "work", origin.env)
