@@ -20,11 +20,10 @@ from typing import Any
 from maniac_guard.ci_git import (
     REMOTE,
     CiError,
+    default_branch,
     ensure_whole_range,
-    fetch_all,
     fetch_commit,
     have_commit,
-    remote_branches,
     shallow_commits,
 )
 from maniac_guard.history import HistorySpec
@@ -95,21 +94,21 @@ def _nothing(provider: str, why: str) -> CiRange:
     return CiRange(HistorySpec(("HEAD", "^HEAD"), why), provider, f"{provider}: nothing to scan ({why})")
 
 
-def _new_branch(root: str, head: str, branch: str | None, provider: str) -> CiRange:
-    """A new branch (or tag): the commits on no other branch of origin."""
-    hint = _hint(provider)
-    others = remote_branches(root, branch)
-    if not others:
-        return _whole(root, head, provider, "new branch, and origin has no other branch to compare with")
-    missing = fetch_all(root, sorted(set(others.values())))
-    if missing:
-        raise CiError(f"the tips of other branches ({', '.join(m[:12] for m in missing)}) could not be fetched; {hint}")
-    bases = sorted({have_commit(root, sha) or sha for sha in others.values()})
-    ensure_whole_range(root, [head], bases, hint)
-    names = sorted(others)
-    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-    spec = HistorySpec((head, *(f"^{b}" for b in bases)), f"{head[:12]} not on other branches")
-    return CiRange(spec, provider, f"{provider}: scanning the commits of {head[:12]} on no other branch of {REMOTE} ({shown}) (new branch)")
+def _new_branch(root: str, head: str, branch: str | None, default: str | None, provider: str) -> CiRange:
+    """A new branch (or tag): its commits not on origin's default branch.
+
+    Not "not on any other branch": two branches pushed together would each
+    leave the other's commits to the other, and neither be scanned.
+    """
+    found = default_branch(root, default)
+    if found is None or found[0] == branch:
+        why = "the default branch itself" if found else "no default branch on origin to compare with"
+        return _whole(root, head, provider, f"new branch, {why}")
+    name, tip = found
+    tip = _need(root, tip, f"the tip of {REMOTE}/{name}", _hint(provider), [(REMOTE, f"refs/heads/{name}")])
+    ensure_whole_range(root, [head], [tip], _hint(provider))
+    spec = HistorySpec((head, f"^{tip}"), f"{head[:12]} not on {REMOTE}/{name}")
+    return CiRange(spec, provider, f"{provider}: scanning the commits of {head[:12]} not on {REMOTE}/{name} (new branch)")
 
 
 def fallback(root: str, provider: str = "no CI detected") -> CiRange:
@@ -204,7 +203,8 @@ def github(env: Mapping[str, str], root: str) -> CiRange:
             if not event.get("forced"):
                 raise CiError(f"the push's previous commit {before} is not in this clone and could not be fetched; {hint}")
         branch = env.get("GITHUB_REF_NAME") or (ref or "").removeprefix("refs/heads/")
-        return _new_branch(root, head, branch, provider + (" (forced, old tip gone)" if before else ""))
+        default = _get(event, "repository", "default_branch")
+        return _new_branch(root, head, branch, default, provider + (" (forced, old tip gone)" if before else ""))
     head = _need(root, env.get("GITHUB_SHA") or "HEAD", "the workflow's commit", hint)
     return _whole(root, head, provider, f"a {name or 'workflow'} event names no commit range")
 
@@ -245,7 +245,7 @@ def gitlab(env: Mapping[str, str], root: str) -> CiRange:
         base = _need(root, before, "the push's previous commit (CI_COMMIT_BEFORE_SHA)", hint)
         return _range(root, base, head, provider, "the pushed commits, CI_COMMIT_BEFORE_SHA..CI_COMMIT_SHA")
     if source == "push":
-        return _new_branch(root, head, env.get("CI_COMMIT_BRANCH") or ref, provider)
+        return _new_branch(root, head, env.get("CI_COMMIT_BRANCH") or ref, env.get("CI_DEFAULT_BRANCH"), provider)
     return _whole(root, head, provider, f"a {source} pipeline names no commit range")
 
 

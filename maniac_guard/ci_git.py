@@ -10,6 +10,7 @@ history the change did not add).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -41,10 +42,21 @@ def have_commit(root: str, sha: str) -> str | None:
     return out.decode("ascii").strip() or None
 
 
+def _git(args: Sequence[str], root: str) -> bytes | None:
+    """Run a git command that may fail (a network fetch): its output, or None.
+    Never a credential prompt: a CI job has no one to answer it."""
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+    proc = subprocess.run(["git", *args], cwd=root, env=env, capture_output=True, check=False)
+    return proc.stdout if proc.returncode == 0 else None
+
+
 def _git_ok(args: Sequence[str], root: str) -> bool:
-    """Run a git command that may fail (a network fetch); True when it worked."""
-    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, check=False)
-    return proc.returncode == 0
+    return _git(args, root) is not None
+
+
+def _fetch(root: str, options: Sequence[str], remote: str, refspecs: Sequence[str]) -> bool:
+    # Remote URLs and refs come from the CI environment: never read as options.
+    return _git_ok(["fetch", "--no-tags", "--quiet", *options, "--end-of-options", remote, *refspecs], root)
 
 
 def shallow_commits(root: str) -> set[str]:
@@ -69,22 +81,12 @@ def fetch_commit(root: str, rev: str, sources: Sequence[tuple[str, str]]) -> str
     depth = ["--depth=1"] if shallow_commits(root) else []
     for remote, refspec in sources:
         say(f"{rev[:40]} is not in this clone: fetching {refspec.lstrip('+').split(':')[0]} from {remote}")
-        if _git_ok(["fetch", "--no-tags", "--quiet", *depth, remote, refspec], root):
+        if _fetch(root, depth, remote, [refspec]):
             found = have_commit(root, rev)
             if found is not None:
                 _fetched_from[found] = remote
                 return found
     return None
-
-
-def fetch_all(root: str, shas: Sequence[str]) -> list[str]:
-    """Fetch the commits of `shas` the clone lacks in one go; the ids still missing."""
-    missing = [sha for sha in shas if have_commit(root, sha) is None]
-    if missing:
-        depth = ["--depth=1"] if shallow_commits(root) else []
-        say(f"fetching the tips of {len(missing)} other branch(es) from {REMOTE}")
-        _git_ok(["fetch", "--no-tags", "--quiet", *depth, REMOTE, *missing], root)
-    return [sha for sha in missing if have_commit(root, sha) is None]
 
 
 def _rev_list(root: str, include: Sequence[str], exclude: Sequence[str]) -> list[str]:
@@ -123,7 +125,7 @@ def ensure_whole_range(root: str, include: Sequence[str], exclude: Sequence[str]
             return
         before = shallow_commits(root)
         say(f"shallow clone: the range does not reach its base, fetching more history ({step[0]})")
-        fetched = [_git_ok(["fetch", "--no-tags", "--quiet", *step, remote, *shas], root) for remote, shas in by_remote.items()]
+        fetched = [_fetch(root, step, remote, shas) for remote, shas in by_remote.items()]
         if not any(fetched):
             break
         if shallow_commits(root) == before:
@@ -135,24 +137,30 @@ def ensure_whole_range(root: str, include: Sequence[str], exclude: Sequence[str]
         )
 
 
-def remote_branches(root: str, skip: str | None) -> dict[str, str]:
-    """Branch name -> tip on `origin`, except `skip` (the branch being pushed).
+def default_branch(root: str, name: str | None) -> tuple[str, str] | None:
+    """(name, tip) of origin's default branch (`name` if the CI names it).
 
     Asks the remote (`git ls-remote`), since a CI clone holds only the pushed
-    branch; falls back to the clone's own remote-tracking branches.
+    branch; offline, the clone's own remote-tracking branch. None if unknown.
     """
-    branches: dict[str, str] = {}
-    try:
-        out = run_git(["ls-remote", "--heads", REMOTE], root)
-        for line in out.decode("utf-8", "replace").splitlines():
-            sha, _, ref = line.partition("\t")
-            branches[ref.removeprefix("refs/heads/")] = sha
-    except GitError:
-        out = run_git(["for-each-ref", "--format=%(objectname) %(refname)", f"refs/remotes/{REMOTE}/"], root)
-        for line in out.decode("utf-8", "replace").splitlines():
-            sha, _, ref = line.partition(" ")
-            name = ref.removeprefix(f"refs/remotes/{REMOTE}/")
-            if name != "HEAD":
-                branches[name] = sha
-    branches.pop(skip or "", None)
-    return branches
+    if not name:
+        listed = _git(["ls-remote", "--symref", "--end-of-options", REMOTE, "HEAD"], root)
+        for line in (listed or b"").decode("utf-8", "replace").splitlines():
+            if line.startswith("ref: refs/heads/") and line.endswith("\tHEAD"):
+                name = line[len("ref: refs/heads/"):-len("\tHEAD")]
+        name = name or _local_default(root)
+    if not name:
+        return None
+    listed = _git(["ls-remote", "--heads", "--end-of-options", REMOTE, f"refs/heads/{name}"], root)
+    if listed is not None:
+        sha = listed.decode("ascii", "replace").partition("\t")[0].strip()
+        return (name, sha) if sha else None
+    say(f"cannot ask {REMOTE} for its branch {name}: using this clone's {REMOTE}/{name}")
+    local = have_commit(root, f"refs/remotes/{REMOTE}/{name}")
+    return (name, local) if local else None
+
+
+def _local_default(root: str) -> str | None:
+    """The default branch `git clone` recorded (refs/remotes/origin/HEAD)."""
+    out = _git(["symbolic-ref", "--quiet", f"refs/remotes/{REMOTE}/HEAD"], root)
+    return out.decode().strip().removeprefix(f"refs/remotes/{REMOTE}/") if out else None

@@ -77,15 +77,15 @@ def test_github_push_scans_before_to_after(branches: Branches, tmp_path: Path) -
     assert f"{branches.base[:12]}..{branches.feature[:12]}" in err
 
 
-def test_github_push_of_a_new_branch_scans_what_no_other_branch_has(branches: Branches, tmp_path: Path) -> None:
+def test_github_push_of_a_new_branch_scans_what_the_default_branch_lacks(branches: Branches, tmp_path: Path) -> None:
     event = {"before": ZERO, "after": branches.feature, "repository": {"default_branch": "main"}}
     env = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "push", "GITHUB_REF_NAME": "feature"}
     code, paths, err = run_ci(branches, tmp_path, env, event)
     assert (code, paths) == (1, {"new.txt"})
-    assert "new branch" in err and "no other branch of origin (main)" in err
+    assert "new branch" in err and "not on origin/main" in err
 
 
-def test_github_push_of_a_new_branch_with_no_other_branch_scans_the_whole_history(branches: Branches, tmp_path: Path) -> None:
+def test_github_push_of_a_new_branch_with_no_default_branch_scans_the_whole_history(branches: Branches, tmp_path: Path) -> None:
     branches.repo.git("update-ref", "-d", "refs/remotes/origin/main")
     event = {"before": ZERO, "after": branches.feature}
     code, paths, err = run_ci(branches, tmp_path, {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "push"}, event)

@@ -120,13 +120,23 @@ def test_push_in_a_shallow_clone_fetches_before_and_scans_every_pushed_commit(or
     assert f"{origin.c2[:12]}..{origin.f3[:12]}" in err and "fetching" in err
 
 
-def test_push_of_a_new_branch_in_a_shallow_clone_scans_what_no_other_branch_has(origin: Origin) -> None:
-    # Was: the one commit of the depth-1 clone, exit 0, a key added and removed unseen.
+def test_push_of_a_new_branch_in_a_shallow_clone_scans_what_main_lacks(origin: Origin) -> None:
+    # Was: the depth-1 clone's one commit (its tree): the key added and removed unseen.
     job = origin.clone("feature")
     event = {"before": ZERO, "after": origin.f3, "ref": "refs/heads/feature", "repository": {"default_branch": "main"}}
     code, paths, err = origin.ci(job, github("push", GITHUB_SHA=origin.f3, GITHUB_REF_NAME="feature"), event)
     assert (code, paths) == (1, {"gone.txt"}), err
-    assert "new branch" in err and "(main)" in err
+    assert "new branch" in err and "not on origin/main" in err
+
+
+def test_two_new_branches_pushed_together_do_not_hide_each_others_commits(origin: Origin) -> None:
+    # "Not on any other branch" would exclude feature2, which holds all of feature.
+    work = Repo(origin.tmp / "work", origin.env)
+    work.git("push", "-q", str(origin.bare), f"{origin.f3}:refs/heads/feature2")
+    job = origin.clone("feature")
+    event = {"before": ZERO, "after": origin.f3, "ref": "refs/heads/feature", "repository": {"default_branch": "main"}}
+    code, paths, err = origin.ci(job, github("push", GITHUB_SHA=origin.f3, GITHUB_REF_NAME="feature"), event)
+    assert (code, paths) == (1, {"gone.txt"}), err
 
 
 def test_push_of_a_new_branch_made_at_another_branch_tip_scans_nothing(origin: Origin) -> None:
@@ -144,12 +154,12 @@ def test_push_that_deletes_a_branch_scans_nothing_and_says_so(origin: Origin) ->
     assert (code, paths) == (0, set()) and "deleted the branch" in err
 
 
-def test_forced_push_whose_old_tip_is_gone_scans_what_no_other_branch_has(origin: Origin) -> None:
+def test_forced_push_whose_old_tip_is_gone_scans_what_main_lacks(origin: Origin) -> None:
     job = origin.clone("feature")
     event = {"before": "ab" * 20, "after": origin.f3, "forced": True, "ref": "refs/heads/feature"}
     code, paths, err = origin.ci(job, github("push", GITHUB_SHA=origin.f3, GITHUB_REF_NAME="feature"), event)
     assert (code, paths) == (1, {"gone.txt"}), err
-    assert "forced" in err and "(main)" in err
+    assert "forced" in err and "not on origin/main" in err
 
 
 def test_pull_request_fetches_head_and_base_beside_the_merge_commit(origin: Origin) -> None:
@@ -227,7 +237,7 @@ def test_gitlab_push_in_a_shallow_clone_scans_before_to_sha(origin: Origin) -> N
 
 
 def test_gitlab_push_of_a_new_branch_in_a_shallow_clone(origin: Origin) -> None:
-    # Was: origin/main is not in GitLab's single-branch clone: the one commit it had, exit 0.
+    # Was: origin/main is not in GitLab's single-branch clone: its one commit, gone.txt unseen.
     job = origin.clone("feature")
     env = gitlab(CI_PIPELINE_SOURCE="push", CI_COMMIT_SHA=origin.f3, CI_COMMIT_BEFORE_SHA=ZERO,
                  CI_COMMIT_BRANCH="feature", CI_COMMIT_REF_NAME="feature", CI_DEFAULT_BRANCH="main")
