@@ -77,11 +77,12 @@ def _range(root: str, base: str, head: str, provider: str, why: str) -> CiRange:
 def _branch_range(root: str, tip: str, head: str, provider: str, name: str) -> CiRange:
     """The commits of `head` not on branch `name` (tip `tip`), shown from their merge base."""
     ensure_whole_range(root, [head], [tip], _hint(provider))
-    try:
+    try:  # for the message only: the range is `head ^tip`, right also after criss-cross merges
         base = run_git(["merge-base", tip, head], root).decode().split()[0]
     except (GitError, IndexError):
-        base = tip  # unrelated histories: `head --not tip` is all of head's
-    return _range(root, base, head, provider, f"merge base with {REMOTE}/{name}")
+        base = tip  # unrelated histories: `head ^tip` is all of head's
+    spec = HistorySpec((head, f"^{tip}"), f"{base[:12]}..{head[:12]}")
+    return CiRange(spec, provider, f"{provider}: scanning {base[:12]}..{head[:12]} (merge base with {REMOTE}/{name})")
 
 
 def _whole(root: str, head: str, provider: str, why: str) -> CiRange:

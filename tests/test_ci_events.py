@@ -174,6 +174,13 @@ def test_pull_request_fetches_head_and_base_beside_the_merge_commit(origin: Orig
     assert (code, paths) == (1, {"gone.txt"}), err
 
 
+def test_pull_request_without_an_event_file_fetches_the_base_branch(origin: Origin) -> None:
+    job = origin.clone("feature")
+    code, paths, err = origin.ci(job, github("pull_request", GITHUB_BASE_REF="main"))
+    assert (code, paths) == (1, {"gone.txt"}), err
+    assert f"{origin.c2[:12]}..{origin.f3[:12]} (merge base with origin/main)" in err
+
+
 def test_pull_request_target_fetches_the_head_from_refs_pull(origin: Origin) -> None:
     # Was: the head (from a fork: only under refs/pull/7/head) was not in the base
     # branch's clone, ci fell back to HEAD, scanned base..base and exited 0.
@@ -255,6 +262,14 @@ def test_gitlab_merge_request_fetches_its_head_and_diff_base(origin: Origin) -> 
     code, paths, err = origin.ci(job, env)
     assert (code, paths) == (1, {"gone.txt"}), err
     assert f"{origin.c2[:12]}..{origin.f3[:12]}" in err
+
+
+def test_gitlab_merge_request_without_a_diff_base_fetches_the_target_branch(origin: Origin) -> None:
+    job = origin.clone("feature")
+    env = gitlab(CI_MERGE_REQUEST_IID="7", CI_COMMIT_SHA=origin.f3, CI_MERGE_REQUEST_TARGET_BRANCH_NAME="main")
+    code, paths, err = origin.ci(job, env)
+    assert (code, paths) == (1, {"gone.txt"}), err
+    assert "merge base with origin/main" in err
 
 
 def test_gitlab_merge_request_from_a_fork_fetches_the_head_from_the_source_project(origin: Origin) -> None:
