@@ -77,15 +77,16 @@ def test_github_push_scans_before_to_after(branches: Branches, tmp_path: Path) -
     assert f"{branches.base[:12]}..{branches.feature[:12]}" in err
 
 
-def test_github_push_of_a_new_branch_compares_with_the_default_branch(branches: Branches, tmp_path: Path) -> None:
+def test_github_push_of_a_new_branch_scans_what_the_default_branch_lacks(branches: Branches, tmp_path: Path) -> None:
     event = {"before": ZERO, "after": branches.feature, "repository": {"default_branch": "main"}}
     env = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "push", "GITHUB_REF_NAME": "feature"}
     code, paths, err = run_ci(branches, tmp_path, env, event)
     assert (code, paths) == (1, {"new.txt"})
-    assert "new branch" in err and "origin/main" in err
+    assert "new branch" in err and "not on origin/main" in err
 
 
-def test_github_push_of_an_unknown_default_branch_scans_the_whole_history(branches: Branches, tmp_path: Path) -> None:
+def test_github_push_of_a_new_branch_with_no_default_branch_scans_the_whole_history(branches: Branches, tmp_path: Path) -> None:
+    branches.repo.git("update-ref", "-d", "refs/remotes/origin/main")
     event = {"before": ZERO, "after": branches.feature}
     code, paths, err = run_ci(branches, tmp_path, {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "push"}, event)
     assert (code, paths) == (1, {"old.txt", "new.txt"})
@@ -154,6 +155,7 @@ def test_ci_range_option_overrides_the_environment(branches: Branches, tmp_path:
     env = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "push"}
     code, paths, err = run_ci(branches, tmp_path, env, None, "--range", f"{branches.base}..main")
     assert (code, paths) == (1, {"main2.txt"})
+    assert "--range: scanning" in err
 
 
 def test_ci_writes_sarif_for_the_action(branches: Branches, tmp_path: Path) -> None:
