@@ -44,8 +44,8 @@ def progress_wanted(*, quiet: bool = False, stream: TextIO | None = None) -> boo
 
 
 class ProgressLine:
-    """`maniac-guard: <label> N/M (12s)`: redrawn in place on a terminal, a
-    new line every LOG_INTERVAL seconds elsewhere (when forced)."""
+    """`maniac-guard: <label> N/M (12s)`: redrawn in place on a terminal; where
+    forced into a log, a line at the start, every LOG_INTERVAL seconds and at the end."""
 
     def __init__(self, label: str, total: int | None = None, stream: TextIO | None = None) -> None:
         self.label = label
@@ -57,8 +57,8 @@ class ProgressLine:
         except (AttributeError, ValueError):
             self.terminal = False
         self.started = time.monotonic()
-        self._last = 0.0 if self.terminal else self.started  # a log's first line after LOG_INTERVAL
-        self._drawn = False
+        self._last: float | None = None
+        self._written = -1  # the count on the last line written
 
     def text(self) -> str:
         of = f"/{self.total}" if self.total else ""
@@ -67,7 +67,7 @@ class ProgressLine:
     def update(self, done: int) -> None:
         self.done = done
         now = time.monotonic()
-        if now - self._last < (TERMINAL_INTERVAL if self.terminal else LOG_INTERVAL):
+        if self._last is not None and now - self._last < (TERMINAL_INTERVAL if self.terminal else LOG_INTERVAL):
             return
         self._last = now
         self._write(self.text())
@@ -82,15 +82,20 @@ class ProgressLine:
             else:
                 self.stream.write(line + "\n")
             self.stream.flush()
-            self._drawn = True
+            self._written = self.done
         except (OSError, ValueError):  # progress must never end a run
             pass
 
     def close(self) -> None:
-        """Clear a terminal's line; leave a log's lines as they are."""
-        if self._drawn and self.terminal:
-            try:
-                self.stream.write("\r\033[K")
-                self.stream.flush()
-            except (OSError, ValueError):
-                pass
+        """Clear a terminal's line; end a log with the final count."""
+        if self._written < 0:
+            return
+        if not self.terminal:
+            if self._written != self.done:
+                self._write(self.text())
+            return
+        try:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+        except (OSError, ValueError):
+            pass
