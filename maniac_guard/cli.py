@@ -361,11 +361,24 @@ def ci(
 
 @main.command("install-hook")
 @click.option("--force", is_flag=True, help="Replace a pre-commit hook that is not maniac-guard's (kept as pre-commit.orig).")
+@click.option("--hook", "hook_type", type=click.Choice(["pre-commit", "pre-push"]), default="pre-commit", show_default=True, help="pre-push: scan the commits being pushed (`maniac-guard pre-push`).")
 @click.argument("scan_args", nargs=-1, type=click.UNPROCESSED)
-def install_hook_command(force: bool, scan_args: tuple[str, ...]) -> None:
-    """Write .git/hooks/pre-commit running `maniac-guard scan --staged [SCAN_ARGS]`."""
+def install_hook_command(force: bool, hook_type: str, scan_args: tuple[str, ...]) -> None:
+    """Write .git/hooks/pre-commit running `maniac-guard scan --staged [SCAN_ARGS]` (or the pre-push hook)."""
     from maniac_guard.hooks import install_hook
 
+    if hook_type == "pre-push":
+        from maniac_guard.prepush import install_pre_push_hook
+
+        try:
+            path, moved = install_pre_push_hook(os.getcwd(), force=force, extra_args=scan_args)
+        except ConfigError as exc:
+            fail(str(exc))
+            return
+        if moved:
+            click.echo(f"maniac-guard: moved the previous hook to {moved}", err=True)
+        click.echo(f"installed {path}")
+        return
     try:
         done = install_hook(os.getcwd(), force=force, extra_args=list(scan_args))
     except ConfigError as exc:
