@@ -468,7 +468,12 @@ def pre_receive_command(timeout: float | None, on_timeout: str, exclude: tuple[s
             settings.ignore = split_ids(ignore_rules)
         if fail_on:
             settings.fail_on = Severity.parse(fail_on)
-        sys.exit(run_pre_receive(sys.stdin.read(), settings, exclude=list(exclude), timeout=timeout,
+        from maniac_guard.prepush import read_stdin
+
+        lines = read_stdin()
+        if lines is None:
+            raise ConfigError("pre-receive: git passes the pushed refs on stdin; install it as the repository's hooks/pre-receive")
+        sys.exit(run_pre_receive(lines, settings, exclude=list(exclude), timeout=timeout,
                                  on_timeout=on_timeout, verbose=verbose))
     except ConfigError as exc:
         fail(str(exc))
