@@ -492,7 +492,8 @@ def pre_push_command(remote: str | None, url: str | None, exclude: tuple[str, ..
     from maniac_guard.prepush import read_stdin, run_pre_push
 
     try:
-        stdin_text = None if os.environ.get("PRE_COMMIT_TO_REF") else read_stdin()
+        # Under pre-commit the range comes from its PRE_COMMIT_* variables; git's lines were its.
+        stdin_text = None if os.environ.get("PRE_COMMIT") == "1" else read_stdin()
         sys.exit(run_pre_push(remote, (), config, fail_on=fail_on, exclude=list(exclude), quiet=quiet,
                               stdin_text=stdin_text))
     except ConfigError as exc:

@@ -87,6 +87,11 @@ def pushed_revisions(root: str, remote: str | None, stdin_text: str | None, env:
     from_framework = revisions_from_pre_commit(env)
     if from_framework is not None:
         return from_framework
+    if env.get("PRE_COMMIT") == "1":
+        raise ConfigError(
+            "pre-push: pre-commit named no range to scan; run it as a pre-push hook "
+            "or with `pre-commit run --hook-stage pre-push --from-ref A --to-ref B`"
+        )
     if stdin_text is None:
         raise ConfigError(
             "pre-push: no push to scan: git passes the pushed refs on stdin "

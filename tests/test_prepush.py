@@ -141,3 +141,16 @@ def test_the_pre_commit_framework_runs_it_on_push(hook_repo: HookRepo) -> None: 
     passed = push(repo, "main")
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert remote_ref(server, "main", repo.env) == new
+
+
+def test_pre_commits_range_variables_are_used_and_a_missing_range_is_an_error(clone: tuple[Repo, Path]) -> None:
+    repo, _ = clone
+    remote = repo.git("rev-parse", "origin/main")
+    repo.write("y.env", f"MANIAC_API_KEY={fake_key('pre-push-env')}\n")
+    local = repo.commit("leak")
+    framework = {**repo.env, "PRE_COMMIT": "1"}
+    ranged = run_cli("pre-push", env={**framework, "PRE_COMMIT_FROM_REF": remote, "PRE_COMMIT_TO_REF": local},
+                     cwd=repo.path, input="")
+    assert ranged.returncode == 1 and "y.env" in ranged.stdout
+    missing = run_cli("pre-push", env=framework, cwd=repo.path, input="")
+    assert missing.returncode == 2 and "pre-commit named no range" in missing.stderr
