@@ -384,11 +384,24 @@ def ci(
 
 @main.command("install-hook")
 @click.option("--force", is_flag=True, help="Replace a pre-commit hook that is not maniac-guard's (kept as pre-commit.orig).")
+@click.option("--hook", "hook_type", type=click.Choice(["pre-commit", "pre-push"]), default="pre-commit", show_default=True, help="pre-push: scan the commits being pushed (`maniac-guard pre-push`).")
 @click.argument("scan_args", nargs=-1, type=click.UNPROCESSED)
-def install_hook_command(force: bool, scan_args: tuple[str, ...]) -> None:
-    """Write .git/hooks/pre-commit running `maniac-guard scan --staged [SCAN_ARGS]`."""
+def install_hook_command(force: bool, hook_type: str, scan_args: tuple[str, ...]) -> None:
+    """Write .git/hooks/pre-commit running `maniac-guard scan --staged [SCAN_ARGS]` (or the pre-push hook)."""
     from maniac_guard.hooks import install_hook
 
+    if hook_type == "pre-push":
+        from maniac_guard.prepush import install_pre_push_hook
+
+        try:
+            path, moved = install_pre_push_hook(os.getcwd(), force=force, extra_args=scan_args)
+        except ConfigError as exc:
+            fail(str(exc))
+            return
+        if moved:
+            click.echo(f"maniac-guard: moved the previous hook to {moved}", err=True)
+        click.echo(f"installed {path}")
+        return
     try:
         done = install_hook(os.getcwd(), force=force, extra_args=list(scan_args))
     except ConfigError as exc:
@@ -455,5 +468,60 @@ def policy_command(paths: tuple[str, ...], policy_file: str | None, infer: bool,
         request = ScanRequest(paths=list(paths), settings=settings, fmt=fmt, output=output,
                               color=use_color(color), quiet=quiet, cli_exclude=list(exclude))
         sys.exit(run_policy(request, infer))
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+@main.command("pre-receive")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS", help="Time budget for the whole scan [default: none].")
+@click.option("--on-timeout", type=click.Choice(["reject", "accept"]), default="reject", show_default=True, help="What a push whose scan ran out of time gets (accept: with a warning).")
+@EXCLUDE_OPTION
+@click.option("--select", multiple=True, metavar="IDS", help="Only these rules (MG101, or a prefix like MG1).")
+@IGNORE_OPTION
+@FAIL_ON_OPTION
+@click.option("--config", type=click.Path(dir_okay=False), help="Server-side config file (the pushed repository's own config is never read).")
+@click.option("-v", "--verbose", is_flag=True, help="Also say when a push is clean.")
+def pre_receive_command(timeout: float | None, on_timeout: str, exclude: tuple[str, ...], select: tuple[str, ...],
+                        ignore_rules: tuple[str, ...], fail_on: str | None, config: str | None, verbose: bool) -> None:
+    """Server hook: refuse a push whose new commits add a Maniac key (reads `<old> <new> <ref>` lines on stdin)."""
+    from maniac_guard.config import Settings
+    from maniac_guard.prereceive import run_pre_receive
+
+    try:
+        settings = load_settings(".", config) if config else Settings()
+        if select:
+            settings.select = split_ids(select)
+        if ignore_rules:
+            settings.ignore = split_ids(ignore_rules)
+        if fail_on:
+            settings.fail_on = Severity.parse(fail_on)
+        from maniac_guard.prepush import read_stdin
+
+        lines = read_stdin()
+        if lines is None:
+            raise ConfigError("pre-receive: git passes the pushed refs on stdin; install it as the repository's hooks/pre-receive")
+        sys.exit(run_pre_receive(lines, settings, exclude=list(exclude), timeout=timeout,
+                                 on_timeout=on_timeout, verbose=verbose))
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+@main.command("pre-push")
+@click.argument("remote", required=False)
+@click.argument("url", required=False)
+@EXCLUDE_OPTION
+@FAIL_ON_OPTION
+@CONFIG_OPTION
+@QUIET_OPTION
+def pre_push_command(remote: str | None, url: str | None, exclude: tuple[str, ...], fail_on: str | None,
+                     config: str | None, quiet: bool) -> None:
+    """Git hook: scan the commits being pushed (git's pre-push stdin, or pre-commit's PRE_COMMIT_* range)."""
+    from maniac_guard.prepush import read_stdin, run_pre_push
+
+    try:
+        # Under pre-commit the range comes from its PRE_COMMIT_* variables; git's lines were its.
+        stdin_text = None if os.environ.get("PRE_COMMIT") == "1" else read_stdin()
+        sys.exit(run_pre_push(remote, (), config, fail_on=fail_on, exclude=list(exclude), quiet=quiet,
+                              stdin_text=stdin_text))
     except ConfigError as exc:
         fail(str(exc))

@@ -23,3 +23,48 @@ def test_wheel_ships_every_rule(tmp_path: Path) -> None:
     assert expected and shipped == expected
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "maniac-guard = maniac_guard.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+
+
+def _built_wheel(tmp_path: Path) -> Path:
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return next(tmp_path.glob("maniac_guard-*.whl"))
+
+
+def test_wheel_ships_the_mit_licence_and_full_metadata(tmp_path: Path) -> None:
+    from maniac_guard import __version__
+
+    wheel = zipfile.ZipFile(_built_wheel(tmp_path))
+    names = wheel.namelist()
+    [licence] = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
+    text = wheel.read(licence).decode()
+    assert text.startswith("MIT License") and text == (ROOT / "LICENSE").read_text()
+    metadata = wheel.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    headers = metadata.split("\n\n", 1)[0].splitlines()
+    assert "License-Expression: MIT" in headers and "License-File: LICENSE" in headers
+    # One version source: the wheel's version is the one `--version` prints.
+    assert f"Version: {__version__}" in headers
+    classifiers = [h for h in headers if h.startswith("Classifier: ")]
+    assert "Classifier: Topic :: Security" in classifiers
+    assert "Classifier: Programming Language :: Python :: 3 :: Only" in classifiers
+    urls = dict(h.removeprefix("Project-URL: ").split(", ", 1) for h in headers if h.startswith("Project-URL: "))
+    assert {"Homepage", "Source", "Issues", "Documentation"} <= set(urls)
+    assert all(url.startswith("https://") for url in urls.values())
+    # The hook framework and the drawing library are not pulled in; httpx only for --verify.
+    requires = [h.removeprefix("Requires-Dist: ") for h in headers if h.startswith("Requires-Dist: ")]
+    plain = [r for r in requires if "extra ==" not in r]
+    assert not any(r.startswith(("pre-commit", "rich", "httpx")) for r in plain), plain
+    assert any(r.startswith("httpx") and "extra == 'verify'" in r for r in requires)
+
+
+def test_version_is_written_once() -> None:
+    project = (ROOT / "pyproject.toml").read_text()
+    assert 'dynamic = ["version"]' in project and "\nversion =" not in project
+    from maniac_guard import __version__
+
+    proc = subprocess.run([str(Path(sys.executable).parent / "maniac-guard"), "--version"],
+                          capture_output=True, text=True)
+    assert proc.stdout.strip().endswith(__version__)

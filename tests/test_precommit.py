@@ -27,7 +27,7 @@ from tests.gitrepo import Repo, git_env, make_repo
 from tests.helpers import console_script, fake_key
 
 ROOT = Path(__file__).resolve().parent.parent
-HOOK_IDS = ("maniac-guard", "maniac-guard-fix", "maniac-guard-policy")
+HOOK_IDS = ("maniac-guard", "maniac-guard-fix", "maniac-guard-policy", "maniac-guard-pre-push")
 
 
 @dataclass

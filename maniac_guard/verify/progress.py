@@ -1,33 +1,26 @@
-"""A progress bar on stderr while keys are checked (terminal only).
+"""Progress on stderr while keys are checked: counts, never a key.
 
-It shows counts, never a key.
+A plain line (maniac_guard.progress), not a drawing library: rich and its
+dependencies were a third of the install for this one bar.
 """
 
 from __future__ import annotations
 
 import threading
 
+from maniac_guard.progress import ProgressLine
+
 
 class ProgressBar:
     def __init__(self, total: int) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
         self._lock = threading.Lock()
-        self._progress = Progress(
-            TextColumn("Verifying keys"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        self._task = self._progress.add_task("verify", total=total)
-        self._progress.start()
+        self._line = ProgressLine("Verifying keys", total)
+        self._line.update(0)
 
     def advance(self) -> None:
-        with self._lock:
-            self._progress.advance(self._task)
+        with self._lock:  # answers arrive on the checker threads
+            self._line.advance()
 
     def close(self) -> None:
-        self._progress.stop()
+        with self._lock:
+            self._line.close()

@@ -7,13 +7,13 @@ a total time budget.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
+from maniac_guard.config import ConfigError
 from maniac_guard.findings import Finding, Severity, Verification
 from maniac_guard.keyshape import looks_like_key
 from maniac_guard.verify.classify import LIVE, REVOKED, UNKNOWN
@@ -68,7 +68,22 @@ def distinct_keys(findings: Iterable[Finding]) -> list[str]:
 
 
 def _progress_wanted(options: VerifyOptions, count: int) -> bool:
-    return options.progress and count > HANDFUL and sys.stderr.isatty()
+    from maniac_guard.progress import progress_setting, progress_wanted
+
+    if progress_setting():  # asked for (MANIAC_GUARD_PROGRESS=1): shown even for a few keys
+        return True
+    return options.progress and count > HANDFUL and progress_wanted()
+
+
+VERIFY_EXTRA_HINT = "--verify needs httpx: pip install 'maniac-guard[verify]'"
+
+
+def require_http_client() -> None:
+    """httpx is the `verify` extra: without it, say how to install it (exit 2)."""
+    import importlib.util
+
+    if importlib.util.find_spec("httpx") is None:
+        raise ConfigError(VERIFY_EXTRA_HINT)
 
 
 def verify_keys(keys: list[str], options: VerifyOptions) -> VerifyReport:
@@ -154,6 +169,7 @@ def verify_findings(
     """Verdicts on every finding that holds a key. `send` limits which
     findings' keys go to the API (default: all); with `only_live`, every
     finding that is not a live key is dropped."""
+    require_http_client()
     report = verify_keys(distinct_keys(findings if send is None else send), options)
     out: list[Finding] = []
     for finding in findings:

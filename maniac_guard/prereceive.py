@@ -1,0 +1,294 @@
+"""`maniac-guard pre-receive`: the server refuses a push that adds a Maniac key.
+
+Client hooks are skipped by `git commit --no-verify`; a server hook is not.
+git runs pre-receive in the (bare) repository with one `<old> <new> <ref>`
+line per pushed ref on stdin, before any ref moves; a non-zero exit refuses
+the whole push, and what the hook prints reaches the pusher as `remote:`
+lines. The pushed objects sit in a quarantine folder until then: git passes
+GIT_OBJECT_DIRECTORY / GIT_ALTERNATE_OBJECT_DIRECTORIES / GIT_QUARANTINE_PATH
+in the hook's environment, and every git command here inherits them.
+
+What is scanned: the lines added by the commits each pushed ref brings that
+no existing ref already holds (`git log -p <new>... --not --all`). So a new
+branch is scanned against every existing ref, a force push scans only its
+new commits, a tag on a known commit adds nothing, and a deletion passes.
+
+The repository's own config is NOT read: a pusher must not be able to turn
+the server's check off by pushing a config file. Options come from the
+hook's command line (and `--config FILE`, chosen by the administrator).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from maniac_guard.config import ConfigError, Settings
+from maniac_guard.findings import Finding, Severity, sort_key
+
+if TYPE_CHECKING:
+    from maniac_guard.engine import ScanResult
+    from maniac_guard.sources import SourceFile
+
+EXIT_ACCEPT, EXIT_REJECT, EXIT_ERROR = 0, 1, 2
+ZERO_SHA = re.compile(r"^0+$")
+SHA = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
+ON_TIMEOUT = ("reject", "accept")
+
+FIX_HINT = """\
+How to fix it:
+  1. Take the key out of the commits (latest commit: edit, `git add`, `git commit --amend`;
+     older ones: `git rebase -i <first bad commit>^`, or `git filter-repo` for many commits).
+  2. Read it from the environment instead (MANIAC_API_KEY) and keep it out of git.
+  3. Rotate the key: it has left your machine. Create a new key, deploy it, delete the old one.
+  4. Push again. A false positive: add `maniac-guard: ignore[<rule>]` to that line.
+"""
+
+
+class BudgetExceeded(Exception):
+    """The --timeout budget ran out (raised by SIGALRM or between files)."""
+
+
+@dataclass(frozen=True)
+class RefUpdate:
+    old: str
+    new: str
+    ref: str
+
+    @property
+    def deletion(self) -> bool:
+        return bool(ZERO_SHA.match(self.new))
+
+
+def parse_updates(text: str) -> list[RefUpdate]:
+    """git's `<old> <new> <ref>` lines; anything else is an error (exit 2, the push is refused)."""
+    updates = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split(" ", 2)
+        if len(parts) != 3 or not SHA.match(parts[0]) or not SHA.match(parts[1]) or not parts[2]:
+            raise ConfigError(f"pre-receive: stdin line {number} is not `<old-sha> <new-sha> <ref>`")
+        updates.append(RefUpdate(*parts))
+    return updates
+
+
+@dataclass
+class PushScan:
+    """What a scan of pushed commits found, for the pre-receive and pre-push commands."""
+
+    result: ScanResult
+    commits: int
+    timed_out: bool = False
+    refs_of: dict[str, str] = field(default_factory=dict)  # commit -> a pushed ref that brings it
+
+
+@contextmanager
+def time_budget(seconds: float | None) -> Iterator[float | None]:
+    """A hard deadline: SIGALRM interrupts even a slow git or a slow file
+    (where there is no SIGALRM, the scan checks the deadline between files)."""
+    if not seconds:
+        yield None
+        return
+    deadline = time.monotonic() + seconds
+    can_alarm = hasattr(signal, "setitimer") and _main_thread()
+    previous = signal.getsignal(signal.SIGALRM) if can_alarm else None
+
+    def expire(signum: int, frame: object) -> None:
+        raise BudgetExceeded
+
+    try:
+        if can_alarm:
+            signal.signal(signal.SIGALRM, expire)
+            signal.setitimer(signal.ITIMER_REAL, seconds)
+        yield deadline
+    finally:
+        if can_alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _within(sources: Iterator[SourceFile], deadline: float | None) -> Iterator[SourceFile]:
+    for source in sources:
+        if deadline is not None and time.monotonic() > deadline:
+            raise BudgetExceeded
+        yield source
+
+
+def _excluded(settings: Settings, patterns: Sequence[str]) -> Any:
+    """A matcher for repository paths (patterns are relative to the repository root)."""
+    import pathspec
+
+    lines = [*settings.exclude, *patterns]
+    return pathspec.PathSpec.from_lines("gitwildmatch", lines) if lines else None
+
+
+def scan_revisions(
+    git_dir: str,
+    revs: Sequence[str],
+    settings: Settings,
+    *,
+    exclude: Sequence[str] = (),
+    timeout: float | None = None,
+) -> PushScan:
+    """Scan the lines added by the commits `git log revs` lists, within `timeout` seconds.
+
+    What was found before the budget ran out is kept (and reported).
+    """
+    from maniac_guard.detectors import load_detectors
+    from maniac_guard.engine import ScanResult, scan_source
+    from maniac_guard.scan import enabled_rules, select_findings
+    from maniac_guard.sources.git import HistoryState, history_sources
+
+    state = HistoryState()
+    spec = _excluded(settings, exclude)
+    detectors = load_detectors(enabled_rules(settings))
+    found = ScanResult()
+    timed_out = False
+    try:
+        with time_budget(timeout) as deadline:
+            sources = history_sources(git_dir, list(revs), state, max_size=settings.max_file_size)
+            try:
+                for source in _within(sources, deadline):
+                    if spec is not None and spec.match_file(source.path):
+                        continue
+                    found.files_scanned += 1
+                    found.findings.extend(scan_source(source, detectors))
+                    found.messages.extend(source.notes)
+            finally:
+                stop = getattr(sources, "close", None)  # a generator: stops git log early on a timeout
+                if stop is not None:
+                    stop()
+    except BudgetExceeded:
+        timed_out = True
+    found.findings = select_findings(_first_commit_only(found.findings, state.order), settings)
+    found.messages[:0] = state.messages
+    return PushScan(found, len(state.order), timed_out)
+
+
+def _first_commit_only(findings: list[Finding], order: dict[str, int]) -> list[Finding]:
+    """A key pushed in several commits is one finding: the commit that added it first."""
+    best: dict[str, Finding] = {}
+    never = len(order) + 1
+    for finding in findings:
+        rank = (order.get(finding.commit or "", never), finding.line)
+        current = best.get(finding.fingerprint)
+        if current is None or rank < (order.get(current.commit or "", never), current.line):
+            best[finding.fingerprint] = finding
+    return sorted(best.values(), key=sort_key)
+
+
+def pushed_revisions(git_dir: str, updates: Sequence[RefUpdate]) -> list[str]:
+    """`<new>... --not --all`: what the pushed refs bring that no existing ref holds.
+
+    A ref that names something other than a commit (a tag of a tree or a blob)
+    cannot be scanned as history: that is an error, never a silent pass.
+    """
+    from maniac_guard.sources.git import run_git
+
+    news = [u for u in updates if not u.deletion]
+    if not news:
+        return []
+    query = "".join(f"{u.new}\n" for u in news).encode("ascii")
+    kinds = run_git(["cat-file", "--batch-check=%(objectname) %(objecttype)"], git_dir, input=query).decode().split("\n")
+    revs = []
+    for update, line in zip(news, kinds):
+        kind = line.split(" ")[-1]
+        if kind == "tag":
+            peeled = run_git(["rev-parse", "--verify", "--quiet", f"{update.new}^{{}}"], git_dir).decode().strip()
+            kind = run_git(["cat-file", "-t", peeled], git_dir).decode().strip()
+        if kind != "commit":
+            raise ConfigError(f"pre-receive: {update.ref} points to a {kind}, not a commit: cannot scan it")
+        revs.append(update.new)
+    return [*revs, "--not", "--all"]
+
+
+def refs_of(git_dir: str, updates: Sequence[RefUpdate], commits: set[str]) -> dict[str, str]:
+    """For each commit, the first pushed ref that brings it (named in the message)."""
+    from maniac_guard.sources.git import run_git
+
+    found: dict[str, str] = {}
+    for update in updates:
+        if update.deletion or len(found) == len(commits):
+            continue
+        listed = run_git(["rev-list", update.new, "--not", "--all"], git_dir).decode().split()
+        for commit in commits.intersection(listed):
+            found.setdefault(commit, update.ref)
+    return found
+
+
+def report(scan: PushScan, fail_on: Severity, *, verbose: bool = False) -> str:
+    from maniac_guard.report import ReportContext, render
+
+    findings = [f.replace(message=f"{f.message} (commit {(f.commit or '?')[:12]}{_on(scan, f)})") for f in scan.result.findings]
+    scan.result.findings = findings
+    return render(scan.result, "text", ReportContext(color=False, verbose=verbose, fail_on=fail_on.label))
+
+
+def _on(scan: PushScan, finding: Finding) -> str:
+    ref = scan.refs_of.get(finding.commit or "")
+    return f" on {ref}" if ref else ""
+
+
+def run_pre_receive(
+    stdin_text: str,
+    settings: Settings,
+    *,
+    exclude: Sequence[str] = (),
+    timeout: float | None = None,
+    on_timeout: str = "reject",
+    git_dir: str | None = None,
+    verbose: bool = False,
+) -> int:
+    """Exit 0 accepts the push, 1 refuses it (findings), 2 refuses it (cannot scan)."""
+    git_dir = git_dir or os.getcwd()
+    out = sys.stderr  # both streams reach the pusher; stderr keeps stdout free for other hooks
+    from maniac_guard.scan import check_selectors
+
+    check_selectors(settings.select + settings.ignore)
+    updates = parse_updates(stdin_text)
+    revs = pushed_revisions(git_dir, updates)
+    if not revs:
+        return EXIT_ACCEPT  # only deletions (or nothing): no new content
+    started = time.monotonic()
+    scan = scan_revisions(git_dir, revs, settings, exclude=exclude, timeout=timeout)
+    failing = [f for f in scan.result.findings if f.severity >= settings.fail_on]
+    if scan.result.findings:
+        scan.refs_of = refs_of(git_dir, updates, {f.commit for f in scan.result.findings if f.commit})
+        out.write(report(scan, settings.fail_on, verbose=verbose))
+    for message in scan.result.messages:
+        out.write(f"maniac-guard: {message}\n")
+    if failing:
+        out.write(f"maniac-guard: push rejected: {len(failing)} finding(s) in the pushed commits.\n{FIX_HINT}")
+        if scan.timed_out:
+            out.write(f"maniac-guard: the {timeout:g}s budget ran out before the whole push was scanned; there may be more.\n")
+        return EXIT_REJECT
+    if scan.timed_out:
+        where = f"after {scan.commits} commit(s) in {time.monotonic() - started:.1f}s"
+        if on_timeout == "accept":
+            out.write(
+                f"maniac-guard: warning: the {timeout:g}s time budget ran out {where}; the push is ACCEPTED "
+                "without a complete scan (--on-timeout accept). Scan it: `maniac-guard scan --history`.\n"
+            )
+            return EXIT_ACCEPT
+        out.write(
+            f"maniac-guard: error: the {timeout:g}s time budget ran out {where}; the push is rejected "
+            "(--on-timeout reject). Push fewer commits at a time, or ask an administrator to raise --timeout.\n"
+        )
+        return EXIT_ERROR
+    if verbose:
+        out.write(f"maniac-guard: pre-receive: {scan.commits} new commit(s) scanned, no keys\n")
+    return EXIT_ACCEPT
