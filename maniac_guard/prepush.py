@@ -120,7 +120,8 @@ def run_pre_push(
 ) -> int:
     from maniac_guard.findings import Severity
     from maniac_guard.history import HistorySpec, scan_history
-    from maniac_guard.scan import EXIT_FINDINGS, ScanRequest, run_scan
+    from maniac_guard.errors import EXIT_FINDINGS
+    from maniac_guard.scan import ScanRequest, run_scan
     from maniac_guard.sources.git import repo_info
 
     env = os.environ if env is None else env

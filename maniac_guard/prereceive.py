@@ -34,7 +34,7 @@ from maniac_guard.config import ConfigError, Settings
 from maniac_guard.findings import Finding, Severity, sort_key
 
 if TYPE_CHECKING:
-    from maniac_guard.engine import ScanResult
+    from maniac_guard.summary import ScanResult
     from maniac_guard.sources import SourceFile
 
 EXIT_ACCEPT, EXIT_REJECT, EXIT_ERROR = 0, 1, 2
@@ -149,8 +149,9 @@ def scan_revisions(
     What was found before the budget ran out is kept (and reported).
     """
     from maniac_guard.detectors import load_detectors
-    from maniac_guard.engine import ScanResult, scan_source
-    from maniac_guard.scan import enabled_rules, select_findings
+    from maniac_guard.engine import scan_source
+    from maniac_guard.selection import enabled_rules, select_findings
+    from maniac_guard.summary import ScanResult
     from maniac_guard.sources.git import HistoryState, history_sources
 
     state = HistoryState()
@@ -256,7 +257,7 @@ def run_pre_receive(
     """Exit 0 accepts the push, 1 refuses it (findings), 2 refuses it (cannot scan)."""
     git_dir = git_dir or os.getcwd()
     out = sys.stderr  # both streams reach the pusher; stderr keeps stdout free for other hooks
-    from maniac_guard.scan import check_selectors
+    from maniac_guard.selection import check_selectors
 
     check_selectors(settings.select + settings.ignore)
     updates = parse_updates(stdin_text)
