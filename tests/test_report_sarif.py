@@ -23,12 +23,25 @@ from tests.helpers import FIXTURES, fake_key, run_cli
 KEY_A = fake_key("sarif-a")
 KEY_B = fake_key("sarif-b")
 OASIS_SCHEMA = FIXTURES / "sarif-schema-2.1.0.json"
+# The copy github/codeql-action's upload-sarif validates with before uploading.
+CODEQL_ACTION_SCHEMA = FIXTURES / "schemas" / "codeql-action-sarif-schema-2.1.0.json"
 GITHUB_MAX_RESULTS = 25_000
 
 
 def validate(sarif: dict[str, Any]) -> None:
-    schema = json.loads(OASIS_SCHEMA.read_text(encoding="utf-8"))
-    jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker()).validate(sarif)
+    oasis = json.loads(OASIS_SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft4Validator(oasis, format_checker=jsonschema.FormatChecker()).validate(sarif)
+    codeql_action = json.loads(CODEQL_ACTION_SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(codeql_action, format_checker=jsonschema.FormatChecker()).validate(sarif)
+
+
+def test_the_codeql_action_schema_rejects_what_upload_sarif_rejects() -> None:
+    # The vendored copy is a working schema, not an empty shell.
+    codeql_action = json.loads(CODEQL_ACTION_SCHEMA.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(codeql_action)
+    assert not validator.is_valid({"version": "2.1.0", "runs": [{"results": []}]})  # no tool
+    assert not validator.is_valid({"version": "2.2.0", "runs": []})
+    assert validator.is_valid({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x"}}, "results": []}]})
 
 
 def scan_sarif(cwd: Path, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
