@@ -93,8 +93,8 @@ def vulnerability(finding: Finding, sha: str, occurrence: int = 1) -> dict[str, 
             }
         ],
         "location": {
-            # GitLab's parser rejects lone surrogates: a name that is not
-            # UTF-8 shows its bytes as `\xNN`.
+            # A name that is not UTF-8 has no exact JSON text a Ruby parser
+            # accepts: its bytes show as `\xNN`.
             "file": undecodable(loc.path),
             "start_line": loc.line,
             "end_line": max(loc.end_line, loc.line),
