@@ -50,9 +50,10 @@ EXPECTED = {
 def _sarif_results(stdout: str) -> set[tuple[str, int, str]]:
     sarif = json.loads(stdout)
     (run,) = sarif["runs"]
+    # SARIF URIs are relative to the repository root this project lies in.
     return {
         (
-            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].split("python_project/", 1)[-1],
             r["locations"][0]["physicalLocation"]["region"]["startLine"],
             r["ruleId"],
         )

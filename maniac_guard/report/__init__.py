@@ -22,9 +22,19 @@ class ReportContext:
     color: bool = False
     verbose: bool = False
     fail_on: str = "low"
+    # The folder disk findings' paths are relative to ("": the current one)
+    # and the repository root SARIF's URIs are relative to (None: git's
+    # top level of `cwd`, or `cwd` outside a repository). History findings
+    # (those with a commit) are relative to the repository root already.
+    cwd: str = ""
+    source_root: str | None = None
 
 
 def render(result: ScanResult, fmt: str, context: ReportContext) -> str:
+    from maniac_guard.report.escape import undecodable
+
     module = importlib.import_module(FORMATS[fmt])
     text: str = module.render(result, context)
-    return text
+    # Each format escapes what it shows; this keeps any text it missed from
+    # failing the whole report with UnicodeEncodeError.
+    return undecodable(text)

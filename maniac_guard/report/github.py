@@ -3,6 +3,8 @@ finding, so findings show as annotations on the pull request's diff.
 
 Escaping follows GitHub's runner (actions/toolkit `issueCommand`): in the
 message `%`, CR and LF are percent-encoded; in properties `:` and `,` too.
+Other control characters from scanned text (ESC would colour or rewrite the
+log view) are shown as visible `\\x1b` escapes first.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from maniac_guard.catalog import get_rule
 from maniac_guard.summary import ScanResult
 from maniac_guard.findings import Finding, Severity
 from maniac_guard.report import ReportContext
+from maniac_guard.report.escape import printable
 from maniac_guard.report.text import summary_line
 
 
 def escape_data(text: str) -> str:
+    text = printable(text, keep="\r\n")
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
@@ -57,6 +61,6 @@ def annotation(finding: Finding) -> str:
 def render(result: ScanResult, context: ReportContext) -> str:
     lines = [annotation(f) for f in result.findings]
     # Plain lines are ordinary log output in a workflow run.
-    lines += result.notes
+    lines += [printable(line) for line in result.notes]
     lines.append(summary_line(result))
     return "\n".join(lines) + "\n"

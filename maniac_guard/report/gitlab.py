@@ -1,11 +1,16 @@
-"""GitLab secret-detection report (security report schema 15.0.7), for
-`artifacts: reports: secret_detection:` in a GitLab CI job."""
+"""GitLab secret-detection report (security report schema 15.2.1), for
+`artifacts: reports: secret_detection:` in a GitLab CI job.
+
+GitLab tells findings apart by their primary identifier (the rule) and
+`file:start_line:end_line`, not by `id`: a finding whose lines move is a new
+vulnerability there (the old one shows as no longer detected). `id` is only
+unique within the report; we derive it from our fingerprint all the same.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import os
 import subprocess
 from typing import Any
@@ -15,8 +20,9 @@ from maniac_guard.catalog import get_rule
 from maniac_guard.summary import ScanResult
 from maniac_guard.findings import Finding, Severity
 from maniac_guard.report import ReportContext
+from maniac_guard.report.escape import json_text, undecodable
 
-SCHEMA_VERSION = "15.0.7"
+SCHEMA_VERSION = "15.2.1"
 NO_COMMIT = "0000000"  # what GitLab's own analyzers write when there is no commit
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
 TOOL: dict[str, Any] = {
@@ -43,6 +49,7 @@ def head_sha() -> str:
         done = subprocess.run(
             ["git", "rev-parse", "--verify", "--quiet", "HEAD"],
             capture_output=True,
+            check=False,
             text=True,
             timeout=10,
         )
@@ -51,14 +58,16 @@ def head_sha() -> str:
     return done.stdout.strip() or NO_COMMIT
 
 
-def vulnerability_id(finding: Finding) -> str:
-    """Stable across runs (lines may move): derived from the fingerprint only."""
-    raw = hashlib.sha256(f"maniac-guard:{finding.fingerprint}".encode()).hexdigest()
+def vulnerability_id(finding: Finding, occurrence: int = 1) -> str:
+    """Unique in the report (the same key twice in a file is two findings with
+    one fingerprint: `occurrence` tells them apart); the same on every run."""
+    seed = f"maniac-guard:{finding.fingerprint}" + (f":{occurrence}" if occurrence > 1 else "")
+    raw = hashlib.sha256(seed.encode()).hexdigest()
     # UUID-shaped, as GitLab's analyzers emit.
     return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:32]}"
 
 
-def vulnerability(finding: Finding, sha: str) -> dict[str, Any]:
+def vulnerability(finding: Finding, sha: str, occurrence: int = 1) -> dict[str, Any]:
     rule = get_rule(finding.rule_id)
     loc = finding.location
     commit: dict[str, Any] = {"sha": finding.commit or sha}
@@ -71,7 +80,7 @@ def vulnerability(finding: Finding, sha: str) -> dict[str, Any]:
     if remediation:
         description += f"\n\n{remediation}"
     item: dict[str, Any] = {
-        "id": vulnerability_id(finding),
+        "id": vulnerability_id(finding, occurrence),
         "category": "secret_detection",
         "name": f"{rule.name} ({finding.rule_id})",
         "description": description,
@@ -84,25 +93,38 @@ def vulnerability(finding: Finding, sha: str) -> dict[str, Any]:
             }
         ],
         "location": {
-            "file": loc.path,
+            # A name that is not UTF-8 has no exact JSON text a Ruby parser
+            # accepts: its bytes show as `\xNN`.
+            "file": undecodable(loc.path),
             "start_line": loc.line,
             "end_line": max(loc.end_line, loc.line),
             "commit": commit,
         },
     }
+    if remediation:
+        item["solution"] = remediation[:7000]  # the schema's limit
     # The extract is the masked line: GitLab shows it, so it must not hold the key.
     if finding.snippet:
         item["raw_source_code_extract"] = finding.snippet
     return item
 
 
+def vulnerabilities(findings: list[Finding], sha: str) -> list[dict[str, Any]]:
+    seen: dict[str, int] = {}
+    items = []
+    for finding in findings:
+        seen[finding.fingerprint] = seen.get(finding.fingerprint, 0) + 1
+        items.append(vulnerability(finding, sha, seen[finding.fingerprint]))
+    return items
+
+
 def render(result: ScanResult, context: ReportContext) -> str:
-    end = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    end = dt.datetime.now(dt.UTC).replace(microsecond=0)
     start = end - dt.timedelta(seconds=int(result.elapsed + 0.999))
     sha = head_sha() if any(f.commit is None for f in result.findings) else NO_COMMIT
     document = {
         "version": SCHEMA_VERSION,
-        "vulnerabilities": [vulnerability(f, sha) for f in result.findings],
+        "vulnerabilities": vulnerabilities(result.findings, sha),
         "remediations": [],
         "scan": {
             "analyzer": TOOL,
@@ -113,4 +135,4 @@ def render(result: ScanResult, context: ReportContext) -> str:
             "end_time": end.strftime(TIME_FORMAT),
         },
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return json_text(document, lossless_paths=False, items=len(result.findings))

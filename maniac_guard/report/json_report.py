@@ -1,9 +1,12 @@
 """JSON output. The schema is documented in the README and kept stable:
-`version` changes only when a field is removed or changes meaning."""
+`version` changes only when a field is removed or changes meaning.
+
+Controls in strings are JSON escapes (`\\u001b`); a path that is not UTF-8
+keeps its bytes as `\\udcNN` escapes, which a JSON parser turns back into
+Python's `surrogateescape` form (`os.fsencode` gives the exact name)."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import Any
 
@@ -12,6 +15,7 @@ from maniac_guard.catalog import get_rule
 from maniac_guard.summary import ScanResult
 from maniac_guard.findings import Finding
 from maniac_guard.report import ReportContext
+from maniac_guard.report.escape import json_text
 
 SCHEMA_VERSION = 1
 
@@ -63,4 +67,4 @@ def render(result: ScanResult, context: ReportContext) -> str:
         "findings": [finding_dict(f) for f in result.findings],
         "summary": summary_dict(result),
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return json_text(document, lossless_paths=True, items=len(result.findings))

@@ -1,7 +1,15 @@
 """JUnit XML, for CI systems that show test reports (GitLab `reports: junit`,
-Jenkins, Azure). One testcase per finding: a `<failure>` when the finding is at
-or above `--fail-on`, `<skipped>` below it (reported, but not failing the run),
-and one passing testcase when the scan is clean."""
+Jenkins, Azure), valid against the `junit-10.xsd` Jenkins' xUnit plugin
+checks. One testcase per finding: a `<failure>` when the finding is at or
+above `--fail-on`, `<skipped>` below it (reported, but not failing the run),
+and one passing testcase when the scan is clean.
+
+Test names are what CI systems track a test's history by, so they hold no
+line or column (which change whenever lines move): rule, path and the
+finding's fingerprint, with `#2`, `#3`… for the same key again in one file.
+The schema has no `file`/`line` attributes on a testcase; the location is in
+the failure's text.
+"""
 
 from __future__ import annotations
 
@@ -12,15 +20,22 @@ from maniac_guard.catalog import get_rule
 from maniac_guard.summary import ScanResult
 from maniac_guard.findings import Finding, Severity
 from maniac_guard.report import ReportContext
+from maniac_guard.report.escape import printable
 from maniac_guard.report.text import summary_line
 
 SUITE = "maniac-guard"
-# Characters XML 1.0 cannot carry at all (a snippet may hold them).
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Non-characters XML 1.0 cannot carry (controls are escaped before).
+_NOT_XML = re.compile("[\ufffe\uffff]")
 
 
 def clean(text: str) -> str:
-    return _NOT_XML.sub("\ufffd", text)
+    """Text XML can carry, with controls and undecodable bytes as visible escapes."""
+    return _NOT_XML.sub("\ufffd", printable(text, keep="\n\t"))
+
+
+def case_name(finding: Finding, occurrence: int = 1) -> str:
+    again = f" #{occurrence}" if occurrence > 1 else ""
+    return clean(f"{finding.rule_id} {finding.location.path} {finding.fingerprint}{again}")
 
 
 def _details(finding: Finding) -> str:
@@ -41,15 +56,12 @@ def _details(finding: Finding) -> str:
     return clean("\n".join(lines))
 
 
-def _testcase(suite: ET.Element, finding: Finding, fail_on: Severity) -> bool:
-    loc = finding.location
+def _testcase(suite: ET.Element, finding: Finding, occurrence: int, fail_on: Severity) -> bool:
     case = ET.SubElement(
         suite,
         "testcase",
-        classname=clean(f"{SUITE}.{finding.rule_id}"),
-        name=clean(f"{finding.rule_id} {loc.path}:{loc.line}:{loc.column}"),
-        file=clean(loc.path),
-        line=str(loc.line),
+        classname=f"{SUITE}.{finding.rule_id}",
+        name=case_name(finding, occurrence),
         time="0",
     )
     failed = finding.severity >= fail_on
@@ -71,7 +83,11 @@ def render(result: ScanResult, context: ReportContext) -> str:
         fail_on = Severity.LOW
     root = ET.Element("testsuites", name=SUITE)
     suite = ET.SubElement(root, "testsuite", name=SUITE, time=f"{result.elapsed:.3f}")
-    failures = sum(_testcase(suite, f, fail_on) for f in result.findings)
+    seen: dict[str, int] = {}
+    failures = 0
+    for finding in result.findings:
+        seen[finding.fingerprint] = seen.get(finding.fingerprint, 0) + 1
+        failures += _testcase(suite, finding, seen[finding.fingerprint], fail_on)
     skipped = len(result.findings) - failures
     if not result.findings:
         ET.SubElement(suite, "testcase", classname=SUITE, name="no Maniac keys found", time="0")
@@ -82,7 +98,7 @@ def render(result: ScanResult, context: ReportContext) -> str:
         element.set("tests", str(tests))
         element.set("failures", str(failures))
         element.set("errors", "0")
-        element.set("skipped", str(skipped))
+    suite.set("skipped", str(skipped))  # the schema allows it on a suite only
     root.set("time", f"{result.elapsed:.3f}")
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

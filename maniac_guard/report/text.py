@@ -9,8 +9,8 @@ import click
 from maniac_guard.catalog import get_rule
 from maniac_guard.summary import ScanResult
 from maniac_guard.findings import Finding, Severity
-
 from maniac_guard.report import ReportContext
+from maniac_guard.report.escape import printable
 
 SEVERITY_COLORS = {
     Severity.CRITICAL: "bright_red",
@@ -30,6 +30,8 @@ def _style(text: str, context: ReportContext, **kwargs: object) -> str:
 
 
 def _block(finding: Finding, context: ReportContext) -> str:
+    # Paths, lines, authors and server replies come from outside: printed as
+    # they are, their escape sequences could rewrite the terminal.
     rule = get_rule(finding.rule_id)
     loc = finding.location
     head = " ".join(
@@ -37,23 +39,25 @@ def _block(finding: Finding, context: ReportContext) -> str:
         for part in (
             _style(finding.rule_id, context, bold=True),
             _style(finding.severity.label, context, fg=SEVERITY_COLORS[finding.severity], bold=True),
-            _style(f"{loc.path}:{loc.line}:{loc.column}", context, bold=True),
-            finding.masked,
+            _style(f"{printable(loc.path)}:{loc.line}:{loc.column}", context, bold=True),
+            printable(finding.masked),
         )
         if part
     )
-    lines = [head, f"  {finding.message}"]
+    lines = [head, f"  {printable(finding.message)}"]
     if finding.commit:
-        lines.append(f"  commit {finding.commit[:12]} by {finding.author or '?'} on {finding.date or '?'}")
+        who, when = printable(finding.author or "?"), printable(finding.date or "?")
+        lines.append(f"  commit {printable(finding.commit[:12])} by {who} on {when}")
     if finding.verification is not None:
         v = finding.verification
         status = f" (HTTP {v.status})" if v.status else ""
-        lines.append(f"  verified: {v.state}{status}: {v.reason}")
+        lines.append(f"  verified: {printable(v.state)}{status}: {printable(v.reason)}")
     if finding.snippet:
-        lines.append(_style(f"  {loc.line:>5} | {finding.snippet.strip()}", context, dim=True))
+        snippet = printable(finding.snippet.strip(), keep="\t")
+        lines.append(_style(f"  {loc.line:>5} | {snippet}", context, dim=True))
     # A verdict (live / revoked key) brings its own, more urgent remediation.
     hint = str(finding.extra.get("remediation") or rule.data.get("remediation", DEFAULT_HINT)).strip()
-    lines.append(f"  help: {hint}")
+    lines.append(f"  help: {printable(hint, keep=chr(10))}")
     return "\n".join(lines)
 
 
@@ -63,7 +67,7 @@ def summary_line(result: ScanResult) -> str:
     skipped = sum(result.skipped.values())
     skipped_text = ""
     if skipped:
-        reasons = ", ".join(f"{n} {why}" for why, n in sorted(result.skipped.items()))
+        reasons = ", ".join(f"{n} {printable(why)}" for why, n in sorted(result.skipped.items()))
         skipped_text = f" ({skipped} skipped: {reasons})"
     total = len(result.findings)
     found = f"{total} finding{'s' if total != 1 else ''}" + (f" ({by_severity})" if total else "")
@@ -72,5 +76,5 @@ def summary_line(result: ScanResult) -> str:
 
 def render(result: ScanResult, context: ReportContext) -> str:
     blocks = [_block(f, context) for f in result.findings]
-    notes = ["\n".join(result.notes)] if result.notes else []
+    notes = ["\n".join(printable(line) for line in result.notes)] if result.notes else []
     return "\n\n".join([*blocks, *notes, summary_line(result)]) + "\n"
