@@ -85,12 +85,14 @@ def _real_keys(data: bytes, pos: int = 0, endpos: int | None = None) -> Iterator
     for match in _CANDIDATE_RE.finditer(data, pos, len(data) if endpos is None else endpos):
         if not _at_key_start(data, match.start()):
             continue
-        body = key_body(match.group(1).decode("ascii"))
+        # `mk-build-deps-mk-<key>`: a second key start ends the first candidate.
+        inner = data.find(b"-mk-", match.start(1), match.end())
+        body_end = match.end() if inner < 0 else inner
+        body = key_body(data[match.start(1) : body_end].decode("ascii"))
         if body is not None:
             yield match.start(), match.start(1) + len(body), "mk-" + body
-        elif _find_mk(data, match.start(1), match.end()) is not None:
-            # A rejected body (`mk-build-deps-mk-<key>`) may hold a key of its own.
-            yield from _real_keys(data, match.start(1), match.end())
+        if inner >= 0:
+            yield from _real_keys(data, inner + 1, match.end())
 
 
 def _token_around(data: bytes, index: int) -> tuple[int, int]:
