@@ -167,6 +167,15 @@ def _dashed_reason(body: str) -> str | None:
     return None
 
 
+def _camel_p(body: str, size: int) -> float:
+    """Evidence of CamelCase words; with a marker word, both must be strong
+    together (100x below the bar): a random body holding `your` has the
+    CamelCase shape in its other letters too often to count on either alone."""
+    camel = min(1.0, 1.7 * 0.68 ** len(body))
+    markers = _marker_p(body, size)
+    return camel if markers == 1.0 else camel * markers * 100
+
+
 def _shape_reason(body: str, size: int) -> str | None:
     length = len(body)
     run, sequence, repeat = _shortest_rejected(size, length)
@@ -199,8 +208,7 @@ def placeholder_reason(body: str) -> str | None:
     elif name == "base62":
         if _single_class(body):
             return "a single character class"
-        camel = _CAMEL_WORDS.fullmatch(body)
-        if camel and min(1.0, 1.7 * 0.68 ** len(body)) * _marker_p(body, size) < REJECT_BELOW:
+        if _CAMEL_WORDS.fullmatch(body) and _camel_p(body, size) < REJECT_BELOW:
             return "words in CamelCase"
     return _shape_reason(body, size)
 
