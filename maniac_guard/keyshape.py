@@ -63,18 +63,24 @@ def entropy(text: str) -> float:
     return -sum(c / total * math.log2(c / total) for c in Counter(text).values())
 
 
+# The distinct-character test looks at most this many characters, so a long
+# blob (`mk-` before a minified bundle's data) costs no more than a key.
+_DISTINCT_WINDOW = 128
+
+
 @lru_cache(maxsize=1024)
 def _fewest_distinct(size: int, length: int) -> int:
     """Largest distinct-character count that a random body reaches with
     probability below REJECT_BELOW (exact occupancy distribution). The distinct
     count measures the same thing as entropy normalised to the alphabet."""
-    dist = [1.0] + [0.0] * length  # dist[d]: P(d distinct after the draws so far)
+    states = min(length, size) + 1
+    dist = [1.0] + [0.0] * (states - 1)  # dist[d]: P(d distinct after the draws so far)
     for _ in range(length):
-        new = [0.0] * (length + 1)
+        new = [0.0] * states
         for d, p in enumerate(dist):
             if p:
                 new[d] += p * d / size
-                if d + 1 <= length:
+                if d + 1 < states:
                     new[d + 1] += p * (size - d) / size
         dist = new
     cumulative, fewest = 0.0, 0
@@ -185,7 +191,8 @@ def _shape_reason(body: str, size: int) -> str | None:
         return "a sequence like 12345 or abcde"
     if _has_repeat(body, repeat):
         return "a repeated pattern"
-    if len(set(body)) <= _fewest_distinct(size, length):
+    window = body[:_DISTINCT_WINDOW]
+    if len(set(window)) <= _fewest_distinct(size, len(window)):
         return "low entropy for its alphabet"
     if _marker_p(body, size) < REJECT_BELOW:
         return "placeholder word"
