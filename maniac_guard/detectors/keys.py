@@ -80,19 +80,20 @@ def key_body(body: str) -> str | None:
     return None
 
 
-def _real_keys(data: bytes, pos: int = 0, endpos: int | None = None) -> Iterator[tuple[int, int, str]]:
+def _real_keys(data: bytes) -> Iterator[tuple[int, int, str]]:
     """(start, end, key) of every real-looking key in `data` (KEY_PATTERN's matches)."""
-    for match in _CANDIDATE_RE.finditer(data, pos, len(data) if endpos is None else endpos):
+    search = _CANDIDATE_RE.search
+    pos = 0
+    while (match := search(data, pos)) is not None:
         if not _at_key_start(data, match.start()):
+            pos = match.start() + 1  # `hmk-mk-<key>`: the body may hold a key start
             continue
         # `mk-build-deps-mk-<key>`: a second key start ends the first candidate.
         inner = data.find(b"-mk-", match.start(1), match.end())
-        body_end = match.end() if inner < 0 else inner
-        body = key_body(data[match.start(1) : body_end].decode("ascii"))
+        body = key_body(data[match.start(1) : match.end() if inner < 0 else inner].decode("ascii"))
         if body is not None:
             yield match.start(), match.start(1) + len(body), "mk-" + body
-        if inner >= 0:
-            yield from _real_keys(data, inner + 1, match.end())
+        pos = match.end() if inner < 0 else inner + 1
 
 
 def _token_around(data: bytes, index: int) -> tuple[int, int]:
