@@ -7,7 +7,8 @@ import re
 import string
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from maniac_guard.detectors import keys
 from maniac_guard.sources import SourceFile
