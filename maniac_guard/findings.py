@@ -64,7 +64,7 @@ def mask(secret: str) -> str:
 # Masking is wider than detection: any `mk-` run of 6+ letters and digits,
 # whatever precedes it, each stopping where the next `mk-` starts (so keys
 # pasted back to back are each masked).
-_MASK_RE = re.compile(r"mk(?:-|%2[dD])((?:(?!mk(?:-|%2[dD]))[A-Za-z0-9]){6,})")
+_MASK_RE = re.compile(r"mk(?:-|%2[dD])((?:(?!mk(?:-|%2[dD]))[A-Za-z0-9_-]){6,})")
 
 
 def mask_keys_in_text(text: str) -> str:

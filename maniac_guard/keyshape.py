@@ -1,52 +1,202 @@
 """Is a candidate `mk-` string a real key, or a placeholder / identifier?
 
-Judged by shape, not by a list of known decoys: real keys are random, so
-they mix character classes, carry entropy, and hold no long runs, sequences,
-repeats or placeholder markers.
+Judged by shape, not by a list of known decoys. Real keys are random over
+some key alphabet (hex in either case, base62, base64url, a UUID), so the
+body's alphabet is detected first and every test asks: how likely is this
+shape in a random string of *that* alphabet and length? A body is rejected
+only when that probability is below `REJECT_BELOW`, so each test's
+false-rejection rate is bounded and measured (tests/test_keyshape_calibration.py).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections import Counter
+from functools import lru_cache
 
 MIN_BODY_LENGTH = 16
-KEY_BODY_RE = re.compile(r"[A-Za-z0-9]{16,}")
-# Marker words that only a human writes into a placeholder. A random base62
-# body contains one of these with probability well under 1e-5.
-_MARKERS = re.compile(
-    r"your|example|placeholder|redacted|dummy|sample|changeme|replace|insert|secret|token|apikey|xxxx",
-    re.IGNORECASE,
+# Characters a key body may hold; anything else (`<`, `.`, `{`) is a template.
+KEY_BODY_RE = re.compile(r"[A-Za-z0-9_-]{16,}")
+# A structural test rejects a body when a random body of the same alphabet and
+# length would show the feature with probability below this. Six tests, each
+# bounded by it (the bounds below are union bounds, so conservative).
+REJECT_BELOW = 2e-5
+
+HEX_LOWER = frozenset("0123456789abcdef")
+HEX_UPPER = frozenset("0123456789ABCDEF")
+_UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}")
+_SEPARATORS = re.compile(r"[-_]")
+# A segment that reads as a word or a number: `button`, `Primary`, `API`,
+# `v2`, `2024`. Three or more of them joined by dashes are an identifier.
+_WORD_SEGMENT = re.compile(r"[A-Z]?[a-z]+[0-9]*|[A-Z]+[0-9]*|[0-9]+")
+# CamelCase words (`ThisIsMyTestKey`): no two capitals in a row. A random
+# base62 body of n letters has this case pattern with probability about
+# 1.7 * 0.68**n (Fibonacci many patterns, each (26/62)**n): weak evidence
+# alone, decisive with a marker word or from about 34 characters.
+_CAMEL_WORDS = re.compile(r"(?:[A-Z]?[a-z]+)+[0-9]{0,4}")
+# Words only a person writes into a placeholder. Each occurrence counts as
+# evidence in proportion to how unlikely it is in a random body (see _marker_p).
+_MARKER_WORDS = (
+    "your", "example", "placeholder", "redacted", "dummy", "sample", "changeme", "replace",
+    "insert", "secret", "token", "apikey", "xxxx", "here", "fake", "test", "demo", "goes",
 )
-_RUN = re.compile(r"(.)\1{3,}")  # aaaa, 0000
-_SEQUENCE_LENGTH = 5  # 12345, abcde, edcba
+_MARKERS = re.compile("|".join(_MARKER_WORDS))  # searched in the lower-cased body
 
 
-def _has_sequence(body: str) -> bool:
-    run_up = run_down = 1
-    for prev, cur in zip(body, body[1:]):
-        step = ord(cur) - ord(prev)
-        run_up = run_up + 1 if step == 1 else 1
-        run_down = run_down + 1 if step == -1 else 1
-        if run_up >= _SEQUENCE_LENGTH or run_down >= _SEQUENCE_LENGTH:
-            return True
-    return False
-
-
-def _is_periodic(body: str) -> bool:
-    """abcdabcdabcd…: a short unit repeated."""
-    n = len(body)
-    for period in range(1, n // 2 + 1):
-        if all(body[i] == body[i - period] for i in range(period, n)):
-            return True
-    return False
+def alphabet_of(body: str) -> tuple[str, int]:
+    """(name, size) of the smallest common key alphabet holding `body`."""
+    chars = set(body)
+    if chars <= HEX_LOWER:
+        return "hex", 16
+    if chars <= HEX_UPPER:
+        return "HEX", 16
+    if "-" in chars or "_" in chars:
+        return "base64url", 64
+    return "base62", 62
 
 
 def entropy(text: str) -> float:
-    counts = Counter(text)
+    """Shannon entropy in bits per character (kept for callers that report it)."""
+    from collections import Counter
+
     total = len(text)
-    return -sum(c / total * math.log2(c / total) for c in counts.values())
+    return -sum(c / total * math.log2(c / total) for c in Counter(text).values())
+
+
+# The distinct-character test looks at most this many characters, so a long
+# blob (`mk-` before a minified bundle's data) costs no more than a key.
+_DISTINCT_WINDOW = 128
+
+
+@lru_cache(maxsize=1024)
+def _fewest_distinct(size: int, length: int) -> int:
+    """Largest distinct-character count that a random body reaches with
+    probability below REJECT_BELOW (exact occupancy distribution). The distinct
+    count measures the same thing as entropy normalised to the alphabet."""
+    states = min(length, size) + 1
+    dist = [1.0] + [0.0] * (states - 1)  # dist[d]: P(d distinct after the draws so far)
+    for _ in range(length):
+        new = [0.0] * states
+        for d, p in enumerate(dist):
+            if p:
+                new[d] += p * d / size
+                if d + 1 < states:
+                    new[d + 1] += p * (size - d) / size
+        dist = new
+    cumulative, fewest = 0.0, 0
+    for d, p in enumerate(dist):
+        cumulative += p
+        if cumulative >= REJECT_BELOW:
+            break
+        fewest = d
+    return fewest
+
+
+@lru_cache(maxsize=1024)
+def _shortest_rejected(size: int, length: int) -> tuple[int, int, int]:
+    """Shortest run, sequence and repeated substring that a random body of this
+    alphabet and length shows with probability below REJECT_BELOW."""
+    run = next(r for r in range(2, length + 2) if (length - r + 1) * size ** -(r - 1) < REJECT_BELOW)
+    # Sequences are searched case-folded (`AbCdEf`), which doubles each step's
+    # chance in a cased alphabet.
+    step = size // 2 if size > 16 else size
+    sequence = next(s for s in range(2, length + 2) if 2 * (length - s + 1) * step ** -(s - 1) < REJECT_BELOW)
+    repeat = next(
+        rep for rep in range(1, length + 1) if (length - rep + 1) * (length - rep) / 2 * size ** -rep < REJECT_BELOW
+    )
+    return run, sequence, repeat
+
+
+@lru_cache(maxsize=64)
+def _run_re(run: int) -> re.Pattern[str]:
+    return re.compile(r"(.)\1{" + str(run - 1) + "}")
+
+
+_UP = bytes((b + 1) & 0xFF for b in range(256))
+_DOWN = bytes((b - 1) & 0xFF for b in range(256))
+
+
+def _has_sequence(body: str, length: int) -> bool:
+    """An ascending or descending run like 12345 or edcba of `length` chars."""
+    # Whole-string arithmetic instead of a loop per character: XOR the body
+    # shifted by one with its successor characters; a sequence is a run of
+    # zero bytes.
+    codes = body.encode("ascii", "replace")
+    count = len(codes) - 1
+    following = int.from_bytes(codes[1:])
+    zeros = b"\0" * (length - 1)
+    for table in (_UP, _DOWN):
+        stepped = int.from_bytes(codes[:-1].translate(table))
+        if zeros in (stepped ^ following).to_bytes(count):
+            return True
+    return False
+
+
+def _has_repeat(body: str, length: int) -> bool:
+    """A substring of `length` characters that occurs twice (abcdabcd…)."""
+    count = len(body) - length + 1
+    return count > 1 and len({body[i : i + length] for i in range(count)}) < count
+
+
+def _marker_p(body: str, size: int) -> float:
+    """Probability bound that a random body holds the marker words found."""
+    cased = 2 if size > 16 else 1  # markers match either case
+    p = 1.0
+    for match in _MARKERS.finditer(body.lower()):
+        width = len(match.group())
+        p *= min(1.0, len(_MARKER_WORDS) * (len(body) - width + 1) * (cased / size) ** width)
+    return p
+
+
+_LOWER = frozenset("abcdefghijklmnopqrstuvwxyz")
+_UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_DIGITS = frozenset("0123456789")
+
+
+def _single_class(body: str) -> bool:
+    chars = set(body)
+    return sum((not chars.isdisjoint(_LOWER), not chars.isdisjoint(_UPPER), not chars.isdisjoint(_DIGITS))) < 2
+
+
+def _dashed_reason(body: str) -> str | None:
+    """Tests for bodies with `-`/`_`: random base64url versus joined words."""
+    segments = _SEPARATORS.split(body)
+    # Three segments at least: a random 16-character base64url body splits in
+    # two about once in three draws, and its halves read as words too often.
+    if len(segments) > 2 and all(_WORD_SEGMENT.fullmatch(segment) for segment in segments):
+        return "words joined by dashes"
+    letters = [c for c in body if c.isalpha()]
+    # Kubernetes pod and release names, CSS classes: one case and dashes. A
+    # random base64url body of 16 has both cases but for about 3 in 10,000.
+    if all(c.islower() for c in letters) or all(c.isupper() for c in letters):
+        return "an identifier in one letter case"
+    return None
+
+
+def _camel_p(body: str, size: int) -> float:
+    """Evidence of CamelCase words; with a marker word, both must be strong
+    together (100x below the bar): a random body holding `your` has the
+    CamelCase shape in its other letters too often to count on either alone."""
+    camel = min(1.0, 1.7 * 0.68 ** len(body))
+    markers = _marker_p(body, size)
+    return camel if markers == 1.0 else camel * markers * 100
+
+
+def _shape_reason(body: str, size: int) -> str | None:
+    length = len(body)
+    run, sequence, repeat = _shortest_rejected(size, length)
+    if _run_re(run).search(body):
+        return "a run of one character"
+    if _has_sequence(body.lower(), sequence):
+        return "a sequence like 12345 or abcde"
+    if _has_repeat(body, repeat):
+        return "a repeated pattern"
+    window = body[:_DISTINCT_WINDOW]
+    if len(set(window)) <= _fewest_distinct(size, len(window)):
+        return "low entropy for its alphabet"
+    if _marker_p(body, size) < REJECT_BELOW:
+        return "placeholder word"
+    return None
 
 
 def placeholder_reason(body: str) -> str | None:
@@ -54,24 +204,20 @@ def placeholder_reason(body: str) -> str | None:
     if len(body) < MIN_BODY_LENGTH:
         return "too short"
     if not KEY_BODY_RE.fullmatch(body):
-        return "not letters and digits"
-    classes = sum(
-        (any(c.islower() for c in body), any(c.isupper() for c in body), any(c.isdigit() for c in body))
-    )
-    if classes < 2:
-        return "a single character class"
-    if _MARKERS.search(body):
-        return "placeholder word"
-    if _RUN.search(body):
-        return "a run of one character"
-    if _has_sequence(body):
-        return "a sequence like 12345 or abcde"
-    if _is_periodic(body):
-        return "a repeated pattern"
-    # A random base62 string of length n has entropy close to log2(min(n, 62)).
-    if entropy(body) < 0.75 * math.log2(min(len(body), 62)):
-        return "low entropy"
-    return None
+        return "not a key alphabet"
+    if _UUID_RE.fullmatch(body):
+        return _shape_reason(body.replace("-", ""), 16)
+    name, size = alphabet_of(body)
+    if name == "base64url":
+        reason = _dashed_reason(body)
+        if reason is not None:
+            return reason
+    elif name == "base62":
+        if _single_class(body):
+            return "a single character class"
+        if _CAMEL_WORDS.fullmatch(body) and _camel_p(body, size) < REJECT_BELOW:
+            return "words in CamelCase"
+    return _shape_reason(body, size)
 
 
 def looks_like_key(value: str) -> bool:
