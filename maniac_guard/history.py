@@ -21,9 +21,10 @@ from maniac_guard.sources import SourceFile
 from maniac_guard.sources.git import (
     GitError,
     HistoryState,
+    encode_path,
     history_sources,
-    read_blobs,
     repo_info,
+    report_incomplete,
     run_git,
 )
 
@@ -93,25 +94,44 @@ def _identity(finding: Finding) -> tuple[str, str]:
     return finding.rule_id, what
 
 
-def _present_at_head(root: str, paths: Sequence[str]) -> dict[str, set[tuple[str, str]]]:
+def _head_blobs(root: str, paths: Sequence[str]) -> dict[str, str]:
+    """Blob id of each path at HEAD (paths of any bytes, newlines included)."""
+    wanted = {encode_path(p): p for p in paths}
+    found: dict[str, str] = {}
+    names = sorted(wanted)
+    for start in range(0, len(names), 500):  # keep each command line short
+        chunk = [n.decode("utf-8", "surrogateescape") for n in names[start : start + 500]]
+        out = run_git(["--literal-pathspecs", "ls-tree", "-r", "-z", "--full-tree", "HEAD", "--", *chunk], root)
+        for entry in out.split(b"\0"):
+            meta, _, path = entry.partition(b"\t")
+            parts = meta.split()
+            if len(parts) == 3 and parts[1] == b"blob" and path in wanted:
+                found[wanted[path]] = parts[2].decode("ascii")
+    return found
+
+
+def _present_at_head(root: str, paths: Sequence[str], max_size: int = 1 << 62) -> dict[str, set[tuple[str, str]]]:
     """For each path, the (rule, secret) pairs a scan of its HEAD version finds."""
     from maniac_guard.detectors import load_detectors
     from maniac_guard.engine import scan_source
     from maniac_guard.sources.files import to_source
+    from maniac_guard.sources.gitblobs import BlobReader
 
     try:
         run_git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], root)
     except GitError:
         return {}
-    names = [p for p in paths if "\n" not in p]
+    blobs = _head_blobs(root, paths)
     detectors = load_detectors()
     found: dict[str, set[tuple[str, str]]] = {}
-    for path, data in zip(names, read_blobs(root, [f"HEAD:{p}" for p in names])):
-        if data is None:
-            continue
-        source, _, _ = to_source(path, data)
-        if source is not None:
-            found[path] = {_identity(f) for f in scan_source(source, detectors)}
+    with BlobReader(root) as reader:
+        for path, oid in blobs.items():
+            data = reader.read(oid, max_size)[1]
+            if data is None:
+                continue
+            source, _, _ = to_source(path, data)
+            if source is not None:
+                found[path] = {_identity(f) for f in scan_source(source, detectors)}
     return found
 
 
@@ -178,6 +198,7 @@ def scan_history(request: ScanRequest, spec: HistorySpec, root: str | None = Non
     )
     result = scan_sources(_filtered(sources, request, info.root), enabled_rules(request.settings))
     result.findings = dedupe(result.findings, state, info.root)
+    report_incomplete(result, state.unreadable)
     notes = [SHALLOW_NOTE] if info.shallow else []
     if not state.order:
         notes.append(f"no commits to scan ({spec.label})")

@@ -160,4 +160,6 @@ def run_scan(request: ScanRequest) -> int:
     emit(result, request)
     if result.missing_paths and len(result.missing_paths) == len(request.paths):
         return EXIT_ERROR
+    if result.extra.get("incomplete"):  # a git source could not read what was asked
+        return EXIT_ERROR
     return exit_code(result.findings, settings.fail_on)
