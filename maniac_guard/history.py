@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,10 +27,18 @@ from maniac_guard.sources.git import (
     report_incomplete,
     run_git,
 )
+from maniac_guard.sources.gitmessages import (
+    commit_messages,
+    is_message_path,
+    stash_commits,
+    tag_sources,
+)
 
 if TYPE_CHECKING:
+    from maniac_guard.config import Settings
     from maniac_guard.engine import ScanResult
     from maniac_guard.scan import ScanRequest
+    from maniac_guard.sources.files import Excluder
 
 SHALLOW_NOTE = (
     "shallow clone: commits beyond its depth are not scanned "
@@ -43,6 +51,9 @@ class HistorySpec:
     revs: tuple[str, ...]  # revision arguments for `git log`
     label: str  # what is scanned, in words
     max_commits: int | None = None
+    # Also what no commit diff shows: tag messages, tags of blobs and trees,
+    # every stash entry (for `--all`-style scans, not for a range).
+    whole_repository: bool = False
 
 
 def resolve_commit(root: str, ref: str, shallow: bool = False) -> str:
@@ -77,8 +88,8 @@ def history_spec(
         return HistorySpec(revs, f"range {range_}", max_commits)
     if since:
         since_id = resolve_commit(root, since, shallow)
-        return HistorySpec(("--all", f"^{since_id}"), f"all refs since {since}", max_commits)
-    return HistorySpec(("--all",), "all refs", max_commits)
+        return HistorySpec(("--all", f"^{since_id}"), f"all refs since {since}", max_commits, whole_repository=True)
+    return HistorySpec(("--all",), "all refs", max_commits, whole_repository=True)
 
 
 def follow_renames(path: str, renames: dict[str, str]) -> str:
@@ -145,7 +156,9 @@ def dedupe(findings: Sequence[Finding], state: HistoryState, root: str) -> list[
         (min(group, key=lambda f: (state.order.get(f.commit or "", never), f.line)), len({f.commit for f in group}))
         for group in groups.values()
     ]
-    wanted = {p for f, _ in firsts for p in (f.path, follow_renames(f.path, state.renames))}
+    wanted = {
+        p for f, _ in firsts if not is_message_path(f.path) for p in (f.path, follow_renames(f.path, state.renames))
+    }
     at_head = _present_at_head(root, sorted(wanted))
     out = []
     for first, commits in firsts:
@@ -157,7 +170,9 @@ def dedupe(findings: Sequence[Finding], state: HistoryState, root: str) -> list[
         extra = {**first.extra, "present_at_head": present_path is not None, "commits": commits}
         if present_path is not None and present_path != first.path:
             extra["path_at_head"] = present_path
-        if present_path is None:
+        if is_message_path(first.path):
+            note = "in git metadata every clone has: rotate the key"
+        elif present_path is None:
             note = "no longer at HEAD but still in the history: rotate the key"
         elif present_path != first.path:
             note = f"still at HEAD in {present_path}"
@@ -169,34 +184,50 @@ def dedupe(findings: Sequence[Finding], state: HistoryState, root: str) -> list[
     return out
 
 
-def _filtered(sources: Iterator[SourceFile], request: ScanRequest, root: str) -> Iterator[SourceFile]:
-    from maniac_guard.sources.files import Excluder
-
-    excluder = Excluder()
-    excluder.add(request.settings.config_dir, request.settings.exclude)
-    excluder.add(os.getcwd(), request.cli_exclude)
+def _filtered(sources: Iterable[SourceFile], excluder: Excluder, root: str) -> Iterator[SourceFile]:
     for source in sources:
-        if excluder and excluder.excluded(os.path.join(root, source.path)):
+        if excluder and not is_message_path(source.path) and excluder.excluded(os.path.join(root, source.path)):
             continue
         yield source
 
 
-def scan_history(request: ScanRequest, spec: HistorySpec, root: str | None = None) -> ScanResult:
-    """Scan the lines the commits of `spec` added (paths relative to the repository root)."""
+def _all_sources(root: str, spec: HistorySpec, state: HistoryState, max_size: int, progress: bool) -> Iterator[SourceFile]:
+    """File diffs, then commit messages, then (whole-repository scans) tags."""
+    from maniac_guard.sources.gitblobs import BlobReader
+
+    revs = list(spec.revs)
+    if spec.whole_repository:
+        revs += stash_commits(root)
+    yield from history_sources(root, revs, state, max_commits=spec.max_commits, max_size=max_size, progress=progress)
+    yield from commit_messages(root, revs, spec.max_commits, max_size)
+    if spec.whole_repository:
+        with BlobReader(root) as reader:
+            yield from tag_sources(root, reader, max_size, state.messages)
+
+
+def history_result(
+    root: str,
+    spec: HistorySpec,
+    settings: Settings,
+    *,
+    cli_exclude: Sequence[str] = (),
+    progress: bool = False,
+) -> ScanResult:
+    """Scan what the commits of `spec` added in the repository at `root` (a
+    work tree, or a bare repository's git folder), their messages, and for a
+    whole-repository spec its tags and stashes. The findings are deduplicated
+    (`dedupe`); what could not be read is in `result.extra["incomplete"]`."""
     from maniac_guard.engine import scan_sources
     from maniac_guard.scan import enabled_rules
+    from maniac_guard.sources.files import Excluder
 
-    info = repo_info(root or os.getcwd())
+    info = repo_info(root)
+    excluder = Excluder()
+    excluder.add(settings.config_dir, settings.exclude)
+    excluder.add(os.getcwd(), list(cli_exclude))
     state = HistoryState()
-    sources = history_sources(
-        info.root,
-        spec.revs,
-        state,
-        max_commits=spec.max_commits,
-        max_size=request.settings.max_file_size,
-        progress=sys.stderr.isatty() and not request.quiet,
-    )
-    result = scan_sources(_filtered(sources, request, info.root), enabled_rules(request.settings))
+    sources = _all_sources(info.root, spec, state, settings.max_file_size, progress)
+    result = scan_sources(_filtered(sources, excluder, info.root), enabled_rules(settings))
     result.findings = dedupe(result.findings, state, info.root)
     report_incomplete(result, state.unreadable)
     notes = [SHALLOW_NOTE] if info.shallow else []
@@ -207,9 +238,29 @@ def scan_history(request: ScanRequest, spec: HistorySpec, root: str | None = Non
         if count:
             result.skipped[reason] += count
     capped = f", capped at {spec.max_commits}" if spec.max_commits is not None else ""
-    line = f"history: {len(state.order)} commits scanned ({spec.label}{capped}), added lines only"
+    line = f"history: {len(state.order)} commits scanned ({spec.label}{capped}), added lines and messages"
     lines = result.extra.setdefault("text_lines", [])
     if isinstance(lines, list):
         lines.append(line)
     result.extra["history"] = {"commits": len(state.order), "scope": spec.label, "shallow": info.shallow}
     return result
+
+
+def scan_history(request: ScanRequest, spec: HistorySpec, root: str | None = None) -> ScanResult:
+    """`scan --history` / `ci`: `history_result` with the request's settings."""
+    return history_result(
+        root or os.getcwd(),
+        spec,
+        request.settings,
+        cli_exclude=request.cli_exclude,
+        progress=sys.stderr.isatty() and not request.quiet,
+    )
+
+
+def scan_revisions(git_dir: str, revs: Sequence[str], settings: Settings, label: str | None = None) -> ScanResult:
+    """For server-side hooks (pre-receive) and audits of bare mirrors: scan the
+    commits `git log REVS` lists in the repository at `git_dir`, e.g.
+    `[new, "--not", "--all"]` or `[f"{old}..{new}"]`. Run with the hook's
+    environment (GIT_DIR, GIT_QUARANTINE_PATH...) so git sees pushed objects."""
+    spec = HistorySpec(tuple(revs), label or " ".join(revs))
+    return history_result(git_dir, spec, settings)
