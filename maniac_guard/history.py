@@ -199,7 +199,9 @@ def _all_sources(root: str, spec: HistorySpec, state: HistoryState, max_size: in
     if spec.whole_repository:
         revs += stash_commits(root)
     yield from history_sources(root, revs, state, max_commits=spec.max_commits, max_size=max_size, progress=progress)
-    yield from commit_messages(root, revs, spec.max_commits, max_size)
+    for message in commit_messages(root, revs, spec.max_commits, max_size):
+        state.order.setdefault(message.commit or "", len(state.order))  # commits that only touched big files
+        yield message
     if spec.whole_repository:
         with BlobReader(root) as reader:
             yield from tag_sources(root, reader, max_size, state.messages)

@@ -43,6 +43,7 @@ LOG_FORMAT = "--format=%x00%H%x00%an <%ae>%x00%aI"
 HUNK_RE = re.compile(rb"^@@+ (?:-\d+(?:,\d+)? )+\+(\d+)(?:,\d+)? @@")
 ZERO_OID = re.compile(rb"^0+$")
 BLOCK_LIMIT = 8 << 20  # bytes of one commit's diff held at once before parsing starts
+MAX_EXCLUDED = 2000  # paths of over-limit blobs read apart from the patch stream
 
 
 @dataclass
@@ -96,7 +97,8 @@ def log_args(revs: Sequence[str], max_commits: int | None, max_size: int = 10 * 
     # over our size limit; they come out as "Binary files" and are sized.
     args = ["-c", f"core.bigFileThreshold={max(max_size, 1024)}", "log", "-p", "--no-color", "--no-ext-diff",
             "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/", "--no-relative", "--root", "--full-index",
-            "--no-show-signature", "-U0", "-M", "--cc", "--reverse", "--date-order", LOG_FORMAT]
+            "--no-show-signature", "--irreversible-delete", "--full-history", "-U0", "-M", "--cc", "--reverse",
+            "--date-order", LOG_FORMAT]
     if max_commits is not None:
         args.append(f"--max-count={max_commits}")
     return [*args, *revs, "--"]
@@ -145,11 +147,20 @@ def history_sources(
     progress: bool = False,
 ) -> Iterator[SourceFile]:
     """One SourceFile per (commit, file) with lines added by that commit."""
+    from maniac_guard.sources.gitbig import (
+        big_path_sources,
+        big_paths,
+        exclude_pathspecs,
+    )
+
     meter = Progress(count_commits(root, revs, max_commits)) if progress else None
+    big = big_paths(root, revs, max_commits, max_size)
+    if len(big) > MAX_EXCLUDED:  # a command line that long may not run: let git load them
+        big = []
     with tempfile.TemporaryFile() as errors, BlobReader(root) as reader:
         try:
             proc = subprocess.Popen(
-                [*git_command(), *log_args(revs, max_commits, max_size)], cwd=root,
+                [*git_command(), *log_args(revs, max_commits, max_size), *exclude_pathspecs(big)], cwd=root,
                 stdout=subprocess.PIPE, stderr=errors,
             )
         except OSError as exc:
@@ -167,6 +178,8 @@ def history_sources(
             errors.seek(0)
             reason = errors.read().decode("utf-8", "replace").strip().splitlines()
             raise GitError(reason[-1] if reason else "git log failed")
+        if big:
+            yield from big_path_sources(root, revs, max_commits, big, state, reader, max_size)
 
 
 # Header lines whose facts the parser records even when no key can be near.
