@@ -33,8 +33,7 @@ def big_repo(tmp_path: Path) -> Repo:
     repo.commit("start")
     line = b"plain text with api_key and mk- words in it, over and over again.......\n"
     with open(repo.path / "big.txt", "wb") as handle:
-        for _ in range(FILE_MB * 1024 * 1024 // len(line)):
-            handle.write(line)
+        handle.writelines(line for _ in range(FILE_MB * 1024 * 1024 // len(line)))
     repo.git("add", "big.txt")
     return repo
 

@@ -32,6 +32,7 @@ from maniac_guard.sources.gitcore import (
 from maniac_guard.sources.gitlog import (
     COMMIT_MARK,
     HistoryState,
+    _parse,
     count_commits,
     history_sources,
     log_args,
@@ -42,9 +43,24 @@ if TYPE_CHECKING:
     from maniac_guard.scan import ScanRequest
 
 __all__ = [
-    "COMMIT_MARK", "GitError", "HistoryState", "RepoInfo", "StagedFile", "StagedReport", "count_commits",
-    "decode_path", "encode_path", "history_sources", "log_args", "read_blobs", "repo_info", "run_git",
-    "scan_staged", "staged_files", "unquote_path",
+    "COMMIT_MARK",
+    "GitError",
+    "HistoryState",
+    "RepoInfo",
+    "StagedFile",
+    "StagedReport",
+    "_parse",
+    "count_commits",
+    "decode_path",
+    "encode_path",
+    "history_sources",
+    "log_args",
+    "read_blobs",
+    "repo_info",
+    "run_git",
+    "scan_staged",
+    "staged_files",
+    "unquote_path",
 ]
 
 ZERO_SHA_RE = re.compile(r"^0+$")

@@ -254,8 +254,11 @@ def _lines_worth_parsing(stream: IO[bytes]) -> Iterator[bytes]:
 
 
 def _parse(
-    stream: Iterable[bytes], state: HistoryState, max_size: int, meter: Progress | None, reader: BlobReader
+    stream: Iterable[bytes], state: HistoryState, max_size: int, meter: Progress | None,
+    reader: BlobReader | None = None,
 ) -> Iterator[SourceFile]:
+    """The parser; without a `reader` (tests of the parser alone), files git
+    calls binary are only counted and LFS pointers are scanned as text."""
     from maniac_guard.sources.gitbinary import blob_source
 
     commit = Commit()
@@ -266,6 +269,9 @@ def _parse(
         if current is None or current.submodule or current.path is None:
             return None
         if current.binary:
+            if reader is None:
+                state.binary += 1
+                return None
             return blob_source(current, commit, reader, max_size, state)
         if current.too_large:
             state.too_large += 1
@@ -277,7 +283,7 @@ def _parse(
             return None
         from maniac_guard.sources.gitbinary import lfs_source
 
-        lfs = lfs_source(current, commit, reader, max_size, state)
+        lfs = lfs_source(current, commit, reader, max_size, state) if reader is not None else None
         if lfs is not None:
             return lfs if isinstance(lfs, SourceFile) else None
         return SourceFile(
