@@ -14,12 +14,12 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from maniac_guard.sources import SourceFile
-from maniac_guard.sources.gitblobs import BlobReader
+from maniac_guard.sources.gitblobs import BlobReader, read_many
 from maniac_guard.sources.gitcore import (
     GitError,
     RepoInfo,
@@ -135,6 +135,8 @@ def read_blobs(cwd: str, names: Sequence[str], limit: int = 1 << 62) -> list[byt
 def _lfs_content(root: str, abs_path: str, shown: str, data: bytes, max_size: int) -> tuple[bytes | None, str | None]:
     """For a staged LFS pointer: (content, None), or (None, why it cannot be
     scanned). For any other blob: (data, None)."""
+    if len(data) >= 1024 or not data.startswith(b"version "):  # cheap: most blobs are not pointers
+        return data, None
     from maniac_guard.sources.files import read_file
     from maniac_guard.sources.lfs import (
         POINTER_MAX,
@@ -166,7 +168,7 @@ def scan_staged(request: ScanRequest) -> ScanResult:
     Paths are shown relative to the current folder, as `scan` shows disk files,
     and lines are those of the staged version.
     """
-    from maniac_guard.engine import ScanResult, scan_sources
+    from maniac_guard.engine import ScanResult
     from maniac_guard.scan import enabled_rules
     from maniac_guard.sources.files import Excluder, to_source
 
@@ -186,11 +188,13 @@ def scan_staged(request: ScanRequest) -> ScanResult:
     result.skipped.update(staged.skipped)
     errors: list[str] = []
 
-    def sources(reader: BlobReader) -> Iterator[SourceFile]:
-        for item in wanted:
+    at_root = os.path.realpath(cwd) == os.path.realpath(info.root)
+
+    def sources() -> Iterator[SourceFile]:
+        blobs = read_many(info.root, [item.blob for item in wanted], settings.max_file_size)
+        for item, (found, data) in zip(wanted, blobs):
             abs_path = os.path.join(info.root, item.path)
-            shown = os.path.relpath(abs_path, cwd).replace(os.sep, "/")
-            found, data = reader.read(item.blob, settings.max_file_size)
+            shown = item.path if at_root else os.path.relpath(abs_path, cwd).replace(os.sep, "/")
             if found is None:
                 errors.append(f"{shown}: staged blob {item.blob[:12]} cannot be read")
                 continue
@@ -210,8 +214,7 @@ def scan_staged(request: ScanRequest) -> ScanResult:
                 continue
             yield source
 
-    with BlobReader(info.root) as reader:
-        scanned = scan_sources(sources(reader), enabled_rules(request.settings))
+    scanned = scan_staged_sources(sources(), enabled_rules(request.settings), many=len(wanted) >= 100)
     scanned.messages[:0] = result.messages
     scanned.skipped.update(result.skipped)
     scanned.missing_paths = missing
@@ -227,3 +230,32 @@ def report_incomplete(result: ScanResult, errors: Sequence[str]) -> None:
     for error in errors:
         print(f"maniac-guard: error: {error}", file=sys.stderr)
     result.extra["incomplete"] = list(errors)
+
+
+def scan_staged_sources(sources: Iterable[SourceFile], enabled: frozenset[str] | None, many: bool) -> ScanResult:
+    """`engine.scan_sources` with what a disk scan uses on a tree: the
+    detector cache (staged blobs are mostly the files a disk scan saw) and,
+    for many files, the native prefilter."""
+    import time
+
+    from maniac_guard.detectorcache import DetectorCache, Learnt
+    from maniac_guard.detectors import load_detectors
+    from maniac_guard.engine import ScanResult, scan_source
+    from maniac_guard.findings import sort_key
+    from maniac_guard.prefilter import Prefilter
+
+    started = time.perf_counter()
+    detectors = load_detectors(enabled)
+    cache = DetectorCache.open()
+    prefilter = Prefilter.build(detectors) if many else None
+    result = ScanResult()
+    learnt = Learnt()
+    for source in sources:
+        result.files_scanned += 1
+        result.findings.extend(scan_source(source, detectors, cache, learnt, prefilter))
+        result.messages.extend(source.notes)
+    if cache is not None:
+        cache.save(learnt.clean, learnt.found)
+    result.findings.sort(key=sort_key)
+    result.elapsed = time.perf_counter() - started
+    return result

@@ -9,6 +9,7 @@ blob over the size limit is never loaded (neither by git nor by us);
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import IO, Self
@@ -98,6 +99,67 @@ class BlobReader:
             return None, None
         data = _read_exactly(stream, again.size + 1)[:-1]  # content and its newline
         return again, data
+
+
+def read_many(cwd: str, oids: Sequence[str], limit: int) -> Iterator[tuple[ObjectInfo | None, bytes | None]]:
+    """`BlobReader.read` for many object ids through one `git cat-file
+    --batch` fed by a thread, so git never waits for us to ask. git streams
+    each blob (it does not load a large one whole); a blob over `limit` is
+    drained, not kept, and only one blob is held at a time. In order."""
+    with _Pipeline(cwd, "--batch", oids) as batch:
+        for _ in oids:
+            info = _parse_header(batch.stdout.readline().rstrip(b"\n"))
+            if info is None:
+                yield None, None
+            elif info.kind != "blob" or info.size > limit:
+                _drain(batch.stdout, info.size + 1)
+                yield info, None
+            else:
+                yield info, _read_exactly(batch.stdout, info.size + 1)[:-1]
+
+
+def _drain(stream: IO[bytes], size: int) -> None:
+    while size > 0:
+        chunk = stream.read(min(size, CHUNK))
+        if not chunk:
+            raise GitError("git cat-file stopped unexpectedly")
+        size -= len(chunk)
+
+
+class _Pipeline:
+    """`git cat-file MODE` with `names` fed by a thread; read `.stdout`."""
+
+    def __init__(self, cwd: str, mode: str, names: Sequence[str]) -> None:
+        import threading
+
+        try:
+            self.proc = subprocess.Popen([*git_command(), "cat-file", mode], cwd=cwd, stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        except OSError as exc:
+            raise GitError(f"cannot run git: {exc.strerror}") from None
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.stdout: IO[bytes] = self.proc.stdout
+        self.names = names
+        self.writer = threading.Thread(target=self._feed, daemon=True)
+        self.writer.start()
+
+    def _feed(self) -> None:
+        stdin = self.proc.stdin
+        assert stdin is not None
+        try:
+            for start in range(0, len(self.names), 1024):
+                stdin.write("".join(f"{name}\n" for name in self.names[start : start + 1024]).encode("ascii"))
+            stdin.close()
+        except OSError:  # git ended early; the reader reports it
+            pass
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stdout.close()
+        self.writer.join()
+        self.proc.wait()
 
 
 def _parse_header(header: bytes) -> ObjectInfo | None:
