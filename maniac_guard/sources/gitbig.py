@@ -43,14 +43,21 @@ def _stream(root: str, args: Sequence[str]) -> Iterator[IO[bytes]]:
 
 
 def big_blobs(root: str, max_size: int) -> set[bytes]:
-    """Ids of every blob in the object store larger than `max_size`."""
+    """Ids of every blob in the object store larger than `max_size`. A large
+    repository has millions of objects: lines are matched by a regex over
+    1 MiB blocks (only sizes with enough digits), not split one by one."""
     found: set[bytes] = set()
-    fmt = "--batch-check=%(objecttype) %(objectsize) %(objectname)"
+    digits = len(str(max_size))
+    line = re.compile(rb"^(\d{%d,}) blob ([0-9a-f]+)$" % digits, re.MULTILINE)
+    fmt = "--batch-check=%(objectsize) %(objecttype) %(objectname)"
     for stream in _stream(root, ["cat-file", "--batch-all-objects", "--unordered", fmt]):
-        for line in stream:
-            kind, size, oid = line.split()
-            if kind == b"blob" and int(size) > max_size:
-                found.add(oid)
+        rest = b""
+        while chunk := stream.read(1 << 20):
+            block = rest + chunk
+            end = block.rfind(b"\n") + 1
+            block, rest = block[:end], block[end:]
+            found.update(oid for size, oid in line.findall(block) if int(size) > max_size)
+        found.update(oid for size, oid in line.findall(rest) if int(size) > max_size)
     return found
 
 
