@@ -96,3 +96,33 @@ def test_commit_msg_scan_stops_at_the_scissors_line_and_names_a_missing_file(rep
     assert run_cli("scan", "--commit-msg", "--", str(message), cwd=repo.path, env=repo.env).returncode == 1
     missing = run_cli("scan", "--commit-msg", "nope.txt", cwd=repo.path, env=repo.env)
     assert missing.returncode == 2 and "nope.txt" in missing.stderr
+
+
+def test_history_scans_the_files_of_a_tagged_tree(repo: Repo) -> None:
+    repo.write("a.txt", "start\n")
+    repo.commit("start")
+    blob = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=repo.path, check=True, capture_output=True,
+                          input=f"{fake_key('tagged-tree')}\n".encode()).stdout.decode().strip()
+    tree = subprocess.run(["git", "mktree"], cwd=repo.path, check=True, capture_output=True,
+                          input=f"100644 blob {blob}\tinside.txt\n".encode()).stdout.decode().strip()
+    repo.git("tag", "a-tree", tree)
+    code, findings = history(repo)
+    assert code == 1
+    assert [f["path"] for f in findings] == ["<tag a-tree>/inside.txt"]
+
+
+def test_scan_revisions_serves_a_server_hook_in_a_bare_repository(repo: Repo, tmp_path: Path) -> None:
+    """The function a pre-receive hook calls: a rev list, a git folder, settings."""
+    from maniac_guard.config import Settings
+    from maniac_guard.history import scan_revisions
+
+    repo.write("a.txt", "start\n")
+    base = repo.commit("start")
+    repo.write("b.env", f"MANIAC_API_KEY={fake_key('pushed')}\n")
+    pushed = repo.commit("pushed")
+    bare = tmp_path / "server.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo.path), str(bare)], check=True,
+                   env={**os.environ, **repo.env})
+    result = scan_revisions(str(bare), [pushed, "--not", base], Settings())
+    assert {(f.path, f.commit) for f in result.findings} == {("b.env", pushed)}
+    assert not result.extra.get("incomplete")
