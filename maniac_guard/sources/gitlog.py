@@ -259,7 +259,7 @@ def _parse(
 ) -> Iterator[SourceFile]:
     """The parser; without a `reader` (tests of the parser alone), files git
     calls binary are only counted and LFS pointers are scanned as text."""
-    from maniac_guard.sources.gitbinary import blob_source
+    from maniac_guard.sources.gitbinary import blob_source, lfs_source
 
     commit = Commit()
     current: FileDiff | None = None
@@ -281,8 +281,6 @@ def _parse(
             return None
         if not current.lines:
             return None
-        from maniac_guard.sources.gitbinary import lfs_source
-
         lfs = lfs_source(current, commit, reader, max_size, state) if reader is not None else None
         if lfs is not None:
             return lfs if isinstance(lfs, SourceFile) else None

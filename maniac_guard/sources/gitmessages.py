@@ -51,7 +51,8 @@ def stash_commits(root: str) -> list[str]:
 
 def commit_messages(root: str, revs: Sequence[str], max_commits: int | None, max_size: int) -> Iterator[SourceFile]:
     """One source per commit message of `revs` (streamed from one `git log`)."""
-    args = [*git_command(), "log", "--no-show-signature", MESSAGE_FORMAT]
+    # --date-order: with --max-count, the same commits the diff pass picks.
+    args = [*git_command(), "log", "--no-show-signature", "--date-order", MESSAGE_FORMAT]
     if max_commits is not None:
         args.append(f"--max-count={max_commits}")
     with tempfile.TemporaryFile() as errors:
