@@ -151,6 +151,7 @@ def main() -> None:
 @click.option("--only-live", is_flag=True, default=None, help="Report live keys only (implies --verify).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the verification cache.")
 @click.option("--staged", is_flag=True, help="Scan the staged (index) version of staged files, for git hooks.")
+@click.option("--commit-msg", is_flag=True, help="PATHS are commit message files (a commit-msg hook's $1).")
 @click.option("--history", is_flag=True, help="Scan every commit reachable from any ref (added lines only).")
 @click.option("--since", metavar="REF", help="History: only commits not reachable from REF (implies --history).")
 @click.option("--range", "rev_range", metavar="A..B", help="History: only commits in A..B (implies --history).")
@@ -186,6 +187,7 @@ def scan(
     only_live: bool | None,
     no_cache: bool,
     staged: bool,
+    commit_msg: bool,
     history: bool,
     since: str | None,
     rev_range: str | None,
@@ -237,7 +239,7 @@ def scan(
             quiet=quiet,
             cli_exclude=list(exclude),
         )
-        request.source = git_source(staged, history, since, rev_range, max_commits)
+        request.source = git_source(staged, history, since, rev_range, max_commits, commit_msg)
         if apply_fix or show_diff:
             from maniac_guard.fix.apply import FixRequest
 
@@ -270,12 +272,17 @@ main.add_command(
 
 
 def git_source(
-    staged: bool, history: bool, since: str | None, rev_range: str | None, max_commits: int | None
+    staged: bool, history: bool, since: str | None, rev_range: str | None, max_commits: int | None,
+    commit_msg: bool = False,
 ) -> Any:
-    """The ScanRequest.source for --staged / --history (None: files on disk)."""
+    """The ScanRequest.source for --staged / --history / --commit-msg (None: files on disk)."""
     history = history or bool(since or rev_range or max_commits)
-    if staged and history:
-        raise ConfigError("--staged and --history cannot be combined")
+    if staged + history + commit_msg > 1:
+        raise ConfigError("--staged, --history and --commit-msg cannot be combined")
+    if commit_msg:
+        from maniac_guard.sources.gitmessages import scan_commit_msg
+
+        return scan_commit_msg
     if staged:
         from maniac_guard.sources.git import scan_staged
 
@@ -383,11 +390,13 @@ def ci(
 
 
 @main.command("install-hook")
-@click.option("--force", is_flag=True, help="Replace a pre-commit hook that is not maniac-guard's (kept as pre-commit.orig).")
-@click.option("--hook", "hook_type", type=click.Choice(["pre-commit", "pre-push"]), default="pre-commit", show_default=True, help="pre-push: scan the commits being pushed (`maniac-guard pre-push`).")
+@click.option("--force", is_flag=True, help="Replace a hook that is not maniac-guard's (kept as HOOK.orig).")
+@click.option("--hook", "hook_type", type=click.Choice(["pre-commit", "commit-msg", "pre-push"]), default="pre-commit",
+              show_default=True, help="pre-commit: scan the staged files; commit-msg: the commit message; "
+              "pre-push: the commits being pushed (`maniac-guard pre-push`).")
 @click.argument("scan_args", nargs=-1, type=click.UNPROCESSED)
 def install_hook_command(force: bool, hook_type: str, scan_args: tuple[str, ...]) -> None:
-    """Write .git/hooks/pre-commit running `maniac-guard scan --staged [SCAN_ARGS]` (or the pre-push hook)."""
+    """Write .git/hooks/HOOK running `maniac-guard scan --staged [SCAN_ARGS]` (or --commit-msg, or pre-push)."""
     from maniac_guard.hooks import install_hook
 
     if hook_type == "pre-push":
@@ -403,7 +412,7 @@ def install_hook_command(force: bool, hook_type: str, scan_args: tuple[str, ...]
         click.echo(f"installed {path}")
         return
     try:
-        done = install_hook(os.getcwd(), force=force, extra_args=list(scan_args))
+        done = install_hook(os.getcwd(), force=force, extra_args=list(scan_args), hook=hook_type)
     except ConfigError as exc:
         fail(str(exc))
         return

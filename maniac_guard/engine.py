@@ -238,15 +238,24 @@ def _scan_parallel(
     return result
 
 
-def scan_sources(sources: Iterable[SourceFile], enabled: frozenset[str] | None = None) -> ScanResult:
-    """Scan text that does not come from the work tree (staged blobs, history)."""
+def scan_sources(
+    sources: Iterable[SourceFile], enabled: frozenset[str] | None = None, *, cached: bool = False, many: bool = False
+) -> ScanResult:
+    """Scan text that does not come from the work tree (staged blobs, history).
+    `cached`: use the detector cache, as a disk scan does (whole files only);
+    `many`: enough files that the native prefilter pays."""
     started = time.perf_counter()
     detectors = load_detectors(enabled)
-    result = ScanResult()
+    cache = DetectorCache.open() if cached else None
+    prefilter = Prefilter.build(detectors) if many else None
+    result = _Scanned()
     for source in sources:
         result.files_scanned += 1
-        result.findings.extend(scan_source(source, detectors))
+        result.findings.extend(scan_source(source, detectors, cache, result.learnt, prefilter))
         result.messages.extend(source.notes)
+    if cache is not None:
+        cache.save(result.learnt.clean, result.learnt.found)
+    result.learnt = Learnt()
     result.findings.sort(key=sort_key)
     result.elapsed = time.perf_counter() - started
     return result

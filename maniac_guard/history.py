@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,15 +21,24 @@ from maniac_guard.sources import SourceFile
 from maniac_guard.sources.git import (
     GitError,
     HistoryState,
+    encode_path,
     history_sources,
-    read_blobs,
     repo_info,
+    report_incomplete,
     run_git,
+)
+from maniac_guard.sources.gitmessages import (
+    commit_messages,
+    is_message_path,
+    stash_commits,
+    tag_sources,
 )
 from maniac_guard.summary import HistorySummary
 
 if TYPE_CHECKING:
+    from maniac_guard.config import Settings
     from maniac_guard.scan import ScanRequest
+    from maniac_guard.sources.files import Excluder
     from maniac_guard.summary import ScanResult
 
 SHALLOW_NOTE = (
@@ -43,6 +52,9 @@ class HistorySpec:
     revs: tuple[str, ...]  # revision arguments for `git log`
     label: str  # what is scanned, in words
     max_commits: int | None = None
+    # Also what no commit diff shows: tag messages, tags of blobs and trees,
+    # every stash entry (for `--all`-style scans, not for a range).
+    whole_repository: bool = False
 
 
 def resolve_commit(root: str, ref: str, shallow: bool = False) -> str:
@@ -77,8 +89,8 @@ def history_spec(
         return HistorySpec(revs, f"range {range_}", max_commits)
     if since:
         since_id = resolve_commit(root, since, shallow)
-        return HistorySpec(("--all", f"^{since_id}"), f"all refs since {since}", max_commits)
-    return HistorySpec(("--all",), "all refs", max_commits)
+        return HistorySpec(("--all", f"^{since_id}"), f"all refs since {since}", max_commits, whole_repository=True)
+    return HistorySpec(("--all",), "all refs", max_commits, whole_repository=True)
 
 
 def follow_renames(path: str, renames: dict[str, str]) -> str:
@@ -94,25 +106,44 @@ def _identity(finding: Finding) -> tuple[str, str]:
     return finding.rule_id, what
 
 
-def _present_at_head(root: str, paths: Sequence[str]) -> dict[str, set[tuple[str, str]]]:
+def _head_blobs(root: str, paths: Sequence[str]) -> dict[str, str]:
+    """Blob id of each path at HEAD (paths of any bytes, newlines included)."""
+    wanted = {encode_path(p): p for p in paths}
+    found: dict[str, str] = {}
+    names = sorted(wanted)
+    for start in range(0, len(names), 500):  # keep each command line short
+        chunk = [n.decode("utf-8", "surrogateescape") for n in names[start : start + 500]]
+        out = run_git(["--literal-pathspecs", "ls-tree", "-r", "-z", "--full-tree", "HEAD", "--", *chunk], root)
+        for entry in out.split(b"\0"):
+            meta, _, path = entry.partition(b"\t")
+            parts = meta.split()
+            if len(parts) == 3 and parts[1] == b"blob" and path in wanted:
+                found[wanted[path]] = parts[2].decode("ascii")
+    return found
+
+
+def _present_at_head(root: str, paths: Sequence[str], max_size: int = 1 << 62) -> dict[str, set[tuple[str, str]]]:
     """For each path, the (rule, secret) pairs a scan of its HEAD version finds."""
     from maniac_guard.detectors import load_detectors
     from maniac_guard.engine import scan_source
     from maniac_guard.sources.files import to_source
+    from maniac_guard.sources.gitblobs import BlobReader
 
     try:
         run_git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], root)
     except GitError:
         return {}
-    names = [p for p in paths if "\n" not in p]
+    blobs = _head_blobs(root, paths)
     detectors = load_detectors()
     found: dict[str, set[tuple[str, str]]] = {}
-    for path, data in zip(names, read_blobs(root, [f"HEAD:{p}" for p in names])):
-        if data is None:
-            continue
-        source, _, _ = to_source(path, data)
-        if source is not None:
-            found[path] = {_identity(f) for f in scan_source(source, detectors)}
+    with BlobReader(root) as reader:
+        for path, oid in blobs.items():
+            data = reader.read(oid, max_size)[1]
+            if data is None:
+                continue
+            source, _, _ = to_source(path, data)
+            if source is not None:
+                found[path] = {_identity(f) for f in scan_source(source, detectors)}
     return found
 
 
@@ -126,7 +157,9 @@ def dedupe(findings: Sequence[Finding], state: HistoryState, root: str) -> list[
         (min(group, key=lambda f: (state.order.get(f.commit or "", never), f.line)), len({f.commit for f in group}))
         for group in groups.values()
     ]
-    wanted = {p for f, _ in firsts for p in (f.path, follow_renames(f.path, state.renames))}
+    wanted = {
+        p for f, _ in firsts if not is_message_path(f.path) for p in (f.path, follow_renames(f.path, state.renames))
+    }
     at_head = _present_at_head(root, sorted(wanted))
     out = []
     for first, commits in firsts:
@@ -138,7 +171,9 @@ def dedupe(findings: Sequence[Finding], state: HistoryState, root: str) -> list[
         extra = {**first.extra, "present_at_head": present_path is not None, "commits": commits}
         if present_path is not None and present_path != first.path:
             extra["path_at_head"] = present_path
-        if present_path is None:
+        if is_message_path(first.path):
+            note = "in git metadata every clone has: rotate the key"
+        elif present_path is None:
             note = "no longer at HEAD but still in the history: rotate the key"
         elif present_path != first.path:
             note = f"still at HEAD in {present_path}"
@@ -150,35 +185,54 @@ def dedupe(findings: Sequence[Finding], state: HistoryState, root: str) -> list[
     return out
 
 
-def _filtered(sources: Iterator[SourceFile], request: ScanRequest, root: str) -> Iterator[SourceFile]:
-    from maniac_guard.sources.files import Excluder
-
-    excluder = Excluder()
-    excluder.add(request.settings.config_dir, request.settings.exclude)
-    excluder.add(os.getcwd(), request.cli_exclude)
+def _filtered(sources: Iterable[SourceFile], excluder: Excluder, root: str) -> Iterator[SourceFile]:
     for source in sources:
-        if excluder and excluder.excluded(os.path.join(root, source.path)):
+        if excluder and not is_message_path(source.path) and excluder.excluded(os.path.join(root, source.path)):
             continue
         yield source
 
 
-def scan_history(request: ScanRequest, spec: HistorySpec, root: str | None = None) -> ScanResult:
-    """Scan the lines the commits of `spec` added (paths relative to the repository root)."""
+def _all_sources(root: str, spec: HistorySpec, state: HistoryState, max_size: int, progress: bool) -> Iterator[SourceFile]:
+    """File diffs, then commit messages, then (whole-repository scans) tags."""
+    from maniac_guard.sources.gitblobs import BlobReader
+
+    revs = list(spec.revs)
+    if spec.whole_repository:
+        revs += stash_commits(root)
+    yield from history_sources(root, revs, state, max_commits=spec.max_commits, max_size=max_size, progress=progress)
+    for message in commit_messages(root, revs, spec.max_commits, max_size):
+        state.order.setdefault(message.commit or "", len(state.order))  # commits that only touched big files
+        yield message
+    if spec.whole_repository:
+        with BlobReader(root) as reader:
+            yield from tag_sources(root, reader, max_size, state.messages)
+
+
+def history_result(
+    root: str,
+    spec: HistorySpec,
+    settings: Settings,
+    *,
+    cli_exclude: Sequence[str] = (),
+    progress: bool = False,
+) -> ScanResult:
+    """Scan what the commits of `spec` added in the repository at `root` (a
+    work tree, or a bare repository's git folder), their messages, and for a
+    whole-repository spec its tags and stashes. The findings are deduplicated
+    (`dedupe`); what could not be read is in `result.stages.incomplete`."""
     from maniac_guard.engine import scan_sources
     from maniac_guard.selection import enabled_rules
+    from maniac_guard.sources.files import Excluder
 
-    info = repo_info(root or os.getcwd())
+    info = repo_info(root)
+    excluder = Excluder()
+    excluder.add(settings.config_dir, settings.exclude)
+    excluder.add(os.getcwd(), list(cli_exclude))
     state = HistoryState()
-    sources = history_sources(
-        info.root,
-        spec.revs,
-        state,
-        max_commits=spec.max_commits,
-        max_size=request.settings.max_file_size,
-        progress=sys.stderr.isatty() and not request.quiet,
-    )
-    result = scan_sources(_filtered(sources, request, info.root), enabled_rules(request.settings))
+    sources = _all_sources(info.root, spec, state, settings.max_file_size, progress)
+    result = scan_sources(_filtered(sources, excluder, info.root), enabled_rules(settings))
     result.findings = dedupe(result.findings, state, info.root)
+    report_incomplete(result, state.unreadable)
     notes = [SHALLOW_NOTE] if info.shallow else []
     if not state.order:
         notes.append(f"no commits to scan ({spec.label})")
@@ -187,7 +241,27 @@ def scan_history(request: ScanRequest, spec: HistorySpec, root: str | None = Non
         if count:
             result.skipped[reason] += count
     capped = f", capped at {spec.max_commits}" if spec.max_commits is not None else ""
-    line = f"history: {len(state.order)} commits scanned ({spec.label}{capped}), added lines only"
+    line = f"history: {len(state.order)} commits scanned ({spec.label}{capped}), added lines and messages"
     result.notes.append(line)
     result.stages.history = HistorySummary(len(state.order), spec.label, info.shallow)
     return result
+
+
+def scan_history(request: ScanRequest, spec: HistorySpec, root: str | None = None) -> ScanResult:
+    """`scan --history` / `ci`: `history_result` with the request's settings."""
+    return history_result(
+        root or os.getcwd(),
+        spec,
+        request.settings,
+        cli_exclude=request.cli_exclude,
+        progress=sys.stderr.isatty() and not request.quiet,
+    )
+
+
+def scan_revisions(git_dir: str, revs: Sequence[str], settings: Settings, label: str | None = None) -> ScanResult:
+    """For server-side hooks (pre-receive) and audits of bare mirrors: scan the
+    commits `git log REVS` lists in the repository at `git_dir`, e.g.
+    `[new, "--not", "--all"]` or `[f"{old}..{new}"]`. Run with the hook's
+    environment (GIT_DIR, GIT_QUARANTINE_PATH...) so git sees pushed objects."""
+    spec = HistorySpec(tuple(revs), label or " ".join(revs))
+    return history_result(git_dir, spec, settings)

@@ -1,9 +1,14 @@
-"""`maniac-guard install-hook`: a plain git pre-commit hook, no framework.
+"""`maniac-guard install-hook`: plain git hooks, no framework.
 
-The hook runs `maniac-guard scan --staged`, so it checks what is about to be
-committed (the index), not the work tree. It prefers the interpreter that
-installed it (a virtualenv need not be active when git runs the hook) and
-falls back to `maniac-guard` on PATH.
+- `pre-commit` (the default) runs `maniac-guard scan --staged`, so it checks
+  what is about to be committed (the index), not the work tree.
+- `commit-msg` runs `maniac-guard scan --commit-msg -- "$1"` on the message
+  git is about to record.
+
+Each hook prefers the interpreter that installed it (a virtualenv need not
+be active when git runs the hook) and falls back to `maniac-guard` on PATH.
+Option parsing ends (`--`) before anything that is not ours, so no argument
+a wrapper passes can become an option.
 """
 
 from __future__ import annotations
@@ -15,15 +20,20 @@ from dataclasses import dataclass
 
 from maniac_guard.sources.git import GitError, repo_info, run_git
 
+HOOKS = {
+    # hook name: (scan options, what follows `--`, what it checks)
+    "pre-commit": ("--staged", "", "the staged version of staged files"),
+    "commit-msg": ("--commit-msg", ' "$1"', "the commit message"),
+}
 MARKER = "# maniac-guard pre-commit hook"
 HOOK_TEMPLATE = """#!/bin/sh
 {marker} (written by `maniac-guard install-hook`; safe to delete)
-# Scans the staged version of staged files; `git commit --no-verify` skips it.
+# Scans {what}; `git commit --no-verify` skips it.
 INSTALL_PYTHON={python}
 if [ -x "$INSTALL_PYTHON" ]; then
-    exec "$INSTALL_PYTHON" -m maniac_guard scan --staged {args}
+    exec "$INSTALL_PYTHON" -m maniac_guard scan {args} --{tail}
 elif command -v maniac-guard >/dev/null 2>&1; then
-    exec maniac-guard scan --staged {args}
+    exec maniac-guard scan {args} --{tail}
 else
     echo "maniac-guard: not found; install it (pip install maniac-guard) or delete $0" >&2
     exit 1
@@ -41,35 +51,49 @@ class Installed:
     replaced: str | None  # where a foreign hook was moved, with --force
 
 
-def hook_path(cwd: str) -> str:
-    """`.git/hooks/pre-commit`, honouring core.hooksPath and worktrees."""
-    repo_info(cwd)  # a clear error outside a repository
+def marker(hook: str) -> str:
+    return f"# maniac-guard {hook} hook"
+
+
+def hook_path(cwd: str, hook: str = "pre-commit") -> str:
+    """`.git/hooks/<hook>`, honouring core.hooksPath and worktrees."""
+    info = repo_info(cwd)  # a clear error outside a repository
+    if info.bare:
+        raise HookError("a bare repository has no commits made in it: no commit hook to install")
     out = run_git(["rev-parse", "--git-path", "hooks"], cwd).decode("utf-8", "surrogateescape").strip()
-    return os.path.join(os.path.abspath(os.path.join(cwd, out)), "pre-commit")
+    return os.path.join(os.path.abspath(os.path.join(cwd, out)), hook)
 
 
-def hook_text(extra_args: list[str]) -> str:
-    args = " ".join(shlex.quote(a) for a in extra_args)
-    return HOOK_TEMPLATE.format(marker=MARKER, python=shlex.quote(sys.executable), args=args).replace(" \n", "\n")
+def hook_text(extra_args: list[str], hook: str = "pre-commit") -> str:
+    option, tail, what = HOOKS[hook]
+    args = " ".join([option, *(shlex.quote(a) for a in extra_args)])
+    return HOOK_TEMPLATE.format(marker=marker(hook), what=what, python=shlex.quote(sys.executable), args=args, tail=tail)
 
 
-def install_hook(cwd: str, *, force: bool = False, extra_args: list[str] | None = None) -> Installed:
-    path = hook_path(cwd)
+def install_hook(
+    cwd: str, *, force: bool = False, extra_args: list[str] | None = None, hook: str = "pre-commit"
+) -> Installed:
+    if hook not in HOOKS:
+        raise HookError(f"unknown hook '{hook}' (choose from {', '.join(HOOKS)})")
+    path = hook_path(cwd, hook)
     replaced = None
     if os.path.lexists(path):
         try:
             with open(path, encoding="utf-8", errors="replace") as handle:
-                ours = MARKER in handle.read()
+                ours = marker(hook) in handle.read()
         except OSError as exc:
             raise HookError(f"{path}: cannot read the existing hook: {exc.strerror}") from None
         if not ours:
             if not force:
-                raise HookError(f"{path} already exists and is not maniac-guard's; rerun with --force to replace it (it is kept as pre-commit.orig)")
+                raise HookError(
+                    f"{path} already exists and is not maniac-guard's; rerun with --force to replace it "
+                    f"(it is kept as {hook}.orig)"
+                )
             replaced = path + ".orig"
             os.replace(path, replaced)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     from maniac_guard.writer import write_text_atomic
 
-    write_text_atomic(path, hook_text(extra_args or []))
+    write_text_atomic(path, hook_text(extra_args or [], hook))
     os.chmod(path, 0o755)
     return Installed(path, replaced)

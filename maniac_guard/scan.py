@@ -124,4 +124,6 @@ def run_scan(request: ScanRequest) -> int:
     emit(result, request)
     if result.missing_paths and len(result.missing_paths) == len(request.paths):
         return EXIT_USAGE
+    if result.stages.incomplete:  # a git source could not read what was asked
+        return EXIT_USAGE
     return exit_code(result.findings, settings.fail_on)

@@ -54,6 +54,9 @@ class StageSummary:
     history: HistorySummary | None = None
     inferred: dict[str, Any] | None = None  # policy --infer --format json
     waived: int | None = None
+    # What a git source was asked to scan but could not read (a missing LFS
+    # object): one line each; the run ends with exit 2, never clean.
+    incomplete: list[str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -76,6 +79,8 @@ class StageSummary:
             out["inferred"] = self.inferred
         if self.waived is not None:
             out["waived"] = self.waived
+        if self.incomplete is not None:
+            out["incomplete"] = self.incomplete
         return out
 
 

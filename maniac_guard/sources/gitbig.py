@@ -1,0 +1,143 @@
+"""Blobs over the size limit, kept out of `git log -p`.
+
+git loads a whole blob to diff it, and even to print "Binary files differ"
+for a file a commit adds: one 200 MB file made git alone take 200 MB. So a
+history scan first asks whether the object store holds any blob over the
+limit (`cat-file --batch-all-objects`, which reads only object headers); if
+it does, the paths that ever held one are excluded from the patch stream
+and read by a `git log --raw` pass instead, where each version is sized
+before it is read (`gitbinary.blob_source`).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator, Sequence
+from typing import IO, TYPE_CHECKING
+
+from maniac_guard.sources import SourceFile
+from maniac_guard.sources.gitblobs import BlobReader
+from maniac_guard.sources.gitcore import GitError, git_command
+
+if TYPE_CHECKING:
+    from maniac_guard.sources.gitlog import HistoryState
+
+OID = re.compile(rb"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
+RAW_FORMAT = "--format=%x00%H%x00%an <%ae>%x00%aI%x00"
+
+
+def _stream(root: str, args: Sequence[str]) -> Iterator[IO[bytes]]:
+    try:
+        proc = subprocess.Popen([*git_command(), *args], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    except OSError as exc:
+        raise GitError(f"cannot run git: {exc.strerror}") from None
+    assert proc.stdout is not None
+    try:
+        yield proc.stdout
+    finally:
+        proc.stdout.close()
+        code = proc.wait()
+    if code != 0:
+        raise GitError(f"git {args[0]} failed (exit {code})")
+
+
+def big_blobs(root: str, max_size: int) -> set[bytes]:
+    """Ids of every blob in the object store larger than `max_size`. A large
+    repository has millions of objects: lines are matched by a regex over
+    1 MiB blocks (only sizes with enough digits), not split one by one."""
+    found: set[bytes] = set()
+    digits = len(str(max_size))
+    line = re.compile(rb"^(\d{%d,}) blob ([0-9a-f]+)$" % digits, re.MULTILINE)
+    fmt = "--batch-check=%(objectsize) %(objecttype) %(objectname)"
+    for stream in _stream(root, ["cat-file", "--batch-all-objects", "--unordered", fmt]):
+        rest = b""
+        while chunk := stream.read(1 << 20):
+            block = rest + chunk
+            end = block.rfind(b"\n") + 1
+            block, rest = block[:end], block[end:]
+            found.update(oid for size, oid in line.findall(block) if int(size) > max_size)
+        found.update(oid for size, oid in line.findall(rest) if int(size) > max_size)
+    return found
+
+
+def _nul_tokens(stream: IO[bytes]) -> Iterator[bytes]:
+    rest = b""
+    while chunk := stream.read(1 << 20):
+        parts = (rest + chunk).split(b"\0")
+        rest = parts.pop()
+        yield from parts
+    if rest:
+        yield rest
+
+
+def _raw_entries(stream: IO[bytes]) -> Iterator[tuple[list[bytes], bytes, list[bytes]]]:
+    """(commit header fields, path, blob ids: parents' first, the new one last)
+    from `git log --raw -z -c` with RAW_FORMAT."""
+    tokens = _nul_tokens(stream)
+    header: list[bytes] = []
+    for token in tokens:
+        token = token.lstrip(b"\n")
+        if token.startswith(b":"):
+            path = next(tokens, b"")
+            ids = [field for field in token.split() if OID.match(field)]
+            yield header, path, ids
+        elif OID.match(token):
+            header = [token, next(tokens, b""), next(tokens, b"")]
+
+
+def raw_args(revs: Sequence[str], max_commits: int | None, paths: Sequence[bytes] = ()) -> list[str]:
+    args = ["--literal-pathspecs", "log", "--raw", "-z", "-c", "--no-abbrev", "--no-renames", "--root", "--full-history",
+            "--no-show-signature", RAW_FORMAT]
+    if max_commits is not None:
+        args.append(f"--max-count={max_commits}")
+    return [*args, *revs, "--", *(p.decode("utf-8", "surrogateescape") for p in paths)]
+
+
+def big_paths(root: str, revs: Sequence[str], max_commits: int | None, max_size: int) -> list[bytes]:
+    """Paths that hold a blob over `max_size` in some commit of `revs`."""
+    big = big_blobs(root, max_size)
+    if not big:
+        return []
+    paths: set[bytes] = set()
+    for stream in _stream(root, raw_args(revs, max_commits)):
+        for _, path, ids in _raw_entries(stream):
+            if any(oid in big for oid in ids):
+                paths.add(path)
+    return sorted(paths)
+
+
+def exclude_pathspecs(paths: Sequence[bytes]) -> list[str]:
+    return [":(exclude,literal)" + p.decode("utf-8", "surrogateescape") for p in paths]
+
+
+def big_path_sources(
+    root: str,
+    revs: Sequence[str],
+    max_commits: int | None,
+    paths: Sequence[bytes],
+    state: HistoryState,
+    reader: BlobReader,
+    max_size: int,
+) -> Iterator[SourceFile]:
+    """What each commit added at `paths`, each version sized before it is read."""
+    from maniac_guard.sources.gitbinary import blob_source
+    from maniac_guard.sources.gitlog import Commit, FileDiff
+
+    zero = re.compile(rb"^0+$")
+    for stream in _stream(root, raw_args(revs, max_commits, paths)):
+        for header, path, ids in _raw_entries(stream):
+            if not ids or zero.match(ids[-1]):
+                continue  # deleted: nothing added
+            sha = header[0].decode("ascii") if header else ""
+            state.order.setdefault(sha, len(state.order))
+            commit = Commit(sha, header[1].decode("utf-8", "replace"), header[2].decode("ascii", "replace"))
+            diff = FileDiff(
+                path=path,
+                binary=True,
+                new_blob=ids[-1].decode("ascii"),
+                old_blobs=[i.decode("ascii") for i in ids[:-1] if not zero.match(i)],
+            )
+            source = blob_source(diff, commit, reader, max_size, state)
+            if source is not None:
+                yield source

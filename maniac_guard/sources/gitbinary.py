@@ -1,0 +1,105 @@
+"""History files that git will not show as a text diff, read as blobs.
+
+git calls a file binary for its attributes (`binary`, `-diff`), for a NUL
+byte (UTF-16 text has many), or for its size; a disk scan judges only the
+content. So every such file is read from the object database and judged by
+`to_source`, as a disk scan would; what it added is the new version's lines
+that no parent version has. Git LFS pointers are replaced by the object
+they point to, when this clone has it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from maniac_guard.sources import SourceFile
+from maniac_guard.sources.gitblobs import BlobReader
+from maniac_guard.sources.gitcore import decode_path
+from maniac_guard.sources.lfs import POINTER_MAX, object_path, parse_pointer
+
+if TYPE_CHECKING:
+    from maniac_guard.sources.gitlog import Commit, FileDiff, HistoryState
+
+HANDLED: Literal["handled"] = "handled"
+
+
+def blob_source(
+    diff: FileDiff, commit: Commit, reader: BlobReader, max_size: int, state: HistoryState
+) -> SourceFile | None:
+    from maniac_guard.sources.files import to_source
+
+    assert diff.path is not None
+    path, at = decode_path(diff.path), (commit.sha or "")[:12]
+    if diff.new_blob is None:  # deleted: nothing added
+        return None
+    info, data = reader.read(diff.new_blob, max_size)
+    if info is None:
+        state.unreadable.append(f"{path} at {at}: blob {diff.new_blob[:12]} is missing from the repository, cannot scan it")
+        return None
+    if data is None:
+        state.too_large += 1
+        state.messages.append(
+            f"{path} at {at}: {info.size / 1048576:.1f} MiB is over the {max_size / 1048576:.1f} MiB limit, skipped"
+        )
+        return None
+    source, skipped, message = to_source(path, data)
+    if source is None:
+        if skipped == "binary":
+            state.binary += 1
+        elif message:
+            state.messages.append(f"{message} (at {at})")
+        return None
+    before: set[bytes] = set()
+    for oid in diff.old_blobs:
+        _, old = reader.read(oid, max_size)
+        old_source = to_source(path, old)[0] if old is not None else None
+        if old_source is not None:
+            before.update(old_source.data.split(b"\n"))
+    numbered = [(n, line) for n, line in enumerate(source.data.split(b"\n"), 1) if line and line not in before]
+    if not numbered:
+        return None
+    return SourceFile(
+        path=path,
+        data=b"\n".join(line for _, line in numbered) + b"\n",
+        commit=commit.sha,
+        author=commit.author,
+        date=commit.date,
+        line_numbers=[n for n, _ in numbered],
+    )
+
+
+def lfs_source(
+    diff: FileDiff, commit: Commit, reader: BlobReader, max_size: int, state: HistoryState
+) -> SourceFile | Literal["handled"] | None:
+    """For a diff that adds an LFS pointer's `oid` line: the object it points
+    to (HANDLED when it cannot or need not be scanned); None: not a pointer."""
+    from maniac_guard.sources.files import read_file, to_source
+
+    if diff.new_blob is None or not any(line.startswith(b"oid sha256:") for line in diff.lines):
+        return None
+    _, data = reader.read(diff.new_blob, POINTER_MAX)
+    pointer = parse_pointer(data) if data is not None else None
+    if pointer is None:
+        return None
+    assert diff.path is not None
+    path, at = decode_path(diff.path), (commit.sha or "")[:12]
+    local = object_path(reader.cwd, pointer.oid)
+    if local is None:
+        state.unreadable.append(
+            f"{path} at {at}: Git LFS object {pointer.oid[:12]} is not in this clone, cannot scan it "
+            "(`git lfs fetch --all` first)"
+        )
+        return HANDLED
+    read = read_file(local, path, max_size, roots=[], follow=True)
+    if read.data is None:
+        state.too_large += read.skipped == "too-large"
+        state.messages.append(f"{read.message or f'{path}: cannot read its Git LFS object'} (at {at})")
+        return HANDLED
+    source, skipped, message = to_source(path, read.data)
+    if source is None:
+        state.binary += skipped == "binary"
+        if message:
+            state.messages.append(message)
+        return HANDLED
+    source.commit, source.author, source.date = commit.sha, commit.author, commit.date
+    return source

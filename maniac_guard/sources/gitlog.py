@@ -1,0 +1,415 @@
+"""History as `SourceFile`s: one `git log -p` stream parsed as it arrives.
+
+Each file of each commit becomes one `SourceFile` holding only the lines that
+commit added, with `line_numbers` mapping them to their lines in that
+commit's version. git's own idea of "binary" (a NUL byte, but also the
+`binary` / `-diff` attributes and UTF-16 text) is not trusted: every file git
+will not diff is read from the object database and judged by content, as a
+disk scan judges files (`gitbinary.py`).
+
+Memory stays bounded: commits are cut into blocks of at most BLOCK_LIMIT
+bytes, a file's added text is kept only up to the size limit, and git itself
+is told (`core.bigFileThreshold`) not to diff larger blobs, which then take
+the blob path where their size is read without reading them.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import IO
+
+from maniac_guard.sources import SourceFile
+from maniac_guard.sources.gitblobs import BlobReader
+from maniac_guard.sources.gitcore import (
+    GitError,
+    decode_path,
+    git_command,
+    quoted_end,
+    run_git,
+    unquote_path,
+)
+
+SUBMODULE_MODE = b"160000"
+# A record separator no diff line can start with: every diff content line
+# begins with its +/-/space prefix.
+COMMIT_MARK = b"\0"
+LOG_FORMAT = "--format=%x00%H%x00%an <%ae>%x00%aI"
+HUNK_RE = re.compile(rb"^@@+ (?:-\d+(?:,\d+)? )+\+(\d+)(?:,\d+)? @@")
+ZERO_OID = re.compile(rb"^0+$")
+BLOCK_LIMIT = 8 << 20  # bytes of one commit's diff held at once before parsing starts
+MAX_EXCLUDED = 2000  # paths of over-limit blobs read apart from the patch stream
+
+
+@dataclass
+class HistoryState:
+    """What the history stream saw besides the files it yielded."""
+
+    order: dict[str, int] = field(default_factory=dict)  # commit -> position, oldest first
+    renames: dict[str, str] = field(default_factory=dict)  # old path -> new path
+    binary: int = 0
+    submodules: int = 0
+    too_large: int = 0
+    messages: list[str] = field(default_factory=list)
+    # What could not be read at all (e.g. a Git LFS object that is not
+    # here): the scan is incomplete, so it must not end clean.
+    unreadable: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FileDiff:
+    """One file of one commit, as the diff shows it."""
+
+    path: bytes | None = None
+    submodule: bool = False
+    binary: bool = False  # git would not diff it: judged by content instead
+    width: int = 1  # prefix columns: 1, or the parent count of a combined (merge) diff
+    line: int = 0
+    lines: list[bytes] = field(default_factory=list)
+    numbers: list[int] = field(default_factory=list)
+    size: int = 0
+    too_large: bool = False
+    renamed_from: str | None = None
+    old_blobs: list[str] = field(default_factory=list)
+    new_blob: str | None = None
+
+
+@dataclass
+class Commit:
+    sha: str | None = None
+    author: str | None = None
+    date: str | None = None
+
+
+def log_args(revs: Sequence[str], max_commits: int | None, max_size: int = 10 * 1024 * 1024) -> list[str]:
+    # --reverse with --date-order: oldest first and parents before children,
+    # so the first commit that shows a key is the one that introduced it.
+    # --cc: a merge shows only lines that match none of its parents (what the
+    # merge itself introduced); the rest is scanned in the commits it merges.
+    # Explicit prefixes, --root, --no-relative: diff.noprefix,
+    # diff.mnemonicPrefix, log.showRoot and diff.relative cannot change
+    # what we parse. bigFileThreshold: git does not diff (nor load) blobs
+    # over our size limit; they come out as "Binary files" and are sized.
+    args = ["-c", f"core.bigFileThreshold={max(max_size, 1024)}", "log", "-p", "--no-color", "--no-ext-diff",
+            "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/", "--no-relative", "--root", "--full-index",
+            "--no-show-signature", "--irreversible-delete", "--full-history", "-U0", "-M", "--cc", "--reverse",
+            "--date-order", LOG_FORMAT]
+    if max_commits is not None:
+        args.append(f"--max-count={max_commits}")
+    return [*args, *revs, "--"]
+
+
+def count_commits(root: str, revs: Sequence[str], max_commits: int | None) -> int | None:
+    try:
+        out = run_git(["rev-list", "--count", *revs, "--"], root)
+        total = int(out.strip() or 0)
+    except (GitError, ValueError):
+        return None
+    return min(total, max_commits) if max_commits is not None else total
+
+
+class Progress:
+    """`N/M commits` on a terminal's stderr, at most ten times a second."""
+
+    def __init__(self, total: int | None) -> None:
+        self.total = total
+        self.last = 0.0
+        self.shown = False
+
+    def update(self, done: int) -> None:
+        now = time.monotonic()
+        if now - self.last < 0.1:
+            return
+        self.last = now
+        self.shown = True
+        of = f"/{self.total}" if self.total else ""
+        sys.stderr.write(f"\rmaniac-guard: history: {done}{of} commits")
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def history_sources(
+    root: str,
+    revs: Sequence[str],
+    state: HistoryState,
+    *,
+    max_commits: int | None = None,
+    max_size: int = 10 * 1024 * 1024,
+    progress: bool = False,
+) -> Iterator[SourceFile]:
+    """One SourceFile per (commit, file) with lines added by that commit."""
+    from maniac_guard.sources.gitbig import (
+        big_path_sources,
+        big_paths,
+        exclude_pathspecs,
+    )
+
+    meter = Progress(count_commits(root, revs, max_commits)) if progress else None
+    big = big_paths(root, revs, max_commits, max_size)
+    if len(big) > MAX_EXCLUDED:  # a command line that long may not run: let git load them
+        big = []
+    with tempfile.TemporaryFile() as errors, BlobReader(root) as reader:
+        try:
+            proc = subprocess.Popen(
+                [*git_command(), *log_args(revs, max_commits, max_size), *exclude_pathspecs(big)], cwd=root,
+                stdout=subprocess.PIPE, stderr=errors,
+            )
+        except OSError as exc:
+            raise GitError(f"cannot run git: {exc.strerror}") from None
+        assert proc.stdout is not None
+        _widen_pipe(proc.stdout)
+        try:
+            yield from _parse(_lines_worth_parsing(proc.stdout), state, max_size, meter, reader)
+        finally:
+            proc.stdout.close()
+            code = proc.wait()
+            if meter is not None:
+                meter.done()
+        if code != 0:
+            errors.seek(0)
+            reason = errors.read().decode("utf-8", "replace").strip().splitlines()
+            raise GitError(reason[-1] if reason else "git log failed")
+        if big:
+            yield from big_path_sources(root, revs, max_commits, big, state, reader, max_size)
+
+
+# Header lines whose facts the parser records even when no key can be near.
+_ALWAYS_PARSE = (rb"\nrename from ", rb"\nBinary files ", SUBMODULE_MODE, rb"\n[ +]+oid sha256:")
+
+
+def _fragment_hints() -> list[re.Pattern[bytes]] | None:
+    """What a commit must contain for any detector to fire on its added lines
+    (None: a detector gives no hint, so every commit is parsed)."""
+    from maniac_guard.detectors import load_detectors
+
+    hints = [re.compile(pattern) for pattern in _ALWAYS_PARSE]
+    for detector in load_detectors():
+        if detector.needs_whole_file:
+            continue
+        patterns = detector.hints
+        if patterns is None:
+            return None
+        hints.extend(re.compile(pattern) for pattern in patterns)
+    return hints
+
+
+def _widen_pipe(stream: IO[bytes]) -> None:
+    """Let git run up to 1 MiB ahead of us instead of 64 KiB, so it keeps
+    writing while we search a block (Linux only; elsewhere a no-op)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(stream.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (ImportError, OSError):
+        pass
+
+
+def _commit_blocks(stream: IO[bytes], block_size: int = 1 << 20, limit: int = BLOCK_LIMIT) -> Iterator[tuple[bytes, bool]]:
+    """The log cut at each commit record, read in large blocks: (block, whole).
+    A commit larger than `limit` comes in pieces cut at line ends (whole=False)."""
+    separator = b"\n" + COMMIT_MARK
+    buffer = bytearray()
+    partial = False  # the buffer continues a commit already sent in pieces
+    while True:
+        chunk = stream.read(block_size)
+        if not chunk:
+            break
+        searched = max(0, len(buffer) - len(separator))
+        buffer += chunk
+        start = 0
+        while (cut := buffer.find(separator, max(searched, start))) >= 0:
+            yield bytes(buffer[start : cut + 1]), not partial
+            partial = False
+            start = cut + 1
+        del buffer[:start]
+        if len(buffer) > limit:
+            end = buffer.rfind(b"\n") + 1
+            if end > 0:
+                yield bytes(buffer[:end]), False
+                del buffer[:end]
+                partial = True
+    if buffer:
+        yield bytes(buffer), not partial
+
+
+def _lines_worth_parsing(stream: IO[bytes]) -> Iterator[bytes]:
+    """Most commits hold nothing a detector looks for: parsing their diffs
+    line by line in Python was 4x the time of `git log` itself. Such a commit
+    keeps only its record line (for the commit order and the progress)."""
+    hints = _fragment_hints()
+    for block, whole in _commit_blocks(stream):
+        if not whole or hints is None or any(hint.search(block) for hint in hints):
+            yield from block.splitlines(keepends=True)
+        else:
+            yield block[: block.find(b"\n") + 1] or block
+
+
+def _parse(
+    stream: Iterable[bytes], state: HistoryState, max_size: int, meter: Progress | None,
+    reader: BlobReader | None = None,
+) -> Iterator[SourceFile]:
+    """The parser; without a `reader` (tests of the parser alone), files git
+    calls binary are only counted and LFS pointers are scanned as text."""
+    from maniac_guard.sources.gitbinary import blob_source, lfs_source
+
+    commit = Commit()
+    current: FileDiff | None = None
+    in_hunks = False
+
+    def flush() -> SourceFile | None:
+        if current is None or current.submodule or current.path is None:
+            return None
+        if current.binary:
+            if reader is None:
+                state.binary += 1
+                return None
+            return blob_source(current, commit, reader, max_size, state)
+        if current.too_large:
+            state.too_large += 1
+            state.messages.append(
+                f"{decode_path(current.path)} at {(commit.sha or '')[:12]}: added text over the size limit, skipped"
+            )
+            return None
+        if not current.lines:
+            return None
+        lfs = lfs_source(current, commit, reader, max_size, state) if reader is not None else None
+        if lfs is not None:
+            return lfs if isinstance(lfs, SourceFile) else None
+        return SourceFile(
+            path=decode_path(current.path),
+            data=b"\n".join(current.lines) + b"\n",
+            commit=commit.sha,
+            author=commit.author,
+            date=commit.date,
+            line_numbers=current.numbers,
+        )
+
+    for raw in stream:
+        line = raw[:-1] if raw.endswith(b"\n") else raw
+        if line.startswith(COMMIT_MARK):
+            done = flush()
+            if done is not None:
+                yield done
+            current, in_hunks = None, False
+            fields = line.split(b"\0")
+            sha = fields[1].decode("ascii", "replace")
+            author = fields[2].decode("utf-8", "replace") if len(fields) > 2 else None
+            date = fields[3].decode("ascii", "replace") if len(fields) > 3 else None
+            commit = Commit(sha, author, date)
+            state.order.setdefault(sha, len(state.order))
+            if meter is not None:
+                meter.update(len(state.order))
+            continue
+        if line.startswith((b"diff --git ", b"diff --cc ", b"diff --combined ")):
+            done = flush()
+            if done is not None:
+                yield done
+            current, in_hunks = FileDiff(path=_header_path(line)), False
+            continue
+        if current is None:
+            continue
+        if not in_hunks:
+            _header_line(line, current, state)
+            if line.startswith(b"@@"):
+                in_hunks = True
+                _hunk_start(line, current)
+            continue
+        if line.startswith(b"@@"):
+            _hunk_start(line, current)
+            continue
+        if line.startswith(b"\\"):  # "\ No newline at end of file"
+            continue
+        prefix = line[: current.width]
+        if b"-" in prefix:
+            continue  # a removed line: not in the new version
+        if prefix == b"+" * current.width and not current.submodule:
+            text = line[current.width :]
+            current.size += len(text) + 1
+            if current.size > max_size:
+                current.too_large = True
+                current.lines, current.numbers = [], []
+            elif not current.too_large:
+                current.lines.append(text)
+                current.numbers.append(current.line)
+        current.line += 1
+    done = flush()
+    if done is not None:
+        yield done
+
+
+def _header_path(line: bytes) -> bytes | None:
+    """The new path from `diff --cc PATH` or `diff --git a/OLD b/NEW`, for
+    files whose diff has no `+++` line (binary files). An unquoted header
+    with spaces is split where both halves name the same path (a rename
+    names its paths in `rename to` instead)."""
+    if line.startswith(b"diff --git "):
+        rest = line[len(b"diff --git ") :]
+        if rest.startswith(b'"'):
+            end = quoted_end(rest)
+            new = rest[end + 1 :]
+            return _strip(unquote_path(new), b"b/")
+        if rest.endswith(b'"'):
+            start = rest.rfind(b' "b/')
+            return _strip(unquote_path(rest[start + 1 :]), b"b/") if start >= 0 else None
+        if len(rest) % 2 == 1:
+            half = len(rest) // 2
+            old, new = rest[:half], rest[half + 1 :]
+            if old.startswith(b"a/") and new.startswith(b"b/") and old[2:] == new[2:]:
+                return new[2:]
+        return None
+    rest = line.split(b" ", 2)[2] if line.count(b" ") >= 2 else b""
+    return unquote_path(rest) or None
+
+
+def _strip(path: bytes, prefix: bytes) -> bytes:
+    return path.removeprefix(prefix)
+
+
+def _header_line(line: bytes, current: FileDiff, state: HistoryState) -> None:
+    if line.startswith(b"+++ "):
+        target = line[4:].rstrip(b"\t")
+        if target != b"/dev/null":
+            # Our --dst-prefix is always there: strip exactly it.
+            current.path = _strip(unquote_path(target), b"b/")
+    elif line.startswith((b"new file mode ", b"deleted file mode ", b"old mode ", b"new mode ")):
+        if line.endswith(SUBMODULE_MODE):
+            _mark_submodule(current, state)
+    elif line.startswith(b"index "):
+        if line.endswith(b" " + SUBMODULE_MODE):
+            _mark_submodule(current, state)
+        ids = line[len(b"index ") :].split(b" ", 1)[0]
+        old, _, new = ids.partition(b"..")
+        current.old_blobs = [o.decode("ascii") for o in old.split(b",") if o and not ZERO_OID.match(o)]
+        current.new_blob = None if ZERO_OID.match(new) else new.decode("ascii")
+    elif line.startswith(b"Binary files "):
+        current.binary = True
+    elif line.startswith((b"rename from ", b"copy from ")):
+        current.renamed_from = decode_path(unquote_path(line.split(b" ", 2)[2]))
+    elif line.startswith((b"rename to ", b"copy to ")):
+        current.path = unquote_path(line.split(b" ", 2)[2])
+        if current.renamed_from is not None and line.startswith(b"rename"):
+            state.renames[current.renamed_from] = decode_path(current.path)
+
+
+def _mark_submodule(current: FileDiff, state: HistoryState) -> None:
+    if not current.submodule:
+        current.submodule = True
+        state.submodules += 1
+
+
+def _hunk_start(line: bytes, current: FileDiff) -> None:
+    at = len(line) - len(line.lstrip(b"@"))
+    current.width = max(1, at - 1)
+    match = HUNK_RE.match(line)
+    current.line = int(match.group(1)) if match else 0
+    # `+N,0`: nothing added; the start names the line before, which is harmless
+    # since no added line follows.

@@ -1,0 +1,184 @@
+"""What history holds besides file diffs: commit and tag messages, tags that
+point at a blob or a tree, and every stash (not just the newest).
+
+Messages are sources of their own, reported with their commit (or tag
+object) under a path in angle brackets, which no file in a tree can have
+as its whole name:
+
+- `<commit message>`: line 1 is the subject line;
+- `<tag NAME>`: an annotated tag's message;
+- `<tag NAME>` / `<tag NAME>/PATH`: the blob, or the files of the tree, a
+  tag points at directly.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from maniac_guard.sources import SourceFile
+from maniac_guard.sources.gitblobs import BlobReader
+from maniac_guard.sources.gitcore import GitError, decode_path, git_command, run_git
+
+if TYPE_CHECKING:
+    from maniac_guard.summary import ScanResult
+    from maniac_guard.scan import ScanRequest
+
+COMMIT_MESSAGE = "<commit message>"
+MESSAGE_FORMAT = "--format=%x00%H%x00%an <%ae>%x00%aI%n%B"
+TAG_FORMAT = (
+    "%00%(refname:strip=2)%00%(objectname)%00%(objecttype)%00%(*objecttype)%00%(*objectname)"
+    "%00%(taggername) %(taggeremail)%00%(taggerdate:iso-strict)%0a%(contents)"
+)
+
+
+def is_message_path(path: str) -> bool:
+    return path.startswith("<")
+
+
+def stash_commits(root: str) -> list[str]:
+    """Every stash entry (`git log --all` reaches only the newest)."""
+    try:
+        out = run_git(["log", "--walk-reflogs", "--format=%H", "refs/stash", "--"], root)
+    except GitError:  # no stash
+        return []
+    return out.decode("ascii", "replace").split()
+
+
+def commit_messages(root: str, revs: Sequence[str], max_commits: int | None, max_size: int) -> Iterator[SourceFile]:
+    """One source per commit message of `revs` (streamed from one `git log`)."""
+    # --date-order: with --max-count, the same commits the diff pass picks.
+    args = [*git_command(), "log", "--no-show-signature", "--date-order", MESSAGE_FORMAT]
+    if max_commits is not None:
+        args.append(f"--max-count={max_commits}")
+    with tempfile.TemporaryFile() as errors:
+        try:
+            proc = subprocess.Popen([*args, *revs, "--"], cwd=root, stdout=subprocess.PIPE, stderr=errors)
+        except OSError as exc:
+            raise GitError(f"cannot run git: {exc.strerror}") from None
+        assert proc.stdout is not None
+        try:
+            yield from _split_messages(proc.stdout, max_size)
+        finally:
+            proc.stdout.close()
+            code = proc.wait()
+        if code != 0:
+            errors.seek(0)
+            reason = errors.read().decode("utf-8", "replace").strip().splitlines()
+            raise GitError(reason[-1] if reason else "git log failed")
+
+
+def _split_messages(stream: Iterable[bytes], max_size: int) -> Iterator[SourceFile]:
+    header: list[bytes] | None = None
+    body: list[bytes] = []
+    size = 0
+
+    def done() -> SourceFile | None:
+        if header is None or not any(line.strip() for line in body):
+            return None
+        return SourceFile(
+            path=COMMIT_MESSAGE,
+            data=b"".join(body),
+            commit=header[1].decode("ascii", "replace"),
+            author=header[2].decode("utf-8", "replace") if len(header) > 2 else None,
+            date=header[3].decode("ascii", "replace").strip() if len(header) > 3 else None,
+        )
+
+    for line in stream:
+        if line.startswith(b"\0"):
+            source = done()
+            if source is not None:
+                yield source
+            header, body, size = line.rstrip(b"\n").split(b"\0"), [], 0
+            continue
+        size += len(line)
+        if size <= max_size:  # a message is small; a pathological one is cut, not held whole
+            body.append(line)
+    source = done()
+    if source is not None:
+        yield source
+
+
+def tag_sources(root: str, reader: BlobReader, max_size: int, messages: list[str]) -> Iterator[SourceFile]:
+    """Annotated tag messages, and what a tag points at when that is not a commit."""
+    out = run_git(["for-each-ref", f"--format={TAG_FORMAT}", "refs/tags"], root)
+    for record in out.split(b"\n\0") if out else []:
+        record = record.lstrip(b"\0")
+        head, _, contents = record.partition(b"\n")
+        fields = head.split(b"\0")
+        if len(fields) < 7:
+            continue
+        name = decode_path(fields[0])
+        oid, kind, target_kind, target = (f.decode("ascii", "replace") for f in fields[1:5])
+        tagger, date = fields[5].decode("utf-8", "replace").strip(), fields[6].decode("ascii", "replace")
+        if kind == "tag" and contents.strip():
+            yield SourceFile(f"<tag {name}>", contents[:max_size], commit=oid, author=tagger or None, date=date or None)
+        pointed, pointed_kind = (target, target_kind) if kind == "tag" else (oid, kind)
+        if pointed_kind in ("blob", "tree"):
+            yield from _object_sources(root, reader, f"<tag {name}>", pointed, pointed_kind, oid, max_size, messages)
+
+
+def _object_sources(
+    root: str, reader: BlobReader, label: str, oid: str, kind: str, tag: str, max_size: int, messages: list[str]
+) -> Iterator[SourceFile]:
+    from maniac_guard.sources.files import to_source
+
+    entries = [(label, oid)]
+    if kind == "tree":
+        out = run_git(["ls-tree", "-r", "-z", "--full-tree", oid], root)
+        entries = []
+        for entry in out.split(b"\0"):
+            meta, _, path = entry.partition(b"\t")
+            parts = meta.split()
+            if len(parts) == 3 and parts[1] == b"blob":
+                entries.append((f"{label}/{decode_path(path)}", parts[2].decode("ascii")))
+    for shown, blob in entries:
+        info, data = reader.read(blob, max_size)
+        if data is None:
+            if info is not None and info.kind == "blob":
+                messages.append(f"{shown}: over the size limit, skipped")
+            continue
+        source, _, message = to_source(shown, data)
+        if message:
+            messages.append(message)
+        if source is not None:
+            source.commit = tag
+            yield source
+
+
+# `git commit -v` puts the diff below this line; git drops it from the message.
+SCISSORS = re.compile(rb"^\S+ -{24} >8 -{24}\r?$", re.MULTILINE)
+
+
+def scan_commit_msg(request: ScanRequest) -> ScanResult:
+    """`scan --commit-msg FILE`: the message git is about to record (the
+    commit-msg hook gets its file as $1), up to git's scissors line."""
+    from maniac_guard.engine import scan_sources
+    from maniac_guard.summary import ScanResult
+    from maniac_guard.selection import enabled_rules
+    from maniac_guard.sources.files import read_file, to_source
+
+    files = [p for p in request.paths if p != "."]
+    if not files:
+        raise GitError("--commit-msg needs the message file (git passes it to a commit-msg hook as $1)")
+    result = ScanResult()
+    sources = []
+    for path in files:
+        if not os.path.lexists(path):
+            result.missing_paths.append(path)
+            continue
+        read = read_file(path, path, request.settings.max_file_size, roots=[], follow=True)
+        if read.data is None:
+            raise GitError(read.message or f"{path}: cannot read the commit message")
+        cut = SCISSORS.search(read.data)
+        source, skipped, message = to_source(path, read.data[: cut.start()] if cut else read.data)
+        if source is None:
+            raise GitError(message or f"{path}: the commit message is {skipped}, cannot scan it")
+        sources.append(source)
+    scanned = scan_sources(sources, enabled_rules(request.settings))
+    scanned.missing_paths = result.missing_paths
+    return scanned
