@@ -125,4 +125,4 @@ def test_scan_revisions_serves_a_server_hook_in_a_bare_repository(repo: Repo, tm
                    env={**os.environ, **repo.env})
     result = scan_revisions(str(bare), [pushed, "--not", base], Settings())
     assert {(f.path, f.commit) for f in result.findings} == {("b.env", pushed)}
-    assert not result.extra.get("incomplete")
+    assert not result.stages.incomplete
