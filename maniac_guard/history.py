@@ -147,8 +147,9 @@ def _present_at_head(root: str, paths: Sequence[str], max_size: int = 1 << 62) -
     return found
 
 
-def dedupe(findings: Sequence[Finding], state: HistoryState, root: str) -> list[Finding]:
-    """One finding per fingerprint: the first commit's, annotated for HEAD."""
+def dedupe(findings: Sequence[Finding], state: HistoryState, root: str, *, annotate_head: bool = True) -> list[Finding]:
+    """One finding per fingerprint: the first commit's, annotated for HEAD
+    (not on a server, whose HEAD says nothing about what is being pushed)."""
     never = len(state.order) + 1
     groups: dict[str, list[Finding]] = {}
     for finding in findings:
@@ -160,9 +161,12 @@ def dedupe(findings: Sequence[Finding], state: HistoryState, root: str) -> list[
     wanted = {
         p for f, _ in firsts if not is_message_path(f.path) for p in (f.path, follow_renames(f.path, state.renames))
     }
-    at_head = _present_at_head(root, sorted(wanted))
+    at_head = _present_at_head(root, sorted(wanted)) if annotate_head else {}
     out = []
     for first, commits in firsts:
+        if not annotate_head:
+            out.append(first)
+            continue
         present_path = None
         for path in (first.path, follow_renames(first.path, state.renames)):
             if _identity(first) in at_head.get(path, set()):
@@ -215,11 +219,15 @@ def history_result(
     *,
     cli_exclude: Sequence[str] = (),
     progress: bool = False,
+    deadline: float | None = None,
+    annotate_head: bool = True,
 ) -> ScanResult:
     """Scan what the commits of `spec` added in the repository at `root` (a
     work tree, or a bare repository's git folder), their messages, and for a
     whole-repository spec its tags and stashes. The findings are deduplicated
-    (`dedupe`); what could not be read is in `result.stages.incomplete`."""
+    (`dedupe`); what could not be read is in `result.stages.incomplete`.
+    Past `deadline` (time.monotonic) the scan stops between two files and
+    says so in `result.stages.history.timed_out`; what it found is kept."""
     from maniac_guard.engine import scan_sources
     from maniac_guard.selection import enabled_rules
     from maniac_guard.sources.files import Excluder
@@ -230,8 +238,9 @@ def history_result(
     excluder.add(os.getcwd(), list(cli_exclude))
     state = HistoryState()
     sources = _all_sources(info.root, spec, state, settings.max_file_size, progress)
-    result = scan_sources(_filtered(sources, excluder, info.root), enabled_rules(settings))
-    result.findings = dedupe(result.findings, state, info.root)
+    clock = _Deadline(deadline)
+    result = scan_sources(clock.until(_filtered(sources, excluder, info.root)), enabled_rules(settings))
+    result.findings = dedupe(result.findings, state, info.root, annotate_head=annotate_head)
     report_incomplete(result, state.unreadable)
     notes = [SHALLOW_NOTE] if info.shallow else []
     if not state.order:
@@ -243,8 +252,25 @@ def history_result(
     capped = f", capped at {spec.max_commits}" if spec.max_commits is not None else ""
     line = f"history: {len(state.order)} commits scanned ({spec.label}{capped}), added lines and messages"
     result.notes.append(line)
-    result.stages.history = HistorySummary(len(state.order), spec.label, info.shallow)
+    result.stages.history = HistorySummary(len(state.order), spec.label, info.shallow, timed_out=clock.passed)
     return result
+
+
+class _Deadline:
+    def __init__(self, deadline: float | None) -> None:
+        self.deadline = deadline
+        self.passed = False
+
+    def until(self, sources: Iterator[SourceFile]) -> Iterator[SourceFile]:
+        """`sources` until the deadline passes (then the generator below is
+        closed, which stops `git log`)."""
+        import time
+
+        for source in sources:
+            if self.deadline is not None and time.monotonic() > self.deadline:
+                self.passed = True
+                return
+            yield source
 
 
 def scan_history(request: ScanRequest, spec: HistorySpec, root: str | None = None) -> ScanResult:
@@ -258,10 +284,19 @@ def scan_history(request: ScanRequest, spec: HistorySpec, root: str | None = Non
     )
 
 
-def scan_revisions(git_dir: str, revs: Sequence[str], settings: Settings, label: str | None = None) -> ScanResult:
+def scan_revisions(
+    git_dir: str,
+    revs: Sequence[str],
+    settings: Settings,
+    label: str | None = None,
+    *,
+    cli_exclude: Sequence[str] = (),
+    deadline: float | None = None,
+) -> ScanResult:
     """For server-side hooks (pre-receive) and audits of bare mirrors: scan the
     commits `git log REVS` lists in the repository at `git_dir`, e.g.
-    `[new, "--not", "--all"]` or `[f"{old}..{new}"]`. Run with the hook's
-    environment (GIT_DIR, GIT_QUARANTINE_PATH...) so git sees pushed objects."""
+    `[new, "--not", "--all"]` or `[f"{old}..{new}"]`, and their messages. Run
+    with the hook's environment (GIT_DIR, GIT_QUARANTINE_PATH...) so git sees
+    pushed objects."""
     spec = HistorySpec(tuple(revs), label or " ".join(revs))
-    return history_result(git_dir, spec, settings)
+    return history_result(git_dir, spec, settings, cli_exclude=cli_exclude, deadline=deadline, annotate_head=False)

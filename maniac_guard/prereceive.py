@@ -20,6 +20,7 @@ hook's command line (and `--config FILE`, chosen by the administrator).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import signal
@@ -28,14 +29,13 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from maniac_guard.config import ConfigError, Settings
-from maniac_guard.findings import Finding, Severity, sort_key
+from maniac_guard.findings import Finding, Severity
 
 if TYPE_CHECKING:
     from maniac_guard.summary import ScanResult
-    from maniac_guard.sources import SourceFile
 
 EXIT_ACCEPT, EXIT_REJECT, EXIT_ERROR = 0, 1, 2
 ZERO_SHA = re.compile(r"^0+$")
@@ -121,21 +121,6 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def _within(sources: Iterator[SourceFile], deadline: float | None) -> Iterator[SourceFile]:
-    for source in sources:
-        if deadline is not None and time.monotonic() > deadline:
-            raise BudgetExceeded
-        yield source
-
-
-def _excluded(settings: Settings, patterns: Sequence[str]) -> Any:
-    """A matcher for repository paths (patterns are relative to the repository root)."""
-    import pathspec
-
-    lines = [*settings.exclude, *patterns]
-    return pathspec.PathSpec.from_lines("gitwildmatch", lines) if lines else None
-
-
 def scan_revisions(
     git_dir: str,
     revs: Sequence[str],
@@ -144,52 +129,29 @@ def scan_revisions(
     exclude: Sequence[str] = (),
     timeout: float | None = None,
 ) -> PushScan:
-    """Scan the lines added by the commits `git log revs` lists, within `timeout` seconds.
+    """Scan the lines added by the commits `git log revs` lists, and their
+    messages, within `timeout` seconds: the history scan itself, so a push is
+    judged exactly as `scan --history` judges the same commits.
 
     What was found before the budget ran out is kept (and reported).
     """
-    from maniac_guard.detectors import load_detectors
-    from maniac_guard.engine import scan_source
-    from maniac_guard.selection import enabled_rules, select_findings
+    from maniac_guard import history
+    from maniac_guard.selection import select_findings
     from maniac_guard.summary import ScanResult
-    from maniac_guard.sources.git import HistoryState, history_sources
 
-    state = HistoryState()
-    spec = _excluded(settings, exclude)
-    detectors = load_detectors(enabled_rules(settings))
-    found = ScanResult()
+    # Patterns are relative to the repository root (this process runs in it).
+    patterns = [*settings.exclude, *exclude]
+    on_root = dataclasses.replace(settings, exclude=[])
     timed_out = False
     try:
         with time_budget(timeout) as deadline:
-            sources = history_sources(git_dir, list(revs), state, max_size=settings.max_file_size)
-            try:
-                for source in _within(sources, deadline):
-                    if spec is not None and spec.match_file(source.path):
-                        continue
-                    found.files_scanned += 1
-                    found.findings.extend(scan_source(source, detectors))
-                    found.messages.extend(source.notes)
-            finally:
-                stop = getattr(sources, "close", None)  # a generator: stops git log early on a timeout
-                if stop is not None:
-                    stop()
-    except BudgetExceeded:
-        timed_out = True
-    found.findings = select_findings(_first_commit_only(found.findings, state.order), settings)
-    found.messages[:0] = state.messages
-    return PushScan(found, len(state.order), timed_out)
-
-
-def _first_commit_only(findings: list[Finding], order: dict[str, int]) -> list[Finding]:
-    """A key pushed in several commits is one finding: the commit that added it first."""
-    best: dict[str, Finding] = {}
-    never = len(order) + 1
-    for finding in findings:
-        rank = (order.get(finding.commit or "", never), finding.line)
-        current = best.get(finding.fingerprint)
-        if current is None or rank < (order.get(current.commit or "", never), current.line):
-            best[finding.fingerprint] = finding
-    return sorted(best.values(), key=sort_key)
+            found = history.scan_revisions(git_dir, revs, on_root, "the pushed commits", cli_exclude=patterns, deadline=deadline)
+    except BudgetExceeded:  # a hard stop inside git or a slow file: nothing found can be trusted to be all
+        return PushScan(ScanResult(), 0, timed_out=True)
+    summary = found.stages.history
+    timed_out = summary is not None and summary.timed_out
+    found.findings = select_findings(found.findings, settings)
+    return PushScan(found, summary.commits if summary is not None else 0, timed_out)
 
 
 def pushed_revisions(git_dir: str, updates: Sequence[RefUpdate]) -> list[str]:

@@ -43,6 +43,7 @@ class HistorySummary:
     commits: int
     scope: str
     shallow: bool
+    timed_out: bool = False  # a time budget (pre-receive) stopped the scan early
 
 
 @dataclass
@@ -75,6 +76,8 @@ class StageSummary:
         if self.history is not None:
             h = self.history
             out["history"] = {"commits": h.commits, "scope": h.scope, "shallow": h.shallow}
+            if h.timed_out:
+                out["history"]["timed_out"] = True
         if self.inferred is not None:
             out["inferred"] = self.inferred
         if self.waived is not None:

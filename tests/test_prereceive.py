@@ -172,3 +172,18 @@ def test_bad_stdin_is_an_error_not_a_pass(tmp_path: Path) -> None:
                           text=True, cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.strip() == "maniac-guard: error: pre-receive: stdin line 1 is not `<old-sha> <new-sha> <ref>`"
+
+
+def test_a_key_in_a_pushed_commit_message_is_refused(setup: tuple[Server, Repo]) -> None:
+    """A message is history every clone gets: the server judges it as
+    `scan --history` does, not only the lines the commit adds."""
+    server, repo = setup
+    server.install()
+    before = server.ref("main")
+    key = fake_key("server-message")
+    repo.write("notes.txt", "clean change\n")
+    repo.commit(f"debugging with {key}")
+    proc = push(repo, "main")
+    assert proc.returncode != 0, proc.stderr
+    assert server.ref("main") == before
+    assert "<commit message>" in proc.stderr and key not in proc.stderr
