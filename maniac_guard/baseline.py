@@ -142,6 +142,8 @@ def load(path: str) -> Baseline:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    except RecursionError:  # a hostile file nested 100,000 deep
+        raise ConfigError(f"{path}: not a maniac-guard baseline (nested too deeply)") from None
     if not isinstance(data, dict) or not isinstance(data.get("findings"), list):
         raise ConfigError(f"{path}: not a maniac-guard baseline (no 'findings' list)")
     if data.get("version") != FORMAT_VERSION:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from maniac_guard import __version__
-from maniac_guard.config import ConfigError, Settings, load_settings
+from maniac_guard.config import ConfigError, Settings, apply_overrides, common_folder, load_settings
 from maniac_guard.findings import Severity
 
 SEVERITIES = [s.label for s in Severity]
@@ -40,18 +40,18 @@ def fail(message: str) -> None:
     sys.exit(2)
 
 
-def split_ids(values: tuple[str, ...]) -> list[str]:
-    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+def split_ids(values: tuple[str, ...], flag: str = "--select") -> list[str]:
+    ids = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    if values and not ids:  # `--select ""` must not quietly mean "every rule"
+        raise ConfigError(f"{flag}: no rule ids given")
+    return ids
 
 
 def settings_for(paths: tuple[str, ...], config: str | None, **flags: Any) -> Settings:
-    """Config file values, then CLI flags over them (a flag left unset keeps the file's value)."""
-    settings = load_settings(paths[0] if paths else ".", config)
-    for name, value in flags.items():
-        if value is None or value == () or value == []:
-            continue
-        setattr(settings, name, value)
-    return settings
+    """Config file values, then CLI flags over them (a flag left unset keeps the file's value).
+    The config is the one nearest to the folder holding every path."""
+    settings = load_settings(common_folder(paths), config)
+    return apply_overrides(settings, {k: v for k, v in flags.items() if v is not None and v != () and v != []})
 
 
 def debug_logging() -> None:
@@ -184,7 +184,7 @@ def scan(
             paths,
             config,
             select=split_ids(select),
-            ignore=split_ids(ignore_rules),
+            ignore=split_ids(ignore_rules, "--ignore"),
             fail_on=Severity.parse(fail_on) if fail_on else None,
             gitignore=False if no_gitignore else None,
             max_file_size=max_file_size,
@@ -421,7 +421,7 @@ def policy_command(paths: tuple[str, ...], policy_file: str | None, infer: bool,
     paths = paths or (".",)
     try:
         settings = settings_for(
-            paths, config, select=split_ids(select), ignore=split_ids(ignore_rules),
+            paths, config, select=split_ids(select), ignore=split_ids(ignore_rules, "--ignore"),
             fail_on=Severity.parse(fail_on) if fail_on else None,
             policy=os.path.abspath(policy_file) if policy_file else None,
         )

@@ -43,12 +43,17 @@ class Excluder:
     def __init__(self) -> None:
         self._specs: list[tuple[str, pathspec.PathSpec[Any]]] = []
 
-    def add(self, base: str, patterns: Sequence[str]) -> None:
+    def add(self, base: str, patterns: Sequence[str], where: str = "--exclude") -> None:
         if not patterns:
             return
         import pathspec
 
-        spec = pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+        try:
+            spec = pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+        except ValueError:  # GitIgnorePatternError: name the pattern, no traceback
+            from maniac_guard.config import ConfigError, pattern_problem
+
+            raise ConfigError(f"{where}: {pattern_problem(list(patterns))}") from None
         self._specs.append((os.path.abspath(base), spec))
 
     def __bool__(self) -> bool:
