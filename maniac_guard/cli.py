@@ -80,6 +80,27 @@ def check_api_url(ctx: click.Context, param: click.Parameter, value: str | None)
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
+# The hooks' entry in .pre-commit-hooks.yaml carries this flag and their
+# default `args` are `[--]`: pre-commit appends file names after the args,
+# and a staged file named `--select=MG4` or `-o` must stay a file name.
+HOOK_OPTION = click.option("--pre-commit", is_flag=True, hidden=True, expose_value=False)
+
+
+class _FileListCommand(click.Command):
+    """Refuses a hook run whose file names do not follow `--` (a user's
+    `args` that left it out), instead of reading file names as options."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # Checked before parsing: a file named `-o FILE` must not get the chance to act.
+        if "--pre-commit" in args and "--" not in args and not {"-h", "--help"} & set(args):
+            fail(
+                "the hook's `args` must end with `--` (pre-commit appends file names after them, "
+                "and a file named like an option would be read as one): add \"--\" as the last "
+                "item of `args` in .pre-commit-config.yaml"
+            )
+        return super().parse_args(ctx, args)
+
+
 class _Commands(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         # click turns Ctrl-C into "Aborted!" and exit 1, which a CI gate would
@@ -102,8 +123,9 @@ def main() -> None:
     """Find, fix and verify leaked Maniac API keys."""
 
 
-@main.command()
+@main.command(cls=_FileListCommand)
 @click.argument("paths", nargs=-1, type=click.Path())
+@HOOK_OPTION
 @FORMAT_OPTION
 @OUTPUT_OPTION
 @EXCLUDE_OPTION
@@ -236,7 +258,7 @@ def _fix_command(**options: Any) -> None:
 
 
 main.add_command(
-    click.Command(
+    _FileListCommand(
         "fix",
         callback=_fix_command,
         params=list(scan.params),
@@ -398,8 +420,9 @@ def explain(rule_id: str) -> None:
     click.echo(rule.render_doc(), nl=False)
 
 
-@main.command("policy")
+@main.command("policy", cls=_FileListCommand)
 @click.argument("paths", nargs=-1, type=click.Path())
+@HOOK_OPTION
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False), help="Policy file read over the built-in one [default: config `policy`].")
 @click.option("--infer", is_flag=True, help="Also print the minimal permissions the Python code under PATHS needs, as YAML.")
 @FORMAT_OPTION
