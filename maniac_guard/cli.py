@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from maniac_guard import __version__
-from maniac_guard.config import ConfigError, Settings, apply_overrides, common_folder, load_settings
+from maniac_guard.config import ConfigError, Settings, load_settings
 from maniac_guard.findings import Severity
 
 SEVERITIES = [s.label for s in Severity]
@@ -50,6 +50,8 @@ def split_ids(values: tuple[str, ...], flag: str = "--select") -> list[str]:
 def settings_for(paths: tuple[str, ...], config: str | None, **flags: Any) -> Settings:
     """Config file values, then CLI flags over them (a flag left unset keeps the file's value).
     The config is the one nearest to the folder holding every path."""
+    from maniac_guard.config import apply_overrides, common_folder
+
     settings = load_settings(common_folder(paths), config)
     return apply_overrides(settings, {k: v for k, v in flags.items() if v is not None and v != () and v != []})
 
