@@ -10,6 +10,7 @@ then governs every path."""
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -200,21 +201,25 @@ def _our_table(path: Path, data: dict[str, Any]) -> dict[str, Any] | None:
 
 def find_config(start: str) -> tuple[Path, dict[str, Any]] | None:
     """The nearest `.maniac-guard.toml`, or pyproject.toml with our table."""
-    here = Path(os.path.abspath(start))
-    if not here.is_dir():
-        here = here.parent
-    for folder in (here, *here.parents):
-        own = folder / CONFIG_FILE
-        if own.is_file():
-            table = _our_table(own, _read_toml(own))
-            assert table is not None
-            return own, table
-        project = folder / "pyproject.toml"
-        if project.is_file():
-            table = _our_table(project, _read_toml(project))
-            if table is not None:
-                return project, table
-    return None
+    here = os.path.abspath(start)
+    return _nearest_config(here if os.path.isdir(here) else os.path.dirname(here))
+
+
+@functools.lru_cache(maxsize=4096)
+def _nearest_config(folder: str) -> tuple[Path, dict[str, Any]] | None:
+    """Cached per folder: a hook passes hundreds of files from a few folders."""
+    own = Path(folder) / CONFIG_FILE
+    if own.is_file():
+        table = _our_table(own, _read_toml(own))
+        assert table is not None  # a .maniac-guard.toml is always ours
+        return own, table
+    project = Path(folder) / "pyproject.toml"
+    if project.is_file():
+        table = _our_table(project, _read_toml(project))
+        if table is not None:
+            return project, table
+    parent = os.path.dirname(folder)
+    return None if parent == folder else _nearest_config(parent)
 
 
 def common_folder(paths: Sequence[str]) -> str:

@@ -79,12 +79,15 @@ def exit_code(findings: Sequence[Finding], fail_on: Severity) -> int:
 def path_groups(request: ScanRequest) -> list[tuple[Settings, list[str]]]:
     """The paths named on the command line, grouped by the settings each is
     scanned with (its own nearest config; one group for `--config`)."""
-    from maniac_guard.config import settings_for_path
+    from maniac_guard.config import find_config, settings_for_path
 
     groups: dict[str | None, tuple[Settings, list[str]]] = {}
     for path in request.paths:
-        own = settings_for_path(path, request.settings)
-        groups.setdefault(own.config_path, (own, []))[1].append(path)
+        found = None if request.settings.config_explicit else find_config(path)
+        key = str(found[0]) if found else None
+        if key not in groups:  # settings built once per config, not per file
+            groups[key] = (settings_for_path(path, request.settings), [])
+        groups[key][1].append(path)
     return list(groups.values())
 
 
