@@ -228,12 +228,11 @@ def apply_baseline(result: ScanResult, settings: Settings, paths: Sequence[str],
 def _scan(paths: Sequence[str], settings: Settings, cli_exclude: Sequence[str]) -> ScanResult | None:
     """Today's findings, as `scan` sees them (rules selected, ignore file applied)."""
     from maniac_guard.ignorefile import apply_ignore_file
-    from maniac_guard.scan import ScanRequest, check_selectors, report_messages, scan_disk, select_findings
+    from maniac_guard.scan import ScanRequest, check_selectors, report_messages, scan_disk
 
     check_selectors(settings.select + settings.ignore)
     request = ScanRequest(paths=list(paths), settings=settings, cli_exclude=list(cli_exclude))
-    result = scan_disk(request)
-    result.findings = select_findings(result.findings, settings)
+    result = scan_disk(request)  # rules selected per path, by each one's config
     apply_ignore_file(result, settings, list(paths))
     report_messages(result, request)
     if result.missing_paths and len(result.missing_paths) == len(paths):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from maniac_guard.config import ConfigError, Settings
@@ -179,6 +179,11 @@ def run_scan(request: ScanRequest) -> int:
         activate_configured_policy(settings)
     source = request.source or scan_disk
     result = source(request)
+    if request.source is None and len(path_groups(request)) > 1:
+        # Each path's own config has selected its rules already; the run's
+        # select/ignore must not drop another config's findings afterwards
+        # (from the keys sent for verification, or a fixed file's re-scan).
+        request.settings = settings = replace(settings, select=[], ignore=[])
     if settings.verify or settings.only_live:
         from maniac_guard.verify import verify_result
 

@@ -73,3 +73,17 @@ def test_a_bad_key_in_any_files_config_is_an_error(tmp_path: Path) -> None:
     (tree / "fixtures" / ".maniac-guard.toml").write_text('select = ["MG9"]\n')
     proc = run_cli("scan", "src/leak.env", "fixtures/a.txt", cwd=tree)
     assert proc.returncode == 2 and "fixtures/.maniac-guard.toml" in proc.stderr and "MG9" in proc.stderr
+
+
+def test_each_paths_selection_holds_in_the_report_and_the_baseline(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.maniac-guard]\nselect = ["MG3"]\n')
+    (tmp_path / "leak.env").write_text(f"MANIAC_API_KEY={fake_key('root-mg3')}\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / ".maniac-guard.toml").write_text('select = ["MG1"]\n')
+    (tmp_path / "src" / "key.txt").write_text(f"key = {fake_key('src-mg1')}\n")
+    proc = run_cli("scan", "leak.env", "src/key.txt", "--format", "json", cwd=tmp_path)
+    assert _found(proc.stdout) == {("leak.env", "MG302"), ("src/key.txt", "MG101")}
+    created = run_cli("baseline", "create", "leak.env", "src/key.txt", "-o", "b.json", cwd=tmp_path)
+    assert created.returncode == 0, created.stderr
+    recorded = {(e["path"], e["rule_id"]) for e in json.loads((tmp_path / "b.json").read_text())["findings"]}
+    assert recorded == {("leak.env", "MG302"), ("src/key.txt", "MG101")}
