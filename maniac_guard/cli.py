@@ -94,7 +94,9 @@ class _FileListCommand(click.Command):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         # Checked before parsing: a file named `-o FILE` must not get the chance to act.
-        if "--pre-commit" in args and "--" not in args and not {"-h", "--help"} & set(args):
+        # No exception for --help: a staged file named `-h` must not turn a
+        # commit into a help page that exits 0.
+        if "--pre-commit" in args and "--" not in args:
             fail(
                 "the hook's `args` must end with `--` (pre-commit appends file names after them, "
                 "and a file named like an option would be read as one): add \"--\" as the last "

@@ -98,10 +98,15 @@ def test_hooks_file_offers_the_three_hooks_for_python() -> None:
 
 
 @pytest.mark.parametrize("hook", HOOK_IDS)
-def test_each_hook_entry_is_a_working_command(hook: str) -> None:
-    entry = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}[hook]["entry"]
-    proc = subprocess.run([console_script(), *entry.split()[1:], "--help"], capture_output=True, text=True)
+def test_each_hook_entry_is_a_working_command(hook: str, tmp_path: Path) -> None:
+    spec = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}[hook]
+    (tmp_path / "clean.yaml").write_text("name: nothing here\n")
+    command = [console_script(), *spec["entry"].split()[1:], *spec["args"], "clean.yaml"]
+    proc = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
+    # Without the `--` (a user's own args that left it out) the hook refuses, even for `-h`.
+    refused = subprocess.run(command[:-2] + ["-h"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert refused.returncode == 2 and "must end with `--`" in refused.stderr
 
 
 def test_a_commit_adding_a_key_is_blocked_and_a_clean_commit_passes(hook_repo: HookRepo) -> None:
