@@ -142,6 +142,8 @@ def load(path: str) -> Baseline:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    except RecursionError:  # a hostile file nested 100,000 deep
+        raise ConfigError(f"{path}: not a maniac-guard baseline (nested too deeply)") from None
     if not isinstance(data, dict) or not isinstance(data.get("findings"), list):
         raise ConfigError(f"{path}: not a maniac-guard baseline (no 'findings' list)")
     if data.get("version") != FORMAT_VERSION:
@@ -229,8 +231,7 @@ def _scan(paths: Sequence[str], settings: Settings, cli_exclude: Sequence[str]) 
 
     check_selectors(settings.select + settings.ignore)
     request = ScanRequest(paths=list(paths), settings=settings, cli_exclude=list(cli_exclude))
-    result = scan_disk(request)
-    result.findings = select_findings(result.findings, settings)
+    result = scan_disk(request)  # rules selected per path, by each one's config
     apply_ignore_file(result, settings, list(paths))
     report_messages(result, request)
     if result.missing_paths and len(result.missing_paths) == len(paths):

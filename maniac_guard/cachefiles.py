@@ -1,12 +1,31 @@
 """maniac-guard's cache folder and its files: the rule catalog, the detector
 cache and the compiled prefilter. Every file there is named after a hash of
-what it was made from, written whole or not at all, and safe to delete."""
+what it was made from, written whole or not at all, and safe to delete.
+
+Nothing read from the cache may decide a verdict: a CI job restores the
+folder from a store that other branches write to, so a file there is
+attacker-controlled. Each file is therefore sealed with a keyed hash
+(BLAKE2b) under a random key kept *outside* the cache folder, in the user's
+state folder (`~/.local/state/maniac-guard/cache-key`). A file whose seal
+does not match (edited, copied from another machine, of another name) reads
+as missing: the scan rebuilds it. A restored cache without its key is only
+a cold cache.
+"""
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import hmac
 import os
 import sys
 from pathlib import Path
+
+# A text header line: `maniac-guard sealed v1 <64 hex digits>`, then the data.
+SEAL_MAGIC = b"maniac-guard sealed v1 "
+SEAL_SIZE = 32
+HEADER_SIZE = len(SEAL_MAGIC) + 2 * SEAL_SIZE + 1
+KEY_SIZE = 32
 
 
 def cache_dir() -> Path | None:
@@ -24,30 +43,112 @@ def cache_dir() -> Path | None:
     return Path(user_cache_dir("maniac-guard"))
 
 
-def read_cached(path: str | Path) -> bytes:
-    """The file's bytes; empty when it is missing or unreadable."""
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError:
-        return b""
+def key_path() -> Path:
+    """Where the sealing key lives: the user's state folder, never the cache folder."""
+    if os.name == "posix" and not sys.platform.startswith("darwin"):
+        base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+        return Path(base) / "maniac-guard" / "cache-key"
+    from platformdirs import user_state_dir
+
+    return Path(user_state_dir("maniac-guard")) / "cache-key"
 
 
-def store_cached(path: str | Path, data: bytes, family: str) -> None:
-    """Replace `path` with `data` (owner-only, via a temporary name, so a
-    reader never sees half a file) and delete the other files of its
-    `family` (name prefix): caches of other versions. Best effort: a
-    read-only home or a full disk only costs speed."""
-    path = Path(path)
+@functools.cache
+def _sealing_key() -> bytes | None:
+    """This machine's random key (made on first use), or None when it can
+    be neither read nor made: then no cache file is trusted or written."""
+    path = key_path()
+    for _ in range(2):
+        try:
+            with open(path, "rb") as handle:
+                key = handle.read(KEY_SIZE + 1)
+            if len(key) == KEY_SIZE:
+                return key
+            path.unlink()  # damaged: make a new one (every sealed file then misses)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return None
+        if not _make_key(path):
+            return None
+    return None
+
+
+def _make_key(path: Path) -> bool:
+    """Write a new key; a parallel run may win the race (os.link refuses to replace)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as handle:
+            handle.write(os.urandom(KEY_SIZE))
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        return True
+    except OSError:
+        return False
+    finally:
+        _remove(temporary)
+
+
+def _seal(name: str, data: bytes, key: bytes) -> bytes:
+    # The file's name is sealed too: a valid file copied to another name misses.
+    digest = hashlib.blake2b(name.encode("utf-8", "surrogateescape") + b"\0", key=key, digest_size=SEAL_SIZE)
+    digest.update(data)
+    return digest.hexdigest().encode("ascii")
+
+
+def read_cached(path: str | Path) -> bytes:
+    """The file's bytes when its seal holds; empty when it is missing,
+    unreadable, unsealed or tampered with (a miss, never an error)."""
+    key = _sealing_key()
+    if key is None:
+        return b""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except OSError:
+        return b""
+    if not raw.startswith(SEAL_MAGIC) or raw[HEADER_SIZE - 1 : HEADER_SIZE] != b"\n":
+        return b""
+    data = raw[HEADER_SIZE:]
+    if not hmac.compare_digest(raw[len(SEAL_MAGIC) : HEADER_SIZE - 1], _seal(Path(path).name, data, key)):
+        return b""
+    return data
+
+
+def store_cached(path: str | Path, data: bytes, family: str | None) -> None:
+    """Replace `path` with sealed `data` (owner-only, via a temporary name,
+    so a reader never sees half a file) and delete the other files of its
+    `family` (name prefix): caches of other versions. Best effort: a
+    read-only home or a full disk only costs speed, and leaves no
+    temporary file behind."""
+    key = _sealing_key()
+    if key is None:
+        return
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(SEAL_MAGIC + _seal(path.name, data, key) + b"\n")
             handle.write(data)
         os.replace(temporary, path)
-        for old in path.parent.glob(f"{family}*"):
-            if old != path:
-                old.unlink(missing_ok=True)
+        if family is not None:
+            for old in path.parent.glob(f"{family}*"):
+                if old != path:
+                    old.unlink(missing_ok=True)
+    except OSError:
+        pass
+    finally:
+        _remove(temporary)
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
     except OSError:
         pass

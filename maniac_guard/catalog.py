@@ -5,11 +5,12 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from maniac_guard.cachefiles import cache_dir, store_cached
+from maniac_guard.cachefiles import cache_dir, read_cached, store_cached
 from maniac_guard.errors import CatalogError
 from maniac_guard.findings import Severity
 
@@ -152,30 +153,106 @@ def _rule_to_json(rule: Rule) -> dict[str, Any]:
     }
 
 
-def _rule_from_json(raw: dict[str, Any]) -> Rule:
-    def examples(items: list[list[Any]]) -> tuple[Example, ...]:
-        return tuple(Example(p, bytes.fromhex(t).decode("utf-8", "surrogatepass"), tuple(lines)) for p, t, lines in items)
+class _Shape(Exception):
+    """A cache file that is not what this version writes: a miss."""
 
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _Shape
+    return value
+
+
+def _texts(value: Any) -> list[str]:
+    if not isinstance(value, list):
+        raise _Shape
+    return [_text(item) for item in value]
+
+
+def _rule_from_json(raw: Any) -> Rule:
+    """A rule from its cached form, every field's type checked."""
+
+    def examples(items: Any) -> tuple[Example, ...]:
+        if not isinstance(items, list):
+            raise _Shape
+        out = []
+        for item in items:
+            if not isinstance(item, list) or len(item) != 3 or not isinstance(item[2], list):
+                raise _Shape
+            lines = item[2]
+            if not all(isinstance(n, int) and not isinstance(n, bool) for n in lines):
+                raise _Shape
+            try:
+                text = bytes.fromhex(_text(item[1])).decode("utf-8", "surrogatepass")
+            except ValueError:
+                raise _Shape from None
+            out.append(Example(_text(item[0]), text, tuple(lines)))
+        return tuple(out)
+
+    if not isinstance(raw, dict) or not isinstance(raw.get("doc"), dict) or not isinstance(raw.get("data"), dict):
+        raise _Shape
+    if raw.get("fix") not in FIX_LEVELS:
+        raise _Shape
+    try:
+        severity = Severity.parse(_text(raw.get("severity")))
+    except ValueError:
+        raise _Shape from None
     return Rule(
-        id=raw["id"],
-        name=raw["name"],
-        severity=Severity.parse(raw["severity"]),
-        summary=raw["summary"],
-        tags=tuple(raw["tags"]),
+        id=_text(raw.get("id")),
+        name=_text(raw.get("name")),
+        severity=severity,
+        summary=_text(raw.get("summary")),
+        tags=tuple(_texts(raw.get("tags"))),
         fix=raw["fix"],
-        doc=dict(raw["doc"]),
-        invalid=examples(raw["invalid"]),
-        valid=examples(raw["valid"]),
+        doc={_text(k): _text(v) for k, v in raw["doc"].items()},
+        invalid=examples(raw.get("invalid")),
+        valid=examples(raw.get("valid")),
         data=dict(raw["data"]),
     )
 
 
-def _read_cache(path: Path) -> dict[str, Rule] | None:
+# What decides a verdict (which rules exist, their severity and fix level)
+# is checked against the YAML bytes themselves, so the cache can only save
+# the parse, never change the answer. These keys sit at the top level of
+# every rule file, one `key: value` line each; a file written any other way
+# makes the check fail, and the YAML is parsed (slower, same answer).
+_VERDICT_LINE = re.compile(rb"^(id|severity|fix):[ \t]*([A-Za-z0-9_-]+)[ \t]*$", re.MULTILINE)
+
+
+def _verdict_fields(sources: list[tuple[str, bytes]]) -> list[tuple[str, str, str]] | None:
+    """(id, severity, fix) per rule file as the YAML writes them, or None."""
+    out = []
+    for _name, raw in sources:
+        found: dict[bytes, bytes] = {}
+        for match in _VERDICT_LINE.finditer(raw):
+            if match.group(1) in found:
+                return None
+            found[match.group(1)] = match.group(2)
+        if b"id" not in found or b"severity" not in found:
+            return None
+        try:
+            severity = Severity.parse(found[b"severity"].decode()).label
+        except ValueError:
+            return None
+        out.append((found[b"id"].decode(), severity, found.get(b"fix", b"none").decode()))
+    return out
+
+
+def _read_cache(path: Path, sources: list[tuple[str, bytes]]) -> dict[str, Rule] | None:
+    """The cached catalog, or None (a miss) when it is missing, not sealed by
+    this machine, of the wrong shape, or disagrees with the YAML on a verdict."""
+    stored = read_cached(path)
+    if not stored:
+        return None
     try:
-        raw = json.loads(path.read_bytes())
+        raw = json.loads(stored)
+        if not isinstance(raw, dict) or not isinstance(raw.get("rules"), list):
+            return None
         rules = [_rule_from_json(item) for item in raw["rules"]]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None  # missing, or damaged: parse the YAML
+    except (ValueError, RecursionError, _Shape):
+        return None
+    if [(r.id, r.severity.label, r.fix) for r in rules] != _verdict_fields(sources):
+        return None
     return {rule.id: rule for rule in rules}
 
 
@@ -185,7 +262,7 @@ def _write_cache(path: Path, rules: dict[str, Rule]) -> None:
         text = json.dumps(document, ensure_ascii=False)
         if _read_back(text) != rules:  # data JSON cannot round-trip (dates, int keys)
             return
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, _Shape):
         return
     store_cached(path, text.encode("utf-8"), "catalog-")
 
@@ -223,7 +300,7 @@ def load_rules() -> dict[str, Rule]:
         for name, raw in sources:
             digest.update(name.encode("utf-8", "surrogateescape") + b"\0" + str(len(raw)).encode() + b"\0" + raw)
         cache_path = folder / f"catalog-{digest.hexdigest()[:32]}.json"
-        cached = _read_cache(cache_path)
+        cached = _read_cache(cache_path, sources)
         if cached:
             return cached
     rules = _parse_catalog(directory, sources)

@@ -42,18 +42,20 @@ def fail(message: str) -> NoReturn:
     sys.exit(EXIT_USAGE)
 
 
-def split_ids(values: tuple[str, ...]) -> list[str]:
-    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+def split_ids(values: tuple[str, ...], flag: str = "--select") -> list[str]:
+    ids = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    if values and not ids:  # `--select ""` must not quietly mean "every rule"
+        raise ConfigError(f"{flag}: no rule ids given")
+    return ids
 
 
 def settings_for(paths: tuple[str, ...], config: str | None, **flags: Any) -> Settings:
-    """Config file values, then CLI flags over them (a flag left unset keeps the file's value)."""
-    settings = load_settings(paths[0] if paths else ".", config)
-    for name, value in flags.items():
-        if value is None or value == () or value == []:
-            continue
-        setattr(settings, name, value)
-    return settings
+    """Config file values, then CLI flags over them (a flag left unset keeps the file's value).
+    The config is the one nearest to the folder holding every path."""
+    from maniac_guard.config import apply_overrides, common_folder
+
+    settings = load_settings(common_folder(paths), config)
+    return apply_overrides(settings, {k: v for k, v in flags.items() if v is not None and v != () and v != []})
 
 
 def debug_logging() -> None:
@@ -94,6 +96,29 @@ def _internal_error(exc: Exception) -> NoReturn:
     sys.exit(EXIT_INTERNAL)
 
 
+# The hooks' entry in .pre-commit-hooks.yaml carries this flag and their
+# default `args` are `[--]`: pre-commit appends file names after the args,
+# and a staged file named `--select=MG4` or `-o` must stay a file name.
+HOOK_OPTION = click.option("--pre-commit", is_flag=True, hidden=True, expose_value=False)
+
+
+class _FileListCommand(click.Command):
+    """Refuses a hook run whose file names do not follow `--` (a user's
+    `args` that left it out), instead of reading file names as options."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # Checked before parsing: a file named `-o FILE` must not get the chance to act.
+        # No exception for --help: a staged file named `-h` must not turn a
+        # commit into a help page that exits 0.
+        if "--pre-commit" in args and "--" not in args:
+            fail(
+                "the hook's `args` must end with `--` (pre-commit appends file names after them, "
+                "and a file named like an option would be read as one): add \"--\" as the last "
+                "item of `args` in .pre-commit-config.yaml"
+            )
+        return super().parse_args(ctx, args)
+
+
 class _Commands(click.Group):
     """The one error boundary: every command's errors end here (see errors.py)."""
 
@@ -125,8 +150,9 @@ def main() -> None:
     """Find, fix and verify leaked Maniac API keys."""
 
 
-@main.command()
+@main.command(cls=_FileListCommand)
 @click.argument("paths", nargs=-1, type=click.Path())
+@HOOK_OPTION
 @FORMAT_OPTION
 @OUTPUT_OPTION
 @EXCLUDE_OPTION
@@ -209,7 +235,7 @@ def scan(
             paths,
             config,
             select=split_ids(select),
-            ignore=split_ids(ignore_rules),
+            ignore=split_ids(ignore_rules, "--ignore"),
             fail_on=Severity.parse(fail_on) if fail_on else None,
             gitignore=False if no_gitignore else None,
             max_file_size=max_file_size,
@@ -261,7 +287,7 @@ def _fix_command(**options: Any) -> None:
 
 
 main.add_command(
-    click.Command(
+    _FileListCommand(
         "fix",
         callback=_fix_command,
         params=list(scan.params),
@@ -447,8 +473,9 @@ def explain(rule_id: str) -> None:
     click.echo(rule.render_doc(), nl=False)
 
 
-@main.command("policy")
+@main.command("policy", cls=_FileListCommand)
 @click.argument("paths", nargs=-1, type=click.Path())
+@HOOK_OPTION
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False), help="Policy file read over the built-in one [default: config `policy`].")
 @click.option("--infer", is_flag=True, help="Also print the minimal permissions the Python code under PATHS needs, as YAML.")
 @FORMAT_OPTION
@@ -470,7 +497,7 @@ def policy_command(paths: tuple[str, ...], policy_file: str | None, infer: bool,
     paths = paths or (".",)
     try:
         settings = settings_for(
-            paths, config, select=split_ids(select), ignore=split_ids(ignore_rules),
+            paths, config, select=split_ids(select), ignore=split_ids(ignore_rules, "--ignore"),
             fail_on=Severity.parse(fail_on) if fail_on else None,
             policy=os.path.abspath(policy_file) if policy_file else None,
         )

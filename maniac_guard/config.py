@@ -1,10 +1,20 @@
 """`[tool.maniac-guard]` in pyproject.toml or `.maniac-guard.toml`, merged with
-CLI flags (flags win). The nearest file to the scanned path is used."""
+CLI flags (flags win).
+
+Each path named on the command line is scanned under its own nearest config
+(as ruff does): a pre-commit hook that passes `fixtures/a.txt src/leak.env`
+scans each under the config of its folder, never both under the first's.
+The run's own keys (fail-on, baseline, verification, ...) come from the
+config nearest to the folder holding all paths, or from `--config`, which
+then governs every path."""
 
 from __future__ import annotations
 
+import functools
+import math
 import os
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,15 +51,49 @@ class Settings:
     ignore_file: str | None = None  # .maniac-guard-ignore elsewhere
     config_path: str | None = None  # where the settings came from
     config_dir: str = "."  # config `exclude` patterns are relative to it
+    config_explicit: bool = False  # --config: that file governs every path
+    overrides: dict[str, Any] = field(default_factory=dict)  # CLI flags, re-applied over other configs
 
 
-# Config keys (kebab-case, as in the file) and how to read each.
+# Config keys (kebab-case, as in the file) and how to read each. Each one is
+# checked as strictly as its command-line flag: a value that would switch
+# rules or files off without saying so is an error, not a default.
 def _str_list(key: str, value: Any) -> list[str]:
     if isinstance(value, str):
-        return [value]
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return list(value)
-    raise ConfigError(f"'{key}' must be a list of strings")
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"'{key}' must be a list of strings")
+    if not all(v.strip() for v in value):
+        raise ConfigError(f"'{key}' holds an empty string")
+    return list(value)
+
+
+def _selectors(key: str, value: Any) -> list[str]:
+    selectors = _str_list(key, value)
+    if key == "select" and not selectors:
+        raise ConfigError(f"'{key}' is empty, which would select no rule; list rule ids (MG1, MG201) or remove the key")
+    return selectors
+
+
+def _patterns(key: str, value: Any) -> list[str]:
+    patterns = _str_list(key, value)
+    problem = pattern_problem(patterns)
+    if problem:
+        raise ConfigError(f"'{key}': {problem}")
+    return patterns
+
+
+def pattern_problem(patterns: list[str]) -> str | None:
+    """Why pathspec refuses one of these gitignore patterns, or None."""
+    import pathspec
+
+    for pattern in patterns:
+        try:
+            pathspec.PathSpec.from_lines("gitwildmatch", [pattern])
+        except ValueError:  # pathspec's GitIgnorePatternError
+            hint = " (a trailing backslash escapes nothing)" if pattern.endswith("\\") else ""
+            return f"invalid gitignore pattern {pattern!r}{hint}"
+    return None
 
 
 def _bool(key: str, value: Any) -> bool:
@@ -58,40 +102,52 @@ def _bool(key: str, value: Any) -> bool:
     return value
 
 
-def _int(key: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigError(f"'{key}' must be a non-negative integer")
+def _int(key: str, value: Any, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"'{key}' must be an integer of at least {minimum}")
     return value
 
 
+def _size(key: str, value: Any) -> int:
+    return _int(key, value, minimum=1)
+
+
 def _seconds(key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigError(f"'{key}' must be a positive number of seconds")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise ConfigError(f"'{key}' must be a positive, finite number of seconds")
     return float(value)
 
 
 def _str(key: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise ConfigError(f"'{key}' must be a string")
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"'{key}' must be a non-empty string")
     return value
 
 
+def _identifier(key: str, value: Any) -> str:
+    if not _str(key, value).isidentifier():
+        raise ConfigError(f"'{key}': {value!r} is not a variable name")
+    return str(value)
+
+
 def _severity(key: str, value: Any) -> Severity:
+    if not isinstance(value, str):
+        raise ConfigError(f"'{key}' must be a string")
     try:
-        return Severity.parse(_str(key, value))
+        return Severity.parse(value)
     except ValueError as exc:
         raise ConfigError(f"'{key}': {exc}") from None
 
 
-CONFIG_KEYS: dict[str, tuple[str, Any]] = {
-    "exclude": ("exclude", _str_list),
-    "select": ("select", _str_list),
-    "ignore": ("ignore", _str_list),
+CONFIG_KEYS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
+    "exclude": ("exclude", _patterns),
+    "select": ("select", _selectors),
+    "ignore": ("ignore", _selectors),
     "fail-on": ("fail_on", _severity),
-    "max-file-size": ("max_file_size", _int),
+    "max-file-size": ("max_file_size", _size),
     "gitignore": ("gitignore", _bool),
     "jobs": ("jobs", _int),
-    "env-var": ("env_var", _str),
+    "env-var": ("env_var", _identifier),
     "unsafe-fixes": ("unsafe_fixes", _bool),
     "verify": ("verify", _bool),
     "verify-timeout": ("verify_timeout", _seconds),
@@ -103,6 +159,9 @@ CONFIG_KEYS: dict[str, tuple[str, Any]] = {
     "policy": ("policy", _str),
     "ignore-file": ("ignore_file", _str),
 }
+# Keys that may differ between the configs of the files in one run: each
+# file is scanned under its nearest config's values (see `settings_for_path`).
+PER_FILE_KEYS = ("exclude", "select", "ignore", "max_file_size")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -110,49 +169,73 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    except UnicodeDecodeError as exc:  # TOML is UTF-8 by definition
-        raise ConfigError(f"{path}: invalid TOML: not UTF-8 (byte {exc.start})") from None
+            raw = handle.read()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); TOML files are UTF-8") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
+
+
+def _our_table(path: Path, data: dict[str, Any]) -> dict[str, Any] | None:
+    """`[tool.maniac-guard]`; in `.maniac-guard.toml` the whole file may be it."""
+    own_file = path.name == CONFIG_FILE
+    tool = data.get("tool")
+    if tool is not None and not isinstance(tool, dict):
+        raise ConfigError(f"{path}: 'tool' must be a table ([tool.maniac-guard]), not {type(tool).__name__}")
+    table = tool.get("maniac-guard") if tool is not None else None
+    if table is None:
+        return data if own_file else None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.maniac-guard] must be a table, not {type(table).__name__}")
+    return table
 
 
 def find_config(start: str) -> tuple[Path, dict[str, Any]] | None:
     """The nearest `.maniac-guard.toml`, or pyproject.toml with our table."""
-    here = Path(os.path.abspath(start))
-    if not here.is_dir():
-        here = here.parent
-    for folder in (here, *here.parents):
-        own = folder / CONFIG_FILE
-        if own.is_file():
-            data = _read_toml(own)
-            return own, data.get("tool", {}).get("maniac-guard", data)
-        project = folder / "pyproject.toml"
-        if project.is_file():
-            data = _read_toml(project)
-            table = data.get("tool", {}).get("maniac-guard")
-            if table is not None:
-                return project, table
-    return None
+    here = os.path.abspath(start)
+    return _nearest_config(here if os.path.isdir(here) else os.path.dirname(here))
 
 
-def load_settings(start: str, explicit: str | None = None) -> Settings:
+@functools.lru_cache(maxsize=4096)
+def _nearest_config(folder: str) -> tuple[Path, dict[str, Any]] | None:
+    """Cached per folder: a hook passes hundreds of files from a few folders."""
+    own = Path(folder) / CONFIG_FILE
+    if own.is_file():
+        table = _our_table(own, _read_toml(own))
+        assert table is not None  # a .maniac-guard.toml is always ours
+        return own, table
+    project = Path(folder) / "pyproject.toml"
+    if project.is_file():
+        table = _our_table(project, _read_toml(project))
+        if table is not None:
+            return project, table
+    parent = os.path.dirname(folder)
+    return None if parent == folder else _nearest_config(parent)
+
+
+def common_folder(paths: Sequence[str]) -> str:
+    """The folder holding every path: its config sets the run's own keys."""
+    if not paths:
+        return "."
+    try:
+        return os.path.commonpath([os.path.abspath(p) for p in paths])
+    except ValueError:  # different drives
+        return os.getcwd()
+
+
+def _settings_from(found: tuple[Path, dict[str, Any]] | None) -> Settings:
     settings = Settings()
-    if explicit:
-        path = Path(explicit)
-        if not path.is_file():
-            raise ConfigError(f"{explicit}: config file not found")
-        data = _read_toml(path)
-        found: tuple[Path, dict[str, Any]] | None = (path, data.get("tool", {}).get("maniac-guard", data))
-    else:
-        found = find_config(start)
     if found is None:
         return settings
     path, table = found
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [tool.maniac-guard] must be a table")
     for key, value in table.items():
         if key not in CONFIG_KEYS:
             known = ", ".join(sorted(CONFIG_KEYS))
@@ -165,3 +248,41 @@ def load_settings(start: str, explicit: str | None = None) -> Settings:
     settings.config_path = str(path)
     settings.config_dir = str(path.parent)
     return settings
+
+
+def load_settings(start: str, explicit: str | None = None) -> Settings:
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"{explicit}: config file not found")
+        table = _our_table(path, _read_toml(path))
+        if table is None:  # a pyproject.toml without our table: nothing configured
+            table = {}
+        settings = _settings_from((path, table))
+        settings.config_explicit = True
+        return settings
+    return _settings_from(find_config(start))
+
+
+def apply_overrides(settings: Settings, overrides: dict[str, Any]) -> Settings:
+    """CLI flags over config values (a flag left unset keeps the file's value)."""
+    for name, value in overrides.items():
+        setattr(settings, name, value)
+    settings.overrides = dict(overrides)
+    return settings
+
+
+def settings_for_path(path: str, run: Settings) -> Settings:
+    """The settings a path named on the command line is scanned with: its
+    own nearest config (as ruff does), with the run's CLI flags over it.
+    `--config` governs every path."""
+    if run.config_explicit:
+        return run
+    found = find_config(path)
+    if (str(found[0]) if found else None) == run.config_path:
+        return run
+    own = apply_overrides(_settings_from(found), run.overrides)
+    # The rest stays the run's: one report, one exit code, one baseline.
+    run_copy = replace(run, **{name: getattr(own, name) for name in PER_FILE_KEYS})
+    run_copy.config_path, run_copy.config_dir = own.config_path, own.config_dir
+    return run_copy

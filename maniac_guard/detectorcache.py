@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 from maniac_guard.cachefiles import cache_dir, read_cached, store_cached
 from maniac_guard.findings import Finding, Location, Secret
@@ -62,25 +63,59 @@ def freeze(findings: list[Finding], data: bytes) -> str | None:
         return None
 
 
-def thaw(frozen: str, source: SourceFile) -> list[Finding]:
-    from maniac_guard.catalog import get_rule
+class _Shape(Exception):
+    """A cached entry that is not what this version writes: analyze again."""
 
+
+def _ints(value: Any, count: int) -> list[int]:
+    if not isinstance(value, list) or len(value) != count:
+        raise _Shape
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in value):
+        raise _Shape
+    return value
+
+
+def _optional_str(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise _Shape
+    return value
+
+
+def thaw(frozen: str, source: SourceFile) -> list[Finding]:
+    """The findings `freeze` wrote, every field's type checked (raises _Shape)."""
+    from maniac_guard.catalog import load_rules
+
+    rules = load_rules()
+    items = json.loads(frozen)
+    if not isinstance(items, list) or not items:  # `freeze` never writes an empty list
+        raise _Shape
     findings = []
-    for item in json.loads(frozen):
+    for item in items:
+        if not isinstance(item, dict) or item.get("rule_id") not in rules:
+            raise _Shape
         secret = None
-        if item["secret_at"] is not None:
-            at, length = item["secret_at"]
+        if item.get("secret_at") is not None:
+            at, length = _ints(item["secret_at"], 2)
+            if at + length > len(source.data) or length < 1:
+                raise _Shape
             secret = Secret(source.data[at : at + length].decode("utf-8", "surrogatepass"))
+        message, subject, snippet = (item.get(k) for k in ("message", "subject", "snippet"))
+        if not (isinstance(message, str) and isinstance(subject, str) and isinstance(snippet, str)):
+            raise _Shape
+        fixable = _optional_str(item.get("fixable"))
+        if fixable not in (None, "safe", "unsafe") or not isinstance(item.get("extra"), dict):
+            raise _Shape
+        line, column, end_line, end_column = _ints(item.get("at"), 4)
         findings.append(
             Finding(
                 rule_id=item["rule_id"],
-                severity=get_rule(item["rule_id"]).severity,
-                message=item["message"],
-                location=Location(source.path, *item["at"]),
+                severity=rules[item["rule_id"]].severity,
+                message=message,
+                location=Location(source.path, line, column, end_line, end_column),
                 secret=secret,
-                subject=item["subject"],
-                snippet=item["snippet"],
-                fixable=item["fixable"],
+                subject=subject,
+                snippet=snippet,
+                fixable=fixable,
                 extra=item["extra"],
             )
         )
@@ -129,12 +164,15 @@ class DetectorCache:
             self._loaded = True
             self.key = _version()
             raw = read_cached(self._clean_path)
+            if len(raw) % 16:  # not a list of 16-byte entries: not ours
+                raw = b""
             self.clean = {raw[i : i + 16] for i in range(0, len(raw) - 15, 16)}
             try:
                 found = json.loads(read_cached(self._found_path) or b"{}")
-            except ValueError:
+            except (ValueError, RecursionError):
                 found = {}
-            self.found = found if isinstance(found, dict) else {}
+            valid = isinstance(found, dict) and all(isinstance(v, str) for v in found.values())
+            self.found = found if valid else {}
         return self
 
     @property
@@ -162,7 +200,7 @@ class DetectorCache:
             return None
         try:
             return thaw(frozen, source)
-        except (ValueError, KeyError, TypeError, LookupError):
+        except (ValueError, RecursionError, _Shape):
             return None  # a damaged entry: analyze again
 
     def save(self, clean: list[bytes], found: list[tuple[bytes, str]]) -> None:
@@ -173,7 +211,9 @@ class DetectorCache:
         fresh = [e for e in dict.fromkeys(clean) if e not in self.clean]
         new_found = {entry.hex(): frozen for entry, frozen in found if self.found.get(entry.hex()) != frozen}
         if fresh:
-            data = (read_cached(self._clean_path) + b"".join(fresh))[-16 * CLEAN_CACHE_MAX :]
+            stored = read_cached(self._clean_path)
+            stored = stored if len(stored) % 16 == 0 else b""
+            data = (stored + b"".join(fresh))[-16 * CLEAN_CACHE_MAX :]
             store_cached(self._clean_path, data, "clean-")
         if new_found:
             kept = dict(list({**self.found, **new_found}.items())[-FOUND_CACHE_MAX:])

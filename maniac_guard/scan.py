@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from maniac_guard.config import ConfigError, Settings
@@ -40,22 +40,58 @@ class ScanRequest:
     fix: FixRequest | None = None
 
 
+def path_groups(request: ScanRequest) -> list[tuple[Settings, list[str]]]:
+    """The paths named on the command line, grouped by the settings each is
+    scanned with (its own nearest config; one group for `--config`)."""
+    from maniac_guard.config import find_config, settings_for_path
+
+    groups: dict[str | None, tuple[Settings, list[str]]] = {}
+    for path in request.paths:
+        found = None if request.settings.config_explicit else find_config(path)
+        key = str(found[0]) if found else None
+        if key not in groups:  # settings built once per config, not per file
+            groups[key] = (settings_for_path(path, request.settings), [])
+        groups[key][1].append(path)
+    return list(groups.values())
+
+
 def scan_disk(request: ScanRequest) -> ScanResult:
     from maniac_guard.engine import scan_paths
     from maniac_guard.sources.files import Excluder
 
-    settings = request.settings
-    excluder = Excluder()
-    excluder.add(settings.config_dir, settings.exclude)
-    excluder.add(os.getcwd(), request.cli_exclude)
-    return scan_paths(
-        request.paths,
-        excluder=excluder,
-        use_gitignore=settings.gitignore,
-        max_file_size=settings.max_file_size,
-        jobs=settings.jobs,
-        enabled=enabled_rules(settings),
-    )
+    run = request.settings
+    result: ScanResult | None = None
+    for settings, paths in path_groups(request):
+        if settings is not run:
+            try:
+                check_selectors(settings.select + settings.ignore)
+            except ConfigError as exc:
+                raise ConfigError(f"{settings.config_path}: {exc}") from None
+        excluder = Excluder()
+        excluder.add(settings.config_dir, settings.exclude, where=f"{settings.config_path}: 'exclude'")
+        excluder.add(os.getcwd(), request.cli_exclude)
+        part = scan_paths(
+            paths,
+            excluder=excluder,
+            use_gitignore=run.gitignore,
+            max_file_size=settings.max_file_size,
+            jobs=run.jobs,
+            enabled=enabled_rules(settings),
+        )
+        # Each group's own select/ignore, before the groups are merged.
+        part.findings = select_findings(part.findings, settings)
+        if result is None:
+            result = part
+        else:
+            result.merge(part)
+            result.missing_paths += part.missing_paths
+            result.elapsed += part.elapsed
+    assert result is not None  # request.paths is never empty
+    if len(request.paths) > 1:
+        from maniac_guard.findings import sort_key
+
+        result.findings.sort(key=sort_key)
+    return result
 
 
 def emit(result: ScanResult, request: ScanRequest) -> None:
@@ -107,11 +143,17 @@ def run_scan(request: ScanRequest) -> int:
         activate_configured_policy(settings)
     source = request.source or scan_disk
     result = source(request)
+    if request.source is None and len(path_groups(request)) > 1:
+        # Each path's own config has selected its rules already; the run's
+        # select/ignore must not drop another config's findings afterwards
+        # (from the keys sent for verification, or a fixed file's re-scan).
+        request.settings = settings = replace(settings, select=[], ignore=[])
     if settings.verify or settings.only_live:
         from maniac_guard.verify import verify_result
 
         verify_result(result, settings, quiet=request.quiet)
-    result.findings = select_findings(result.findings, settings)
+    if request.source is not None:  # disk scans select per group (scan_disk)
+        result.findings = select_findings(result.findings, settings)
     drop_accepted(result, request)
     if request.fix is not None:
         from maniac_guard.fix.apply import apply_fixes

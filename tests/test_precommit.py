@@ -41,10 +41,11 @@ class HookRepo:
         self.count += 1
         return make_repo(self.base / f"sample{self.count}", self.env)
 
-    def configured(self) -> Repo:
-        """A sample repository whose config lists this repo's three hooks."""
+    def configured(self, **scan_hook: object) -> Repo:
+        """A sample repository whose config lists this repo's three hooks
+        (`scan_hook`: keys set on the maniac-guard hook, e.g. its args)."""
         repo = self.sample()
-        hooks = [{"id": hook} for hook in HOOK_IDS]
+        hooks = [{"id": hook, **(scan_hook if hook == "maniac-guard" else {})} for hook in HOOK_IDS]
         config = {"repos": [{"repo": "../snapshot", "rev": self.rev, "hooks": hooks}]}
         repo.write(".pre-commit-config.yaml", yaml.safe_dump(config))
         repo.commit("config", ".pre-commit-config.yaml")
@@ -91,14 +92,21 @@ def test_hooks_file_offers_the_three_hooks_for_python() -> None:
     # Every file goes to the scanner (it skips binaries itself): .env, YAML,
     # notebooks and shell files must never be filtered out by pre-commit.
     assert hooks["maniac-guard"]["types"] == ["file"] and "files" not in hooks["maniac-guard"]
-    assert hooks["maniac-guard-fix"]["entry"] == "maniac-guard scan --fix"
+    assert hooks["maniac-guard-fix"]["entry"] == "maniac-guard scan --fix --pre-commit"
+    # File names follow `--`: pre-commit runs entry + args + file names.
+    assert all(hook["args"] == ["--"] for hook in hooks.values())
 
 
 @pytest.mark.parametrize("hook", HOOK_IDS)
-def test_each_hook_entry_is_a_working_command(hook: str) -> None:
-    entry = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}[hook]["entry"]
-    proc = subprocess.run([console_script(), *entry.split()[1:], "--help"], capture_output=True, text=True)
+def test_each_hook_entry_is_a_working_command(hook: str, tmp_path: Path) -> None:
+    spec = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}[hook]
+    (tmp_path / "clean.yaml").write_text("name: nothing here\n")
+    command = [console_script(), *spec["entry"].split()[1:], *spec["args"], "clean.yaml"]
+    proc = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
+    # Without the `--` (a user's own args that left it out) the hook refuses, even for `-h`.
+    refused = subprocess.run(command[:-2] + ["-h"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert refused.returncode == 2 and "must end with `--`" in refused.stderr
 
 
 def test_a_commit_adding_a_key_is_blocked_and_a_clean_commit_passes(hook_repo: HookRepo) -> None:
@@ -171,3 +179,62 @@ def test_fix_hook_rewrites_a_staged_python_file_and_fails(hook_repo: HookRepo) -
     assert "files were modified by this hook" in proc.stdout
     # The index still holds the old version: the user reviews and re-stages.
     assert key in repo.git("show", ":client.py")
+
+
+def _commit(repo: Repo, message: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **repo.env}
+    return subprocess.run(
+        ["git", "commit", "-m", message], cwd=repo.path, env=env, capture_output=True, text=True, timeout=900, check=False
+    )
+
+
+def test_staged_files_named_like_options_are_scanned_as_files(hook_repo: HookRepo) -> None:
+    """A file named `--select=MG4` once switched the key rules off, and one
+    named `-o` made the report overwrite the next staged file."""
+    repo = hook_repo.configured()
+    assert pre_commit(repo, "install").returncode == 0
+    key = fake_key("option-names")
+    leak = f"MANIAC_API_KEY={key}\n"
+    repo.write("--select=MG4", "nothing to see\n")
+    repo.write("-o", "nothing either\n")
+    repo.write("leak.env", leak)
+    repo.git("add", "--", ".")
+
+    blocked = _commit(repo, "leak")
+    shown = blocked.stdout + blocked.stderr
+    assert blocked.returncode == 1, shown
+    assert "leak.env:1" in shown and "MG101" in shown and key not in shown
+    assert "Scanned 3 files" in shown
+    assert (repo.path / "leak.env").read_text() == leak  # no report written over it
+
+
+def test_own_args_without_the_double_dash_are_refused(hook_repo: HookRepo) -> None:
+    repo = hook_repo.configured(args=["--fail-on", "high"])
+    assert pre_commit(repo, "install").returncode == 0
+    repo.write("--fail-on=info", "nothing\n")
+    repo.write("leak.env", f"MANIAC_API_KEY={fake_key('no-dash')}\n")
+    repo.git("add", "--", ".")
+    refused = _commit(repo, "own args")
+    shown = refused.stdout + refused.stderr
+    assert refused.returncode == 1, shown
+    assert "must end with `--`" in shown and "exit code: 2" in shown
+
+    fixed = hook_repo.configured(args=["--fail-on", "high", "--"])
+    fixed.write("leak.env", f"MANIAC_API_KEY={fake_key('with-dash')}\n")
+    fixed.git("add", "--", ".")
+    proc = pre_commit(fixed, "run", "maniac-guard", "--files", "leak.env")
+    assert proc.returncode == 1 and "leak.env:1" in proc.stdout and "exit code: 1" in proc.stdout
+
+
+def test_each_staged_file_is_scanned_under_its_own_folders_config(hook_repo: HookRepo) -> None:
+    repo = hook_repo.configured()
+    assert pre_commit(repo, "install").returncode == 0
+    repo.write("fixtures/.maniac-guard.toml", 'ignore = ["MG1", "MG3"]\n')
+    repo.write("fixtures/a.txt", f"sample = {fake_key('fixture')}\n")
+    repo.write("src/leak.env", f"MANIAC_API_KEY={fake_key('per-file-hook')}\n")
+    repo.git("add", "--", ".")
+
+    blocked = _commit(repo, "fixtures and a leak")
+    shown = blocked.stdout + blocked.stderr
+    assert blocked.returncode == 1, shown
+    assert "src/leak.env:1" in shown and "fixtures/a.txt" not in shown

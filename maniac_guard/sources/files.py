@@ -43,12 +43,17 @@ class Excluder:
     def __init__(self) -> None:
         self._specs: list[tuple[str, pathspec.PathSpec[Any]]] = []
 
-    def add(self, base: str, patterns: Sequence[str]) -> None:
+    def add(self, base: str, patterns: Sequence[str], where: str = "--exclude") -> None:
         if not patterns:
             return
         import pathspec
 
-        spec = pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+        try:
+            spec = pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+        except ValueError:  # GitIgnorePatternError: name the pattern, no traceback
+            from maniac_guard.config import ConfigError, pattern_problem
+
+            raise ConfigError(f"{where}: {pattern_problem(list(patterns))}") from None
         self._specs.append((os.path.abspath(base), spec))
 
     def __bool__(self) -> bool:
@@ -76,24 +81,71 @@ def display_path(abs_path: str, cwd: str) -> str:
     return os.path.relpath(abs_path, cwd).replace(os.sep, "/")
 
 
-def _git_files(directory: str) -> list[str] | None:
-    """Tracked and untracked-but-not-ignored files under `directory`, or None
-    when it is not inside a git work tree (or git is missing)."""
+def _git(directory: str, *args: str) -> bytes | None:
     import subprocess  # here: a hook that names its files never starts git
 
     try:
-        proc = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--deduplicate"],
-            cwd=directory,
-            capture_output=True,
-            check=False,
-        )
+        proc = subprocess.run(["git", *args], cwd=directory, capture_output=True, check=False)
     except OSError:
         return None
-    if proc.returncode != 0:
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def _git_files(directory: str, report: WalkReport | None = None, depth: int = 0) -> list[str] | None:
+    """Tracked and untracked-but-not-ignored files under `directory`, or None
+    when it is not inside a git work tree (or git is missing). The files of
+    checked-out submodules are listed too (git lists a submodule as one
+    entry); one that is not checked out is named in `report`."""
+    out = _git(directory, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--deduplicate")
+    if out is None:
         return None
-    names = proc.stdout.decode("utf-8", "surrogateescape").split("\0")
-    return [os.path.join(directory, name) for name in names if name]
+    names = out.decode("utf-8", "surrogateescape").split("\0")
+    files = [os.path.join(directory, name) for name in names if name]
+    if depth < 8 and _has_submodules(directory):
+        files = _expand_submodules(directory, files, report, depth)
+    return files
+
+
+def _has_submodules(directory: str) -> bool:
+    """A `.gitmodules` beside the work tree's `.git`: only then are gitlinks looked for."""
+    here = os.path.abspath(directory)
+    while True:
+        if os.path.exists(os.path.join(here, ".git")):
+            return os.path.isfile(os.path.join(here, ".gitmodules"))
+        parent = os.path.dirname(here)
+        if parent == here:
+            return False
+        here = parent
+
+
+def _expand_submodules(directory: str, files: list[str], report: WalkReport | None, depth: int) -> list[str]:
+    staged = _git(directory, "ls-files", "-z", "--stage", "--cached")
+    gitlinks: set[str] = set()
+    for record in (staged or b"").decode("utf-8", "surrogateescape").split("\0"):
+        meta, _, name = record.partition("\t")
+        if meta.startswith("160000 "):
+            gitlinks.add(os.path.join(directory, name))
+    if not gitlinks:
+        return files
+    kept = [path for path in files if path not in gitlinks]
+    for link in sorted(gitlinks):
+        checked_out = os.path.exists(os.path.join(link, ".git"))  # a file (gitdir: ...) or a folder
+        inner = _git_files(link, report, depth + 1) if checked_out else None
+        if inner is None:
+            if report is not None:
+                shown = os.path.relpath(link)
+                report.messages.append(f"{shown}: git submodule not checked out; not scanned (run `git submodule update --init`)")
+            continue
+        kept.extend(inner)
+    return kept
+
+
+def _named_but_ignored(directory: str) -> bool:
+    """Whether git ignores this folder itself (`git check-ignore`)."""
+    parent, name = os.path.split(directory.rstrip(os.sep))
+    if not name or not os.path.isdir(parent):
+        return False
+    return _git(parent, "check-ignore", "-q", "--", name) is not None
 
 
 def _walk(directory: str, excluder: Excluder, report: WalkReport) -> Iterator[list[str]]:
@@ -137,7 +189,12 @@ def iter_path_batches(
         elif "/.git/" in abs_path.replace(os.sep, "/") + "/":
             continue  # a folder inside .git: nothing in it is scanned
         else:
-            listed = _git_files(abs_path) if use_gitignore else None
+            listed = _git_files(abs_path, report) if use_gitignore else None
+            if listed is not None and _named_but_ignored(abs_path):
+                # Named on the command line: scanned, as ruff and gitleaks do,
+                # not "Scanned 0 files" because .gitignore lists it.
+                report.messages.append(f"{given}: ignored by git; scanned because it was named on the command line")
+                listed = None
             batches = [listed] if listed is not None else _walk(abs_path, excluder, report)
         for batch in batches:
             if seen is not None:

@@ -40,31 +40,32 @@ class VerifyCache:
         return self.folder / entry_name(self.base_url, key)
 
     def get(self, key: str, now: float | None = None) -> Verification | None:
+        """The remembered verdict; None (ask again) when it is missing, stale,
+        not sealed by this machine (see cachefiles) or of the wrong shape."""
+        from maniac_guard.cachefiles import read_cached
+
         now = time.time() if now is None else now
-        path = self._path(key)
         try:
-            data = json.loads(path.read_text("utf-8"))
-            state, status, reason, checked = data["state"], data["status"], data["reason"], float(data["checked"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None  # missing or damaged: ask again
-        if state not in TTL or not 0 <= now - checked < TTL[state]:
+            data = json.loads(read_cached(self._path(key)) or b"null")
+        except (ValueError, RecursionError):
             return None
-        if not isinstance(reason, str) or not (status is None or isinstance(status, int)):
+        if not isinstance(data, dict):
+            return None
+        state, status, reason, checked = (data.get(k) for k in ("state", "status", "reason", "checked"))
+        if not isinstance(state, str) or state not in TTL or not isinstance(reason, str):
+            return None
+        if not (status is None or (isinstance(status, int) and not isinstance(status, bool))):
+            return None
+        if isinstance(checked, bool) or not isinstance(checked, (int, float)) or not 0 <= now - checked < TTL[state]:
             return None
         age = int(now - checked)
         ago = f"{age // 60} min" if age >= 60 else f"{age}s"
         return Verification(state, status, f"{reason} (cached {ago} ago)")
 
     def put(self, key: str, verification: Verification, now: float | None = None) -> None:
+        """Best effort: a cache that cannot be written is only a slower next run."""
+        from maniac_guard.cachefiles import store_cached
+
         now = time.time() if now is None else now
         record = {"state": verification.state, "status": verification.status, "reason": verification.reason, "checked": now}
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            path = self._path(key)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(record, handle)
-            os.replace(tmp, path)
-        except OSError:
-            pass  # a cache that cannot be written is only a slower next run
+        store_cached(self._path(key), json.dumps(record).encode("utf-8"), None)
