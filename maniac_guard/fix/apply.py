@@ -112,7 +112,9 @@ def apply_fixes(result: ScanResult, request: ScanRequest) -> int | None:
     fix = request.fix
     assert fix is not None
     options = fix_options(request)
-    run = fix_files(candidate_files(result), options, write=not fix.diff)
+    from maniac_guard.fix.ondisk import fix_roots
+
+    run = fix_files(candidate_files(result), options, write=not fix.diff, roots=fix_roots(request.paths))
     for message in run.messages:
         print(f"maniac-guard: {message}", file=sys.stderr)
     if fix.diff:
