@@ -87,6 +87,9 @@ class _Commands(click.Group):
         # os._exit: a normal exit would first wait for verification threads
         # stuck in HTTP requests (up to the timeout). Writes in progress have
         # already cleaned up as the interrupt passed through them.
+        from maniac_guard.interrupts import EXIT_TERMINATED, Terminated, raise_on_sigterm
+
+        raise_on_sigterm()
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
@@ -94,6 +97,11 @@ class _Commands(click.Group):
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(EXIT_INTERRUPTED)
+        except Terminated:
+            click.echo("maniac-guard: terminated", err=True)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(EXIT_TERMINATED)
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,13 +1,18 @@
 """Chunks shared with forked helpers: every chunk done once, in order, even
-when a helper dies."""
+when a helper dies, is stopped or hangs; no helper outlives an early exit."""
 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from maniac_guard import forkshare
 from maniac_guard.forkshare import MAX_CHUNKS, run_shared
 
 PARENT = os.getpid()
@@ -48,3 +53,82 @@ def test_a_fork_that_fails_leaves_the_work_to_this_process(monkeypatch: pytest.M
 
     monkeypatch.setattr(os, "fork", no_fork)
     assert run_shared(list(range(20)), lambda chunk: (chunk, os.getpid()), helpers=3) == [(n, PARENT) for n in range(20)]
+
+
+@pytest.fixture
+def alarm() -> Iterator[None]:
+    """Fail instead of hanging when run_shared waits forever."""
+
+    def hung(signum: int, frame: object) -> None:
+        raise AssertionError("run_shared hung")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(30)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def _stop_self_in_helpers(chunk: int) -> tuple[int, int]:
+    if os.getpid() != PARENT:
+        os.kill(os.getpid(), signal.SIGSTOP)  # a helper someone stopped
+    time.sleep(0.01)
+    return chunk * 2, os.getpid()
+
+
+def test_a_stopped_helper_is_replaced_by_this_process(alarm: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(forkshare, "STOPPED_GRACE", 0.2)
+    results = run_shared(list(range(30)), _stop_self_in_helpers, helpers=2)
+    assert results == [(n * 2, PARENT) for n in range(30)]
+
+
+def test_a_helper_stopped_and_resumed_is_waited_for(alarm: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-Z then fg stops and resumes the whole job: its helpers' work counts."""
+    monkeypatch.setattr(forkshare, "STOPPED_GRACE", 5.0)
+
+    paused: list[int] = []  # each process's own copy
+
+    def pause_then_go(chunk: int) -> tuple[int, int]:
+        if os.getpid() != PARENT and not paused:
+            paused.append(chunk)  # once, on the helper's first chunk
+            subprocess.Popen(["sh", "-c", f"sleep 0.3; kill -CONT {os.getpid()}"])
+            os.kill(os.getpid(), signal.SIGSTOP)
+        time.sleep(0.05)
+        return chunk, os.getpid()
+
+    results = run_shared(list(range(20)), pause_then_go, helpers=1)
+    assert [value for value, _ in results] == list(range(20))
+    assert any(pid != PARENT for _, pid in results)  # the helper's results were kept
+
+
+def test_a_helper_that_stops_answering_is_given_up_on(alarm: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(forkshare, "STALL_SECONDS", 0.5)
+
+    def hang_in_helpers(chunk: int) -> int:
+        if os.getpid() != PARENT:
+            time.sleep(3600)  # a hang in native code
+        return -chunk
+
+    started = time.monotonic()
+    assert run_shared(list(range(12)), hang_in_helpers, helpers=2) == [-n for n in range(12)]
+    assert time.monotonic() - started < 10
+
+
+def test_helpers_are_killed_when_this_process_leaves_early() -> None:
+    seen: list[int] = []
+
+    def fail_here(chunk: int) -> int:
+        if os.getpid() == PARENT:
+            seen.extend(_children())
+            raise KeyboardInterrupt
+        time.sleep(3600)
+        return chunk
+
+    with pytest.raises(KeyboardInterrupt):
+        run_shared(list(range(8)), fail_here, helpers=2)
+    assert seen
+    assert not any(Path(f"/proc/{pid}").exists() for pid in seen)
+
+
+def _children() -> list[int]:
+    return [int(p) for p in Path(f"/proc/{PARENT}/task/{PARENT}/children").read_text().split()]
