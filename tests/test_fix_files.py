@@ -6,9 +6,12 @@ script."""
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
+
+import pytest
 
 from tests.helpers import fake_key, run_cli
 
@@ -96,3 +99,20 @@ def test_mode_and_owner_survive_the_fix(tmp_path: Path) -> None:
     assert (info.st_uid, info.st_gid) == owner
     assert stat.S_IMODE(info.st_mode) == 0o750
     assert target.read_text() == FIXED
+
+
+def test_a_failed_in_place_write_puts_the_original_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from maniac_guard.fix import FixOptions, fix_files
+
+    root = _tree(tmp_path)
+    target = root / "real" / "client.py"
+    os.link(target, root / "other.py")
+
+    def disk_full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    run = fix_files([(str(target), "real/client.py")], FixOptions(), write=True, roots=[str(root)])
+    assert run.changed == []
+    assert run.messages == ["real/client.py: cannot write: No space left on device; not fixed"]
+    assert target.read_text() == SOURCE == (root / "other.py").read_text()

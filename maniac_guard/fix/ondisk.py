@@ -135,12 +135,14 @@ def _write_in_place(path: str, shown: str, data: bytes, expected: bytes) -> None
                 handle.truncate()
                 handle.flush()
                 os.fsync(handle.fileno())
-            except OSError as exc:
+            except BaseException as exc:  # disk full, Ctrl-C, SIGTERM: put the original back
                 handle.seek(0)
                 handle.write(expected)
                 handle.truncate()
                 handle.flush()
-                raise WriteError(f"{shown}: cannot write: {exc.strerror or exc}; not fixed") from None
+                if isinstance(exc, OSError):
+                    raise WriteError(f"{shown}: cannot write: {exc.strerror or exc}; not fixed") from None
+                raise
     except OSError as exc:
         raise WriteError(f"{shown}: cannot write: {exc.strerror or exc}; not fixed") from None
 
