@@ -1,5 +1,6 @@
 """Chunks shared with forked helpers: every chunk done once, in order, even
-when a helper dies, is stopped or hangs; no helper outlives an early exit."""
+when a helper dies, is stopped or hangs; no helper outlives an early exit;
+`-j` is capped at the cores available."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 
 from maniac_guard import forkshare
 from maniac_guard.forkshare import MAX_CHUNKS, run_shared
+from tests.helpers import console_script, fake_key, run_cli
 
 PARENT = os.getpid()
 
@@ -132,3 +134,38 @@ def test_helpers_are_killed_when_this_process_leaves_early() -> None:
 
 def _children() -> list[int]:
     return [int(p) for p in Path(f"/proc/{PARENT}/task/{PARENT}/children").read_text().split()]
+
+
+# -- -j is capped at the cores available (through the console script) ------------
+
+def _small_tree(root: Path) -> Path:
+    root.mkdir()
+    for n in range(120):  # over PARALLEL_MIN_FILES: a tree scan
+        (root / f"f{n:03d}.txt").write_text(f"plain text {n}\n")
+    (root / "app.py").write_text(f'KEY = "{fake_key("jobs")}"\n')
+    return root
+
+
+def _on_one_core() -> None:
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+
+def test_jobs_beyond_the_cores_are_capped_and_said_so(tmp_path: Path) -> None:
+    tree = _small_tree(tmp_path / "t")
+    cores = len(os.sched_getaffinity(0))
+    proc = run_cli("scan", "-j", "64", str(tree))
+    assert proc.returncode == 1, proc.stderr
+    assert f"maniac-guard: -j 64: only {cores} core{'s' * (cores != 1)} available, using {cores}" in proc.stderr.splitlines()
+    assert "Scanned 121 files" in proc.stdout
+    quiet = run_cli("scan", "-q", "-j", "64", str(tree))
+    assert quiet.returncode == 1 and "-j 64" not in quiet.stderr
+    asked = run_cli("scan", "-j", str(cores), str(tree))
+    assert "core" not in asked.stderr
+
+
+def test_the_cap_follows_the_cpu_affinity(tmp_path: Path) -> None:
+    tree = _small_tree(tmp_path / "t")
+    proc = subprocess.run([console_script(), "scan", "-j", "8", str(tree)], capture_output=True, text=True,
+                          preexec_fn=_on_one_core, check=False, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert "maniac-guard: -j 8: only 1 core available, using 1" in proc.stderr.splitlines()
