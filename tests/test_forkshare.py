@@ -126,10 +126,18 @@ def test_helpers_are_killed_when_this_process_leaves_early() -> None:
         time.sleep(3600)
         return chunk
 
-    with pytest.raises(KeyboardInterrupt):
-        run_shared(list(range(8)), fail_here, helpers=2)
-    assert seen
-    assert not any(Path(f"/proc/{pid}").exists() for pid in seen)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_shared(list(range(8)), fail_here, helpers=2)
+        assert seen
+        assert not any(Path(f"/proc/{pid}").exists() for pid in seen)
+    except BaseException:
+        for pid in seen:  # the test failed: no helper of ours sleeps on for an hour
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        raise
 
 
 def _children() -> list[int]:

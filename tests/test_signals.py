@@ -68,20 +68,30 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _is_a_scan(pid: int) -> bool:
+    try:
+        return b"maniac-guard" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 @pytest.fixture
-def scan(tmp_path: Path) -> Iterator[list[subprocess.Popen[str]]]:
-    """Started scans; whatever is left of them is killed afterwards."""
-    started: list[subprocess.Popen[str]] = []
+def scan() -> Iterator[list[subprocess.Popen[str] | int]]:
+    """Started scans and their helpers; whatever is left of them (a helper
+    that outlived its scan, too) is killed afterwards."""
+    started: list[subprocess.Popen[str] | int] = []
     yield started
-    for proc in started:
-        for pid in _children(proc.pid):
-            os.kill(pid, signal.SIGKILL)
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate()
+    for item in started:
+        if isinstance(item, int):
+            if _alive(item) and _is_a_scan(item):
+                os.kill(item, signal.SIGKILL)
+        else:
+            if item.poll() is None:
+                item.kill()
+            item.communicate()
 
 
-def _start(started: list[subprocess.Popen[str]], tree: Path) -> tuple[subprocess.Popen[str], list[int]]:
+def _start(started: list[subprocess.Popen[str] | int], tree: Path) -> tuple[subprocess.Popen[str], list[int]]:
     """A cold `scan -j 2` of `tree`, once its helper is forked."""
     env = {**os.environ, "MANIAC_GUARD_CACHE_DIR": "", "NO_COLOR": "1"}
     proc = subprocess.Popen([console_script(), "scan", "-j", "2", str(tree)], env=env, text=True,
@@ -91,6 +101,7 @@ def _start(started: list[subprocess.Popen[str]], tree: Path) -> tuple[subprocess
     while time.monotonic() < deadline and proc.poll() is None:
         helpers = _children(proc.pid)
         if helpers:
+            started.extend(helpers)
             return proc, helpers
         time.sleep(0.01)
     raise AssertionError(f"no helper was forked: {proc.communicate()}")
@@ -105,7 +116,7 @@ def _gone_within(pids: list[int], seconds: float) -> bool:
     return False
 
 
-def test_sigterm_says_terminated_exits_143_and_takes_the_helpers_along(tmp_path: Path, scan: list[subprocess.Popen[str]]) -> None:
+def test_sigterm_says_terminated_exits_143_and_takes_the_helpers_along(tmp_path: Path, scan: list[subprocess.Popen[str] | int]) -> None:
     proc, helpers = _start(scan, _tree(tmp_path / "t", python_files=60))
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
@@ -114,7 +125,7 @@ def test_sigterm_says_terminated_exits_143_and_takes_the_helpers_along(tmp_path:
     assert _gone_within(helpers, 2), "a helper kept scanning after SIGTERM"
 
 
-def test_sigint_to_the_parent_alone_takes_the_helpers_along(tmp_path: Path, scan: list[subprocess.Popen[str]]) -> None:
+def test_sigint_to_the_parent_alone_takes_the_helpers_along(tmp_path: Path, scan: list[subprocess.Popen[str] | int]) -> None:
     proc, helpers = _start(scan, _tree(tmp_path / "t", python_files=60))
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
@@ -123,14 +134,14 @@ def test_sigint_to_the_parent_alone_takes_the_helpers_along(tmp_path: Path, scan
     assert _gone_within(helpers, 2), "a helper kept scanning after the parent was interrupted"
 
 
-def test_helpers_die_when_the_parent_is_killed(tmp_path: Path, scan: list[subprocess.Popen[str]]) -> None:
+def test_helpers_die_when_the_parent_is_killed(tmp_path: Path, scan: list[subprocess.Popen[str] | int]) -> None:
     proc, helpers = _start(scan, _tree(tmp_path / "t", python_files=60))
     proc.kill()
     proc.communicate(timeout=30)
     assert _gone_within(helpers, 2), "a helper kept scanning after its parent was killed"
 
 
-def test_a_stopped_helper_does_not_block_the_scan_and_its_files_are_scanned(tmp_path: Path, scan: list[subprocess.Popen[str]]) -> None:
+def test_a_stopped_helper_does_not_block_the_scan_and_its_files_are_scanned(tmp_path: Path, scan: list[subprocess.Popen[str] | int]) -> None:
     proc, helpers = _start(scan, _tree(tmp_path / "t", python_files=12))
     for pid in helpers:
         os.kill(pid, signal.SIGSTOP)
