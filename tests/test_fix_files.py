@@ -116,3 +116,22 @@ def test_a_failed_in_place_write_puts_the_original_back(tmp_path: Path, monkeypa
     assert run.changed == []
     assert run.messages == ["real/client.py: cannot write: No space left on device; not fixed"]
     assert target.read_text() == SOURCE == (root / "other.py").read_text()
+
+
+def test_a_folder_that_takes_no_temp_file_gets_the_fix_in_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    from maniac_guard.fix import FixOptions, fix_files
+
+    root = _tree(tmp_path)
+    target = root / "real" / "client.py"
+    inode = target.stat().st_ino
+
+    def no_new_files(*args: object, **kwargs: object) -> tuple[int, str]:
+        raise PermissionError(13, "Permission denied")  # as in a folder without write permission
+
+    monkeypatch.setattr(tempfile, "mkstemp", no_new_files)
+    run = fix_files([(str(target), "real/client.py")], FixOptions(), write=True, roots=[str(root)])
+    assert len(run.changed) == 1 and run.messages == []
+    assert target.read_text() == FIXED
+    assert target.stat().st_ino == inode

@@ -8,7 +8,8 @@
   the others).
 - A read-only file is refused: someone made it so on purpose.
 - Otherwise the file is replaced atomically (temp file, fsync, rename) with
-  its mode and owner; where the owner cannot be kept (not root), in place.
+  its mode and owner; where the owner cannot be kept (not root) or the
+  folder is not writable, in place.
 
 A refused or failed write raises WriteError with a one-line reason; the
 file is then as it was, and its findings stay in the report.
@@ -84,11 +85,14 @@ def _check_unchanged(current: bytes, expected: bytes, shown: str) -> None:
 
 
 def _replace_keeping_owner(path: str, shown: str, data: bytes, expected: bytes, info: os.stat_result) -> bool:
-    """Atomic replace; False (nothing changed) when the owner cannot be kept."""
+    """Atomic replace; False (nothing changed) when the owner cannot be kept
+    or the folder does not take a temp file."""
     with open(path, "rb") as handle:
         _check_unchanged(handle.read(), expected, shown)
     try:
         fd, tmp = tempfile.mkstemp(prefix=".maniac-guard-", dir=os.path.dirname(path))
+    except PermissionError:
+        return False  # a folder we may not add to, holding a file we may write
     except OSError as exc:
         raise WriteError(f"{shown}: cannot write: {exc.strerror}; not fixed") from None
     try:
