@@ -123,6 +123,9 @@ class _Commands(click.Group):
     """The one error boundary: every command's errors end here (see errors.py)."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from maniac_guard.interrupts import EXIT_TERMINATED, Terminated, raise_on_sigterm
+
+        raise_on_sigterm()
         try:
             return super().invoke(ctx)
         except UsageError as exc:
@@ -138,6 +141,11 @@ class _Commands(click.Group):
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(EXIT_INTERRUPTED)
+        except Terminated:
+            click.echo("maniac-guard: terminated", err=True)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(EXIT_TERMINATED)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as exc:  # noqa: BLE001 - the boundary: a bug is exit 3, never 0 or 1

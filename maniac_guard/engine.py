@@ -172,13 +172,20 @@ def _scan_files(
     return result
 
 
-def worker_count(requested: int) -> int:
-    if requested > 0:
-        return requested
+def available_cores() -> int:
+    """The cores this process may run on (a container's or taskset's limit)."""
     try:
-        return len(os.sched_getaffinity(0))
+        return len(os.sched_getaffinity(0)) or 1
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
+
+def worker_count(requested: int) -> int:
+    """Processes for a tree scan: one per available core, or fewer if asked.
+    More than the cores only adds start-up (each helper imports libcst) and
+    switching: `-j 64` on 2 cores took 12 s against 4.9 s for `-j 2`."""
+    cores = available_cores()
+    return min(requested, cores) if requested > 0 else cores
 
 
 def scan_paths(
@@ -215,6 +222,8 @@ def scan_paths(
     if walk.binary_by_name:
         result.skipped["binary"] += walk.binary_by_name
     result.messages[:0] = walk.messages
+    if tree and jobs > workers:
+        result.messages.insert(0, f"-j {jobs}: only {workers} core{'s' * (workers != 1)} available, using {workers}")
     result.missing_paths = walk.missing_paths
     result.findings.sort(key=sort_key)
     result.elapsed = time.perf_counter() - started

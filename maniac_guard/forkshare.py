@@ -8,29 +8,49 @@ and cache) and only 4-byte indexes cross the pipe.
 
 This replaces concurrent.futures for the scan: its import (multiprocessing,
 tempfile, socket: ~20 ms), queue-feeding thread and per-chunk pickling were
-a tenth of a tree scan's wall time. Where fork is missing, or a helper dies,
-the chunks nobody finished run in this process.
+a tenth of a tree scan's wall time. Where fork is missing, a helper dies,
+stays stopped (SIGSTOP) or stops answering, the chunks nobody finished run
+in this process. Helpers die with this process: killed when it leaves
+run_shared by an exception (Ctrl-C, SIGTERM), and on Linux sent SIGKILL by
+the kernel when it dies any other way (PR_SET_PDEATHSIG); elsewhere they
+notice their new parent between chunks.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
+import select
+import signal
 import struct
-from collections.abc import Callable, Sequence
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
 Chunk = TypeVar("Chunk")
 Result = TypeVar("Result")
 
 _INDEX = struct.Struct("<I")  # 4 bytes: one atomic pipe read or write
-
+_LOG = logging.getLogger("maniac_guard.forkshare")
 
 # Every index goes into the pipe before anyone reads it, so they must fit in
 # the smallest pipe buffer there is: one 4 KiB page (Linux gives new pipes
 # just that once a user holds too many; macOS starts at 16 KiB). A longer
 # list runs in rounds.
 MAX_CHUNKS = 4096 // _INDEX.size
+
+# A helper stopped (SIGSTOP, SIGTSTP) this long while this process runs is
+# killed and its chunks redone here; a job stopped and resumed as a whole
+# (Ctrl-Z, fg) resumes its helpers too, so they are not taken for stuck.
+STOPPED_GRACE = 1.0
+# Once this process has run out of chunks, each helper has at most one left:
+# a helper that has not answered after this long, or ten times this
+# process's average chunk, is stuck (a hang in native code) and is killed.
+STALL_SECONDS = 60.0
+_POLL = 0.05
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def run_shared(chunks: Sequence[Chunk], work: Callable[[Chunk], Result], helpers: int) -> list[Result]:
@@ -45,37 +65,114 @@ def run_shared(chunks: Sequence[Chunk], work: Callable[[Chunk], Result], helpers
     os.write(tasks_write, b"".join(_INDEX.pack(index) for index in range(len(chunks))))
     os.close(tasks_write)
     os.set_blocking(tasks_read, False)
-    pipes: list[tuple[int, int]] = []  # (pid, read end of its result pipe)
-    for _ in range(min(helpers, len(chunks) - 1)):
-        result_read, result_write = os.pipe()
-        try:
-            pid = os.fork()
-        except OSError:  # out of processes or memory: fewer helpers, same result
-            os.close(result_read)
-            os.close(result_write)
-            break
-        if pid == 0:  # the helper
-            os.close(result_read)
-            _helper(tasks_read, result_write, chunks, work)
-        os.close(result_write)
-        pipes.append((pid, result_read))
-    done: dict[int, Result] = dict(_take(tasks_read, chunks, work))
-    for pid, result_read in pipes:
-        with os.fdopen(result_read, "rb") as stream:
-            payload = stream.read()
-        os.waitpid(pid, 0)
-        try:
-            done.update(pickle.loads(payload))
-        except Exception:
-            pass  # a helper that died mid-way: its chunks are redone below
-    os.close(tasks_read)
+    pipes: dict[int, int] = {}  # read end of a helper's result pipe -> its pid
+    try:
+        for _ in range(min(helpers, len(chunks) - 1)):
+            forked = _fork_helper(tasks_read, chunks, work)
+            if forked is None:  # out of processes or memory: fewer helpers, same result
+                break
+            pipes[forked[1]] = forked[0]
+        started = time.monotonic()
+        mine = _take(tasks_read, chunks, work)
+        average = (time.monotonic() - started) / max(1, len(mine))
+        done: dict[int, Result] = dict(mine)
+        for payload in _collect(pipes, max(STALL_SECONDS, 10 * average)):
+            try:
+                done.update(pickle.loads(payload))
+            except Exception:
+                pass  # a helper that died mid-way: its chunks are redone below
+    finally:
+        # Leaving early (Ctrl-C, SIGTERM): no helper scans on without us.
+        for read_end, pid in pipes.items():
+            _kill(pid)
+            os.close(read_end)
+        os.close(tasks_read)
     return [done[index] if index in done else work(chunks[index]) for index in range(len(chunks))]
 
 
-def _take(tasks: int, chunks: Sequence[Chunk], work: Callable[[Chunk], Result]) -> list[tuple[int, Result]]:
-    """Work through chunk indexes from the pipe until it is empty."""
+def _fork_helper(tasks: int, chunks: Sequence[Chunk], work: Callable[[Chunk], Result]) -> tuple[int, int] | None:
+    """(pid, read end of its result pipe), or None when fork fails."""
+    result_read, result_write = os.pipe()
+    parent = os.getpid()
+    # Signals wait until the child has its own handlers: this process's
+    # (raise an exception) must never run in a child.
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+    try:
+        pid = os.fork()
+    except OSError:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        os.close(result_read)
+        os.close(result_write)
+        return None
+    if pid == 0:  # the helper
+        os.close(result_read)
+        _helper(tasks, result_write, chunks, work, parent, blocked)
+    signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    os.close(result_write)
+    return pid, result_read
+
+
+def _collect(pipes: dict[int, int], stall: float) -> list[bytes]:
+    """Each helper's whole result payload; a helper that dies, stays stopped
+    or stalls is reaped and left out (its chunks are redone by the caller).
+    Entries leave `pipes` as they are dealt with."""
+    payloads: list[bytes] = []
+    received: dict[int, list[bytes]] = {fd: [] for fd in pipes}
+    stopped_at: dict[int, float] = {}
+    deadline = time.monotonic() + stall
+    while pipes:
+        ready, _, _ = select.select(list(pipes), [], [], _POLL)
+        for fd in ready:
+            data = os.read(fd, 1 << 20)
+            if data:
+                received[fd].append(data)
+                continue
+            payloads.append(b"".join(received.pop(fd)))  # end of file: all sent
+            _kill(pipes.pop(fd))
+            os.close(fd)
+        now = time.monotonic()
+        for fd, pid in list(pipes.items()):
+            if _stopped(pid, stopped_at, now) or now > deadline:
+                _LOG.debug("helper %d %s; its chunks run here", pid, "stalled" if now > deadline else "stopped")
+                _kill(pipes.pop(fd))
+                os.close(fd)
+    return payloads
+
+
+def _stopped(pid: int, stopped_at: dict[int, float], now: float) -> bool:
+    """True once `pid` has stayed stopped for STOPPED_GRACE."""
+    try:
+        got, status = os.waitpid(pid, os.WNOHANG | os.WUNTRACED | os.WCONTINUED)
+    except ChildProcessError:
+        return False
+    if got == pid and os.WIFSTOPPED(status):
+        stopped_at[pid] = now
+    elif got == pid and os.WIFCONTINUED(status):
+        stopped_at.pop(pid, None)
+    return pid in stopped_at and now - stopped_at[pid] >= STOPPED_GRACE
+
+
+def _kill(pid: int) -> None:
+    """SIGKILL (which ends a stopped process too) and reap."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+def _take(
+    tasks: int, chunks: Sequence[Chunk], work: Callable[[Chunk], Result], parent: int | None = None
+) -> list[tuple[int, Result]]:
+    """Work through chunk indexes from the pipe until it is empty (or, in a
+    helper, until its parent is gone)."""
     results: list[tuple[int, Result]] = []
     while True:
+        if parent is not None and os.getppid() != parent:
+            os._exit(1)
         try:
             raw = os.read(tasks, _INDEX.size)
         except BlockingIOError:
@@ -86,10 +183,29 @@ def _take(tasks: int, chunks: Sequence[Chunk], work: Callable[[Chunk], Result]) 
         results.append((index, work(chunks[index])))
 
 
-def _helper(tasks: int, out: int, chunks: Sequence[Chunk], work: Callable[[Chunk], Result]) -> None:
+def _die_with_parent(parent: int) -> None:
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            pr_set_pdeathsig = 1
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # no prctl: the getppid check between chunks remains
+    if os.getppid() != parent:  # it died before the line above took effect
+        os._exit(1)
+
+
+def _helper(
+    tasks: int, out: int, chunks: Sequence[Chunk], work: Callable[[Chunk], Result], parent: int, blocked: Iterable[int]
+) -> None:
     status = 1
     try:
-        payload = pickle.dumps(_take(tasks, chunks, work), protocol=pickle.HIGHEST_PROTOCOL)
+        for signum in _SIGNALS:
+            signal.signal(signum, signal.SIG_DFL)  # die at once, no traceback
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        _die_with_parent(parent)
+        payload = pickle.dumps(_take(tasks, chunks, work, parent), protocol=pickle.HIGHEST_PROTOCOL)
         with os.fdopen(out, "wb") as stream:
             stream.write(payload)
         status = 0

@@ -103,15 +103,15 @@ def emit(result: ScanResult, request: ScanRequest) -> None:
         fail_on=request.settings.fail_on.label,
     )
     text = render(result, request.fmt, context)
-    if request.output:
-        from maniac_guard.writer import WriteError, write_report
+    from maniac_guard.writer import WriteError, write_report, write_stdout
 
-        try:
+    try:
+        if request.output:
             write_report(request.output, text)
-        except WriteError as exc:
-            raise ConfigError(str(exc)) from None
-    elif not (request.quiet and request.fmt == "text" and not result.findings):
-        sys.stdout.write(text)
+        elif not (request.quiet and request.fmt == "text" and not result.findings):
+            write_stdout(text)
+    except WriteError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def report_messages(result: ScanResult, request: ScanRequest) -> None:

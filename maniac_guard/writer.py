@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+from typing import TextIO
 
 
 class WriteError(Exception):
@@ -70,3 +71,38 @@ def write_report(path: str, text: str) -> None:
             stream.write(text)
     except OSError as exc:
         raise WriteError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+def write_stdout(text: str) -> None:
+    """Write a report to stdout, or raise WriteError (a full disk, a closed
+    pipe) with nothing left in Python's buffer to fail again at exit."""
+    import sys
+
+    stream = sys.stdout
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError):  # captured output (pytest, click's runner): no descriptor
+        fd = -1
+    if fd < 0 or os.linesep != "\n":  # no descriptor, or newlines to translate (Windows)
+        _write_stream(stream, text)
+        return
+    data = memoryview(text.encode(stream.encoding or "utf-8", stream.errors or "strict"))
+    try:
+        stream.flush()  # what is already in the buffer goes first
+        while data:
+            data = data[os.write(fd, data) :]
+    except OSError as exc:
+        # What is left in the buffer would fail again at exit (exit status
+        # 120, another traceback): let it go nowhere.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+        raise WriteError(f"stdout: cannot write: {exc.strerror or exc}") from None
+
+
+def _write_stream(stream: TextIO, text: str) -> None:
+    try:
+        stream.write(text)
+        stream.flush()
+    except OSError as exc:
+        raise WriteError(f"stdout: cannot write: {exc.strerror or exc}") from None

@@ -1,14 +1,21 @@
 """Chunks shared with forked helpers: every chunk done once, in order, even
-when a helper dies."""
+when a helper dies, is stopped or hangs; no helper outlives an early exit;
+`-j` is capped at the cores available."""
 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from maniac_guard import forkshare
 from maniac_guard.forkshare import MAX_CHUNKS, run_shared
+from tests.helpers import console_script, fake_key, run_cli
 
 PARENT = os.getpid()
 
@@ -48,3 +55,125 @@ def test_a_fork_that_fails_leaves_the_work_to_this_process(monkeypatch: pytest.M
 
     monkeypatch.setattr(os, "fork", no_fork)
     assert run_shared(list(range(20)), lambda chunk: (chunk, os.getpid()), helpers=3) == [(n, PARENT) for n in range(20)]
+
+
+@pytest.fixture
+def alarm() -> Iterator[None]:
+    """Fail instead of hanging when run_shared waits forever."""
+
+    def hung(signum: int, frame: object) -> None:
+        raise AssertionError("run_shared hung")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(30)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def _stop_self_in_helpers(chunk: int) -> tuple[int, int]:
+    if os.getpid() != PARENT:
+        os.kill(os.getpid(), signal.SIGSTOP)  # a helper someone stopped
+    time.sleep(0.01)
+    return chunk * 2, os.getpid()
+
+
+def test_a_stopped_helper_is_replaced_by_this_process(alarm: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(forkshare, "STOPPED_GRACE", 0.2)
+    results = run_shared(list(range(30)), _stop_self_in_helpers, helpers=2)
+    assert results == [(n * 2, PARENT) for n in range(30)]
+
+
+def test_a_helper_stopped_and_resumed_is_waited_for(alarm: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-Z then fg stops and resumes the whole job: its helpers' work counts."""
+    monkeypatch.setattr(forkshare, "STOPPED_GRACE", 5.0)
+
+    paused: list[int] = []  # each process's own copy
+
+    def pause_then_go(chunk: int) -> tuple[int, int]:
+        if os.getpid() != PARENT and not paused:
+            paused.append(chunk)  # once, on the helper's first chunk
+            subprocess.Popen(["sh", "-c", f"sleep 0.3; kill -CONT {os.getpid()}"])
+            os.kill(os.getpid(), signal.SIGSTOP)
+        time.sleep(0.05)
+        return chunk, os.getpid()
+
+    results = run_shared(list(range(20)), pause_then_go, helpers=1)
+    assert [value for value, _ in results] == list(range(20))
+    assert any(pid != PARENT for _, pid in results)  # the helper's results were kept
+
+
+def test_a_helper_that_stops_answering_is_given_up_on(alarm: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(forkshare, "STALL_SECONDS", 0.5)
+
+    def hang_in_helpers(chunk: int) -> int:
+        if os.getpid() != PARENT:
+            time.sleep(3600)  # a hang in native code
+        return -chunk
+
+    started = time.monotonic()
+    assert run_shared(list(range(12)), hang_in_helpers, helpers=2) == [-n for n in range(12)]
+    assert time.monotonic() - started < 10
+
+
+def test_helpers_are_killed_when_this_process_leaves_early() -> None:
+    seen: list[int] = []
+
+    def fail_here(chunk: int) -> int:
+        if os.getpid() == PARENT:
+            seen.extend(_children())
+            raise KeyboardInterrupt
+        time.sleep(3600)
+        return chunk
+
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_shared(list(range(8)), fail_here, helpers=2)
+        assert seen
+        assert not any(Path(f"/proc/{pid}").exists() for pid in seen)
+    except BaseException:
+        for pid in seen:  # the test failed: no helper of ours sleeps on for an hour
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        raise
+
+
+def _children() -> list[int]:
+    return [int(p) for p in Path(f"/proc/{PARENT}/task/{PARENT}/children").read_text().split()]
+
+
+# -- -j is capped at the cores available (through the console script) ------------
+
+def _small_tree(root: Path) -> Path:
+    root.mkdir()
+    for n in range(120):  # over PARALLEL_MIN_FILES: a tree scan
+        (root / f"f{n:03d}.txt").write_text(f"plain text {n}\n")
+    (root / "app.py").write_text(f'KEY = "{fake_key("jobs")}"\n')
+    return root
+
+
+def _on_one_core() -> None:
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+
+def test_jobs_beyond_the_cores_are_capped_and_said_so(tmp_path: Path) -> None:
+    tree = _small_tree(tmp_path / "t")
+    cores = len(os.sched_getaffinity(0))
+    proc = run_cli("scan", "-j", "64", str(tree))
+    assert proc.returncode == 1, proc.stderr
+    assert f"maniac-guard: -j 64: only {cores} core{'s' * (cores != 1)} available, using {cores}" in proc.stderr.splitlines()
+    assert "Scanned 121 files" in proc.stdout
+    quiet = run_cli("scan", "-q", "-j", "64", str(tree))
+    assert quiet.returncode == 1 and "-j 64" not in quiet.stderr
+    asked = run_cli("scan", "-j", str(cores), str(tree))
+    assert "core" not in asked.stderr
+
+
+def test_the_cap_follows_the_cpu_affinity(tmp_path: Path) -> None:
+    tree = _small_tree(tmp_path / "t")
+    proc = subprocess.run([console_script(), "scan", "-j", "8", str(tree)], capture_output=True, text=True,
+                          preexec_fn=_on_one_core, check=False, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert "maniac-guard: -j 8: only 1 core available, using 1" in proc.stderr.splitlines()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -215,13 +216,25 @@ class FixRun:
         return sum(len(f.applied) for f in self.changed)
 
 
-def fix_files(paths: Sequence[tuple[str, str]], options: FixOptions, *, write: bool) -> FixRun:
-    """Fix each (path on disk, path as shown); with `write`, replace the files
-    atomically, refusing any that changed since they were read."""
-    from maniac_guard.writer import WriteError, write_bytes_atomic
+def fix_files(
+    paths: Sequence[tuple[str, str]], options: FixOptions, *, write: bool, roots: Sequence[str] | None = None
+) -> FixRun:
+    """Fix each (path on disk, path as shown); with `write`, write each fixed
+    file safely (fix.ondisk), refusing any that changed since they were read.
+    A symbolic link's target is written only inside `roots` (default: see
+    `fix_roots`); a file reached under two names is fixed once."""
+    from maniac_guard.fix.ondisk import fix_roots, resolve_target, write_fixed
+    from maniac_guard.writer import WriteError
 
+    inside = fix_roots(()) if roots is None else roots
+    written: dict[object, FileFix] = {}  # realpath and (device, inode) -> its fix
     run = FixRun()
     for real, shown in paths:
+        same = _already_written(real, written) if write else None
+        if same is not None:
+            # Another name of a file fixed above: it holds the fix already.
+            run.files.append(FileFix(shown, same.original, same.new, list(same.applied)))
+            continue
         try:
             with open(real, "rb") as handle:
                 data = handle.read()
@@ -232,10 +245,26 @@ def fix_files(paths: Sequence[tuple[str, str]], options: FixOptions, *, write: b
         run.messages.extend(fix.messages)
         if fix.new is not None and write:
             try:
-                write_bytes_atomic(real, fix.new, expected=data)
+                target = resolve_target(real, shown, inside)
+                identity = _identities(target)
+                write_fixed(target, shown, fix.new, data)
+                written.update(dict.fromkeys(identity, fix))
             except WriteError as exc:
                 run.messages.append(str(exc))
                 fix.new = None
                 fix.applied = []
         run.files.append(fix)
     return run
+
+
+def _identities(path: str) -> list[object]:
+    info = os.stat(path)
+    return [os.path.realpath(path), (info.st_dev, info.st_ino)]
+
+
+def _already_written(path: str, written: dict[object, FileFix]) -> FileFix | None:
+    try:
+        keys = _identities(path)
+    except OSError:
+        return None
+    return next((written[k] for k in keys if k in written), None)

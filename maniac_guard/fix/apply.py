@@ -113,11 +113,19 @@ def apply_fixes(result: ScanResult, request: ScanRequest) -> int | None:
     fix = request.fix
     assert fix is not None
     options = fix_options(request)
-    run = fix_files(candidate_files(result), options, write=not fix.diff)
+    from maniac_guard.fix.ondisk import fix_roots
+
+    run = fix_files(candidate_files(result), options, write=not fix.diff, roots=fix_roots(request.paths))
     for message in run.messages:
         print(f"maniac-guard: {message}", file=sys.stderr)
     if fix.diff:
-        sys.stdout.write("".join(render_diff(f) for f in run.changed))
+        from maniac_guard.config import ConfigError
+        from maniac_guard.writer import WriteError, write_stdout
+
+        try:
+            write_stdout("".join(render_diff(f) for f in run.changed))
+        except WriteError as exc:
+            raise ConfigError(str(exc)) from None
         count, files = run.fixed_count, len(run.changed)
         if not request.quiet:
             print(f"maniac-guard: would fix {count} finding{'s' * (count != 1)} in {files} file{'s' * (files != 1)}", file=sys.stderr)

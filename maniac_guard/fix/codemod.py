@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, ParentNodeProvider, ScopeProvider
+from libcst.metadata import MetadataWrapper, ParentNodeProvider
 
 from maniac_guard.fix.edits import getenv_call, insert_arg_before, remove_element
+from maniac_guard.fix.osname import add_os_import, choose_os_name
 
 GETENV_KINDS = frozenset({"replace-with-getenv", "header-to-api-key"})
 FIX_KINDS = GETENV_KINDS | {"drop-getenv-default", "drop-or-fallback", "remove-statement"}
@@ -143,7 +144,8 @@ def apply_issues(wrapper: MetadataWrapper, issues: Sequence[Issue], options: Fix
     if not chosen:
         return result
 
-    os_name, need_import, problem = choose_os_name(wrapper, [i for i in chosen if i.fix_kind in GETENV_KINDS])
+    sites = [i.fix_node for i in chosen if i.fix_kind in GETENV_KINDS and i.fix_node is not None]
+    os_name, need_import, problem = choose_os_name(wrapper, sites)
     if problem:
         for issue in chosen:
             if issue.fix_kind in GETENV_KINDS:
@@ -178,58 +180,6 @@ def _descendants(node: cst.CSTNode) -> set[int]:
         found.add(id(child))
         stack.extend(child.children)
     return found
-
-
-def _binds_module_os(assignment: object, os_name: str) -> bool:
-    """True when the binding is `import os` (or `import os as _os` for `_os`)."""
-    node = getattr(assignment, "node", None)
-    if not isinstance(node, cst.Import):
-        return False
-    for alias in node.names:
-        asname = alias.asname.name if alias.asname is not None else None
-        bound = asname.value if isinstance(asname, cst.Name) else None
-        dotted = cst.helpers.get_full_name_for_node(alias.name) or ""
-        if os_name == "os" and bound is None and (dotted == "os" or dotted.startswith("os.")):
-            return True
-        if bound == os_name and dotted == "os":
-            return True
-    return False
-
-
-def choose_os_name(wrapper: MetadataWrapper, issues: Sequence[Issue]) -> tuple[str, bool, str | None]:
-    """The name to call `getenv` on at every fix site: `os` unless something
-    else is bound to `os` there, then `_os` (imported as `import os as _os`).
-    Returns (name, whether an import is needed, why not fixable)."""
-    if not issues:
-        return "os", False, None
-    scopes = wrapper.resolve(ScopeProvider)
-    for name in ("os", "_os"):
-        need_import = False
-        usable = True
-        for issue in issues:
-            node = issue.fix_node
-            scope = scopes.get(node) if node is not None else None
-            if scope is None:
-                usable = False
-                break
-            assignments = list(scope[name])
-            if not assignments:
-                need_import = True
-            elif not all(_binds_module_os(a, name) for a in assignments):
-                usable = False
-                break
-        if usable:
-            return name, need_import, None
-    return "os", False, "both `os` and `_os` are bound to something else here; fix by hand"
-
-
-def add_os_import(module: cst.Module, os_name: str) -> cst.Module:
-    from libcst.codemod import CodemodContext
-    from libcst.codemod.visitors import AddImportsVisitor
-
-    context = CodemodContext()
-    AddImportsVisitor.add_needed_import(context, "os", asname=None if os_name == "os" else os_name)
-    return AddImportsVisitor(context).transform_module(module)
 
 
 def env_name_for(issue: Issue, options: FixOptions) -> str:
