@@ -190,11 +190,11 @@ def stale_entries(
     return stale
 
 
-def _plural(count: int, word: str) -> str:
+def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def _entries(count: int) -> str:
+def entries_text(count: int) -> str:
     return f"{count} baseline {'entry' if count == 1 else 'entries'}"
 
 
@@ -210,80 +210,14 @@ def apply_baseline(result: ScanResult, settings: Settings, paths: Sequence[str],
     lines = result.notes
     stale: int | None = None
     if baselined:
-        lines.append(f"{_plural(baselined, 'finding')} in the baseline {shown_path(path)} not shown.")
+        lines.append(f"{plural(baselined, 'finding')} in the baseline {shown_path(path)} not shown.")
     # Only a scan of files on disk can tell that a baselined key is gone.
     if disk_scan:
         stale = len(stale_entries(baseline, result.findings, paths, settings))
         if stale:
             lines.append(
-                f"{_entries(stale)} no longer {'matches' if stale == 1 else 'match'} a finding; "
+                f"{entries_text(stale)} no longer {'matches' if stale == 1 else 'match'} a finding; "
                 "`maniac-guard baseline update` removes stale entries."
             )
     result.stages.baseline = BaselineSummary(shown_path(path), baselined, stale)
     result.findings = kept
-
-
-def _scan(paths: Sequence[str], settings: Settings, cli_exclude: Sequence[str]) -> ScanResult | None:
-    """Today's findings, as `scan` sees them (rules selected, ignore file applied)."""
-    from maniac_guard.ignorefile import apply_ignore_file
-    from maniac_guard.scan import ScanRequest, report_messages, scan_disk
-    from maniac_guard.selection import check_selectors, select_findings
-
-    check_selectors(settings.select + settings.ignore)
-    request = ScanRequest(paths=list(paths), settings=settings, cli_exclude=list(cli_exclude))
-    result = scan_disk(request)  # rules selected per path, by each one's config
-    apply_ignore_file(result, settings, list(paths))
-    report_messages(result, request)
-    if result.missing_paths and len(result.missing_paths) == len(paths):
-        return None  # nothing was scanned: writing a baseline now would empty it
-    return result
-
-
-def target_path(output: str | None, settings: Settings) -> str:
-    return output or configured(settings) or BASELINE_FILE
-
-
-def create(paths: Sequence[str], output: str | None, settings: Settings, cli_exclude: Sequence[str] = ()) -> int:
-    """`baseline create`: record every current finding. Returns the exit code."""
-    target = target_path(output, settings)
-    result = _scan(paths, settings, cli_exclude)
-    if result is None:
-        return 2
-    entries = entries_for(result.findings, anchor_dir(target))
-    write(target, entries)
-    print(
-        f"Recorded {_plural(len(entries), 'finding')} in {shown_path(os.path.abspath(target))} "
-        f"({_plural(result.files_scanned, 'file')} scanned). Commit it, then gate on new findings "
-        f"with `maniac-guard scan --baseline {target}`."
-    )
-    return 0
-
-
-def update(
-    paths: Sequence[str],
-    output: str | None,
-    settings: Settings,
-    cli_exclude: Sequence[str] = (),
-    *,
-    add_new: bool = False,
-) -> int:
-    """`baseline update`: prune entries that no longer match; add new findings only with `add_new`."""
-    target = target_path(output, settings)
-    baseline = load(target)
-    result = _scan(paths, settings, cli_exclude)
-    if result is None:
-        return 2
-    stale = set(stale_entries(baseline, result.findings, paths, settings))
-    kept = [e for e in baseline.entries if e not in stale]
-    new = [f for f in result.findings if not baseline.matches(f)]
-    added = entries_for(new, baseline.folder) if add_new else []
-    write(target, kept + added)
-    shown = shown_path(os.path.abspath(target))
-    left = f"{len(kept) + len(added)} left" + (f", {len(added)} added" if add_new else "")
-    print(f"Removed {_entries(len(stale))} that no longer match a finding from {shown} ({left}).")
-    if new and not add_new:
-        print(
-            f"{_plural(len(new), 'finding')} not in the baseline {'was' if len(new) == 1 else 'were'} not added "
-            "(`--add-new` accepts them; better: fix and rotate the key)."
-        )
-    return 0

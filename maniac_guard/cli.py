@@ -1,5 +1,7 @@
-"""The command line. Each command parses its options, calls one function and
-returns its exit code: 0 clean, 1 findings, 2 usage, config or input error."""
+"""The command line, and only that: click options wired to one function of
+`maniac_guard.commands` each, whose return value is the exit code (0 clean,
+1 findings, 2 usage, config or input error, 3 internal error; see errors.py).
+`_Commands.invoke` is the one error boundary."""
 
 from __future__ import annotations
 
@@ -10,8 +12,14 @@ from typing import Any, NoReturn
 import click
 
 from maniac_guard import __version__
-from maniac_guard.config import ConfigError, Settings, load_settings
-from maniac_guard.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
+from maniac_guard.errors import (
+    EXIT_BROKEN_PIPE,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    ConfigError,
+    UsageError,
+)
 from maniac_guard.findings import Severity
 
 SEVERITIES = [s.label for s in Severity]
@@ -28,45 +36,10 @@ COLOR_OPTION = click.option("--color/--no-color", default=None, help="Colours [d
 QUIET_OPTION = click.option("-q", "--quiet", is_flag=True, help="Only findings and errors.")
 
 
-def use_color(flag: bool | None) -> bool:
-    if flag is not None:
-        return flag
-    if os.environ.get("NO_COLOR"):
-        return False
-    return sys.stdout.isatty()
-
-
 def fail(message: str) -> NoReturn:
     one_line = "; ".join(part.strip() for part in message.splitlines() if part.strip())
     click.echo(f"maniac-guard: error: {one_line}", err=True)
     sys.exit(EXIT_USAGE)
-
-
-def split_ids(values: tuple[str, ...], flag: str = "--select") -> list[str]:
-    ids = [part.strip() for value in values for part in value.split(",") if part.strip()]
-    if values and not ids:  # `--select ""` must not quietly mean "every rule"
-        raise ConfigError(f"{flag}: no rule ids given")
-    return ids
-
-
-def settings_for(paths: tuple[str, ...], config: str | None, **flags: Any) -> Settings:
-    """Config file values, then CLI flags over them (a flag left unset keeps the file's value).
-    The config is the one nearest to the folder holding every path."""
-    from maniac_guard.config import apply_overrides, common_folder
-
-    settings = load_settings(common_folder(paths), config)
-    return apply_overrides(settings, {k: v for k, v in flags.items() if v is not None and v != () and v != []})
-
-
-def debug_logging() -> None:
-    """Our own loggers only: a library's debug output is not ours to vouch for."""
-    import logging
-
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("maniac-guard: debug: %(message)s"))
-    logger = logging.getLogger("maniac_guard")
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
 
 
 def check_api_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -146,6 +119,10 @@ class _Commands(click.Group):
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(EXIT_TERMINATED)
+        except BrokenPipeError:
+            # The reader left (`maniac-guard rules | head`): nothing to say, and
+            # nobody to say it to. 128 + SIGPIPE, as a shell reports it.
+            os._exit(EXIT_BROKEN_PIPE)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as exc:  # noqa: BLE001 - the boundary: a bug is exit 3, never 0 or 1
@@ -195,98 +172,11 @@ def main() -> None:
 @click.option("--unsafe-fixes", is_flag=True, default=None, help="Also apply fixes that can change behaviour (see each rule's fix safety).")
 @click.option("--env-var", metavar="NAME", help="Variable the fixed code reads [default: MANIAC_API_KEY].")
 @click.option("--write-env", type=click.Path(dir_okay=False), metavar="FILE", help="With --fix: append NAME=<key> to FILE (mode 600, git-ignored; refused if git tracks it).")
-def scan(
-    paths: tuple[str, ...],
-    fmt: str,
-    output: str | None,
-    exclude: tuple[str, ...],
-    select: tuple[str, ...],
-    ignore_rules: tuple[str, ...],
-    fail_on: str | None,
-    no_gitignore: bool,
-    max_file_size: int | None,
-    jobs: int | None,
-    config: str | None,
-    color: bool | None,
-    verbose: bool,
-    quiet: bool,
-    baseline_file: str | None,
-    no_baseline: bool,
-    ignore_file: str | None,
-    verify: bool | None,
-    api_url: str | None,
-    verify_timeout: float | None,
-    verify_retries: int | None,
-    verify_budget: float | None,
-    only_live: bool | None,
-    no_cache: bool,
-    staged: bool,
-    commit_msg: bool,
-    history: bool,
-    since: str | None,
-    rev_range: str | None,
-    max_commits: int | None,
-    apply_fix: bool = False,
-    show_diff: bool = False,
-    unsafe_fixes: bool | None = None,
-    env_var: str | None = None,
-    write_env: str | None = None,
-) -> None:
+def scan(**options: Any) -> None:
     """Scan PATHS (default: .) for Maniac keys and committed key files."""
-    from maniac_guard.scan import ScanRequest, run_scan
+    from maniac_guard.commands.scan import ScanOptions, run_command
 
-    if verbose:
-        debug_logging()
-    paths = paths or (".",)
-    try:
-        settings = settings_for(
-            paths,
-            config,
-            select=split_ids(select),
-            ignore=split_ids(ignore_rules, "--ignore"),
-            fail_on=Severity.parse(fail_on) if fail_on else None,
-            gitignore=False if no_gitignore else None,
-            max_file_size=max_file_size,
-            jobs=jobs,
-            # Absolute, so that they are not read relative to the config file.
-            baseline=os.path.abspath(baseline_file) if baseline_file else None,
-            ignore_file=os.path.abspath(ignore_file) if ignore_file else None,
-            verify=verify,
-            api_url=api_url,
-            verify_timeout=verify_timeout,
-            verify_retries=verify_retries,
-            verify_budget=verify_budget,
-            only_live=only_live or None,
-            verify_cache=False if no_cache else None,
-            env_var=env_var,
-            unsafe_fixes=unsafe_fixes,
-        )
-        if no_baseline:
-            settings.baseline = None
-        request = ScanRequest(
-            paths=list(paths),
-            settings=settings,
-            fmt=fmt,
-            output=output,
-            color=use_color(color),
-            verbose=verbose,
-            quiet=quiet,
-            cli_exclude=list(exclude),
-        )
-        request.source = git_source(staged, history, since, rev_range, max_commits, commit_msg)
-        if apply_fix or show_diff:
-            from maniac_guard.fix.apply import FixRequest
-
-            if env_var is not None and not env_var.isidentifier():
-                raise ConfigError(f"--env-var: {env_var!r} is not a variable name")
-            if write_env and show_diff:
-                raise ConfigError("--write-env needs --fix (--diff writes nothing)")
-            request.fix = FixRequest(diff=show_diff, unsafe=bool(unsafe_fixes), write_env=write_env)
-        elif write_env:
-            raise ConfigError("--write-env needs --fix")
-        sys.exit(run_scan(request))
-    except ConfigError as exc:
-        fail(str(exc))
+    sys.exit(run_command(ScanOptions(**options)))
 
 
 def _fix_command(**options: Any) -> None:
@@ -305,32 +195,6 @@ main.add_command(
 )
 
 
-def git_source(
-    staged: bool, history: bool, since: str | None, rev_range: str | None, max_commits: int | None,
-    commit_msg: bool = False,
-) -> Any:
-    """The ScanRequest.source for --staged / --history / --commit-msg (None: files on disk)."""
-    history = history or bool(since or rev_range or max_commits)
-    if staged + history + commit_msg > 1:
-        raise ConfigError("--staged, --history and --commit-msg cannot be combined")
-    if commit_msg:
-        from maniac_guard.sources.gitmessages import scan_commit_msg
-
-        return scan_commit_msg
-    if staged:
-        from maniac_guard.sources.git import scan_staged
-
-        return scan_staged
-    if not history:
-        return None
-    from maniac_guard.history import history_spec, scan_history
-    from maniac_guard.sources.git import repo_info
-
-    info = repo_info(os.getcwd())
-    spec = history_spec(info.root, since=since, range_=rev_range, max_commits=max_commits, shallow=info.shallow)
-    return lambda request: scan_history(request, spec, info.root)
-
-
 @main.group()
 def baseline() -> None:
     """Record today's findings so that scans report only new ones."""
@@ -343,13 +207,9 @@ def baseline() -> None:
 @CONFIG_OPTION
 def baseline_create(paths: tuple[str, ...], output: str | None, exclude: tuple[str, ...], config: str | None) -> None:
     """Record every current finding in PATHS (default: .), by fingerprint: no secrets, no line numbers."""
-    from maniac_guard import baseline as baseline_mod
+    from maniac_guard.commands.baseline import run_create
 
-    paths = paths or (".",)
-    try:
-        sys.exit(baseline_mod.create(list(paths), output, settings_for(paths, config), list(exclude)))
-    except ConfigError as exc:
-        fail(str(exc))
+    sys.exit(run_create(paths, output, exclude, config))
 
 
 @baseline.command("update")
@@ -362,14 +222,9 @@ def baseline_update(
     paths: tuple[str, ...], output: str | None, add_new: bool, exclude: tuple[str, ...], config: str | None
 ) -> None:
     """Remove entries that no longer match a finding in PATHS (default: .); says how many."""
-    from maniac_guard import baseline as baseline_mod
+    from maniac_guard.commands.baseline import run_update
 
-    paths = paths or (".",)
-    try:
-        settings = settings_for(paths, config)
-        sys.exit(baseline_mod.update(list(paths), output, settings, list(exclude), add_new=add_new))
-    except ConfigError as exc:
-        fail(str(exc))
+    sys.exit(run_update(paths, output, add_new, exclude, config))
 
 
 @main.command()
@@ -394,33 +249,9 @@ def ci(
     quiet: bool,
 ) -> None:
     """Scan the lines a CI change adds (GitHub Actions, GitLab CI; else HEAD~1..HEAD)."""
-    from maniac_guard.ci import CiRange, detect_range
-    from maniac_guard.history import history_spec, scan_history
-    from maniac_guard.scan import ScanRequest, run_scan
-    from maniac_guard.sources.git import repo_info
+    from maniac_guard.commands.ci import run_command
 
-    try:
-        info = repo_info(os.getcwd())
-        if rev_range:
-            spec = history_spec(info.root, range_=rev_range, shallow=info.shallow)
-            found = CiRange(spec, "--range", f"--range: scanning {rev_range}")
-        else:
-            found = detect_range(os.environ, info.root)
-        click.echo(f"maniac-guard: ci: {found.note}", err=True)
-        settings = settings_for(
-            (info.root,),
-            config,
-            fail_on=Severity.parse(fail_on) if fail_on else None,
-            baseline=os.path.abspath(baseline_file) if baseline_file else None,
-        )
-        request = ScanRequest(
-            paths=[info.root], settings=settings, fmt=fmt, output=output, color=use_color(color),
-            quiet=quiet, cli_exclude=list(exclude),
-            source=lambda req: scan_history(req, found.spec, info.root),
-        )
-        sys.exit(run_scan(request))
-    except ConfigError as exc:
-        fail(str(exc))
+    sys.exit(run_command(fmt, output, rev_range, fail_on, baseline_file, exclude, config, color, quiet))
 
 
 @main.command("install-hook")
@@ -431,54 +262,27 @@ def ci(
 @click.argument("scan_args", nargs=-1, type=click.UNPROCESSED)
 def install_hook_command(force: bool, hook_type: str, scan_args: tuple[str, ...]) -> None:
     """Write .git/hooks/HOOK running `maniac-guard scan --staged [SCAN_ARGS]` (or --commit-msg, or pre-push)."""
-    from maniac_guard.hooks import install_hook
+    from maniac_guard.commands.install_hook import run_command
 
-    if hook_type == "pre-push":
-        from maniac_guard.prepush import install_pre_push_hook
-
-        try:
-            path, moved = install_pre_push_hook(os.getcwd(), force=force, extra_args=scan_args)
-        except ConfigError as exc:
-            fail(str(exc))
-            return
-        if moved:
-            click.echo(f"maniac-guard: moved the previous hook to {moved}", err=True)
-        click.echo(f"installed {path}")
-        return
-    try:
-        done = install_hook(os.getcwd(), force=force, extra_args=list(scan_args), hook=hook_type)
-    except ConfigError as exc:
-        fail(str(exc))
-        return
-    if done.replaced:
-        click.echo(f"maniac-guard: moved the previous hook to {done.replaced}", err=True)
-    click.echo(f"installed {done.path}")
+    sys.exit(run_command(force, hook_type, scan_args))
 
 
 @main.command("rules")
 @click.option("--markdown", is_flag=True, help="As the Markdown table of docs/rules.md.")
 def list_rules(markdown: bool) -> None:
     """List every rule."""
-    from maniac_guard.catalog import load_rules, rules_table
+    from maniac_guard.commands.rules import list_rules as run
 
-    if markdown:
-        click.echo(rules_table(load_rules()))
-        return
-    for rule in load_rules().values():
-        click.echo(f"{rule.id}  {rule.severity.label:<8}  fix:{rule.fix:<6}  {rule.name}: {rule.summary}")
+    sys.exit(run(markdown))
 
 
 @main.command()
 @click.argument("rule_id")
 def explain(rule_id: str) -> None:
     """Print the documentation of RULE_ID (e.g. MG101)."""
-    from maniac_guard.catalog import load_rules
+    from maniac_guard.commands.rules import explain as run
 
-    rule = load_rules().get(rule_id.strip().upper())
-    if rule is None:
-        fail(f"unknown rule '{rule_id}' (see `maniac-guard rules`)")
-        return
-    click.echo(rule.render_doc(), nl=False)
+    sys.exit(run(rule_id))
 
 
 @main.command("policy", cls=_FileListCommand)
@@ -499,21 +303,9 @@ def policy_command(paths: tuple[str, ...], policy_file: str | None, infer: bool,
                    exclude: tuple[str, ...], select: tuple[str, ...], ignore_rules: tuple[str, ...],
                    fail_on: str | None, config: str | None, color: bool | None, quiet: bool) -> None:
     """Check Maniac key declarations under PATHS (default: .) against the least-privilege policy."""
-    from maniac_guard.permissions.command import run_policy
-    from maniac_guard.scan import ScanRequest
+    from maniac_guard.commands.policy import run_command
 
-    paths = paths or (".",)
-    try:
-        settings = settings_for(
-            paths, config, select=split_ids(select), ignore=split_ids(ignore_rules, "--ignore"),
-            fail_on=Severity.parse(fail_on) if fail_on else None,
-            policy=os.path.abspath(policy_file) if policy_file else None,
-        )
-        request = ScanRequest(paths=list(paths), settings=settings, fmt=fmt, output=output,
-                              color=use_color(color), quiet=quiet, cli_exclude=list(exclude))
-        sys.exit(run_policy(request, infer))
-    except ConfigError as exc:
-        fail(str(exc))
+    sys.exit(run_command(paths, policy_file, infer, fmt, output, exclude, select, ignore_rules, fail_on, config, color, quiet))
 
 
 @main.command("pre-receive")
@@ -528,26 +320,9 @@ def policy_command(paths: tuple[str, ...], policy_file: str | None, infer: bool,
 def pre_receive_command(timeout: float | None, on_timeout: str, exclude: tuple[str, ...], select: tuple[str, ...],
                         ignore_rules: tuple[str, ...], fail_on: str | None, config: str | None, verbose: bool) -> None:
     """Server hook: refuse a push whose new commits add a Maniac key (reads `<old> <new> <ref>` lines on stdin)."""
-    from maniac_guard.config import Settings
-    from maniac_guard.prereceive import run_pre_receive
+    from maniac_guard.commands.pre_receive import run_command
 
-    try:
-        settings = load_settings(".", config) if config else Settings()
-        if select:
-            settings.select = split_ids(select)
-        if ignore_rules:
-            settings.ignore = split_ids(ignore_rules)
-        if fail_on:
-            settings.fail_on = Severity.parse(fail_on)
-        from maniac_guard.prepush import read_stdin
-
-        lines = read_stdin()
-        if lines is None:
-            raise ConfigError("pre-receive: git passes the pushed refs on stdin; install it as the repository's hooks/pre-receive")
-        sys.exit(run_pre_receive(lines, settings, exclude=list(exclude), timeout=timeout,
-                                 on_timeout=on_timeout, verbose=verbose))
-    except ConfigError as exc:
-        fail(str(exc))
+    sys.exit(run_command(timeout, on_timeout, exclude, select, ignore_rules, fail_on, config, verbose))
 
 
 @main.command("pre-push")
@@ -560,12 +335,6 @@ def pre_receive_command(timeout: float | None, on_timeout: str, exclude: tuple[s
 def pre_push_command(remote: str | None, url: str | None, exclude: tuple[str, ...], fail_on: str | None,
                      config: str | None, quiet: bool) -> None:
     """Git hook: scan the commits being pushed (git's pre-push stdin, or pre-commit's PRE_COMMIT_* range)."""
-    from maniac_guard.prepush import read_stdin, run_pre_push
+    from maniac_guard.commands.pre_push import run_command
 
-    try:
-        # Under pre-commit the range comes from its PRE_COMMIT_* variables; git's lines were its.
-        stdin_text = None if os.environ.get("PRE_COMMIT") == "1" else read_stdin()
-        sys.exit(run_pre_push(remote, (), config, fail_on=fail_on, exclude=list(exclude), quiet=quiet,
-                              stdin_text=stdin_text))
-    except ConfigError as exc:
-        fail(str(exc))
+    sys.exit(run_command(remote, url, exclude, fail_on, config, quiet))

@@ -13,11 +13,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 
+from maniac_guard.config import Settings, find_config, settings_for_path
 from maniac_guard.detectorcache import DetectorCache, Learnt
 from maniac_guard.detectors import RULE_PRECEDENCE, Detector, load_detectors
 from maniac_guard.findings import Finding, sort_key
 from maniac_guard.prefilter import Prefilter
-from maniac_guard.selection import suppressed_on_line
+from maniac_guard.errors import ConfigError
+from maniac_guard.selection import check_selectors, enabled_rules, select_findings, suppressed_on_line
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.files import (
     Excluder,
@@ -29,6 +31,7 @@ from maniac_guard.sources.files import (
     utf8_problem,
 )
 from maniac_guard.summary import ScanResult
+from maniac_guard.target import ScanTarget
 
 # Below this, one process: a hook's handful of files costs less than a fork.
 # Above, helpers pay even on a small repository, whose Python files (those
@@ -244,6 +247,52 @@ def _scan_parallel(
     result = _Scanned()
     for part in run_shared(chunks, lambda chunk: _scan_files(chunk, scope, cache, prefilter), workers - 1):
         result.merge(part)  # in walk order, so messages keep path order
+    return result
+
+
+def path_groups(target: ScanTarget) -> list[tuple[Settings, list[str]]]:
+    """The paths named on the command line, grouped by the settings each is
+    scanned with (its own nearest config; one group for `--config`)."""
+    groups: dict[str | None, tuple[Settings, list[str]]] = {}
+    for path in target.paths:
+        found = None if target.settings.config_explicit else find_config(path)
+        key = str(found[0]) if found else None
+        if key not in groups:  # settings built once per config, not per file
+            groups[key] = (settings_for_path(path, target.settings), [])
+        groups[key][1].append(path)
+    return list(groups.values())
+
+
+def scan_disk(target: ScanTarget) -> ScanResult:
+    """The paths of `target` on disk, each under its own nearest config."""
+    run = target.settings
+    result: ScanResult | None = None
+    for settings, paths in path_groups(target):
+        if settings is not run:
+            try:
+                check_selectors(settings.select + settings.ignore)
+            except ConfigError as exc:
+                raise ConfigError(f"{settings.config_path}: {exc}") from None
+        excluder = Excluder.of(settings, target.cli_exclude)
+        part = scan_paths(
+            paths,
+            excluder=excluder,
+            use_gitignore=run.gitignore,
+            max_file_size=settings.max_file_size,
+            jobs=run.jobs,
+            enabled=enabled_rules(settings),
+        )
+        # Each group's own select/ignore, before the groups are merged.
+        part.findings = select_findings(part.findings, settings)
+        if result is None:
+            result = part
+        else:
+            result.merge(part)
+            result.missing_paths += part.missing_paths
+            result.elapsed += part.elapsed
+    assert result is not None  # target.paths is never empty
+    if len(target.paths) > 1:
+        result.findings.sort(key=sort_key)
     return result
 
 

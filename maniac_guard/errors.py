@@ -14,6 +14,7 @@ EXIT_FINDINGS = 1
 EXIT_USAGE = 2  # usage, config or input error
 EXIT_INTERNAL = 3  # a bug of ours
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader of stdout went away
 
 
 class UsageError(Exception):

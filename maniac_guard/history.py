@@ -37,7 +37,7 @@ from maniac_guard.summary import HistorySummary
 
 if TYPE_CHECKING:
     from maniac_guard.config import Settings
-    from maniac_guard.scan import ScanRequest
+    from maniac_guard.target import ScanTarget
     from maniac_guard.sources.files import Excluder
     from maniac_guard.summary import ScanResult
 
@@ -203,13 +203,31 @@ def _all_sources(root: str, spec: HistorySpec, state: HistoryState, max_size: in
     revs = list(spec.revs)
     if spec.whole_repository:
         revs += stash_commits(root)
-    yield from history_sources(root, revs, state, max_commits=spec.max_commits, max_size=max_size, progress=progress)
+    yield from history_sources(
+        root, revs, state, max_commits=spec.max_commits, max_size=max_size, progress=progress, hints=fragment_hints()
+    )
     for message in commit_messages(root, revs, spec.max_commits, max_size):
         state.order.setdefault(message.commit or "", len(state.order))  # commits that only touched big files
         yield message
     if spec.whole_repository:
         with BlobReader(root) as reader:
             yield from tag_sources(root, reader, max_size, state.messages)
+
+
+def fragment_hints() -> list[bytes] | None:
+    """What a commit must contain for any detector to fire on its added lines
+    (None: a detector gives no hint, so every commit is parsed). Detectors
+    that need a whole file never see added lines."""
+    from maniac_guard.detectors import load_detectors
+
+    hints: list[bytes] = []
+    for detector in load_detectors():
+        if detector.needs_whole_file:
+            continue
+        if detector.hints is None:
+            return None
+        hints.extend(detector.hints)
+    return hints
 
 
 def history_result(
@@ -233,9 +251,7 @@ def history_result(
     from maniac_guard.sources.files import Excluder
 
     info = repo_info(root)
-    excluder = Excluder()
-    excluder.add(settings.config_dir, settings.exclude)
-    excluder.add(os.getcwd(), list(cli_exclude))
+    excluder = Excluder.of(settings, cli_exclude)
     state = HistoryState()
     sources = _all_sources(info.root, spec, state, settings.max_file_size, progress)
     clock = _Deadline(deadline)
@@ -273,14 +289,14 @@ class _Deadline:
             yield source
 
 
-def scan_history(request: ScanRequest, spec: HistorySpec, root: str | None = None) -> ScanResult:
-    """`scan --history` / `ci`: `history_result` with the request's settings."""
+def scan_history(target: ScanTarget, spec: HistorySpec, root: str | None = None) -> ScanResult:
+    """`scan --history` / `ci`: `history_result` with the target's settings."""
     return history_result(
         root or os.getcwd(),
         spec,
-        request.settings,
-        cli_exclude=request.cli_exclude,
-        progress=sys.stderr.isatty() and not request.quiet,
+        target.settings,
+        cli_exclude=target.cli_exclude,
+        progress=sys.stderr.isatty() and not target.quiet,
     )
 
 

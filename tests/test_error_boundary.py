@@ -68,3 +68,18 @@ def test_verbose_shows_the_traceback_of_an_internal_error(tmp_path: Path, monkey
     assert result.exit_code == 3
     assert "Traceback (most recent call last)" in result.stderr
     assert fake_key("boundary") not in result.stderr
+
+
+def test_a_reader_that_leaves_early_is_no_internal_error() -> None:
+    """`maniac-guard rules | head -1`: SIGPIPE's exit, no traceback, no error line."""
+    import os
+    import subprocess
+
+    from tests.helpers import console_script
+
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first byte is written
+    proc = subprocess.run([console_script(), "rules"], stdout=write, stderr=subprocess.PIPE, text=True, timeout=60)
+    os.close(write)
+    assert proc.returncode == 141, proc.stderr
+    assert proc.stderr == ""

@@ -15,7 +15,8 @@ from maniac_guard.summary import FixSummary
 if TYPE_CHECKING:
     from maniac_guard.findings import Finding
     from maniac_guard.fix import FixRun
-    from maniac_guard.scan import ScanRequest
+    from maniac_guard.config import Settings
+    from maniac_guard.target import ScanTarget
     from maniac_guard.summary import ScanResult
 
 ROTATE = "the exposed keys must still be rotated (they are in your history)"
@@ -28,10 +29,7 @@ class FixRequest:
     write_env: str | None = None
 
 
-def fix_options(request: ScanRequest) -> FixOptions:
-    settings = request.settings
-    fix = request.fix
-    assert fix is not None
+def fix_options(settings: Settings, fix: FixRequest) -> FixOptions:
     return FixOptions(
         env_var=settings.env_var,
         unsafe=fix.unsafe or bool(getattr(settings, "unsafe_fixes", False)),
@@ -52,7 +50,7 @@ def candidate_files(result: ScanResult) -> list[tuple[str, str]]:
     return [(real, shown) for shown, real in seen.items()]
 
 
-def rescan(run: FixRun, result: ScanResult, request: ScanRequest) -> int:
+def rescan(run: FixRun, result: ScanResult, target: ScanTarget) -> int:
     """Replace the findings of the fixed files by those of their new text;
     returns how many findings went away."""
     from maniac_guard.detectors import load_detectors
@@ -72,7 +70,7 @@ def rescan(run: FixRun, result: ScanResult, request: ScanRequest) -> int:
         source, _, _ = to_source(path, data)
         if source is not None:
             after += scan_source(source, detectors)
-    after = _carry_verdicts(before, select_findings(after, request.settings), request.settings.only_live)
+    after = _carry_verdicts(before, select_findings(after, target.settings), target.settings.only_live)
     kept = [f for f in result.findings if f.path not in changed]
     result.findings = sorted(kept + after, key=sort_key)
     remaining = {(f.rule_id, f.fingerprint) for f in after}
@@ -105,17 +103,15 @@ def _distinct_secrets(run: FixRun) -> list[str]:
     return out
 
 
-def apply_fixes(result: ScanResult, request: ScanRequest) -> int | None:
+def apply_fixes(result: ScanResult, target: ScanTarget, fix: FixRequest) -> int | None:
     """Fix (or diff) after a scan. Returns the exit code for --diff (which
     prints only the diff), None when the scan's own report should follow."""
     from maniac_guard.fix import fix_files, render_diff
 
-    fix = request.fix
-    assert fix is not None
-    options = fix_options(request)
+    options = fix_options(target.settings, fix)
     from maniac_guard.fix.ondisk import fix_roots
 
-    run = fix_files(candidate_files(result), options, write=not fix.diff, roots=fix_roots(request.paths))
+    run = fix_files(candidate_files(result), options, write=not fix.diff, roots=fix_roots(target.paths))
     for message in run.messages:
         print(f"maniac-guard: {message}", file=sys.stderr)
     if fix.diff:
@@ -127,10 +123,10 @@ def apply_fixes(result: ScanResult, request: ScanRequest) -> int | None:
         except WriteError as exc:
             raise ConfigError(str(exc)) from None
         count, files = run.fixed_count, len(run.changed)
-        if not request.quiet:
+        if not target.quiet:
             print(f"maniac-guard: would fix {count} finding{'s' * (count != 1)} in {files} file{'s' * (files != 1)}", file=sys.stderr)
         return 1 if run.changed else 0
-    fixed = rescan(run, result, request)
+    fixed = rescan(run, result, target)
     lines: list[str] = []
     if run.changed:
         lines.append(f"Fixed {fixed} finding{'s' * (fixed != 1)} in {len(run.changed)} file{'s' * (len(run.changed) != 1)}; {ROTATE}.")

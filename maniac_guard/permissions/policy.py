@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from maniac_guard.errors import ConfigError
 from maniac_guard.findings import Severity
 from maniac_guard.permissions.declarations import DeclarationFile, KeyDecl, Waiver, read_waivers
 from maniac_guard.permissions.scopes import Catalog
+
+if TYPE_CHECKING:
+    from maniac_guard.config import Settings
 
 
 
@@ -267,3 +271,17 @@ def evaluate(decl: DeclarationFile, policy: Policy, catalog: Catalog, today: dt.
         found.extend(_key_checks(key, decl, policy, catalog))
     found.extend(_duplicate_names(decl))
     return [v for v in found if v.rule_id not in policy.disabled]
+
+
+def policy_path(settings: Settings) -> str | None:
+    """The policy file: absolute (from --policy) or relative to the config file's folder."""
+    if not settings.policy:
+        return None
+    if os.path.isabs(settings.policy):
+        return settings.policy
+    return os.path.join(settings.config_dir, settings.policy)
+
+
+def activate_configured_policy(settings: Settings) -> None:
+    """Load the user's policy (if any) for this process; a bad one is a config error (PolicyError)."""
+    activate(policy_path(settings))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from maniac_guard.sources import SourceFile
 
 if TYPE_CHECKING:
+    from maniac_guard.config import Settings
     import pathspec
 
 BINARY_SNIFF = 8192
@@ -55,6 +56,15 @@ class Excluder:
 
             raise ConfigError(f"{where}: {pattern_problem(list(patterns))}") from None
         self._specs.append((os.path.abspath(base), spec))
+
+    @classmethod
+    def of(cls, settings: Settings, cli_exclude: Sequence[str]) -> Excluder:
+        """The one exclude filter of a run: the config's patterns (relative to
+        its folder), then `--exclude` (relative to the current folder)."""
+        excluder = cls()
+        excluder.add(settings.config_dir, settings.exclude, where=f"{settings.config_path or 'config'}: 'exclude'")
+        excluder.add(os.getcwd(), cli_exclude)
+        return excluder
 
     def __bool__(self) -> bool:
         return bool(self._specs)

@@ -14,12 +14,11 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from maniac_guard.sources import SourceFile
-from maniac_guard.sources.gitblobs import BlobReader, read_many
+from maniac_guard.sources.gitblobs import BlobReader
 from maniac_guard.sources.gitcore import (
     GitError,
     RepoInfo,
@@ -39,7 +38,6 @@ from maniac_guard.sources.gitlog import (
 )
 
 if TYPE_CHECKING:
-    from maniac_guard.scan import ScanRequest
     from maniac_guard.summary import ScanResult
 
 __all__ = [
@@ -58,7 +56,6 @@ __all__ = [
     "read_blobs",
     "repo_info",
     "run_git",
-    "scan_staged",
     "staged_files",
     "unquote_path",
 ]
@@ -129,10 +126,7 @@ def read_blobs(cwd: str, names: Sequence[str], limit: int = 1 << 62) -> list[byt
         return [reader.read(name, limit)[1] for name in names]
 
 
-# --- scan adapter (ScanRequest.source) ------------------------------------------------
-
-
-def _lfs_content(root: str, abs_path: str, shown: str, data: bytes, max_size: int) -> tuple[bytes | None, str | None]:
+def lfs_content(root: str, abs_path: str, shown: str, data: bytes, max_size: int) -> tuple[bytes | None, str | None]:
     """For a staged LFS pointer: (content, None), or (None, why it cannot be
     scanned). For any other blob: (data, None)."""
     if len(data) >= 1024 or not data.startswith(b"version "):  # cheap: most blobs are not pointers
@@ -160,68 +154,6 @@ def _lfs_content(root: str, abs_path: str, shown: str, data: bytes, max_size: in
     if read.data is None:
         return None, read.message or f"{shown}: cannot read the Git LFS object"
     return read.data, None
-
-
-def scan_staged(request: ScanRequest) -> ScanResult:
-    """`scan --staged`: the index's version of each staged file, not the work tree's.
-
-    Paths are shown relative to the current folder, as `scan` shows disk files,
-    and lines are those of the staged version.
-    """
-    from maniac_guard.engine import scan_sources
-    from maniac_guard.selection import enabled_rules
-    from maniac_guard.sources.files import Excluder, to_source
-    from maniac_guard.summary import ScanResult
-
-    cwd = os.getcwd()
-    info = repo_info(cwd)
-    if info.bare:
-        raise GitError("--staged needs a work tree, and this is a bare repository")
-    pathspecs = [p for p in request.paths if p != "."]
-    missing = unknown_paths(cwd, pathspecs)
-    staged = staged_files(cwd, pathspecs)
-    settings = request.settings
-    excluder = Excluder()
-    excluder.add(settings.config_dir, settings.exclude)
-    excluder.add(cwd, request.cli_exclude)
-    wanted = [f for f in staged.files if not (excluder and excluder.excluded(os.path.join(info.root, f.path)))]
-    result = ScanResult()
-    result.skipped.update(staged.skipped)
-    errors: list[str] = []
-
-    at_root = os.path.realpath(cwd) == os.path.realpath(info.root)
-
-    def sources() -> Iterator[SourceFile]:
-        blobs = read_many(info.root, [item.blob for item in wanted], settings.max_file_size)
-        for item, (found, data) in zip(wanted, blobs):
-            abs_path = os.path.join(info.root, item.path)
-            shown = item.path if at_root else os.path.relpath(abs_path, cwd).replace(os.sep, "/")
-            if found is None:
-                errors.append(f"{shown}: staged blob {item.blob[:12]} cannot be read")
-                continue
-            if data is None:
-                result.skipped["too-large"] += 1
-                result.messages.append(f"{shown}: staged version is over the size limit, skipped")
-                continue
-            data, why = _lfs_content(info.root, abs_path, shown, data, settings.max_file_size)
-            if data is None:
-                errors.append(why or f"{shown}: cannot be read")
-                continue
-            source, skipped, message = to_source(shown, data)
-            if source is None:
-                result.skipped[skipped or "unreadable"] += 1
-                if message:
-                    result.messages.append(message)
-                continue
-            yield source
-
-    # Staged blobs are mostly files a disk scan saw: the detector cache serves them too.
-    scanned = scan_sources(sources(), enabled_rules(request.settings), cached=True, many=len(wanted) >= 100)
-    scanned.messages[:0] = result.messages
-    scanned.skipped.update(result.skipped)
-    scanned.missing_paths = missing
-    report_incomplete(scanned, errors)
-    return scanned
 
 
 def report_incomplete(result: ScanResult, errors: Sequence[str]) -> None:

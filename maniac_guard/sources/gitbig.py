@@ -21,7 +21,7 @@ from maniac_guard.sources.gitblobs import BlobReader
 from maniac_guard.sources.gitcore import GitError, git_command
 
 if TYPE_CHECKING:
-    from maniac_guard.sources.gitlog import HistoryState
+    from maniac_guard.sources.gitmodel import HistoryState
 
 OID = re.compile(rb"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
 RAW_FORMAT = "--format=%x00%H%x00%an <%ae>%x00%aI%x00"
@@ -122,7 +122,7 @@ def big_path_sources(
 ) -> Iterator[SourceFile]:
     """What each commit added at `paths`, each version sized before it is read."""
     from maniac_guard.sources.gitbinary import blob_source
-    from maniac_guard.sources.gitlog import Commit, FileDiff
+    from maniac_guard.sources.gitmodel import Commit, FileDiff
 
     zero = re.compile(rb"^0+$")
     for stream in _stream(root, raw_args(revs, max_commits, paths)):

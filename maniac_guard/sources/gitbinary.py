@@ -18,7 +18,7 @@ from maniac_guard.sources.gitcore import decode_path
 from maniac_guard.sources.lfs import POINTER_MAX, object_path, parse_pointer
 
 if TYPE_CHECKING:
-    from maniac_guard.sources.gitlog import Commit, FileDiff, HistoryState
+    from maniac_guard.sources.gitmodel import Commit, FileDiff, HistoryState
 
 HANDLED: Literal["handled"] = "handled"
 

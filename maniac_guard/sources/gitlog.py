@@ -21,7 +21,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import IO
 
 from maniac_guard.sources import SourceFile
@@ -34,6 +33,9 @@ from maniac_guard.sources.gitcore import (
     run_git,
     unquote_path,
 )
+from maniac_guard.sources.gitmodel import Commit, FileDiff, HistoryState
+
+__all__ = ["Commit", "FileDiff", "HistoryState", "history_sources", "log_args"]
 
 SUBMODULE_MODE = b"160000"
 # A record separator no diff line can start with: every diff content line
@@ -44,46 +46,6 @@ HUNK_RE = re.compile(rb"^@@+ (?:-\d+(?:,\d+)? )+\+(\d+)(?:,\d+)? @@")
 ZERO_OID = re.compile(rb"^0+$")
 BLOCK_LIMIT = 8 << 20  # bytes of one commit's diff held at once before parsing starts
 MAX_EXCLUDED = 2000  # paths of over-limit blobs read apart from the patch stream
-
-
-@dataclass
-class HistoryState:
-    """What the history stream saw besides the files it yielded."""
-
-    order: dict[str, int] = field(default_factory=dict)  # commit -> position, oldest first
-    renames: dict[str, str] = field(default_factory=dict)  # old path -> new path
-    binary: int = 0
-    submodules: int = 0
-    too_large: int = 0
-    messages: list[str] = field(default_factory=list)
-    # What could not be read at all (e.g. a Git LFS object that is not
-    # here): the scan is incomplete, so it must not end clean.
-    unreadable: list[str] = field(default_factory=list)
-
-
-@dataclass
-class FileDiff:
-    """One file of one commit, as the diff shows it."""
-
-    path: bytes | None = None
-    submodule: bool = False
-    binary: bool = False  # git would not diff it: judged by content instead
-    width: int = 1  # prefix columns: 1, or the parent count of a combined (merge) diff
-    line: int = 0
-    lines: list[bytes] = field(default_factory=list)
-    numbers: list[int] = field(default_factory=list)
-    size: int = 0
-    too_large: bool = False
-    renamed_from: str | None = None
-    old_blobs: list[str] = field(default_factory=list)
-    new_blob: str | None = None
-
-
-@dataclass
-class Commit:
-    sha: str | None = None
-    author: str | None = None
-    date: str | None = None
 
 
 def log_args(revs: Sequence[str], max_commits: int | None, max_size: int = 10 * 1024 * 1024) -> list[str]:
@@ -145,8 +107,11 @@ def history_sources(
     max_commits: int | None = None,
     max_size: int = 10 * 1024 * 1024,
     progress: bool = False,
+    hints: Sequence[bytes] | None = None,
 ) -> Iterator[SourceFile]:
-    """One SourceFile per (commit, file) with lines added by that commit."""
+    """One SourceFile per (commit, file) with lines added by that commit.
+    `hints`: byte patterns one of which a commit must hold to be worth
+    parsing (the detectors' hints); None parses every commit."""
     from maniac_guard.sources.gitbig import (
         big_path_sources,
         big_paths,
@@ -168,7 +133,7 @@ def history_sources(
         assert proc.stdout is not None
         _widen_pipe(proc.stdout)
         try:
-            yield from _parse(_lines_worth_parsing(proc.stdout), state, max_size, meter, reader)
+            yield from _parse(_lines_worth_parsing(proc.stdout, hints), state, max_size, meter, reader)
         finally:
             proc.stdout.close()
             code = proc.wait()
@@ -184,22 +149,6 @@ def history_sources(
 
 # Header lines whose facts the parser records even when no key can be near.
 _ALWAYS_PARSE = (rb"\nrename from ", rb"\nBinary files ", SUBMODULE_MODE, rb"\n[ +]+oid sha256:")
-
-
-def _fragment_hints() -> list[re.Pattern[bytes]] | None:
-    """What a commit must contain for any detector to fire on its added lines
-    (None: a detector gives no hint, so every commit is parsed)."""
-    from maniac_guard.detectors import load_detectors
-
-    hints = [re.compile(pattern) for pattern in _ALWAYS_PARSE]
-    for detector in load_detectors():
-        if detector.needs_whole_file:
-            continue
-        patterns = detector.hints
-        if patterns is None:
-            return None
-        hints.extend(re.compile(pattern) for pattern in patterns)
-    return hints
 
 
 def _widen_pipe(stream: IO[bytes]) -> None:
@@ -241,13 +190,13 @@ def _commit_blocks(stream: IO[bytes], block_size: int = 1 << 20, limit: int = BL
         yield bytes(buffer), not partial
 
 
-def _lines_worth_parsing(stream: IO[bytes]) -> Iterator[bytes]:
+def _lines_worth_parsing(stream: IO[bytes], hints: Sequence[bytes] | None) -> Iterator[bytes]:
     """Most commits hold nothing a detector looks for: parsing their diffs
     line by line in Python was 4x the time of `git log` itself. Such a commit
     keeps only its record line (for the commit order and the progress)."""
-    hints = _fragment_hints()
+    wanted = None if hints is None else [re.compile(p) for p in (*_ALWAYS_PARSE, *hints)]
     for block, whole in _commit_blocks(stream):
-        if not whole or hints is None or any(hint.search(block) for hint in hints):
+        if not whole or wanted is None or any(hint.search(block) for hint in wanted):
             yield from block.splitlines(keepends=True)
         else:
             yield block[: block.find(b"\n") + 1] or block

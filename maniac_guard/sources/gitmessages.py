@@ -13,20 +13,13 @@ as its whole name:
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING
-
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.gitblobs import BlobReader
 from maniac_guard.sources.gitcore import GitError, decode_path, git_command, run_git
-
-if TYPE_CHECKING:
-    from maniac_guard.summary import ScanResult
-    from maniac_guard.scan import ScanRequest
 
 COMMIT_MESSAGE = "<commit message>"
 MESSAGE_FORMAT = "--format=%x00%H%x00%an <%ae>%x00%aI%n%B"
@@ -152,33 +145,3 @@ def _object_sources(
 
 # `git commit -v` puts the diff below this line; git drops it from the message.
 SCISSORS = re.compile(rb"^\S+ -{24} >8 -{24}\r?$", re.MULTILINE)
-
-
-def scan_commit_msg(request: ScanRequest) -> ScanResult:
-    """`scan --commit-msg FILE`: the message git is about to record (the
-    commit-msg hook gets its file as $1), up to git's scissors line."""
-    from maniac_guard.engine import scan_sources
-    from maniac_guard.summary import ScanResult
-    from maniac_guard.selection import enabled_rules
-    from maniac_guard.sources.files import read_file, to_source
-
-    files = [p for p in request.paths if p != "."]
-    if not files:
-        raise GitError("--commit-msg needs the message file (git passes it to a commit-msg hook as $1)")
-    result = ScanResult()
-    sources = []
-    for path in files:
-        if not os.path.lexists(path):
-            result.missing_paths.append(path)
-            continue
-        read = read_file(path, path, request.settings.max_file_size, roots=[], follow=True)
-        if read.data is None:
-            raise GitError(read.message or f"{path}: cannot read the commit message")
-        cut = SCISSORS.search(read.data)
-        source, skipped, message = to_source(path, read.data[: cut.start()] if cut else read.data)
-        if source is None:
-            raise GitError(message or f"{path}: the commit message is {skipped}, cannot scan it")
-        sources.append(source)
-    scanned = scan_sources(sources, enabled_rules(request.settings))
-    scanned.missing_paths = result.missing_paths
-    return scanned

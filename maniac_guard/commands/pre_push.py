@@ -119,9 +119,9 @@ def run_pre_push(
     stdin_text: str | None = None,
 ) -> int:
     from maniac_guard.findings import Severity
-    from maniac_guard.history import HistorySpec, scan_history
+    from maniac_guard.commands.scan import ScanRequest, run_scan
     from maniac_guard.errors import EXIT_FINDINGS
-    from maniac_guard.scan import ScanRequest, run_scan
+    from maniac_guard.history import HistorySpec, scan_history
     from maniac_guard.sources.git import repo_info
 
     env = os.environ if env is None else env
@@ -137,7 +137,7 @@ def run_pre_push(
     spec = HistorySpec(tuple(revs), "the commits being pushed")
     request = ScanRequest(
         paths=[info.root], settings=settings, fmt="text", quiet=quiet, cli_exclude=list(exclude),
-        color=False, source=lambda req: scan_history(req, spec, info.root),
+        color=False, source=lambda target: scan_history(target, spec, info.root),
     )
     code = run_scan(request)
     if code == EXIT_FINDINGS:
@@ -145,45 +145,9 @@ def run_pre_push(
     return code
 
 
-PRE_PUSH_MARKER = "# maniac-guard pre-push hook"
-PRE_PUSH_TEMPLATE = """#!/bin/sh
-{marker} (written by `maniac-guard install-hook --hook pre-push`; safe to delete)
-# Scans the commits being pushed; `git push --no-verify` skips it.
-INSTALL_PYTHON={python}
-if [ -x "$INSTALL_PYTHON" ]; then
-    exec "$INSTALL_PYTHON" -m maniac_guard pre-push {args}"$@"
-elif command -v maniac-guard >/dev/null 2>&1; then
-    exec maniac-guard pre-push {args}"$@"
-else
-    echo "maniac-guard: not found; install it (pip install maniac-guard) or delete $0" >&2
-    exit 1
-fi
-"""
-
-
-def install_pre_push_hook(cwd: str, *, force: bool = False, extra_args: Sequence[str] = ()) -> tuple[str, str | None]:
-    """Write the repository's pre-push hook (honouring core.hooksPath); the
-    same rules as the pre-commit hook: a foreign hook is kept unless --force."""
-    import shlex
-
-    from maniac_guard.hooks import HookError, hook_path
-    from maniac_guard.writer import write_text_atomic
-
-    path = os.path.join(os.path.dirname(hook_path(cwd)), "pre-push")
-    replaced = None
-    if os.path.lexists(path):
-        try:
-            with open(path, encoding="utf-8", errors="replace") as handle:
-                ours = PRE_PUSH_MARKER in handle.read()
-        except OSError as exc:
-            raise HookError(f"{path}: cannot read the existing hook: {exc.strerror}") from None
-        if not ours:
-            if not force:
-                raise HookError(f"{path} already exists and is not maniac-guard's; rerun with --force to replace it (it is kept as pre-push.orig)")
-            replaced = path + ".orig"
-            os.replace(path, replaced)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    args = "".join(f"{shlex.quote(a)} " for a in extra_args)
-    write_text_atomic(path, PRE_PUSH_TEMPLATE.format(marker=PRE_PUSH_MARKER, python=shlex.quote(sys.executable), args=args))
-    os.chmod(path, 0o755)
-    return path, replaced
+def run_command(
+    remote: str | None, url: str | None, exclude: Sequence[str], fail_on: str | None, config: str | None, quiet: bool
+) -> int:
+    # Under pre-commit the range comes from its PRE_COMMIT_* variables; git's lines were its.
+    stdin_text = None if os.environ.get("PRE_COMMIT") == "1" else read_stdin()
+    return run_pre_push(remote, (), config, fail_on=fail_on, exclude=list(exclude), quiet=quiet, stdin_text=stdin_text)

@@ -255,3 +255,30 @@ def run_pre_receive(
     if verbose:
         out.write(f"maniac-guard: pre-receive: {scan.commits} new commit(s) scanned, no keys\n")
     return EXIT_ACCEPT
+
+
+def run_command(
+    timeout: float | None,
+    on_timeout: str,
+    exclude: Sequence[str],
+    select: Sequence[str],
+    ignore_rules: Sequence[str],
+    fail_on: str | None,
+    config: str | None,
+    verbose: bool,
+) -> int:
+    from maniac_guard.commands.options import split_ids
+    from maniac_guard.commands.pre_push import read_stdin
+    from maniac_guard.config import load_settings
+
+    settings = load_settings(".", config) if config else Settings()
+    if select:
+        settings.select = split_ids(select)
+    if ignore_rules:
+        settings.ignore = split_ids(ignore_rules, "--ignore")
+    if fail_on:
+        settings.fail_on = Severity.parse(fail_on)
+    lines = read_stdin()
+    if lines is None:
+        raise ConfigError("pre-receive: git passes the pushed refs on stdin; install it as the repository's hooks/pre-receive")
+    return run_pre_receive(lines, settings, exclude=list(exclude), timeout=timeout, on_timeout=on_timeout, verbose=verbose)

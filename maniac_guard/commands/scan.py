@@ -1,0 +1,241 @@
+"""`maniac-guard scan`: settings → engine → filters → report → exit code."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from maniac_guard.engine import path_groups, scan_disk
+from maniac_guard.errors import EXIT_USAGE, ConfigError
+from maniac_guard.selection import check_selectors, exit_code, select_findings
+from maniac_guard.summary import ScanResult
+from maniac_guard.target import ScanTarget
+
+if TYPE_CHECKING:
+    from maniac_guard.fix.apply import FixRequest
+
+@dataclass
+class ScanRequest(ScanTarget):
+    """The target, and how this command reports on it."""
+
+    fmt: str = "text"
+    output: str | None = None
+    color: bool = False
+    verbose: bool = False
+    # Where findings come from; the default walks `paths` on disk. Other
+    # sources (staged blobs, git history) plug in here.
+    source: Callable[[ScanTarget], ScanResult] | None = None
+    # --fix / --diff (maniac_guard.fix.apply.FixRequest); None: report only.
+    fix: FixRequest | None = None
+
+
+def emit(result: ScanResult, request: ScanRequest) -> None:
+    from maniac_guard.report import ReportContext, render
+
+    context = ReportContext(
+        color=request.color and request.output is None,
+        verbose=request.verbose,
+        fail_on=request.settings.fail_on.label,
+    )
+    text = render(result, request.fmt, context)
+    from maniac_guard.writer import WriteError, write_report, write_stdout
+
+    try:
+        if request.output:
+            write_report(request.output, text)
+        elif not (request.quiet and request.fmt == "text" and not result.findings):
+            write_stdout(text)
+    except WriteError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def report_messages(result: ScanResult, target: ScanTarget) -> None:
+    """stderr lines, with control characters from file names made visible."""
+    from maniac_guard.report.escape import printable
+
+    for path in result.missing_paths:
+        print(f"maniac-guard: {printable(path)}: no such file or directory", file=sys.stderr)
+    if target.quiet:
+        return
+    for message in result.messages:
+        print(f"maniac-guard: {printable(message)}", file=sys.stderr)
+
+
+def drop_accepted(result: ScanResult, request: ScanRequest) -> None:
+    """The ignore file, then the baseline: accepted findings are counted, not reported."""
+    from maniac_guard.baseline import apply_baseline
+    from maniac_guard.ignorefile import apply_ignore_file
+
+    apply_ignore_file(result, request.settings, request.paths)
+    apply_baseline(result, request.settings, request.paths, disk_scan=request.source is None)
+
+
+def run_scan(request: ScanRequest) -> int:
+    settings = request.settings
+    check_selectors(settings.select + settings.ignore)
+    if request.fix is not None and request.source is not None:
+        raise ConfigError("--fix and --diff work on files on disk, not on staged or historical content")
+    if settings.policy:  # a least-privilege policy file (MG4xx); loaded only when configured
+        from maniac_guard.permissions.policy import activate_configured_policy
+
+        activate_configured_policy(settings)
+    source = request.source or scan_disk
+    result = source(request)
+    if request.source is None and len(path_groups(request)) > 1:
+        # Each path's own config has selected its rules already; the run's
+        # select/ignore must not drop another config's findings afterwards
+        # (from the keys sent for verification, or a fixed file's re-scan).
+        request.settings = settings = replace(settings, select=[], ignore=[])
+    if settings.verify or settings.only_live:
+        from maniac_guard.verify import verify_result
+
+        verify_result(result, settings, quiet=request.quiet)
+    if request.source is not None:  # disk scans select per group (scan_disk)
+        result.findings = select_findings(result.findings, settings)
+    drop_accepted(result, request)
+    if request.fix is not None:
+        from maniac_guard.fix.apply import apply_fixes
+
+        diff_exit = apply_fixes(result, request, request.fix)
+        if diff_exit is not None:
+            report_messages(result, request)
+            return diff_exit
+    report_messages(result, request)
+    emit(result, request)
+    if result.missing_paths and len(result.missing_paths) == len(request.paths):
+        return EXIT_USAGE
+    if result.stages.incomplete:  # a git source could not read what was asked
+        return EXIT_USAGE
+    return exit_code(result.findings, settings.fail_on)
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """`scan` / `fix` as the command line gives them (None: not given)."""
+
+    paths: tuple[str, ...]
+    fmt: str
+    output: str | None
+    exclude: tuple[str, ...]
+    select: tuple[str, ...]
+    ignore_rules: tuple[str, ...]
+    fail_on: str | None
+    no_gitignore: bool
+    max_file_size: int | None
+    jobs: int | None
+    config: str | None
+    color: bool | None
+    verbose: bool
+    quiet: bool
+    baseline_file: str | None
+    no_baseline: bool
+    ignore_file: str | None
+    verify: bool | None
+    api_url: str | None
+    verify_timeout: float | None
+    verify_retries: int | None
+    verify_budget: float | None
+    only_live: bool | None
+    no_cache: bool
+    staged: bool
+    history: bool
+    since: str | None
+    rev_range: str | None
+    max_commits: int | None
+    commit_msg: bool = False
+    apply_fix: bool = False
+    show_diff: bool = False
+    unsafe_fixes: bool | None = None
+    env_var: str | None = None
+    write_env: str | None = None
+
+
+def run_command(opts: ScanOptions) -> int:
+    """`maniac-guard scan` (and `fix`): options → settings → request → run_scan."""
+    import os
+
+    from maniac_guard.commands.options import debug_logging, settings_for, severity, split_ids, use_color
+
+    if opts.verbose:
+        debug_logging()
+    paths = opts.paths or (".",)
+    settings = settings_for(
+        paths,
+        opts.config,
+        select=split_ids(opts.select),
+        ignore=split_ids(opts.ignore_rules, "--ignore"),
+        fail_on=severity(opts.fail_on),
+        gitignore=False if opts.no_gitignore else None,
+        max_file_size=opts.max_file_size,
+        jobs=opts.jobs,
+        # Absolute, so that they are not read relative to the config file.
+        baseline=os.path.abspath(opts.baseline_file) if opts.baseline_file else None,
+        ignore_file=os.path.abspath(opts.ignore_file) if opts.ignore_file else None,
+        verify=opts.verify,
+        api_url=opts.api_url,
+        verify_timeout=opts.verify_timeout,
+        verify_retries=opts.verify_retries,
+        verify_budget=opts.verify_budget,
+        only_live=opts.only_live or None,
+        verify_cache=False if opts.no_cache else None,
+        env_var=opts.env_var,
+        unsafe_fixes=opts.unsafe_fixes,
+    )
+    if opts.no_baseline:
+        settings.baseline = None
+    request = ScanRequest(
+        paths=list(paths),
+        settings=settings,
+        fmt=opts.fmt,
+        output=opts.output,
+        color=use_color(opts.color),
+        verbose=opts.verbose,
+        quiet=opts.quiet,
+        cli_exclude=list(opts.exclude),
+    )
+    request.source = git_source(opts)
+    request.fix = fix_request(opts)
+    return run_scan(request)
+
+
+def fix_request(opts: ScanOptions) -> FixRequest | None:
+    if not (opts.apply_fix or opts.show_diff):
+        if opts.write_env:
+            raise ConfigError("--write-env needs --fix")
+        return None
+    from maniac_guard.fix.apply import FixRequest
+
+    if opts.env_var is not None and not opts.env_var.isidentifier():
+        raise ConfigError(f"--env-var: {opts.env_var!r} is not a variable name")
+    if opts.write_env and opts.show_diff:
+        raise ConfigError("--write-env needs --fix (--diff writes nothing)")
+    return FixRequest(diff=opts.show_diff, unsafe=bool(opts.unsafe_fixes), write_env=opts.write_env)
+
+
+def git_source(opts: ScanOptions) -> Callable[[ScanTarget], ScanResult] | None:
+    """Where --staged / --history / --commit-msg read from (None: files on disk)."""
+    import os
+
+    history = opts.history or bool(opts.since or opts.rev_range or opts.max_commits)
+    if opts.staged + history + opts.commit_msg > 1:
+        raise ConfigError("--staged, --history and --commit-msg cannot be combined")
+    if opts.commit_msg:
+        from maniac_guard.staged import scan_commit_msg
+
+        return scan_commit_msg
+    if opts.staged:
+        from maniac_guard.staged import scan_staged
+
+        return scan_staged
+    if not history:
+        return None
+    from maniac_guard.history import history_spec, scan_history
+    from maniac_guard.sources.git import repo_info
+
+    info = repo_info(os.getcwd())
+    spec = history_spec(
+        info.root, since=opts.since, range_=opts.rev_range, max_commits=opts.max_commits, shallow=info.shallow
+    )
+    return lambda target: scan_history(target, spec, info.root)

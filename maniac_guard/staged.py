@@ -1,0 +1,105 @@
+"""What a commit is about to record, for git hooks: the staged version of
+each staged file (`scan --staged`) and the commit message
+(`scan --commit-msg FILE`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+from maniac_guard.engine import scan_sources
+from maniac_guard.selection import enabled_rules
+from maniac_guard.sources import SourceFile
+from maniac_guard.sources.files import Excluder, read_file, to_source
+from maniac_guard.sources.git import (
+    GitError,
+    lfs_content,
+    repo_info,
+    report_incomplete,
+    staged_files,
+    unknown_paths,
+)
+from maniac_guard.sources.gitblobs import read_many
+from maniac_guard.sources.gitmessages import SCISSORS
+from maniac_guard.summary import ScanResult
+from maniac_guard.target import ScanTarget
+
+
+def scan_staged(target: ScanTarget) -> ScanResult:
+    """`scan --staged`: the index's version of each staged file, not the work tree's.
+
+    Paths are shown relative to the current folder, as `scan` shows disk files,
+    and lines are those of the staged version.
+    """
+    cwd = os.getcwd()
+    info = repo_info(cwd)
+    if info.bare:
+        raise GitError("--staged needs a work tree, and this is a bare repository")
+    pathspecs = [p for p in target.paths if p != "."]
+    missing = unknown_paths(cwd, pathspecs)
+    staged = staged_files(cwd, pathspecs)
+    settings = target.settings
+    excluder = Excluder.of(settings, target.cli_exclude)
+    wanted = [f for f in staged.files if not (excluder and excluder.excluded(os.path.join(info.root, f.path)))]
+    result = ScanResult()
+    result.skipped.update(staged.skipped)
+    errors: list[str] = []
+
+    at_root = os.path.realpath(cwd) == os.path.realpath(info.root)
+
+    def sources() -> Iterator[SourceFile]:
+        blobs = read_many(info.root, [item.blob for item in wanted], settings.max_file_size)
+        for item, (found, data) in zip(wanted, blobs):
+            abs_path = os.path.join(info.root, item.path)
+            shown = item.path if at_root else os.path.relpath(abs_path, cwd).replace(os.sep, "/")
+            if found is None:
+                errors.append(f"{shown}: staged blob {item.blob[:12]} cannot be read")
+                continue
+            if data is None:
+                result.skipped["too-large"] += 1
+                result.messages.append(f"{shown}: staged version is over the size limit, skipped")
+                continue
+            data, why = lfs_content(info.root, abs_path, shown, data, settings.max_file_size)
+            if data is None:
+                errors.append(why or f"{shown}: cannot be read")
+                continue
+            source, skipped, message = to_source(shown, data)
+            if source is None:
+                result.skipped[skipped or "unreadable"] += 1
+                if message:
+                    result.messages.append(message)
+                continue
+            yield source
+
+    # Staged blobs are mostly files a disk scan saw: the detector cache serves them too.
+    scanned = scan_sources(sources(), enabled_rules(target.settings), cached=True, many=len(wanted) >= 100)
+    scanned.messages[:0] = result.messages
+    scanned.skipped.update(result.skipped)
+    scanned.missing_paths = missing
+    report_incomplete(scanned, errors)
+    return scanned
+
+
+def scan_commit_msg(target: ScanTarget) -> ScanResult:
+    """`scan --commit-msg FILE`: the message git is about to record (the
+    commit-msg hook gets its file as $1), up to git's scissors line."""
+    files = [p for p in target.paths if p != "."]
+    if not files:
+        raise GitError("--commit-msg needs the message file (git passes it to a commit-msg hook as $1)")
+    result = ScanResult()
+    sources = []
+    for path in files:
+        if not os.path.lexists(path):
+            result.missing_paths.append(path)
+            continue
+        read = read_file(path, path, target.settings.max_file_size, roots=[], follow=True)
+        if read.data is None:
+            raise GitError(read.message or f"{path}: cannot read the commit message")
+        cut = SCISSORS.search(read.data)
+        source, skipped, message = to_source(path, read.data[: cut.start()] if cut else read.data)
+        if source is None:
+            raise GitError(message or f"{path}: the commit message is {skipped}, cannot scan it")
+        sources.append(source)
+    scanned = scan_sources(sources, enabled_rules(target.settings))
+    scanned.missing_paths = result.missing_paths
+    return scanned
