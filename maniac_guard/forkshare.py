@@ -79,8 +79,8 @@ def run_shared(chunks: Sequence[Chunk], work: Callable[[Chunk], Result], helpers
         for payload in _collect(pipes, max(STALL_SECONDS, 10 * average)):
             try:
                 done.update(pickle.loads(payload))
-            except Exception:
-                pass  # a helper that died mid-way: its chunks are redone below
+            except Exception:  # noqa: BLE001 - a helper that died mid-way: its chunks are redone below
+                pass
     finally:
         # Leaving early (Ctrl-C, SIGTERM): no helper scans on without us.
         for read_end, pid in pipes.items():

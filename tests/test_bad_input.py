@@ -93,7 +93,7 @@ def test_invalid_utf16_and_utf8(tree: Path) -> None:
 
 def test_fifo_is_not_read(tree: Path) -> None:
     os.mkfifo(tree / "pipe")
-    code, report, err = _scan_json(tree, ".", "--no-gitignore")
+    code, _report, err = _scan_json(tree, ".", "--no-gitignore")
     assert "pipe: not a regular file, skipped" in err
     assert code == 1
 

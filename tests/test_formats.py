@@ -119,7 +119,7 @@ def test_github_format_end_to_end_on_a_file_name_needing_escapes(tmp_path: Path)
     write_tree(tmp_path, {"odd%na:me,1.txt": f"token {KEY_A}\n"})
     done = run_cli("scan", ".", "--format", "github", cwd=tmp_path)
     assert done.returncode == 1, done.stderr
-    [line] = [l for l in done.stdout.splitlines() if l.startswith("::")]
+    [line] = [text for text in done.stdout.splitlines() if text.startswith("::")]
     command, properties, message = parse_annotation(line)
     assert command == "error"
     assert unescape(properties["file"]) == "odd%na:me,1.txt"

@@ -135,7 +135,7 @@ def test_history_reports_a_removed_key_as_not_at_head(repo: Repo) -> None:
     repo.write("notes.md", "token: see vault\n")
     repo.commit("remove")
 
-    code, report, proc_err = scan_json(repo, "--history")
+    code, report, _ = scan_json(repo, "--history")
     assert code == 1
     [finding] = report["findings"]
     assert finding["commit"] == added and finding["path"] == "notes.md"
@@ -222,7 +222,7 @@ def test_history_survives_binary_non_utf8_and_odd_paths(repo: Repo) -> None:
     repo.write('dir with space/"quoted"\tname.txt', f"{fake_key('odd')}\n")
     repo.commit("mixed")
 
-    code, report, err = scan_json(repo, "--history")
+    code, report, _ = scan_json(repo, "--history")
     assert code == 1
     assert {f["path"] for f in report["findings"]} == {"legacy.txt", 'dir with space/"quoted"\tname.txt'}
     assert report["summary"]["files_skipped"].get("binary") == 1
@@ -237,7 +237,7 @@ def test_history_skips_submodules(repo: Repo, tmp_path: Path, env: dict[str, str
     repo.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(inner.path), "sub")
     repo.commit("add submodule")
 
-    code, report, err = scan_json(repo, "--history")
+    code, report, _ = scan_json(repo, "--history")
     assert code == 0, report
     assert report["findings"] == []
 
@@ -248,7 +248,7 @@ def test_history_in_a_shallow_clone_says_what_it_misses(repo: Repo, tmp_path: Pa
         repo.commit(f"c{n}")
     clone = tmp_path / "shallow"
     subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo.path}", str(clone)], check=True, env={**repo.env, "PATH": __import__("os").environ["PATH"]})
-    code, report, err = scan_json(repo, "--history", cwd=clone)
+    code, _report, err = scan_json(repo, "--history", cwd=clone)
     assert code == 0
     assert "shallow clone" in err
 

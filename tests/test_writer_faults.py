@@ -39,7 +39,7 @@ def test_disk_full_leaves_the_original(target: Path, monkeypatch: pytest.MonkeyP
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(writer.os, "fsync", no_space)
-    with pytest.raises(WriteError, match="app.py: cannot write: No space left on device"):
+    with pytest.raises(WriteError, match=r"app\.py: cannot write: No space left on device"):
         write_bytes_atomic(str(target), b"new", expected=ORIGINAL)
     assert target.read_bytes() == ORIGINAL
     assert _leftovers(target.parent) == []

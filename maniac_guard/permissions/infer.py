@@ -150,10 +150,10 @@ def _analyse(path: str, text: str, catalog: Catalog) -> Inference:
             for statement in node.body.body if isinstance(node.body, cst.IndentedBlock) else ():
                 if isinstance(statement, cst.SimpleStatementLine):
                     for small in statement.body:
-                        if isinstance(small, cst.Return) and small.value is not None and client_path(small.value) == ():
-                            if node.name.value not in factories:
-                                factories.add(node.name.value)
-                                self.changed = True
+                        returns_client = isinstance(small, cst.Return) and small.value is not None and client_path(small.value) == ()
+                        if returns_client and node.name.value not in factories:
+                            factories.add(node.name.value)
+                            self.changed = True
 
     for _ in range(4):  # to a fixpoint: aliases of aliases
         binder = Binder()

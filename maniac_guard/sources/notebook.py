@@ -96,7 +96,7 @@ def _find_source(tokens: list[tuple[int, bool, str | None]], start: int, parts: 
     """Index of the first token of `parts` after a `"source":` key at or after `start`."""
     count = len(parts)
     for i in range(start, len(tokens) - count):
-        offset, is_key, value = tokens[i]
+        _, is_key, value = tokens[i]
         if not (is_key and value == "source"):
             continue
         if all(tokens[i + 1 + j][2] == parts[j] for j in range(count)):

@@ -126,7 +126,7 @@ def verify_keys(keys: list[str], options: VerifyOptions) -> VerifyReport:
                         key = futures[future]
                         try:
                             verdict, cacheable = future.result()
-                        except Exception as exc:  # a bug must not end the scan or print a key
+                        except Exception as exc:  # noqa: BLE001 - a bug must not end the scan or print a key
                             verdict, cacheable = Verification(UNKNOWN, None, f"check failed ({type(exc).__name__})"), False
                         report.verdicts[key] = verdict
                         if cache is not None and cacheable:
