@@ -98,7 +98,7 @@ class Folder(Resolver):
         if isinstance(expr, cst.SimpleString):
             try:
                 value = expr.evaluated_value
-            except Exception:  # libcst raises plain errors on odd escapes
+            except Exception:  # noqa: BLE001 -- libcst raises plain errors on odd escapes
                 return None
             return Folded(value, expr, False, False) if isinstance(value, str) else None
         if isinstance(expr, cst.ConcatenatedString):

@@ -94,9 +94,9 @@ class Resolver(cst.CSTVisitor):
         self._small = node
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        if isinstance(node.names, cst.ImportStar) and node.module is not None and node.relative == ():
-            if cst.helpers.get_full_name_for_node(node.module) == "maniac":
-                self.star_maniac = True
+        star = isinstance(node.names, cst.ImportStar) and node.module is not None and node.relative == ()
+        if star and node.module is not None and cst.helpers.get_full_name_for_node(node.module) == "maniac":
+            self.star_maniac = True
 
     def _enclosing_class(self) -> cst.ClassDef | None:
         for owner in reversed(self._owners):
@@ -122,11 +122,10 @@ class Resolver(cst.CSTVisitor):
             if not starred and len(targets) == len(values):
                 for sub_target, sub_value in zip(targets, values):
                     self._record_target(sub_target, sub_value)
-        elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
-            if target.value.value in ("self", "cls"):
-                owner = self._enclosing_class()
-                if owner is not None:
-                    self._class_attrs[owner].setdefault(target.attr.value, []).append(value)
+        elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value in ("self", "cls"):
+            owner = self._enclosing_class()
+            if owner is not None:
+                self._class_attrs[owner].setdefault(target.attr.value, []).append(value)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         self._small = node
