@@ -13,7 +13,7 @@ from pathlib import Path
 
 import libcst as cst
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from libcst.metadata import MetadataWrapper
 
@@ -88,7 +88,17 @@ STATEMENT = st.one_of(
     EXPR.map(lambda e: f"make = functools.partial(Maniac, api_key={e})"),
     st.tuples(EXPR, EXPR).map(lambda p: f"value = os.getenv({p[0]}, {p[1]})"),
     st.tuples(EXPR, EXPR).map(lambda p: f"value = os.environ.get({p[0]}) or {p[1]}"),
+    st.tuples(EXPR, EXPR).map(lambda p: f"value = (os.getenv({p[0]}) or os.environ.get('X')) or {p[1]}"),
+    st.tuples(IDENT, EXPR, EXPR).map(lambda p: f"value = {p[0]} or os.getenv({p[1]}) or {p[2]}"),
     st.tuples(EXPR, EXPR).map(lambda p: f"os.environ[{p[0]}] = {p[1]}"),
+    EXPR.map(lambda e: f"client = M(api_key={e}, timeout=cfg.get('t'))"),
+    st.tuples(EXPR, EXPR).map(lambda p: f"value = cfg.get({p[0]}, {p[1]}) or {p[1]}"),
+    st.tuples(EXPR, EXPR).map(lambda p: f"cfg[{p[0]}] = {p[1]}"),
+    st.tuples(EXPR, EXPR).map(lambda p: f"E[{p[0]}] = E.get({p[0]}) or {p[1]}"),
+    st.tuples(EXPR, EXPR).map(lambda p: f"value = getenv({p[0]}, {p[1]})"),
+    st.tuples(EXPR, EXPR).map(lambda p: f'httpx.get({p[0]}, headers=dict(Authorization={p[1]}))'),
+    EXPR.map(lambda e: f"client = Maniac(api_key=cfg.get({e}), base_url={e})"),
+    EXPR.map(lambda e: f'client = Maniac(default_headers={{"Authorization": {e}}})'),
     st.tuples(EXPR, EXPR).map(lambda p: f"environ.setdefault({p[0]}, {p[1]})"),
     EXPR.map(lambda e: f"os.environ.update(MANIAC_TOKEN={e})"),
     st.tuples(EXPR, EXPR).map(lambda p: f'requests.post({p[0]}, headers={{"Authorization": {p[1]}}})'),
@@ -99,13 +109,25 @@ STATEMENT = st.one_of(
 IMPORTS = st.lists(
     st.sampled_from(
         ["import os", "from os import environ", "from maniac import Maniac", "import maniac", "import functools",
-         "import string", "import requests", "from maniac import *"]
+         "import string", "import requests", "from maniac import *", "from maniac import Maniac as M",
+         "from os import environ as E", "from os import getenv", "import httpx"]
     ),
     unique=True,
 )
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example(["import os"], [f"value = os.environ.get('MANIAC_API_KEY') or {OTHER_SECRET!r}"], "app.py")
+@example(["import os"], [f"value = (os.getenv('A') or os.getenv('MANIAC_TOKEN')) or {OTHER_SECRET!r}"], "app.py")
+@example(["from os import environ as E"], [f"E['MANIAC_' + 'API_KEY'] = {OTHER_SECRET!r}"], "app.py")
+@example(["from os import getenv as g"], [f"value = g('MANIAC_API_KEY', {OTHER_SECRET!r})"], "app.py")
+@example(["import os"], [f"os.environ.update({{'MANIAC_TOKEN': {OTHER_SECRET!r}}})"], "app.py")
+@example(["import requests"], [f"requests.get('https://api.' + 'maniac.ai', headers={{'Authorization': {OTHER_SECRET!r}}})"], "app.py")
+@example([], [f"KEY = {KEY[:1]!r} + {KEY[1:]!r}"], "app.py")
+@example(["import os"], [f"value = os.getenv('MANIAC_API_KEY', {OTHER_SECRET!r})"], "app.py")
+@example(["import os"], [f"os.putenv('MANIAC_API_KEY', {OTHER_SECRET!r})"], "app.py")
+@example(["from os import environ"], [f"environ.setdefault('MANIAC_TOKEN', {OTHER_SECRET!r})"], "app.py")
+@example(["from maniac import Maniac as M", "import functools"], [f"make = functools.partial(M, {OTHER_SECRET!r})"], "app.py")
 @given(IMPORTS, st.lists(STATEMENT, min_size=1, max_size=5), st.sampled_from(["app.py", "tests/test_app.py"]))
 def test_the_screen_says_analyze_whenever_the_analyzer_reports(imports: list[str], body: list[str], path: str) -> None:
     _assert_superset("\n".join([*imports, *body]) + "\n", path)
