@@ -106,6 +106,7 @@ def test_the_fix_of_every_new_shape_leaves_code_that_compiles_with_nothing_to_re
     source = path.read_text()  # type: ignore[attr-defined]
     relative = f"app/{path.name}"  # type: ignore[attr-defined]
     before = analyze(MetadataWrapper(cst.parse_module(source)), path=relative)
+    assert before
     fixed = fix_module(cst.parse_module(source), FixOptions(), path=relative)
     compile(fixed.module.code, relative, "exec")
     assert len(fixed.applied) == len(before)
