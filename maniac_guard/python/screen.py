@@ -71,7 +71,6 @@ class _Ingredients:
         # without one, a value is a single literal (ast merges "a" "b").
         self.joins = False
         self.sdk_names = set(SDK_CLASSES)  # and what they are imported as
-        self.sdk_calls: list[ast.Call] = []  # calls of a name in sdk_names, or with one as argument
         self.calls: list[ast.Call] = []
 
     def collect(self, tree: ast.AST) -> None:
