@@ -220,9 +220,13 @@ def test_libcst_is_imported_only_when_a_python_file_may_hold_a_finding() -> None
         scan_source(SourceFile("notes.txt", b"Maniac api_key"), detectors)
         scan_source(SourceFile("util.py", b"headers = {'Authorization': token}"), detectors)
         print("libcst" in sys.modules)
+        # Issue 16: the SDK called with nothing the analyzer could fold is
+        # proven clean by the screen; a key argument that may fold is not.
         scan_source(SourceFile("app.py", b"from maniac import Maniac\\nManiac()\\n"), detectors)
+        print("libcst" in sys.modules)
+        scan_source(SourceFile("app.py", b"from maniac import Maniac\\nManiac(api_key=KEY)\\n"), detectors)
         print("libcst" in sys.modules)
         """
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["False", "True"]
+    assert out == ["False", "False", "True"]
