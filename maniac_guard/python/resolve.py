@@ -79,7 +79,9 @@ class Resolver(cst.CSTVisitor):
     def visit_Lambda(self, node: cst.Lambda) -> None:
         self._note_params(node, node.params)
 
-    def _note_params(self, owner: cst.FunctionDef | cst.Lambda, params: cst.Parameters) -> None:
+    def _note_params(
+        self, owner: cst.FunctionDef | cst.Lambda, params: cst.Parameters
+    ) -> None:
         for param in (*params.posonly_params, *params.params, *params.kwonly_params):
             self._param_owner[param] = owner
 
@@ -94,8 +96,16 @@ class Resolver(cst.CSTVisitor):
         self._small = node
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        star = isinstance(node.names, cst.ImportStar) and node.module is not None and node.relative == ()
-        if star and node.module is not None and cst.helpers.get_full_name_for_node(node.module) == "maniac":
+        star = (
+            isinstance(node.names, cst.ImportStar)
+            and node.module is not None
+            and node.relative == ()
+        )
+        if (
+            star
+            and node.module is not None
+            and cst.helpers.get_full_name_for_node(node.module) == "maniac"
+        ):
             self.star_maniac = True
 
     def _enclosing_class(self) -> cst.ClassDef | None:
@@ -110,19 +120,32 @@ class Resolver(cst.CSTVisitor):
             return None
         return self._line if len(self._line.body) == 1 else small
 
-    def _record_target(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+    def _record_target(
+        self, target: cst.BaseExpression, value: cst.BaseExpression
+    ) -> None:
         if isinstance(target, cst.Name):
             self._values[target] = value
             if self._owners and isinstance(self._owners[-1], cst.ClassDef):
-                self._class_attrs[self._owners[-1]].setdefault(target.value, []).append(value)
-        elif isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, (cst.Tuple, cst.List)):
+                self._class_attrs[self._owners[-1]].setdefault(target.value, []).append(
+                    value
+                )
+        elif isinstance(target, (cst.Tuple, cst.List)) and isinstance(
+            value, (cst.Tuple, cst.List)
+        ):
             targets = [e.value for e in target.elements]
             values = [e.value for e in value.elements]
-            starred = any(isinstance(e, cst.StarredElement) for e in (*target.elements, *value.elements))
+            starred = any(
+                isinstance(e, cst.StarredElement)
+                for e in (*target.elements, *value.elements)
+            )
             if not starred and len(targets) == len(values):
                 for sub_target, sub_value in zip(targets, values):
                     self._record_target(sub_target, sub_value)
-        elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value in ("self", "cls"):
+        elif (
+            isinstance(target, cst.Attribute)
+            and isinstance(target.value, cst.Name)
+            and target.value.value in ("self", "cls")
+        ):
             owner = self._enclosing_class()
             if owner is not None:
                 self._class_attrs[owner].setdefault(target.attr.value, []).append(value)
@@ -132,7 +155,9 @@ class Resolver(cst.CSTVisitor):
         for assign_target in node.targets:
             target = assign_target.target
             self._record_target(target, node.value)
-            if isinstance(target, cst.Subscript) and "os.environ" in self.qnames(target.value):
+            if isinstance(target, cst.Subscript) and "os.environ" in self.qnames(
+                target.value
+            ):
                 statement = self.statement_of(node) if len(node.targets) == 1 else None
                 self.env_assigns.append(EnvAssign(target, node.value, statement))
 
@@ -157,7 +182,12 @@ class Resolver(cst.CSTVisitor):
         if isinstance(self._small, cst.Expr) and self._small.value is node:
             statement = self.statement_of(self._small)
         self.calls.append(Call(node, self.qnames(node.func), statement))
-        if isinstance(node.func, cst.Attribute) and node.func.attr.value in ("join", "format", "substitute", "safe_substitute"):
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in (
+            "join",
+            "format",
+            "substitute",
+            "safe_substitute",
+        ):
             self._enter_compound(node)
 
     def leave_Call(self, original_node: cst.Call) -> None:
@@ -218,7 +248,9 @@ class Resolver(cst.CSTVisitor):
         scope = self.get_metadata(ScopeProvider, name, None)
         if not isinstance(scope, Scope):
             return None
-        nodes = [a.node if isinstance(a, Assignment) else None for a in scope[name.value]]
+        nodes = [
+            a.node if isinstance(a, Assignment) else None for a in scope[name.value]
+        ]
         params = [n for n in nodes if isinstance(n, cst.Param)]
         return params if params and len(params) == len(nodes) else None
 
@@ -241,11 +273,16 @@ class Resolver(cst.CSTVisitor):
         if owner is None:
             return None
         for statement in owner.body.body:
-            if isinstance(statement, cst.FunctionDef) and statement.name.value == node.attr.value:
+            if (
+                isinstance(statement, cst.FunctionDef)
+                and statement.name.value == node.attr.value
+            ):
                 return statement
         return None
 
-    def _instance_class(self, expr: cst.BaseExpression) -> tuple[cst.ClassDef, cst.Call | None] | None:
+    def _instance_class(
+        self, expr: cst.BaseExpression
+    ) -> tuple[cst.ClassDef, cst.Call | None] | None:
         """The class `expr` names (`Settings`) or is an instance of
         (`Settings()`, or a name bound once to it), with the constructor call."""
         if isinstance(expr, cst.Name):
@@ -293,7 +330,13 @@ def field_default(value: cst.BaseExpression) -> cst.BaseExpression | None:
     if not isinstance(value, cst.Call):
         return value
     func = value.func
-    name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+    name = (
+        func.attr.value
+        if isinstance(func, cst.Attribute)
+        else func.value
+        if isinstance(func, cst.Name)
+        else ""
+    )
     if name not in FIELD_FACTORIES:
         return value
     for arg in value.args:
@@ -303,3 +346,21 @@ def field_default(value: cst.BaseExpression) -> cst.BaseExpression | None:
     if name == "Field" and positional:
         return positional[0].value
     return None
+
+
+def getenv_parts(
+    call: cst.Call,
+) -> tuple[cst.BaseExpression | None, cst.BaseExpression | None]:
+    """The name and default arguments of os.getenv / os.environ.get."""
+    name = default = None
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    if positional:
+        name = positional[0].value
+    if len(positional) > 1:
+        default = positional[1].value
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == "default":
+            default = arg.value
+        elif arg.keyword is not None and arg.keyword.value == "key":
+            name = arg.value
+    return name, default
