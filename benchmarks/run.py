@@ -589,6 +589,27 @@ def bench_precommit(corpus: Path, args: argparse.Namespace, work: Path) -> dict[
     timing = time_command([mg, "scan", *sdk_names], repo, args.precommit_repeat, warmup=1, env=env)
     result["maniac_guard_sdk_file_warm"] = {"command": "maniac-guard scan <10 files, one calls the SDK>  (warm cache)",
                                             **timing.public()}
+    # Issue 16's case: 10 small Python files that read the key from the
+    # environment, cold cache (a CI runner or a fresh clone): the screen
+    # proves no Python rule can fire, so libcst is not even imported. Then the
+    # same with one file handing a literal to Maniac() (libcst is needed).
+    env_names = []
+    for i in range(10):
+        name = f"jobs/job_{i}.py"
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(
+            f'"""Job {i}."""\nimport os\n\nKEY = os.getenv("MANIAC_API_KEY")\n\n\ndef run():\n    return {i}, bool(KEY)\n'
+        )
+        env_names.append(name)
+    timing = time_command([mg, "scan", *env_names], repo, args.precommit_repeat, warmup=1,
+                          cold_cache=work / "cache-precommit-env-cold")
+    result["maniac_guard_env_files_cold"] = {"command": "maniac-guard scan <10 .py files reading MANIAC_API_KEY>  (empty cache)",
+                                             **timing.public()}
+    (repo / "jobs/job_9.py").write_text('import os\nfrom maniac import Maniac\n\nclient = Maniac(api_key="Zx81kQ2mP0aLw7Rt")\n')
+    timing = time_command([mg, "scan", *env_names], repo, max(3, args.precommit_repeat // 4), warmup=1,
+                          cold_cache=work / "cache-precommit-env-cold")
+    result["maniac_guard_env_files_literal_cold"] = {
+        "command": "maniac-guard scan <the same, one hands a literal to Maniac()>  (empty cache)", **timing.public()}
     timing = time_command([mg, "scan", "--staged"], repo, args.precommit_repeat, warmup=2, env=env)
     result["maniac_guard_staged"] = {"command": "maniac-guard scan --staged", **timing.public()}
     timing = time_command([sys.executable, "-c", "pass"], repo, args.precommit_repeat, warmup=2)
@@ -775,6 +796,11 @@ def table(results: dict[str, Any]) -> str:
         rows.append(("", "... one file calls the SDK (empty cache)", secs(s["min_s"]), secs(s["median_s"]), "", ""))
         s = pre["maniac_guard_sdk_file_warm"]
         rows.append(("", "... the same, file unchanged since last run", secs(s["min_s"]), secs(s["median_s"]), "", ""))
+        if "maniac_guard_env_files_cold" in pre:
+            s = pre["maniac_guard_env_files_cold"]
+            rows.append(("", "10 .py files reading MANIAC_API_KEY (empty cache)", secs(s["min_s"]), secs(s["median_s"]), "", ""))
+            s = pre["maniac_guard_env_files_literal_cold"]
+            rows.append(("", "... one hands a literal to Maniac() (empty cache)", secs(s["min_s"]), secs(s["median_s"]), "", ""))
         p = pre["python_startup"]
         rows.append(("", "python -c pass", secs(p["min_s"]), secs(p["median_s"]), "", ""))
     hist = results.get("history")

@@ -82,7 +82,7 @@ def test_a_key_through_a_name_is_reported_at_the_literal_and_names_the_call() ->
     assert KEY not in finding.message and KEY not in finding.snippet
 
 
-def test_a_parameter_or_reassigned_name_is_not_a_constant() -> None:
+def test_a_parameter_default_is_folded_and_a_reassigned_name_is_not_a_constant() -> None:
     code = f"""
     import os
     from maniac import Maniac
@@ -93,9 +93,10 @@ def test_a_parameter_or_reassigned_name_is_not_a_constant() -> None:
     KEY = "{OTHER_SECRET}"
     KEY = os.getenv("MANIAC_API_KEY") or KEY
     """
-    # Neither `key` nor `KEY` is folded into the SDK call; but the literal is
-    # what runs when the variable is unset, which is MG205's `or` fallback.
-    assert rules_at(code) == [(8, "MG205")]
+    # Issue 16: the default of `key` is what the SDK gets when the caller
+    # passes nothing (MG202). `KEY` is not folded into the SDK call; but the
+    # literal is what runs when the variable is unset: MG205's `or` fallback.
+    assert rules_at(code) == [(5, "MG202"), (8, "MG205")]
 
 
 def test_pieces_are_folded_and_reported_at_the_start_of_the_expression() -> None:
@@ -219,9 +220,13 @@ def test_libcst_is_imported_only_when_a_python_file_may_hold_a_finding() -> None
         scan_source(SourceFile("notes.txt", b"Maniac api_key"), detectors)
         scan_source(SourceFile("util.py", b"headers = {'Authorization': token}"), detectors)
         print("libcst" in sys.modules)
+        # Issue 16: the SDK called with nothing the analyzer could fold is
+        # proven clean by the screen; a key argument that may fold is not.
         scan_source(SourceFile("app.py", b"from maniac import Maniac\\nManiac()\\n"), detectors)
+        print("libcst" in sys.modules)
+        scan_source(SourceFile("app.py", b"from maniac import Maniac\\nManiac(api_key=KEY)\\n"), detectors)
         print("libcst" in sys.modules)
         """
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["False", "True"]
+    assert out == ["False", "False", "True"]

@@ -36,6 +36,30 @@ EXPECTED = {
     ("app/settings.py", 22, "MG204"),
     ("app/settings.py", 23, "MG205"),
     ("app/settings.py", 24, "MG205"),
+    # Issue 16: non-mk literals reaching the SDK through common idioms.
+    ("app/reach_defaults.py", 5, "MG202"),  # positional default
+    ("app/reach_defaults.py", 9, "MG202"),  # keyword-only default (async)
+    ("app/reach_defaults.py", 14, "MG202"),  # method default
+    ("app/reach_defaults.py", 18, "MG202"),  # lambda default
+    ("app/reach_containers.py", 4, "MG202"),  # CONFIG["maniac"]["api_key"]
+    ("app/reach_containers.py", 5, "MG202"),  # KEYS[0]
+    ("app/reach_partial.py", 7, "MG201"),  # partial(maniac.Maniac, api_key=…)
+    ("app/reach_partial.py", 8, "MG201"),  # functools.partial(…, "…")
+    ("app/reach_wrappers.py", 15, "MG202"),  # self._connect("…") → make_client → Maniac
+    ("app/reach_wrappers.py", 18, "MG202"),  # make_client("…")
+    ("app/reach_strings.py", 7, "MG203"),  # %
+    ("app/reach_strings.py", 8, "MG203"),  # str.format
+    ("app/reach_strings.py", 9, "MG203"),  # "".join
+    ("app/reach_strings.py", 10, "MG203"),  # Template.substitute({…})
+    ("app/reach_strings.py", 11, "MG203"),  # Template.safe_substitute(a=…)
+    ("app/reach_strings.py", 12, "MG203"),  # backslash continuation
+    ("app/reach_strings.py", 22, "MG203"),  # f-string without interpolation
+    ("app/reach_attributes.py", 6, "MG202"),  # cls.API_KEY
+    ("app/reach_attributes.py", 9, "MG202"),  # self.backup_key
+    ("app/reach_fields.py", 10, "MG202"),  # dataclass default, via an instance
+    ("app/reach_fields.py", 11, "MG202"),  # field(default=…), via self
+    ("app/reach_fields.py", 18, "MG202"),  # pydantic Field("…")
+    # app/reach_right_forms.py: the same shapes done right, no finding.
     # Python 2: does not parse, the key patterns still find the key.
     ("legacy/py2_script.py", 4, "MG101"),
     # Notebook: code cells analyzed, lines are lines of the .ipynb file.
@@ -67,6 +91,19 @@ def test_mixed_project_gives_exactly_the_expected_findings_in_sarif() -> None:
     assert _sarif_results(result.stdout) == EXPECTED
     # The file that does not parse is not an error on stderr (debug level only).
     assert "py2_script" not in result.stderr
+
+
+def test_reach_findings_name_the_sdk_call_and_the_wrapper_in_sarif() -> None:
+    result = run_cli("scan", "app", "--format", "sarif", "--select", "MG2", cwd=PROJECT)
+    messages = {
+        (r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], r["locations"][0]["physicalLocation"]["region"]["startLine"]):
+        r["message"]["text"]
+        for r in json.loads(result.stdout)["runs"][0]["results"]
+    }
+    assert "passed to make_client() and on to Maniac()" in messages[("app/reach_wrappers.py", 18)]
+    assert "passed to AsyncManiac()" in messages[("app/reach_defaults.py", 9)]
+    assert "passed to AsyncManiac()" in messages[("app/reach_partial.py", 8)]
+    assert not any(uri == "app/reach_right_forms.py" for uri, _ in messages)
 
 
 def test_mixed_project_sarif_rules_carry_the_python_rule_docs() -> None:

@@ -20,6 +20,8 @@ from maniac_guard.findings import Finding
 from maniac_guard.sources import SourceFile
 
 if TYPE_CHECKING:
+    import ast
+
     import libcst as cst
     from libcst.metadata import CodePosition, CodeRange
 
@@ -51,7 +53,7 @@ MAX_PARSE_BYTES = 256 * 1024
 MAX_DEPTH = 200
 MAX_ADJACENT_STRINGS = 500
 _ADJACENT_STRINGS = re.compile(
-    r"""(?:[rRbBuUfF]{0,2}(?:"[^"\\\n]*(?:\\.[^"\\\n]*)*"|'[^'\\\n]*(?:\\.[^'\\\n]*)*')\s*){%d}"""
+    r"""(?:[rRbBuUfF]{0,2}(?:"[^"\\\n]*(?:\\.[^"\\\n]*)*"|'[^'\\\n]*(?:\\.[^'\\\n]*)*')\s*){%d}"""  # noqa: UP031
     % MAX_ADJACENT_STRINGS
 )
 _BRACKETS = bytes.maketrans(b"([{)]}", b"\x02\x02\x02\x00\x00\x00")
@@ -60,33 +62,38 @@ _NOT_BRACKETS = bytes(set(range(256)) - set(b"([{)]}"))
 
 def too_complex(text: str) -> str | None:
     """Why libcst must not see this code (None: it may)."""
+    return _guard(text)[0]
+
+
+def _guard(text: str) -> tuple[str | None, ast.Module | None]:
+    """Why libcst must not see this code, and the stdlib `ast` of it when it
+    parses (the screen reuses it: one parse for both)."""
     import ast
     from itertools import accumulate
 
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_PARSE_BYTES:
-        return f"{size / 1024:.0f} KiB is over the Python analyzer's {MAX_PARSE_BYTES // 1024} KiB limit"
+        return f"{size / 1024:.0f} KiB is over the Python analyzer's {MAX_PARSE_BYTES // 1024} KiB limit", None
     # Bracket depth on bytes (strings and comments included: an overestimate, which only skips).
     steps = text.encode("utf-8", "surrogatepass").translate(None, _NOT_BRACKETS).translate(_BRACKETS)
     depth = max(accumulate(step - 1 for step in steps), default=0)
     if depth > MAX_DEPTH:
-        return f"brackets nested {depth} deep (over {MAX_DEPTH})"
+        return f"brackets nested {depth} deep (over {MAX_DEPTH})", None
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
-        return None  # libcst says why (it also knows newer syntax)
+        return None, None  # libcst says why (it also knows newer syntax)
     except (RecursionError, MemoryError):
-        return f"expressions nested too deeply (over {MAX_DEPTH})"
+        return f"expressions nested too deeply (over {MAX_DEPTH})", None
     stack: list[tuple[ast.AST, int]] = [(tree, 1)]
     while stack:
         node, level = stack.pop()
         if level > MAX_DEPTH:
-            return f"expressions nested over {MAX_DEPTH} deep"
+            return f"expressions nested over {MAX_DEPTH} deep", None
         stack.extend((child, level + 1) for child in ast.iter_child_nodes(node))
-    if "'" in text or '"' in text:
-        if _ADJACENT_STRINGS.search(text):
-            return f"over {MAX_ADJACENT_STRINGS} adjacent string literals"
-    return None
+    if ("'" in text or '"' in text) and _ADJACENT_STRINGS.search(text):
+        return f"over {MAX_ADJACENT_STRINGS} adjacent string literals", None
+    return None, tree
 
 
 def may_fire(data: bytes) -> bool:
@@ -126,10 +133,17 @@ def _parse_notebook(code: NotebookCode, path: str) -> tuple[cst.Module | None, N
 
 
 def _skipped(source: SourceFile, text: str) -> bool:
-    reason = too_complex(text)
+    """True when libcst need not (or must not) see `text`: too big or deep
+    (said in a note), or the screen proves no 2xx rule can fire on it."""
+    reason, tree = _guard(text)
     if reason is not None:
         source.notes.append(f"{source.path}: {reason}; Python rules skipped, key patterns only")
-    return reason is not None
+        return True
+    if tree is None:
+        return False  # does not parse as this Python's ast: libcst decides
+    from maniac_guard.python.screen import could_fire
+
+    return not could_fire(tree)
 
 
 class _Locator:
@@ -193,11 +207,6 @@ class _Locator:
 
 
 def detect(source: SourceFile) -> Iterator[Finding]:
-    from libcst.metadata import MetadataWrapper, PositionProvider
-
-    from maniac_guard.detectors.snippet import finding_at
-    from maniac_guard.python.analyzer import analyze
-
     notebook: NotebookCode | None = None
     if source.suffix == NOTEBOOK_SUFFIX:
         from maniac_guard.sources.notebook import extract
@@ -219,6 +228,12 @@ def detect(source: SourceFile) -> Iterator[Finding]:
     if module is None:
         source.partial = True
         return
+    # libcst only now: the screen above has said a rule could fire here.
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from maniac_guard.detectors.snippet import finding_at
+    from maniac_guard.python.analyzer import analyze
+
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     try:
         issues = analyze(wrapper, path=source.path)

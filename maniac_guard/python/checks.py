@@ -1,0 +1,485 @@
+"""The rule checks MG201–MG208, on the values `fold.py` resolves. One method
+per place a key can go: the SDK's key and headers, an HTTP request's
+headers, an environment lookup's default, an environment write, and a key
+assembled from pieces anywhere."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import libcst as cst
+from libcst.metadata import Scope, ScopeProvider
+
+from maniac_guard.findings import mask
+from maniac_guard.keyshape import looks_like_key
+from maniac_guard.python.fold import Folded, Folder
+from maniac_guard.python.issues import (
+    DROP_GETENV_DEFAULT,
+    DROP_OR_FALLBACK,
+    HEADER_TO_API_KEY,
+    REMOVE_STATEMENT,
+    REPLACE_WITH_GETENV,
+    PyIssue,
+    short,
+)
+from maniac_guard.python.resolve import Call, getenv_parts
+from maniac_guard.python.values import (
+    ENV_NAME,
+    PLACEHOLDER,
+    REAL,
+    classify,
+    header_credential,
+    is_key_header,
+    is_maniac_env_name,
+    is_maniac_url,
+)
+from maniac_guard.python.wrappers import Wrappers
+
+SDK_CLASSES = frozenset({"Maniac", "AsyncManiac"})
+GETENV = frozenset({"os.getenv", "os.environ.get"})
+ENV_SETTERS = frozenset({"os.environ.setdefault", "os.putenv"})
+ENV_UPDATE = "os.environ.update"
+PARTIAL = frozenset({"functools.partial"})
+LEGACY_KEY_FIELDS = ("apiKey", "api_key")
+
+
+class Checker(Folder):
+    def __init__(self, in_test: bool) -> None:
+        super().__init__()
+        self.in_test = in_test
+        self.issues: list[PyIssue] = []
+        self._reported: set[cst.CSTNode] = set()
+        self.wrappers = Wrappers(self)  # its index of calls is built on first use
+
+    def _add(self, issue: PyIssue) -> None:
+        if issue.node in self._reported:
+            return
+        self._reported.add(issue.node)
+        self.issues.append(issue)
+
+    def _sdk_of(self, qnames: frozenset[str], func: cst.BaseExpression) -> str | None:
+        for name in qnames:
+            head, _, last = name.rpartition(".")
+            if last in SDK_CLASSES and (head == "maniac" or head.startswith("maniac.")):
+                return last
+        if (
+            self.star_maniac
+            and not qnames
+            and isinstance(func, cst.Name)
+            and func.value in SDK_CLASSES
+        ):
+            # `from maniac import *`: libcst does not follow star imports, so
+            # a name with no binding of its own is taken to come from there.
+            scope = self.get_metadata(ScopeProvider, func, None)
+            if isinstance(scope, Scope) and not scope[func.value]:
+                return func.value
+        return None
+
+    def _partial_sdk(self, call: Call) -> str | None:
+        """`functools.partial(Maniac, …)`: the SDK class it binds arguments to."""
+        if not call.qnames & PARTIAL:
+            return None
+        positional = [a for a in call.node.args if a.keyword is None and not a.star]
+        if not positional:
+            return None
+        return self._sdk_of(self.qnames(positional[0].value), positional[0].value)
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        for call in self.calls:
+            sdk = self._sdk_of(call.qnames, call.node.func)
+            partial_sdk = None if sdk is not None else self._partial_sdk(call)
+            if sdk is not None or partial_sdk is not None:
+                self._check_sdk_call(
+                    call.node, sdk or partial_sdk or "", partial=partial_sdk is not None
+                )
+            elif call.qnames & GETENV:
+                self._check_getenv(call.node)
+            elif call.qnames & ENV_SETTERS:
+                self._check_env_setter(call)
+            elif ENV_UPDATE in call.qnames:
+                self._check_env_update(call)
+            elif any(
+                a.keyword is not None and a.keyword.value == "headers"
+                for a in call.node.args
+            ):
+                self._check_http_call(call.node)
+        for assign in self.env_assigns:
+            index = (
+                assign.target.slice[0].slice if len(assign.target.slice) == 1 else None
+            )
+            name = self.fold(index.value) if isinstance(index, cst.Index) else None
+            self._check_env_write(
+                name.value if name else None,
+                assign.value,
+                assign.statement,
+                "os.environ[...] =",
+            )
+        for fallback in self.or_fallbacks:
+            lookup = self._env_lookups(fallback.left)
+            if lookup is not None:
+                name_expr, _ = getenv_parts(lookup)
+                self._check_getenv_default(
+                    lookup,
+                    name_expr,
+                    fallback.right,
+                    DROP_OR_FALLBACK,
+                    fallback,
+                    "`or` fallback",
+                )
+        self._check_pieces()
+
+    def _env_lookups(self, expr: cst.BaseExpression) -> cst.Call | None:
+        """The first getenv call of `os.getenv(A)` or `os.getenv(A) or
+        os.environ.get(B) or …` (left-nested), None if anything else is in it."""
+        if isinstance(expr, cst.Call):
+            return expr if self.qnames(expr.func) & GETENV else None
+        if isinstance(expr, cst.BooleanOperation) and isinstance(expr.operator, cst.Or):
+            first = self._env_lookups(expr.left)
+            return (
+                first
+                if first is not None and self._env_lookups(expr.right) is not None
+                else None
+            )
+        return None
+
+    # ---- the SDK ----------------------------------------------------------
+
+    def _sdk_arguments(
+        self, call: cst.Call, partial: bool
+    ) -> tuple[
+        list[cst.BaseExpression],
+        set[int],
+        list[cst.BaseExpression],
+        list[cst.BaseExpression],
+    ]:
+        """Key expressions (with the ids of those from a dict bound to a name),
+        default_headers expressions, and headers unpacked from `**…`."""
+        keys: list[cst.BaseExpression] = []
+        via_name: set[int] = set()
+        headers: list[cst.BaseExpression] = []
+        unpacked: list[cst.BaseExpression] = []
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value == "api_key":
+                keys.append(arg.value)
+            elif arg.keyword is not None and arg.keyword.value == "default_headers":
+                (unpacked if partial else headers).append(arg.value)
+            elif (
+                arg.star == "**"
+            ):  # Maniac(**{"api_key": …}), or a name bound to such a dict
+                for key, value in self.dict_items(arg.value) or []:
+                    if key == "api_key":
+                        keys.append(value)
+                        if not isinstance(arg.value, (cst.Dict, cst.Call)):
+                            via_name.add(id(value))
+                    elif key == "default_headers":
+                        unpacked.append(value)
+        positional = [a for a in call.args if a.keyword is None and not a.star][
+            1 if partial else 0 :
+        ]
+        if positional:
+            first = positional[0].value
+            legacy = self.dict_items(first)
+            if legacy is None:
+                keys.append(first)
+            else:  # Maniac({"apiKey": ...}) from older releases
+                keys += [value for key, value in legacy if key in LEGACY_KEY_FIELDS]
+                headers += [
+                    v for k, v in legacy if k in ("defaultHeaders", "default_headers")
+                ]
+        return keys, via_name, headers, unpacked
+
+    def _check_sdk_call(self, call: cst.Call, sdk: str, partial: bool = False) -> None:
+        keys, via_name, headers, unpacked = self._sdk_arguments(call, partial)
+        for expr in keys:
+            for folded in self.options(expr):
+                if id(expr) in via_name and not folded.through_name:
+                    folded = dataclasses.replace(folded, through_name=True)
+                self._judge_sdk_value(folded, call, sdk)
+            for argument, wrapper in self.wrappers.arguments_for(expr):
+                for folded in self.options(argument):
+                    self._judge_sdk_value(
+                        dataclasses.replace(folded, through_name=True),
+                        call,
+                        sdk,
+                        via=wrapper,
+                    )
+        for expr in headers:
+            self._check_headers(expr, call, f"{sdk}(default_headers=…)", sdk_call=True)
+        for expr in unpacked:  # no fix: the header is not in the call to move
+            self._check_headers(expr, call, f"{sdk}(**…)", sdk_call=False)
+
+    def _judge_sdk_value(
+        self, folded: Folded, call: cst.Call, sdk: str, via: str | None = None
+    ) -> None:
+        kind = classify(folded.value, self.in_test)
+        site = folded.site
+        call_site = call if folded.through_name else None
+        if kind == REAL:
+            secret = folded.value
+            if via is not None:
+                rule, message = (
+                    "MG202",
+                    f"credential {mask(secret)} is passed to {via}() and on to {sdk}()",
+                )
+            elif folded.compound:
+                rule, message = (
+                    "MG203",
+                    f"credential {mask(secret)} is built from pieces and passed to {sdk}()",
+                )
+            elif folded.through_name:
+                rule, message = (
+                    "MG202",
+                    f"credential {mask(secret)} is assigned here and passed to {sdk}() through a name",
+                )
+            else:
+                rule, message = (
+                    "MG201",
+                    f"hardcoded credential {mask(secret)} passed to {sdk}()",
+                )
+            self._add(
+                PyIssue(
+                    rule,
+                    message,
+                    site,
+                    secret,
+                    REPLACE_WITH_GETENV,
+                    site,
+                    "safe",
+                    call_site,
+                )
+            )
+        elif kind == ENV_NAME:
+            name = folded.value.strip()
+            message = (
+                f"{sdk}() gets the name {name!r} as its API key, not the variable's value; "
+                f'use os.getenv("{name}") or leave api_key out'
+            )
+            self._add(
+                PyIssue(
+                    "MG207",
+                    message,
+                    site,
+                    None,
+                    REPLACE_WITH_GETENV,
+                    site,
+                    "safe",
+                    call_site,
+                    name,
+                )
+            )
+        elif kind == PLACEHOLDER and not self.in_test:
+            message = f"placeholder {short(folded.value)} passed to {sdk}() as the API key; read MANIAC_API_KEY instead"
+            self._add(
+                PyIssue(
+                    "MG208",
+                    message,
+                    site,
+                    None,
+                    REPLACE_WITH_GETENV,
+                    site,
+                    "safe",
+                    call_site,
+                )
+            )
+        # Empty strings, and placeholders in test code: nothing to say.
+
+    # ---- headers ----------------------------------------------------------
+
+    def _check_headers(
+        self,
+        expr: cst.BaseExpression,
+        call: cst.Call,
+        where: str,
+        sdk_call: bool,
+        force: bool = True,
+    ) -> None:
+        for header, value_expr in self.dict_items(expr) or []:
+            if not is_key_header(header):
+                continue
+            for folded in self.options(value_expr):
+                credential = header_credential(folded.value)
+                if classify(credential, self.in_test) != REAL:
+                    continue
+                if not force and not looks_like_key(credential):
+                    continue
+                message = (
+                    f"credential {mask(credential)} in the {header} header of {where}"
+                )
+                fix: tuple[str | None, cst.CSTNode | None, str | None] = (
+                    None,
+                    None,
+                    None,
+                )
+                if sdk_call and not folded.through_name:
+                    fix = (HEADER_TO_API_KEY, call, "unsafe")
+                self._add(
+                    PyIssue(
+                        "MG206",
+                        message,
+                        folded.site,
+                        credential,
+                        *fix,
+                        call if folded.through_name else None,
+                    )
+                )
+
+    def _check_http_call(self, call: cst.Call) -> None:
+        to_maniac = False
+        headers: list[cst.BaseExpression] = []
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value == "headers":
+                headers.append(arg.value)
+                continue
+            if arg.keyword is None or arg.keyword.value in ("url", "base_url"):
+                folded = self.fold(arg.value)
+                if folded is not None and is_maniac_url(folded.value):
+                    to_maniac = True
+        for expr in headers:
+            # A request to another host may carry another service's token;
+            # only an mk- key is ours to report there.
+            self._check_headers(
+                expr,
+                call,
+                "a request to the Maniac API" if to_maniac else "a request",
+                False,
+                force=to_maniac,
+            )
+
+    # ---- the environment --------------------------------------------------
+
+    def _check_getenv(self, call: cst.Call) -> None:
+        name_expr, default = getenv_parts(call)
+        if default is not None:
+            self._check_getenv_default(
+                call, name_expr, default, DROP_GETENV_DEFAULT, call, "default"
+            )
+
+    def _check_getenv_default(
+        self,
+        call: cst.Call,
+        name_expr: cst.BaseExpression | None,
+        default: cst.BaseExpression,
+        fix_kind: str,
+        fix_node: cst.CSTNode,
+        role: str,
+    ) -> None:
+        """A credential used when the variable is unset: the call's default,
+        or the right side of `os.getenv(…) or <fallback>`."""
+        name = self.fold(name_expr) if name_expr is not None else None
+        for folded in self.options(default):
+            value = folded.value
+            if classify(value, self.in_test) != REAL:
+                continue
+            if not looks_like_key(value) and not (
+                name is not None and is_maniac_env_name(name.value)
+            ):
+                continue
+            shown = name.value if name is not None else "the variable"
+            message = f"credential {mask(value)} is the {role} of {shown}: the key ships with the code when the variable is unset"
+            self._add(
+                PyIssue(
+                    "MG205",
+                    message,
+                    folded.site,
+                    value,
+                    fix_kind,
+                    fix_node,
+                    "safe",
+                    call if folded.through_name else None,
+                )
+            )
+
+    def _check_env_write(
+        self,
+        name: str | None,
+        value_expr: cst.BaseExpression,
+        statement: cst.CSTNode | None,
+        how: str,
+        single: bool = True,
+    ) -> None:
+        for folded in self.options(value_expr):
+            value = folded.value
+            if classify(value, self.in_test) != REAL:
+                continue
+            if not looks_like_key(value) and not (
+                name is not None and is_maniac_env_name(name)
+            ):
+                continue
+            message = f"credential {mask(value)} written into the environment ({how} {name or '…'})"
+            removable = statement is not None and single and not folded.through_name
+            call_site = statement if folded.through_name else None
+            if removable:
+                issue = PyIssue(
+                    "MG204",
+                    message,
+                    folded.site,
+                    value,
+                    REMOVE_STATEMENT,
+                    statement,
+                    "unsafe",
+                    call_site,
+                )
+            else:
+                issue = PyIssue(
+                    "MG204", message, folded.site, value, None, None, None, call_site
+                )
+            self._add(issue)
+
+    def _check_env_setter(self, call: Call) -> None:
+        positional = [
+            a.value for a in call.node.args if a.keyword is None and not a.star
+        ]
+        if len(positional) < 2:
+            return
+        name = self.fold(positional[0])
+        how = "os.putenv" if "os.putenv" in call.qnames else "os.environ.setdefault"
+        self._check_env_write(
+            name.value if name else None, positional[1], call.statement, how
+        )
+
+    def _check_env_update(self, call: Call) -> None:
+        pairs: list[tuple[str, cst.BaseExpression]] = []
+        for arg in call.node.args:
+            if arg.keyword is not None:
+                pairs.append((arg.keyword.value, arg.value))
+            elif not arg.star:
+                pairs += self.dict_items(arg.value) or []
+        for name, value in pairs:
+            self._check_env_write(
+                name, value, call.statement, "os.environ.update", single=len(pairs) == 1
+            )
+
+    # ---- pieces -----------------------------------------------------------
+
+    def _check_pieces(self) -> None:
+        """MG203 anywhere: an mk- key assembled from constants, used or not."""
+        parents = dict(self.compounds)
+        seen: set[cst.BaseExpression] = set()
+        for node, parent in self.compounds:
+            ancestor = parent
+            while (
+                ancestor is not None
+                and ancestor not in seen
+                and ancestor not in self._reported
+            ):
+                ancestor = parents.get(ancestor)
+            if ancestor is not None or node in self._reported:
+                continue
+            folded = self.fold(node)
+            if folded is None or not looks_like_key(folded.value):
+                continue
+            seen.add(node)
+            if not folded.compound:
+                continue
+            message = f"Maniac API key {mask(folded.value)} assembled from pieces"
+            self._add(
+                PyIssue(
+                    "MG203",
+                    message,
+                    node,
+                    folded.value,
+                    REPLACE_WITH_GETENV,
+                    node,
+                    "safe",
+                )
+            )

@@ -1,0 +1,46 @@
+"""What the analyzer reports (`PyIssue`), and the fix kinds: the contract with
+maniac_guard.fix, which rewrites exactly the nodes an issue names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from maniac_guard.findings import mask
+
+# fix kinds (the contract with maniac_guard.fix)
+REPLACE_WITH_GETENV = "replace-with-getenv"
+DROP_GETENV_DEFAULT = "drop-getenv-default"
+DROP_OR_FALLBACK = "drop-or-fallback"
+REMOVE_STATEMENT = "remove-statement"
+HEADER_TO_API_KEY = "header-to-api-key"
+
+
+@dataclass
+class PyIssue:
+    rule_id: str
+    message: str
+    node: cst.CSTNode  # node whose position is reported (from wrapper.module)
+    secret: str | None  # folded credential value, if any
+    fix_kind: str | None  # one of the fix kinds above, or None
+    # replace-with-getenv: the expression to replace (literal, concatenation,
+    # or the Name's assigned value at the definition); drop-getenv-default:
+    # the os.getenv/os.environ.get Call; drop-or-fallback: the
+    # `os.getenv(…) or <fallback>` BooleanOperation; remove-statement: the
+    # SimpleStatementLine (or small statement) to remove; header-to-api-key:
+    # the Maniac(...) Call whose default_headers entry must move.
+    fix_node: cst.CSTNode | None
+    fix_safety: str | None  # "safe" | "unsafe"
+    # Where the value is used when the issue is reported at its definition
+    # (MG202: the SDK call); the detector names its line in the message.
+    call_site: cst.CSTNode | None = None
+    # For MG207: the environment variable whose name was passed.
+    env_name: str | None = None
+
+
+def short(value: str) -> str:
+    """A non-secret value as shown in a message (anything odd is masked)."""
+    if len(value) <= 32 and not any(c.isspace() for c in value):
+        return repr(value)
+    return mask(value)

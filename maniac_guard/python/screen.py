@@ -1,0 +1,250 @@
+"""Proof of absence before libcst: can any MG2xx rule fire on this module?
+
+libcst costs 0.2-0.3 s to import and 0.1-2 s per file; the standard
+library's `ast` parses in a fraction of that. The screen answers "analyze"
+unless the module lacks every ingredient a 2xx finding needs:
+
+- the SDK rules (MG201-MG203, MG206-MG208 on `Maniac(...)`) need a name
+  qualified under `maniac` (an import of `maniac` or a name `maniac`), the
+  class name `Maniac` or `AsyncManiac` spelled somewhere, and a call of it
+  (or one given it, as `partial` is) with a key, headers or `**` argument the
+  analyzer could fold: `Maniac(api_key=cfg.get("key"))` cannot fire;
+- every other finding needs a folded value holding `mk-` (a key), or an
+  environment write / lookup default with a `MANIAC_…` name, or a request
+  with `headers=` to a `maniac…` URL.
+
+The analyzer folds values only from string literals (and keyword names, for
+environment and header names), joined whole: `+`, implicit concatenation,
+f-strings, `%s`, plain `str.format` fields, `join`, `string.Template`
+(see strings.py). So a value can hold a text T only if one literal holds T,
+or T is split across pieces (only if the module joins strings at all): one
+literal ends with a proper prefix of T and another starts with a proper
+suffix of it. The screen checks exactly
+that, so it is a superset of the analyzer (tests/test_python_screen.py holds
+it to that on generated modules, every rule example, the fixtures and the
+standard library).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable
+
+KEY_PREFIX = "mk-"  # looks_like_key: the value starts with it (case matters)
+ENV_PREFIX = "MANIAC_"  # is_maniac_env_name: upper-cased name starts with it
+URL_WORD = "maniac"  # is_maniac_url: every form holds it, lower-cased
+SDK_MODULE = "maniac"
+# A qualified name maniac.….Maniac ends with the class's own name, which the
+# source spells out (an import, an attribute, or the name after `import *`).
+SDK_CLASSES = frozenset({"Maniac", "AsyncManiac"})
+LOOKUPS = frozenset({"getenv", "get"})  # os.getenv, os.environ.get
+SETTERS = frozenset({"setdefault", "putenv"})  # os.environ.setdefault, os.putenv
+OS_FUNCTIONS = frozenset(
+    {"getenv", "putenv"}
+)  # on `os` (or a name for it), not on environ
+# The SDK's arguments the analyzer reads (besides positional and **).
+SDK_KEYWORDS = frozenset({"api_key", "default_headers"})
+FOLDED_CALLS = frozenset({"join", "format", "substitute", "safe_substitute", "dict"})
+JOINING_METHODS = frozenset({"join", "format", "substitute", "safe_substitute"})
+
+
+def reachable(text: str, literals: Iterable[str], joins: bool = True) -> bool:
+    """Whether concatenating whole `literals` can produce a string holding
+    `text` (`joins`: whether the module joins strings at all)."""
+    pieces = list(literals)
+    if any(text in piece for piece in pieces):
+        return True
+    if not joins:
+        return False
+    heads = [text[:i] for i in range(1, len(text))]
+    tails = [text[i:] for i in range(1, len(text))]
+    return any(p.endswith(h) for p in pieces for h in heads) and any(
+        p.startswith(t) for p in pieces for t in tails
+    )
+
+
+class _Ingredients:
+    def __init__(self) -> None:
+        self.literals: list[str] = []
+        self.names: set[str] = set()  # identifiers, dotted ones split too
+        self.headers = False  # a call with a foldable headers=
+        self.subscript_targets: list[ast.expr] = []  # `X` of every `X[…] = …`
+        self.or_lookups: list[ast.Call] = []  # the call at the far left of `… or …`
+        self.os_names: set[str] = set()  # names imported from os (os.putenv as p, …)
+        # Any string-joining form (`+`, `%`, f"{…}", join/format/substitute):
+        # without one, a value is a single literal (ast merges "a" "b").
+        self.joins = False
+        self.sdk_names = set(SDK_CLASSES)  # and what they are imported as
+        self.calls: list[ast.Call] = []
+
+    def collect(self, tree: ast.AST) -> None:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant):
+                if isinstance(node.value, str):
+                    self.literals.append(node.value)
+                continue
+            for _, value in ast.iter_fields(node):
+                for item in value if isinstance(value, list) else (value,):
+                    if isinstance(item, str):
+                        self.names.add(item)
+                        self.names.update(item.split("."))
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                self._note_import(node)
+            elif isinstance(node, ast.Call):
+                self._note_call(node)
+            elif isinstance(node, ast.Assign):
+                self.subscript_targets += [
+                    t.value for t in node.targets if isinstance(t, ast.Subscript)
+                ]
+            elif _joins(node):
+                self.joins = True
+            elif isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or):
+                # `os.getenv(…) or <fallback>`: libcst nests `a or b or c` to
+                # the left, and the analyzer wants a lookup at its far left.
+                first = _leftmost(node)
+                if isinstance(first, ast.Call):
+                    self.or_lookups.append(first)
+
+    def _note_import(self, node: ast.Import | ast.ImportFrom) -> None:
+        for alias in node.names:
+            if alias.asname and alias.name.rsplit(".", 1)[-1] in SDK_CLASSES:
+                self.sdk_names.add(alias.asname)
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "os":
+                    self.os_names.add(alias.asname or "os")
+        elif (node.module or "").split(".")[0] == "os":
+            self.os_names.update(alias.asname or alias.name for alias in node.names)
+
+    def _note_call(self, node: ast.Call) -> None:
+        self.calls.append(node)
+        if any(k.arg == "headers" and _may_fold(k.value) for k in node.keywords):
+            self.headers = True
+        if isinstance(node.func, ast.Attribute) and node.func.attr in JOINING_METHODS:
+            self.joins = True
+
+    def _environ(self, expr: ast.expr) -> bool:
+        """`os.environ`, `environ`, or a name imported from os."""
+        name = _name_of(expr)
+        return name == "environ" or (
+            isinstance(expr, ast.Name) and name in self.os_names
+        )
+
+    def _env_function(self, func: ast.expr, names: frozenset[str]) -> bool:
+        """A call of os.<one of names> or os.environ.<one of names>: qualified
+        names end with the function's own name unless it was imported from os
+        under another one (then any name imported from os counts)."""
+        if isinstance(func, ast.Attribute):
+            return func.attr in names and (
+                func.attr in OS_FUNCTIONS or self._environ(func.value)
+            )
+        return isinstance(func, ast.Name) and func.id in self.os_names
+
+    def env_sink(self) -> bool:
+        """An environment write, or a lookup with a default or an `or` fallback."""
+        if any(self._environ(target) for target in self.subscript_targets):
+            return True  # os.environ[…] = …
+        if any(self._env_function(call.func, LOOKUPS) for call in self.or_lookups):
+            return True
+        for call in self.calls:
+            positional = [a for a in call.args if not isinstance(a, ast.Starred)]
+            with_value = len(positional) >= 2 or any(
+                k.arg == "default" for k in call.keywords
+            )
+            if with_value and self._env_function(call.func, LOOKUPS | SETTERS):
+                return True  # getenv(name, default), setdefault(name, value), putenv(name, value)
+            if self._env_function(call.func, frozenset({"update"})) and (
+                call.args or call.keywords
+            ):
+                return True
+        return False
+
+    def _sdk_call_could_fire(self) -> bool:
+        """A call of the SDK class (by any name it is imported as), or a call
+        given the class (`functools.partial(Maniac, …)`), with an argument
+        the analyzer could fold: not a call other than the string builders
+        (`cfg.get("key")`, `os.getenv(…)`, `load()` fold to nothing)."""
+        for call in self.calls:
+            if _name_of(call.func) in self.sdk_names:
+                arguments = [
+                    *call.args,
+                    *(
+                        k.value
+                        for k in call.keywords
+                        if k.arg in SDK_KEYWORDS or k.arg is None
+                    ),
+                ]
+            elif any(_name_of(a) in self.sdk_names for a in call.args):
+                arguments = [*call.args, *(k.value for k in call.keywords)]
+            else:
+                continue
+            if any(_may_fold(a) for a in arguments):
+                return True
+        return False
+
+    def could_fire(self) -> bool:
+        if (
+            SDK_MODULE in self.names
+            and not SDK_CLASSES.isdisjoint(self.names)
+            and self._sdk_call_could_fire()
+        ):
+            return True
+        if reachable(KEY_PREFIX, self.literals, self.joins):
+            return True
+        if self.env_sink() and (
+            any(ENV_PREFIX in name.upper() for name in self.names)
+            or reachable(
+                ENV_PREFIX, [literal.upper() for literal in self.literals], self.joins
+            )
+        ):
+            return True
+        return self.headers and reachable(
+            URL_WORD, [literal.lower() for literal in self.literals], self.joins
+        )
+
+
+def _name_of(expr: ast.AST) -> str:
+    if isinstance(expr, ast.Attribute):
+        return expr.attr
+    return expr.id if isinstance(expr, ast.Name) else ""
+
+
+def _may_fold(expr: ast.expr) -> bool:
+    """Whether the analyzer could fold `expr` (or read a dict from it)."""
+    if isinstance(expr, ast.Starred):
+        expr = expr.value
+    if isinstance(expr, ast.Call):
+        return _name_of(expr.func) in FOLDED_CALLS
+    return not (isinstance(expr, ast.Constant) and not isinstance(expr.value, str))
+
+
+def _leftmost(node: ast.BoolOp) -> ast.expr:
+    first = node.values[0]
+    while isinstance(first, ast.BoolOp) and isinstance(first.op, ast.Or):
+        first = first.values[0]
+    return first
+
+
+def _joins(node: ast.AST) -> bool:
+    """`a + b`, `a % b`, or an f-string that interpolates."""
+    if isinstance(node, ast.BinOp):
+        return isinstance(node.op, (ast.Add, ast.Mod))
+    return isinstance(node, ast.JoinedStr) and any(
+        isinstance(v, ast.FormattedValue) for v in node.values
+    )
+
+
+def could_fire(tree: ast.AST) -> bool:
+    """False only when no 2xx rule can fire on the module `tree` was parsed from."""
+    ingredients = _Ingredients()
+    ingredients.collect(tree)
+    return ingredients.could_fire()
+
+
+def screen_text(text: str) -> bool:
+    """`could_fire` on source text; code `ast` cannot parse goes to libcst."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return True
+    return could_fire(tree)

@@ -1,0 +1,128 @@
+"""Issue 16.1: the analyzer's reach (parameter defaults, subscripts, partial,
+wrappers, every string-building form, self/cls, dataclass and pydantic
+fields), and the autofix on each of those shapes. The rule examples
+(rules/MG20*.yaml) and the fixture project (tests/test_python_project.py)
+cover where each is reported; here: messages, edge cases, and fixes."""
+
+from __future__ import annotations
+
+import textwrap
+
+import libcst as cst
+import pytest
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from maniac_guard.fix.codemod import FixOptions, fix_module
+from maniac_guard.python.analyzer import analyze
+from tests.helpers import FIXTURES
+
+SECRET = "Zx81kQ2mP0aLw7" + "Rt"  # non-mk credential, split so no rule sees it here
+REACH_FILES = sorted(
+    p
+    for p in (FIXTURES / "python_project" / "app").glob("reach_*.py")
+    if p.name != "reach_right_forms.py"
+)
+
+
+def found(code: str, path: str = "app.py") -> list[tuple[int, str, str]]:
+    wrapper = MetadataWrapper(cst.parse_module(textwrap.dedent(code)))
+    issues = analyze(wrapper, path=path)
+    positions = wrapper.resolve(PositionProvider)
+    return [(positions[i.node].start.line, i.rule_id, i.message) for i in issues]
+
+
+def test_a_wrapper_two_levels_deep_is_followed_and_named() -> None:
+    code = f"""
+    from maniac import Maniac
+
+    def inner(key):
+        return Maniac(api_key=key)
+
+    def outer(token):
+        return inner(token)
+
+    client = outer("{SECRET}")
+    """
+    ((line, rule, message),) = found(code)
+    assert (line, rule) == (10, "MG202")
+    assert "passed to outer() and on to Maniac()" in message
+
+
+def test_a_wrapper_called_with_the_environment_or_a_prompt_is_clean() -> None:
+    code = """
+    import os
+    from getpass import getpass
+    from maniac import Maniac
+
+    def make(key, *, timeout=30):
+        return Maniac(api_key=key, timeout=timeout)
+
+    a = make(os.environ["MANIAC_API_KEY"])
+    b = make(getpass("key: "))
+    c = make(*[os.getenv("MANIAC_API_KEY")])
+    """
+    assert found(code) == []
+
+
+def test_a_constructor_argument_replaces_a_field_default() -> None:
+    code = f"""
+    import os
+    from dataclasses import dataclass
+    from maniac import Maniac
+
+    @dataclass
+    class Settings:
+        api_key: str = "{SECRET}"
+
+    client = Maniac(api_key=Settings(api_key=os.environ["MANIAC_API_KEY"]).api_key)
+    """
+    assert found(code) == []
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        '"{:>20}".format("x")',  # a format spec: not folded (padding is not a literal)
+        '"%d%s" % (1, "x")',  # %d: not folded
+        '"{0.real}".format("x")',  # attribute access in a field: not folded
+    ],
+)
+def test_string_building_beyond_whole_strings_is_not_folded(expression: str) -> None:
+    """strings.py folds only fields that insert a whole string, so every
+    character of a value comes from a literal (the screen relies on it)."""
+    code = f"from maniac import Maniac\nclient = Maniac(api_key={expression})\n"
+    assert found(code) == []
+
+
+def test_percent_with_a_mapping_and_template_with_keywords_are_folded() -> None:
+    code = f"""
+    import string
+    from maniac import Maniac
+
+    a = Maniac(api_key="%(h)s%(t)s" % {{"h": "{SECRET[:8]}", "t": "{SECRET[8:]}"}})
+    b = Maniac(api_key=string.Template("$h${{t}}").substitute(h="{SECRET[:8]}", t="{SECRET[8:]}"))
+    """
+    assert [(line, rule) for line, rule, _ in found(code)] == [
+        (5, "MG203"),
+        (6, "MG203"),
+    ]
+
+
+@pytest.mark.parametrize("path", REACH_FILES, ids=[p.name for p in REACH_FILES])
+def test_the_fix_of_every_new_shape_leaves_code_that_compiles_with_nothing_to_report(
+    path: object,
+) -> None:
+    source = path.read_text()  # type: ignore[attr-defined]
+    relative = f"app/{path.name}"  # type: ignore[attr-defined]
+    before = analyze(MetadataWrapper(cst.parse_module(source)), path=relative)
+    assert before
+    fixed = fix_module(cst.parse_module(source), FixOptions(), path=relative)
+    compile(fixed.module.code, relative, "exec")
+    assert len(fixed.applied) == len(before)
+    assert (
+        analyze(MetadataWrapper(cst.parse_module(fixed.module.code)), path=relative)
+        == []
+    )
+    assert all(
+        issue.secret and issue.secret not in fixed.module.code for issue in before
+    )
