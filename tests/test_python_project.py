@@ -96,8 +96,11 @@ def test_mixed_project_gives_exactly_the_expected_findings_in_sarif() -> None:
 def test_reach_findings_name_the_sdk_call_and_the_wrapper_in_sarif() -> None:
     result = run_cli("scan", "app", "--format", "sarif", "--select", "MG2", cwd=PROJECT)
     messages = {
-        (r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], r["locations"][0]["physicalLocation"]["region"]["startLine"]):
-        r["message"]["text"]
+        (
+            # SARIF URIs are relative to the repository root this project lies in.
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].split("python_project/", 1)[-1],
+            r["locations"][0]["physicalLocation"]["region"]["startLine"],
+        ): r["message"]["text"]
         for r in json.loads(result.stdout)["runs"][0]["results"]
     }
     assert "passed to make_client() and on to Maniac()" in messages[("app/reach_wrappers.py", 18)]
