@@ -3,8 +3,9 @@
 catalog. Anything that looks like an SDK call but cannot be traced to a
 client is reported as unresolved, never dropped.
 
-Independent of the MG2xx Python analyzer on purpose: this needs only the
-client bindings, and works file by file with libcst's QualifiedNameProvider.
+It shares the SDK's client classes with the MG2xx analyzer
+(`python/sdk.py`) but not its value resolution: this needs only the client
+bindings, and works file by file with libcst's QualifiedNameProvider.
 Bindings are per file, not per function scope: a name bound to a client
 anywhere in a file counts as that client everywhere in it.
 """
@@ -17,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from maniac_guard.permissions.scopes import Catalog, load_catalog
+from maniac_guard.python.sdk import sdk_class
 
-CONSTRUCTORS = frozenset({"maniac.Maniac", "maniac.AsyncManiac", "maniac._client.Maniac", "maniac._client.AsyncManiac"})
 
 
 @dataclass(frozen=True, order=True)
@@ -79,6 +80,10 @@ def _analyse(path: str, text: str, catalog: Catalog) -> Inference:
             found = found()
         return {q.name for q in found}
 
+    def is_constructor(node: cst.CSTNode) -> bool:
+        """`Maniac(...)` / `AsyncManiac(...)`, however imported: the analyzer's own test."""
+        return any(sdk_class(name) for name in qualified(node))
+
     def dotted(node: cst.BaseExpression) -> str | None:
         if isinstance(node, cst.Name):
             return node.value
@@ -91,7 +96,7 @@ def _analyse(path: str, text: str, catalog: Catalog) -> Inference:
         if isinstance(node, cst.Await):
             return client_path(node.expression)
         if isinstance(node, cst.Call):
-            if qualified(node.func) & CONSTRUCTORS:
+            if is_constructor(node.func):
                 return ()
             if isinstance(node.func, cst.Name) and node.func.value in factories:
                 return ()
@@ -111,7 +116,7 @@ def _analyse(path: str, text: str, catalog: Catalog) -> Inference:
         ann = annotation.annotation
         if isinstance(ann, cst.SimpleString):
             return ann.evaluated_value in ("Maniac", "AsyncManiac") if hasattr(ann, "evaluated_value") else False
-        return bool(qualified(ann) & CONSTRUCTORS)
+        return is_constructor(ann)
 
     class Binder(cst.CSTVisitor):
         METADATA_DEPENDENCIES = ()
@@ -191,7 +196,7 @@ def _analyse(path: str, text: str, catalog: Catalog) -> Inference:
             elif found is None:
                 self._untraced(node)
             for arg in node.args:
-                if client_path(arg.value) == () and not (qualified(func) & CONSTRUCTORS):
+                if client_path(arg.value) == () and not is_constructor(func):
                     callee = dotted(func) or "a function"
                     if callee == "getattr":
                         continue

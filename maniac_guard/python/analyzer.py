@@ -19,7 +19,8 @@ from collections.abc import Iterable
 import libcst as cst
 from libcst.metadata import MetadataWrapper
 
-from maniac_guard.python.checks import SDK_CLASSES, Checker
+from maniac_guard.python.checks import Checker
+from maniac_guard.python.sdk import SDK_CLASSES
 from maniac_guard.python.fold import Folded
 from maniac_guard.python.issues import (
     DROP_GETENV_DEFAULT,

@@ -10,6 +10,7 @@ import dataclasses
 import libcst as cst
 from libcst.metadata import Scope, ScopeProvider
 
+from maniac_guard.python.sdk import SDK_CLASSES, sdk_class
 from maniac_guard.findings import mask
 from maniac_guard.keyshape import looks_like_key
 from maniac_guard.python.fold import Folded, Folder
@@ -35,7 +36,6 @@ from maniac_guard.python.values import (
 )
 from maniac_guard.python.wrappers import Wrappers
 
-SDK_CLASSES = frozenset({"Maniac", "AsyncManiac"})
 GETENV = frozenset({"os.getenv", "os.environ.get"})
 ENV_SETTERS = frozenset({"os.environ.setdefault", "os.putenv"})
 ENV_UPDATE = "os.environ.update"
@@ -59,9 +59,9 @@ class Checker(Folder):
 
     def _sdk_of(self, qnames: frozenset[str], func: cst.BaseExpression) -> str | None:
         for name in qnames:
-            head, _, last = name.rpartition(".")
-            if last in SDK_CLASSES and (head == "maniac" or head.startswith("maniac.")):
-                return last
+            found = sdk_class(name)
+            if found is not None:
+                return found
         if (
             self.star_maniac
             and not qnames

@@ -30,13 +30,11 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable
 
+from maniac_guard.python.sdk import SDK_CLASSES, SDK_MODULE
+
 KEY_PREFIX = "mk-"  # looks_like_key: the value starts with it (case matters)
 ENV_PREFIX = "MANIAC_"  # is_maniac_env_name: upper-cased name starts with it
 URL_WORD = "maniac"  # is_maniac_url: every form holds it, lower-cased
-SDK_MODULE = "maniac"
-# A qualified name maniac.….Maniac ends with the class's own name, which the
-# source spells out (an import, an attribute, or the name after `import *`).
-SDK_CLASSES = frozenset({"Maniac", "AsyncManiac"})
 LOOKUPS = frozenset({"getenv", "get"})  # os.getenv, os.environ.get
 SETTERS = frozenset({"setdefault", "putenv"})  # os.environ.setdefault, os.putenv
 OS_FUNCTIONS = frozenset(
