@@ -179,7 +179,7 @@ def _minified_js(rng: random.Random, key: str) -> str:
     parts = []
     for i in range(6000):
         name = "".join(rng.choice(string.ascii_lowercase) for _ in range(3))
-        parts.append(f"function {name}{i}(a,b){{return a*{i}+b.length}}var {name}_{i}=\"{name * 4}\"")
+        parts.append(f'function {name}{i}(a,b){{return a*{i}+b.length}}var {name}_{i}="{name * 4}"')
     parts.insert(len(parts) // 2, f'var cfg={{apiKey:"{key}",baseURL:"https://platform.maniac.ai"}}')
     return ";".join(parts) + "\n"
 
@@ -322,8 +322,15 @@ def time_interleaved(commands: dict[str, Command], cwd: Path, repeat: int, warmu
     return {name: Timing(times[name], codes[name]) for name in commands}
 
 
-def time_command(cmd: Sequence[str], cwd: Path, repeat: int, stdout: Path | None = None, warmup: int = 1,
-                 env: dict[str, str] | None = None, cold_cache: Path | None = None) -> Timing:
+def time_command(
+    cmd: Sequence[str],
+    cwd: Path,
+    repeat: int,
+    stdout: Path | None = None,
+    warmup: int = 1,
+    env: dict[str, str] | None = None,
+    cold_cache: Path | None = None,
+) -> Timing:
     """One command timed on its own (see `Command`)."""
     return time_interleaved({"only": Command(cmd, stdout, env, cold_cache)}, cwd, repeat, warmup)["only"]
 
@@ -336,8 +343,11 @@ def precompile_maniac_guard() -> None:
 
     spec = importlib.util.find_spec("maniac_guard")
     if spec is not None and spec.origin:
-        subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(spec.origin).parent)],
-                       stdout=subprocess.DEVNULL, check=False)
+        subprocess.run(
+            [sys.executable, "-m", "compileall", "-q", str(Path(spec.origin).parent)],
+            stdout=subprocess.DEVNULL,
+            check=False,
+        )
 
 
 def _tree_rss_kb(pid: int) -> int:
@@ -364,8 +374,9 @@ def measure_memory(cmd: Sequence[str], cwd: Path, env: dict[str, str]) -> dict[s
     the tree) and the peak of the sampled sum over all processes."""
     time_bin = "/usr/bin/time"
     full = [time_bin, "-v", *cmd] if os.path.exists(time_bin) else list(cmd)
-    proc = subprocess.Popen(full, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, "NO_COLOR": "1", **env})
+    proc = subprocess.Popen(
+        full, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "NO_COLOR": "1", **env}
+    )
     peak_sum = 0
     done = threading.Event()
 
@@ -393,8 +404,12 @@ def measure_memory(cmd: Sequence[str], cwd: Path, env: dict[str, str]) -> dict[s
 def _recall(planted: Sequence[dict[str, Any]], hits: set[tuple[str, int]]) -> dict[str, Any]:
     found = [p for p in planted if (p["path"], p["line"]) in hits]
     missed = sorted({p["kind"] for p in planted if p not in found})
-    return {"found": len(found), "planted": len(planted), "recall": round(len(found) / max(1, len(planted)), 3),
-            "missed_kinds": missed}
+    return {
+        "found": len(found),
+        "planted": len(planted),
+        "recall": round(len(found) / max(1, len(planted)), 3),
+        "missed_kinds": missed,
+    }
 
 
 def maniac_guard_hits(report: Path, planted: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], int]:
@@ -454,8 +469,12 @@ def bench_tree(corpus: Path, info: dict[str, Any], args: argparse.Namespace, wor
     # the prefilter selects parsed by libcst). Warm: the cache of the run before.
     timing = time_command(cmd, corpus, args.repeat, stdout=report, cold_cache=work / "cache-cold")
     recall, other = maniac_guard_hits(report, planted)
-    result["maniac_guard_cold"] = {"command": " ".join(["maniac-guard", *cmd[1:]]) + "  (empty cache)",
-                                   **timing.public(), **recall, "other_findings": other}
+    result["maniac_guard_cold"] = {
+        "command": " ".join(["maniac-guard", *cmd[1:]]) + "  (empty cache)",
+        **timing.public(),
+        **recall,
+        "other_findings": other,
+    }
     print(f"  maniac-guard   cold min {timing.min:.3f}s  recall {recall['found']}/{recall['planted']}", file=sys.stderr)
     # Warm, and ripgrep, taking turns (see time_interleaved).
     warm_env = {"MANIAC_GUARD_CACHE_DIR": str(work / "cache-warm")}
@@ -470,15 +489,24 @@ def bench_tree(corpus: Path, info: dict[str, Any], args: argparse.Namespace, wor
     timings = time_interleaved(commands, corpus, args.repeat)
     timing = timings["maniac-guard"]
     recall, other = maniac_guard_hits(report, planted)
-    result["maniac_guard"] = {"command": " ".join(["maniac-guard", *cmd[1:]]) + "  (warm cache)",
-                              **timing.public(), **recall, "other_findings": other}
+    result["maniac_guard"] = {
+        "command": " ".join(["maniac-guard", *cmd[1:]]) + "  (warm cache)",
+        **timing.public(),
+        **recall,
+        "other_findings": other,
+    }
     print(f"  maniac-guard   warm min {timing.min:.3f}s  recall {recall['found']}/{recall['planted']}", file=sys.stderr)
     if args.jobs_sweep:
         result["maniac_guard_jobs"] = {str(jobs): timings[f"jobs-{jobs}"].public() for jobs in (1, 2)}
     if rg:
         timing = timings["rg"]
         recall, other = ripgrep_hits(output, planted)
-        result["ripgrep"] = {"command": " ".join(["rg", *rg_cmd[1:]]), **timing.public(), **recall, "other_matches": other}
+        result["ripgrep"] = {
+            "command": " ".join(["rg", *rg_cmd[1:]]),
+            **timing.public(),
+            **recall,
+            "other_matches": other,
+        }
         print(f"  ripgrep        min {timing.min:.3f}s  recall {recall['found']}/{recall['planted']}", file=sys.stderr)
     else:
         result["ripgrep"] = {"skipped": "rg not found (apt-get install ripgrep)"}
@@ -507,10 +535,15 @@ def bench_tree(corpus: Path, info: dict[str, Any], args: argparse.Namespace, wor
             **recall,
             "other_secrets": other,
         }
-        print(f"  detect-secrets min {timing.min:.3f}s on {subset_bytes / 1048576:.1f} MB (x{scale:.0f} scaled)"
-              f"  recall {recall['found']}/{recall['planted']}", file=sys.stderr)
+        print(
+            f"  detect-secrets min {timing.min:.3f}s on {subset_bytes / 1048576:.1f} MB (x{scale:.0f} scaled)"
+            f"  recall {recall['found']}/{recall['planted']}",
+            file=sys.stderr,
+        )
     else:
-        result["detect_secrets"] = {"skipped": "not installed (pip install 'maniac-guard[bench]')" if not ds else "--skip-detect-secrets"}
+        result["detect_secrets"] = {
+            "skipped": "not installed (pip install 'maniac-guard[bench]')" if not ds else "--skip-detect-secrets"
+        }
 
     mgt = result["maniac_guard"]
     cold = result["maniac_guard_cold"]
@@ -519,8 +552,12 @@ def bench_tree(corpus: Path, info: dict[str, Any], args: argparse.Namespace, wor
         result["ratio_maniac_guard_over_ripgrep_median"] = round(mgt["median_s"] / result["ripgrep"]["median_s"], 2)
         result["ratio_maniac_guard_cold_over_ripgrep"] = round(cold["min_s"] / result["ripgrep"]["min_s"], 2)
     if "scaled_min_s" in result.get("detect_secrets", {}):
-        result["ratio_detect_secrets_over_maniac_guard"] = round(result["detect_secrets"]["scaled_min_s"] / mgt["min_s"], 1)
-        result["ratio_detect_secrets_over_maniac_guard_cold"] = round(result["detect_secrets"]["scaled_min_s"] / cold["min_s"], 1)
+        result["ratio_detect_secrets_over_maniac_guard"] = round(
+            result["detect_secrets"]["scaled_min_s"] / mgt["min_s"], 1
+        )
+        result["ratio_detect_secrets_over_maniac_guard_cold"] = round(
+            result["detect_secrets"]["scaled_min_s"] / cold["min_s"], 1
+        )
     return result
 
 
@@ -530,7 +567,9 @@ def build_subset(corpus: Path, info: dict[str, Any], work: Path, size_mb: float)
     if subset.exists():
         shutil.rmtree(subset)
     planted_paths = {p["path"] for p in info["planted"]}
-    all_files = sorted(p.relative_to(corpus).as_posix() for p in corpus.rglob("*") if p.is_file() and p.name != CORPUS_STAMP)
+    all_files = sorted(
+        p.relative_to(corpus).as_posix() for p in corpus.rglob("*") if p.is_file() and p.name != CORPUS_STAMP
+    )
     rng = random.Random(SEED)
     rng.shuffle(all_files)
     chosen = list(planted_paths)
@@ -582,13 +621,22 @@ def bench_precommit(corpus: Path, args: argparse.Namespace, work: Path) -> dict[
     result["maniac_guard_files"] = {"command": "maniac-guard scan <10 files>", **timing.public()}
     # The SDK file first with an empty cache (a new commit), then unchanged
     # since the last run (a commit retried after another hook failed).
-    timing = time_command([mg, "scan", *sdk_names], repo, max(3, args.precommit_repeat // 4), warmup=1,
-                          cold_cache=work / "cache-precommit-cold")
-    result["maniac_guard_sdk_file"] = {"command": "maniac-guard scan <10 files, one calls the SDK>  (empty cache)",
-                                       **timing.public()}
+    timing = time_command(
+        [mg, "scan", *sdk_names],
+        repo,
+        max(3, args.precommit_repeat // 4),
+        warmup=1,
+        cold_cache=work / "cache-precommit-cold",
+    )
+    result["maniac_guard_sdk_file"] = {
+        "command": "maniac-guard scan <10 files, one calls the SDK>  (empty cache)",
+        **timing.public(),
+    }
     timing = time_command([mg, "scan", *sdk_names], repo, args.precommit_repeat, warmup=1, env=env)
-    result["maniac_guard_sdk_file_warm"] = {"command": "maniac-guard scan <10 files, one calls the SDK>  (warm cache)",
-                                            **timing.public()}
+    result["maniac_guard_sdk_file_warm"] = {
+        "command": "maniac-guard scan <10 files, one calls the SDK>  (warm cache)",
+        **timing.public(),
+    }
     # Issue 16's case: 10 small Python files that read the key from the
     # environment, cold cache (a CI runner or a fresh clone): the screen
     # proves no Python rule can fire, so libcst is not even imported. Then the
@@ -601,22 +649,37 @@ def bench_precommit(corpus: Path, args: argparse.Namespace, work: Path) -> dict[
             f'"""Job {i}."""\nimport os\n\nKEY = os.getenv("MANIAC_API_KEY")\n\n\ndef run():\n    return {i}, bool(KEY)\n'
         )
         env_names.append(name)
-    timing = time_command([mg, "scan", *env_names], repo, args.precommit_repeat, warmup=1,
-                          cold_cache=work / "cache-precommit-env-cold")
-    result["maniac_guard_env_files_cold"] = {"command": "maniac-guard scan <10 .py files reading MANIAC_API_KEY>  (empty cache)",
-                                             **timing.public()}
-    (repo / "jobs/job_9.py").write_text('import os\nfrom maniac import Maniac\n\nclient = Maniac(api_key="Zx81kQ2mP0aLw7Rt")\n')
-    timing = time_command([mg, "scan", *env_names], repo, max(3, args.precommit_repeat // 4), warmup=1,
-                          cold_cache=work / "cache-precommit-env-cold")
+    timing = time_command(
+        [mg, "scan", *env_names], repo, args.precommit_repeat, warmup=1, cold_cache=work / "cache-precommit-env-cold"
+    )
+    result["maniac_guard_env_files_cold"] = {
+        "command": "maniac-guard scan <10 .py files reading MANIAC_API_KEY>  (empty cache)",
+        **timing.public(),
+    }
+    (repo / "jobs/job_9.py").write_text(
+        'import os\nfrom maniac import Maniac\n\nclient = Maniac(api_key="Zx81kQ2mP0aLw7Rt")\n'
+    )
+    timing = time_command(
+        [mg, "scan", *env_names],
+        repo,
+        max(3, args.precommit_repeat // 4),
+        warmup=1,
+        cold_cache=work / "cache-precommit-env-cold",
+    )
     result["maniac_guard_env_files_literal_cold"] = {
-        "command": "maniac-guard scan <the same, one hands a literal to Maniac()>  (empty cache)", **timing.public()}
+        "command": "maniac-guard scan <the same, one hands a literal to Maniac()>  (empty cache)",
+        **timing.public(),
+    }
     timing = time_command([mg, "scan", "--staged"], repo, args.precommit_repeat, warmup=2, env=env)
     result["maniac_guard_staged"] = {"command": "maniac-guard scan --staged", **timing.public()}
     timing = time_command([sys.executable, "-c", "pass"], repo, args.precommit_repeat, warmup=2)
     result["python_startup"] = {"command": "python -c pass", **timing.public()}
     result["imports"] = import_profile(mg, names, repo)
-    print(f"  pre-commit     min {result['maniac_guard_files']['min_s'] * 1000:.0f} ms"
-          f" (python -c pass {result['python_startup']['min_s'] * 1000:.0f} ms)", file=sys.stderr)
+    print(
+        f"  pre-commit     min {result['maniac_guard_files']['min_s'] * 1000:.0f} ms"
+        f" (python -c pass {result['python_startup']['min_s'] * 1000:.0f} ms)",
+        file=sys.stderr,
+    )
     return result
 
 
@@ -627,8 +690,9 @@ def import_profile(mg: str, names: Sequence[str], repo: Path) -> dict[str, Any]:
     """`python -X importtime` on the pre-commit scan: the slowest top-level
     imports and which heavy modules were imported at all."""
     code = "import sys; from maniac_guard.cli import main; sys.argv[0] = 'maniac-guard'; main()"
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code, "scan", *names], cwd=repo,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code, "scan", *names], cwd=repo, capture_output=True, text=True
+    )
     rows = []
     for line in proc.stderr.splitlines():
         match = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
@@ -639,7 +703,9 @@ def import_profile(mg: str, names: Sequence[str], repo: Path) -> dict[str, Any]:
     return {
         "total_import_ms": round(sum(r[0] for r in rows if r[1] <= 1) / 1000, 1),
         "slowest_top_level_ms": {name: round(us / 1000, 1) for us, _, name in top},
-        "heavy_modules_imported": sorted({m for m in HEAVY_MODULES if m in seen or any(s.startswith(m + ".") for s in seen)}),
+        "heavy_modules_imported": sorted(
+            {m for m in HEAVY_MODULES if m in seen or any(s.startswith(m + ".") for s in seen)}
+        ),
     }
 
 
@@ -672,7 +738,9 @@ def build_history_repo(corpus: Path, repo: Path, commits: int, keys: int) -> lis
     for index in range(commits):
         message = f"change {index}\n".encode()
         stamp = 1_700_000_000 + index * 600
-        stream.append(f"commit refs/heads/main\nmark :{index + 1}\ncommitter Bench <bench@example.invalid> {stamp} +0000\n".encode())
+        stream.append(
+            f"commit refs/heads/main\nmark :{index + 1}\ncommitter Bench <bench@example.invalid> {stamp} +0000\n".encode()
+        )
         stream.append(f"data {len(message)}\n".encode() + message)
         if index:
             stream.append(f"from :{index}\n".encode())
@@ -703,14 +771,22 @@ def bench_history(corpus: Path, args: argparse.Namespace, work: Path) -> dict[st
         assert proc.stdout
         for block in iter(lambda: proc.stdout.read(1 << 20), b""):  # type: ignore[union-attr]
             patch_bytes += len(block)
-    result: dict[str, Any] = {"commits": args.commits, "patch_mb": round(patch_bytes / 1048576, 1),
-                              "planted": len(planted)}
+    result: dict[str, Any] = {
+        "commits": args.commits,
+        "patch_mb": round(patch_bytes / 1048576, 1),
+        "planted": len(planted),
+    }
     mg = tool("maniac-guard")
     assert mg
     report = work / "history.json"
-    timings = time_interleaved({"git": Command(["git", "log", "-p", "--all"]),
-                                "mg": Command([mg, "scan", "--history", "--format", "json", "."], report)},
-                               repo, args.repeat)
+    timings = time_interleaved(
+        {
+            "git": Command(["git", "log", "-p", "--all"]),
+            "mg": Command([mg, "scan", "--history", "--format", "json", "."], report),
+        },
+        repo,
+        args.repeat,
+    )
     git, timing = timings["git"], timings["mg"]
     result["git_log"] = {"command": "git log -p --all > /dev/null", **git.public()}
     try:
@@ -719,10 +795,17 @@ def bench_history(corpus: Path, args: argparse.Namespace, work: Path) -> dict[st
         findings = []
     seen = {(f["path"], f.get("masked_secret")) for f in findings}
     found = sum(1 for p in planted if (p.path, mask(p.key)) in seen)
-    result["maniac_guard"] = {"command": "maniac-guard scan --history --format json .", **timing.public(),
-                              "found": found, "recall": round(found / max(1, len(planted)), 3)}
+    result["maniac_guard"] = {
+        "command": "maniac-guard scan --history --format json .",
+        **timing.public(),
+        "found": found,
+        "recall": round(found / max(1, len(planted)), 3),
+    }
     result["ratio_maniac_guard_over_git_log"] = round(timing.min / git.min, 2)
-    print(f"  history        min {timing.min:.3f}s vs git log {git.min:.3f}s, recall {found}/{len(planted)}", file=sys.stderr)
+    print(
+        f"  history        min {timing.min:.3f}s vs git log {git.min:.3f}s, recall {found}/{len(planted)}",
+        file=sys.stderr,
+    )
     return result
 
 
@@ -770,26 +853,70 @@ def table(results: dict[str, Any]) -> str:
     if tree:
         case = f"tree {tree['corpus_mb']} MB / {tree['corpus_files']:,} files"
         mg = tree["maniac_guard_cold"]
-        rows.append((case, "maniac-guard scan (cold cache)", secs(mg["min_s"]), secs(mg["median_s"]),
-                     f"{tree.get('ratio_maniac_guard_cold_over_ripgrep', '-')}x rg", f"{mg['found']}/{mg['planted']}"))
+        rows.append(
+            (
+                case,
+                "maniac-guard scan (cold cache)",
+                secs(mg["min_s"]),
+                secs(mg["median_s"]),
+                f"{tree.get('ratio_maniac_guard_cold_over_ripgrep', '-')}x rg",
+                f"{mg['found']}/{mg['planted']}",
+            )
+        )
         case = ""
         mg = tree["maniac_guard"]
-        rows.append((case, "maniac-guard scan (warm cache)", secs(mg["min_s"]), secs(mg["median_s"]),
-                     f"{tree.get('ratio_maniac_guard_over_ripgrep', '-')}x rg"
-                     f" (median {tree.get('ratio_maniac_guard_over_ripgrep_median', '-')}x)", f"{mg['found']}/{mg['planted']}"))
+        rows.append(
+            (
+                case,
+                "maniac-guard scan (warm cache)",
+                secs(mg["min_s"]),
+                secs(mg["median_s"]),
+                f"{tree.get('ratio_maniac_guard_over_ripgrep', '-')}x rg"
+                f" (median {tree.get('ratio_maniac_guard_over_ripgrep_median', '-')}x)",
+                f"{mg['found']}/{mg['planted']}",
+            )
+        )
         rg = tree.get("ripgrep", {})
         if "min_s" in rg:
-            rows.append(("", "rg (key regex)", secs(rg["min_s"]), secs(rg["median_s"]), "1x", f"{rg['found']}/{rg['planted']}"))
+            rows.append(
+                ("", "rg (key regex)", secs(rg["min_s"]), secs(rg["median_s"]), "1x", f"{rg['found']}/{rg['planted']}")
+            )
         ds = tree.get("detect_secrets", {})
         if "min_s" in ds:
-            rows.append(("", f"detect-secrets (scaled x{ds['scale']:.0f})", secs(ds["scaled_min_s"]), secs(ds["scaled_median_s"]),
-                         f"{tree.get('ratio_detect_secrets_over_maniac_guard', '-')}x mg", f"{ds['found']}/{ds['planted']}"))
+            rows.append(
+                (
+                    "",
+                    f"detect-secrets (scaled x{ds['scale']:.0f})",
+                    secs(ds["scaled_min_s"]),
+                    secs(ds["scaled_median_s"]),
+                    f"{tree.get('ratio_detect_secrets_over_maniac_guard', '-')}x mg",
+                    f"{ds['found']}/{ds['planted']}",
+                )
+            )
         mem = tree.get("memory", {})
-        rows.append(("", "maniac-guard peak RSS", f"{mem.get('max_rss_mb')} MB", f"sum {mem.get('sampled_tree_sum_rss_mb')} MB", "", ""))
+        rows.append(
+            (
+                "",
+                "maniac-guard peak RSS",
+                f"{mem.get('max_rss_mb')} MB",
+                f"sum {mem.get('sampled_tree_sum_rss_mb')} MB",
+                "",
+                "",
+            )
+        )
     pre = results.get("precommit")
     if pre:
         m = pre["maniac_guard_files"]
-        rows.append((f"pre-commit {pre['files']} files", "maniac-guard scan FILES", secs(m["min_s"]), secs(m["median_s"]), "", ""))
+        rows.append(
+            (
+                f"pre-commit {pre['files']} files",
+                "maniac-guard scan FILES",
+                secs(m["min_s"]),
+                secs(m["median_s"]),
+                "",
+                "",
+            )
+        )
         s = pre["maniac_guard_staged"]
         rows.append(("", "maniac-guard scan --staged", secs(s["min_s"]), secs(s["median_s"]), "", ""))
         s = pre["maniac_guard_sdk_file"]
@@ -798,9 +925,13 @@ def table(results: dict[str, Any]) -> str:
         rows.append(("", "... the same, file unchanged since last run", secs(s["min_s"]), secs(s["median_s"]), "", ""))
         if "maniac_guard_env_files_cold" in pre:
             s = pre["maniac_guard_env_files_cold"]
-            rows.append(("", "10 .py files reading MANIAC_API_KEY (empty cache)", secs(s["min_s"]), secs(s["median_s"]), "", ""))
+            rows.append(
+                ("", "10 .py files reading MANIAC_API_KEY (empty cache)", secs(s["min_s"]), secs(s["median_s"]), "", "")
+            )
             s = pre["maniac_guard_env_files_literal_cold"]
-            rows.append(("", "... one hands a literal to Maniac() (empty cache)", secs(s["min_s"]), secs(s["median_s"]), "", ""))
+            rows.append(
+                ("", "... one hands a literal to Maniac() (empty cache)", secs(s["min_s"]), secs(s["median_s"]), "", "")
+            )
         p = pre["python_startup"]
         rows.append(("", "python -c pass", secs(p["min_s"]), secs(p["median_s"]), "", ""))
     hist = results.get("history")
@@ -809,8 +940,16 @@ def table(results: dict[str, Any]) -> str:
         g = hist["git_log"]
         mg = hist.get("maniac_guard", {})
         if "min_s" in mg:
-            rows.append((case, "maniac-guard scan --history", secs(mg["min_s"]), secs(mg["median_s"]),
-                         f"{hist['ratio_maniac_guard_over_git_log']}x git", f"{mg['found']}/{hist['planted']}"))
+            rows.append(
+                (
+                    case,
+                    "maniac-guard scan --history",
+                    secs(mg["min_s"]),
+                    secs(mg["median_s"]),
+                    f"{hist['ratio_maniac_guard_over_git_log']}x git",
+                    f"{mg['found']}/{hist['planted']}",
+                )
+            )
             case = ""
         else:
             rows.append((case, "maniac-guard scan --history", "n/a", "", "", mg.get("skipped", "")))
@@ -824,12 +963,21 @@ def table(results: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--corpus", type=Path, default=Path(tempfile.gettempdir()) / "maniac-guard-bench" / "corpus",
-                        help="where to build the corpus (outside any git repo with a maniac-guard config) "
-                        "[default: %(default)s]")
-    parser.add_argument("--source", choices=("running", "system"), default="running",
-                        help="site-packages of the running interpreter (a venv's) or of the base Python")
-    parser.add_argument("--size-mb", type=float, help="copy files until the corpus has this many MB (repeats the tree if needed)")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "maniac-guard-bench" / "corpus",
+        help="where to build the corpus (outside any git repo with a maniac-guard config) [default: %(default)s]",
+    )
+    parser.add_argument(
+        "--source",
+        choices=("running", "system"),
+        default="running",
+        help="site-packages of the running interpreter (a venv's) or of the base Python",
+    )
+    parser.add_argument(
+        "--size-mb", type=float, help="copy files until the corpus has this many MB (repeats the tree if needed)"
+    )
     parser.add_argument("--keys", type=int, default=40, help="keys to plant [default: %(default)s]")
     parser.add_argument("--repeat", type=int, default=10, help="timed runs per tool [default: %(default)s]")
     parser.add_argument("--precommit-repeat", type=int, default=20)
@@ -839,7 +987,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jobs-sweep", action="store_true", help="also time --jobs 1 and --jobs 2")
     parser.add_argument("--commits", type=int, default=2000, help="commits in the history repository")
     parser.add_argument("--history-keys", type=int, default=10)
-    parser.add_argument("--cases", default="tree,precommit,history", help="comma-separated subset of tree,precommit,history")
+    parser.add_argument(
+        "--cases", default="tree,precommit,history", help="comma-separated subset of tree,precommit,history"
+    )
     parser.add_argument("--rebuild", action="store_true", help="rebuild the corpus even if it is up to date")
     parser.add_argument("--output", type=Path, default=OUT / "results.json")
     args = parser.parse_args(argv)
@@ -852,10 +1002,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     info = build_corpus(corpus, args.source, args.size_mb, args.keys, SEED)
     cases = {c.strip() for c in args.cases.split(",")}
-    results: dict[str, Any] = {"machine": machine(),
-                               "corpus": {k: v for k, v in info.items() if k != "stamp"} | {"path": str(corpus)}}
-    print(f"corpus: {info['files']:,} files, {info['bytes'] / 1048576:.0f} MB, {len(info['planted'])} planted keys",
-          file=sys.stderr)
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "corpus": {k: v for k, v in info.items() if k != "stamp"} | {"path": str(corpus)},
+    }
+    print(
+        f"corpus: {info['files']:,} files, {info['bytes'] / 1048576:.0f} MB, {len(info['planted'])} planted keys",
+        file=sys.stderr,
+    )
     if "tree" in cases:
         results["tree"] = bench_tree(corpus, info, args, work)
     if "precommit" in cases:

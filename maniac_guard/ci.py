@@ -109,7 +109,9 @@ def _new_branch(root: str, head: str, branch: str | None, default: str | None, p
     tip = _need(root, tip, f"the tip of {REMOTE}/{name}", _hint(provider), [(REMOTE, f"refs/heads/{name}")])
     ensure_whole_range(root, [head], [tip], _hint(provider))
     spec = HistorySpec((head, f"^{tip}"), f"{head[:12]} not on {REMOTE}/{name}")
-    return CiRange(spec, provider, f"{provider}: scanning the commits of {head[:12]} not on {REMOTE}/{name} (new branch)")
+    return CiRange(
+        spec, provider, f"{provider}: scanning the commits of {head[:12]} not on {REMOTE}/{name} (new branch)"
+    )
 
 
 def fallback(root: str, provider: str = "no CI detected") -> CiRange:
@@ -202,7 +204,9 @@ def github(env: Mapping[str, str], root: str) -> CiRange:
             if previous is not None:
                 return _range(root, previous, head, provider, "the pushed commits, before..after")
             if not event.get("forced"):
-                raise CiError(f"the push's previous commit {before} is not in this clone and could not be fetched; {hint}")
+                raise CiError(
+                    f"the push's previous commit {before} is not in this clone and could not be fetched; {hint}"
+                )
         branch = env.get("GITHUB_REF_NAME") or (ref or "").removeprefix("refs/heads/")
         default = _get(event, "repository", "default_branch")
         return _new_branch(root, head, branch, default, provider + (" (forced, old tip gone)" if before else ""))
@@ -233,7 +237,9 @@ def gitlab(env: Mapping[str, str], root: str) -> CiRange:
             base = _need(root, base_sha, "the merge request's diff base", hint, extra)
             return _range(root, base, head, provider, "the merge request's commits")
         if not target:
-            raise CiError(f"{provider}: neither CI_MERGE_REQUEST_DIFF_BASE_SHA nor CI_MERGE_REQUEST_TARGET_BRANCH_NAME is set")
+            raise CiError(
+                f"{provider}: neither CI_MERGE_REQUEST_DIFF_BASE_SHA nor CI_MERGE_REQUEST_TARGET_BRANCH_NAME is set"
+            )
         tip = _branch(root, target, "the target branch", hint)
         return _branch_range(root, tip, head, provider, target)
     source = env.get("CI_PIPELINE_SOURCE") or "push"

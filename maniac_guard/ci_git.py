@@ -147,7 +147,7 @@ def default_branch(root: str, name: str | None) -> tuple[str, str] | None:
         listed = _git(["ls-remote", "--symref", "--end-of-options", REMOTE, "HEAD"], root)
         for line in (listed or b"").decode("utf-8", "replace").splitlines():
             if line.startswith("ref: refs/heads/") and line.endswith("\tHEAD"):
-                name = line[len("ref: refs/heads/"):-len("\tHEAD")]
+                name = line[len("ref: refs/heads/") : -len("\tHEAD")]
         name = name or _local_default(root)
     if not name:
         return None

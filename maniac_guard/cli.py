@@ -27,12 +27,22 @@ FORMATS = ["text", "json", "sarif", "github", "gitlab", "junit"]
 
 # Options several commands share (click makes a fresh Option per use).
 FORMAT_OPTION = click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
-OUTPUT_OPTION = click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to FILE instead of stdout.")
-EXCLUDE_OPTION = click.option("--exclude", multiple=True, metavar="GLOB", help="gitignore-style pattern to skip (repeatable).")
+OUTPUT_OPTION = click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Write the report to FILE instead of stdout."
+)
+EXCLUDE_OPTION = click.option(
+    "--exclude", multiple=True, metavar="GLOB", help="gitignore-style pattern to skip (repeatable)."
+)
 IGNORE_OPTION = click.option("--ignore", "ignore_rules", multiple=True, metavar="IDS", help="Skip these rules.")
-FAIL_ON_OPTION = click.option("--fail-on", type=click.Choice(SEVERITIES), help="Lowest severity that fails the run [default: low].")
-CONFIG_OPTION = click.option("--config", type=click.Path(dir_okay=False), help="Use this config file instead of the nearest one.")
-COLOR_OPTION = click.option("--color/--no-color", default=None, help="Colours [default: when stdout is a terminal and NO_COLOR is unset].")
+FAIL_ON_OPTION = click.option(
+    "--fail-on", type=click.Choice(SEVERITIES), help="Lowest severity that fails the run [default: low]."
+)
+CONFIG_OPTION = click.option(
+    "--config", type=click.Path(dir_okay=False), help="Use this config file instead of the nearest one."
+)
+COLOR_OPTION = click.option(
+    "--color/--no-color", default=None, help="Colours [default: when stdout is a terminal and NO_COLOR is unset]."
+)
 QUIET_OPTION = click.option("-q", "--quiet", is_flag=True, help="Only findings and errors.")
 
 
@@ -86,7 +96,7 @@ class _FileListCommand(click.Command):
         if "--pre-commit" in args and "--" not in args:
             fail(
                 "the hook's `args` must end with `--` (pre-commit appends file names after them, "
-                "and a file named like an option would be read as one): add \"--\" as the last "
+                'and a file named like an option would be read as one): add "--" as the last '
                 "item of `args` in .pre-commit-config.yaml"
             )
         return super().parse_args(ctx, args)
@@ -145,20 +155,57 @@ def main() -> None:
 @IGNORE_OPTION
 @FAIL_ON_OPTION
 @click.option("--no-gitignore", is_flag=True, help="Scan files that .gitignore excludes.")
-@click.option("--max-file-size", type=click.IntRange(min=1), metavar="BYTES", help="Skip larger files [default: 10 MiB].")
-@click.option("-j", "--jobs", type=click.IntRange(min=0), help="Processes that scan, this one included [default: one per core].")
+@click.option(
+    "--max-file-size", type=click.IntRange(min=1), metavar="BYTES", help="Skip larger files [default: 10 MiB]."
+)
+@click.option(
+    "-j", "--jobs", type=click.IntRange(min=0), help="Processes that scan, this one included [default: one per core]."
+)
 @CONFIG_OPTION
 @COLOR_OPTION
-@click.option("-v", "--verbose", is_flag=True, help="Debug messages on stderr (files that do not parse, skipped analysis).")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Debug messages on stderr (files that do not parse, skipped analysis)."
+)
 @QUIET_OPTION
-@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False), help="Report only findings not in this baseline file.")
+@click.option(
+    "--baseline",
+    "baseline_file",
+    type=click.Path(dir_okay=False),
+    help="Report only findings not in this baseline file.",
+)
 @click.option("--no-baseline", is_flag=True, help="Ignore the configured baseline: report every finding.")
-@click.option("--ignore-file", type=click.Path(dir_okay=False), help="Accepted fingerprints with reasons [default: .maniac-guard-ignore].")
-@click.option("--verify/--no-verify", default=None, help="Ask the Maniac API whether each found key is live (GET /v1/models).")
-@click.option("--api-url", callback=check_api_url, metavar="URL", help="Maniac API base [default: $MANIAC_BASE_URL, else https://platform.maniac.ai].")
-@click.option("--verify-timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS", help="Per request [default: $MANIAC_TIMEOUT, else 10].")
-@click.option("--verify-retries", type=click.IntRange(min=0), metavar="N", help="Retries on 429/5xx/network errors [default: $MANIAC_MAX_RETRIES, else 2].")
-@click.option("--verify-budget", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS", help="Time for the whole verification [default: 60].")
+@click.option(
+    "--ignore-file",
+    type=click.Path(dir_okay=False),
+    help="Accepted fingerprints with reasons [default: .maniac-guard-ignore].",
+)
+@click.option(
+    "--verify/--no-verify", default=None, help="Ask the Maniac API whether each found key is live (GET /v1/models)."
+)
+@click.option(
+    "--api-url",
+    callback=check_api_url,
+    metavar="URL",
+    help="Maniac API base [default: $MANIAC_BASE_URL, else https://platform.maniac.ai].",
+)
+@click.option(
+    "--verify-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Per request [default: $MANIAC_TIMEOUT, else 10].",
+)
+@click.option(
+    "--verify-retries",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Retries on 429/5xx/network errors [default: $MANIAC_MAX_RETRIES, else 2].",
+)
+@click.option(
+    "--verify-budget",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Time for the whole verification [default: 60].",
+)
 @click.option("--only-live", is_flag=True, default=None, help="Report live keys only (implies --verify).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the verification cache.")
 @click.option("--staged", is_flag=True, help="Scan the staged (index) version of staged files, for git hooks.")
@@ -167,11 +214,28 @@ def main() -> None:
 @click.option("--since", metavar="REF", help="History: only commits not reachable from REF (implies --history).")
 @click.option("--range", "rev_range", metavar="A..B", help="History: only commits in A..B (implies --history).")
 @click.option("--max-commits", type=click.IntRange(min=1), metavar="N", help="History: at most the N newest commits.")
-@click.option("--fix", "apply_fix", is_flag=True, help="Rewrite Python that hardcodes keys to read the environment (safe fixes).")
-@click.option("--diff", "show_diff", is_flag=True, help="Print the fixes as a unified diff (keys masked) and write nothing; exit 1 if there are any.")
-@click.option("--unsafe-fixes", is_flag=True, default=None, help="Also apply fixes that can change behaviour (see each rule's fix safety).")
+@click.option(
+    "--fix", "apply_fix", is_flag=True, help="Rewrite Python that hardcodes keys to read the environment (safe fixes)."
+)
+@click.option(
+    "--diff",
+    "show_diff",
+    is_flag=True,
+    help="Print the fixes as a unified diff (keys masked) and write nothing; exit 1 if there are any.",
+)
+@click.option(
+    "--unsafe-fixes",
+    is_flag=True,
+    default=None,
+    help="Also apply fixes that can change behaviour (see each rule's fix safety).",
+)
 @click.option("--env-var", metavar="NAME", help="Variable the fixed code reads [default: MANIAC_API_KEY].")
-@click.option("--write-env", type=click.Path(dir_okay=False), metavar="FILE", help="With --fix: append NAME=<key> to FILE (mode 600, git-ignored; refused if git tracks it).")
+@click.option(
+    "--write-env",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="With --fix: append NAME=<key> to FILE (mode 600, git-ignored; refused if git tracks it).",
+)
 def scan(**options: Any) -> None:
     """Scan PATHS (default: .) for Maniac keys and committed key files."""
     from maniac_guard.commands.scan import ScanOptions, run_command
@@ -202,7 +266,12 @@ def baseline() -> None:
 
 @baseline.command("create")
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Baseline file [default: config `baseline`, else .maniac-guard-baseline.json].")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Baseline file [default: config `baseline`, else .maniac-guard-baseline.json].",
+)
 @EXCLUDE_OPTION
 @CONFIG_OPTION
 def baseline_create(paths: tuple[str, ...], output: str | None, exclude: tuple[str, ...], config: str | None) -> None:
@@ -214,7 +283,9 @@ def baseline_create(paths: tuple[str, ...], output: str | None, exclude: tuple[s
 
 @baseline.command("update")
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Baseline file to update in place [default: as for create].")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Baseline file to update in place [default: as for create]."
+)
 @click.option("--add-new", is_flag=True, help="Also accept findings that are not in the baseline yet.")
 @EXCLUDE_OPTION
 @CONFIG_OPTION
@@ -230,9 +301,16 @@ def baseline_update(
 @main.command()
 @FORMAT_OPTION
 @OUTPUT_OPTION
-@click.option("--range", "rev_range", metavar="A..B", help="Scan this range instead of the one the CI environment names.")
+@click.option(
+    "--range", "rev_range", metavar="A..B", help="Scan this range instead of the one the CI environment names."
+)
 @FAIL_ON_OPTION
-@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False), help="Report only findings not in this baseline file.")
+@click.option(
+    "--baseline",
+    "baseline_file",
+    type=click.Path(dir_okay=False),
+    help="Report only findings not in this baseline file.",
+)
 @EXCLUDE_OPTION
 @CONFIG_OPTION
 @COLOR_OPTION
@@ -256,9 +334,15 @@ def ci(
 
 @main.command("install-hook")
 @click.option("--force", is_flag=True, help="Replace a hook that is not maniac-guard's (kept as HOOK.orig).")
-@click.option("--hook", "hook_type", type=click.Choice(["pre-commit", "commit-msg", "pre-push"]), default="pre-commit",
-              show_default=True, help="pre-commit: scan the staged files; commit-msg: the commit message; "
-              "pre-push: the commits being pushed (`maniac-guard pre-push`).")
+@click.option(
+    "--hook",
+    "hook_type",
+    type=click.Choice(["pre-commit", "commit-msg", "pre-push"]),
+    default="pre-commit",
+    show_default=True,
+    help="pre-commit: scan the staged files; commit-msg: the commit message; "
+    "pre-push: the commits being pushed (`maniac-guard pre-push`).",
+)
 @click.argument("scan_args", nargs=-1, type=click.UNPROCESSED)
 def install_hook_command(force: bool, hook_type: str, scan_args: tuple[str, ...]) -> None:
     """Write .git/hooks/HOOK running `maniac-guard scan --staged [SCAN_ARGS]` (or --commit-msg, or pre-push)."""
@@ -288,8 +372,15 @@ def explain(rule_id: str) -> None:
 @main.command("policy", cls=_FileListCommand)
 @click.argument("paths", nargs=-1, type=click.Path())
 @HOOK_OPTION
-@click.option("--policy", "policy_file", type=click.Path(dir_okay=False), help="Policy file read over the built-in one [default: config `policy`].")
-@click.option("--infer", is_flag=True, help="Also print the minimal permissions the Python code under PATHS needs, as YAML.")
+@click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(dir_okay=False),
+    help="Policy file read over the built-in one [default: config `policy`].",
+)
+@click.option(
+    "--infer", is_flag=True, help="Also print the minimal permissions the Python code under PATHS needs, as YAML."
+)
 @FORMAT_OPTION
 @OUTPUT_OPTION
 @EXCLUDE_OPTION
@@ -299,26 +390,64 @@ def explain(rule_id: str) -> None:
 @CONFIG_OPTION
 @COLOR_OPTION
 @QUIET_OPTION
-def policy_command(paths: tuple[str, ...], policy_file: str | None, infer: bool, fmt: str, output: str | None,
-                   exclude: tuple[str, ...], select: tuple[str, ...], ignore_rules: tuple[str, ...],
-                   fail_on: str | None, config: str | None, color: bool | None, quiet: bool) -> None:
+def policy_command(
+    paths: tuple[str, ...],
+    policy_file: str | None,
+    infer: bool,
+    fmt: str,
+    output: str | None,
+    exclude: tuple[str, ...],
+    select: tuple[str, ...],
+    ignore_rules: tuple[str, ...],
+    fail_on: str | None,
+    config: str | None,
+    color: bool | None,
+    quiet: bool,
+) -> None:
     """Check Maniac key declarations under PATHS (default: .) against the least-privilege policy."""
     from maniac_guard.commands.policy import run_command
 
-    sys.exit(run_command(paths, policy_file, infer, fmt, output, exclude, select, ignore_rules, fail_on, config, color, quiet))
+    sys.exit(
+        run_command(
+            paths, policy_file, infer, fmt, output, exclude, select, ignore_rules, fail_on, config, color, quiet
+        )
+    )
 
 
 @main.command("pre-receive")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS", help="Time budget for the whole scan [default: none].")
-@click.option("--on-timeout", type=click.Choice(["reject", "accept"]), default="reject", show_default=True, help="What a push whose scan ran out of time gets (accept: with a warning).")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Time budget for the whole scan [default: none].",
+)
+@click.option(
+    "--on-timeout",
+    type=click.Choice(["reject", "accept"]),
+    default="reject",
+    show_default=True,
+    help="What a push whose scan ran out of time gets (accept: with a warning).",
+)
 @EXCLUDE_OPTION
 @click.option("--select", multiple=True, metavar="IDS", help="Only these rules (MG101, or a prefix like MG1).")
 @IGNORE_OPTION
 @FAIL_ON_OPTION
-@click.option("--config", type=click.Path(dir_okay=False), help="Server-side config file (the pushed repository's own config is never read).")
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False),
+    help="Server-side config file (the pushed repository's own config is never read).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Also say when a push is clean.")
-def pre_receive_command(timeout: float | None, on_timeout: str, exclude: tuple[str, ...], select: tuple[str, ...],
-                        ignore_rules: tuple[str, ...], fail_on: str | None, config: str | None, verbose: bool) -> None:
+def pre_receive_command(
+    timeout: float | None,
+    on_timeout: str,
+    exclude: tuple[str, ...],
+    select: tuple[str, ...],
+    ignore_rules: tuple[str, ...],
+    fail_on: str | None,
+    config: str | None,
+    verbose: bool,
+) -> None:
     """Server hook: refuse a push whose new commits add a Maniac key (reads `<old> <new> <ref>` lines on stdin)."""
     from maniac_guard.commands.pre_receive import run_command
 
@@ -332,8 +461,9 @@ def pre_receive_command(timeout: float | None, on_timeout: str, exclude: tuple[s
 @FAIL_ON_OPTION
 @CONFIG_OPTION
 @QUIET_OPTION
-def pre_push_command(remote: str | None, url: str | None, exclude: tuple[str, ...], fail_on: str | None,
-                     config: str | None, quiet: bool) -> None:
+def pre_push_command(
+    remote: str | None, url: str | None, exclude: tuple[str, ...], fail_on: str | None, config: str | None, quiet: bool
+) -> None:
     """Git hook: scan the commits being pushed (git's pre-push stdin, or pre-commit's PRE_COMMIT_* range)."""
     from maniac_guard.commands.pre_push import run_command
 

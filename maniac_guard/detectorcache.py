@@ -217,7 +217,9 @@ class DetectorCache:
             store_cached(self._clean_path, data, "clean-")
         if new_found:
             kept = dict(list({**self.found, **new_found}.items())[-FOUND_CACHE_MAX:])
-            store_cached(self._found_path, json.dumps(kept, ensure_ascii=False).encode("utf-8", "surrogatepass"), "found-")
+            store_cached(
+                self._found_path, json.dumps(kept, ensure_ascii=False).encode("utf-8", "surrogatepass"), "found-"
+            )
 
 
 def _version() -> bytes:
@@ -235,7 +237,7 @@ def _version() -> bytes:
         for name in sorted(files):
             if name.endswith(".py"):
                 info = os.stat(os.path.join(current, name))
-                version.update(f"{current[len(package):]}/{name}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
+                version.update(f"{current[len(package) :]}/{name}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
     for rule in load_rules().values():
         version.update(repr(rule).encode("utf-8", "surrogatepass"))
     return version.digest()

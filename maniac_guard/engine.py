@@ -12,13 +12,12 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-
 from maniac_guard.config import Settings, find_config, settings_for_path
 from maniac_guard.detectorcache import DetectorCache, Learnt
 from maniac_guard.detectors import RULE_PRECEDENCE, Detector, load_detectors
+from maniac_guard.errors import ConfigError
 from maniac_guard.findings import Finding, sort_key
 from maniac_guard.prefilter import Prefilter
-from maniac_guard.errors import ConfigError
 from maniac_guard.selection import check_selectors, enabled_rules, select_findings, suppressed_on_line
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.files import (

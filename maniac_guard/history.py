@@ -37,14 +37,11 @@ from maniac_guard.summary import HistorySummary
 
 if TYPE_CHECKING:
     from maniac_guard.config import Settings
-    from maniac_guard.target import ScanTarget
     from maniac_guard.sources.files import Excluder
     from maniac_guard.summary import ScanResult
+    from maniac_guard.target import ScanTarget
 
-SHALLOW_NOTE = (
-    "shallow clone: commits beyond its depth are not scanned "
-    "(`git fetch --unshallow` for the full history)"
-)
+SHALLOW_NOTE = "shallow clone: commits beyond its depth are not scanned (`git fetch --unshallow` for the full history)"
 
 
 @dataclass(frozen=True)
@@ -196,7 +193,9 @@ def _filtered(sources: Iterable[SourceFile], excluder: Excluder, root: str) -> I
         yield source
 
 
-def _all_sources(root: str, spec: HistorySpec, state: HistoryState, max_size: int, progress: bool) -> Iterator[SourceFile]:
+def _all_sources(
+    root: str, spec: HistorySpec, state: HistoryState, max_size: int, progress: bool
+) -> Iterator[SourceFile]:
     """File diffs, then commit messages, then (whole-repository scans) tags."""
     from maniac_guard.sources.gitblobs import BlobReader
 

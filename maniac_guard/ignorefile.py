@@ -97,7 +97,9 @@ def parse(text: str, path: str) -> IgnoreFile:
         if len(words) > 1:
             raise ConfigError(f"{path}:{number}: put the reason after '#': `<fingerprint>  # why it is accepted`")
         if not sep or not reason.strip():
-            raise ConfigError(f"{path}:{number}: entry {token[:12]}… needs a reason: `<fingerprint>  # why it is accepted`")
+            raise ConfigError(
+                f"{path}:{number}: entry {token[:12]}… needs a reason: `<fingerprint>  # why it is accepted`"
+            )
         fingerprint = token.lower()
         entries[fingerprint] = IgnoreEntry(fingerprint, reason.strip(), number)
     return IgnoreFile(path, entries)

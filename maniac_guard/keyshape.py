@@ -24,7 +24,9 @@ REJECT_BELOW = 2e-5
 
 HEX_LOWER = frozenset("0123456789abcdef")
 HEX_UPPER = frozenset("0123456789ABCDEF")
-_UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}")
+_UUID_RE = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}"
+)
 _SEPARATORS = re.compile(r"[-_]")
 # A segment that reads as a word or a number: `button`, `Primary`, `API`,
 # `v2`, `2024`. Three or more of them joined by dashes are an identifier.
@@ -37,8 +39,24 @@ _CAMEL_WORDS = re.compile(r"(?:[A-Z]?[a-z]+)+[0-9]{0,4}")
 # Words only a person writes into a placeholder. Each occurrence counts as
 # evidence in proportion to how unlikely it is in a random body (see _marker_p).
 _MARKER_WORDS = (
-    "your", "example", "placeholder", "redacted", "dummy", "sample", "changeme", "replace",
-    "insert", "secret", "token", "apikey", "xxxx", "here", "fake", "test", "demo", "goes",
+    "your",
+    "example",
+    "placeholder",
+    "redacted",
+    "dummy",
+    "sample",
+    "changeme",
+    "replace",
+    "insert",
+    "secret",
+    "token",
+    "apikey",
+    "xxxx",
+    "here",
+    "fake",
+    "test",
+    "demo",
+    "goes",
 )
 _MARKERS = re.compile("|".join(_MARKER_WORDS))  # searched in the lower-cased body
 
@@ -102,7 +120,7 @@ def _shortest_rejected(size: int, length: int) -> tuple[int, int, int]:
     step = size // 2 if size > 16 else size
     sequence = next(s for s in range(2, length + 2) if 2 * (length - s + 1) * step ** -(s - 1) < REJECT_BELOW)
     repeat = next(
-        rep for rep in range(1, length + 1) if (length - rep + 1) * (length - rep) / 2 * size ** -rep < REJECT_BELOW
+        rep for rep in range(1, length + 1) if (length - rep + 1) * (length - rep) / 2 * size**-rep < REJECT_BELOW
     )
     return run, sequence, repeat
 

@@ -15,7 +15,6 @@ does its own `re` searches, with the same results, only slower.
 from __future__ import annotations
 
 from collections.abc import Sequence
-
 from typing import TYPE_CHECKING, Any
 
 from maniac_guard.debuglog import debug
@@ -32,7 +31,9 @@ def hints_of(detector: Detector) -> tuple[bytes, ...] | None:
 class Prefilter:
     """Which of `detectors` a file's bytes can wake, by their indexes."""
 
-    def __init__(self, hyperscan: Any, database: Any, owners: list[int], always: frozenset[int], detectors: int) -> None:
+    def __init__(
+        self, hyperscan: Any, database: Any, owners: list[int], always: frozenset[int], detectors: int
+    ) -> None:
         self._hyperscan = hyperscan  # kept: woken() runs once per file
         self._database = database
         self._detectors = range(detectors)
@@ -86,9 +87,7 @@ def _load_or_compile(hyperscan: Any, patterns: list[bytes]) -> Any:
 
     from maniac_guard.cachefiles import cache_dir, read_cached, store_cached
 
-    name = hashlib.blake2b(
-        b"\0".join([hyperscan.__version__.encode(), *patterns]), digest_size=16
-    ).hexdigest()
+    name = hashlib.blake2b(b"\0".join([hyperscan.__version__.encode(), *patterns]), digest_size=16).hexdigest()
     folder = cache_dir()
     path = None if folder is None else folder / f"prefilter-{name}.hsdb"
     if path is not None and (stored := read_cached(path)):

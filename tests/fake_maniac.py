@@ -113,16 +113,22 @@ class FakeManiac:
             return 404, json_type, _json({"error": {"type": "not_found", "code": "not_found", "message": "no route"}})
         behaviour = self.behaviours.get(request.key)
         if behaviour is None or behaviour == "revoked":
-            error = {"type": "authentication_error", "code": "invalid_api_key",
-                     "message": f"Incorrect API key provided: {request.key}"}
+            error = {
+                "type": "authentication_error",
+                "code": "invalid_api_key",
+                "message": f"Incorrect API key provided: {request.key}",
+            }
             return 401, json_type, _json({"error": error})
         if behaviour == "live":
             return 200, json_type, _json(MODELS)
         if behaviour == "revoked-flat":
             return 401, json_type, _json({"error": "invalid_api_key", "message": "This API key has been revoked."})
         if behaviour == "forbidden":
-            error = {"type": "permission_error", "code": "insufficient_permissions",
-                     "message": "This key lacks models:read."}
+            error = {
+                "type": "permission_error",
+                "code": "insufficient_permissions",
+                "message": "This key lacks models:read.",
+            }
             return 403, json_type, _json({"error": error})
         if behaviour in ("rate-limited-then-live", "reset-then-live") and attempt == 1:
             wait = {"Retry-After": "0"} if behaviour == "rate-limited-then-live" else {"x-ratelimit-reset": "0.1"}
@@ -131,8 +137,11 @@ class FakeManiac:
         if behaviour == "rate-limited-long":
             return 429, {**json_type, "Retry-After": "3600"}, _json({"error": "rate_limited", "message": "Slow down."})
         if behaviour == "unavailable-then-live" and attempt == 1:
-            return 503, json_type, _json({"error": {"type": "service_unavailable", "code": "auth_backend_down",
-                                                    "message": "Try again."}})
+            return (
+                503,
+                json_type,
+                _json({"error": {"type": "service_unavailable", "code": "auth_backend_down", "message": "Try again."}}),
+            )
         if behaviour in ("rate-limited-then-live", "reset-then-live", "unavailable-then-live"):
             return 200, json_type, _json(MODELS)
         if behaviour == "failing":

@@ -16,17 +16,31 @@ GIT_ENV = {
 }
 # CI variables a test must not inherit from the machine running it.
 CI_VARS = (
-    "GITHUB_ACTIONS", "GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH", "GITHUB_BASE_REF", "GITHUB_SHA", "GITHUB_REF_NAME",
-    "GITLAB_CI", "CI_MERGE_REQUEST_IID", "CI_PIPELINE_SOURCE", "CI_MERGE_REQUEST_DIFF_BASE_SHA",
-    "CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "CI_COMMIT_BEFORE_SHA", "CI_COMMIT_SHA", "CI_DEFAULT_BRANCH",
-    "CI_COMMIT_BRANCH", "CI_COMMIT_REF_NAME",
+    "GITHUB_ACTIONS",
+    "GITHUB_EVENT_NAME",
+    "GITHUB_EVENT_PATH",
+    "GITHUB_BASE_REF",
+    "GITHUB_SHA",
+    "GITHUB_REF_NAME",
+    "GITLAB_CI",
+    "CI_MERGE_REQUEST_IID",
+    "CI_PIPELINE_SOURCE",
+    "CI_MERGE_REQUEST_DIFF_BASE_SHA",
+    "CI_MERGE_REQUEST_TARGET_BRANCH_NAME",
+    "CI_COMMIT_BEFORE_SHA",
+    "CI_COMMIT_SHA",
+    "CI_DEFAULT_BRANCH",
+    "CI_COMMIT_BRANCH",
+    "CI_COMMIT_REF_NAME",
 )
 
 
 def git_env(home: Path) -> dict[str, str]:
     config = home / "gitconfig"
     if not config.exists():
-        config.write_text("[user]\n\tname = Test Author\n\temail = author@example.com\n[init]\n\tdefaultBranch = main\n")
+        config.write_text(
+            "[user]\n\tname = Test Author\n\temail = author@example.com\n[init]\n\tdefaultBranch = main\n"
+        )
     return {**GIT_ENV, "GIT_CONFIG_GLOBAL": str(config), **{name: "" for name in CI_VARS}}
 
 

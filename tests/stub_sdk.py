@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-STUB = '''
+STUB = """
 import os
 
 
@@ -30,7 +30,7 @@ class Maniac:
 
 class AsyncManiac(Maniac):
     pass
-'''
+"""
 
 
 def install_stub(folder: Path) -> Path:
@@ -41,11 +41,15 @@ def install_stub(folder: Path) -> Path:
     return package.parent
 
 
-def run_with_stub(program: Path, stub: Path, env_key: str, record: Path) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+def run_with_stub(
+    program: Path, stub: Path, env_key: str, record: Path
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     """Run `program` with the stub SDK first on the path and MANIAC_API_KEY set;
     returns the process and the keys the SDK received, in order."""
     record.write_text("")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     env.update(PYTHONPATH=str(stub), MANIAC_API_KEY=env_key, STUB_SDK_RECORD=str(record))
-    proc = subprocess.run([sys.executable, str(program)], check=False, env=env, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, str(program)], check=False, env=env, capture_output=True, text=True, timeout=60
+    )
     return proc, record.read_text().splitlines()

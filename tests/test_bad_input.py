@@ -142,4 +142,7 @@ def test_fix_with_staged_is_a_usage_error(tree: Path) -> None:
     subprocess.run(["git", "init", "-q"], cwd=tree, check=True)
     proc = run_cli("scan", "--staged", "--fix", cwd=tree)
     assert proc.returncode == 2
-    assert proc.stderr == "maniac-guard: error: --fix and --diff work on files on disk, not on staged or historical content\n"
+    assert (
+        proc.stderr
+        == "maniac-guard: error: --fix and --diff work on files on disk, not on staged or historical content\n"
+    )

@@ -46,7 +46,10 @@ def test_cached_catalog_equals_the_yaml(cache: Path) -> None:
 def test_a_warm_start_does_not_import_yaml(cache: Path) -> None:
     code = "import sys; from maniac_guard.catalog import load_rules; load_rules(); print('yaml' in sys.modules)"
     env = {**os.environ, "MANIAC_GUARD_CACHE_DIR": str(cache)}
-    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True) for _ in range(2)]
+    runs = [
+        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        for _ in range(2)
+    ]
     assert [r.stdout.strip() for r in runs] == ["True", "False"]
 
 

@@ -43,7 +43,9 @@ def branches(tmp_path: Path) -> Branches:
     return Branches(repo, base, main, feature)
 
 
-def run_ci(b: Branches, tmp_path: Path, env: dict[str, str], event: dict | None = None, *args: str) -> tuple[int, set[str], str]:
+def run_ci(
+    b: Branches, tmp_path: Path, env: dict[str, str], event: dict | None = None, *args: str
+) -> tuple[int, set[str], str]:
     extra = dict(env)
     if event is not None:
         path = tmp_path / "event.json"
@@ -58,7 +60,9 @@ def run_ci(b: Branches, tmp_path: Path, env: dict[str, str], event: dict | None 
 
 def test_github_pull_request_scans_base_sha_to_head_sha(branches: Branches, tmp_path: Path) -> None:
     event = {"pull_request": {"base": {"sha": branches.main}, "head": {"sha": branches.feature}}}
-    code, paths, err = run_ci(branches, tmp_path, {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request"}, event)
+    code, paths, err = run_ci(
+        branches, tmp_path, {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request"}, event
+    )
     assert (code, paths) == (1, {"new.txt"})
     assert f"{branches.main[:12]}..{branches.feature[:12]}" in err and "pull_request" in err
 
@@ -85,7 +89,9 @@ def test_github_push_of_a_new_branch_scans_what_the_default_branch_lacks(branche
     assert "new branch" in err and "not on origin/main" in err
 
 
-def test_github_push_of_a_new_branch_with_no_default_branch_scans_the_whole_history(branches: Branches, tmp_path: Path) -> None:
+def test_github_push_of_a_new_branch_with_no_default_branch_scans_the_whole_history(
+    branches: Branches, tmp_path: Path
+) -> None:
     branches.repo.git("update-ref", "-d", "refs/remotes/origin/main")
     event = {"before": ZERO, "after": branches.feature}
     code, paths, err = run_ci(branches, tmp_path, {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "push"}, event)
@@ -94,8 +100,13 @@ def test_github_push_of_a_new_branch_with_no_default_branch_scans_the_whole_hist
 
 
 def test_gitlab_merge_request_uses_the_diff_base_sha(branches: Branches, tmp_path: Path) -> None:
-    env = {"GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "merge_request_event", "CI_MERGE_REQUEST_IID": "7",
-           "CI_MERGE_REQUEST_DIFF_BASE_SHA": branches.base, "CI_COMMIT_SHA": branches.feature}
+    env = {
+        "GITLAB_CI": "true",
+        "CI_PIPELINE_SOURCE": "merge_request_event",
+        "CI_MERGE_REQUEST_IID": "7",
+        "CI_MERGE_REQUEST_DIFF_BASE_SHA": branches.base,
+        "CI_COMMIT_SHA": branches.feature,
+    }
     code, paths, err = run_ci(branches, tmp_path, env)
     assert (code, paths) == (1, {"new.txt"})
     assert "merge request" in err and f"{branches.base[:12]}..{branches.feature[:12]}" in err
@@ -109,8 +120,12 @@ def test_gitlab_merge_request_falls_back_to_the_target_branch(branches: Branches
 
 
 def test_gitlab_push_uses_before_sha_and_new_branches_the_default_branch(branches: Branches, tmp_path: Path) -> None:
-    env = {"GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "push", "CI_COMMIT_SHA": branches.feature,
-           "CI_COMMIT_BEFORE_SHA": branches.base}
+    env = {
+        "GITLAB_CI": "true",
+        "CI_PIPELINE_SOURCE": "push",
+        "CI_COMMIT_SHA": branches.feature,
+        "CI_COMMIT_BEFORE_SHA": branches.base,
+    }
     assert run_ci(branches, tmp_path, env)[:2] == (1, {"new.txt"})
     env.update(CI_COMMIT_BEFORE_SHA=ZERO, CI_DEFAULT_BRANCH="main", CI_COMMIT_BRANCH="feature")
     code, paths, err = run_ci(branches, tmp_path, env)

@@ -76,12 +76,24 @@ class Runner:
         script.write_text(spec["run"])
         for path in self.files.values():
             path.write_text("")
-        env = {**os.environ, **self.env, "RUNNER_TEMP": str(self.temp), "GITHUB_ACTION_PATH": str(ROOT),
-               "GITHUB_WORKSPACE": str(self.workspace), **{k: str(v) for k, v in self.files.items()}}
+        env = {
+            **os.environ,
+            **self.env,
+            "RUNNER_TEMP": str(self.temp),
+            "GITHUB_ACTION_PATH": str(ROOT),
+            "GITHUB_WORKSPACE": str(self.workspace),
+            **{k: str(v) for k, v in self.files.items()},
+        }
         for name, value in (spec.get("env") or {}).items():
             env[name] = EXPRESSION.sub(lambda m: evaluate(m.group(1), given, self.outputs), str(value))
-        proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
-                              cwd=self.workspace, env=env, capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+            cwd=self.workspace,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         lines = self.files["GITHUB_OUTPUT"].read_text().splitlines()
         self.outputs[step_id] = dict(line.split("=", 1) for line in lines if "=" in line)
         return proc
@@ -115,7 +127,10 @@ def test_action_is_composite_and_uploads_with_codeql_v4() -> None:
     upload = steps[-1]
     assert upload["uses"] == "github/codeql-action/upload-sarif@v4"
     assert "always()" in upload["if"]  # findings (exit 1) are still uploaded
-    assert upload["with"] == {"sarif_file": "${{ steps.scan.outputs.sarif-file }}", "category": "${{ inputs.category }}"}
+    assert upload["with"] == {
+        "sarif_file": "${{ steps.scan.outputs.sarif-file }}",
+        "category": "${{ inputs.category }}",
+    }
     assert data["inputs"]["category"]["default"] == "maniac-guard"
     assert {"findings", "sarif-file", "exit-code"} <= set(data["outputs"])
 
@@ -144,8 +159,18 @@ def test_args_reach_maniac_guard_one_literal_argument_per_line(tmp_path: Path) -
     proc = runner.run("scan", given)
     assert proc.returncode == 1, proc.stderr  # maniac-guard's exit code is the step's
     assert json.loads(record.read_text()) == [
-        "ci", "--format", "sarif", "-o", "maniac-guard.sarif",
-        "--exclude", "tests/*", "--fail-on", "high", "--baseline", "my baseline.json", "$HOME",
+        "ci",
+        "--format",
+        "sarif",
+        "-o",
+        "maniac-guard.sarif",
+        "--exclude",
+        "tests/*",
+        "--fail-on",
+        "high",
+        "--baseline",
+        "my baseline.json",
+        "$HOME",
     ]
     assert runner.outputs["scan"] == {"exit-code": "1", "sarif-file": "maniac-guard.sarif", "findings": "1"}
 
@@ -212,7 +237,12 @@ def test_install_step_builds_its_own_venv_from_the_actions_checkout(tmp_path: Pa
     installed = runner.outputs["install"]
     assert installed == {"python": str(venv / "bin" / "python"), "maniac-guard": str(venv / "bin" / "maniac-guard")}
     assert proc.stdout.strip() == f"maniac-guard, version {__version__}"  # the action's own version
-    where = subprocess.run([installed["python"], "-c", "import maniac_guard; print(maniac_guard.__file__)"],
-                           capture_output=True, text=True, check=True, cwd=tmp_path).stdout
+    where = subprocess.run(
+        [installed["python"], "-c", "import maniac_guard; print(maniac_guard.__file__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    ).stdout
     assert where.startswith(str(venv))  # a real install in the venv, not the job's packages
     assert runner.untouched_job_environment()  # no PATH or env changes for later steps

@@ -24,13 +24,32 @@ from tests.helpers import fake_key, run_cli
 
 ZERO = "0" * 40
 # CI variables these tests set, blanked so a CI machine's own never leak in.
-CI_ENV_BLANK = {name: "" for name in (
-    "GITHUB_ACTIONS", "GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH", "GITHUB_BASE_REF", "GITHUB_SHA", "GITHUB_REF",
-    "GITHUB_REF_NAME", "GITLAB_CI", "CI_PIPELINE_SOURCE", "CI_COMMIT_SHA", "CI_COMMIT_BEFORE_SHA",
-    "CI_COMMIT_BRANCH", "CI_COMMIT_REF_NAME", "CI_DEFAULT_BRANCH", "CI_MERGE_REQUEST_IID",
-    "CI_MERGE_REQUEST_DIFF_BASE_SHA", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA",
-    "CI_MERGE_REQUEST_SOURCE_PROJECT_URL", "CI_MERGE_REQUEST_PROJECT_URL", "CI_PROJECT_URL",
-)}
+CI_ENV_BLANK = {
+    name: ""
+    for name in (
+        "GITHUB_ACTIONS",
+        "GITHUB_EVENT_NAME",
+        "GITHUB_EVENT_PATH",
+        "GITHUB_BASE_REF",
+        "GITHUB_SHA",
+        "GITHUB_REF",
+        "GITHUB_REF_NAME",
+        "GITLAB_CI",
+        "CI_PIPELINE_SOURCE",
+        "CI_COMMIT_SHA",
+        "CI_COMMIT_BEFORE_SHA",
+        "CI_COMMIT_BRANCH",
+        "CI_COMMIT_REF_NAME",
+        "CI_DEFAULT_BRANCH",
+        "CI_MERGE_REQUEST_IID",
+        "CI_MERGE_REQUEST_DIFF_BASE_SHA",
+        "CI_MERGE_REQUEST_TARGET_BRANCH_NAME",
+        "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA",
+        "CI_MERGE_REQUEST_SOURCE_PROJECT_URL",
+        "CI_MERGE_REQUEST_PROJECT_URL",
+        "CI_PROJECT_URL",
+    )
+}
 
 
 @dataclass
@@ -169,7 +188,10 @@ def test_pull_request_fetches_head_and_base_beside_the_merge_commit(origin: Orig
     work.git("merge", "-q", "--no-edit", origin.f3)
     work.git("push", "-q", str(origin.bare), "HEAD:refs/pull/7/merge", f"{origin.f3}:refs/pull/7/head")
     job = origin.clone("refs/pull/7/merge")
-    event = {"number": 7, "pull_request": {"number": 7, "base": {"sha": origin.m1, "ref": "main"}, "head": {"sha": origin.f3}}}
+    event = {
+        "number": 7,
+        "pull_request": {"number": 7, "base": {"sha": origin.m1, "ref": "main"}, "head": {"sha": origin.f3}},
+    }
     code, paths, err = origin.ci(job, github("pull_request", GITHUB_BASE_REF="main"), event)
     assert (code, paths) == (1, {"gone.txt"}), err
 
@@ -187,8 +209,13 @@ def test_pull_request_target_fetches_the_head_from_refs_pull(origin: Origin) -> 
     work = Repo(origin.tmp / "work", origin.env)
     work.git("push", "-q", str(origin.bare), f"{origin.f3}:refs/pull/7/head", ":refs/heads/feature")
     job = origin.clone("main")
-    event = {"number": 7, "pull_request": {"number": 7, "base": {"sha": origin.m1, "ref": "main"}, "head": {"sha": origin.f3}}}
-    code, paths, err = origin.ci(job, github("pull_request_target", GITHUB_BASE_REF="main", GITHUB_SHA=origin.m1), event)
+    event = {
+        "number": 7,
+        "pull_request": {"number": 7, "base": {"sha": origin.m1, "ref": "main"}, "head": {"sha": origin.f3}},
+    }
+    code, paths, err = origin.ci(
+        job, github("pull_request_target", GITHUB_BASE_REF="main", GITHUB_SHA=origin.m1), event
+    )
     assert (code, paths) == (1, {"gone.txt"}), err
     assert f"{origin.m1[:12]}..{origin.f3[:12]}" in err
 
@@ -205,7 +232,9 @@ def test_merge_group_scans_base_sha_to_head_sha(origin: Origin, depth: int | Non
     queue_ref = "refs/heads/gh-readonly-queue/main/pr-7-abc"
     work.git("push", "-q", str(origin.bare), f"queue:{queue_ref}")
     job = origin.clone(queue_ref, depth)
-    event = {"merge_group": {"base_sha": origin.m1, "head_sha": q2, "base_ref": "refs/heads/main", "head_ref": queue_ref}}
+    event = {
+        "merge_group": {"base_sha": origin.m1, "head_sha": q2, "base_ref": "refs/heads/main", "head_ref": queue_ref}
+    }
     code, paths, err = origin.ci(job, github("merge_group", GITHUB_SHA=q2), event)
     assert (code, paths) == (1, {"queued.txt"}), err
     assert f"{origin.m1[:12]}..{q2[:12]}" in err and "merge group" in err
@@ -237,8 +266,13 @@ def test_a_commit_that_cannot_be_fetched_fails_with_the_fetch_depth_hint(origin:
 
 def test_gitlab_push_in_a_shallow_clone_scans_before_to_sha(origin: Origin) -> None:
     job = origin.clone("feature")
-    env = gitlab(CI_PIPELINE_SOURCE="push", CI_COMMIT_SHA=origin.f3, CI_COMMIT_BEFORE_SHA=origin.c2,
-                 CI_COMMIT_BRANCH="feature", CI_COMMIT_REF_NAME="feature")
+    env = gitlab(
+        CI_PIPELINE_SOURCE="push",
+        CI_COMMIT_SHA=origin.f3,
+        CI_COMMIT_BEFORE_SHA=origin.c2,
+        CI_COMMIT_BRANCH="feature",
+        CI_COMMIT_REF_NAME="feature",
+    )
     code, paths, err = origin.ci(job, env)
     assert (code, paths) == (1, {"gone.txt"}), err
 
@@ -246,8 +280,14 @@ def test_gitlab_push_in_a_shallow_clone_scans_before_to_sha(origin: Origin) -> N
 def test_gitlab_push_of_a_new_branch_in_a_shallow_clone(origin: Origin) -> None:
     # Was: origin/main is not in GitLab's single-branch clone: its one commit, gone.txt unseen.
     job = origin.clone("feature")
-    env = gitlab(CI_PIPELINE_SOURCE="push", CI_COMMIT_SHA=origin.f3, CI_COMMIT_BEFORE_SHA=ZERO,
-                 CI_COMMIT_BRANCH="feature", CI_COMMIT_REF_NAME="feature", CI_DEFAULT_BRANCH="main")
+    env = gitlab(
+        CI_PIPELINE_SOURCE="push",
+        CI_COMMIT_SHA=origin.f3,
+        CI_COMMIT_BEFORE_SHA=ZERO,
+        CI_COMMIT_BRANCH="feature",
+        CI_COMMIT_REF_NAME="feature",
+        CI_DEFAULT_BRANCH="main",
+    )
     code, paths, err = origin.ci(job, env)
     assert (code, paths) == (1, {"gone.txt"}), err
     assert "new branch" in err
@@ -257,8 +297,13 @@ def test_gitlab_merge_request_fetches_its_head_and_diff_base(origin: Origin) -> 
     work = Repo(origin.tmp / "work", origin.env)
     work.git("push", "-q", str(origin.bare), f"{origin.f3}:refs/merge-requests/7/head", ":refs/heads/feature")
     job = origin.clone("main")
-    env = gitlab(CI_PIPELINE_SOURCE="merge_request_event", CI_MERGE_REQUEST_IID="7", CI_COMMIT_SHA=origin.f3,
-                 CI_MERGE_REQUEST_DIFF_BASE_SHA=origin.c2, CI_MERGE_REQUEST_TARGET_BRANCH_NAME="main")
+    env = gitlab(
+        CI_PIPELINE_SOURCE="merge_request_event",
+        CI_MERGE_REQUEST_IID="7",
+        CI_COMMIT_SHA=origin.f3,
+        CI_MERGE_REQUEST_DIFF_BASE_SHA=origin.c2,
+        CI_MERGE_REQUEST_TARGET_BRANCH_NAME="main",
+    )
     code, paths, err = origin.ci(job, env)
     assert (code, paths) == (1, {"gone.txt"}), err
     assert f"{origin.c2[:12]}..{origin.f3[:12]}" in err
@@ -279,9 +324,15 @@ def test_gitlab_merge_request_from_a_fork_fetches_the_head_from_the_source_proje
     work.git("push", "-q", str(origin.bare), ":refs/heads/feature")  # only the fork has it
     Repo(origin.bare, origin.env).git("gc", "-q", "--prune=now")
     job = origin.clone("main")
-    env = gitlab(CI_PIPELINE_SOURCE="merge_request_event", CI_MERGE_REQUEST_IID="7", CI_COMMIT_SHA=origin.f3,
-                 CI_MERGE_REQUEST_DIFF_BASE_SHA=origin.c2, CI_PROJECT_URL=origin.url,
-                 CI_MERGE_REQUEST_PROJECT_URL=origin.url, CI_MERGE_REQUEST_SOURCE_PROJECT_URL=fork.as_uri())
+    env = gitlab(
+        CI_PIPELINE_SOURCE="merge_request_event",
+        CI_MERGE_REQUEST_IID="7",
+        CI_COMMIT_SHA=origin.f3,
+        CI_MERGE_REQUEST_DIFF_BASE_SHA=origin.c2,
+        CI_PROJECT_URL=origin.url,
+        CI_MERGE_REQUEST_PROJECT_URL=origin.url,
+        CI_MERGE_REQUEST_SOURCE_PROJECT_URL=fork.as_uri(),
+    )
     code, paths, err = origin.ci(job, env)
     assert (code, paths) == (1, {"gone.txt"}), err
     assert f"from {fork.as_uri()}" in err
@@ -289,8 +340,12 @@ def test_gitlab_merge_request_from_a_fork_fetches_the_head_from_the_source_proje
 
 def test_gitlab_merge_request_that_cannot_be_fetched_gives_the_git_depth_hint(origin: Origin) -> None:
     job = origin.clone("main")
-    env = gitlab(CI_PIPELINE_SOURCE="merge_request_event", CI_MERGE_REQUEST_IID="7", CI_COMMIT_SHA="cd" * 20,
-                 CI_MERGE_REQUEST_DIFF_BASE_SHA=origin.c2)
+    env = gitlab(
+        CI_PIPELINE_SOURCE="merge_request_event",
+        CI_MERGE_REQUEST_IID="7",
+        CI_COMMIT_SHA="cd" * 20,
+        CI_MERGE_REQUEST_DIFF_BASE_SHA=origin.c2,
+    )
     code, _, err = origin.ci(job, env)
     assert code == 2 and "GIT_DEPTH: 0" in err
 

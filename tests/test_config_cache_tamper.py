@@ -22,7 +22,11 @@ from tests.helpers import console_script, fake_key
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """A cache folder and a state folder (where the sealing key lives) of
     this test's own, for the console script and for this process."""
-    values = {"MANIAC_GUARD_CACHE_DIR": str(tmp_path / "cache"), "XDG_STATE_HOME": str(tmp_path / "state"), "NO_COLOR": "1"}
+    values = {
+        "MANIAC_GUARD_CACHE_DIR": str(tmp_path / "cache"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "NO_COLOR": "1",
+    }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     _forget()
@@ -40,7 +44,13 @@ def _forget() -> None:
 def _scan(root: Path, env: dict[str, str], *args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [console_script(), "scan", "--no-gitignore", "--format", "json", *args, "."],
-        cwd=root, env={**os.environ, **env}, capture_output=True, text=True, timeout=300, check=False, **kwargs,  # type: ignore[call-overload]
+        cwd=root,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        **kwargs,  # type: ignore[call-overload]
     )
 
 

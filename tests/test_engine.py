@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-
 from maniac_guard.detectors import Detector, load_detectors
 from maniac_guard.engine import scan_source
 from maniac_guard.findings import Finding

@@ -28,7 +28,9 @@ def test_a_broken_rules_folder_is_one_line_and_exit_2(tmp_path: Path, broken: st
         (rules / "MG101.yaml").write_text("id: [unclosed\n")
     (tmp_path / "a.txt").write_text("nothing here\n")
     cache = tmp_path / "cache"  # a fresh cache: nothing cached may stand in for the rules
-    proc = run_cli("scan", "a.txt", cwd=tmp_path, env={"MANIAC_GUARD_RULES_DIR": str(rules), "MANIAC_GUARD_CACHE_DIR": str(cache)})
+    proc = run_cli(
+        "scan", "a.txt", cwd=tmp_path, env={"MANIAC_GUARD_RULES_DIR": str(rules), "MANIAC_GUARD_CACHE_DIR": str(cache)}
+    )
     assert proc.returncode == 2, proc.stderr
     line = _one_line(proc.stderr)
     assert line.startswith("maniac-guard: error: ") and str(rules) in line

@@ -55,7 +55,9 @@ def test_notebook_fix_keeps_other_bytes_and_stays_valid_json() -> None:
     before, after, _ = case_files("notebook")
     old, new = json.loads(before.read_text()), json.loads(after.read_text())
     for cell_old, cell_new in zip(old["cells"], new["cells"]):
-        assert {k: v for k, v in cell_old.items() if k != "source"} == {k: v for k, v in cell_new.items() if k != "source"}
+        assert {k: v for k, v in cell_old.items() if k != "source"} == {
+            k: v for k, v in cell_new.items() if k != "source"
+        }
     assert new["cells"][1]["source"][0] == "%pip install maniac\n"  # magics kept
     assert new["cells"][2]["source"][-1] == "!echo done"
     assert "mk-" not in "".join(new["cells"][2]["source"])
@@ -124,6 +126,7 @@ def test_fixed_file_keeps_its_mode(tmp_path: Path) -> None:
 
 # -- the console script --------------------------------------------------------
 
+
 def _project(tmp_path: Path, *names: str) -> Path:
     root = tmp_path / "proj"
     root.mkdir()
@@ -151,7 +154,9 @@ def test_fix_reports_fixed_findings_and_rotation_and_exits_0_when_clean(tmp_path
     root = _project(tmp_path, "sdk_keyword_alias", "getenv_default")
     proc = run_cli("fix", ".", cwd=root)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Fixed 4 findings in 2 files; the exposed keys must still be rotated (they are in your history)." in proc.stdout
+    assert (
+        "Fixed 4 findings in 2 files; the exposed keys must still be rotated (they are in your history)." in proc.stdout
+    )
     assert (root / "getenv_default.py").read_bytes() == (CASES / "getenv_default/after.py").read_bytes()
     again = run_cli("scan", ".", cwd=root)
     assert again.returncode == 0, again.stdout
@@ -184,9 +189,16 @@ def test_env_var_option_names_the_variable(tmp_path: Path) -> None:
 
 
 def _git(root: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
-    return subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True, errors="surrogateescape").stdout
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
+    return subprocess.run(
+        ["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True, errors="surrogateescape"
+    ).stdout
 
 
 def test_console_script_fixes_a_copy_of_the_fixtures_project_as_expected(tmp_path: Path) -> None:
@@ -210,13 +222,18 @@ def test_console_script_fixes_a_copy_of_the_fixtures_project_as_expected(tmp_pat
     for name in expected:
         stem = name.rsplit(".", 1)[0]
         before, after, _ = case_files(stem)
-        theirs = subprocess.run(["git", "diff", "--no-index", "--no-color", str(before), str(after)],
-                                capture_output=True, text=True, errors="surrogateescape").stdout
+        theirs = subprocess.run(
+            ["git", "diff", "--no-index", "--no-color", str(before), str(after)],
+            capture_output=True,
+            text=True,
+            errors="surrogateescape",
+        ).stdout
         ours = _git(root, "diff", "--no-color", "--", name)
         assert ours.split("@@", 1)[1] == theirs.split("@@", 1)[1], name
 
 
 # -- --write-env -----------------------------------------------------------
+
 
 def test_write_env_creates_a_private_ignored_file(tmp_path: Path) -> None:
     root = _project(tmp_path, "sdk_keyword_alias")

@@ -118,7 +118,9 @@ def test_a_failed_in_place_write_puts_the_original_back(tmp_path: Path, monkeypa
     assert target.read_text() == SOURCE == (root / "other.py").read_text()
 
 
-def test_a_folder_that_takes_no_temp_file_gets_the_fix_in_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_folder_that_takes_no_temp_file_gets_the_fix_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import tempfile
 
     from maniac_guard.fix import FixOptions, fix_files

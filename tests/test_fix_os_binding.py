@@ -24,7 +24,7 @@ CASES = {
     ),
     "import_then_del": f"import os\nfrom maniac import Maniac\n\ndel os\n{CALL}\n",
     "del_after_the_fix_site_in_a_function": (
-        f"import os\nfrom maniac import Maniac\n\n\ndef make():\n    return Maniac(api_key=\"{OLD}\")\n\n\ndel os\nmake()\n"
+        f'import os\nfrom maniac import Maniac\n\n\ndef make():\n    return Maniac(api_key="{OLD}")\n\n\ndel os\nmake()\n'
     ),
     "os_assigned_a_string": f'from maniac import Maniac\n\nos = "x"\n{CALL}\n',
     "os_imported_from_elsewhere": f"from string import ascii_letters as os\nfrom maniac import Maniac\n\n{CALL}\n",
@@ -62,7 +62,10 @@ def test_an_import_os_already_at_the_top_is_used_as_it_is(tmp_path: Path) -> Non
     program = tmp_path / "app.py"
     program.write_text(CASES["import_before_the_fixed_line"])
     assert run_cli("fix", "app.py", cwd=tmp_path).returncode == 0
-    assert program.read_text() == 'import os\nfrom maniac import Maniac\n\nclient = Maniac(api_key=os.getenv("MANIAC_API_KEY"))\n'
+    assert (
+        program.read_text()
+        == 'import os\nfrom maniac import Maniac\n\nclient = Maniac(api_key=os.getenv("MANIAC_API_KEY"))\n'
+    )
 
 
 def test_an_import_after_the_site_brings_a_top_level_import(tmp_path: Path) -> None:

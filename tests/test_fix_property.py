@@ -46,8 +46,16 @@ def modules(draw: st.DrawFn) -> tuple[str, list[str]]:
         parts.append("from __future__ import annotations")
     if draw(st.booleans()):
         parts.append("import sys")
-    parts.append(draw(st.sampled_from(["from maniac import Maniac, AsyncManiac",
-                                       "from maniac import Maniac as Maniac, AsyncManiac as AsyncManiac"])))
+    parts.append(
+        draw(
+            st.sampled_from(
+                [
+                    "from maniac import Maniac, AsyncManiac",
+                    "from maniac import Maniac as Maniac, AsyncManiac as AsyncManiac",
+                ]
+            )
+        )
+    )
     chosen = draw(st.lists(st.sampled_from(range(len(TEMPLATES))), min_size=1, max_size=6))
     keys: list[str] = []
     body: list[str] = []
@@ -97,7 +105,11 @@ class Normalize(ast.NodeTransformer):
             return False
         if isinstance(stmt, ast.Import) and all(a.name == "os" for a in stmt.names):
             return False
-        if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Subscript) and _is_environ(stmt.targets[0].value):
+        if (
+            isinstance(stmt, ast.Assign)
+            and isinstance(stmt.targets[0], ast.Subscript)
+            and _is_environ(stmt.targets[0].value)
+        ):
             return False
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
             func = stmt.value.func
@@ -206,7 +218,9 @@ def stub_sdk(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return install_stub(tmp_path_factory.mktemp("stub"))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 @given(module=running_modules())
 def test_fixed_modules_run_and_the_sdk_gets_the_environment_key(
     module: tuple[str, str, int], stub_sdk: Path, tmp_path_factory: pytest.TempPathFactory

@@ -41,11 +41,11 @@ from maniac import Maniac
 client = Maniac(api_key=os.getenv("MANIAC_API_KEY", "{OLD}"), max_retries=0)
 print(len(client.models.list()["data"]))
 ''',
-    "header": f'''from maniac import Maniac
+    "header": f"""from maniac import Maniac
 
 client = Maniac(default_headers={{"Authorization": "Bearer {OLD}"}}, max_retries=0)
 print(len(client.models.list()["data"]))
-''',
+""",
 }
 
 

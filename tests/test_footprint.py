@@ -28,9 +28,21 @@ HEAVY = {"rich", "pre_commit", "httpx", "pygments", "virtualenv", "nodeenv", "id
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("footprint") / "site"
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-input",
-         "--target", str(target), str(ROOT)],
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "--no-input",
+            "--target",
+            str(target),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert target.is_dir() and any(target.glob("maniac_guard-*.dist-info")), proc.stderr
     return target
@@ -47,8 +59,14 @@ def size_mib(site: Path) -> float:
 
 def run_alone(site: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(site), "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, "-S", "-m", "maniac_guard", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-S", "-m", "maniac_guard", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_install_adds_at_most_20_packages_and_45_mib(installed: Path) -> None:

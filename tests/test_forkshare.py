@@ -46,7 +46,11 @@ def test_more_chunks_than_the_pipe_holds_run_in_rounds() -> None:
 
 
 def test_no_helpers_runs_everything_here() -> None:
-    assert run_shared([1, 2, 3], lambda chunk: (chunk, os.getpid()), helpers=0) == [(1, PARENT), (2, PARENT), (3, PARENT)]
+    assert run_shared([1, 2, 3], lambda chunk: (chunk, os.getpid()), helpers=0) == [
+        (1, PARENT),
+        (2, PARENT),
+        (3, PARENT),
+    ]
 
 
 def test_a_fork_that_fails_leaves_the_work_to_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -54,7 +58,9 @@ def test_a_fork_that_fails_leaves_the_work_to_this_process(monkeypatch: pytest.M
         raise BlockingIOError(11, "Resource temporarily unavailable")
 
     monkeypatch.setattr(os, "fork", no_fork)
-    assert run_shared(list(range(20)), lambda chunk: (chunk, os.getpid()), helpers=3) == [(n, PARENT) for n in range(20)]
+    assert run_shared(list(range(20)), lambda chunk: (chunk, os.getpid()), helpers=3) == [
+        (n, PARENT) for n in range(20)
+    ]
 
 
 @pytest.fixture
@@ -146,6 +152,7 @@ def _children() -> list[int]:
 
 # -- -j is capped at the cores available (through the console script) ------------
 
+
 def _small_tree(root: Path) -> Path:
     root.mkdir()
     for n in range(120):  # over PARALLEL_MIN_FILES: a tree scan
@@ -163,7 +170,10 @@ def test_jobs_beyond_the_cores_are_capped_and_said_so(tmp_path: Path) -> None:
     cores = len(os.sched_getaffinity(0))
     proc = run_cli("scan", "-j", "64", str(tree))
     assert proc.returncode == 1, proc.stderr
-    assert f"maniac-guard: -j 64: only {cores} core{'s' * (cores != 1)} available, using {cores}" in proc.stderr.splitlines()
+    assert (
+        f"maniac-guard: -j 64: only {cores} core{'s' * (cores != 1)} available, using {cores}"
+        in proc.stderr.splitlines()
+    )
     assert "Scanned 121 files" in proc.stdout
     quiet = run_cli("scan", "-q", "-j", "64", str(tree))
     assert quiet.returncode == 1 and "-j 64" not in quiet.stderr
@@ -173,7 +183,13 @@ def test_jobs_beyond_the_cores_are_capped_and_said_so(tmp_path: Path) -> None:
 
 def test_the_cap_follows_the_cpu_affinity(tmp_path: Path) -> None:
     tree = _small_tree(tmp_path / "t")
-    proc = subprocess.run([console_script(), "scan", "-j", "8", str(tree)], capture_output=True, text=True,
-                          preexec_fn=_on_one_core, check=False, timeout=120)
+    proc = subprocess.run(
+        [console_script(), "scan", "-j", "8", str(tree)],
+        capture_output=True,
+        text=True,
+        preexec_fn=_on_one_core,
+        check=False,
+        timeout=120,
+    )
     assert proc.returncode == 1, proc.stderr
     assert "maniac-guard: -j 8: only 1 core available, using 1" in proc.stderr.splitlines()

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from maniac_guard.summary import ScanResult
 from maniac_guard.findings import Finding, Location, Secret, Severity
 from maniac_guard.report import ReportContext, render
 from maniac_guard.report.github import escape_data, escape_property
+from maniac_guard.summary import ScanResult
 from tests.helpers import fake_key, run_cli
 
 KEY_A = fake_key("formats-a")
@@ -179,7 +179,9 @@ def test_gitlab_report_carries_every_required_field(tree: Path) -> None:
 
 
 def test_gitlab_ids_are_stable_when_lines_move(tree: Path) -> None:
-    before = {v["location"]["file"] + v["identifiers"][0]["value"]: v["id"] for v in gitlab_report(tree)["vulnerabilities"]}  # type: ignore[union-attr]
+    before = {
+        v["location"]["file"] + v["identifiers"][0]["value"]: v["id"] for v in gitlab_report(tree)["vulnerabilities"]
+    }  # type: ignore[union-attr]
     app = tree / "app.py"
     app.write_text("# moved down\n\n\n" + app.read_text())
     after_report = gitlab_report(tree)["vulnerabilities"]
@@ -194,7 +196,9 @@ def test_gitlab_commit_is_head_in_a_git_repository_or_ci_commit_sha(tree: Path) 
     subprocess.run(["git", "init", "-q"], cwd=tree, check=True)
     subprocess.run([*git, "add", "."], cwd=tree, check=True)
     subprocess.run([*git, "commit", "-qm", "leak"], cwd=tree, check=True)
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=tree, check=True, capture_output=True, text=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=tree, check=True, capture_output=True, text=True
+    ).stdout.strip()
     shas = {v["location"]["commit"]["sha"] for v in gitlab_report(tree)["vulnerabilities"]}  # type: ignore[union-attr]
     assert shas == {head}
     ci_sha = "a" * 40
@@ -258,7 +262,7 @@ def test_junit_is_well_formed_even_with_control_characters() -> None:
     root = ET.fromstring(rendered("junit", bad))
     [case] = root.iter("testcase")
     assert case_path(case) == "a<b>&c.py"
-    assert "quote \"" in (case.find("failure").get("message") or "")  # type: ignore[union-attr]
+    assert 'quote "' in (case.find("failure").get("message") or "")  # type: ignore[union-attr]
 
 
 # --- every format ---------------------------------------------------------

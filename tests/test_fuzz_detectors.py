@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 import string
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from maniac_guard.detectors import load_detectors
 from maniac_guard.engine import ScanResult, scan_source
@@ -20,7 +21,10 @@ from tests.helpers import fake_key
 
 # CI runs a fixed, reproducible search; elsewhere each run explores anew.
 settings.register_profile(
-    "ci", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+    "ci",
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
     derandomize=bool(os.environ.get("CI")),
 )
 settings.register_profile("long", max_examples=5000, deadline=None)
@@ -28,16 +32,64 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 DETECTORS = load_detectors()
 NAMES = st.sampled_from(
-    [".env", ".env.prod", "config.yaml", ".maniac/config.yml", "app.py", "nb.ipynb", "keys.yaml",
-     "maniac-keys.yaml", "secret.yaml", "x.js", "README.md", "a.pyi"]
+    [
+        ".env",
+        ".env.prod",
+        "config.yaml",
+        ".maniac/config.yml",
+        "app.py",
+        "nb.ipynb",
+        "keys.yaml",
+        "maniac-keys.yaml",
+        "secret.yaml",
+        "x.js",
+        "README.md",
+        "a.pyi",
+    ]
 )
 KEY = fake_key("fuzz")
 # Text made of the pieces detectors look for, so fuzzing reaches deep paths.
 FRAGMENTS = st.sampled_from(
-    [KEY, "mk-", "mk%2D", "%3D", "bWst", "1rL", "tay", "MANIAC_API_KEY=", "api_key: ", "Maniac(", "api_key=",
-     "from maniac import Maniac\n", "import os\n", "os.environ[", '"', "'", "\n", "\r\n", "\t", "{", "}", "[", "]",
-     "permissions:\n  - ", "keys:\n  - name: x\n", "containers:*", "*", "&a ", "*a", "!!python/object ", "\\",
-     '{"cells": [', '"source": ["', "maniac-guard: ignore", "# ", "= ", "\x00", "\udcff"]
+    [
+        KEY,
+        "mk-",
+        "mk%2D",
+        "%3D",
+        "bWst",
+        "1rL",
+        "tay",
+        "MANIAC_API_KEY=",
+        "api_key: ",
+        "Maniac(",
+        "api_key=",
+        "from maniac import Maniac\n",
+        "import os\n",
+        "os.environ[",
+        '"',
+        "'",
+        "\n",
+        "\r\n",
+        "\t",
+        "{",
+        "}",
+        "[",
+        "]",
+        "permissions:\n  - ",
+        "keys:\n  - name: x\n",
+        "containers:*",
+        "*",
+        "&a ",
+        "*a",
+        "!!python/object ",
+        "\\",
+        '{"cells": [',
+        '"source": ["',
+        "maniac-guard: ignore",
+        "# ",
+        "= ",
+        "\x00",
+        "\udcff",
+    ]
 )
 TEXTS = st.lists(st.one_of(FRAGMENTS, st.text(max_size=20)), max_size=40).map("".join)
 
@@ -77,8 +129,15 @@ FINDINGS = st.builds(
     subject=st.text(max_size=20),
     snippet=st.text(max_size=80),
     commit=st.one_of(st.none(), st.text("0123456789abcdef", min_size=40, max_size=40)),
-    verification=st.one_of(st.none(), st.builds(Verification, st.sampled_from(["live", "revoked", "unknown"]),
-                                                  st.one_of(st.none(), st.integers(100, 599)), st.text(max_size=30))),
+    verification=st.one_of(
+        st.none(),
+        st.builds(
+            Verification,
+            st.sampled_from(["live", "revoked", "unknown"]),
+            st.one_of(st.none(), st.integers(100, 599)),
+            st.text(max_size=30),
+        ),
+    ),
 )
 
 

@@ -19,7 +19,8 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from maniac_guard.detectors import load_detectors
 from maniac_guard.engine import scan_source
@@ -57,39 +58,94 @@ def _parses(data: bytes) -> bool:
 # --- generated Python ----------------------------------------------------------------
 
 IMPORTS = [
-    "from maniac import Maniac", "from maniac import Maniac as M", "import maniac", "import maniac as mn",
-    "from maniac import *", "from maniac import AsyncManiac, Maniac", "import os", "import os, sys",
-    "from os import environ", "from os import getenv as ge", "import httpx", "import requests",
+    "from maniac import Maniac",
+    "from maniac import Maniac as M",
+    "import maniac",
+    "import maniac as mn",
+    "from maniac import *",
+    "from maniac import AsyncManiac, Maniac",
+    "import os",
+    "import os, sys",
+    "from os import environ",
+    "from os import getenv as ge",
+    "import httpx",
+    "import requests",
 ]
 # `{k}` a key, `{e}` an expression that may hold one; each is one statement.
 STATEMENTS = [
-    'c = Maniac(api_key={e})', 'c = M({e})', 'c = maniac.Maniac(api_key={e})', 'c = mn.AsyncManiac({e}, timeout=1)',
-    'c = Maniac(**{{"api_key": {e}}})', 'c = Maniac({{"apiKey": {e}}})', 'c = Maniac(*[{e}])',
-    'K = {e}', 'K: str = {e}', 'K = L = {e}', 'K, J = {e}, {e}', 'c = Maniac(api_key=K)', 'c = Maniac(K)',
-    'os.environ["MANIAC_API_KEY"] = {e}', 'os.environ.setdefault("MANIAC_API_KEY", {e})',
-    'environ["MANIAC_API_KEY"] = {e}', 'v = os.getenv("MANIAC_API_KEY", {e})', 'v = ge("MANIAC_API_KEY", {e})',
-    'os.environ.update(MANIAC_API_KEY={e})', 'h = {{"Authorization": f"Bearer {{K}}"}}',
-    'h = {{"Authorization": "Bearer " + {e}}}', 'r = httpx.get("https://platform.maniac.ai/v1/models", headers=h)',
-    'f = lambda key={e}: Maniac(api_key=key)', 'cs = [Maniac(api_key={e}) for _ in range(2)]',
-    'if (k := {e}):\n    c = Maniac(api_key=k)', 'with open("x") as fh:\n    c = Maniac(api_key={e})',
-    'try:\n    c = Maniac(api_key={e})\nexcept Exception:\n    pass',
-    'match x:\n    case 1:\n        c = Maniac(api_key={e})\n    case _:\n        pass',
-    'async def a():\n    async with AsyncManiac(api_key={e}) as c:\n        await c.models.list()',
-    'class C:\n    key = {e}\n    def m(self, k={e}):\n        return Maniac(api_key=self.key)',
-    '@decorate(api_key={e})\ndef g():\n    global K\n    K = {e}\n    return Maniac(api_key=K)',
-    'def outer():\n    k = {e}\n    def inner():\n        nonlocal k\n        return Maniac(api_key=k)\n    return inner',
-    'c = Maniac(api_key={e}) if x else None', 'del K', 'print({e})', 'assert Maniac(api_key={e})',
-    'c = Maniac(api_key={e}, base_url="http://localhost:8080", max_retries=0)', '# Maniac(api_key={e})',
-    '"""docstring {k}"""', 'x = 1; c = Maniac(api_key={e}); y = 2',
-    'c = Maniac(\n    api_key=(\n        {e}\n    ),\n)', 'c = Maniac(api_key={e})  # maniac-guard: ignore',
+    "c = Maniac(api_key={e})",
+    "c = M({e})",
+    "c = maniac.Maniac(api_key={e})",
+    "c = mn.AsyncManiac({e}, timeout=1)",
+    'c = Maniac(**{{"api_key": {e}}})',
+    'c = Maniac({{"apiKey": {e}}})',
+    "c = Maniac(*[{e}])",
+    "K = {e}",
+    "K: str = {e}",
+    "K = L = {e}",
+    "K, J = {e}, {e}",
+    "c = Maniac(api_key=K)",
+    "c = Maniac(K)",
+    'os.environ["MANIAC_API_KEY"] = {e}',
+    'os.environ.setdefault("MANIAC_API_KEY", {e})',
+    'environ["MANIAC_API_KEY"] = {e}',
+    'v = os.getenv("MANIAC_API_KEY", {e})',
+    'v = ge("MANIAC_API_KEY", {e})',
+    "os.environ.update(MANIAC_API_KEY={e})",
+    'h = {{"Authorization": f"Bearer {{K}}"}}',
+    'h = {{"Authorization": "Bearer " + {e}}}',
+    'r = httpx.get("https://platform.maniac.ai/v1/models", headers=h)',
+    "f = lambda key={e}: Maniac(api_key=key)",
+    "cs = [Maniac(api_key={e}) for _ in range(2)]",
+    "if (k := {e}):\n    c = Maniac(api_key=k)",
+    'with open("x") as fh:\n    c = Maniac(api_key={e})',
+    "try:\n    c = Maniac(api_key={e})\nexcept Exception:\n    pass",
+    "match x:\n    case 1:\n        c = Maniac(api_key={e})\n    case _:\n        pass",
+    "async def a():\n    async with AsyncManiac(api_key={e}) as c:\n        await c.models.list()",
+    "class C:\n    key = {e}\n    def m(self, k={e}):\n        return Maniac(api_key=self.key)",
+    "@decorate(api_key={e})\ndef g():\n    global K\n    K = {e}\n    return Maniac(api_key=K)",
+    "def outer():\n    k = {e}\n    def inner():\n        nonlocal k\n        return Maniac(api_key=k)\n    return inner",
+    "c = Maniac(api_key={e}) if x else None",
+    "del K",
+    "print({e})",
+    "assert Maniac(api_key={e})",
+    'c = Maniac(api_key={e}, base_url="http://localhost:8080", max_retries=0)',
+    "# Maniac(api_key={e})",
+    '"""docstring {k}"""',
+    "x = 1; c = Maniac(api_key={e}); y = 2",
+    "c = Maniac(\n    api_key=(\n        {e}\n    ),\n)",
+    "c = Maniac(api_key={e})  # maniac-guard: ignore",
 ]
 EXPRESSIONS = [
-    '"{k}"', "'{k}'", 'r"{k}"', 'b"{k}"', 'f"{k}"', '"""{k}"""', '("{k1}" "{k2}")', '"{k1}" + "{k2}"',
-    '"{k1}" + K', 'K', 'os.environ["MANIAC_API_KEY"]', 'os.getenv("MANIAC_API_KEY")', 'None', '"mk-"',
-    '"{k}".strip()', 'str("{k}")', '["{k}"][0]', '{{"k": "{k}"}}["k"]', '"%s" % "{k}"', '"{k}" * 1',
+    '"{k}"',
+    "'{k}'",
+    'r"{k}"',
+    'b"{k}"',
+    'f"{k}"',
+    '"""{k}"""',
+    '("{k1}" "{k2}")',
+    '"{k1}" + "{k2}"',
+    '"{k1}" + K',
+    "K",
+    'os.environ["MANIAC_API_KEY"]',
+    'os.getenv("MANIAC_API_KEY")',
+    "None",
+    '"mk-"',
+    '"{k}".strip()',
+    'str("{k}")',
+    '["{k}"][0]',
+    '{{"k": "{k}"}}["k"]',
+    '"%s" % "{k}"',
+    '"{k}" * 1',
 ]
-PROLOGUES = ["", "# -*- coding: utf-8 -*-\n", "#!/usr/bin/env python\n", "\ufeff", '"""Module."""\n',
-             "from __future__ import annotations\n"]
+PROLOGUES = [
+    "",
+    "# -*- coding: utf-8 -*-\n",
+    "#!/usr/bin/env python\n",
+    "\ufeff",
+    '"""Module."""\n',
+    "from __future__ import annotations\n",
+]
 
 
 @st.composite
@@ -159,9 +215,11 @@ def test_broken_python_never_raises(data: bytes) -> None:
 # --- generated notebooks ----------------------------------------------------------------
 
 JSON_LEAVES = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=10))
-JSON_ANY = st.recursive(JSON_LEAVES, lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                               st.dictionaries(st.text(max_size=5), inner, max_size=3)),
-                        max_leaves=10)
+JSON_ANY = st.recursive(
+    JSON_LEAVES,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)),
+    max_leaves=10,
+)
 
 
 @st.composite
@@ -187,12 +245,16 @@ def cells(draw: st.DrawFn) -> object:
     }
     if draw(st.booleans()):
         key = draw(st.sampled_from(KEYS))
-        cell["outputs"] = draw(st.sampled_from([
-            [{"output_type": "stream", "name": "stdout", "text": [f"key {key}\n"]}],
-            [{"output_type": "execute_result", "data": {"text/plain": [f"'{key}'"]}, "metadata": {}}],
-            [{"output_type": "error", "ename": "E", "evalue": key, "traceback": [key]}],
-            "not a list",
-        ]))
+        cell["outputs"] = draw(
+            st.sampled_from(
+                [
+                    [{"output_type": "stream", "name": "stdout", "text": [f"key {key}\n"]}],
+                    [{"output_type": "execute_result", "data": {"text/plain": [f"'{key}'"]}, "metadata": {}}],
+                    [{"output_type": "error", "ename": "E", "evalue": key, "traceback": [key]}],
+                    "not a list",
+                ]
+            )
+        )
     if draw(st.booleans()):
         del cell[draw(st.sampled_from(["cell_type", "source", "metadata"]))]
     return cell
@@ -202,9 +264,16 @@ def cells(draw: st.DrawFn) -> object:
 def notebooks(draw: st.DrawFn) -> bytes:
     root: object = {
         "cells": draw(st.one_of(st.lists(cells(), max_size=4), JSON_ANY)),
-        "metadata": draw(st.sampled_from([
-            {"kernelspec": {"name": "python3", "language": "python"}}, {"language_info": {"name": "R"}}, {}, [],
-        ])),
+        "metadata": draw(
+            st.sampled_from(
+                [
+                    {"kernelspec": {"name": "python3", "language": "python"}},
+                    {"language_info": {"name": "R"}},
+                    {},
+                    [],
+                ]
+            )
+        ),
         "nbformat": draw(st.sampled_from([4, 3, "4", None])),
         "nbformat_minor": 5,
     }
@@ -244,18 +313,53 @@ def test_deeply_nested_notebook_gets_a_message_not_an_exception() -> None:
 # --- generated YAML -------------------------------------------------------------------------
 
 YAML_PIECES = [
-    "version: 1\n", "keys:\n", "  - name: ci\n", "  - name: &n web\n", "  - name: *n\n", "    permissions:\n",
-    "      - models:read\n", "      - containers:*\n", "      - '*'\n", "      - *anchor\n", "      - &anchor data:*\n",
-    "    permissions: [models:read, metrics:read]\n", "    permissions: 5\n", "    permissions: {a: b}\n",
-    "    permissions: !!python/object/apply:os.system ['true']\n", "    expires: 2020-01-01\n",
-    "    expires: not a date\n", "    expires: !!timestamp 2001-12-14t21:59:43.10-05:00\n",
-    "    code: ['src/**/*.py']\n", "    code: 7\n", "    owner: !Ref Owner\n", "    rotate_every_days: -1\n",
-    "permissions:\n", "  - metrics:read\n", "  - !custom tag\n", "  - [nested, list]\n", "  - {k: v}\n",
-    "waivers:\n", "  - rule: MG402\n    key: ci\n    reason: x\n    until: 2999-01-01\n", "  - 3\n",
-    "a: &a [x, x, x, x]\nb: &b [*a, *a, *a, *a]\nc: [*b, *b, *b, *b]\n", "<<: *base\n", "base: &base {x: 1}\n",
-    "---\n", "...\n", "\t\n", "key: 'unterminated\n", "? complex\n: key\n", "!!binary aGVsbG8=\n",
-    "%YAML 1.2\n", "%TAG ! tag:example.com,2000:\n", "keys: ~\n", "keys: 'x'\n", "keys: [1, null, []]\n",
-    "version: '1'\n", "version: 2\n", "name: ci\n",
+    "version: 1\n",
+    "keys:\n",
+    "  - name: ci\n",
+    "  - name: &n web\n",
+    "  - name: *n\n",
+    "    permissions:\n",
+    "      - models:read\n",
+    "      - containers:*\n",
+    "      - '*'\n",
+    "      - *anchor\n",
+    "      - &anchor data:*\n",
+    "    permissions: [models:read, metrics:read]\n",
+    "    permissions: 5\n",
+    "    permissions: {a: b}\n",
+    "    permissions: !!python/object/apply:os.system ['true']\n",
+    "    expires: 2020-01-01\n",
+    "    expires: not a date\n",
+    "    expires: !!timestamp 2001-12-14t21:59:43.10-05:00\n",
+    "    code: ['src/**/*.py']\n",
+    "    code: 7\n",
+    "    owner: !Ref Owner\n",
+    "    rotate_every_days: -1\n",
+    "permissions:\n",
+    "  - metrics:read\n",
+    "  - !custom tag\n",
+    "  - [nested, list]\n",
+    "  - {k: v}\n",
+    "waivers:\n",
+    "  - rule: MG402\n    key: ci\n    reason: x\n    until: 2999-01-01\n",
+    "  - 3\n",
+    "a: &a [x, x, x, x]\nb: &b [*a, *a, *a, *a]\nc: [*b, *b, *b, *b]\n",
+    "<<: *base\n",
+    "base: &base {x: 1}\n",
+    "---\n",
+    "...\n",
+    "\t\n",
+    "key: 'unterminated\n",
+    "? complex\n: key\n",
+    "!!binary aGVsbG8=\n",
+    "%YAML 1.2\n",
+    "%TAG ! tag:example.com,2000:\n",
+    "keys: ~\n",
+    "keys: 'x'\n",
+    "keys: [1, null, []]\n",
+    "version: '1'\n",
+    "version: 2\n",
+    "name: ci\n",
 ]
 
 
@@ -315,24 +419,62 @@ SHA = st.text("0123456789abcdef", min_size=40, max_size=40)
 @st.composite
 def diff_lines(draw: st.DrawFn) -> list[bytes]:
     key = draw(st.sampled_from(KEYS)).encode()
-    path = draw(st.sampled_from([b"a.py", b'"sp ace\\tx.py"', b'"\\303\\251.env"', b'"\\7zz"', b'"\\777"', b'"\\"',
-                                 b"dir/.env", b"", b"/dev/null"]))
+    path = draw(
+        st.sampled_from(
+            [
+                b"a.py",
+                b'"sp ace\\tx.py"',
+                b'"\\303\\251.env"',
+                b'"\\7zz"',
+                b'"\\777"',
+                b'"\\"',
+                b"dir/.env",
+                b"",
+                b"/dev/null",
+            ]
+        )
+    )
     pool = [
         b"\0" + draw(SHA).encode() + b"\0A <a@example.com>\0" + b"2024-01-01T00:00:00+00:00",
-        b"\0", b"\0\0\0\0\0",
-        b"diff --git a/" + path + b" b/" + path, b"diff --cc " + path, b"diff --combined x",
-        b"--- a/" + path, b"+++ b/" + path, b"+++ " + path, b"+++ /dev/null",
-        b"new file mode 100644", b"deleted file mode 160000", b"index 0000000..1111111 160000", b"old mode 100644",
-        b"Binary files a/x and b/x differ", b"rename from " + path, b"rename to " + path, b"similarity index 90%",
-        b"@@ -0,0 +1,3 @@", b"@@ -1 +1 @@", b"@@@ -1,2 -1,2 +1,3 @@@", b"@@ -x +y @@", b"@@", b"@@ -1,0 +99999999999 @@",
-        b"+MANIAC_API_KEY=" + key, b"+ k = '" + key + b"'", b"-" + key, b" " + key, b"++" + key, b"+-" + key,
-        b"\\ No newline at end of file", b"+", b"", b"\xff\xfe",
+        b"\0",
+        b"\0\0\0\0\0",
+        b"diff --git a/" + path + b" b/" + path,
+        b"diff --cc " + path,
+        b"diff --combined x",
+        b"--- a/" + path,
+        b"+++ b/" + path,
+        b"+++ " + path,
+        b"+++ /dev/null",
+        b"new file mode 100644",
+        b"deleted file mode 160000",
+        b"index 0000000..1111111 160000",
+        b"old mode 100644",
+        b"Binary files a/x and b/x differ",
+        b"rename from " + path,
+        b"rename to " + path,
+        b"similarity index 90%",
+        b"@@ -0,0 +1,3 @@",
+        b"@@ -1 +1 @@",
+        b"@@@ -1,2 -1,2 +1,3 @@@",
+        b"@@ -x +y @@",
+        b"@@",
+        b"@@ -1,0 +99999999999 @@",
+        b"+MANIAC_API_KEY=" + key,
+        b"+ k = '" + key + b"'",
+        b"-" + key,
+        b" " + key,
+        b"++" + key,
+        b"+-" + key,
+        b"\\ No newline at end of file",
+        b"+",
+        b"",
+        b"\xff\xfe",
     ]
     return draw(st.lists(st.one_of(st.sampled_from(pool), st.binary(max_size=12)), max_size=40))
 
 
 @given(diff_lines(), st.integers(1, 200))
-@example([b'\0' + b"a" * 40, b"diff --git a/x b/x", b'rename to "\\7zz"', b"@@ -0,0 +1 @@", b"+x"], 100)
+@example([b"\0" + b"a" * 40, b"diff --git a/x b/x", b'rename to "\\7zz"', b"@@ -0,0 +1 @@", b"+x"], 100)
 def test_generated_history_streams_parse_cleanly(lines: list[bytes], max_size: int) -> None:
     """Regression example: a quoted path with a non-octal escape made
     unquote_path call int() on it (ValueError)."""

@@ -247,7 +247,11 @@ def test_history_in_a_shallow_clone_says_what_it_misses(repo: Repo, tmp_path: Pa
         repo.write("f.txt", f"{n}\n")
         repo.commit(f"c{n}")
     clone = tmp_path / "shallow"
-    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo.path}", str(clone)], check=True, env={**repo.env, "PATH": __import__("os").environ["PATH"]})
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", f"file://{repo.path}", str(clone)],
+        check=True,
+        env={**repo.env, "PATH": __import__("os").environ["PATH"]},
+    )
     code, _report, err = scan_json(repo, "--history", cwd=clone)
     assert code == 0
     assert "shallow clone" in err

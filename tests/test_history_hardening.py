@@ -97,8 +97,13 @@ def test_history_paths_survive_noprefix_newlines_and_non_utf8_bytes(repo: Repo) 
     repo.commit("odd names")
 
     # Raw bytes: how a report escapes a non-UTF-8 name is the report's business.
-    proc = subprocess.run([console_script(), "scan", "--history", "--format", "json"], cwd=repo.path,
-                          env={**os.environ, **repo.env}, capture_output=True, check=False)
+    proc = subprocess.run(
+        [console_script(), "scan", "--history", "--format", "json"],
+        cwd=repo.path,
+        env={**os.environ, **repo.env},
+        capture_output=True,
+        check=False,
+    )
     assert proc.returncode == 1, proc.stderr
     report = json.loads(proc.stdout.decode("utf-8", "surrogateescape"))
     by_path = {f["path"]: f for f in report["findings"]}
@@ -123,7 +128,11 @@ def test_history_and_ci_work_in_a_bare_mirror(repo: Repo, tmp_path: Path) -> Non
     repo.write("config.py", f"KEY = '{fake_key('bare')}'\n")
     added = repo.commit("key")
     mirror = tmp_path / "mirror.git"
-    subprocess.run(["git", "clone", "-q", "--mirror", str(repo.path), str(mirror)], check=True, env={**repo.env, "PATH": "/usr/bin:/bin"})
+    subprocess.run(
+        ["git", "clone", "-q", "--mirror", str(repo.path), str(mirror)],
+        check=True,
+        env={**repo.env, "PATH": "/usr/bin:/bin"},
+    )
 
     code, report, err = scan_json(repo, "--history", cwd=mirror)
     assert code == 1, err

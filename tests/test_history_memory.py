@@ -40,8 +40,14 @@ def big_repo(tmp_path: Path) -> Repo:
 
 def peak_mb(repo: Repo, *args: str) -> tuple[int, int]:
     """Exit code and peak RSS (MB) of the largest process of the scan, git included."""
-    out = subprocess.run([sys.executable, "-c", PEAK, console_script(), "scan", *args], cwd=repo.path,
-                         env={**os.environ, **repo.env}, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", PEAK, console_script(), "scan", *args],
+        cwd=repo.path,
+        env={**os.environ, **repo.env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     code, peak = out.split()
     return int(code), int(peak)
 

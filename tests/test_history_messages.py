@@ -49,8 +49,17 @@ def test_history_scans_tag_messages_tags_of_blobs_and_every_stash(repo: Repo) ->
     repo.write("a.txt", "start\n")
     repo.commit("start")
     repo.git("tag", "-a", "v1.0", "-m", f"release\n\ndeploy key {fake_key('tag-message')}\n")
-    blob = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=repo.path, check=True, capture_output=True,
-                          input=f"MANIAC_API_KEY={fake_key('tagged-blob')}\n".encode()).stdout.decode().strip()
+    blob = (
+        subprocess.run(
+            ["git", "hash-object", "-w", "--stdin"],
+            cwd=repo.path,
+            check=True,
+            capture_output=True,
+            input=f"MANIAC_API_KEY={fake_key('tagged-blob')}\n".encode(),
+        )
+        .stdout.decode()
+        .strip()
+    )
     repo.git("tag", "secret-blob", blob)
     repo.write("a.txt", f"start\n{fake_key('old-stash')}\n")
     repo.git("stash", "-q")
@@ -74,8 +83,9 @@ def test_commit_msg_hook_blocks_a_key_in_the_message(repo: Repo) -> None:
     env = {**os.environ, **repo.env, "PATH": "/usr/bin:/bin", "NO_COLOR": "1"}
 
     def commit(message: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["git", "commit", "-q", "-m", message], cwd=repo.path, env=env, capture_output=True,
-                              text=True, check=False)
+        return subprocess.run(
+            ["git", "commit", "-q", "-m", message], cwd=repo.path, env=env, capture_output=True, text=True, check=False
+        )
 
     key = fake_key("hook-message")
     blocked = commit(f"add config with {key}")
@@ -101,10 +111,28 @@ def test_commit_msg_scan_stops_at_the_scissors_line_and_names_a_missing_file(rep
 def test_history_scans_the_files_of_a_tagged_tree(repo: Repo) -> None:
     repo.write("a.txt", "start\n")
     repo.commit("start")
-    blob = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=repo.path, check=True, capture_output=True,
-                          input=f"{fake_key('tagged-tree')}\n".encode()).stdout.decode().strip()
-    tree = subprocess.run(["git", "mktree"], cwd=repo.path, check=True, capture_output=True,
-                          input=f"100644 blob {blob}\tinside.txt\n".encode()).stdout.decode().strip()
+    blob = (
+        subprocess.run(
+            ["git", "hash-object", "-w", "--stdin"],
+            cwd=repo.path,
+            check=True,
+            capture_output=True,
+            input=f"{fake_key('tagged-tree')}\n".encode(),
+        )
+        .stdout.decode()
+        .strip()
+    )
+    tree = (
+        subprocess.run(
+            ["git", "mktree"],
+            cwd=repo.path,
+            check=True,
+            capture_output=True,
+            input=f"100644 blob {blob}\tinside.txt\n".encode(),
+        )
+        .stdout.decode()
+        .strip()
+    )
     repo.git("tag", "a-tree", tree)
     code, findings = history(repo)
     assert code == 1
@@ -121,8 +149,9 @@ def test_scan_revisions_serves_a_server_hook_in_a_bare_repository(repo: Repo, tm
     repo.write("b.env", f"MANIAC_API_KEY={fake_key('pushed')}\n")
     pushed = repo.commit("pushed")
     bare = tmp_path / "server.git"
-    subprocess.run(["git", "clone", "-q", "--bare", str(repo.path), str(bare)], check=True,
-                   env={**os.environ, **repo.env})
+    subprocess.run(
+        ["git", "clone", "-q", "--bare", str(repo.path), str(bare)], check=True, env={**os.environ, **repo.env}
+    )
     result = scan_revisions(str(bare), [pushed, "--not", base], Settings())
     assert {(f.path, f.commit) for f in result.findings} == {("b.env", pushed)}
     assert not result.stages.incomplete

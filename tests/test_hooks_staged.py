@@ -33,8 +33,13 @@ def stage_lfs_file(repo: Repo, name: str, content: bytes) -> str:
     """What `git add` does for an LFS-tracked file, without git-lfs: the
     index gets the pointer; the work tree keeps the content."""
     pointer = lfs_pointer(content)
-    blob = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=repo.path, input=pointer,
-                          capture_output=True, check=True).stdout.decode().strip()
+    blob = (
+        subprocess.run(
+            ["git", "hash-object", "-w", "--stdin"], cwd=repo.path, input=pointer, capture_output=True, check=True
+        )
+        .stdout.decode()
+        .strip()
+    )
     repo.git("update-index", "--add", "--cacheinfo", f"100644,{blob},{name}")
     repo.write(name, content)
     return hashlib.sha256(content).hexdigest()
@@ -119,8 +124,9 @@ def test_staged_pathspecs_are_literal(repo: Repo) -> None:
 
 def hook_commit(repo: Repo, message: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **repo.env, "PATH": "/usr/bin:/bin", "NO_COLOR": "1"}
-    return subprocess.run(["git", "commit", "-m", message], cwd=repo.path, env=env, capture_output=True,
-                          text=True, check=False)
+    return subprocess.run(
+        ["git", "commit", "-m", message], cwd=repo.path, env=env, capture_output=True, text=True, check=False
+    )
 
 
 def test_installed_hook_ends_options_so_file_names_stay_file_names(repo: Repo) -> None:
@@ -136,7 +142,13 @@ def test_installed_hook_ends_options_so_file_names_stay_file_names(repo: Repo) -
     blocked = hook_commit(repo, "names like options")
     assert blocked.returncode == 1, blocked.stderr
     assert "--select=MG4:1" in blocked.stdout + blocked.stderr
-    proc = subprocess.run(["sh", ".git/hooks/pre-commit", "--select=MG4", "-o"], cwd=repo.path,
-                          env={**os.environ, **repo.env, "NO_COLOR": "1"}, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        ["sh", ".git/hooks/pre-commit", "--select=MG4", "-o"],
+        cwd=repo.path,
+        env={**os.environ, **repo.env, "NO_COLOR": "1"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 1, proc.stderr
     assert (repo.path / "-o").read_text() == "x\n"  # not overwritten by a report

@@ -46,9 +46,14 @@ def _reference_keys(data: bytes, pos: int = 0, endpos: int | None = None) -> lis
     return found
 
 
-@given(st.lists(st.sampled_from(["mk-", "mk%2D", "%3D", "h", "_", "-", " ", "=", "%", fake_key("ref")[3:], "aB3",
-                                 "button", "\n"]),
-                max_size=12).map("".join))
+@given(
+    st.lists(
+        st.sampled_from(
+            ["mk-", "mk%2D", "%3D", "h", "_", "-", " ", "=", "%", fake_key("ref")[3:], "aB3", "button", "\n"]
+        ),
+        max_size=12,
+    ).map("".join)
+)
 def test_hand_checked_search_matches_the_reference_pattern(text: str) -> None:
     """`_real_keys` drops the lookbehind for speed; it must find what KEY_PATTERN finds."""
     data = text.encode()
@@ -79,7 +84,13 @@ def test_a_key_followed_by_a_dashed_suffix_is_found() -> None:
 def test_a_key_straddling_a_base64_line_break_is_found(width: int, indent: str, alignment: int) -> None:
     key = fake_key(f"wrapped-{alignment}")
     bytes_per_line = width * 3 // 4
-    env = ("#" * (bytes_per_line - 4 + alignment - len("MANIAC_API_KEY=")) + "\nMANIAC_API_KEY=" + key + "\n" + "x=1\n" * 30)
+    env = (
+        "#" * (bytes_per_line - 4 + alignment - len("MANIAC_API_KEY="))
+        + "\nMANIAC_API_KEY="
+        + key
+        + "\n"
+        + "x=1\n" * 30
+    )
     encoded = base64.b64encode(env.encode()).decode()
     lines = [indent + encoded[i : i + width] for i in range(0, len(encoded), width)]
     text = "data:\n  env: |\n" + "\n".join(lines) + "\n" if indent else "\n".join(lines) + "\n"

@@ -86,7 +86,11 @@ def test_issue_13_table_keys_are_reported_by_the_detector() -> None:
         for length in LENGTHS:
             for _ in range(60):
                 key = "mk-" + random_body(rng, alphabet, length)
-                found = [f.secret.reveal() for f in keys.detect(SourceFile(".env", f"MANIAC_API_KEY={key}\n".encode())) if f.secret]
+                found = [
+                    f.secret.reveal()
+                    for f in keys.detect(SourceFile(".env", f"MANIAC_API_KEY={key}\n".encode()))
+                    if f.secret
+                ]
                 if found != [key]:
                     missed.append((alphabet, length, placeholder_reason(key[3:])))
     assert len(missed) <= 1, missed  # 1,500 keys; the calibrated rate allows about 0.3 misses

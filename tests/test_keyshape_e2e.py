@@ -42,9 +42,7 @@ def test_every_random_key_shape_is_reported_masked(tmp_path: Path) -> None:
     reported: dict[tuple[str, int], set[str]] = {}
     for finding in json.loads(proc.stdout)["findings"]:
         reported.setdefault((finding["path"], finding["line"]), set()).add(finding["masked_secret"])
-    missed = sorted(
-        (where, mask(key)) for where, key in planted.items() if mask(key) not in reported.get(where, set())
-    )
+    missed = sorted((where, mask(key)) for where, key in planted.items() if mask(key) not in reported.get(where, set()))
     assert missed == []
     for key in planted.values():
         assert key not in proc.stdout and key not in proc.stderr

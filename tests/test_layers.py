@@ -11,7 +11,21 @@ PACKAGE = Path(__file__).resolve().parent.parent / "maniac_guard"
 
 # Lowest first. A module belongs to the first layer with a prefix of its name.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("vocabulary", ("__init__", "findings", "errors", "summary", "keyshape", "debuglog", "cachefiles", "writer", "interrupts", "progress")),
+    (
+        "vocabulary",
+        (
+            "__init__",
+            "findings",
+            "errors",
+            "summary",
+            "keyshape",
+            "debuglog",
+            "cachefiles",
+            "writer",
+            "interrupts",
+            "progress",
+        ),
+    ),
     ("configuration and rules", ("config", "catalog", "selection", "target")),
     ("sources", ("sources",)),
     ("detectors", ("detectors", "python", "permissions")),
@@ -92,7 +106,7 @@ def test_no_import_cycles() -> None:
         stack.append(node)
         for nxt in sorted(edges.get(node, ())):
             if state.get(nxt) == 1:
-                cycles.append(" -> ".join([*stack[stack.index(nxt):], nxt]))
+                cycles.append(" -> ".join([*stack[stack.index(nxt) :], nxt]))
             elif nxt not in state:
                 visit(nxt)
         stack.pop()
@@ -105,5 +119,7 @@ def test_no_import_cycles() -> None:
 
 
 def test_no_module_is_over_500_lines() -> None:
-    long = [f"{p.relative_to(PACKAGE)}: {n}" for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 500]
+    long = [
+        f"{p.relative_to(PACKAGE)}: {n}" for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 500
+    ]
     assert not long, long

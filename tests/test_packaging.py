@@ -13,7 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_wheel_ships_every_rule(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     wheel = next(tmp_path.glob("maniac_guard-*.whl"))
@@ -28,7 +30,9 @@ def test_wheel_ships_every_rule(tmp_path: Path) -> None:
 def _built_wheel(tmp_path: Path) -> Path:
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     return next(tmp_path.glob("maniac_guard-*.whl"))
@@ -65,6 +69,7 @@ def test_version_is_written_once() -> None:
     assert 'dynamic = ["version"]' in project and "\nversion =" not in project
     from maniac_guard import __version__
 
-    proc = subprocess.run([str(Path(sys.executable).parent / "maniac-guard"), "--version"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "maniac-guard"), "--version"], capture_output=True, text=True
+    )
     assert proc.stdout.strip().endswith(__version__)

@@ -81,13 +81,22 @@ def test_expiry_and_rotation_depend_on_today() -> None:
     ("rel", "expected"),
     [
         ("docs/read-only.yaml", []),
-        ("docs/full-access.yaml", [("MG411", 2, "permissions"), ("MG404", 3, "permissions[0]"),
-                                   ("MG404", 4, "permissions[1]"), ("MG404", 5, "permissions[2]")]),
+        (
+            "docs/full-access.yaml",
+            [
+                ("MG411", 2, "permissions"),
+                ("MG404", 3, "permissions[0]"),
+                ("MG404", 4, "permissions[1]"),
+                ("MG404", 5, "permissions[2]"),
+            ],
+        ),
         ("not-ours/workflow.yml", []),
         ("not-ours/roles.yaml", []),
     ],
 )
-def test_the_docs_bare_form_is_checked_and_other_yaml_is_left_alone(rel: str, expected: list[tuple[str, int, str]]) -> None:
+def test_the_docs_bare_form_is_checked_and_other_yaml_is_left_alone(
+    rel: str, expected: list[tuple[str, int, str]]
+) -> None:
     assert [(r, line, p) for r, _, line, p in rows(check(rel))] == expected
 
 
@@ -100,12 +109,16 @@ def test_the_docs_bare_form_is_checked_and_other_yaml_is_left_alone(rel: str, ex
         ("bad-yaml/malformed.maniac-keys.yaml", [(5, "")], "malformed YAML"),
         ("bad-yaml/custom-tag.maniac-keys.yaml", [(4, "")], "tag !!python/object/apply:os.getcwd is not allowed"),
         ("bad-yaml/recursive.maniac-keys.yaml", [(1, "")], "recursive YAML alias"),
-        ("bad-yaml/wrong-types.maniac-keys.yaml",
-         [(7, "keys[0].permissions"), (8, "keys[0].expires"), (9, "keys[1]"), (13, "keys[1].permisions")],
-         "is not of type 'array'"),
+        (
+            "bad-yaml/wrong-types.maniac-keys.yaml",
+            [(7, "keys[0].permissions"), (8, "keys[0].expires"), (9, "keys[1]"), (13, "keys[1].permisions")],
+            "is not of type 'array'",
+        ),
     ],
 )
-def test_bad_yaml_is_one_mg401_line_per_problem_with_its_line(rel: str, expected: list[tuple[int, str]], words: str) -> None:
+def test_bad_yaml_is_one_mg401_line_per_problem_with_its_line(
+    rel: str, expected: list[tuple[int, str]], words: str
+) -> None:
     found = check(rel)
     assert [(f.rule_id, f.line, f.extra["yaml_path"]) for f in found] == [("MG401", line, p) for line, p in expected]
     assert any(words in f.message for f in found)
@@ -155,13 +168,18 @@ def test_a_waiver_lists_the_finding_as_waived_and_an_expired_one_brings_it_back(
     found = {(f.rule_id, f.line): f for f in check(BAD, policy="policies/strict.yaml")}
     waived = found[("MG404", 22)]
     assert waived.severity == Severity.INFO
-    assert waived.extra["waived"] == {"reason": "dashboard migration, ticket OPS-12", "expires": "2026-12-31",
-                                      "severity": "high"}
+    assert waived.extra["waived"] == {
+        "reason": "dashboard migration, ticket OPS-12",
+        "expires": "2026-12-31",
+        "severity": "high",
+    }
     assert waived.message.startswith("waived until 2026-12-31 (dashboard migration, ticket OPS-12): ")
     back = found[("MG403", 10)]  # its waiver expired on 2026-01-01
     assert back.severity == Severity.CRITICAL and "waived" not in back.extra
     assert "waiver expired on 2026-01-01" in back.message
-    after_expiry = {(f.rule_id, f.line): f for f in check(BAD, policy="policies/strict.yaml", today=dt.date(2027, 1, 1))}
+    after_expiry = {
+        (f.rule_id, f.line): f for f in check(BAD, policy="policies/strict.yaml", today=dt.date(2027, 1, 1))
+    }
     assert after_expiry[("MG404", 22)].severity == Severity.HIGH
 
 

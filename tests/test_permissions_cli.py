@@ -31,7 +31,9 @@ def test_policy_infer_prints_the_minimal_permissions_as_yaml_ready_to_paste(tmp_
     done = run_cli("policy", "app", "--infer", cwd=root)
     assert done.returncode == 1, done.stderr  # the declared key is over- and under-privileged
     pasted = done.stdout.split("\n\n", 1)[0]
-    assert yaml.safe_load(pasted) == {"permissions": ["containers:read", "data:write", "inference:write", "traces:read"]}
+    assert yaml.safe_load(pasted) == {
+        "permissions": ["containers:read", "data:write", "inference:write", "traces:read"]
+    }
     assert "#   app/dynamic.py:11: getattr(m, name)" in pasted
     assert "Traceback" not in done.stderr
 
@@ -54,7 +56,12 @@ def test_policy_compares_a_keys_code_globs_with_what_the_code_needs(tmp_path: Pa
 def test_policy_json_holds_the_inferred_set(tmp_path: Path) -> None:
     root = _tree(tmp_path, "app")
     report = json.loads(run_cli("policy", "--infer", "--format", "json", cwd=root).stdout)
-    assert report["summary"]["inferred"]["permissions"] == ["containers:read", "data:write", "inference:write", "traces:read"]
+    assert report["summary"]["inferred"]["permissions"] == [
+        "containers:read",
+        "data:write",
+        "inference:write",
+        "traces:read",
+    ]
     assert len(report["summary"]["inferred"]["unresolved"]) == 2
 
 
@@ -64,7 +71,9 @@ def test_policy_with_a_user_policy_lists_waived_findings_and_counts_them(tmp_pat
     assert done.returncode == 1
     assert "MG404 info declarations/bad/maniac-keys.yaml:22:9" in done.stdout
     assert "Waived: 1 finding (listed above as info, not hidden):" in done.stdout
-    assert "MG404 declarations/bad/maniac-keys.yaml:22 until 2026-12-31: dashboard migration, ticket OPS-12" in done.stdout
+    assert (
+        "MG404 declarations/bad/maniac-keys.yaml:22 until 2026-12-31: dashboard migration, ticket OPS-12" in done.stdout
+    )
     assert "waiver expired on 2026-01-01" in done.stdout  # MG403 is back
     assert "MG410" not in done.stdout  # disabled by the policy
 

@@ -90,8 +90,14 @@ def test_bindings_are_followed_through_aliases_with_blocks_attributes_and_factor
                 self.client.close()
     """
     scopes, unresolved = scopes_of(code)
-    assert scopes == ["containers:write", "evaluations:read", "evaluations:write", "inference:write",
-                      "models:write", "optimization:write"]
+    assert scopes == [
+        "containers:write",
+        "evaluations:read",
+        "evaluations:write",
+        "inference:write",
+        "models:write",
+        "optimization:write",
+    ]
     assert unresolved == []
 
 
@@ -104,8 +110,10 @@ def test_unknown_methods_and_clients_handed_over_are_unresolved() -> None:
     """
     scopes, unresolved = scopes_of(code)
     assert scopes == []
-    assert unresolved == ["`containers.frobnicate` is not in maniac-guard's scope catalog",
-                          "a client is passed to helper(); calls made there are traced only where a client is bound"]
+    assert unresolved == [
+        "`containers.frobnicate` is not in maniac-guard's scope catalog",
+        "a client is passed to helper(); calls made there are traced only where a client is bound",
+    ]
 
 
 def test_other_libraries_are_not_mistaken_for_maniac() -> None:
@@ -128,8 +136,9 @@ def test_python_that_does_not_parse_is_an_error_line_not_a_crash() -> None:
 
 def test_declared_scopes_are_compared_with_the_inferred_ones() -> None:
     inference = _app()
-    key = KeyDecl("keys[0]", {"name": "bot", "permissions": ["inference:write", "containers:*", "models:read",
-                                                               "traces:read"]}, 0)
+    key = KeyDecl(
+        "keys[0]", {"name": "bot", "permissions": ["inference:write", "containers:*", "models:read", "traces:read"]}, 0
+    )
     found = [(v.rule_id, v.yaml_path, v.scope) for v in compare(key, inference, load_catalog())]  # type: ignore[arg-type]
     assert found == [
         ("MG412", "keys[0].permissions[1]", "containers:*"),

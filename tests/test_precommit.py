@@ -27,7 +27,9 @@ from tests.gitrepo import Repo, git_env, make_repo
 from tests.helpers import console_script, fake_key
 
 ROOT = Path(__file__).resolve().parent.parent
-HOOK_IDS = ("maniac-guard", "maniac-guard-fix", "maniac-guard-policy", "maniac-guard-pre-push")
+# The hooks pre-commit hands file names to, and the one it does not (pre-push).
+FILE_HOOK_IDS = ("maniac-guard", "maniac-guard-fix", "maniac-guard-policy", "maniac-guard-commit-msg")
+HOOK_IDS = (*FILE_HOOK_IDS, "maniac-guard-pre-push")
 
 
 @dataclass
@@ -59,10 +61,16 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HookRepo]:
     home.mkdir()
     env = {**git_env(home), "PRE_COMMIT_HOME": str(base / "cache"), "NO_COLOR": "1", "PRE_COMMIT_COLOR": "never"}
     snapshot = make_repo(base / "snapshot", env)
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-        capture_output=True, check=True,
-    ).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, listed):
         source = ROOT / name
         if source.is_file() and not source.is_symlink():
@@ -94,10 +102,10 @@ def test_hooks_file_offers_the_three_hooks_for_python() -> None:
     assert hooks["maniac-guard"]["types"] == ["file"] and "files" not in hooks["maniac-guard"]
     assert hooks["maniac-guard-fix"]["entry"] == "maniac-guard scan --fix --pre-commit"
     # File names follow `--`: pre-commit runs entry + args + file names.
-    assert all(hook["args"] == ["--"] for hook in hooks.values())
+    assert all(hook["args"] == ["--"] for hook in hooks.values() if hook.get("pass_filenames", True))
 
 
-@pytest.mark.parametrize("hook", HOOK_IDS)
+@pytest.mark.parametrize("hook", FILE_HOOK_IDS)
 def test_each_hook_entry_is_a_working_command(hook: str, tmp_path: Path) -> None:
     spec = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}[hook]
     (tmp_path / "clean.yaml").write_text("name: nothing here\n")
@@ -118,7 +126,9 @@ def test_a_commit_adding_a_key_is_blocked_and_a_clean_commit_passes(hook_repo: H
     repo.write("app/settings.py", f"DEBUG = True\nMANIAC_KEY = '{key}'\n")
     repo.git("add", ".")
     env = {**os.environ, **repo.env}
-    blocked = subprocess.run(["git", "commit", "-m", "leak"], cwd=repo.path, env=env, capture_output=True, text=True, timeout=900)
+    blocked = subprocess.run(
+        ["git", "commit", "-m", "leak"], cwd=repo.path, env=env, capture_output=True, text=True, timeout=900
+    )
     shown = blocked.stdout + blocked.stderr
     assert blocked.returncode == 1, shown
     assert "app/settings.py:2" in shown and "MG101" in shown and "Failed" in shown
@@ -127,7 +137,9 @@ def test_a_commit_adding_a_key_is_blocked_and_a_clean_commit_passes(hook_repo: H
 
     repo.write("app/settings.py", "import os\nMANIAC_KEY = os.environ['MANIAC_API_KEY']\n")
     repo.git("add", ".")
-    clean = subprocess.run(["git", "commit", "-m", "clean"], cwd=repo.path, env=env, capture_output=True, text=True, timeout=900)
+    clean = subprocess.run(
+        ["git", "commit", "-m", "clean"], cwd=repo.path, env=env, capture_output=True, text=True, timeout=900
+    )
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "Passed" in clean.stdout + clean.stderr
 
@@ -136,8 +148,13 @@ def test_try_repo_files_scans_env_yaml_notebook_and_shell_files(hook_repo: HookR
     repo = hook_repo.sample()
     repo.write(".env", f"MANIAC_API_KEY={fake_key('env')}\n")
     repo.write("deploy/values.yaml", f"maniac:\n  token: {fake_key('yaml')}\n")
-    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-            "source": [f"client = Maniac(api_key='{fake_key('nb')}')\n"]}
+    cell = {
+        "cell_type": "code",
+        "metadata": {},
+        "outputs": [],
+        "execution_count": None,
+        "source": [f"client = Maniac(api_key='{fake_key('nb')}')\n"],
+    }
     repo.write("explore.ipynb", json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
     repo.write("run.sh", f"#!/bin/sh\nexport MANIAC_API_KEY={fake_key('sh')}\n")
     repo.write("clean.txt", "nothing\n")
@@ -184,7 +201,13 @@ def test_fix_hook_rewrites_a_staged_python_file_and_fails(hook_repo: HookRepo) -
 def _commit(repo: Repo, message: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **repo.env}
     return subprocess.run(
-        ["git", "commit", "-m", message], cwd=repo.path, env=env, capture_output=True, text=True, timeout=900, check=False
+        ["git", "commit", "-m", message],
+        cwd=repo.path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
 
 
@@ -238,3 +261,19 @@ def test_each_staged_file_is_scanned_under_its_own_folders_config(hook_repo: Hoo
     shown = blocked.stdout + blocked.stderr
     assert blocked.returncode == 1, shown
     assert "src/leak.env:1" in shown and "fixtures/a.txt" not in shown
+
+
+def test_the_commit_msg_hook_blocks_a_key_in_the_message(hook_repo: HookRepo) -> None:
+    repo = hook_repo.configured()
+    installed = pre_commit(repo, "install", "--hook-type", "commit-msg")
+    assert installed.returncode == 0, installed.stderr
+    repo.write("notes.txt", "clean\n")
+    repo.git("add", ".")
+    key = fake_key("commit-msg-hook")
+    env = {**os.environ, **repo.env}
+    blocked = subprocess.run(
+        ["git", "commit", "-m", f"try with {key}"], cwd=repo.path, env=env, capture_output=True, text=True, timeout=900
+    )
+    shown = blocked.stdout + blocked.stderr
+    assert blocked.returncode == 1, shown
+    assert "MG101" in shown and key not in shown

@@ -42,7 +42,17 @@ _PIECES = [
     "\x00",
     "é",
 ]
-_NAMES = ["app.py", "nb.ipynb", ".env", "prod.env", "config.yaml", ".maniac/config.yaml", "maniac-keys.yaml", "x.yml", "notes.txt"]
+_NAMES = [
+    "app.py",
+    "nb.ipynb",
+    ".env",
+    "prod.env",
+    "config.yaml",
+    ".maniac/config.yaml",
+    "maniac-keys.yaml",
+    "x.yml",
+    "notes.txt",
+]
 
 
 def test_the_hints_compile_natively() -> None:
@@ -84,7 +94,9 @@ def test_scanning_every_fixture_with_the_prefilter_finds_the_same() -> None:
     assert compared > 40  # the fixture trees hold findings of every kind
 
 
-def test_the_compiled_hints_are_cached_and_a_damaged_copy_is_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_compiled_hints_are_cached_and_a_damaged_copy_is_rebuilt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MANIAC_GUARD_CACHE_DIR", str(tmp_path))
     sample = f"x = '{fake_key('hs-cache')}'\nMANIAC_API_KEY=1\n".encode()
     compiled = Prefilter.build(DETECTORS)

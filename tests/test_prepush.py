@@ -18,20 +18,32 @@ from tests.test_precommit import ROOT, HookRepo, hook_repo, pre_commit  # noqa: 
 
 
 def remote_ref(server: Path, name: str, env: dict[str, str]) -> str | None:
-    proc = subprocess.run(["git", "rev-parse", "--verify", "--quiet", name], cwd=server, capture_output=True,
-                          text=True, env={**os.environ, **env})
+    proc = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", name],
+        cwd=server,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+    )
     return proc.stdout.strip() or None
 
 
 def with_server(repo: Repo, server: Path) -> None:
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(server)], check=True,
-                   env={**os.environ, **repo.env})
+    subprocess.run(
+        ["git", "init", "-q", "--bare", "-b", "main", str(server)], check=True, env={**os.environ, **repo.env}
+    )
     repo.git("remote", "add", "origin", str(server))
 
 
 def push(repo: Repo, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", "push", "origin", *args], cwd=repo.path, capture_output=True, text=True,
-                          env={**os.environ, **repo.env}, timeout=900)
+    return subprocess.run(
+        ["git", "push", "origin", *args],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **repo.env},
+        timeout=900,
+    )
 
 
 @pytest.fixture
@@ -102,7 +114,9 @@ def test_pre_push_lines_on_stdin_and_a_terminal_without_them(clone: tuple[Repo, 
     proc = run_cli("pre-push", "origin", "unused-url", input=line, cwd=repo.path, env=repo.env)
     assert proc.returncode == 1 and "x.env" in proc.stdout
     zero = "0" * 40
-    deletion = run_cli("pre-push", "origin", "u", input=f"(delete) {zero} refs/heads/old {remote}\n", cwd=repo.path, env=repo.env)
+    deletion = run_cli(
+        "pre-push", "origin", "u", input=f"(delete) {zero} refs/heads/old {remote}\n", cwd=repo.path, env=repo.env
+    )
     assert deletion.returncode == 0 and deletion.stdout == ""
     garbled = run_cli("pre-push", "origin", "u", input="nonsense\n", cwd=repo.path, env=repo.env)
     assert garbled.returncode == 2 and "stdin line 1" in garbled.stderr
@@ -149,8 +163,12 @@ def test_pre_commits_range_variables_are_used_and_a_missing_range_is_an_error(cl
     repo.write("y.env", f"MANIAC_API_KEY={fake_key('pre-push-env')}\n")
     local = repo.commit("leak")
     framework = {**repo.env, "PRE_COMMIT": "1"}
-    ranged = run_cli("pre-push", env={**framework, "PRE_COMMIT_FROM_REF": remote, "PRE_COMMIT_TO_REF": local},
-                     cwd=repo.path, input="")
+    ranged = run_cli(
+        "pre-push",
+        env={**framework, "PRE_COMMIT_FROM_REF": remote, "PRE_COMMIT_TO_REF": local},
+        cwd=repo.path,
+        input="",
+    )
     assert ranged.returncode == 1 and "y.env" in ranged.stdout
     missing = run_cli("pre-push", env=framework, cwd=repo.path, input="")
     assert missing.returncode == 2 and "pre-commit named no range" in missing.stderr

@@ -18,8 +18,7 @@ class Server:
     def __init__(self, path: Path, env: dict[str, str]) -> None:
         self.path = path
         self.env = env
-        subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(path)], check=True,
-                       env={**os.environ, **env})
+        subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(path)], check=True, env={**os.environ, **env})
 
     def install(self, *args: str) -> None:
         hook = self.path / "hooks" / "pre-receive"
@@ -28,8 +27,13 @@ class Server:
         hook.chmod(0o755)
 
     def ref(self, name: str) -> str | None:
-        proc = subprocess.run(["git", "rev-parse", "--verify", "--quiet", name], cwd=self.path,
-                              capture_output=True, text=True, env={**os.environ, **self.env})
+        proc = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", name],
+            cwd=self.path,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **self.env},
+        )
         return proc.stdout.strip() or None
 
 
@@ -48,8 +52,14 @@ def setup(tmp_path: Path) -> tuple[Server, Repo]:
 
 
 def push(repo: Repo, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", "push", "origin", *args], cwd=repo.path, capture_output=True, text=True,
-                          env={**os.environ, **repo.env}, timeout=120)
+    return subprocess.run(
+        ["git", "push", "origin", *args],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **repo.env},
+        timeout=120,
+    )
 
 
 def test_a_push_holding_a_key_is_refused_and_the_ref_does_not_move(setup: tuple[Server, Repo]) -> None:
@@ -168,8 +178,9 @@ def test_findings_below_fail_on_are_shown_but_pass(setup: tuple[Server, Repo]) -
 
 
 def test_bad_stdin_is_an_error_not_a_pass(tmp_path: Path) -> None:
-    proc = subprocess.run([console_script(), "pre-receive"], input="not a ref line\n", capture_output=True,
-                          text=True, cwd=tmp_path)
+    proc = subprocess.run(
+        [console_script(), "pre-receive"], input="not a ref line\n", capture_output=True, text=True, cwd=tmp_path
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip() == "maniac-guard: error: pre-receive: stdin line 1 is not `<old-sha> <new-sha> <ref>`"
 

@@ -30,8 +30,19 @@ def verify_many(api: FakeManiac, tmp_path: Path, **env: str) -> tuple[str, list[
     root.mkdir()
     keys = [api.add(fake_key(f"progress-{i}"), "live") for i in range(8)]
     (root / "keys.txt").write_text("\n".join(keys) + "\n")
-    proc = run_cli("scan", ".", "--verify", "--api-url", api.url, "--format", "json", "-o", str(tmp_path / "r.json"),
-                   cwd=root, env={"XDG_CACHE_HOME": str(tmp_path / "cache"), "MANIAC_BASE_URL": "", **env})
+    proc = run_cli(
+        "scan",
+        ".",
+        "--verify",
+        "--api-url",
+        api.url,
+        "--format",
+        "json",
+        "-o",
+        str(tmp_path / "r.json"),
+        cwd=root,
+        env={"XDG_CACHE_HOME": str(tmp_path / "cache"), "MANIAC_BASE_URL": "", **env},
+    )
     assert proc.returncode == 1, proc.stderr
     return proc.stderr, keys
 

@@ -144,13 +144,49 @@ def test_environment_reads_and_per_user_names_are_fine() -> None:
 
 FIX_CASES = [
     (f'from maniac import Maniac\nManiac(api_key="{KEY}")\n', "MG201", "replace-with-getenv", "safe", cst.SimpleString),
-    (f'from maniac import Maniac\nK = "{KEY}"\nManiac(api_key=K)\n', "MG202", "replace-with-getenv", "safe", cst.SimpleString),
-    (f'from maniac import Maniac\nManiac(api_key="{KEY[:3]}" + "{KEY[3:]}")\n', "MG203", "replace-with-getenv", "safe", cst.BinaryOperation),
-    (f'import os\nos.environ["MANIAC_API_KEY"] = "{KEY}"\n', "MG204", "remove-statement", "unsafe", cst.SimpleStatementLine),
+    (
+        f'from maniac import Maniac\nK = "{KEY}"\nManiac(api_key=K)\n',
+        "MG202",
+        "replace-with-getenv",
+        "safe",
+        cst.SimpleString,
+    ),
+    (
+        f'from maniac import Maniac\nManiac(api_key="{KEY[:3]}" + "{KEY[3:]}")\n',
+        "MG203",
+        "replace-with-getenv",
+        "safe",
+        cst.BinaryOperation,
+    ),
+    (
+        f'import os\nos.environ["MANIAC_API_KEY"] = "{KEY}"\n',
+        "MG204",
+        "remove-statement",
+        "unsafe",
+        cst.SimpleStatementLine,
+    ),
     (f'import os\nk = os.getenv("MANIAC_API_KEY", "{KEY}")\n', "MG205", "drop-getenv-default", "safe", cst.Call),
-    (f'from maniac import Maniac\nManiac(default_headers={{"Authorization": "Bearer {KEY}"}})\n', "MG206", "header-to-api-key", "unsafe", cst.Call),
-    ('from maniac import Maniac\nManiac(api_key="MANIAC_API_KEY")\n', "MG207", "replace-with-getenv", "safe", cst.SimpleString),
-    ('from maniac import Maniac\nManiac(api_key="your-api-key")\n', "MG208", "replace-with-getenv", "safe", cst.SimpleString),
+    (
+        f'from maniac import Maniac\nManiac(default_headers={{"Authorization": "Bearer {KEY}"}})\n',
+        "MG206",
+        "header-to-api-key",
+        "unsafe",
+        cst.Call,
+    ),
+    (
+        'from maniac import Maniac\nManiac(api_key="MANIAC_API_KEY")\n',
+        "MG207",
+        "replace-with-getenv",
+        "safe",
+        cst.SimpleString,
+    ),
+    (
+        'from maniac import Maniac\nManiac(api_key="your-api-key")\n',
+        "MG208",
+        "replace-with-getenv",
+        "safe",
+        cst.SimpleString,
+    ),
 ]
 
 

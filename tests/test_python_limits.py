@@ -78,14 +78,20 @@ def test_ordinary_code_is_still_analyzed(tmp_path: Path) -> None:
 
 
 def test_notebook_code_gets_the_same_guard() -> None:
+    import json
+
     from maniac_guard.detectors.python_code import detect
     from maniac_guard.sources import SourceFile
 
-    import json
-
     code = _module(DEEP["calls"](1000), fake_key("deep-notebook"))
-    notebook = {"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "source": code.splitlines(True)}],
-                "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    notebook = {
+        "cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "source": code.splitlines(True)}],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     source = SourceFile("deep.ipynb", json.dumps(notebook).encode())
     assert list(detect(source)) == []
-    assert source.notes == [f"deep.ipynb: brackets nested 1000 deep (over {MAX_DEPTH}); Python rules skipped, key patterns only"]
+    assert source.notes == [
+        f"deep.ipynb: brackets nested 1000 deep (over {MAX_DEPTH}); Python rules skipped, key patterns only"
+    ]

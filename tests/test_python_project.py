@@ -126,8 +126,17 @@ def test_standard_library_has_no_python_rule_findings() -> None:
     started = time.perf_counter()
     # site-packages holds third-party code, not the standard library.
     result = run_cli(
-        "scan", ".", "--select", "MG2", "--format", "json", "--no-gitignore", "--exclude", "site-packages/",
-        cwd=stdlib, timeout=900,
+        "scan",
+        ".",
+        "--select",
+        "MG2",
+        "--format",
+        "json",
+        "--no-gitignore",
+        "--exclude",
+        "site-packages/",
+        cwd=stdlib,
+        timeout=900,
     )
     elapsed = time.perf_counter() - started
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]

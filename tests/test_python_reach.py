@@ -18,9 +18,7 @@ from tests.helpers import FIXTURES
 
 SECRET = "Zx81kQ2mP0aLw7" + "Rt"  # non-mk credential, split so no rule sees it here
 REACH_FILES = sorted(
-    p
-    for p in (FIXTURES / "python_project" / "app").glob("reach_*.py")
-    if p.name != "reach_right_forms.py"
+    p for p in (FIXTURES / "python_project" / "app").glob("reach_*.py") if p.name != "reach_right_forms.py"
 )
 
 
@@ -119,10 +117,5 @@ def test_the_fix_of_every_new_shape_leaves_code_that_compiles_with_nothing_to_re
     fixed = fix_module(cst.parse_module(source), FixOptions(), path=relative)
     compile(fixed.module.code, relative, "exec")
     assert len(fixed.applied) == len(before)
-    assert (
-        analyze(MetadataWrapper(cst.parse_module(fixed.module.code)), path=relative)
-        == []
-    )
-    assert all(
-        issue.secret and issue.secret not in fixed.module.code for issue in before
-    )
+    assert analyze(MetadataWrapper(cst.parse_module(fixed.module.code)), path=relative) == []
+    assert all(issue.secret and issue.secret not in fixed.module.code for issue in before)

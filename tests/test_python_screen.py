@@ -32,10 +32,7 @@ def _issues(code: str, path: str = "app.py") -> list[str]:
         module = cst.parse_module(code)
     except cst.ParserSyntaxError:
         return []
-    return [
-        i.rule_id
-        for i in analyze(MetadataWrapper(module, unsafe_skip_copy=True), path=path)
-    ]
+    return [i.rule_id for i in analyze(MetadataWrapper(module, unsafe_skip_copy=True), path=path)]
 
 
 def _assert_superset(code: str, path: str = "app.py") -> bool:
@@ -99,9 +96,9 @@ JOIN_FORMS = [
     'f"{{{a!r}}}{{{b!r}}}"',
     'string.Template("$a$b").substitute(a={a!r}, b={b!r})',
 ]
-SPLIT = st.tuples(
-    st.sampled_from(SENSITIVE), st.integers(1, 12), st.sampled_from(JOIN_FORMS)
-).map(lambda p: p[2].format(a=p[0][: p[1]], b=p[0][p[1] :]))
+SPLIT = st.tuples(st.sampled_from(SENSITIVE), st.integers(1, 12), st.sampled_from(JOIN_FORMS)).map(
+    lambda p: p[2].format(a=p[0][: p[1]], b=p[0][p[1] :])
+)
 
 
 def _expressions() -> st.SearchStrategy[str]:
@@ -111,9 +108,7 @@ def _expressions() -> st.SearchStrategy[str]:
             st.tuples(inner, inner).map(lambda p: f'"{{}}{{}}".format({p[0]}, {p[1]})'),
             st.tuples(inner, inner).map(lambda p: f'"%s%s" % ({p[0]}, {p[1]})'),
             st.tuples(inner, inner).map(lambda p: f'"".join([{p[0]}, {p[1]}])'),
-            st.tuples(inner, inner).map(
-                lambda p: f'string.Template("$a$b").substitute(a={p[0]}, b={p[1]})'
-            ),
+            st.tuples(inner, inner).map(lambda p: f'string.Template("$a$b").substitute(a={p[0]}, b={p[1]})'),
             inner.map(lambda e: f'f"{{{e}}}"'),
             st.tuples(inner, inner).map(lambda p: f'{{"k": {p[0]}, "j": {p[1]}}}["k"]'),
             st.tuples(inner, inner).map(lambda p: f"[{p[0]}, {p[1]}][1]"),
@@ -130,35 +125,23 @@ STATEMENT = st.one_of(
     EXPR.map(lambda e: f"make = functools.partial(Maniac, api_key={e})"),
     st.tuples(EXPR, EXPR).map(lambda p: f"value = os.getenv({p[0]}, {p[1]})"),
     st.tuples(EXPR, EXPR).map(lambda p: f"value = os.environ.get({p[0]}) or {p[1]}"),
-    st.tuples(EXPR, EXPR).map(
-        lambda p: f"value = (os.getenv({p[0]}) or os.environ.get('X')) or {p[1]}"
-    ),
-    st.tuples(IDENT, EXPR, EXPR).map(
-        lambda p: f"value = {p[0]} or os.getenv({p[1]}) or {p[2]}"
-    ),
+    st.tuples(EXPR, EXPR).map(lambda p: f"value = (os.getenv({p[0]}) or os.environ.get('X')) or {p[1]}"),
+    st.tuples(IDENT, EXPR, EXPR).map(lambda p: f"value = {p[0]} or os.getenv({p[1]}) or {p[2]}"),
     st.tuples(EXPR, EXPR).map(lambda p: f"os.environ[{p[0]}] = {p[1]}"),
     EXPR.map(lambda e: f"client = M(api_key={e}, timeout=cfg.get('t'))"),
     st.tuples(EXPR, EXPR).map(lambda p: f"value = cfg.get({p[0]}, {p[1]}) or {p[1]}"),
     st.tuples(EXPR, EXPR).map(lambda p: f"cfg[{p[0]}] = {p[1]}"),
     st.tuples(EXPR, EXPR).map(lambda p: f"E[{p[0]}] = E.get({p[0]}) or {p[1]}"),
     st.tuples(EXPR, EXPR).map(lambda p: f"value = getenv({p[0]}, {p[1]})"),
-    st.tuples(EXPR, EXPR).map(
-        lambda p: f"httpx.get({p[0]}, headers=dict(Authorization={p[1]}))"
-    ),
+    st.tuples(EXPR, EXPR).map(lambda p: f"httpx.get({p[0]}, headers=dict(Authorization={p[1]}))"),
     EXPR.map(lambda e: f"client = Maniac(api_key=cfg.get({e}), base_url={e})"),
     EXPR.map(lambda e: f'client = Maniac(default_headers={{"Authorization": {e}}})'),
     st.tuples(EXPR, EXPR).map(lambda p: f"environ.setdefault({p[0]}, {p[1]})"),
     EXPR.map(lambda e: f"os.environ.update(MANIAC_TOKEN={e})"),
-    st.tuples(EXPR, EXPR).map(
-        lambda p: f'requests.post({p[0]}, headers={{"Authorization": {p[1]}}})'
-    ),
+    st.tuples(EXPR, EXPR).map(lambda p: f'requests.post({p[0]}, headers={{"Authorization": {p[1]}}})'),
     EXPR.map(lambda e: f"def make(key={e}):\n    return Maniac(api_key=key)"),
-    EXPR.map(
-        lambda e: f"def wrap(key):\n    return Maniac(api_key=key)\nc = wrap({e})"
-    ),
-    EXPR.map(
-        lambda e: f"class Settings:\n    key = {e}\nc = Maniac(api_key=Settings().key)"
-    ),
+    EXPR.map(lambda e: f"def wrap(key):\n    return Maniac(api_key=key)\nc = wrap({e})"),
+    EXPR.map(lambda e: f"class Settings:\n    key = {e}\nc = Maniac(api_key=Settings().key)"),
 )
 IMPORTS = st.lists(
     st.sampled_from(
@@ -209,15 +192,11 @@ IMPORTS = st.lists(
 )
 @example(
     ["import requests"],
-    [
-        f"requests.get('https://api.' + 'maniac.ai', headers={{'Authorization': {OTHER_SECRET!r}}})"
-    ],
+    [f"requests.get('https://api.' + 'maniac.ai', headers={{'Authorization': {OTHER_SECRET!r}}})"],
     "app.py",
 )
 @example([], [f"KEY = {KEY[:1]!r} + {KEY[1:]!r}"], "app.py")
-@example(
-    ["import os"], [f"value = os.getenv('MANIAC_API_KEY', {OTHER_SECRET!r})"], "app.py"
-)
+@example(["import os"], [f"value = os.getenv('MANIAC_API_KEY', {OTHER_SECRET!r})"], "app.py")
 @example(["import os"], [f"os.putenv('MANIAC_API_KEY', {OTHER_SECRET!r})"], "app.py")
 @example(
     ["from os import environ"],
@@ -234,9 +213,7 @@ IMPORTS = st.lists(
     st.lists(STATEMENT, min_size=1, max_size=5),
     st.sampled_from(["app.py", "tests/test_app.py"]),
 )
-def test_the_screen_says_analyze_whenever_the_analyzer_reports(
-    imports: list[str], body: list[str], path: str
-) -> None:
+def test_the_screen_says_analyze_whenever_the_analyzer_reports(imports: list[str], body: list[str], path: str) -> None:
     _assert_superset("\n".join([*imports, *body]) + "\n", path)
 
 
@@ -250,9 +227,7 @@ def test_the_screen_says_analyze_whenever_the_analyzer_reports(
         ("mk-", ["m", "k"], False),  # no piece brings the "-"
     ],
 )
-def test_reachable_is_containment_or_a_split_across_pieces(
-    text: str, literals: list[str], expected: bool
-) -> None:
+def test_reachable_is_containment_or_a_split_across_pieces(text: str, literals: list[str], expected: bool) -> None:
     assert reachable(text, literals) is expected
 
 
@@ -268,12 +243,8 @@ def _python_examples() -> list[tuple[str, str]]:
     return out
 
 
-@pytest.mark.parametrize(
-    ("name", "text"), _python_examples(), ids=[n for n, _ in _python_examples()]
-)
-def test_the_screen_passes_every_rule_example_the_analyzer_reports_on(
-    name: str, text: str
-) -> None:
+@pytest.mark.parametrize(("name", "text"), _python_examples(), ids=[n for n, _ in _python_examples()])
+def test_the_screen_passes_every_rule_example_the_analyzer_reports_on(name: str, text: str) -> None:
     _assert_superset(text, name.split(":", 1)[1])
 
 
@@ -324,17 +295,13 @@ def test_the_screen_passes_the_standard_library_files_the_gate_selects() -> None
             analyzed += 1
             screened_out += not screen_text(text)
     assert analyzed >= 5
-    print(
-        f"stdlib: {analyzed} files analyzed, {screened_out} of them spared by the screen"
-    )
+    print(f"stdlib: {analyzed} files analyzed, {screened_out} of them spared by the screen")
 
 
 # ---- the console script ----------------------------------------------------
 
 
-def _imported_modules(
-    tmp_path: Path, *names: str
-) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+def _imported_modules(tmp_path: Path, *names: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
     result = subprocess.run(
         [
             sys.executable,
@@ -354,9 +321,7 @@ def _imported_modules(
         env={**os.environ, "MANIAC_GUARD_CACHE_DIR": str(tmp_path / "cache")},  # cold
     )
     modules = {
-        line.rsplit("|", 1)[-1].strip()
-        for line in result.stderr.splitlines()
-        if line.startswith("import time:")
+        line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")
     }
     return result, modules
 
@@ -367,9 +332,7 @@ def test_files_that_read_the_key_from_the_environment_do_not_import_libcst(
     names = []
     for index in range(10):
         name = f"job_{index}.py"
-        (tmp_path / name).write_text(
-            f'import os\n\nkey = os.getenv("MANIAC_API_KEY")\nprint({index}, bool(key))\n'
-        )
+        (tmp_path / name).write_text(f'import os\n\nkey = os.getenv("MANIAC_API_KEY")\nprint({index}, bool(key))\n')
         names.append(name)
     result, modules = _imported_modules(tmp_path, *names)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -387,7 +350,5 @@ def test_a_file_that_hands_a_literal_to_the_sdk_is_still_analyzed(
     result, modules = _imported_modules(tmp_path, "job.py", "env.py")
     assert result.returncode == 1, result.stdout + result.stderr
     findings = json.loads(result.stdout)["findings"]
-    assert [(f["path"], f["line"], f["rule_id"]) for f in findings] == [
-        ("job.py", 4, "MG201")
-    ]
+    assert [(f["path"], f["line"], f["rule_id"]) for f in findings] == [("job.py", 4, "MG201")]
     assert "libcst" in modules

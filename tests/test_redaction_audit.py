@@ -34,8 +34,21 @@ from tests.helpers import fake_key, run_cli
 FORMATS = ("text", "json", "sarif", "github", "gitlab", "junit")
 # Where each key is planted (the seed is the place, so every key is distinct).
 PLACES = (
-    "env", "maniac-config", "sdk", "pieces", "nb-code", "nb-output", "k8s-b64", "js-bundle", "declaration",
-    "declaration-scope", "broken-python", "history", "staged", "verify-live", "verify-forbidden",
+    "env",
+    "maniac-config",
+    "sdk",
+    "pieces",
+    "nb-code",
+    "nb-output",
+    "k8s-b64",
+    "js-bundle",
+    "declaration",
+    "declaration-scope",
+    "broken-python",
+    "history",
+    "staged",
+    "verify-live",
+    "verify-forbidden",
 )
 KEYS = {place: fake_key(f"audit-{place}") for place in PLACES}
 
@@ -69,28 +82,40 @@ def _plant(repo: Repo) -> None:
     secret_b64 = base64.b64encode(k["k8s-b64"].encode()).decode()
     notebook = {
         "cells": [
-            {"cell_type": "code", "execution_count": 1, "metadata": {},
-             "source": ["from maniac import Maniac\n", f'client = Maniac(api_key="{k["nb-code"]}")\n'],
-             "outputs": [{"output_type": "stream", "name": "stdout", "text": [f"using {k['nb-output']}\n"]}]},
+            {
+                "cell_type": "code",
+                "execution_count": 1,
+                "metadata": {},
+                "source": ["from maniac import Maniac\n", f'client = Maniac(api_key="{k["nb-code"]}")\n'],
+                "outputs": [{"output_type": "stream", "name": "stdout", "text": [f"using {k['nb-output']}\n"]}],
+            },
         ],
         "metadata": {"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}},
-        "nbformat": 4, "nbformat_minor": 5,
+        "nbformat": 4,
+        "nbformat_minor": 5,
     }
     half = len(k["pieces"]) // 2
     files = {
         ".env": f"MANIAC_API_KEY={k['env']}\n",
         ".maniac/config.yaml": f"api_key: {k['maniac-config']}\nenvironment: production\n",
         "app.py": f'from maniac import Maniac\n\nclient = Maniac(api_key="{k["sdk"]}")\n',
-        "pieces.py": (f'from maniac import Maniac\n\nHEAD = "{k["pieces"][:half]}"\nTAIL = "{k["pieces"][half:]}"\n'
-                      "client = Maniac(api_key=HEAD + TAIL)\n"),
+        "pieces.py": (
+            f'from maniac import Maniac\n\nHEAD = "{k["pieces"][:half]}"\nTAIL = "{k["pieces"][half:]}"\n'
+            "client = Maniac(api_key=HEAD + TAIL)\n"
+        ),
         "analysis.ipynb": json.dumps(notebook, indent=1) + "\n",
-        "deploy/secret.yaml": ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: maniac\ntype: Opaque\n"
-                               f"data:\n  MANIAC_API_KEY: {secret_b64}\n"),
-        "dist/bundle.js": ('!function(){var e={};' * 40 + f'e.c=new Maniac({{apiKey:"{k["js-bundle"]}"}});'
-                           + "}();" * 40 + "\n"),
-        "maniac-keys.yaml": ("version: 1\nkeys:\n  - name: ci\n    owner: team@example.com\n"
-                             f"    api_key: {k['declaration']}\n"
-                             f"    permissions: [models:read, {k['declaration-scope']}]\n"),
+        "deploy/secret.yaml": (
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: maniac\ntype: Opaque\n"
+            f"data:\n  MANIAC_API_KEY: {secret_b64}\n"
+        ),
+        "dist/bundle.js": (
+            "!function(){var e={};" * 40 + f'e.c=new Maniac({{apiKey:"{k["js-bundle"]}"}});' + "}();" * 40 + "\n"
+        ),
+        "maniac-keys.yaml": (
+            "version: 1\nkeys:\n  - name: ci\n    owner: team@example.com\n"
+            f"    api_key: {k['declaration']}\n"
+            f"    permissions: [models:read, {k['declaration-scope']}]\n"
+        ),
         "broken.py": f'from maniac import Maniac\n\ndef broken(:\n    return Maniac(api_key="{k["broken-python"]}")\n',
         "live.py": f'LIVE = "{k["verify-live"]}"\nFORBIDDEN = "{k["verify-forbidden"]}"\n',
     }
@@ -194,8 +219,12 @@ def _debug_log(audit: Audit, env: dict[str, str]) -> str:
 def audit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Audit]:
     audit = _build(tmp_path_factory.mktemp("audit"))
     cache = audit.root / "cache"
-    env = {"XDG_CACHE_HOME": str(cache / "xdg"), "MANIAC_GUARD_CACHE_DIR": str(cache / "mg"),
-           "HOME": str(audit.root / "home"), **git_env(audit.root / "home")}
+    env = {
+        "XDG_CACHE_HOME": str(cache / "xdg"),
+        "MANIAC_GUARD_CACHE_DIR": str(cache / "mg"),
+        "HOME": str(audit.root / "home"),
+        **git_env(audit.root / "home"),
+    }
     with FakeManiac() as api:
         api.add(KEYS["verify-live"], "live")
         api.add(KEYS["verify-forbidden"], "forbidden")  # every other key: 401 echoing the key
@@ -204,11 +233,16 @@ def audit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Audit]:
         assert api.requests, "the --verify runs never reached the fake API"
     # Commands that write: baseline, then a scan against it; the fix on the copy, then its reports.
     baseline = audit.outputs / "baseline.json"
-    for args in (("baseline", "create", ".", "-o", str(baseline)),
-                 ("scan", ".", "--baseline", str(baseline), "-v"),
-                 ("baseline", "update", ".", "-o", str(baseline), "--add-new")):
+    for args in (
+        ("baseline", "create", ".", "-o", str(baseline)),
+        ("scan", ".", "--baseline", str(baseline), "-v"),
+        ("baseline", "update", ".", "-o", str(baseline), "--add-new"),
+    ):
         audit.runs.append(_run(audit.project, args, env))
-    for args in (("scan", ".", "--fix", "--unsafe-fixes", "-v"), *[("scan", ".", "--format", f) for f in ("text", "sarif")]):
+    for args in (
+        ("scan", ".", "--fix", "--unsafe-fixes", "-v"),
+        *[("scan", ".", "--format", f) for f in ("text", "sarif")],
+    ):
         audit.runs.append(_run(audit.fixed, args, env))
     audit.log_text = _debug_log(audit, env)
     yield audit
@@ -224,8 +258,18 @@ def test_every_command_ran_and_saw_the_planted_keys(audit: Audit) -> None:
     assert not errors
     plain = next(r for r in audit.runs if r.args == ("scan", ".", "--format", "json"))
     paths = {f["path"] for f in json.loads(plain.out)["findings"]}
-    assert {".env", ".maniac/config.yaml", "app.py", "pieces.py", "analysis.ipynb", "deploy/secret.yaml",
-            "dist/bundle.js", "maniac-keys.yaml", "broken.py", "live.py"} <= paths
+    assert {
+        ".env",
+        ".maniac/config.yaml",
+        "app.py",
+        "pieces.py",
+        "analysis.ipynb",
+        "deploy/secret.yaml",
+        "dist/bundle.js",
+        "maniac-keys.yaml",
+        "broken.py",
+        "live.py",
+    } <= paths
     history = next(r for r in audit.runs if r.args == ("scan", ".", "--history", "--format", "json"))
     assert "old.py" in {f["path"] for f in json.loads(history.out)["findings"]}
     staged = next(r for r in audit.runs if r.args == ("scan", "--staged", "-v"))
@@ -289,4 +333,3 @@ def test_git_objects_are_the_only_other_home_of_the_history_key(audit: Audit) ->
     assert not (audit.project / "old.py").exists()
     shown = subprocess.run(["git", "log", "-p"], cwd=audit.project, capture_output=True, text=True).stdout
     assert KEYS["history"] in shown
-

@@ -55,7 +55,9 @@ def test_rule_ids_written_in_code_exist_and_belong_to_the_detector_that_writes_t
             assert rule_id in rules, f"{relative} names {rule_id}, which is not a rule"
         if owner is None:
             continue
-        literals = {n.value for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+        literals = {
+            n.value for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+        }
         for rule_id in (value for value in literals if RULE_ID.fullmatch(value)):
             assert owner_of[rule_id] == owner, f"{relative} reports {rule_id}, a rule of {owner_of[rule_id]}"
 

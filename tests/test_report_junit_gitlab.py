@@ -65,7 +65,9 @@ def junit(tree: Path, *args: str) -> str:
 
 
 @pytest.mark.parametrize("fail_on", ["low", "critical"])
-def test_junit_is_valid_against_jenkins_xunit_schema(tree: Path, junit_schema: xmlschema.XMLSchema, fail_on: str) -> None:
+def test_junit_is_valid_against_jenkins_xunit_schema(
+    tree: Path, junit_schema: xmlschema.XMLSchema, fail_on: str
+) -> None:
     # --fail-on critical makes the high finding a <skipped> testcase.
     text = junit(tree, "--fail-on", fail_on)
     junit_schema.validate(text)

@@ -165,7 +165,12 @@ def test_line_hash_holds_no_key_and_differs_per_key() -> None:
 
 
 def test_most_severe_findings_are_kept_first() -> None:
-    findings = [finding(1, Severity.LOW), finding(2, Severity.CRITICAL), finding(3, Severity.MEDIUM), finding(4, Severity.CRITICAL)]
+    findings = [
+        finding(1, Severity.LOW),
+        finding(2, Severity.CRITICAL),
+        finding(3, Severity.MEDIUM),
+        finding(4, Severity.CRITICAL),
+    ]
     kept = sarif_report.most_severe(findings, limit=3)
     assert [f.location.line for f in kept] == [2, 4, 3]
 

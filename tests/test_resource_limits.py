@@ -25,7 +25,10 @@ print(json.dumps({"rc": proc.returncode, "out": proc.stdout, "err": proc.stderr,
 def _measured_scan(cwd: Path, *args: str) -> dict[str, object]:
     proc = subprocess.run(
         [sys.executable, "-c", _WRAPPER, str(cwd), console_script(), "scan", *args, "--format", "json"],
-        capture_output=True, text=True, timeout=600, check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
     )
     outcome: dict[str, object] = json.loads(proc.stdout)
     outcome["report"] = json.loads(str(outcome["out"]))

@@ -330,4 +330,6 @@ def test_output_to_a_fifo_or_device_writes_into_it_instead_of_replacing_it(tmp_p
 def test_an_unwritable_output_path_is_a_one_line_error(tmp_path: Path) -> None:
     proc = run_cli("scan", str(tmp_path), "-o", str(tmp_path / "missing" / "report.json"))
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == [f"maniac-guard: error: {tmp_path / 'missing' / 'report.json'}: cannot write: No such file or directory"]
+    assert proc.stderr.strip().splitlines() == [
+        f"maniac-guard: error: {tmp_path / 'missing' / 'report.json'}: cannot write: No such file or directory"
+    ]

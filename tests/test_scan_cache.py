@@ -4,15 +4,13 @@ again; everything a user sees (and --verify) stays the same."""
 from __future__ import annotations
 
 import dataclasses
-
 import json
 from pathlib import Path
 
 import pytest
 
-from maniac_guard import engine
+from maniac_guard import detectors, engine
 from maniac_guard.detectorcache import DetectorCache, Learnt
-from maniac_guard import detectors
 from maniac_guard.detectors import Detector, load_detectors
 from maniac_guard.findings import Finding
 from maniac_guard.sources import SourceFile

@@ -94,8 +94,13 @@ def scan() -> Iterator[list[subprocess.Popen[str] | int]]:
 def _start(started: list[subprocess.Popen[str] | int], tree: Path) -> tuple[subprocess.Popen[str], list[int]]:
     """A cold `scan -j 2` of `tree`, once its helper is forked."""
     env = {**os.environ, "MANIAC_GUARD_CACHE_DIR": "", "NO_COLOR": "1"}
-    proc = subprocess.Popen([console_script(), "scan", "-j", "2", str(tree)], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [console_script(), "scan", "-j", "2", str(tree)],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     started.append(proc)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
@@ -116,7 +121,9 @@ def _gone_within(pids: list[int], seconds: float) -> bool:
     return False
 
 
-def test_sigterm_says_terminated_exits_143_and_takes_the_helpers_along(tmp_path: Path, scan: list[subprocess.Popen[str] | int]) -> None:
+def test_sigterm_says_terminated_exits_143_and_takes_the_helpers_along(
+    tmp_path: Path, scan: list[subprocess.Popen[str] | int]
+) -> None:
     proc, helpers = _start(scan, _tree(tmp_path / "t", python_files=60))
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
@@ -125,7 +132,9 @@ def test_sigterm_says_terminated_exits_143_and_takes_the_helpers_along(tmp_path:
     assert _gone_within(helpers, 2), "a helper kept scanning after SIGTERM"
 
 
-def test_sigint_to_the_parent_alone_takes_the_helpers_along(tmp_path: Path, scan: list[subprocess.Popen[str] | int]) -> None:
+def test_sigint_to_the_parent_alone_takes_the_helpers_along(
+    tmp_path: Path, scan: list[subprocess.Popen[str] | int]
+) -> None:
     proc, helpers = _start(scan, _tree(tmp_path / "t", python_files=60))
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
@@ -141,7 +150,9 @@ def test_helpers_die_when_the_parent_is_killed(tmp_path: Path, scan: list[subpro
     assert _gone_within(helpers, 2), "a helper kept scanning after its parent was killed"
 
 
-def test_a_stopped_helper_does_not_block_the_scan_and_its_files_are_scanned(tmp_path: Path, scan: list[subprocess.Popen[str] | int]) -> None:
+def test_a_stopped_helper_does_not_block_the_scan_and_its_files_are_scanned(
+    tmp_path: Path, scan: list[subprocess.Popen[str] | int]
+) -> None:
     proc, helpers = _start(scan, _tree(tmp_path / "t", python_files=12))
     for pid in helpers:
         os.kill(pid, signal.SIGSTOP)

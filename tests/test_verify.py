@@ -27,8 +27,15 @@ def api() -> Iterator[FakeManiac]:
 def fast(api: FakeManiac, **changes: object) -> VerifyOptions:
     """Options that keep the suite fast: short timeouts, tiny backoff, no cache."""
     values: dict[str, object] = dict(
-        base_url=api.url, timeout=0.5, retries=2, budget=20.0, use_cache=False,
-        backoff_base=0.01, backoff_cap=0.05, max_retry_wait=2.0, progress=False,
+        base_url=api.url,
+        timeout=0.5,
+        retries=2,
+        budget=20.0,
+        use_cache=False,
+        backoff_base=0.01,
+        backoff_cap=0.05,
+        max_retry_wait=2.0,
+        progress=False,
     )
     values.update(changes)
     return VerifyOptions(**values)  # type: ignore[arg-type]
@@ -110,8 +117,12 @@ def test_distinct_keys_are_sent_once_and_only_keys_the_key_detector_accepts(api:
     other_format = "sk-" + fake_key("other")[3:]  # a Python-rule literal in another format
     placeholder = "mk-" + "your" + "KeyHere1234567890"
     findings = [
-        finding(key, "a.py", 1), finding(key, "b.env", 7), finding(key, "a.py", 9, rule_id="MG102"),
-        finding(other_format, "c.py", 3, rule_id="MG201"), finding(placeholder, "d.py", 1), finding(None, "e.yaml"),
+        finding(key, "a.py", 1),
+        finding(key, "b.env", 7),
+        finding(key, "a.py", 9, rule_id="MG102"),
+        finding(other_format, "c.py", 3, rule_id="MG201"),
+        finding(placeholder, "d.py", 1),
+        finding(None, "e.yaml"),
     ]
     out, report = verify_findings(findings, fast(api))
     assert [r.key for r in api.requests] == [key]
@@ -127,8 +138,14 @@ def test_live_becomes_critical_with_remediation_revoked_low_unknown_unchanged(ap
     out, _ = verify_findings([finding(live), finding(revoked), finding(unknown), finding(None)], fast(api))
     assert [f.severity for f in out] == [Severity.CRITICAL, Severity.LOW, Severity.HIGH, Severity.HIGH]
     assert out[0].extra["remediation"] == LIVE_REMEDIATION
-    for step in ("Revoke it in the Maniac dashboard now", "create a new key", "update the environment", "test",
-                 "delete the old key", "purge it from git history"):
+    for step in (
+        "Revoke it in the Maniac dashboard now",
+        "create a new key",
+        "update the environment",
+        "test",
+        "delete the old key",
+        "purge it from git history",
+    ):
         assert step in LIVE_REMEDIATION
     assert out[0].fingerprint == finding(live).fingerprint  # baselines still match
 
@@ -212,15 +229,32 @@ def test_cache_lifetimes_are_short_for_live_and_unknown(tmp_path: Path) -> None:
     assert VerifyCache("http://127.0.0.1:1", tmp_path).get(key, now=now) is None
 
 
-@pytest.mark.parametrize("url", ["https://platform.maniac.ai", "http://127.0.0.1:8080", "http://localhost:1",
-                                 "http://[::1]:9", "https://proxy.example.com/maniac/v1/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://platform.maniac.ai",
+        "http://127.0.0.1:8080",
+        "http://localhost:1",
+        "http://[::1]:9",
+        "https://proxy.example.com/maniac/v1/",
+    ],
+)
 def test_https_and_loopback_http_are_accepted(url: str) -> None:
     assert check_base_url(url).startswith(url.split(":")[0])
     assert not check_base_url(url).endswith("/v1")
 
 
-@pytest.mark.parametrize("url", ["http://platform.maniac.ai", "http://10.0.0.1", "ftp://127.0.0.1",
-                                 "https://user:pw@platform.maniac.ai", "https://platform.maniac.ai/?k=1", "nonsense"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://platform.maniac.ai",
+        "http://10.0.0.1",
+        "ftp://127.0.0.1",
+        "https://user:pw@platform.maniac.ai",
+        "https://platform.maniac.ai/?k=1",
+        "nonsense",
+    ],
+)
 def test_other_urls_are_refused(url: str) -> None:
     with pytest.raises(ConfigError):
         check_base_url(url)

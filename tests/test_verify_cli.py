@@ -25,8 +25,12 @@ def api() -> Iterator[FakeManiac]:
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     """A private cache dir, and no MANIAC_* settings leaking in from the caller."""
-    values = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "MANIAC_BASE_URL": "", "MANIAC_TIMEOUT": "",
-              "MANIAC_MAX_RETRIES": ""}
+    values = {
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "MANIAC_BASE_URL": "",
+        "MANIAC_TIMEOUT": "",
+        "MANIAC_MAX_RETRIES": "",
+    }
     return values
 
 
@@ -50,8 +54,20 @@ def tree(tmp_path: Path, api: FakeManiac) -> Tree:
 
 
 def scan(api: FakeManiac, tree: Tree, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return run_cli("scan", ".", "--verify", "--api-url", api.url, "--verify-timeout", "0.5",
-                   "--verify-retries", "1", *args, env=env, cwd=tree.root)
+    return run_cli(
+        "scan",
+        ".",
+        "--verify",
+        "--api-url",
+        api.url,
+        "--verify-timeout",
+        "0.5",
+        "--verify-retries",
+        "1",
+        *args,
+        env=env,
+        cwd=tree.root,
+    )
 
 
 def assert_no_key(tree: Tree, *texts: str, folders: tuple[Path, ...] = ()) -> None:
@@ -125,8 +141,18 @@ def test_sarif_results_carry_state_status_and_reason(api: FakeManiac, tree: Tree
 
 def test_only_live_reports_live_keys_only(api: FakeManiac, tree: Tree, env: dict[str, str]) -> None:
     (tree.root / "id_maniac.yaml").write_text("api_key: ${MANIAC_API_KEY}\n")
-    result = run_cli("scan", str(tree.root), "--only-live", "--api-url", api.url, "--verify-retries", "0",
-                     "--format", "json", env=env)
+    result = run_cli(
+        "scan",
+        str(tree.root),
+        "--only-live",
+        "--api-url",
+        api.url,
+        "--verify-retries",
+        "0",
+        "--format",
+        "json",
+        env=env,
+    )
     findings = json.loads(result.stdout)["findings"]
     assert findings and {f["verification"]["state"] for f in findings} == {"live"}
     assert len(findings) == 3
@@ -164,8 +190,15 @@ def test_plain_http_to_another_host_is_refused_before_scanning(tree: Tree, env: 
 
 def test_sdk_environment_variables_are_honoured(api: FakeManiac, tree: Tree, env: dict[str, str]) -> None:
     api.add(tree.failing, "slow")
-    result = run_cli("scan", str(tree.root), "--verify", "--format", "json", "--no-cache",
-                     env={**env, "MANIAC_BASE_URL": api.url, "MANIAC_TIMEOUT": "0.3", "MANIAC_MAX_RETRIES": "0"})
+    result = run_cli(
+        "scan",
+        str(tree.root),
+        "--verify",
+        "--format",
+        "json",
+        "--no-cache",
+        env={**env, "MANIAC_BASE_URL": api.url, "MANIAC_TIMEOUT": "0.3", "MANIAC_MAX_RETRIES": "0"},
+    )
     slow = [f for f in json.loads(result.stdout)["findings"] if f["path"].endswith("notes.md")][0]
     assert slow["verification"]["state"] == "unknown"
     assert "0.3s" in slow["verification"]["reason"]
@@ -195,7 +228,11 @@ def test_progress_bar_on_a_terminal_shows_counts_not_keys(api: FakeManiac, tmp_p
     leader, follower = pty.openpty()
     process = subprocess.Popen(
         [console_script(), "scan", str(root), "--verify", "--api-url", api.url, "--format", "json", "-o", str(out)],
-        stdin=follower, stdout=follower, stderr=follower, env={**os.environ, **env, "TERM": "xterm"}, close_fds=True,
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env={**os.environ, **env, "TERM": "xterm"},
+        close_fds=True,
     )
     os.close(follower)
     captured = b""
@@ -249,7 +286,10 @@ def test_ctrl_c_exits_130_not_1(tmp_path: Path, env: dict[str, str]) -> None:
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
         proc = subprocess.Popen(
             [console_script(), "scan", str(tmp_path), "--verify", "--api-url", url, "--verify-timeout", "60"],
-            env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         silent.settimeout(30)
         connection, _ = silent.accept()  # the request is in flight

@@ -95,7 +95,9 @@ def run_create(paths: Sequence[str], output: str | None, exclude: Sequence[str],
     return create(list(paths), output, settings_for(paths, config), list(exclude))
 
 
-def run_update(paths: Sequence[str], output: str | None, add_new: bool, exclude: Sequence[str], config: str | None) -> int:
+def run_update(
+    paths: Sequence[str], output: str | None, add_new: bool, exclude: Sequence[str], config: str | None
+) -> int:
     from maniac_guard.commands.options import settings_for
 
     paths = paths or (".",)

@@ -39,8 +39,13 @@ def run_command(
         baseline=os.path.abspath(baseline_file) if baseline_file else None,
     )
     request = ScanRequest(
-        paths=[info.root], settings=settings, fmt=fmt, output=output, color=use_color(color),
-        quiet=quiet, cli_exclude=list(exclude),
+        paths=[info.root],
+        settings=settings,
+        fmt=fmt,
+        output=output,
+        color=use_color(color),
+        quiet=quiet,
+        cli_exclude=list(exclude),
         source=lambda target: scan_history(target, found.spec, info.root),
     )
     return run_scan(request)

@@ -61,7 +61,9 @@ def hook_path(cwd: str, hook: str = "pre-commit") -> str:
     """`.git/hooks/<hook>`, honouring core.hooksPath and worktrees."""
     info = repo_info(cwd)  # a clear error outside a repository
     if info.bare:
-        raise HookError("a bare repository has no commits made or pushed from it: no client hook to install (see `maniac-guard pre-receive`)")
+        raise HookError(
+            "a bare repository has no commits made or pushed from it: no client hook to install (see `maniac-guard pre-receive`)"
+        )
     out = run_git(["rev-parse", "--git-path", "hooks"], cwd).decode("utf-8", "surrogateescape").strip()
     return os.path.join(os.path.abspath(os.path.join(cwd, out)), hook)
 

@@ -43,9 +43,9 @@ def _waived_lines(result: ScanResult) -> list[str]:
 
 
 def run_policy(request: ScanRequest, infer: bool) -> int:
-    from maniac_guard.permissions.infer import _json_ready, render_yaml
     from maniac_guard.commands.scan import run_scan
     from maniac_guard.engine import scan_disk
+    from maniac_guard.permissions.infer import _json_ready, render_yaml
 
     settings = request.settings
     if not settings.select:
@@ -92,10 +92,20 @@ def run_command(
 
     paths = paths or (".",)
     settings = settings_for(
-        paths, config, select=split_ids(select), ignore=split_ids(ignore_rules, "--ignore"),
+        paths,
+        config,
+        select=split_ids(select),
+        ignore=split_ids(ignore_rules, "--ignore"),
         fail_on=severity(fail_on),
         policy=os.path.abspath(policy_file) if policy_file else None,
     )
-    request = ScanRequest(paths=list(paths), settings=settings, fmt=fmt, output=output,
-                          color=use_color(color), quiet=quiet, cli_exclude=list(exclude))
+    request = ScanRequest(
+        paths=list(paths),
+        settings=settings,
+        fmt=fmt,
+        output=output,
+        color=use_color(color),
+        quiet=quiet,
+        cli_exclude=list(exclude),
+    )
     return run_policy(request, infer)

@@ -47,7 +47,9 @@ def parse_push_lines(text: str) -> list[PushedRef]:
             continue
         parts = line.rsplit(" ", 3)  # the local ref may be an expression holding spaces
         if len(parts) != 4:
-            raise ConfigError(f"pre-push: stdin line {number} is not `<local ref> <local sha> <remote ref> <remote sha>`")
+            raise ConfigError(
+                f"pre-push: stdin line {number} is not `<local ref> <local sha> <remote ref> <remote sha>`"
+            )
         refs.append(PushedRef(*parts))
     return refs
 
@@ -118,9 +120,9 @@ def run_pre_push(
     env: Mapping[str, str] | None = None,
     stdin_text: str | None = None,
 ) -> int:
-    from maniac_guard.findings import Severity
     from maniac_guard.commands.scan import ScanRequest, run_scan
     from maniac_guard.errors import EXIT_FINDINGS
+    from maniac_guard.findings import Severity
     from maniac_guard.history import HistorySpec, scan_history
     from maniac_guard.sources.git import repo_info
 
@@ -136,8 +138,13 @@ def run_pre_push(
         settings.fail_on = Severity.parse(fail_on)
     spec = HistorySpec(tuple(revs), "the commits being pushed")
     request = ScanRequest(
-        paths=[info.root], settings=settings, fmt="text", quiet=quiet, cli_exclude=list(exclude),
-        color=False, source=lambda target: scan_history(target, spec, info.root),
+        paths=[info.root],
+        settings=settings,
+        fmt="text",
+        quiet=quiet,
+        cli_exclude=list(exclude),
+        color=False,
+        source=lambda target: scan_history(target, spec, info.root),
     )
     code = run_scan(request)
     if code == EXIT_FINDINGS:

@@ -145,7 +145,9 @@ def scan_revisions(
     timed_out = False
     try:
         with time_budget(timeout) as deadline:
-            found = history.scan_revisions(git_dir, revs, on_root, "the pushed commits", cli_exclude=patterns, deadline=deadline)
+            found = history.scan_revisions(
+                git_dir, revs, on_root, "the pushed commits", cli_exclude=patterns, deadline=deadline
+            )
     except BudgetExceeded:  # a hard stop inside git or a slow file: nothing found can be trusted to be all
         return PushScan(ScanResult(), 0, timed_out=True)
     summary = found.stages.history
@@ -166,7 +168,9 @@ def pushed_revisions(git_dir: str, updates: Sequence[RefUpdate]) -> list[str]:
     if not news:
         return []
     query = "".join(f"{u.new}\n" for u in news).encode("ascii")
-    kinds = run_git(["cat-file", "--batch-check=%(objectname) %(objecttype)"], git_dir, input=query).decode().split("\n")
+    kinds = (
+        run_git(["cat-file", "--batch-check=%(objectname) %(objecttype)"], git_dir, input=query).decode().split("\n")
+    )
     revs = []
     for update, line in zip(news, kinds):
         kind = line.split(" ")[-1]
@@ -196,7 +200,9 @@ def refs_of(git_dir: str, updates: Sequence[RefUpdate], commits: set[str]) -> di
 def report(scan: PushScan, fail_on: Severity, *, verbose: bool = False) -> str:
     from maniac_guard.report import ReportContext, render
 
-    findings = [f.replace(message=f"{f.message} (commit {(f.commit or '?')[:12]}{_on(scan, f)})") for f in scan.result.findings]
+    findings = [
+        f.replace(message=f"{f.message} (commit {(f.commit or '?')[:12]}{_on(scan, f)})") for f in scan.result.findings
+    ]
     scan.result.findings = findings
     return render(scan.result, "text", ReportContext(color=False, verbose=verbose, fail_on=fail_on.label))
 
@@ -237,7 +243,9 @@ def run_pre_receive(
     if failing:
         out.write(f"maniac-guard: push rejected: {len(failing)} finding(s) in the pushed commits.\n{FIX_HINT}")
         if scan.timed_out:
-            out.write(f"maniac-guard: the {timeout:g}s budget ran out before the whole push was scanned; there may be more.\n")
+            out.write(
+                f"maniac-guard: the {timeout:g}s budget ran out before the whole push was scanned; there may be more.\n"
+            )
         return EXIT_REJECT
     if scan.timed_out:
         where = f"after {scan.commits} commit(s) in {time.monotonic() - started:.1f}s"
@@ -280,5 +288,9 @@ def run_command(
         settings.fail_on = Severity.parse(fail_on)
     lines = read_stdin()
     if lines is None:
-        raise ConfigError("pre-receive: git passes the pushed refs on stdin; install it as the repository's hooks/pre-receive")
-    return run_pre_receive(lines, settings, exclude=list(exclude), timeout=timeout, on_timeout=on_timeout, verbose=verbose)
+        raise ConfigError(
+            "pre-receive: git passes the pushed refs on stdin; install it as the repository's hooks/pre-receive"
+        )
+    return run_pre_receive(
+        lines, settings, exclude=list(exclude), timeout=timeout, on_timeout=on_timeout, verbose=verbose
+    )

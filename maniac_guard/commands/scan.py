@@ -16,6 +16,7 @@ from maniac_guard.target import ScanTarget
 if TYPE_CHECKING:
     from maniac_guard.fix.apply import FixRequest
 
+
 @dataclass
 class ScanRequest(ScanTarget):
     """The target, and how this command reports on it."""

@@ -16,7 +16,9 @@ RULE_IDS = frozenset({"MG301", "MG302"})
 CONFIG_NAMES = frozenset({"config.yaml", "config.yml"})
 # Text without any of these cannot hold a finding (see detectors/__init__).
 HINTS = (rb"MANIAC_API_KEY", rb"api[_-]?[kK]ey")
-ENV_VAR_RE = re.compile(rb"^[ \t]*(?:export[ \t]+)?(MANIAC_API_KEY(?:_[A-Za-z0-9_]+)?)[ \t]*[=:][ \t]*(.*?)[ \t]*\r?$", re.M)
+ENV_VAR_RE = re.compile(
+    rb"^[ \t]*(?:export[ \t]+)?(MANIAC_API_KEY(?:_[A-Za-z0-9_]+)?)[ \t]*[=:][ \t]*(.*?)[ \t]*\r?$", re.M
+)
 YAML_KEY_RE = re.compile(rb"^[ \t]*[\"']?(api_key|apiKey|api-key)[\"']?[ \t]*:[ \t]*(.*?)[ \t]*\r?$", re.M)
 # Values a human writes in a template rather than a real key.
 _TEMPLATE_RE = re.compile(

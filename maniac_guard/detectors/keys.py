@@ -212,4 +212,6 @@ def detect(source: SourceFile) -> Iterator[Finding]:
             for key in dict.fromkeys(found):
                 if key not in plain and (block_start, block_end, key) not in block_keys:
                     block_keys.add((block_start, block_end, key))
-                    yield finding_at(source, "MG102", f"base64-encoded Maniac API key {mask(key)}", start, end, secret=key)
+                    yield finding_at(
+                        source, "MG102", f"base64-encoded Maniac API key {mask(key)}", start, end, secret=key
+                    )

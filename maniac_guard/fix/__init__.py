@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from maniac_guard.findings import mask, mask_keys_in_text
-
 from maniac_guard.fix.codemod import FixOptions, Issue, ModuleFix, fix_module
 
 if TYPE_CHECKING:
@@ -144,7 +143,9 @@ def fix_notebook(path: str, data: bytes, options: FixOptions) -> FileFix:
     try:
         module = cst.parse_module(code)
     except cst.ParserSyntaxError as exc:
-        result.messages.append(f"{path}: code cells do not parse as Python (line {exc.raw_line} of the joined cells); not fixed")
+        result.messages.append(
+            f"{path}: code cells do not parse as Python (line {exc.raw_line} of the joined cells); not fixed"
+        )
         return result
     fixed = _checked_fix(result, module, code.encode("utf-8"), options)
     if fixed is None:

@@ -13,11 +13,11 @@ from maniac_guard.fix.codemod import FixOptions
 from maniac_guard.summary import FixSummary
 
 if TYPE_CHECKING:
+    from maniac_guard.config import Settings
     from maniac_guard.findings import Finding
     from maniac_guard.fix import FixRun
-    from maniac_guard.config import Settings
-    from maniac_guard.target import ScanTarget
     from maniac_guard.summary import ScanResult
+    from maniac_guard.target import ScanTarget
 
 ROTATE = "the exposed keys must still be rotated (they are in your history)"
 
@@ -124,12 +124,17 @@ def apply_fixes(result: ScanResult, target: ScanTarget, fix: FixRequest) -> int 
             raise ConfigError(str(exc)) from None
         count, files = run.fixed_count, len(run.changed)
         if not target.quiet:
-            print(f"maniac-guard: would fix {count} finding{'s' * (count != 1)} in {files} file{'s' * (files != 1)}", file=sys.stderr)
+            print(
+                f"maniac-guard: would fix {count} finding{'s' * (count != 1)} in {files} file{'s' * (files != 1)}",
+                file=sys.stderr,
+            )
         return 1 if run.changed else 0
     fixed = rescan(run, result, target)
     lines: list[str] = []
     if run.changed:
-        lines.append(f"Fixed {fixed} finding{'s' * (fixed != 1)} in {len(run.changed)} file{'s' * (len(run.changed) != 1)}; {ROTATE}.")
+        lines.append(
+            f"Fixed {fixed} finding{'s' * (fixed != 1)} in {len(run.changed)} file{'s' * (len(run.changed) != 1)}; {ROTATE}."
+        )
         lines += [f"  fixed {f.path}" for f in run.changed]
     else:
         lines.append("No fixes applied.")
@@ -155,5 +160,7 @@ def write_env_file(path: str, env_var: str, secrets: Sequence[str]) -> list[str]
         return []
     if len(secrets) > 1:
         others = ", ".join(mask(s) for s in secrets[1:])
-        notes.append(f"{len(secrets)} different keys now read {env_var}; only {mask(secrets[0])} was written ({others} were not)")
+        notes.append(
+            f"{len(secrets)} different keys now read {env_var}; only {mask(secrets[0])} was written ({others} were not)"
+        )
     return notes

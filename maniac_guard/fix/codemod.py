@@ -249,7 +249,9 @@ class FixTransformer(cst.CSTTransformer):
         return updated
 
     def _drop_default(self, issue: Issue, call: cst.Call) -> cst.Call:
-        index = next((n for n, a in enumerate(call.args) if a.keyword is not None and a.keyword.value == "default"), None)
+        index = next(
+            (n for n, a in enumerate(call.args) if a.keyword is not None and a.keyword.value == "default"), None
+        )
         if index is None:
             positional = [n for n, a in enumerate(call.args) if a.keyword is None and not a.star]
             index = positional[1] if len(positional) > 1 else None
@@ -260,7 +262,9 @@ class FixTransformer(cst.CSTTransformer):
 
     def _move_header(self, issue: Issue, call: cst.Call) -> cst.Call:
         args = list(call.args)
-        where = next((n for n, a in enumerate(args) if a.keyword is not None and a.keyword.value == "default_headers"), None)
+        where = next(
+            (n for n, a in enumerate(args) if a.keyword is not None and a.keyword.value == "default_headers"), None
+        )
         if where is None or not isinstance(args[where].value, cst.Dict):
             self._refuse(issue, "default_headers is not a dict literal in the call; fix by hand")
             return call
@@ -270,7 +274,9 @@ class FixTransformer(cst.CSTTransformer):
         headers = args[where].value
         assert isinstance(headers, cst.Dict)
         elements = list(headers.elements)
-        auth = [n for n, e in enumerate(elements) if isinstance(e, cst.DictElement) and _header_name(e.key) in AUTH_HEADERS]
+        auth = [
+            n for n, e in enumerate(elements) if isinstance(e, cst.DictElement) and _header_name(e.key) in AUTH_HEADERS
+        ]
         if not auth:
             self._refuse(issue, "no Authorization entry in default_headers")
             return call
@@ -282,7 +288,9 @@ class FixTransformer(cst.CSTTransformer):
         new_arg = cst.Arg(
             keyword=cst.Name("api_key"),
             value=getenv_call(self.os_name, self.options.env_var),
-            equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")),
+            equal=cst.AssignEqual(
+                whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+            ),
         )
         if elements:
             args[where] = args[where].with_changes(value=headers.with_changes(elements=elements))
@@ -302,7 +310,11 @@ class FixTransformer(cst.CSTTransformer):
         return call.with_changes(args=args)
 
     # -- remove-statement ----------------------------------------------------
-    def _kept_smalls(self, original: cst.SimpleStatementLine | cst.SimpleStatementSuite, updated: cst.SimpleStatementLine | cst.SimpleStatementSuite) -> list[cst.BaseSmallStatement] | None:
+    def _kept_smalls(
+        self,
+        original: cst.SimpleStatementLine | cst.SimpleStatementSuite,
+        updated: cst.SimpleStatementLine | cst.SimpleStatementSuite,
+    ) -> list[cst.BaseSmallStatement] | None:
         """The small statements left, or None when none was removed."""
         if id(original) in self.remove_ids:
             self.removed_ids.add(id(original))
@@ -315,7 +327,9 @@ class FixTransformer(cst.CSTTransformer):
             kept[-1] = kept[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
         return kept
 
-    def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine:
         kept = self._kept_smalls(original_node, updated_node)
         if kept is None:
             return updated_node
@@ -326,7 +340,9 @@ class FixTransformer(cst.CSTTransformer):
         self._dropped.append(marked)
         return marked
 
-    def leave_SimpleStatementSuite(self, original_node: cst.SimpleStatementSuite, updated_node: cst.SimpleStatementSuite) -> cst.SimpleStatementSuite:
+    def leave_SimpleStatementSuite(
+        self, original_node: cst.SimpleStatementSuite, updated_node: cst.SimpleStatementSuite
+    ) -> cst.SimpleStatementSuite:
         kept = self._kept_smalls(original_node, updated_node)
         if kept is None:
             return updated_node
@@ -352,8 +368,12 @@ class FixTransformer(cst.CSTTransformer):
             out.append(stmt)
         return out, carry
 
-    def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock) -> cst.IndentedBlock:
-        if not any(isinstance(s, cst.SimpleStatementLine) and any(s is d for d in self._dropped) for s in updated_node.body):
+    def leave_IndentedBlock(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
+        if not any(
+            isinstance(s, cst.SimpleStatementLine) and any(s is d for d in self._dropped) for s in updated_node.body
+        ):
             return updated_node
         body, carry = self._drop_lines(updated_node.body)
         if not body:

@@ -96,7 +96,9 @@ def _drop_trailing_comma(items: list[T], tail: cst.BaseParenthesizableWhitespace
     return items
 
 
-def insert_arg_before(args: Sequence[cst.Arg], index: int, new: cst.Arg, before_ws: cst.BaseParenthesizableWhitespace | None) -> list[cst.Arg]:
+def insert_arg_before(
+    args: Sequence[cst.Arg], index: int, new: cst.Arg, before_ws: cst.BaseParenthesizableWhitespace | None
+) -> list[cst.Arg]:
     """Insert `new` before `args[index]`, laid out like its neighbour: on its
     own line with the same indentation in a multi-line call."""
     items = list(args)

@@ -21,7 +21,9 @@ def _git(args: list[str], cwd: str) -> subprocess.CompletedProcess[bytes] | None
 
 def is_tracked(path: str) -> bool:
     folder = os.path.dirname(os.path.abspath(path))
-    proc = _git(["ls-files", "--error-unmatch", "--", os.path.basename(path)], folder) if os.path.isdir(folder) else None
+    proc = (
+        _git(["ls-files", "--error-unmatch", "--", os.path.basename(path)], folder) if os.path.isdir(folder) else None
+    )
     return proc is not None and proc.returncode == 0
 
 

@@ -57,7 +57,9 @@ def resolve_target(path: str, shown: str, roots: Sequence[str]) -> str:
     except OSError as exc:
         raise WriteError(f"{shown}: cannot follow the link: {exc.strerror}; not fixed") from None
     if not _inside(target, roots):
-        raise WriteError(f"{shown}: a symbolic link to a file outside the fixed tree ({target}); not fixed (fix that file itself)")
+        raise WriteError(
+            f"{shown}: a symbolic link to a file outside the fixed tree ({target}); not fixed (fix that file itself)"
+        )
     return target
 
 

@@ -86,7 +86,9 @@ def _body_of_scope(scope: Scope, module: cst.Module) -> Sequence[cst.CSTNode] | 
     return None
 
 
-def _position_in(body: Sequence[cst.CSTNode], node: cst.CSTNode, parents: Mapping[cst.CSTNode, cst.CSTNode]) -> int | None:
+def _position_in(
+    body: Sequence[cst.CSTNode], node: cst.CSTNode, parents: Mapping[cst.CSTNode, cst.CSTNode]
+) -> int | None:
     """Index in `body` of the statement that holds `node` (None: not in it)."""
     index = {id(stmt): n for n, stmt in enumerate(body)}
     current: cst.CSTNode | None = node
@@ -97,8 +99,13 @@ def _position_in(body: Sequence[cst.CSTNode], node: cst.CSTNode, parents: Mappin
     return None
 
 
-def binding_at(site: cst.CSTNode, name: str, module: cst.Module, scopes: Mapping[cst.CSTNode, Scope | None],
-               parents: Mapping[cst.CSTNode, cst.CSTNode]) -> Binding:
+def binding_at(
+    site: cst.CSTNode,
+    name: str,
+    module: cst.Module,
+    scopes: Mapping[cst.CSTNode, Scope | None],
+    parents: Mapping[cst.CSTNode, cst.CSTNode],
+) -> Binding:
     scope = scopes.get(site)
     if scope is None:
         return Binding.UNUSABLE

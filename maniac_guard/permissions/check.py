@@ -24,8 +24,15 @@ class _Placed:
     span: Span
 
 
-def _finding(source: SourceFile, rule_id: str, message: str, span: Span, yaml_path: str, subject: str,
-             severity: Severity | None = None) -> Finding:
+def _finding(
+    source: SourceFile,
+    rule_id: str,
+    message: str,
+    span: Span,
+    yaml_path: str,
+    subject: str,
+    severity: Severity | None = None,
+) -> Finding:
     from maniac_guard.catalog import get_rule
     from maniac_guard.detectors.snippet import mask_line
 
@@ -38,8 +45,9 @@ def _finding(source: SourceFile, rule_id: str, message: str, span: Span, yaml_pa
         rule_id=rule_id,
         severity=severity if severity is not None else get_rule(rule_id).severity,
         message=shown_message,
-        location=Location(source.path, source.real_line(span.line), span.column,
-                          source.real_line(span.end_line), span.end_column),
+        location=Location(
+            source.path, source.real_line(span.line), span.column, source.real_line(span.end_line), span.end_column
+        ),
         subject=subject,
         snippet=mask_line(text_line.strip()[:160], []),
         commit=source.commit,
@@ -69,16 +77,24 @@ def apply_waiver(finding: Finding, waiver: Waiver | None, today: dt.date) -> Fin
         return finding
     expires = parse_date(waiver.expires)
     if expires is not None and expires >= today:
-        extra = {**finding.extra, "waived": {"reason": waiver.reason, "expires": waiver.expires,
-                                            "severity": finding.severity.label}}
-        return finding.replace(severity=Severity.INFO, extra=extra,
-                               message=f"waived until {waiver.expires} ({waiver.reason}): {finding.message}")
+        extra = {
+            **finding.extra,
+            "waived": {"reason": waiver.reason, "expires": waiver.expires, "severity": finding.severity.label},
+        }
+        return finding.replace(
+            severity=Severity.INFO,
+            extra=extra,
+            message=f"waived until {waiver.expires} ({waiver.reason}): {finding.message}",
+        )
     extra = {**finding.extra, "waiver_expired": {"reason": waiver.reason, "expires": waiver.expires}}
-    return finding.replace(extra=extra, message=f"{finding.message} (waiver expired on {waiver.expires}: {waiver.reason})")
+    return finding.replace(
+        extra=extra, message=f"{finding.message} (waiver expired on {waiver.expires}: {waiver.reason})"
+    )
 
 
-def check_source(source: SourceFile, policy: Policy | None = None, today: dt.date | None = None,
-                 with_code: bool = True) -> list[Finding]:
+def check_source(
+    source: SourceFile, policy: Policy | None = None, today: dt.date | None = None, with_code: bool = True
+) -> list[Finding]:
     """The MG4xx findings of one file; [] when it declares no Maniac keys."""
     policy = policy or active_policy()
     today = today or dt.date.today()
@@ -90,8 +106,16 @@ def check_source(source: SourceFile, policy: Policy | None = None, today: dt.dat
             span = Span(problem.line, problem.column, problem.line, problem.column)
         else:
             span = decl.located.span(problem.yaml_path) if decl is not None else Span(1, 1, 1, 1)
-        findings.append(_finding(source, "MG401", f"invalid key declaration: {problem.message}", span,
-                                 problem.yaml_path, f"invalid:{problem.yaml_path}:{problem.message}"))
+        findings.append(
+            _finding(
+                source,
+                "MG401",
+                f"invalid key declaration: {problem.message}",
+                span,
+                problem.yaml_path,
+                f"invalid:{problem.yaml_path}:{problem.message}",
+            )
+        )
     if decl is None:
         return findings
     violations = evaluate(decl, policy, catalog, today)
@@ -101,8 +125,15 @@ def check_source(source: SourceFile, policy: Policy | None = None, today: dt.dat
     waivers = decl.waivers + policy.waivers
     for violation in violations:
         severity = violation.severity or policy.severity.get(violation.rule_id)
-        finding = _finding(source, violation.rule_id, violation.message, decl.located.span(violation.yaml_path),
-                           violation.yaml_path, violation.subject, severity)
+        finding = _finding(
+            source,
+            violation.rule_id,
+            violation.message,
+            decl.located.span(violation.yaml_path),
+            violation.yaml_path,
+            violation.subject,
+            severity,
+        )
         findings.append(apply_waiver(finding, _waiver_for(violation, waivers, source.path), today))
     return findings
 
@@ -141,7 +172,9 @@ def code_violations(decl: DeclarationFile, source: SourceFile, catalog: Catalog)
         source.notes.extend(inference.errors)
         if inference.files == 0:
             line = decl.located.span(join_key(key.path, "code")).line
-            source.notes.append(f"{source.path}:{line}: {key.shown}: `code:` globs match no Python files; nothing to compare")
+            source.notes.append(
+                f"{source.path}:{line}: {key.shown}: `code:` globs match no Python files; nothing to compare"
+            )
             continue
         out += compare(key, inference, catalog)
     return out
@@ -161,17 +194,39 @@ def compare(key: KeyDecl, inference: Inference, catalog: Catalog) -> list[Violat
         used = granted & needed
         covered |= used
         if not used:
-            out.append(Violation("MG412", path, f"{key.shown} holds '{scope}' but its code never needs it; remove it{caveat}",
-                                 f"{key.label}.permissions:{scope}:unused", key=key.name, scope=scope))
+            out.append(
+                Violation(
+                    "MG412",
+                    path,
+                    f"{key.shown} holds '{scope}' but its code never needs it; remove it{caveat}",
+                    f"{key.label}.permissions:{scope}:unused",
+                    key=key.name,
+                    scope=scope,
+                )
+            )
         elif used != granted:
-            out.append(Violation("MG412", path,
-                                 f"{key.shown} holds '{scope}' but its code needs only {', '.join(sorted(used))}; narrow it{caveat}",
-                                 f"{key.label}.permissions:{scope}:broad", key=key.name, scope=scope))
+            out.append(
+                Violation(
+                    "MG412",
+                    path,
+                    f"{key.shown} holds '{scope}' but its code needs only {', '.join(sorted(used))}; narrow it{caveat}",
+                    f"{key.label}.permissions:{scope}:broad",
+                    key=key.name,
+                    scope=scope,
+                )
+            )
     for scope in sorted(needed - covered):
         calls = [c for c in inference.calls if c.scope == scope]
         first = calls[0]
-        out.append(Violation("MG413", join_key(key.path, "permissions"),
-                             f"{key.shown} lacks '{scope}', needed by {first.method} at {first.path}:{first.line}"
-                             f"{f' and {len(calls) - 1} more calls' if len(calls) > 1 else ''}; the call will fail with 403",
-                             f"{key.label}:needs:{scope}", key=key.name, scope=scope))
+        out.append(
+            Violation(
+                "MG413",
+                join_key(key.path, "permissions"),
+                f"{key.shown} lacks '{scope}', needed by {first.method} at {first.path}:{first.line}"
+                f"{f' and {len(calls) - 1} more calls' if len(calls) > 1 else ''}; the call will fail with 403",
+                f"{key.label}:needs:{scope}",
+                key=key.name,
+                scope=scope,
+            )
+        )
     return out

@@ -20,11 +20,28 @@ from maniac_guard.permissions.yamlsafe import Located, YamlProblem, join_index, 
 DECLARATION_NAMES = frozenset({"maniac-keys.yaml", "maniac-keys.yml"})
 YAML_SUFFIXES = (".yaml", ".yml")
 MAX_DECLARATION_BYTES = 1024 * 1024
-KNOWN_FIELDS = ("name", "owner", "project", "environment", "purpose", "description", "permissions", "expires",
-                "created", "rotated", "rotate_every_days", "code", "keys", "waivers", "version")
+KNOWN_FIELDS = (
+    "name",
+    "owner",
+    "project",
+    "environment",
+    "purpose",
+    "description",
+    "permissions",
+    "expires",
+    "created",
+    "rotated",
+    "rotate_every_days",
+    "code",
+    "keys",
+    "waivers",
+    "version",
+)
 _SCOPE_SHAPE = re.compile(r"^(?:\*|[A-Za-z*][A-Za-z0-9_*-]*:[A-Za-z0-9_*-]+)$")
 # A Maniac scope in raw bytes: decides whether a file that fails to parse was meant as a declaration.
-_RAW_SCOPE = re.compile(rb"\b(?:containers|models|data|metrics|inference|evaluations|optimization|traces):(?:read|write|\*)")
+_RAW_SCOPE = re.compile(
+    rb"\b(?:containers|models|data|metrics|inference|evaluations|optimization|traces):(?:read|write|\*)"
+)
 
 
 @dataclass(frozen=True)
@@ -176,7 +193,9 @@ def parse(path: str, text: str, size: int, named: bool) -> tuple[DeclarationFile
     raw = text.encode("utf-8", "replace")
     if size > MAX_DECLARATION_BYTES:
         if named or _RAW_SCOPE.search(raw[:65536]):
-            return None, [Problem(f"{size} bytes is too large for a key declaration (limit {MAX_DECLARATION_BYTES}); not checked")]
+            return None, [
+                Problem(f"{size} bytes is too large for a key declaration (limit {MAX_DECLARATION_BYTES}); not checked")
+            ]
         return None, []
     try:
         located = load(text)

@@ -21,7 +21,6 @@ from maniac_guard.permissions.scopes import Catalog, load_catalog
 from maniac_guard.python.sdk import sdk_class
 
 
-
 @dataclass(frozen=True, order=True)
 class SdkCall:
     path: str
@@ -155,7 +154,9 @@ def _analyse(path: str, text: str, catalog: Catalog) -> Inference:
             for statement in node.body.body if isinstance(node.body, cst.IndentedBlock) else ():
                 if isinstance(statement, cst.SimpleStatementLine):
                     for small in statement.body:
-                        returns_client = isinstance(small, cst.Return) and small.value is not None and client_path(small.value) == ()
+                        returns_client = (
+                            isinstance(small, cst.Return) and small.value is not None and client_path(small.value) == ()
+                        )
                         if returns_client and node.name.value not in factories:
                             factories.add(node.name.value)
                             self.changed = True
@@ -191,8 +192,11 @@ def _analyse(path: str, text: str, catalog: Catalog) -> Inference:
                 elif len(found) == 1 and found[0] in catalog.no_scope:
                     pass
                 elif found not in prefixes:
-                    out.unresolved.append(Unresolved(path, line_of(node), short(node),
-                                                     f"`{method}` is not in maniac-guard's scope catalog"))
+                    out.unresolved.append(
+                        Unresolved(
+                            path, line_of(node), short(node), f"`{method}` is not in maniac-guard's scope catalog"
+                        )
+                    )
             elif found is None:
                 self._untraced(node)
             for arg in node.args:
@@ -200,24 +204,37 @@ def _analyse(path: str, text: str, catalog: Catalog) -> Inference:
                     callee = dotted(func) or "a function"
                     if callee == "getattr":
                         continue
-                    out.unresolved.append(Unresolved(path, line_of(node), short(node),
-                                                     f"a client is passed to {callee}(); calls made there are traced only where a client is bound"))
+                    out.unresolved.append(
+                        Unresolved(
+                            path,
+                            line_of(node),
+                            short(node),
+                            f"a client is passed to {callee}(); calls made there are traced only where a client is bound",
+                        )
+                    )
 
         def _untraced(self, node: cst.Call) -> None:
             if isinstance(node.func, cst.Name) and node.func.value == "getattr" and node.args:
                 target = client_path(node.args[0].value)
                 if target is not None:
-                    out.unresolved.append(Unresolved(path, line_of(node), short(node),
-                                                     "dynamic attribute (getattr) on a Maniac client"))
+                    out.unresolved.append(
+                        Unresolved(path, line_of(node), short(node), "dynamic attribute (getattr) on a Maniac client")
+                    )
                 return
             parts = chain(node.func)
             for size in range(len(parts), 1, -1):
                 tail = tuple(parts[-size:])
                 if tail in call_paths and isinstance(node.func, cst.Attribute):
                     root = short(node.func)
-                    out.unresolved.append(Unresolved(path, line_of(node), short(node),
-                                                     f"looks like the SDK call `{'.'.join(tail)}` but `{root.rsplit('.' + '.'.join(tail), 1)[0]}` "
-                                                     "is not traced to Maniac(...) (a client passed in?)"))
+                    out.unresolved.append(
+                        Unresolved(
+                            path,
+                            line_of(node),
+                            short(node),
+                            f"looks like the SDK call `{'.'.join(tail)}` but `{root.rsplit('.' + '.'.join(tail), 1)[0]}` "
+                            "is not traced to Maniac(...) (a client passed in?)",
+                        )
+                    )
                     return
 
     wrapper.module.visit(Uses())
@@ -284,8 +301,10 @@ def render_yaml(inference: Inference, where: str) -> str:
             calls = by_scope[scope]
             methods = sorted({c.method for c in calls})
             first = calls[0]
-            lines.append(f"  - {scope:<{width}}# {', '.join(methods)} ({first.path}:{first.line}"
-                         f"{f' +{len(calls) - 1} more' if len(calls) > 1 else ''})")
+            lines.append(
+                f"  - {scope:<{width}}# {', '.join(methods)} ({first.path}:{first.line}"
+                f"{f' +{len(calls) - 1} more' if len(calls) > 1 else ''})"
+            )
     else:
         lines.append("permissions: []")
     if inference.unresolved:
@@ -298,6 +317,8 @@ def _json_ready(inference: Inference) -> dict[str, Any]:
     return {
         "permissions": inference.scopes(),
         "calls": [{"path": c.path, "line": c.line, "method": c.method, "scope": c.scope} for c in inference.calls],
-        "unresolved": [{"path": u.path, "line": u.line, "code": u.code, "reason": u.reason} for u in inference.unresolved],
+        "unresolved": [
+            {"path": u.path, "line": u.line, "code": u.code, "reason": u.reason} for u in inference.unresolved
+        ],
         "files": inference.files,
     }

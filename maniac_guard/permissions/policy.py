@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from maniac_guard.config import Settings
 
 
-
 class PolicyError(ConfigError):
     """A policy file that cannot be used: exit code 2 with a one-line reason."""
 
@@ -151,26 +150,38 @@ def _scope_checks(key: KeyDecl, policy: Policy, catalog: Catalog) -> Iterator[Vi
             continue
         granted = catalog.expand(scope)
         if scope in ("*", "*:*"):
-            yield Violation("MG403", path, f"{key.shown} holds '{scope}': every action on every resource", subject, **kw)
+            yield Violation(
+                "MG403", path, f"{key.shown} holds '{scope}': every action on every resource", subject, **kw
+            )
         elif scope.endswith(":*") and purpose not in wildcard_ok:
             allowed = ", ".join(sorted(wildcard_ok)) or "none"
             yield Violation(
-                "MG404", path,
+                "MG404",
+                path,
                 f"{key.shown} holds '{scope}' but its purpose is {purpose or 'not given'} "
                 f"(resource wildcards are for: {allowed}); list the actions it needs",
-                subject, **kw,
+                subject,
+                **kw,
             )
         elif purpose in read_only and any(not g.endswith(":read") for g in granted):
             yield Violation(
-                "MG405", path, f"{key.shown} has read-only purpose '{purpose}' but holds write scope '{scope}'", subject, **kw
+                "MG405",
+                path,
+                f"{key.shown} has read-only purpose '{purpose}' but holds write scope '{scope}'",
+                subject,
+                **kw,
             )
         if environment and environment not in prod_envs:
-            hits = sorted(g for g in granted if catalog.production_data(g.split(":")[0]) and g.split(":")[1] in prod_actions)
+            hits = sorted(
+                g for g in granted if catalog.production_data(g.split(":")[0]) and g.split(":")[1] in prod_actions
+            )
             if hits:
                 yield Violation(
-                    "MG408", path,
+                    "MG408",
+                    path,
                     f"{environment} {key.shown} holds '{scope}', which reads production data ({', '.join(hits)})",
-                    subject, **kw,
+                    subject,
+                    **kw,
                 )
 
 
@@ -182,29 +193,48 @@ def _lifetime_checks(key: KeyDecl, policy: Policy, today: dt.date) -> Iterator[V
     limit = int(policy.setting("max_rotation_days"))
     if environment in set(policy.setting("production_environments")):
         if "expires" not in key.fields:
-            yield Violation("MG406", key.path, f"production {key.shown} has no expiry date (`expires:`)",
-                            f"{key.label}:no-expiry", key=key.name)
+            yield Violation(
+                "MG406",
+                key.path,
+                f"production {key.shown} has no expiry date (`expires:`)",
+                f"{key.label}:no-expiry",
+                key=key.name,
+            )
         if every is not None and every > limit:
-            yield Violation("MG406", key.field_path("rotate_every_days"),
-                            f"production {key.shown} rotates every {every} days; the policy allows at most {limit}",
-                            f"{key.label}:rotation", key=key.name)
+            yield Violation(
+                "MG406",
+                key.field_path("rotate_every_days"),
+                f"production {key.shown} rotates every {every} days; the policy allows at most {limit}",
+                f"{key.label}:rotation",
+                key=key.name,
+            )
     if expires is not None and expires < today:
-        yield Violation("MG407", key.field_path("expires"), f"{key.shown} expired on {expires.isoformat()}",
-                        f"{key.label}:expired", key=key.name)
+        yield Violation(
+            "MG407",
+            key.field_path("expires"),
+            f"{key.shown} expired on {expires.isoformat()}",
+            f"{key.label}:expired",
+            key=key.name,
+        )
     rotated = parse_date(key.fields.get("rotated"))
     if rotated is not None and every is not None and rotated + dt.timedelta(days=every) < today:
         due = (rotated + dt.timedelta(days=every)).isoformat()
-        yield Violation("MG407", key.field_path("rotated"),
-                        f"{key.shown} is overdue for rotation since {due} (rotated {rotated.isoformat()}, every {every} days)",
-                        f"{key.label}:overdue", key=key.name)
+        yield Violation(
+            "MG407",
+            key.field_path("rotated"),
+            f"{key.shown} is overdue for rotation since {due} (rotated {rotated.isoformat()}, every {every} days)",
+            f"{key.label}:overdue",
+            key=key.name,
+        )
 
 
 def _key_checks(key: KeyDecl, decl: DeclarationFile, policy: Policy, catalog: Catalog) -> Iterator[Violation]:
     if decl.form == "full":
         missing = [f for f in policy.setting("required_fields") if not key.get_str(f)]
         if missing:
-            yield Violation("MG409", key.path, f"{key.shown} has no {', '.join(missing)}", f"{key.label}:missing",
-                            key=key.name)
+            yield Violation(
+                "MG409", key.path, f"{key.shown} has no {', '.join(missing)}", f"{key.label}:missing", key=key.name
+            )
     held: set[str] = set()
     for _, raw in key.scopes():
         if catalog.problem(raw.strip()) is None:
@@ -216,9 +246,13 @@ def _key_checks(key: KeyDecl, decl: DeclarationFile, policy: Policy, catalog: Ca
             continue
         if all(catalog.problem(s) is None and catalog.expand(s) <= held for s in wanted):
             why = f": {combo['why']}" if combo.get("why") else ""
-            yield Violation("MG411", key.field_path("permissions"),
-                            f"{key.shown} holds {' + '.join(wanted)}{why}",
-                            f"{key.label}:combo:{'+'.join(wanted)}", key=key.name)
+            yield Violation(
+                "MG411",
+                key.field_path("permissions"),
+                f"{key.shown} holds {' + '.join(wanted)}{why}",
+                f"{key.label}:combo:{'+'.join(wanted)}",
+                key=key.name,
+            )
     yield from _custom_checks(key, policy, catalog, held)
 
 
@@ -242,9 +276,15 @@ def _custom_checks(key: KeyDecl, policy: Policy, catalog: Catalog, held: set[str
                 continue
             granted = catalog.expand(scope)
             if granted & forbid or (allow is not None and not granted <= allow):
-                yield Violation("MG414", path, f"{key.shown} holds '{scope}': {rule['message']} (policy rule {rule['name']})",
-                                f"{key.label}.permissions:{scope}:{rule['name']}", key=key.name, scope=scope,
-                                severity=severity)
+                yield Violation(
+                    "MG414",
+                    path,
+                    f"{key.shown} holds '{scope}': {rule['message']} (policy rule {rule['name']})",
+                    f"{key.label}.permissions:{scope}:{rule['name']}",
+                    key=key.name,
+                    scope=scope,
+                    severity=severity,
+                )
 
 
 def _duplicate_names(decl: DeclarationFile) -> Iterator[Violation]:
@@ -258,9 +298,13 @@ def _duplicate_names(decl: DeclarationFile) -> Iterator[Violation]:
             continue
         env_a, env_b = first.get_str("environment") or "unset", key.get_str("environment") or "unset"
         where = f"environments {env_a} and {env_b}" if env_a != env_b else f"environment {env_a} twice"
-        yield Violation("MG410", key.field_path("name"),
-                        f"key name '{key.name}' is declared for {where} (first at {first.path}); give each key its own name",
-                        f"{key.label}:duplicate:{env_b}", key=key.name)
+        yield Violation(
+            "MG410",
+            key.field_path("name"),
+            f"key name '{key.name}' is declared for {where} (first at {first.path}); give each key its own name",
+            f"{key.label}:duplicate:{env_b}",
+            key=key.name,
+        )
 
 
 def evaluate(decl: DeclarationFile, policy: Policy, catalog: Catalog, today: dt.date) -> list[Violation]:

@@ -97,7 +97,7 @@ class _Builder:
             raise YamlProblem(f"YAML nested deeper than {MAX_DEPTH} levels (a recursive alias?)", *self._pos(node))
         tag = str(node.tag)
         if tag not in ALLOWED_TAGS:
-            shown = "!!" + tag[len(_STD):] if tag.startswith(_STD) else tag
+            shown = "!!" + tag[len(_STD) :] if tag.startswith(_STD) else tag
             raise YamlProblem(f"YAML tag {shown} is not allowed in a key declaration", *self._pos(node))
         self.spans.setdefault(path, _span(node))
         yaml = self.yaml
@@ -130,8 +130,9 @@ class _Builder:
             if not isinstance(value_node, self.yaml.ScalarNode):
                 # A block list or mapping is best pointed at by its key's line.
                 end = _span(value_node)
-                self.spans[child] = Span(key_node.start_mark.line + 1, key_node.start_mark.column + 1,
-                                         end.end_line, end.end_column)
+                self.spans[child] = Span(
+                    key_node.start_mark.line + 1, key_node.start_mark.column + 1, end.end_line, end.end_column
+                )
         for source in merged:  # `<<: *base`: keys written here win
             if not isinstance(source, self.yaml.MappingNode):
                 raise YamlProblem("a merge key (<<) needs a mapping", *self._pos(source))
@@ -183,7 +184,11 @@ def load(text: str) -> Located:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         context = str(exc.context or "")
-        if exc.context_mark is not None and exc.problem_mark is not None and exc.context_mark.line != exc.problem_mark.line:
+        if (
+            exc.context_mark is not None
+            and exc.problem_mark is not None
+            and exc.context_mark.line != exc.problem_mark.line
+        ):
             context += f" (started at line {exc.context_mark.line + 1})"
         reason = " ".join(part for part in (context, str(exc.problem or "")) if part) or "malformed YAML"
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
@@ -193,8 +198,9 @@ def load(text: str) -> Located:
     if node is None:
         return Located(None)
     if _expanded_size(node) > MAX_NODES:
-        raise YamlProblem(f"YAML expands to more than {MAX_NODES} nodes (an alias bomb?); not loaded",
-                          *_Builder._pos(node))
+        raise YamlProblem(
+            f"YAML expands to more than {MAX_NODES} nodes (an alias bomb?); not loaded", *_Builder._pos(node)
+        )
     builder = _Builder()
     value = builder.build(node, "", 0)
     builder.spans.pop("<key>", None)

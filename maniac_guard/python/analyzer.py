@@ -20,7 +20,6 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper
 
 from maniac_guard.python.checks import Checker
-from maniac_guard.python.sdk import SDK_CLASSES
 from maniac_guard.python.fold import Folded
 from maniac_guard.python.issues import (
     DROP_GETENV_DEFAULT,
@@ -30,6 +29,7 @@ from maniac_guard.python.issues import (
     REPLACE_WITH_GETENV,
     PyIssue,
 )
+from maniac_guard.python.sdk import SDK_CLASSES
 from maniac_guard.python.values import is_test_path
 
 __all__ = [

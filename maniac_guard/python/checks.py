@@ -10,7 +10,6 @@ import dataclasses
 import libcst as cst
 from libcst.metadata import Scope, ScopeProvider
 
-from maniac_guard.python.sdk import SDK_CLASSES, sdk_class
 from maniac_guard.findings import mask
 from maniac_guard.keyshape import looks_like_key
 from maniac_guard.python.fold import Folded, Folder
@@ -24,6 +23,7 @@ from maniac_guard.python.issues import (
     short,
 )
 from maniac_guard.python.resolve import Call, getenv_parts
+from maniac_guard.python.sdk import SDK_CLASSES, sdk_class
 from maniac_guard.python.values import (
     ENV_NAME,
     PLACEHOLDER,
@@ -62,12 +62,7 @@ class Checker(Folder):
             found = sdk_class(name)
             if found is not None:
                 return found
-        if (
-            self.star_maniac
-            and not qnames
-            and isinstance(func, cst.Name)
-            and func.value in SDK_CLASSES
-        ):
+        if self.star_maniac and not qnames and isinstance(func, cst.Name) and func.value in SDK_CLASSES:
             # `from maniac import *`: libcst does not follow star imports, so
             # a name with no binding of its own is taken to come from there.
             scope = self.get_metadata(ScopeProvider, func, None)
@@ -89,24 +84,17 @@ class Checker(Folder):
             sdk = self._sdk_of(call.qnames, call.node.func)
             partial_sdk = None if sdk is not None else self._partial_sdk(call)
             if sdk is not None or partial_sdk is not None:
-                self._check_sdk_call(
-                    call.node, sdk or partial_sdk or "", partial=partial_sdk is not None
-                )
+                self._check_sdk_call(call.node, sdk or partial_sdk or "", partial=partial_sdk is not None)
             elif call.qnames & GETENV:
                 self._check_getenv(call.node)
             elif call.qnames & ENV_SETTERS:
                 self._check_env_setter(call)
             elif ENV_UPDATE in call.qnames:
                 self._check_env_update(call)
-            elif any(
-                a.keyword is not None and a.keyword.value == "headers"
-                for a in call.node.args
-            ):
+            elif any(a.keyword is not None and a.keyword.value == "headers" for a in call.node.args):
                 self._check_http_call(call.node)
         for assign in self.env_assigns:
-            index = (
-                assign.target.slice[0].slice if len(assign.target.slice) == 1 else None
-            )
+            index = assign.target.slice[0].slice if len(assign.target.slice) == 1 else None
             name = self.fold(index.value) if isinstance(index, cst.Index) else None
             self._check_env_write(
                 name.value if name else None,
@@ -135,11 +123,7 @@ class Checker(Folder):
             return expr if self.qnames(expr.func) & GETENV else None
         if isinstance(expr, cst.BooleanOperation) and isinstance(expr.operator, cst.Or):
             first = self._env_lookups(expr.left)
-            return (
-                first
-                if first is not None and self._env_lookups(expr.right) is not None
-                else None
-            )
+            return first if first is not None and self._env_lookups(expr.right) is not None else None
         return None
 
     # ---- the SDK ----------------------------------------------------------
@@ -163,9 +147,7 @@ class Checker(Folder):
                 keys.append(arg.value)
             elif arg.keyword is not None and arg.keyword.value == "default_headers":
                 (unpacked if partial else headers).append(arg.value)
-            elif (
-                arg.star == "**"
-            ):  # Maniac(**{"api_key": …}), or a name bound to such a dict
+            elif arg.star == "**":  # Maniac(**{"api_key": …}), or a name bound to such a dict
                 for key, value in self.dict_items(arg.value) or []:
                     if key == "api_key":
                         keys.append(value)
@@ -173,9 +155,7 @@ class Checker(Folder):
                             via_name.add(id(value))
                     elif key == "default_headers":
                         unpacked.append(value)
-        positional = [a for a in call.args if a.keyword is None and not a.star][
-            1 if partial else 0 :
-        ]
+        positional = [a for a in call.args if a.keyword is None and not a.star][1 if partial else 0 :]
         if positional:
             first = positional[0].value
             legacy = self.dict_items(first)
@@ -183,9 +163,7 @@ class Checker(Folder):
                 keys.append(first)
             else:  # Maniac({"apiKey": ...}) from older releases
                 keys += [value for key, value in legacy if key in LEGACY_KEY_FIELDS]
-                headers += [
-                    v for k, v in legacy if k in ("defaultHeaders", "default_headers")
-                ]
+                headers += [v for k, v in legacy if k in ("defaultHeaders", "default_headers")]
         return keys, via_name, headers, unpacked
 
     def _check_sdk_call(self, call: cst.Call, sdk: str, partial: bool = False) -> None:
@@ -208,9 +186,7 @@ class Checker(Folder):
         for expr in unpacked:  # no fix: the header is not in the call to move
             self._check_headers(expr, call, f"{sdk}(**…)", sdk_call=False)
 
-    def _judge_sdk_value(
-        self, folded: Folded, call: cst.Call, sdk: str, via: str | None = None
-    ) -> None:
+    def _judge_sdk_value(self, folded: Folded, call: cst.Call, sdk: str, via: str | None = None) -> None:
         kind = classify(folded.value, self.in_test)
         site = folded.site
         call_site = call if folded.through_name else None
@@ -302,9 +278,7 @@ class Checker(Folder):
                     continue
                 if not force and not looks_like_key(credential):
                     continue
-                message = (
-                    f"credential {mask(credential)} in the {header} header of {where}"
-                )
+                message = f"credential {mask(credential)} in the {header} header of {where}"
                 fix: tuple[str | None, cst.CSTNode | None, str | None] = (
                     None,
                     None,
@@ -350,9 +324,7 @@ class Checker(Folder):
     def _check_getenv(self, call: cst.Call) -> None:
         name_expr, default = getenv_parts(call)
         if default is not None:
-            self._check_getenv_default(
-                call, name_expr, default, DROP_GETENV_DEFAULT, call, "default"
-            )
+            self._check_getenv_default(call, name_expr, default, DROP_GETENV_DEFAULT, call, "default")
 
     def _check_getenv_default(
         self,
@@ -370,9 +342,7 @@ class Checker(Folder):
             value = folded.value
             if classify(value, self.in_test) != REAL:
                 continue
-            if not looks_like_key(value) and not (
-                name is not None and is_maniac_env_name(name.value)
-            ):
+            if not looks_like_key(value) and not (name is not None and is_maniac_env_name(name.value)):
                 continue
             shown = name.value if name is not None else "the variable"
             message = f"credential {mask(value)} is the {role} of {shown}: the key ships with the code when the variable is unset"
@@ -401,9 +371,7 @@ class Checker(Folder):
             value = folded.value
             if classify(value, self.in_test) != REAL:
                 continue
-            if not looks_like_key(value) and not (
-                name is not None and is_maniac_env_name(name)
-            ):
+            if not looks_like_key(value) and not (name is not None and is_maniac_env_name(name)):
                 continue
             message = f"credential {mask(value)} written into the environment ({how} {name or '…'})"
             removable = statement is not None and single and not folded.through_name
@@ -420,22 +388,16 @@ class Checker(Folder):
                     call_site,
                 )
             else:
-                issue = PyIssue(
-                    "MG204", message, folded.site, value, None, None, None, call_site
-                )
+                issue = PyIssue("MG204", message, folded.site, value, None, None, None, call_site)
             self._add(issue)
 
     def _check_env_setter(self, call: Call) -> None:
-        positional = [
-            a.value for a in call.node.args if a.keyword is None and not a.star
-        ]
+        positional = [a.value for a in call.node.args if a.keyword is None and not a.star]
         if len(positional) < 2:
             return
         name = self.fold(positional[0])
         how = "os.putenv" if "os.putenv" in call.qnames else "os.environ.setdefault"
-        self._check_env_write(
-            name.value if name else None, positional[1], call.statement, how
-        )
+        self._check_env_write(name.value if name else None, positional[1], call.statement, how)
 
     def _check_env_update(self, call: Call) -> None:
         pairs: list[tuple[str, cst.BaseExpression]] = []
@@ -445,9 +407,7 @@ class Checker(Folder):
             elif not arg.star:
                 pairs += self.dict_items(arg.value) or []
         for name, value in pairs:
-            self._check_env_write(
-                name, value, call.statement, "os.environ.update", single=len(pairs) == 1
-            )
+            self._check_env_write(name, value, call.statement, "os.environ.update", single=len(pairs) == 1)
 
     # ---- pieces -----------------------------------------------------------
 
@@ -457,11 +417,7 @@ class Checker(Folder):
         seen: set[cst.BaseExpression] = set()
         for node, parent in self.compounds:
             ancestor = parent
-            while (
-                ancestor is not None
-                and ancestor not in seen
-                and ancestor not in self._reported
-            ):
+            while ancestor is not None and ancestor not in seen and ancestor not in self._reported:
                 ancestor = parents.get(ancestor)
             if ancestor is not None or node in self._reported:
                 continue

@@ -40,11 +40,7 @@ class Folder(Resolver):
     def _subscript_values(self, expr: cst.Subscript, depth: int) -> Values | None:
         """`CONFIG["maniac"]["key"]`, `KEYS[0]`: the element of a dict, list or
         tuple literal (or a name bound to one) read with a constant index."""
-        if (
-            depth > MAX_DEPTH
-            or len(expr.slice) != 1
-            or not isinstance(expr.slice[0].slice, cst.Index)
-        ):
+        if depth > MAX_DEPTH or len(expr.slice) != 1 or not isinstance(expr.slice[0].slice, cst.Index):
             return None
         index = expr.slice[0].slice.value
         position = _int_literal(index)
@@ -54,11 +50,7 @@ class Folder(Resolver):
         out: Values = []
         for container in self._containers(expr.value, depth):
             if isinstance(container, cst.Dict) and key is not None:
-                out += [
-                    value
-                    for name, value in self._dict_pairs(container)
-                    if name == key.value
-                ]
+                out += [value for name, value in self._dict_pairs(container) if name == key.value]
             elif isinstance(container, (cst.List, cst.Tuple)) and position is not None:
                 elements = container.elements
                 if any(isinstance(e, cst.StarredElement) for e in elements):
@@ -67,9 +59,7 @@ class Folder(Resolver):
                     out.append(elements[position].value)
         return out or None
 
-    def _containers(
-        self, expr: cst.BaseExpression, depth: int
-    ) -> list[cst.BaseExpression]:
+    def _containers(self, expr: cst.BaseExpression, depth: int) -> list[cst.BaseExpression]:
         if isinstance(expr, (cst.Dict, cst.List, cst.Tuple)):
             return [expr]
         if isinstance(expr, cst.Subscript):
@@ -133,19 +123,11 @@ class Folder(Resolver):
         assert first is not None
         return Folded(first.value, first.site, first.compound, True)
 
-    def _fold_all(
-        self, parts: Sequence[cst.BaseExpression], depth: int
-    ) -> list[Folded] | None:
+    def _fold_all(self, parts: Sequence[cst.BaseExpression], depth: int) -> list[Folded] | None:
         folds = [self.fold(p, depth + 1) for p in parts]
-        return (
-            None
-            if any(f is None for f in folds)
-            else [f for f in folds if f is not None]
-        )
+        return None if any(f is None for f in folds) else [f for f in folds if f is not None]
 
-    def _join(
-        self, expr: cst.BaseExpression, parts: Sequence[cst.BaseExpression], depth: int
-    ) -> Folded | None:
+    def _join(self, expr: cst.BaseExpression, parts: Sequence[cst.BaseExpression], depth: int) -> Folded | None:
         folds = self._fold_all(parts, depth)
         if folds is None:
             return None
@@ -209,19 +191,14 @@ class Folder(Resolver):
         value = percent_format(template.value, values)
         return None if value is None else Folded(value, expr, True, through)
 
-    def _call_arguments(
-        self, call: cst.Call, depth: int
-    ) -> tuple[list[str], dict[str, str], bool] | None:
+    def _call_arguments(self, call: cst.Call, depth: int) -> tuple[list[str], dict[str, str], bool] | None:
         """Folded positional and keyword arguments (a literal `**{…}` too)."""
         positional: list[str] = []
         keywords: dict[str, str] = {}
         through = False
         for arg in call.args:
             if arg.star == "**" and isinstance(arg.value, cst.Dict):
-                pairs = [
-                    (name, self.fold(value, depth + 1))
-                    for name, value in self._dict_pairs(arg.value)
-                ]
+                pairs = [(name, self.fold(value, depth + 1)) for name, value in self._dict_pairs(arg.value)]
                 if any(f is None for _, f in pairs):
                     return None
                 keywords.update((name, f.value) for name, f in pairs if f is not None)
@@ -251,11 +228,7 @@ class Folder(Resolver):
         if base is None:
             return None
         if method == "join":
-            if (
-                len(expr.args) != 1
-                or expr.args[0].keyword is not None
-                or expr.args[0].star
-            ):
+            if len(expr.args) != 1 or expr.args[0].keyword is not None or expr.args[0].star:
                 return None
             seq = expr.args[0].value
             if not isinstance(seq, (cst.List, cst.Tuple)) or any(
@@ -276,27 +249,14 @@ class Folder(Resolver):
             return None
         positional, keywords, through = arguments
         value = str_format(base.value, positional, keywords)
-        return (
-            None
-            if value is None
-            else Folded(value, expr, True, through or base.through_name)
-        )
+        return None if value is None else Folded(value, expr, True, through or base.through_name)
 
-    def _fold_template(
-        self, expr: cst.Call, func: cst.Attribute, depth: int
-    ) -> Folded | None:
+    def _fold_template(self, expr: cst.Call, func: cst.Attribute, depth: int) -> Folded | None:
         """`string.Template("…").substitute({…}, name=…)` on literals."""
         maker = func.value
-        if (
-            not isinstance(maker, cst.Call)
-            or not self.qnames(maker.func) & TEMPLATE_CLASSES
-        ):
+        if not isinstance(maker, cst.Call) or not self.qnames(maker.func) & TEMPLATE_CLASSES:
             return None
-        if (
-            len(maker.args) != 1
-            or maker.args[0].keyword is not None
-            or maker.args[0].star
-        ):
+        if len(maker.args) != 1 or maker.args[0].keyword is not None or maker.args[0].star:
             return None
         template = self.fold(maker.args[0].value, depth + 1)
         if template is None:
@@ -305,9 +265,7 @@ class Folder(Resolver):
         through = template.through_name
         for arg in expr.args:
             if arg.keyword is not None:
-                pairs: list[tuple[str, cst.BaseExpression]] | None = [
-                    (arg.keyword.value, arg.value)
-                ]
+                pairs: list[tuple[str, cst.BaseExpression]] | None = [(arg.keyword.value, arg.value)]
             elif arg.star in (
                 "",
                 "**",
@@ -316,16 +274,12 @@ class Folder(Resolver):
             else:
                 return None
             for name, value_expr in pairs if pairs is not None else [("", None)]:
-                folded = (
-                    self.fold(value_expr, depth + 1) if value_expr is not None else None
-                )
+                folded = self.fold(value_expr, depth + 1) if value_expr is not None else None
                 if folded is None:
                     return None
                 mapping[name] = folded.value
                 through = through or folded.through_name
-        value = template_substitute(
-            template.value, mapping, safe=func.attr.value == "safe_substitute"
-        )
+        value = template_substitute(template.value, mapping, safe=func.attr.value == "safe_substitute")
         return None if value is None else Folded(value, expr, True, through)
 
     def options(self, expr: cst.BaseExpression) -> list[Folded]:
@@ -341,23 +295,15 @@ class Folder(Resolver):
                 out.append(Folded(folded.value, folded.site, folded.compound, True))
         return out
 
-    def dict_items(
-        self, expr: cst.BaseExpression, depth: int = 0
-    ) -> list[tuple[str, cst.BaseExpression]] | None:
+    def dict_items(self, expr: cst.BaseExpression, depth: int = 0) -> list[tuple[str, cst.BaseExpression]] | None:
         """(key, value expression) pairs of a dict display, `dict(...)` call, or a
         name bound to one; None when `expr` is not a dict."""
         if depth > MAX_DEPTH:
             return None
         if isinstance(expr, cst.Dict):
             return self._dict_pairs(expr)
-        if (
-            isinstance(expr, cst.Call)
-            and isinstance(expr.func, cst.Name)
-            and expr.func.value == "dict"
-        ):
-            return [
-                (a.keyword.value, a.value) for a in expr.args if a.keyword is not None
-            ]
+        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value == "dict":
+            return [(a.keyword.value, a.value) for a in expr.args if a.keyword is not None]
         bound = self.bound_values(expr)
         if not bound:
             return None

@@ -79,9 +79,7 @@ class Resolver(cst.CSTVisitor):
     def visit_Lambda(self, node: cst.Lambda) -> None:
         self._note_params(node, node.params)
 
-    def _note_params(
-        self, owner: cst.FunctionDef | cst.Lambda, params: cst.Parameters
-    ) -> None:
+    def _note_params(self, owner: cst.FunctionDef | cst.Lambda, params: cst.Parameters) -> None:
         for param in (*params.posonly_params, *params.params, *params.kwonly_params):
             self._param_owner[param] = owner
 
@@ -96,16 +94,8 @@ class Resolver(cst.CSTVisitor):
         self._small = node
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        star = (
-            isinstance(node.names, cst.ImportStar)
-            and node.module is not None
-            and node.relative == ()
-        )
-        if (
-            star
-            and node.module is not None
-            and cst.helpers.get_full_name_for_node(node.module) == "maniac"
-        ):
+        star = isinstance(node.names, cst.ImportStar) and node.module is not None and node.relative == ()
+        if star and node.module is not None and cst.helpers.get_full_name_for_node(node.module) == "maniac":
             self.star_maniac = True
 
     def _enclosing_class(self) -> cst.ClassDef | None:
@@ -120,24 +110,15 @@ class Resolver(cst.CSTVisitor):
             return None
         return self._line if len(self._line.body) == 1 else small
 
-    def _record_target(
-        self, target: cst.BaseExpression, value: cst.BaseExpression
-    ) -> None:
+    def _record_target(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         if isinstance(target, cst.Name):
             self._values[target] = value
             if self._owners and isinstance(self._owners[-1], cst.ClassDef):
-                self._class_attrs[self._owners[-1]].setdefault(target.value, []).append(
-                    value
-                )
-        elif isinstance(target, (cst.Tuple, cst.List)) and isinstance(
-            value, (cst.Tuple, cst.List)
-        ):
+                self._class_attrs[self._owners[-1]].setdefault(target.value, []).append(value)
+        elif isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, (cst.Tuple, cst.List)):
             targets = [e.value for e in target.elements]
             values = [e.value for e in value.elements]
-            starred = any(
-                isinstance(e, cst.StarredElement)
-                for e in (*target.elements, *value.elements)
-            )
+            starred = any(isinstance(e, cst.StarredElement) for e in (*target.elements, *value.elements))
             if not starred and len(targets) == len(values):
                 for sub_target, sub_value in zip(targets, values):
                     self._record_target(sub_target, sub_value)
@@ -155,9 +136,7 @@ class Resolver(cst.CSTVisitor):
         for assign_target in node.targets:
             target = assign_target.target
             self._record_target(target, node.value)
-            if isinstance(target, cst.Subscript) and "os.environ" in self.qnames(
-                target.value
-            ):
+            if isinstance(target, cst.Subscript) and "os.environ" in self.qnames(target.value):
                 statement = self.statement_of(node) if len(node.targets) == 1 else None
                 self.env_assigns.append(EnvAssign(target, node.value, statement))
 
@@ -248,9 +227,7 @@ class Resolver(cst.CSTVisitor):
         scope = self.get_metadata(ScopeProvider, name, None)
         if not isinstance(scope, Scope):
             return None
-        nodes = [
-            a.node if isinstance(a, Assignment) else None for a in scope[name.value]
-        ]
+        nodes = [a.node if isinstance(a, Assignment) else None for a in scope[name.value]]
         params = [n for n in nodes if isinstance(n, cst.Param)]
         return params if params and len(params) == len(nodes) else None
 
@@ -273,16 +250,11 @@ class Resolver(cst.CSTVisitor):
         if owner is None:
             return None
         for statement in owner.body.body:
-            if (
-                isinstance(statement, cst.FunctionDef)
-                and statement.name.value == node.attr.value
-            ):
+            if isinstance(statement, cst.FunctionDef) and statement.name.value == node.attr.value:
                 return statement
         return None
 
-    def _instance_class(
-        self, expr: cst.BaseExpression
-    ) -> tuple[cst.ClassDef, cst.Call | None] | None:
+    def _instance_class(self, expr: cst.BaseExpression) -> tuple[cst.ClassDef, cst.Call | None] | None:
         """The class `expr` names (`Settings`) or is an instance of
         (`Settings()`, or a name bound once to it), with the constructor call."""
         if isinstance(expr, cst.Name):
@@ -330,13 +302,7 @@ def field_default(value: cst.BaseExpression) -> cst.BaseExpression | None:
     if not isinstance(value, cst.Call):
         return value
     func = value.func
-    name = (
-        func.attr.value
-        if isinstance(func, cst.Attribute)
-        else func.value
-        if isinstance(func, cst.Name)
-        else ""
-    )
+    name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
     if name not in FIELD_FACTORIES:
         return value
     for arg in value.args:

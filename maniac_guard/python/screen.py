@@ -37,9 +37,7 @@ ENV_PREFIX = "MANIAC_"  # is_maniac_env_name: upper-cased name starts with it
 URL_WORD = "maniac"  # is_maniac_url: every form holds it, lower-cased
 LOOKUPS = frozenset({"getenv", "get"})  # os.getenv, os.environ.get
 SETTERS = frozenset({"setdefault", "putenv"})  # os.environ.setdefault, os.putenv
-OS_FUNCTIONS = frozenset(
-    {"getenv", "putenv"}
-)  # on `os` (or a name for it), not on environ
+OS_FUNCTIONS = frozenset({"getenv", "putenv"})  # on `os` (or a name for it), not on environ
 # The SDK's arguments the analyzer reads (besides positional and **).
 SDK_KEYWORDS = frozenset({"api_key", "default_headers"})
 FOLDED_CALLS = frozenset({"join", "format", "substitute", "safe_substitute", "dict"})
@@ -56,9 +54,7 @@ def reachable(text: str, literals: Iterable[str], joins: bool = True) -> bool:
         return False
     heads = [text[:i] for i in range(1, len(text))]
     tails = [text[i:] for i in range(1, len(text))]
-    return any(p.endswith(h) for p in pieces for h in heads) and any(
-        p.startswith(t) for p in pieces for t in tails
-    )
+    return any(p.endswith(h) for p in pieces for h in heads) and any(p.startswith(t) for p in pieces for t in tails)
 
 
 class _Ingredients:
@@ -91,9 +87,7 @@ class _Ingredients:
             elif isinstance(node, ast.Call):
                 self._note_call(node)
             elif isinstance(node, ast.Assign):
-                self.subscript_targets += [
-                    t.value for t in node.targets if isinstance(t, ast.Subscript)
-                ]
+                self.subscript_targets += [t.value for t in node.targets if isinstance(t, ast.Subscript)]
             elif _joins(node):
                 self.joins = True
             elif isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or):
@@ -124,18 +118,14 @@ class _Ingredients:
     def _environ(self, expr: ast.expr) -> bool:
         """`os.environ`, `environ`, or a name imported from os."""
         name = _name_of(expr)
-        return name == "environ" or (
-            isinstance(expr, ast.Name) and name in self.os_names
-        )
+        return name == "environ" or (isinstance(expr, ast.Name) and name in self.os_names)
 
     def _env_function(self, func: ast.expr, names: frozenset[str]) -> bool:
         """A call of os.<one of names> or os.environ.<one of names>: qualified
         names end with the function's own name unless it was imported from os
         under another one (then any name imported from os counts)."""
         if isinstance(func, ast.Attribute):
-            return func.attr in names and (
-                func.attr in OS_FUNCTIONS or self._environ(func.value)
-            )
+            return func.attr in names and (func.attr in OS_FUNCTIONS or self._environ(func.value))
         return isinstance(func, ast.Name) and func.id in self.os_names
 
     def env_sink(self) -> bool:
@@ -146,14 +136,10 @@ class _Ingredients:
             return True
         for call in self.calls:
             positional = [a for a in call.args if not isinstance(a, ast.Starred)]
-            with_value = len(positional) >= 2 or any(
-                k.arg == "default" for k in call.keywords
-            )
+            with_value = len(positional) >= 2 or any(k.arg == "default" for k in call.keywords)
             if with_value and self._env_function(call.func, LOOKUPS | SETTERS):
                 return True  # getenv(name, default), setdefault(name, value), putenv(name, value)
-            if self._env_function(call.func, frozenset({"update"})) and (
-                call.args or call.keywords
-            ):
+            if self._env_function(call.func, frozenset({"update"})) and (call.args or call.keywords):
                 return True
         return False
 
@@ -166,11 +152,7 @@ class _Ingredients:
             if _name_of(call.func) in self.sdk_names:
                 arguments = [
                     *call.args,
-                    *(
-                        k.value
-                        for k in call.keywords
-                        if k.arg in SDK_KEYWORDS or k.arg is None
-                    ),
+                    *(k.value for k in call.keywords if k.arg in SDK_KEYWORDS or k.arg is None),
                 ]
             elif any(_name_of(a) in self.sdk_names for a in call.args):
                 arguments = [*call.args, *(k.value for k in call.keywords)]
@@ -181,24 +163,16 @@ class _Ingredients:
         return False
 
     def could_fire(self) -> bool:
-        if (
-            SDK_MODULE in self.names
-            and not SDK_CLASSES.isdisjoint(self.names)
-            and self._sdk_call_could_fire()
-        ):
+        if SDK_MODULE in self.names and not SDK_CLASSES.isdisjoint(self.names) and self._sdk_call_could_fire():
             return True
         if reachable(KEY_PREFIX, self.literals, self.joins):
             return True
         if self.env_sink() and (
             any(ENV_PREFIX in name.upper() for name in self.names)
-            or reachable(
-                ENV_PREFIX, [literal.upper() for literal in self.literals], self.joins
-            )
+            or reachable(ENV_PREFIX, [literal.upper() for literal in self.literals], self.joins)
         ):
             return True
-        return self.headers and reachable(
-            URL_WORD, [literal.lower() for literal in self.literals], self.joins
-        )
+        return self.headers and reachable(URL_WORD, [literal.lower() for literal in self.literals], self.joins)
 
 
 def _name_of(expr: ast.AST) -> str:
@@ -227,9 +201,7 @@ def _joins(node: ast.AST) -> bool:
     """`a + b`, `a % b`, or an f-string that interpolates."""
     if isinstance(node, ast.BinOp):
         return isinstance(node.op, (ast.Add, ast.Mod))
-    return isinstance(node, ast.JoinedStr) and any(
-        isinstance(v, ast.FormattedValue) for v in node.values
-    )
+    return isinstance(node, ast.JoinedStr) and any(isinstance(v, ast.FormattedValue) for v in node.values)
 
 
 def could_fire(tree: ast.AST) -> bool:

@@ -16,9 +16,7 @@ _FORMATTER = string.Formatter()
 _PERCENT = re.compile(r"%(?:\((?P<name>[^)]*)\))?(?P<kind>.)", re.DOTALL)
 
 
-def str_format(
-    template: str, positional: Sequence[str], keywords: Mapping[str, str]
-) -> str | None:
+def str_format(template: str, positional: Sequence[str], keywords: Mapping[str, str]) -> str | None:
     """`template.format(*positional, **keywords)` for plain fields; None otherwise."""
     pieces: list[str] = []
     auto = 0
@@ -52,9 +50,7 @@ def str_format(
     return "".join(pieces)
 
 
-def percent_format(
-    template: str, values: Sequence[str] | Mapping[str, str]
-) -> str | None:
+def percent_format(template: str, values: Sequence[str] | Mapping[str, str]) -> str | None:
     """`template % values` for `%s`, `%(name)s` and `%%`; None otherwise."""
     pieces: list[str] = []
     position = 0
@@ -83,9 +79,7 @@ def percent_format(
     return "".join(pieces)
 
 
-def template_substitute(
-    template: str, mapping: Mapping[str, str], safe: bool
-) -> str | None:
+def template_substitute(template: str, mapping: Mapping[str, str], safe: bool) -> str | None:
     """`string.Template(template).substitute(mapping)` (or safe_substitute)."""
     try:
         built = string.Template(template)

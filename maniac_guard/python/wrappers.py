@@ -36,9 +36,7 @@ class Wrappers:
                     self._callers.setdefault(target, []).append((call.node, bound))
         return self._callers
 
-    def arguments_for(
-        self, expr: cst.BaseExpression, level: int = 0
-    ) -> list[tuple[cst.BaseExpression, str]]:
+    def arguments_for(self, expr: cst.BaseExpression, level: int = 0) -> list[tuple[cst.BaseExpression, str]]:
         """(argument, wrapper name) for each call that passes a value in the
         parameter `expr` names; nothing when `expr` is not a parameter."""
         if level >= MAX_WRAPPERS or not isinstance(expr, cst.Name):
@@ -57,19 +55,13 @@ class Wrappers:
         return out
 
 
-def argument_for(
-    function: cst.FunctionDef, param: cst.Param, call: cst.Call, bound: bool
-) -> cst.BaseExpression | None:
+def argument_for(function: cst.FunctionDef, param: cst.Param, call: cst.Call, bound: bool) -> cst.BaseExpression | None:
     """The argument `call` passes for `param`, if it can be told."""
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value == param.name.value:
             return arg.value
     positional_params = [*function.params.posonly_params, *function.params.params]
-    if (
-        bound
-        and positional_params
-        and positional_params[0].name.value in ("self", "cls")
-    ):
+    if bound and positional_params and positional_params[0].name.value in ("self", "cls"):
         positional_params = positional_params[1:]
     if param not in positional_params:
         return None

@@ -19,14 +19,10 @@ from typing import Any
 # Lone surrogates: U+DC80..U+DCFF are bytes that were not UTF-8 (PEP 383).
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # C0 and C1 controls, DEL, and the bidi controls of "Trojan Source".
-_CONTROL = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 # What json.dumps(ensure_ascii=False) leaves raw in its output: DEL, C1 and
 # bidi controls (it escapes C0 itself) and lone surrogates (it cannot encode).
-_JSON_RAW = re.compile(
-    "[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
+_JSON_RAW = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def _visible(char: str) -> str:
@@ -48,9 +44,7 @@ def undecodable(text: str) -> str:
 def printable(text: str, keep: str = "") -> str:
     """`text` safe to print on a terminal: controls (but those in `keep`) and
     undecodable bytes become visible escapes."""
-    return _CONTROL.sub(
-        lambda m: m.group() if m.group() in keep else _visible(m.group()), text
-    )
+    return _CONTROL.sub(lambda m: m.group() if m.group() in keep else _visible(m.group()), text)
 
 
 # Up to this many findings JSON reports are indented for people; above it,

@@ -10,11 +10,11 @@ log view) are shown as visible `\\x1b` escapes first.
 from __future__ import annotations
 
 from maniac_guard.catalog import get_rule
-from maniac_guard.summary import ScanResult
 from maniac_guard.findings import Finding, Severity
 from maniac_guard.report import ReportContext
 from maniac_guard.report.escape import printable
 from maniac_guard.report.text import summary_line
+from maniac_guard.summary import ScanResult
 
 
 def escape_data(text: str) -> str:

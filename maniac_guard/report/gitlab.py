@@ -17,10 +17,10 @@ from typing import Any
 
 from maniac_guard import __version__
 from maniac_guard.catalog import get_rule
-from maniac_guard.summary import ScanResult
 from maniac_guard.findings import Finding, Severity
 from maniac_guard.report import ReportContext
 from maniac_guard.report.escape import json_text, undecodable
+from maniac_guard.summary import ScanResult
 
 SCHEMA_VERSION = "15.2.1"
 NO_COMMIT = "0000000"  # what GitLab's own analyzers write when there is no commit

@@ -12,10 +12,10 @@ from typing import Any
 
 from maniac_guard import __version__
 from maniac_guard.catalog import get_rule
-from maniac_guard.summary import ScanResult
 from maniac_guard.findings import Finding
 from maniac_guard.report import ReportContext
 from maniac_guard.report.escape import json_text
+from maniac_guard.summary import ScanResult
 
 SCHEMA_VERSION = 1
 

@@ -17,11 +17,11 @@ import re
 import xml.etree.ElementTree as ET
 
 from maniac_guard.catalog import get_rule
-from maniac_guard.summary import ScanResult
 from maniac_guard.findings import Finding, Severity
 from maniac_guard.report import ReportContext
 from maniac_guard.report.escape import printable
 from maniac_guard.report.text import summary_line
+from maniac_guard.summary import ScanResult
 
 SUITE = "maniac-guard"
 # Non-characters XML 1.0 cannot carry (controls are escaped before).
@@ -69,9 +69,7 @@ def _testcase(suite: ET.Element, finding: Finding, occurrence: int, fail_on: Sev
         failure = ET.SubElement(case, "failure", type=finding.rule_id, message=clean(finding.message))
         failure.text = _details(finding)
     else:
-        skipped = ET.SubElement(
-            case, "skipped", message=f"{finding.severity.label}: below --fail-on {fail_on.label}"
-        )
+        skipped = ET.SubElement(case, "skipped", message=f"{finding.severity.label}: below --fail-on {fail_on.label}")
         skipped.text = _details(finding)
     return failed
 

@@ -27,9 +27,9 @@ from urllib.parse import quote
 from maniac_guard import __version__
 from maniac_guard.catalog import Rule, load_rules
 from maniac_guard.findings import Finding, digest, sort_key
-from maniac_guard.summary import ScanResult
 from maniac_guard.report import ReportContext
 from maniac_guard.report.escape import json_text
+from maniac_guard.summary import ScanResult
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFO_URI = "https://github.com/maniac-guard/maniac-guard"
@@ -64,9 +64,7 @@ def rule_descriptor(rule: Rule) -> dict[str, Any]:
         "id": rule.id,
         "name": rule.name,
         "shortDescription": {"text": rule.summary},
-        "fullDescription": {
-            "text": shortened(rule.doc.get("what", rule.summary).strip())
-        },
+        "fullDescription": {"text": shortened(rule.doc.get("what", rule.summary).strip())},
         "help": {"text": doc, "markdown": doc},
         "helpUri": help_uri(rule),
         "defaultConfiguration": {"level": rule.severity.sarif_level},
@@ -113,9 +111,7 @@ class Locator:
         # that is itself a symlink is reported under its own name.
         base = self.root if finding.commit else self.cwd
         joined = os.path.normpath(os.path.join(base, finding.path))
-        return os.path.join(
-            self._real_dir(os.path.dirname(joined)), os.path.basename(joined)
-        )
+        return os.path.join(self._real_dir(os.path.dirname(joined)), os.path.basename(joined))
 
     def artifact(self, finding: Finding) -> dict[str, str]:
         absolute = self.absolute(finding)
@@ -138,9 +134,7 @@ def line_hash(finding: Finding) -> str:
     """Our `primaryLocationLineHash`: what GitHub's hashes (the line, blanks
     ignored, never its number), from the masked line and a hash of the key,
     so it needs no file and holds no secret."""
-    what = (
-        finding.secret.digest if finding.secret is not None else digest(finding.subject)
-    )
+    what = finding.secret.digest if finding.secret is not None else digest(finding.subject)
     line = " ".join(finding.snippet.split())
     return digest(f"{finding.rule_id}\0{what}\0{line}")[:16]
 
@@ -156,17 +150,13 @@ def line_hashes(findings: list[Finding]) -> dict[int, str]:
     return out
 
 
-def _result(
-    finding: Finding, index: dict[str, int], locator: Locator, hashes: dict[int, str]
-) -> dict[str, Any]:
+def _result(finding: Finding, index: dict[str, int], locator: Locator, hashes: dict[int, str]) -> dict[str, Any]:
     loc = finding.location
     properties: dict[str, Any] = {"severity": finding.severity.label}
     if finding.masked:
         properties["maskedSecret"] = finding.masked
     if finding.commit:
-        properties.update(
-            commit=finding.commit, author=finding.author, date=finding.date
-        )
+        properties.update(commit=finding.commit, author=finding.author, date=finding.date)
     if finding.verification is not None:
         v = finding.verification
         properties["verification"] = v.state

@@ -7,10 +7,10 @@ from collections import Counter
 import click
 
 from maniac_guard.catalog import get_rule
-from maniac_guard.summary import ScanResult
 from maniac_guard.findings import Finding, Severity
 from maniac_guard.report import ReportContext
 from maniac_guard.report.escape import printable
+from maniac_guard.summary import ScanResult
 
 SEVERITY_COLORS = {
     Severity.CRITICAL: "bright_red",

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 from maniac_guard.sources import SourceFile
 
 if TYPE_CHECKING:
-    from maniac_guard.config import Settings
     import pathspec
+
+    from maniac_guard.config import Settings
 
 BINARY_SNIFF = 8192
 # Files up to this size are read whole and then judged: a separate sniff
@@ -26,7 +27,22 @@ UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 # Python (the bulk of a Python tree's files), ELF/Mach-O/PE objects, Java
 # classes, PNG, zip-based archives, gzip. They are counted as binary without
 # being opened. Lower case; other files are sniffed.
-BINARY_SUFFIXES = (".pyc", ".pyo", ".so", ".o", ".dylib", ".dll", ".exe", ".class", ".png", ".zip", ".whl", ".jar", ".gz", ".tgz")
+BINARY_SUFFIXES = (
+    ".pyc",
+    ".pyo",
+    ".so",
+    ".o",
+    ".dylib",
+    ".dll",
+    ".exe",
+    ".class",
+    ".png",
+    ".zip",
+    ".whl",
+    ".jar",
+    ".gz",
+    ".tgz",
+)
 
 
 @dataclass
@@ -144,7 +160,9 @@ def _expand_submodules(directory: str, files: list[str], report: WalkReport | No
         if inner is None:
             if report is not None:
                 shown = os.path.relpath(link)
-                report.messages.append(f"{shown}: git submodule not checked out; not scanned (run `git submodule update --init`)")
+                report.messages.append(
+                    f"{shown}: git submodule not checked out; not scanned (run `git submodule update --init`)"
+                )
             continue
         kept.extend(inner)
     return kept
@@ -220,9 +238,7 @@ def iter_path_batches(
                 yield kept
 
 
-def iter_paths(
-    paths: Sequence[str], *, use_gitignore: bool, excluder: Excluder, report: WalkReport
-) -> Iterator[str]:
+def iter_paths(paths: Sequence[str], *, use_gitignore: bool, excluder: Excluder, report: WalkReport) -> Iterator[str]:
     """Absolute paths of the files to scan, each once."""
     for batch in iter_path_batches(paths, use_gitignore=use_gitignore, excluder=excluder, report=report):
         yield from batch

@@ -80,8 +80,18 @@ class StagedReport:
 def staged_files(cwd: str, pathspecs: Sequence[str] = ()) -> StagedReport:
     """Files added, copied, modified or retyped in the index, with their blob ids.
     Pathspecs are literal: a file named `*.py` or `:(exclude)x` is that file."""
-    args = ["--literal-pathspecs", "diff", "--cached", "--raw", "-z", "--no-abbrev", "--no-renames",
-            "--no-ext-diff", "--no-relative", "--diff-filter=ACMT"]
+    args = [
+        "--literal-pathspecs",
+        "diff",
+        "--cached",
+        "--raw",
+        "-z",
+        "--no-abbrev",
+        "--no-renames",
+        "--no-ext-diff",
+        "--no-relative",
+        "--diff-filter=ACMT",
+    ]
     if pathspecs:
         args += ["--", *pathspecs]
     out = run_git(args, cwd)

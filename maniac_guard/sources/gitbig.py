@@ -87,8 +87,19 @@ def _raw_entries(stream: IO[bytes]) -> Iterator[tuple[list[bytes], bytes, list[b
 
 
 def raw_args(revs: Sequence[str], max_commits: int | None, paths: Sequence[bytes] = ()) -> list[str]:
-    args = ["--literal-pathspecs", "log", "--raw", "-z", "-c", "--no-abbrev", "--no-renames", "--root", "--full-history",
-            "--no-show-signature", RAW_FORMAT]
+    args = [
+        "--literal-pathspecs",
+        "log",
+        "--raw",
+        "-z",
+        "-c",
+        "--no-abbrev",
+        "--no-renames",
+        "--root",
+        "--full-history",
+        "--no-show-signature",
+        RAW_FORMAT,
+    ]
     if max_commits is not None:
         args.append(f"--max-count={max_commits}")
     return [*args, *revs, "--", *(p.decode("utf-8", "surrogateescape") for p in paths)]

@@ -34,7 +34,9 @@ def blob_source(
         return None
     info, data = reader.read(diff.new_blob, max_size)
     if info is None:
-        state.unreadable.append(f"{path} at {at}: blob {diff.new_blob[:12]} is missing from the repository, cannot scan it")
+        state.unreadable.append(
+            f"{path} at {at}: blob {diff.new_blob[:12]} is missing from the repository, cannot scan it"
+        )
         return None
     if data is None:
         state.too_large += 1

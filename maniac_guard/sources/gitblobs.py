@@ -58,8 +58,11 @@ class BlobReader:
     def _start(self, mode: str) -> subprocess.Popen[bytes]:
         try:
             return subprocess.Popen(
-                [*git_command(), "cat-file", mode], cwd=self.cwd,
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                [*git_command(), "cat-file", mode],
+                cwd=self.cwd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
             )
         except OSError as exc:
             raise GitError(f"cannot run git: {exc.strerror}") from None
@@ -133,8 +136,13 @@ class _Pipeline:
         import threading
 
         try:
-            self.proc = subprocess.Popen([*git_command(), "cat-file", mode], cwd=cwd, stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            self.proc = subprocess.Popen(
+                [*git_command(), "cat-file", mode],
+                cwd=cwd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
         except OSError as exc:
             raise GitError(f"cannot run git: {exc.strerror}") from None
         assert self.proc.stdin is not None and self.proc.stdout is not None

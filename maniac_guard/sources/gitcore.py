@@ -23,9 +23,7 @@ def git_command() -> list[str]:
 
 def run_git(args: Sequence[str], cwd: str, input: bytes | None = None) -> bytes:
     try:
-        proc = subprocess.run(
-            ["git", *args], cwd=cwd, input=input, capture_output=True, check=False
-        )
+        proc = subprocess.run(["git", *args], cwd=cwd, input=input, capture_output=True, check=False)
     except OSError as exc:
         raise GitError(f"cannot run git: {exc.strerror}") from None
     if proc.returncode != 0:
@@ -67,8 +65,17 @@ def unquote_path(raw: bytes) -> bytes:
     if not raw.startswith(b'"') or not raw.endswith(b'"') or len(raw) < 2:
         return raw
     body, out, i = raw[1:-1], bytearray(), 0
-    simple = {ord("n"): 10, ord("t"): 9, ord("r"): 13, ord("a"): 7, ord("b"): 8,
-              ord("f"): 12, ord("v"): 11, ord("\\"): 92, ord('"'): 34}
+    simple = {
+        ord("n"): 10,
+        ord("t"): 9,
+        ord("r"): 13,
+        ord("a"): 7,
+        ord("b"): 8,
+        ord("f"): 12,
+        ord("v"): 11,
+        ord("\\"): 92,
+        ord('"'): 34,
+    }
     while i < len(body):
         char = body[i]
         if char == 92 and i + 1 < len(body):

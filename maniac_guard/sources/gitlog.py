@@ -57,10 +57,29 @@ def log_args(revs: Sequence[str], max_commits: int | None, max_size: int = 10 * 
     # diff.mnemonicPrefix, log.showRoot and diff.relative cannot change
     # what we parse. bigFileThreshold: git does not diff (nor load) blobs
     # over our size limit; they come out as "Binary files" and are sized.
-    args = ["-c", f"core.bigFileThreshold={max(max_size, 1024)}", "log", "-p", "--no-color", "--no-ext-diff",
-            "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/", "--no-relative", "--root", "--full-index",
-            "--no-show-signature", "--irreversible-delete", "--full-history", "-U0", "-M", "--cc", "--reverse",
-            "--date-order", LOG_FORMAT]
+    args = [
+        "-c",
+        f"core.bigFileThreshold={max(max_size, 1024)}",
+        "log",
+        "-p",
+        "--no-color",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--src-prefix=a/",
+        "--dst-prefix=b/",
+        "--no-relative",
+        "--root",
+        "--full-index",
+        "--no-show-signature",
+        "--irreversible-delete",
+        "--full-history",
+        "-U0",
+        "-M",
+        "--cc",
+        "--reverse",
+        "--date-order",
+        LOG_FORMAT,
+    ]
     if max_commits is not None:
         args.append(f"--max-count={max_commits}")
     return [*args, *revs, "--"]
@@ -125,8 +144,10 @@ def history_sources(
     with tempfile.TemporaryFile() as errors, BlobReader(root) as reader:
         try:
             proc = subprocess.Popen(
-                [*git_command(), *log_args(revs, max_commits, max_size), *exclude_pathspecs(big)], cwd=root,
-                stdout=subprocess.PIPE, stderr=errors,
+                [*git_command(), *log_args(revs, max_commits, max_size), *exclude_pathspecs(big)],
+                cwd=root,
+                stdout=subprocess.PIPE,
+                stderr=errors,
             )
         except OSError as exc:
             raise GitError(f"cannot run git: {exc.strerror}") from None
@@ -162,7 +183,9 @@ def _widen_pipe(stream: IO[bytes]) -> None:
         pass
 
 
-def _commit_blocks(stream: IO[bytes], block_size: int = 1 << 20, limit: int = BLOCK_LIMIT) -> Iterator[tuple[bytes, bool]]:
+def _commit_blocks(
+    stream: IO[bytes], block_size: int = 1 << 20, limit: int = BLOCK_LIMIT
+) -> Iterator[tuple[bytes, bool]]:
     """The log cut at each commit record, read in large blocks: (block, whole).
     A commit larger than `limit` comes in pieces cut at line ends (whole=False)."""
     separator = b"\n" + COMMIT_MARK
@@ -203,7 +226,10 @@ def _lines_worth_parsing(stream: IO[bytes], hints: Sequence[bytes] | None) -> It
 
 
 def _parse(
-    stream: Iterable[bytes], state: HistoryState, max_size: int, meter: Progress | None,
+    stream: Iterable[bytes],
+    state: HistoryState,
+    max_size: int,
+    meter: Progress | None,
     reader: BlobReader | None = None,
 ) -> Iterator[SourceFile]:
     """The parser; without a `reader` (tests of the parser alone), files git

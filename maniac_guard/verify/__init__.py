@@ -20,9 +20,7 @@ def verify_result(result: ScanResult, settings: Settings, *, quiet: bool = False
     options = resolve_options(settings, quiet=quiet)
     # Keys only in findings the rule selection drops are not sent.
     wanted = select_findings(result.findings, settings)
-    result.findings, report = verify_findings(
-        result.findings, options, only_live=settings.only_live, send=wanted
-    )
+    result.findings, report = verify_findings(result.findings, options, only_live=settings.only_live, send=wanted)
     summary = report.summary(options.base_url)
     result.stages.verification = summary
     line = (

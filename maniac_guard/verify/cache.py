@@ -67,5 +67,10 @@ class VerifyCache:
         from maniac_guard.cachefiles import store_cached
 
         now = time.time() if now is None else now
-        record = {"state": verification.state, "status": verification.status, "reason": verification.reason, "checked": now}
+        record = {
+            "state": verification.state,
+            "status": verification.status,
+            "reason": verification.reason,
+            "checked": now,
+        }
         store_cached(self._path(key), json.dumps(record).encode("utf-8"), None)

@@ -108,9 +108,13 @@ class Checker:
                 break
             time.sleep(wait)
         if outcome is None:
-            return Verification(UNKNOWN, None, f"not checked: the {self.options.budget:g}s time budget was used up"), False
+            return Verification(
+                UNKNOWN, None, f"not checked: the {self.options.budget:g}s time budget was used up"
+            ), False
         v = outcome.verification
         if made == attempts:
             note = f" after {attempts} attempts" if attempts > 1 else ""
             return Verification(UNKNOWN, v.status, v.reason + note), True
-        return Verification(UNKNOWN, v.status, f"{v.reason} (stopped: the {self.options.budget:g}s time budget ran out)"), False
+        return Verification(
+            UNKNOWN, v.status, f"{v.reason} (stopped: the {self.options.budget:g}s time budget ran out)"
+        ), False

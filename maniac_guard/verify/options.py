@@ -64,7 +64,9 @@ def check_base_url(url: str, origin: str = "--api-url") -> str:
     if parts.scheme not in {"https", "http"} or not host:
         raise ConfigError(f"{origin}: must be an https:// URL, got {text!r}")
     if parts.scheme == "http" and not _is_loopback(host):
-        raise ConfigError(f"{origin}: plain http is only allowed to loopback addresses (127.0.0.1, ::1, localhost); use https")
+        raise ConfigError(
+            f"{origin}: plain http is only allowed to loopback addresses (127.0.0.1, ::1, localhost); use https"
+        )
     if parts.username or parts.password:
         raise ConfigError(f"{origin}: must not carry a user name or password")
     if parts.query or parts.fragment:
@@ -82,7 +84,9 @@ def _env_number(env: Mapping[str, str], name: str, kind: type[float] | type[int]
     try:
         value = kind(raw)
     except ValueError:
-        raise ConfigError(f"{name}={raw!r}: must be a {'number of seconds' if kind is float else 'whole number'}") from None
+        raise ConfigError(
+            f"{name}={raw!r}: must be a {'number of seconds' if kind is float else 'whole number'}"
+        ) from None
     if value < 0 or (kind is float and value == 0):
         raise ConfigError(f"{name}={raw!r}: must be {'positive' if kind is float else 'zero or more'}")
     return value

@@ -127,7 +127,10 @@ def verify_keys(keys: list[str], options: VerifyOptions) -> VerifyReport:
                         try:
                             verdict, cacheable = future.result()
                         except Exception as exc:  # noqa: BLE001 - a bug must not end the scan or print a key
-                            verdict, cacheable = Verification(UNKNOWN, None, f"check failed ({type(exc).__name__})"), False
+                            verdict, cacheable = (
+                                Verification(UNKNOWN, None, f"check failed ({type(exc).__name__})"),
+                                False,
+                            )
                         report.verdicts[key] = verdict
                         if cache is not None and cacheable:
                             cache.put(key, verdict)
