@@ -281,8 +281,10 @@ def test_commits_nothing_could_fire_on_are_counted_not_parsed(repo: Repo) -> Non
     first = repo.commit("plain")
     repo.write("f.txt", "plain text\nMANIAC_API_KEY=\n")
     second = repo.commit("names the variable")
+    from maniac_guard.history import fragment_hints
+
     state = HistoryState()
-    sources = list(history_sources(str(repo.path), ["--all"], state))
+    sources = list(history_sources(str(repo.path), ["--all"], state, hints=fragment_hints()))
     assert [source.commit for source in sources] == [second]
     assert list(state.order) == [first, second]
 
