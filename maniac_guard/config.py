@@ -27,8 +27,12 @@ DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
 CONFIG_FILE = ".maniac-guard.toml"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Settings:
+    """A run's settings, built once: the file config, then the command line
+    over it (`apply_overrides`). Frozen: a stage that needs other settings
+    makes a copy (`dataclasses.replace`) and says why."""
+
     exclude: list[str] = field(default_factory=list)
     select: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
@@ -234,22 +238,20 @@ def common_folder(paths: Sequence[str]) -> str:
 
 
 def _settings_from(found: tuple[Path, dict[str, Any]] | None) -> Settings:
-    settings = Settings()
     if found is None:
-        return settings
+        return Settings()
     path, table = found
+    values: dict[str, Any] = {}
     for key, value in table.items():
         if key not in CONFIG_KEYS:
             known = ", ".join(sorted(CONFIG_KEYS))
             raise ConfigError(f"{path}: unknown config key '{key}' (known: {known})")
         attribute, reader = CONFIG_KEYS[key]
         try:
-            setattr(settings, attribute, reader(key, value))
+            values[attribute] = reader(key, value)
         except ConfigError as exc:
             raise ConfigError(f"{path}: {exc}") from None
-    settings.config_path = str(path)
-    settings.config_dir = str(path.parent)
-    return settings
+    return Settings(**values, config_path=str(path), config_dir=str(path.parent))
 
 
 def load_settings(start: str, explicit: str | None = None) -> Settings:
@@ -260,18 +262,13 @@ def load_settings(start: str, explicit: str | None = None) -> Settings:
         table = _our_table(path, _read_toml(path))
         if table is None:  # a pyproject.toml without our table: nothing configured
             table = {}
-        settings = _settings_from((path, table))
-        settings.config_explicit = True
-        return settings
+        return replace(_settings_from((path, table)), config_explicit=True)
     return _settings_from(find_config(start))
 
 
 def apply_overrides(settings: Settings, overrides: dict[str, Any]) -> Settings:
     """CLI flags over config values (a flag left unset keeps the file's value)."""
-    for name, value in overrides.items():
-        setattr(settings, name, value)
-    settings.overrides = dict(overrides)
-    return settings
+    return replace(settings, **overrides, overrides=dict(overrides))
 
 
 def settings_for_path(path: str, run: Settings) -> Settings:
@@ -285,6 +282,5 @@ def settings_for_path(path: str, run: Settings) -> Settings:
         return run
     own = apply_overrides(_settings_from(found), run.overrides)
     # The rest stays the run's: one report, one exit code, one baseline.
-    run_copy = replace(run, **{name: getattr(own, name) for name in PER_FILE_KEYS})
-    run_copy.config_path, run_copy.config_dir = own.config_path, own.config_dir
-    return run_copy
+    per_file = {name: getattr(own, name) for name in PER_FILE_KEYS}
+    return replace(run, **per_file, config_path=own.config_path, config_dir=own.config_dir)

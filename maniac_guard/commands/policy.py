@@ -4,6 +4,7 @@ optional `--infer` of the scopes the Python code under PATHS needs."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -49,7 +50,7 @@ def run_policy(request: ScanRequest, infer: bool) -> int:
 
     settings = request.settings
     if not settings.select:
-        settings.select = ["MG4"]
+        request.settings = settings = dataclasses.replace(settings, select=["MG4"])
 
     def source(target: ScanTarget) -> ScanResult:
         result = scan_disk(target)

@@ -15,6 +15,7 @@ config, baseline, ignore file and report.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import sys
@@ -135,7 +136,7 @@ def run_pre_push(
 
     settings = load_settings(settings_paths[0] if settings_paths else info.root, config)
     if fail_on:
-        settings.fail_on = Severity.parse(fail_on)
+        settings = dataclasses.replace(settings, fail_on=Severity.parse(fail_on))
     spec = HistorySpec(tuple(revs), "the commits being pushed")
     request = ScanRequest(
         paths=[info.root],

@@ -277,15 +277,21 @@ def run_command(
 ) -> int:
     from maniac_guard.commands.options import split_ids
     from maniac_guard.commands.pre_push import read_stdin
-    from maniac_guard.config import load_settings
+    from maniac_guard.config import apply_overrides, load_settings
 
     settings = load_settings(".", config) if config else Settings()
-    if select:
-        settings.select = split_ids(select)
-    if ignore_rules:
-        settings.ignore = split_ids(ignore_rules, "--ignore")
-    if fail_on:
-        settings.fail_on = Severity.parse(fail_on)
+    settings = apply_overrides(
+        settings,
+        {
+            name: value
+            for name, value in (
+                ("select", split_ids(select)),
+                ("ignore", split_ids(ignore_rules, "--ignore")),
+                ("fail_on", Severity.parse(fail_on) if fail_on else None),
+            )
+            if value
+        },
+    )
     lines = read_stdin()
     if lines is None:
         raise ConfigError(

@@ -185,7 +185,7 @@ def run_command(opts: ScanOptions) -> int:
         unsafe_fixes=opts.unsafe_fixes,
     )
     if opts.no_baseline:
-        settings.baseline = None
+        settings = replace(settings, baseline=None)
     request = ScanRequest(
         paths=list(paths),
         settings=settings,
