@@ -132,6 +132,15 @@ def scan_source(
     return found
 
 
+def scan_bytes(path: str, data: bytes, detectors: Sequence[Detector] | None = None) -> list[Finding]:
+    """Findings in one file's bytes, as a scan of that file on disk would
+    report them (a fixed file's new text, a file's version at HEAD)."""
+    source, _, _ = to_source(path, data)
+    if source is None:  # binary, or not text in any encoding we read
+        return []
+    return scan_source(source, load_detectors() if detectors is None else detectors)
+
+
 @dataclass(frozen=True)
 class ScanScope:
     """What every worker needs to know about this scan."""

@@ -122,8 +122,7 @@ def _head_blobs(root: str, paths: Sequence[str]) -> dict[str, str]:
 def _present_at_head(root: str, paths: Sequence[str], max_size: int = 1 << 62) -> dict[str, set[tuple[str, str]]]:
     """For each path, the (rule, secret) pairs a scan of its HEAD version finds."""
     from maniac_guard.detectors import load_detectors
-    from maniac_guard.engine import scan_source
-    from maniac_guard.sources.files import to_source
+    from maniac_guard.engine import scan_bytes
     from maniac_guard.sources.gitblobs import BlobReader
 
     try:
@@ -138,9 +137,7 @@ def _present_at_head(root: str, paths: Sequence[str], max_size: int = 1 << 62) -
             data = reader.read(oid, max_size)[1]
             if data is None:
                 continue
-            source, _, _ = to_source(path, data)
-            if source is not None:
-                found[path] = {_identity(f) for f in scan_source(source, detectors)}
+            found[path] = {_identity(f) for f in scan_bytes(path, data, detectors)}
     return found
 
 

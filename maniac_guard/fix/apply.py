@@ -54,10 +54,9 @@ def rescan(run: FixRun, result: ScanResult, target: ScanTarget) -> int:
     """Replace the findings of the fixed files by those of their new text;
     returns how many findings went away."""
     from maniac_guard.detectors import load_detectors
-    from maniac_guard.engine import scan_source
+    from maniac_guard.engine import scan_bytes
     from maniac_guard.findings import sort_key
     from maniac_guard.selection import select_findings
-    from maniac_guard.sources.files import to_source
 
     changed = {f.path: f.new for f in run.changed}
     if not changed:
@@ -67,9 +66,7 @@ def rescan(run: FixRun, result: ScanResult, target: ScanTarget) -> int:
     after = []
     for path, data in changed.items():
         assert data is not None
-        source, _, _ = to_source(path, data)
-        if source is not None:
-            after += scan_source(source, detectors)
+        after += scan_bytes(path, data, detectors)
     after = _carry_verdicts(before, select_findings(after, target.settings), target.settings.only_live)
     kept = [f for f in result.findings if f.path not in changed]
     result.findings = sorted(kept + after, key=sort_key)
