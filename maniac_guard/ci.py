@@ -11,6 +11,7 @@ scan. Every choice is said on stderr.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -257,8 +258,12 @@ def gitlab(env: Mapping[str, str], root: str) -> CiRange:
 
 
 def detect_range(env: Mapping[str, str], root: str) -> CiRange:
+    """The event's range, with every one of its commits in the clone (fetched
+    or deepened as needed), or a CiError that says what to do."""
     if env.get("GITHUB_ACTIONS") == "true":
-        return github(env, root)
-    if env.get("GITLAB_CI") == "true":
-        return gitlab(env, root)
-    return fallback(root)
+        found = github(env, root)
+    elif env.get("GITLAB_CI") == "true":
+        found = gitlab(env, root)
+    else:
+        found = fallback(root)
+    return dataclasses.replace(found, spec=dataclasses.replace(found.spec, complete=True))

@@ -52,6 +52,9 @@ class HistorySpec:
     # Also what no commit diff shows: tag messages, tags of blobs and trees,
     # every stash entry (for `--all`-style scans, not for a range).
     whole_repository: bool = False
+    # The caller made sure every commit of the range is in this clone (`ci`
+    # fetches or deepens until it is), so a shallow clone misses nothing.
+    complete: bool = False
 
 
 def resolve_commit(root: str, ref: str, shallow: bool = False) -> str:
@@ -254,7 +257,7 @@ def history_result(
     result = scan_sources(clock.until(_filtered(sources, excluder, info.root)), enabled_rules(settings))
     result.findings = dedupe(result.findings, state, info.root, annotate_head=annotate_head)
     report_incomplete(result, state.unreadable)
-    notes = [SHALLOW_NOTE] if info.shallow else []
+    notes = [SHALLOW_NOTE] if info.shallow and not spec.complete else []
     if not state.order:
         notes.append(f"no commits to scan ({spec.label})")
     result.messages[:0] = notes + state.messages

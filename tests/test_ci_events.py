@@ -88,6 +88,9 @@ class Origin:
         if proc.returncode not in (0, 1):
             return proc.returncode, set(), proc.stderr
         report = json.loads(proc.stdout)
+        # A scanned range is whole (fetched or deepened as needed): no warning
+        # that the shallow clone may miss commits.
+        assert "commits beyond its depth are not scanned" not in proc.stderr, proc.stderr
         return proc.returncode, {f["path"] for f in report["findings"]}, proc.stderr
 
 
