@@ -285,6 +285,23 @@ def _rule_sources(directory: Path) -> list[tuple[str, bytes]]:
     return sources
 
 
+def rules_fingerprint() -> bytes:
+    """A hash of every file in the rules folder (rules, scopes, policies): what
+    a cached result must be keyed on, without parsing any YAML."""
+    import hashlib
+
+    directory = rules_dir()
+    digest = hashlib.blake2b(digest_size=32)
+    try:
+        names = sorted(e.name for e in os.scandir(directory) if e.is_file())
+        for name in names:
+            raw = (directory / name).read_bytes()
+            digest.update(name.encode("utf-8", "surrogateescape") + b"\0" + str(len(raw)).encode() + b"\0" + raw)
+    except OSError as exc:
+        raise CatalogError(f"{directory}: cannot read the rules: {exc.strerror}") from None
+    return digest.digest()
+
+
 @functools.cache
 def load_rules() -> dict[str, Rule]:
     """Every rule by id: from the catalog cache when it matches the YAML

@@ -228,7 +228,7 @@ def _version() -> bytes:
     import sys
 
     from maniac_guard import __version__
-    from maniac_guard.catalog import load_rules
+    from maniac_guard.catalog import rules_fingerprint
 
     version = hashlib.blake2b(f"detector-cache-v2\0{__version__}\0{sys.version}".encode(), digest_size=32)
     package = os.path.dirname(os.path.abspath(__file__))
@@ -238,6 +238,5 @@ def _version() -> bytes:
             if name.endswith(".py"):
                 info = os.stat(os.path.join(current, name))
                 version.update(f"{current[len(package) :]}/{name}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
-    for rule in load_rules().values():
-        version.update(repr(rule).encode("utf-8", "surrogatepass"))
+    version.update(rules_fingerprint())  # the rules' bytes: no YAML parse on a hook's path
     return version.digest()

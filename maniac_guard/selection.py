@@ -23,6 +23,8 @@ def rule_matches(rule_id: str, selectors: Sequence[str]) -> bool:
 
 
 def check_selectors(selectors: Sequence[str]) -> None:
+    """Every selector names a rule. Loads the catalog even with none: a broken
+    rules folder must stop a run (exit 2), not let it report clean."""
     from maniac_guard.catalog import load_rules
 
     ids = load_rules()
