@@ -104,7 +104,8 @@ def _start(started: list[subprocess.Popen[str] | int], tree: Path) -> tuple[subp
     started.append(proc)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
-        helpers = _children(proc.pid)
+        # Forked helpers only: a `git ls-files` the scan runs is a child too.
+        helpers = [pid for pid in _children(proc.pid) if _is_a_scan(pid)]
         if helpers:
             started.extend(helpers)
             return proc, helpers
