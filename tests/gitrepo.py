@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 # Who commits in the tests, and no user or system config leaking in.
 GIT_ENV = {
@@ -80,3 +81,26 @@ def make_repo(path: Path, env: dict[str, str]) -> Repo:
     repo = Repo(path, env)
     repo.git("init", "-q", "-b", "main")
     return repo
+
+
+def scan_json(repo: Repo, *args: str, cwd: Path | None = None) -> tuple[int, dict[str, Any], str]:
+    """`maniac-guard scan ARGS --format json` in the repository (or `cwd`): exit code, report, stderr."""
+    import json
+
+    from tests.helpers import run_cli
+
+    proc = run_cli("scan", *args, "--format", "json", cwd=cwd or repo.path, env=repo.env)
+    assert proc.returncode in (0, 1), proc.stderr
+    return proc.returncode, json.loads(proc.stdout), proc.stderr
+
+
+def push(repo: Repo, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """A real `git push origin ARGS` from the repository."""
+    return subprocess.run(
+        ["git", "push", "origin", *args],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **repo.env},
+        timeout=timeout,
+    )

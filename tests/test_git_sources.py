@@ -10,7 +10,7 @@ import pytest
 
 from maniac_guard.history import HistorySpec
 from maniac_guard.sources.git import HistoryState, history_sources, unquote_path
-from tests.gitrepo import Repo, git_env, make_repo
+from tests.gitrepo import Repo, git_env, make_repo, scan_json
 from tests.helpers import fake_key, run_cli
 
 
@@ -24,12 +24,6 @@ def env(tmp_path: Path) -> dict[str, str]:
 @pytest.fixture
 def repo(tmp_path: Path, env: dict[str, str]) -> Repo:
     return make_repo(tmp_path / "repo", env)
-
-
-def scan_json(repo: Repo, *args: str, cwd: Path | None = None) -> tuple[int, dict, str]:
-    proc = run_cli("scan", *args, "--format", "json", cwd=cwd or repo.path, env=repo.env)
-    assert proc.returncode in (0, 1), proc.stderr
-    return proc.returncode, json.loads(proc.stdout), proc.stderr
 
 
 # --- staged -----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.gitrepo import Repo, git_env, make_repo
+from tests.gitrepo import Repo, git_env, make_repo, scan_json
 from tests.helpers import console_script, fake_key, run_cli
 
 
@@ -27,12 +27,6 @@ def env(tmp_path: Path) -> dict[str, str]:
 @pytest.fixture
 def repo(tmp_path: Path, env: dict[str, str]) -> Repo:
     return make_repo(tmp_path / "repo", env)
-
-
-def scan_json(repo: Repo, *args: str, cwd: Path | None = None) -> tuple[int, dict, str]:
-    proc = run_cli("scan", *args, "--format", "json", cwd=cwd or repo.path, env=repo.env)
-    assert proc.returncode in (0, 1), proc.stderr
-    return proc.returncode, json.loads(proc.stdout), proc.stderr
 
 
 def utf16(text: str) -> bytes:

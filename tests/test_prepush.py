@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.gitrepo import Repo, git_env, make_repo
+from tests.gitrepo import Repo, git_env, make_repo, push
 from tests.helpers import console_script, fake_key, run_cli
 from tests.test_precommit import ROOT, HookRepo, hook_repo, pre_commit  # noqa: F401 - the session fixture
 
@@ -33,17 +33,6 @@ def with_server(repo: Repo, server: Path) -> None:
         ["git", "init", "-q", "--bare", "-b", "main", str(server)], check=True, env={**os.environ, **repo.env}
     )
     repo.git("remote", "add", "origin", str(server))
-
-
-def push(repo: Repo, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", "push", "origin", *args],
-        cwd=repo.path,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **repo.env},
-        timeout=900,
-    )
 
 
 @pytest.fixture

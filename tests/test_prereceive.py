@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.gitrepo import Repo, git_env, make_repo
+from tests.gitrepo import Repo, git_env, make_repo, push
 from tests.helpers import console_script, fake_key
 
 
@@ -49,17 +49,6 @@ def setup(tmp_path: Path) -> tuple[Server, Repo]:
     repo.commit("first")
     repo.git("push", "-q", "origin", "main")
     return server, repo
-
-
-def push(repo: Repo, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", "push", "origin", *args],
-        cwd=repo.path,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **repo.env},
-        timeout=120,
-    )
 
 
 def test_a_push_holding_a_key_is_refused_and_the_ref_does_not_move(setup: tuple[Server, Repo]) -> None:
