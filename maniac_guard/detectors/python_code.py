@@ -22,9 +22,6 @@ from maniac_guard.sources import SourceFile
 if TYPE_CHECKING:
     import ast
 
-    import libcst as cst
-    from libcst.metadata import CodePosition, CodeRange
-
     from maniac_guard.sources.notebook import NotebookCode
 
 RULE_IDS = frozenset({"MG201", "MG202", "MG203", "MG204", "MG205", "MG206", "MG207", "MG208"})
@@ -108,20 +105,20 @@ def wants(source: SourceFile) -> bool:
     return may_fire(source.data)
 
 
-def _parse(text: str, path: str) -> cst.Module | None:
-    import libcst as cst
+def _parse(text: str, path: str) -> ast.Module | None:
+    import ast
 
     try:
-        return cst.parse_module(text)
-    except cst.ParserSyntaxError as exc:
+        return ast.parse(text)
+    except SyntaxError as exc:
         # Never the exception's text: it quotes the source line, which may hold a key.
-        debug(__name__, "%s: does not parse as Python (line %s); key patterns only", path, exc.raw_line)
-    except (RecursionError, MemoryError, ValueError, TypeError):
+        debug(__name__, "%s: does not parse as Python (line %s); key patterns only", path, exc.lineno)
+    except (RecursionError, MemoryError, ValueError):
         debug(__name__, "%s: too complex or invalid for the Python parser; key patterns only", path)
     return None
 
 
-def _parse_notebook(code: NotebookCode, path: str) -> tuple[cst.Module | None, NotebookCode]:
+def _parse_notebook(code: NotebookCode, path: str) -> tuple[ast.Module | None, NotebookCode]:
     """The whole notebook, or, if some cells do not parse, the others."""
     module = _parse(code.text, path)
     if module is not None:
@@ -132,22 +129,24 @@ def _parse_notebook(code: NotebookCode, path: str) -> tuple[cst.Module | None, N
     return _parse(code.text, path), code
 
 
-def _skipped(source: SourceFile, text: str) -> bool:
-    """True when libcst need not (or must not) see `text`: too big or deep
-    (said in a note), or the screen proves no 2xx rule can fire on it."""
+def _screened(source: SourceFile, text: str) -> tuple[bool, ast.Module | None]:
+    """(skip, tree): skip when the code is too big or deep for the analyzer
+    (said in a note) or the screen proves no 2xx rule can fire on it; the
+    tree when it parsed (None: the analyzer cannot read it)."""
     reason, tree = _guard(text)
     if reason is not None:
         source.notes.append(f"{source.path}: {reason}; Python rules skipped, key patterns only")
-        return True
+        return True, None
     if tree is None:
-        return False  # does not parse as this Python's ast: libcst decides
+        return False, None
     from maniac_guard.python.screen import could_fire
 
-    return not could_fire(tree)
+    return not could_fire(tree), tree
 
 
 class _Locator:
-    """Byte offsets in `source.data` for libcst positions."""
+    """Byte offsets in `source.data` for `ast` positions (whose columns count
+    UTF-8 bytes of the decoded text, not of the file)."""
 
     def __init__(self, source: SourceFile, text: str, notebook: NotebookCode | None) -> None:
         self.source = source
@@ -166,32 +165,52 @@ class _Locator:
             self._starts = starts
         return self._starts
 
-    def span(self, where: CodeRange) -> tuple[int, int]:
+    def _column(self, line: int, utf8_column: int) -> int:
+        """The character column of an `ast` column."""
+        row = self.rows[line - 1] if 0 < line <= len(self.rows) else ""
+        return len(row.encode("utf-8", "surrogatepass")[:utf8_column].decode("utf-8", "replace"))
+
+    def _position(self, node: ast.AST, end: bool = False) -> tuple[int, int]:
+        line = (node.end_lineno or node.lineno) if end else node.lineno
+        column = (node.end_col_offset or 0) if end else node.col_offset
+        return line, self._column(line, column)
+
+    def segment(self, node: ast.AST) -> str:
+        """The source text of `node`."""
+        (first, start), (last, stop) = self._position(node), self._position(node, end=True)
+        rows = self.rows[first - 1 : last]
+        if not rows:
+            return ""
+        if len(rows) == 1:
+            return rows[0][start:stop]
+        return "\n".join([rows[0][start:], *rows[1:-1], rows[-1][:stop]])
+
+    def span(self, node: ast.AST) -> tuple[int, int]:
         """[start, end) byte offsets of a node, cut to its first line in a notebook."""
         if self.notebook is not None:
-            return self._notebook_span(where)
-        return self._offset(where.start), self._offset(where.end)
+            return self._notebook_span(node)
+        return self._offset(self._position(node)), self._offset(self._position(node, end=True))
 
-    def _offset(self, position: CodePosition) -> int:
+    def _offset(self, position: tuple[int, int]) -> int:
         starts = self._line_starts()
-        line = min(max(position.line, 1), len(starts))
+        line = min(max(position[0], 1), len(starts))
         start = starts[line - 1]
         end = starts[line] if line < len(starts) else len(self.source.data)
         row = self.source.data[start:end].decode("utf-8", "replace")
-        return start + len(row[: position.column].encode("utf-8", "replace"))
+        return start + len(row[: position[1]].encode("utf-8", "replace"))
 
-    def _notebook_span(self, where: CodeRange) -> tuple[int, int]:
+    def _notebook_span(self, node: ast.AST) -> tuple[int, int]:
         """Where the code sits inside its JSON string, or failing that the
         string's start: editors and SARIF viewers then land on the right line."""
         assert self.notebook is not None
-        index = min(max(where.start.line, 1), len(self.notebook.offsets)) - 1
+        (first, start), (last, stop) = self._position(node), self._position(node, end=True)
+        index = min(max(first, 1), len(self.notebook.offsets)) - 1
         token = self.notebook.offsets[index]
         data = self.source.data
         line_end = data.find(b"\n", token)
         line_end = len(data) if line_end < 0 else line_end
         row = self.rows[index] if index < len(self.rows) else ""
-        stop = where.end.column if where.end.line == where.start.line else len(row)
-        piece = row[where.start.column : stop]
+        piece = row[start : stop if last == first else len(row)]
         if piece:
             for ascii_only in (False, True):
                 escaped = json.dumps(piece, ensure_ascii=ascii_only)[1:-1].encode("utf-8")
@@ -200,10 +219,10 @@ class _Locator:
                     return found, found + len(escaped)
         return token + 1, token + 1
 
-    def line(self, position: CodePosition) -> int:
+    def line(self, line: int) -> int:
         if self.notebook is not None:
-            return self.notebook.notebook_line(position.line)
-        return self.source.real_line(position.line)
+            return self.notebook.notebook_line(line)
+        return self.source.real_line(line)
 
 
 def detect(source: SourceFile) -> Iterator[Finding]:
@@ -214,47 +233,44 @@ def detect(source: SourceFile) -> Iterator[Finding]:
         notebook = extract(source.data)
         if notebook is None:
             return
-        if _skipped(source, notebook.text):
+        skip, module = _screened(source, notebook.text)
+        if skip:
             return
-        module, parsed = _parse_notebook(notebook, source.path)
-        source.partial = source.partial or parsed is not notebook  # some cells left out
-        notebook = parsed
+        if module is None:
+            module, parsed = _parse_notebook(notebook, source.path)
+            source.partial = source.partial or parsed is not notebook  # some cells left out
+            notebook = parsed
         text = notebook.text
     else:
         text = source.text
-        if _skipped(source, text):
+        skip, module = _screened(source, text)
+        if skip:
             return
-        module = _parse(text, source.path)
+        if module is None:
+            _parse(text, source.path)  # says why, at debug level
     if module is None:
         source.partial = True
         return
-    # libcst only now: the screen above has said a rule could fire here.
-    from libcst.metadata import MetadataWrapper, PositionProvider
-
     from maniac_guard.detectors.snippet import finding_at
     from maniac_guard.python.analyzer import analyze
 
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     try:
-        issues = analyze(wrapper, path=source.path)
+        issues = analyze(module, text, path=source.path)
     except RecursionError:
         debug(__name__, "%s: too deeply nested for the Python analyzer; key patterns only", source.path)
         source.partial = True
         return
     if not issues:
         return
-    # Positions cost a second pass over the tree: only files with issues pay.
-    positions = wrapper.resolve(PositionProvider)
     locate = _Locator(source, text, notebook)
     for issue in issues:
-        where = positions[issue.node]
-        start, end = locate.span(where)
+        start, end = locate.span(issue.node)
         message = issue.message
         if issue.call_site is not None:
-            used = locate.line(positions[issue.call_site].start)
-            if used != locate.line(where.start):
+            used = locate.line(issue.call_site.lineno)
+            if used != locate.line(issue.node.lineno):
                 message += f" (used at line {used})"
-        subject = "" if issue.secret is not None else f"{issue.rule_id}:{wrapper.module.code_for_node(issue.node)}"
+        subject = "" if issue.secret is not None else f"{issue.rule_id}:{locate.segment(issue.node)}"
         yield finding_at(
             source,
             issue.rule_id,

@@ -67,9 +67,15 @@ class ModuleFix:
 
 
 def analyze(wrapper: MetadataWrapper, path: str) -> Sequence[Issue]:
-    from maniac_guard.python.analyzer import analyze as run
+    """The analyzer's issues on this module, with its libcst nodes."""
+    from maniac_guard.fix.nodemap import to_cst
+    from maniac_guard.python.analyzer import analyze_text
 
-    return run(wrapper, path=path)
+    try:
+        issues = analyze_text(wrapper.module.code, path=path)
+    except (SyntaxError, ValueError):  # newer syntax than this Python reads
+        return []
+    return to_cst(issues, wrapper)
 
 
 def rule_selected(rule_id: str, options: FixOptions) -> bool:

@@ -1,23 +1,22 @@
-"""The libcst analysis behind rules MG201–MG208, in parts:
+"""The analysis behind rules MG201–MG208, on the standard library's `ast`:
 
-- `resolve.py`: one visitor pass collects assignments, class attributes,
-  calls, environment writes and expressions built from pieces, and resolves
-  names, attributes and parameters to the expressions they can hold;
+- `scopes.py`: Python's name binding, and the qualified names of imports;
+- `resolve.py`: one pass collects assignments, class attributes, calls,
+  environment writes and expressions built from pieces, and resolves names,
+  attributes and parameters to the expressions they can hold;
 - `fold.py`: folds those expressions to constant strings;
 - `wrappers.py`: follows a parameter from a wrapper function to its callers;
 - `checks.py`: one small check per place a key can go (MG201–MG208).
 
-`analyze()` returns `PyIssue`s whose nodes belong to `wrapper.module`: the
-autofix (maniac_guard.fix) rewrites exactly those nodes. `screen.py` decides,
-without libcst, whether a file needs this analysis at all.
+`analyze()` returns `PyIssue`s whose nodes belong to the tree it was given;
+the autofix (maniac_guard.fix) finds the same nodes in its libcst tree by
+their positions. `screen.py` decides, cheaper still, whether a file needs
+this analysis at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-import libcst as cst
-from libcst.metadata import MetadataWrapper
+import ast
 
 from maniac_guard.python.checks import Checker
 from maniac_guard.python.fold import Folded
@@ -42,22 +41,18 @@ __all__ = [
     "Folded",
     "PyIssue",
     "analyze",
-    "iter_issue_nodes",
+    "analyze_text",
 ]
 
 
-def analyze(wrapper: MetadataWrapper, *, path: str = "") -> list[PyIssue]:
-    """Every 2xx issue in the module. `path` only decides whether it is test code."""
-    checker = Checker(in_test=is_test_path(path))
-    wrapper.visit(checker)
+def analyze(tree: ast.Module, text: str, *, path: str = "") -> list[PyIssue]:
+    """Every 2xx issue in the module `tree` was parsed from (`text`). `path`
+    only decides whether it is test code."""
+    checker = Checker(tree, text, in_test=is_test_path(path))
+    checker.run()
     return checker.issues
 
 
-def iter_issue_nodes(issues: Iterable[PyIssue]) -> list[cst.CSTNode]:
-    """Nodes whose positions the detector needs (reported and call sites)."""
-    out: list[cst.CSTNode] = []
-    for issue in issues:
-        out.append(issue.node)
-        if issue.call_site is not None:
-            out.append(issue.call_site)
-    return out
+def analyze_text(text: str, *, path: str = "") -> list[PyIssue]:
+    """`analyze` on source text; raises SyntaxError when it does not parse."""
+    return analyze(ast.parse(text), text, path=path)

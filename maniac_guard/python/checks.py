@@ -5,10 +5,8 @@ assembled from pieces anywhere."""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
-
-import libcst as cst
-from libcst.metadata import Scope, ScopeProvider
 
 from maniac_guard.findings import mask
 from maniac_guard.keyshape import looks_like_key
@@ -22,7 +20,7 @@ from maniac_guard.python.issues import (
     PyIssue,
     short,
 )
-from maniac_guard.python.resolve import Call, getenv_parts
+from maniac_guard.python.resolve import Call, getenv_parts, positional
 from maniac_guard.python.sdk import SDK_CLASSES, sdk_class
 from maniac_guard.python.values import (
     ENV_NAME,
@@ -44,11 +42,11 @@ LEGACY_KEY_FIELDS = ("apiKey", "api_key")
 
 
 class Checker(Folder):
-    def __init__(self, in_test: bool) -> None:
-        super().__init__()
+    def __init__(self, tree: ast.Module, text: str, in_test: bool) -> None:
+        super().__init__(tree, text)
         self.in_test = in_test
         self.issues: list[PyIssue] = []
-        self._reported: set[cst.CSTNode] = set()
+        self._reported: set[ast.AST] = set()
         self.wrappers = Wrappers(self)  # its index of calls is built on first use
 
     def _add(self, issue: PyIssue) -> None:
@@ -57,29 +55,28 @@ class Checker(Folder):
         self._reported.add(issue.node)
         self.issues.append(issue)
 
-    def _sdk_of(self, qnames: frozenset[str], func: cst.BaseExpression) -> str | None:
+    def _sdk_of(self, qnames: frozenset[str], func: ast.expr) -> str | None:
         for name in qnames:
             found = sdk_class(name)
             if found is not None:
                 return found
-        if self.star_maniac and not qnames and isinstance(func, cst.Name) and func.value in SDK_CLASSES:
-            # `from maniac import *`: libcst does not follow star imports, so
-            # a name with no binding of its own is taken to come from there.
-            scope = self.get_metadata(ScopeProvider, func, None)
-            if isinstance(scope, Scope) and not scope[func.value]:
-                return func.value
+        if self.star_maniac and not qnames and isinstance(func, ast.Name) and func.id in SDK_CLASSES:
+            # `from maniac import *`: a name with no binding of its own is
+            # taken to come from there.
+            if self.unbound(func):
+                return func.id
         return None
 
     def _partial_sdk(self, call: Call) -> str | None:
         """`functools.partial(Maniac, …)`: the SDK class it binds arguments to."""
         if not call.qnames & PARTIAL:
             return None
-        positional = [a for a in call.node.args if a.keyword is None and not a.star]
-        if not positional:
+        given = positional(call.node)
+        if not given:
             return None
-        return self._sdk_of(self.qnames(positional[0].value), positional[0].value)
+        return self._sdk_of(self.qnames(given[0]), given[0])
 
-    def leave_Module(self, original_node: cst.Module) -> None:
+    def run(self) -> None:
         for call in self.calls:
             sdk = self._sdk_of(call.qnames, call.node.func)
             partial_sdk = None if sdk is not None else self._partial_sdk(call)
@@ -91,73 +88,62 @@ class Checker(Folder):
                 self._check_env_setter(call)
             elif ENV_UPDATE in call.qnames:
                 self._check_env_update(call)
-            elif any(a.keyword is not None and a.keyword.value == "headers" for a in call.node.args):
+            elif any(k.arg == "headers" for k in call.node.keywords):
                 self._check_http_call(call.node)
         for assign in self.env_assigns:
-            index = assign.target.slice[0].slice if len(assign.target.slice) == 1 else None
-            name = self.fold(index.value) if isinstance(index, cst.Index) else None
+            name = self.fold(assign.target.slice)
             self._check_env_write(
                 name.value if name else None,
                 assign.value,
                 assign.statement,
                 "os.environ[...] =",
             )
-        for fallback in self.or_fallbacks:
-            lookup = self._env_lookups(fallback.left)
-            if lookup is not None:
-                name_expr, _ = getenv_parts(lookup)
-                self._check_getenv_default(
-                    lookup,
-                    name_expr,
-                    fallback.right,
-                    DROP_OR_FALLBACK,
-                    fallback,
-                    "`or` fallback",
-                )
+        for left, fallback in self.or_fallbacks:
+            lookups = [self._env_lookups(expr) for expr in left]
+            first = lookups[0]
+            if first is not None and all(lookups):
+                name_expr, _ = getenv_parts(first)
+                # The fix drops `or <fallback>`: the fixer finds the `or` by its right side.
+                self._check_getenv_default(first, name_expr, fallback, DROP_OR_FALLBACK, fallback, "`or` fallback")
         self._check_pieces()
 
-    def _env_lookups(self, expr: cst.BaseExpression) -> cst.Call | None:
+    def _env_lookups(self, expr: ast.expr) -> ast.Call | None:
         """The first getenv call of `os.getenv(A)` or `os.getenv(A) or
-        os.environ.get(B) or …` (left-nested), None if anything else is in it."""
-        if isinstance(expr, cst.Call):
+        os.environ.get(B) or …`, None if anything else is in it."""
+        if isinstance(expr, ast.Call):
             return expr if self.qnames(expr.func) & GETENV else None
-        if isinstance(expr, cst.BooleanOperation) and isinstance(expr.operator, cst.Or):
-            first = self._env_lookups(expr.left)
-            return first if first is not None and self._env_lookups(expr.right) is not None else None
+        if isinstance(expr, ast.BoolOp) and isinstance(expr.op, ast.Or):
+            lookups = [self._env_lookups(value) for value in expr.values]
+            return lookups[0] if all(lookups) else None
         return None
 
     # ---- the SDK ----------------------------------------------------------
 
     def _sdk_arguments(
-        self, call: cst.Call, partial: bool
-    ) -> tuple[
-        list[cst.BaseExpression],
-        set[int],
-        list[cst.BaseExpression],
-        list[cst.BaseExpression],
-    ]:
+        self, call: ast.Call, partial: bool
+    ) -> tuple[list[ast.expr], set[int], list[ast.expr], list[ast.expr]]:
         """Key expressions (with the ids of those from a dict bound to a name),
         default_headers expressions, and headers unpacked from `**…`."""
-        keys: list[cst.BaseExpression] = []
+        keys: list[ast.expr] = []
         via_name: set[int] = set()
-        headers: list[cst.BaseExpression] = []
-        unpacked: list[cst.BaseExpression] = []
-        for arg in call.args:
-            if arg.keyword is not None and arg.keyword.value == "api_key":
-                keys.append(arg.value)
-            elif arg.keyword is not None and arg.keyword.value == "default_headers":
-                (unpacked if partial else headers).append(arg.value)
-            elif arg.star == "**":  # Maniac(**{"api_key": …}), or a name bound to such a dict
-                for key, value in self.dict_items(arg.value) or []:
+        headers: list[ast.expr] = []
+        unpacked: list[ast.expr] = []
+        for keyword in call.keywords:
+            if keyword.arg == "api_key":
+                keys.append(keyword.value)
+            elif keyword.arg == "default_headers":
+                (unpacked if partial else headers).append(keyword.value)
+            elif keyword.arg is None:  # Maniac(**{"api_key": …}), or a name bound to such a dict
+                for key, value in self.dict_items(keyword.value) or []:
                     if key == "api_key":
                         keys.append(value)
-                        if not isinstance(arg.value, (cst.Dict, cst.Call)):
+                        if not isinstance(keyword.value, (ast.Dict, ast.Call)):
                             via_name.add(id(value))
                     elif key == "default_headers":
                         unpacked.append(value)
-        positional = [a for a in call.args if a.keyword is None and not a.star][1 if partial else 0 :]
-        if positional:
-            first = positional[0].value
+        given = positional(call)[1 if partial else 0 :]
+        if given:
+            first = given[0]
             legacy = self.dict_items(first)
             if legacy is None:
                 keys.append(first)
@@ -166,7 +152,7 @@ class Checker(Folder):
                 headers += [v for k, v in legacy if k in ("defaultHeaders", "default_headers")]
         return keys, via_name, headers, unpacked
 
-    def _check_sdk_call(self, call: cst.Call, sdk: str, partial: bool = False) -> None:
+    def _check_sdk_call(self, call: ast.Call, sdk: str, partial: bool = False) -> None:
         keys, via_name, headers, unpacked = self._sdk_arguments(call, partial)
         for expr in keys:
             for folded in self.options(expr):
@@ -186,7 +172,7 @@ class Checker(Folder):
         for expr in unpacked:  # no fix: the header is not in the call to move
             self._check_headers(expr, call, f"{sdk}(**…)", sdk_call=False)
 
-    def _judge_sdk_value(self, folded: Folded, call: cst.Call, sdk: str, via: str | None = None) -> None:
+    def _judge_sdk_value(self, folded: Folded, call: ast.Call, sdk: str, via: str | None = None) -> None:
         kind = classify(folded.value, self.in_test)
         site = folded.site
         call_site = call if folded.through_name else None
@@ -263,8 +249,8 @@ class Checker(Folder):
 
     def _check_headers(
         self,
-        expr: cst.BaseExpression,
-        call: cst.Call,
+        expr: ast.expr,
+        call: ast.Call,
         where: str,
         sdk_call: bool,
         force: bool = True,
@@ -279,7 +265,7 @@ class Checker(Folder):
                 if not force and not looks_like_key(credential):
                     continue
                 message = f"credential {mask(credential)} in the {header} header of {where}"
-                fix: tuple[str | None, cst.CSTNode | None, str | None] = (
+                fix: tuple[str | None, ast.AST | None, str | None] = (
                     None,
                     None,
                     None,
@@ -297,17 +283,14 @@ class Checker(Folder):
                     )
                 )
 
-    def _check_http_call(self, call: cst.Call) -> None:
+    def _check_http_call(self, call: ast.Call) -> None:
         to_maniac = False
-        headers: list[cst.BaseExpression] = []
-        for arg in call.args:
-            if arg.keyword is not None and arg.keyword.value == "headers":
-                headers.append(arg.value)
-                continue
-            if arg.keyword is None or arg.keyword.value in ("url", "base_url"):
-                folded = self.fold(arg.value)
-                if folded is not None and is_maniac_url(folded.value):
-                    to_maniac = True
+        headers = [k.value for k in call.keywords if k.arg == "headers"]
+        targets = [*call.args, *(k.value for k in call.keywords if k.arg in ("url", "base_url"))]
+        for target in targets:
+            folded = self.fold(target)
+            if folded is not None and is_maniac_url(folded.value):
+                to_maniac = True
         for expr in headers:
             # A request to another host may carry another service's token;
             # only an mk- key is ours to report there.
@@ -321,18 +304,18 @@ class Checker(Folder):
 
     # ---- the environment --------------------------------------------------
 
-    def _check_getenv(self, call: cst.Call) -> None:
+    def _check_getenv(self, call: ast.Call) -> None:
         name_expr, default = getenv_parts(call)
         if default is not None:
             self._check_getenv_default(call, name_expr, default, DROP_GETENV_DEFAULT, call, "default")
 
     def _check_getenv_default(
         self,
-        call: cst.Call,
-        name_expr: cst.BaseExpression | None,
-        default: cst.BaseExpression,
+        call: ast.Call,
+        name_expr: ast.expr | None,
+        default: ast.expr,
         fix_kind: str,
-        fix_node: cst.CSTNode,
+        fix_node: ast.AST,
         role: str,
     ) -> None:
         """A credential used when the variable is unset: the call's default,
@@ -362,8 +345,8 @@ class Checker(Folder):
     def _check_env_write(
         self,
         name: str | None,
-        value_expr: cst.BaseExpression,
-        statement: cst.CSTNode | None,
+        value_expr: ast.expr,
+        statement: ast.AST | None,
         how: str,
         single: bool = True,
     ) -> None:
@@ -392,20 +375,18 @@ class Checker(Folder):
             self._add(issue)
 
     def _check_env_setter(self, call: Call) -> None:
-        positional = [a.value for a in call.node.args if a.keyword is None and not a.star]
-        if len(positional) < 2:
+        given = positional(call.node)
+        if len(given) < 2:
             return
-        name = self.fold(positional[0])
+        name = self.fold(given[0])
         how = "os.putenv" if "os.putenv" in call.qnames else "os.environ.setdefault"
-        self._check_env_write(name.value if name else None, positional[1], call.statement, how)
+        self._check_env_write(name.value if name else None, given[1], call.statement, how)
 
     def _check_env_update(self, call: Call) -> None:
-        pairs: list[tuple[str, cst.BaseExpression]] = []
-        for arg in call.node.args:
-            if arg.keyword is not None:
-                pairs.append((arg.keyword.value, arg.value))
-            elif not arg.star:
-                pairs += self.dict_items(arg.value) or []
+        pairs: list[tuple[str, ast.expr]] = []
+        for arg in positional(call.node):
+            pairs += self.dict_items(arg) or []
+        pairs += [(k.arg, k.value) for k in call.node.keywords if k.arg is not None]
         for name, value in pairs:
             self._check_env_write(name, value, call.statement, "os.environ.update", single=len(pairs) == 1)
 
@@ -414,7 +395,7 @@ class Checker(Folder):
     def _check_pieces(self) -> None:
         """MG203 anywhere: an mk- key assembled from constants, used or not."""
         parents = dict(self.compounds)
-        seen: set[cst.BaseExpression] = set()
+        seen: set[ast.expr] = set()
         for node, parent in self.compounds:
             ancestor = parent
             while ancestor is not None and ancestor not in seen and ancestor not in self._reported:

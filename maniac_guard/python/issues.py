@@ -1,11 +1,11 @@
 """What the analyzer reports (`PyIssue`), and the fix kinds: the contract with
-maniac_guard.fix, which rewrites exactly the nodes an issue names."""
+maniac_guard.fix, which finds the nodes an issue names in its own syntax tree
+by their positions."""
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
-
-import libcst as cst
 
 from maniac_guard.findings import mask
 
@@ -21,20 +21,20 @@ HEADER_TO_API_KEY = "header-to-api-key"
 class PyIssue:
     rule_id: str
     message: str
-    node: cst.CSTNode  # node whose position is reported (from wrapper.module)
+    node: ast.AST  # node whose position is reported
     secret: str | None  # folded credential value, if any
     fix_kind: str | None  # one of the fix kinds above, or None
     # replace-with-getenv: the expression to replace (literal, concatenation,
     # or the Name's assigned value at the definition); drop-getenv-default:
-    # the os.getenv/os.environ.get Call; drop-or-fallback: the
-    # `os.getenv(…) or <fallback>` BooleanOperation; remove-statement: the
-    # SimpleStatementLine (or small statement) to remove; header-to-api-key:
-    # the Maniac(...) Call whose default_headers entry must move.
-    fix_node: cst.CSTNode | None
+    # the os.getenv/os.environ.get Call; drop-or-fallback: the fallback, the
+    # right side of `os.getenv(…) or <fallback>`; remove-statement: the
+    # statement to remove; header-to-api-key: the Maniac(...) Call whose
+    # default_headers entry must move.
+    fix_node: ast.AST | None
     fix_safety: str | None  # "safe" | "unsafe"
     # Where the value is used when the issue is reported at its definition
     # (MG202: the SDK call); the detector names its line in the message.
-    call_site: cst.CSTNode | None = None
+    call_site: ast.AST | None = None
     # For MG207: the environment variable whose name was passed.
     env_name: str | None = None
 

@@ -1,276 +1,399 @@
-"""Names and bindings for the Python rules: one libcst visitor pass collects
-what the checks need (assignments, class attributes, calls, environment
-writes, expressions built from pieces), and `Resolver` answers "which
-expressions can this name, attribute or parameter hold?".
+"""Names and bindings for the Python rules: one pass over the standard
+library's `ast` collects what the checks need (bindings, class attributes,
+calls, environment writes, expressions built from pieces), and `Resolver`
+answers "which expressions can this name, attribute or parameter hold?".
 
-Names are resolved with libcst's ScopeProvider and its qualified names, so
-aliases (`from maniac import Maniac as M`, `import maniac as m`) are seen and
-a local class named `Maniac` is not taken for the SDK. Constant folding builds
-on this in `fold.py`; the rule checks in `checks.py`.
+Names are resolved by scope (scopes.py) with the qualified names of imports,
+so aliases (`from maniac import Maniac as M`, `import maniac as m`) are seen
+and a local class named `Maniac` is not taken for the SDK. Constant folding
+builds on this in `fold.py`; the rule checks in `checks.py`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import ast
+from dataclasses import dataclass, field
 
-import libcst as cst
-from libcst.metadata import Assignment, Scope, ScopeProvider
+from maniac_guard.python.scopes import Binding, FunctionNode, Owner, Param, Scope, import_bindings
 
 MAX_DEPTH = 12  # name → name → … chains; deeper is not a constant worth folding
 # Calls whose result is a field's default (dataclasses.field, pydantic.Field).
 FIELD_FACTORIES = frozenset({"field", "Field"})
+COMPOUND_METHODS = frozenset({"join", "format", "substitute", "safe_substitute"})
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 
-Values = list[cst.BaseExpression | None]  # None: a binding whose value is unknown
+Values = list[ast.expr | None]  # None: a binding whose value is unknown
 
 
-@dataclass
+@dataclass(eq=False)
 class Call:
-    node: cst.Call
-    qnames: frozenset[str]
-    statement: cst.CSTNode | None  # removable statement if the call is one
+    node: ast.Call
+    statement: ast.stmt | None  # removable statement if the call is one
+    qnames: frozenset[str] = field(default=frozenset())
 
 
-@dataclass
+@dataclass(eq=False)
 class EnvAssign:
-    target: cst.Subscript
-    value: cst.BaseExpression
-    statement: cst.CSTNode | None
+    target: ast.Subscript
+    value: ast.expr
+    statement: ast.stmt | None
 
 
-class Resolver(cst.CSTVisitor):
-    # Qualified names are asked of the scope for the few nodes that need them:
-    # QualifiedNameProvider walks the whole tree again to prepare one for
-    # every node (about a third of the analysis time on a large module).
-    METADATA_DEPENDENCIES = (ScopeProvider,)
+class Resolver:
+    """Collects in one pass; answers once the whole module is known (a name
+    is local to a function if it is bound anywhere in it)."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        # Name target of an assignment → the assigned expression.
-        self._values: dict[cst.CSTNode, cst.BaseExpression] = {}
-        self._class_attrs: dict[cst.ClassDef, dict[str, list[cst.BaseExpression]]] = {}
-        self._self_class: dict[cst.Attribute, cst.ClassDef] = {}
-        self._owners: list[cst.CSTNode] = []  # enclosing ClassDef / FunctionDef
-        self._param_owner: dict[cst.Param, cst.FunctionDef | cst.Lambda] = {}
-        self._line: cst.SimpleStatementLine | None = None
-        self._small: cst.BaseSmallStatement | None = None
+    def __init__(self, tree: ast.Module, text: str) -> None:
+        self._rows = text.encode("utf-8", "surrogatepass").split(b"\n")
+        self._scope = Scope("module", None)
+        self._scope_of: dict[ast.Name, Scope] = {}
+        self._pending: dict[ast.Name, ast.expr] = {}  # Name target → the value assigned to it
+        self._class_attrs: dict[ast.ClassDef, dict[str, list[ast.expr]]] = {}
+        self._self_class: dict[ast.Attribute, ast.ClassDef] = {}
+        self._owners: list[ast.AST] = []  # enclosing ClassDef / FunctionDef
+        self._positional: dict[FunctionNode, list[Param]] = {}
+        self._statement: ast.stmt | None = None
+        self._in_line: set[ast.stmt] = set()  # statements that start a line (or follow `;` on one)
+        self._env_candidates: list[EnvAssign] = []
         self.star_maniac = False
         self.calls: list[Call] = []
         self.env_assigns: list[EnvAssign] = []
-        self.or_fallbacks: list[cst.BooleanOperation] = []  # `<lookups> or <fallback>`
-        self.compounds: list[tuple[cst.BaseExpression, cst.BaseExpression | None]] = []
-        self._compound_stack: list[cst.BaseExpression] = []
+        self.or_fallbacks: list[tuple[list[ast.expr], ast.expr]] = []  # `<lookups> or <fallback>`
+        self.compounds: list[tuple[ast.expr, ast.expr | None]] = []
+        self._compound_stack: list[ast.expr] = []
+        self._visit(tree)
+        for call in self.calls:
+            call.qnames = self.qnames(call.node.func)
+        self.env_assigns = [a for a in self._env_candidates if "os.environ" in self.qnames(a.target.value)]
 
     # ---- collecting -------------------------------------------------------
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+    def _visit(self, node: ast.AST) -> None:
+        handler = getattr(self, "_visit_" + type(node).__name__, None)
+        if handler is not None:
+            handler(node)
+        else:
+            self._children(node)
+
+    def _children(self, node: ast.AST) -> None:
+        for _, value in ast.iter_fields(node):
+            if isinstance(value, list):
+                if value and isinstance(value[0], ast.stmt):
+                    self._statements(value)
+                else:
+                    for item in value:
+                        if isinstance(item, ast.AST):
+                            self._visit(item)
+            elif isinstance(value, ast.AST):
+                self._visit(value)
+
+    def _statements(self, body: list[ast.stmt]) -> None:
+        """A body: statements on a line of their own (or after `;`) can be
+        removed; those after a colon (`if x: stmt`) cannot without the header."""
+        head = body[0]
+        for index, statement in enumerate(body):
+            if index and body[index - 1].end_lineno != statement.lineno:
+                head = statement
+            if not self._rows[head.lineno - 1][: head.col_offset].strip():
+                self._in_line.add(statement)
+            outer, self._statement = self._statement, statement
+            self._visit(statement)
+            self._statement = outer
+
+    def _visit_all(self, nodes: list[ast.expr] | list[ast.expr | None]) -> None:
+        for node in nodes:
+            if node is not None:
+                self._visit(node)
+
+    def _enter_scope(self, kind: str) -> Scope:
+        outer = self._scope
+        self._scope = Scope(kind, outer)
+        return outer
+
+    def _bind_params(self, args: ast.arguments, owner: Owner) -> list[Param]:
+        ordered = [*args.posonlyargs, *args.args]
+        defaults: list[ast.expr | None] = [None] * (len(ordered) - len(args.defaults)) + list(args.defaults)
+        positional = [Param(arg, default, owner) for arg, default in zip(ordered, defaults)]
+        keyword_only = [Param(arg, default, owner) for arg, default in zip(args.kwonlyargs, args.kw_defaults)]
+        stars = [Param(arg, None, None) for arg in (args.vararg, args.kwarg) if arg is not None]
+        for param in (*positional, *keyword_only, *stars):
+            self._scope.bind(param.name, Binding(param))
+        return positional
+
+    def _outer_parts(self, args: ast.arguments) -> None:
+        """Defaults and annotations run in the scope around the function."""
+        self._visit_all([*args.defaults, *args.kw_defaults])
+        for arg in (*args.posonlyargs, *args.args, args.vararg, *args.kwonlyargs, args.kwarg):
+            if arg is not None and arg.annotation is not None:
+                self._visit(arg.annotation)
+
+    def _visit_FunctionDef(self, node: FunctionNode) -> None:
+        self._visit_all(node.decorator_list)
+        self._outer_parts(node.args)
+        if node.returns is not None:
+            self._visit(node.returns)
+        self._scope.bind(node.name, Binding(node))
+        outer = self._enter_scope("function")
+        self._positional[node] = self._bind_params(node.args, node)
         self._owners.append(node)
+        self._statements(node.body)
+        self._owners.pop()
+        self._scope = outer
+
+    _visit_AsyncFunctionDef = _visit_FunctionDef
+
+    def _visit_Lambda(self, node: ast.Lambda) -> None:
+        self._outer_parts(node.args)
+        outer = self._enter_scope("function")
+        self._bind_params(node.args, node)
+        self._visit(node.body)
+        self._scope = outer
+
+    def _visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self._visit_all([*node.decorator_list, *node.bases, *(k.value for k in node.keywords)])
+        self._scope.bind(node.name, Binding(node))
+        outer = self._enter_scope("class")
         self._class_attrs.setdefault(node, {})
-
-    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
-        self._owners.pop()
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._owners.append(node)
-        self._note_params(node, node.params)
-
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._statements(node.body)
         self._owners.pop()
+        self._scope = outer
 
-    def visit_Lambda(self, node: cst.Lambda) -> None:
-        self._note_params(node, node.params)
+    def _comprehension(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp) -> None:
+        self._visit(node.generators[0].iter)  # the first iterable runs outside
+        outer = self._enter_scope("comprehension")
+        for index, generator in enumerate(node.generators):
+            if index:
+                self._visit(generator.iter)
+            self._visit(generator.target)
+            self._visit_all(list(generator.ifs))
+        if isinstance(node, ast.DictComp):
+            self._visit_all([node.key, node.value])
+        else:
+            self._visit(node.elt)
+        self._scope = outer
 
-    def _note_params(self, owner: cst.FunctionDef | cst.Lambda, params: cst.Parameters) -> None:
-        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
-            self._param_owner[param] = owner
+    _visit_ListComp = _visit_SetComp = _visit_GeneratorExp = _visit_DictComp = _comprehension
 
-    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
-        self._line = node
+    def _visit_Global(self, node: ast.Global) -> None:
+        self._scope.globals.update(node.names)
 
-    def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine) -> None:
-        self._line = None
-        self._small = None
+    def _visit_Nonlocal(self, node: ast.Nonlocal) -> None:
+        self._scope.nonlocals.update(node.names)
 
-    def visit_Expr(self, node: cst.Expr) -> None:
-        self._small = node
+    def _visit_Import(self, node: ast.Import | ast.ImportFrom) -> None:
+        for name, binding in import_bindings(node):
+            self._scope.bind(name, binding)
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module == "maniac":
+            self.star_maniac = self.star_maniac or any(alias.name == "*" for alias in node.names)
 
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        star = isinstance(node.names, cst.ImportStar) and node.module is not None and node.relative == ()
-        if star and node.module is not None and cst.helpers.get_full_name_for_node(node.module) == "maniac":
-            self.star_maniac = True
+    _visit_ImportFrom = _visit_Import
 
-    def _enclosing_class(self) -> cst.ClassDef | None:
+    def _bind_name(self, name: str, node: ast.AST) -> None:
+        self._scope.bind(name, Binding(node))
+
+    def _visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        if node.name:
+            self._bind_name(node.name, node)
+        self._children(node)
+
+    def _visit_MatchAs(self, node: ast.MatchAs) -> None:
+        if node.name:
+            self._bind_name(node.name, node)
+        self._children(node)
+
+    def _visit_MatchStar(self, node: ast.MatchStar) -> None:
+        if node.name:
+            self._bind_name(node.name, node)
+
+    def _visit_MatchMapping(self, node: ast.MatchMapping) -> None:
+        if node.rest:
+            self._bind_name(node.rest, node)
+        self._children(node)
+
+    def _visit_Name(self, node: ast.Name) -> None:
+        if isinstance(node.ctx, ast.Store):
+            self._scope.bind(node.id, Binding(node, self._pending.pop(node, None)))
+        else:
+            self._scope_of[node] = self._scope
+
+    def _enclosing_class(self) -> ast.ClassDef | None:
         for owner in reversed(self._owners):
-            if isinstance(owner, cst.ClassDef):
+            if isinstance(owner, ast.ClassDef):
                 return owner
         return None
 
-    def statement_of(self, small: cst.BaseSmallStatement) -> cst.CSTNode | None:
-        """What to remove to drop `small`: its whole line when it is alone there."""
-        if self._line is None or self._small is not small:
-            return None
-        return self._line if len(self._line.body) == 1 else small
+    def _removable(self, statement: ast.stmt) -> ast.stmt | None:
+        return statement if statement in self._in_line else None
 
-    def _record_target(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
-        if isinstance(target, cst.Name):
-            self._values[target] = value
-            if self._owners and isinstance(self._owners[-1], cst.ClassDef):
-                self._class_attrs[self._owners[-1]].setdefault(target.value, []).append(value)
-        elif isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, (cst.Tuple, cst.List)):
-            targets = [e.value for e in target.elements]
-            values = [e.value for e in value.elements]
-            starred = any(isinstance(e, cst.StarredElement) for e in (*target.elements, *value.elements))
-            if not starred and len(targets) == len(values):
-                for sub_target, sub_value in zip(targets, values):
+    def _record_target(self, target: ast.expr, value: ast.expr) -> None:
+        if isinstance(target, ast.Name):
+            self._pending[target] = value
+            if self._owners and isinstance(self._owners[-1], ast.ClassDef):
+                self._class_attrs[self._owners[-1]].setdefault(target.id, []).append(value)
+        elif isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List)):
+            starred = any(isinstance(e, ast.Starred) for e in (*target.elts, *value.elts))
+            if not starred and len(target.elts) == len(value.elts):
+                for sub_target, sub_value in zip(target.elts, value.elts):
                     self._record_target(sub_target, sub_value)
-        elif (
-            isinstance(target, cst.Attribute)
-            and isinstance(target.value, cst.Name)
-            and target.value.value in ("self", "cls")
-        ):
+        elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id in ("self", "cls"):
             owner = self._enclosing_class()
             if owner is not None:
-                self._class_attrs[owner].setdefault(target.attr.value, []).append(value)
+                self._class_attrs[owner].setdefault(target.attr, []).append(value)
 
-    def visit_Assign(self, node: cst.Assign) -> None:
-        self._small = node
-        for assign_target in node.targets:
-            target = assign_target.target
+    def _visit_Assign(self, node: ast.Assign) -> None:
+        for target in node.targets:
             self._record_target(target, node.value)
-            if isinstance(target, cst.Subscript) and "os.environ" in self.qnames(target.value):
-                statement = self.statement_of(node) if len(node.targets) == 1 else None
-                self.env_assigns.append(EnvAssign(target, node.value, statement))
+            if isinstance(target, ast.Subscript):
+                statement = self._removable(node) if len(node.targets) == 1 else None
+                self._env_candidates.append(EnvAssign(target, node.value, statement))
+        self._children(node)
 
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        self._small = node
+    def _visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:
             self._record_target(node.target, node.value)
+        self._children(node)
 
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        if isinstance(node.value, cst.Name) and node.value.value in ("self", "cls"):
+    def _visit_Attribute(self, node: ast.Attribute) -> None:
+        if isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"):
             owner = self._enclosing_class()
             if owner is not None:
                 self._self_class[node] = owner
+        self._visit(node.value)
 
-    def qnames(self, node: cst.CSTNode) -> frozenset[str]:
-        scope = self.get_metadata(ScopeProvider, node, None)
-        names = scope.get_qualified_names_for(node) if isinstance(scope, Scope) else ()
-        return frozenset(q.name for q in names)
-
-    def visit_Call(self, node: cst.Call) -> None:
-        statement = None
-        if isinstance(self._small, cst.Expr) and self._small.value is node:
-            statement = self.statement_of(self._small)
-        self.calls.append(Call(node, self.qnames(node.func), statement))
-        if isinstance(node.func, cst.Attribute) and node.func.attr.value in (
-            "join",
-            "format",
-            "substitute",
-            "safe_substitute",
-        ):
+    def _visit_Call(self, node: ast.Call) -> None:
+        statement = self._statement
+        whole = isinstance(statement, ast.Expr) and statement.value is node
+        self.calls.append(Call(node, self._removable(statement) if whole and statement is not None else None))
+        compound = isinstance(node.func, ast.Attribute) and node.func.attr in COMPOUND_METHODS
+        if compound:
             self._enter_compound(node)
+        self._visit(node.func)
+        # Source order, as the checks meet them (ast keeps keywords apart).
+        for item in sorted([*node.args, *node.keywords], key=lambda n: (n.lineno, n.col_offset)):
+            self._visit(item)
+        if compound:
+            self._compound_stack.pop()
 
-    def leave_Call(self, original_node: cst.Call) -> None:
-        self._leave_compound(original_node)
-
-    def _enter_compound(self, node: cst.BaseExpression) -> None:
+    def _enter_compound(self, node: ast.expr) -> None:
         parent = self._compound_stack[-1] if self._compound_stack else None
         self.compounds.append((node, parent))
         self._compound_stack.append(node)
 
-    def _leave_compound(self, node: cst.BaseExpression) -> None:
-        if self._compound_stack and self._compound_stack[-1] is node:
+    def _visit_BoolOp(self, node: ast.BoolOp) -> None:
+        if isinstance(node.op, ast.Or):
+            # `a or b or c` is one node here; each `<left> or <next>` counts.
+            for index in range(len(node.values) - 1, 0, -1):
+                self.or_fallbacks.append((node.values[:index], node.values[index]))
+        self._children(node)
+
+    def _visit_BinOp(self, node: ast.BinOp) -> None:
+        compound = isinstance(node.op, (ast.Add, ast.Mod))
+        if compound:
+            self._enter_compound(node)
+        self._children(node)
+        if compound:
             self._compound_stack.pop()
 
-    def visit_BooleanOperation(self, node: cst.BooleanOperation) -> None:
-        if isinstance(node.operator, cst.Or):
-            self.or_fallbacks.append(node)
-
-    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
-        if isinstance(node.operator, (cst.Add, cst.Modulo)):
-            self._enter_compound(node)
-
-    def leave_BinaryOperation(self, original_node: cst.BinaryOperation) -> None:
-        self._leave_compound(original_node)
-
-    def visit_ConcatenatedString(self, node: cst.ConcatenatedString) -> None:
+    def _visit_JoinedStr(self, node: ast.JoinedStr) -> None:
         self._enter_compound(node)
+        for value in node.values:
+            if isinstance(value, ast.FormattedValue):
+                self._visit(value.value)  # not its format spec: a spec holds no key
+        self._compound_stack.pop()
 
-    def leave_ConcatenatedString(self, original_node: cst.ConcatenatedString) -> None:
-        self._leave_compound(original_node)
+    def _visit_Constant(self, node: ast.Constant) -> None:
+        if isinstance(node.value, str) and self.concatenated(node):
+            parent = self._compound_stack[-1] if self._compound_stack else None
+            self.compounds.append((node, parent))
 
-    def visit_FormattedString(self, node: cst.FormattedString) -> None:
-        self._enter_compound(node)
+    def concatenated(self, node: ast.Constant) -> bool:
+        """`"ab" "cd"`: several literals that the parser made one."""
+        return literal_count(self.segment(node)) > 1
 
-    def leave_FormattedString(self, original_node: cst.FormattedString) -> None:
-        self._leave_compound(original_node)
+    def segment(self, node: ast.AST) -> str:
+        """The source text of `node` (ast columns count UTF-8 bytes)."""
+        first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
+        start, end = node.col_offset, node.end_col_offset or 0
+        if first == last:
+            raw = self._rows[first][start:end]
+        else:
+            raw = b"\n".join([self._rows[first][start:], *self._rows[first + 1 : last], self._rows[last][:end]])
+        return raw.decode("utf-8", "surrogatepass")
+
+    def statement_removable(self, statement: ast.stmt) -> bool:
+        return statement in self._in_line
 
     # ---- bindings ---------------------------------------------------------
 
-    def assigned(self, name: cst.Name) -> Values:
+    def _bindings(self, name: ast.Name) -> list[Binding] | None:
+        scope = self._scope_of.get(name)
+        return None if scope is None else scope.lookup(name.id)
+
+    def qnames(self, node: ast.AST) -> frozenset[str]:
+        if isinstance(node, ast.Name):
+            scope = self._scope_of.get(node)
+            return frozenset(scope.qualified(node.id)) if scope is not None else frozenset()
+        if isinstance(node, ast.Attribute):
+            return frozenset(f"{q}.{node.attr}" for q in self.qnames(node.value))
+        return frozenset()
+
+    def unbound(self, name: ast.Name) -> bool:
+        return self._bindings(name) == []
+
+    def assigned(self, name: ast.Name) -> Values:
         """Every value bound to `name` where it is used: the assigned expression,
         or a parameter's default; None for a binding that is neither (a
         parameter without a default, a loop, an import)."""
-        scope = self.get_metadata(ScopeProvider, name, None)
-        if not isinstance(scope, Scope):
+        bindings = self._bindings(name)
+        if bindings is None:
             return [None]
-        out: Values = []
-        for assignment in scope[name.value]:
-            node = assignment.node if isinstance(assignment, Assignment) else None
-            if isinstance(node, cst.Param):
-                out.append(node.default)
-            else:
-                out.append(self._values.get(node) if node is not None else None)
-        return out
+        return [b.node.default if isinstance(b.node, Param) else b.value for b in bindings]
 
-    def params_of(self, name: cst.Name) -> list[cst.Param] | None:
+    def params_of(self, name: ast.Name) -> list[Param] | None:
         """The parameters `name` is bound to, when it is bound to nothing else."""
-        scope = self.get_metadata(ScopeProvider, name, None)
-        if not isinstance(scope, Scope):
-            return None
-        nodes = [a.node if isinstance(a, Assignment) else None for a in scope[name.value]]
-        params = [n for n in nodes if isinstance(n, cst.Param)]
-        return params if params and len(params) == len(nodes) else None
+        bindings = self._bindings(name) or []
+        params = [b.node for b in bindings if isinstance(b.node, Param)]
+        return params if params and len(params) == len(bindings) else None
 
-    def param_owner(self, param: cst.Param) -> cst.FunctionDef | cst.Lambda | None:
-        return self._param_owner.get(param)
+    def positional_params(self, function: FunctionNode) -> list[Param]:
+        return self._positional.get(function, [])
 
-    def definition(self, name: cst.Name) -> cst.CSTNode | None:
+    def definition(self, name: ast.Name) -> ast.AST | None:
         """The class or function `name` is bound to, when it has one binding."""
-        scope = self.get_metadata(ScopeProvider, name, None)
-        if not isinstance(scope, Scope):
-            return None
-        nodes = [a.node for a in scope[name.value] if isinstance(a, Assignment)]
-        if len(nodes) == 1 and isinstance(nodes[0], (cst.ClassDef, cst.FunctionDef)):
-            return nodes[0]
+        bindings = self._bindings(name) or []
+        if len(bindings) == 1 and isinstance(bindings[0].node, (ast.ClassDef, *_FUNCTIONS)):
+            return bindings[0].node
         return None
 
-    def method_of(self, node: cst.Attribute) -> cst.FunctionDef | None:
+    def method_of(self, node: ast.Attribute) -> FunctionNode | None:
         """`self.method` / `cls.method` inside a class: that method's definition."""
         owner = self._self_class.get(node)
         if owner is None:
             return None
-        for statement in owner.body.body:
-            if isinstance(statement, cst.FunctionDef) and statement.name.value == node.attr.value:
+        for statement in owner.body:
+            if isinstance(statement, _FUNCTIONS) and statement.name == node.attr:
                 return statement
         return None
 
-    def _instance_class(self, expr: cst.BaseExpression) -> tuple[cst.ClassDef, cst.Call | None] | None:
+    def _instance_class(self, expr: ast.expr) -> tuple[ast.ClassDef, ast.Call | None] | None:
         """The class `expr` names (`Settings`) or is an instance of
         (`Settings()`, or a name bound once to it), with the constructor call."""
-        if isinstance(expr, cst.Name):
+        if isinstance(expr, ast.Name):
             found = self.definition(expr)
-            if isinstance(found, cst.ClassDef):
+            if isinstance(found, ast.ClassDef):
                 return found, None
             bound = self.assigned(expr)
-            if len(bound) == 1 and isinstance(bound[0], cst.Call):
+            if len(bound) == 1 and isinstance(bound[0], ast.Call):
                 expr = bound[0]
-        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name):
+        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name):
             found = self.definition(expr.func)
-            if isinstance(found, cst.ClassDef):
+            if isinstance(found, ast.ClassDef):
                 return found, expr
         return None
 
-    def attr_values(self, node: cst.Attribute) -> Values:
+    def attr_values(self, node: ast.Attribute) -> Values:
         owner = self._self_class.get(node)
         constructor = None
         if owner is None:
@@ -281,52 +404,73 @@ class Resolver(cst.CSTVisitor):
             return [None]
         if constructor is not None:
             # Settings(api_key=…) sets the field: the default is not used.
-            for arg in constructor.args:
-                if arg.keyword is not None and arg.keyword.value == node.attr.value:
-                    return [arg.value]
-        values = self._class_attrs.get(owner, {}).get(node.attr.value, [])
+            for keyword in constructor.keywords:
+                if keyword.arg == node.attr:
+                    return [keyword.value]
+        values = self._class_attrs.get(owner, {}).get(node.attr, [])
         return [field_default(v) for v in values] or [None]
 
-    def bound_values(self, expr: cst.BaseExpression) -> Values | None:
+    def bound_values(self, expr: ast.expr) -> Values | None:
         """Values behind a name or attribute; None when `expr` is neither."""
-        if isinstance(expr, cst.Name):
+        if isinstance(expr, ast.Name):
             return self.assigned(expr)
-        if isinstance(expr, cst.Attribute):
+        if isinstance(expr, ast.Attribute):
             return self.attr_values(expr)
         return None
 
 
-def field_default(value: cst.BaseExpression) -> cst.BaseExpression | None:
-    """A class attribute's value, or the default of `field(default=…)` /
-    `Field(…)` (dataclasses, pydantic); None for a default factory."""
-    if not isinstance(value, cst.Call):
-        return value
-    func = value.func
-    name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
-    if name not in FIELD_FACTORIES:
-        return value
-    for arg in value.args:
-        if arg.keyword is not None and arg.keyword.value == "default":
-            return arg.value
-    positional = [a for a in value.args if a.keyword is None and not a.star]
-    if name == "Field" and positional:
-        return positional[0].value
+def literal_count(segment: str) -> int:
+    """How many string literals the source of one ast string constant holds."""
+    quote = segment.lstrip("rRbBuUfF")[:1]
+    if "\\" not in segment and "\n" not in segment and segment.count(quote) == 2:
+        return 1  # the common case, without the tokenizer
+    import io
+    import tokenize
+
+    try:
+        tokens = tokenize.generate_tokens(io.StringIO(f"({segment})").readline)
+        return sum(1 for token in tokens if token.type == tokenize.STRING)
+    except (tokenize.TokenError, SyntaxError):
+        return 1
+
+
+def keyword_value(call: ast.Call, name: str) -> ast.expr | None:
+    for keyword in call.keywords:
+        if keyword.arg == name:
+            return keyword.value
     return None
 
 
-def getenv_parts(
-    call: cst.Call,
-) -> tuple[cst.BaseExpression | None, cst.BaseExpression | None]:
+def positional(call: ast.Call) -> list[ast.expr]:
+    return [a for a in call.args if not isinstance(a, ast.Starred)]
+
+
+def field_default(value: ast.expr) -> ast.expr | None:
+    """A class attribute's value, or the default of `field(default=…)` /
+    `Field(…)` (dataclasses, pydantic); None for a default factory."""
+    if not isinstance(value, ast.Call):
+        return value
+    func = value.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    if name not in FIELD_FACTORIES:
+        return value
+    default = keyword_value(value, "default")
+    if default is not None:
+        return default
+    given = positional(value)
+    if name == "Field" and given:
+        return given[0]
+    return None
+
+
+def getenv_parts(call: ast.Call) -> tuple[ast.expr | None, ast.expr | None]:
     """The name and default arguments of os.getenv / os.environ.get."""
-    name = default = None
-    positional = [a for a in call.args if a.keyword is None and not a.star]
-    if positional:
-        name = positional[0].value
-    if len(positional) > 1:
-        default = positional[1].value
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == "default":
-            default = arg.value
-        elif arg.keyword is not None and arg.keyword.value == "key":
-            name = arg.value
+    given = positional(call)
+    name = given[0] if given else None
+    default = given[1] if len(given) > 1 else None
+    for keyword in call.keywords:
+        if keyword.arg == "default":
+            default = keyword.value
+        elif keyword.arg == "key":
+            name = keyword.value
     return name, default
