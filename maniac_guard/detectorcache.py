@@ -1,7 +1,8 @@
 """The detector cache: what a slow detector found in an unchanged file.
 
-libcst costs ~0.2 s to import and parses ~50 files/s, a hundred times slower
-than the key patterns, so cacheable detectors (Detector.cacheable) remember their result per
+The Python rules parse each file the byte hints select (`ast`), screen it
+and analyze the few that pass, which costs more per file than the key
+patterns, so cacheable detectors (Detector.cacheable) remember their result per
 (detector, path, file bytes):
 
 - "nothing here": a 16-byte keyed hash in `clean-<version>.bin`;
@@ -143,8 +144,8 @@ class DetectorCache:
 
     Opening costs nothing; the files are read when a file first needs a
     cached detector, so a pre-commit run that never does pays nothing, and
-    one that does (a Python file calling the SDK) skips libcst when that
-    file has not changed since the last run."""
+    one that does (a Python file calling the SDK) skips the Python analysis
+    when that file has not changed since the last run."""
 
     def __init__(self, folder: str) -> None:
         self.folder = folder

@@ -33,8 +33,9 @@ from maniac_guard.summary import ScanResult
 from maniac_guard.target import ScanTarget
 
 # Below this, one process: a hook's handful of files costs less than a fork.
-# Above, helpers pay even on a small repository, whose Python files (those
-# that reach libcst, ~0.1 s each) are most of the time of a first scan.
+# Above, helpers pay even on a small repository (measured when the MG2xx
+# analysis ran on libcst, ~0.1 s per Python file that reached it;
+# docs/speed.md has today's numbers).
 PARALLEL_MIN_FILES = 100
 CHUNK_SIZE = 64  # at most; small enough to balance the processes when slow files cluster
 
@@ -193,8 +194,8 @@ def available_cores() -> int:
 
 def worker_count(requested: int) -> int:
     """Processes for a tree scan: one per available core, or fewer if asked.
-    More than the cores only adds start-up (each helper imports libcst) and
-    switching: `-j 64` on 2 cores took 12 s against 4.9 s for `-j 2`."""
+    More than the cores only adds start-up and switching: `-j 64` on 2 cores
+    took 12 s against 4.9 s for `-j 2` (when each helper imported libcst)."""
     cores = available_cores()
     return min(requested, cores) if requested > 0 else cores
 
@@ -209,7 +210,7 @@ def scan_paths(
     enabled: frozenset[str] | None = None,
 ) -> ScanResult:
     """Scan files on disk; `enabled` limits the detectors to those that can
-    report one of these rules (a scan with --select MG1 never loads libcst)."""
+    report one of these rules (a scan with --select MG1 parses no Python)."""
     started = time.perf_counter()
     walk = WalkReport()
     explicit = frozenset(os.path.abspath(p) for p in paths if not os.path.isdir(p))

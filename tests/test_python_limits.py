@@ -95,3 +95,19 @@ def test_notebook_code_gets_the_same_guard() -> None:
     assert source.notes == [
         f"deep.ipynb: brackets nested 1000 deep (over {MAX_DEPTH}); Python rules skipped, key patterns only"
     ]
+
+
+@pytest.mark.parametrize("shape", ["attribute-chain", "operator-chain"])
+def test_the_fix_leaves_code_too_deep_for_its_parser_alone_and_says_so(tmp_path: Path, shape: str) -> None:
+    """libcst's native parser overflows the C stack on such chains (exit 139,
+    the file named nowhere): the fixer gets the scan's guard."""
+    from tests.helpers import run_cli
+
+    key = fake_key(f"deep-fix-{shape}")
+    code = _module(DEEP[shape](2000), key)
+    (tmp_path / "deep.py").write_text(code)
+    result = run_cli("fix", ".", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr[-500:]
+    assert "deep.py: " in result.stderr and "not fixed" in result.stderr
+    assert (tmp_path / "deep.py").read_text() == code
+    assert key not in result.stdout + result.stderr

@@ -10,10 +10,9 @@ import textwrap
 
 import libcst as cst
 import pytest
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from maniac_guard.fix.codemod import FixOptions, fix_module
-from maniac_guard.python.analyzer import analyze
+from maniac_guard.python.analyzer import analyze_text
 from tests.helpers import FIXTURES
 
 SECRET = "Zx81kQ2mP0aLw7" + "Rt"  # non-mk credential, split so no rule sees it here
@@ -23,10 +22,7 @@ REACH_FILES = sorted(
 
 
 def found(code: str, path: str = "app.py") -> list[tuple[int, str, str]]:
-    wrapper = MetadataWrapper(cst.parse_module(textwrap.dedent(code)))
-    issues = analyze(wrapper, path=path)
-    positions = wrapper.resolve(PositionProvider)
-    return [(positions[i.node].start.line, i.rule_id, i.message) for i in issues]
+    return [(i.node.lineno, i.rule_id, i.message) for i in analyze_text(textwrap.dedent(code), path=path)]
 
 
 def test_a_wrapper_two_levels_deep_is_followed_and_named() -> None:
@@ -112,10 +108,10 @@ def test_the_fix_of_every_new_shape_leaves_code_that_compiles_with_nothing_to_re
 ) -> None:
     source = path.read_text()  # type: ignore[attr-defined]
     relative = f"app/{path.name}"  # type: ignore[attr-defined]
-    before = analyze(MetadataWrapper(cst.parse_module(source)), path=relative)
+    before = analyze_text(source, path=relative)
     assert before
     fixed = fix_module(cst.parse_module(source), FixOptions(), path=relative)
     compile(fixed.module.code, relative, "exec")
     assert len(fixed.applied) == len(before)
-    assert analyze(MetadataWrapper(cst.parse_module(fixed.module.code)), path=relative) == []
+    assert analyze_text(fixed.module.code, path=relative) == []
     assert all(issue.secret and issue.secret not in fixed.module.code for issue in before)

@@ -1,11 +1,14 @@
 """Python code (MG201–MG208): how keys reach the Maniac SDK, the environment
-and HTTP headers, analyzed with libcst in `.py`/`.pyi` files and in the code
-cells of Jupyter notebooks.
+and HTTP headers, analyzed on the standard library's `ast` in `.py`/`.pyi`
+files and in the code cells of Jupyter notebooks.
 
-libcst is imported only in `detect`, and only files whose bytes mention
-something the rules look for are parsed. Code that does not parse (Python 2,
-templates, syntax errors) is left to the key patterns (MG101), with a
-debug-level log line and nothing else.
+Only files whose bytes mention something the rules look for are parsed, and
+each once: the size/depth guard parses it, the screen reads that tree and
+proves most files need nothing more, and the analyzer reads the same tree.
+libcst is never imported here. Code that does not parse with the running
+Python (Python 2, templates, syntax errors, syntax newer than this Python)
+is left to the key patterns (MG101), with a debug-level log line and nothing
+else.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from maniac_guard.sources import SourceFile
 if TYPE_CHECKING:
     import ast
 
+    from maniac_guard.python.issues import Located
     from maniac_guard.sources.notebook import NotebookCode
 
 RULE_IDS = frozenset({"MG201", "MG202", "MG203", "MG204", "MG205", "MG206", "MG207", "MG208"})
@@ -33,19 +37,20 @@ NOTEBOOK_SUFFIX = ".ipynb"
 # Maniac variable or URL, or a string that starts with `mk-` (every way of
 # building a key from pieces has one: "mk-" + …, f"mk-{…}", ("mk-ab" "cd")).
 # `api_key` or `Authorization` alone cannot make a finding, an `mk-` in a
-# comment or mid-sentence is MG101's, and libcst costs 0.1-2 s a file.
+# comment or mid-sentence is MG101's, and every file they let through is parsed.
 HINTS = (rb"(?:from|import)[ \t]+maniac\b", rb"MANIAC_", rb"maniac\.ai", rb"[\"']mk-")
 # Without the native prefilter (a hook's few files), three substring searches
 # first (fast), the exact gate only on their hits.
 _CHEAP = tuple(re.compile(literal).search for literal in (rb"aniac", rb"ANIAC_", rb"mk-"))
 _GATE = re.compile(b"|".join(HINTS))
 
-# libcst's parser costs ~30 s and ~750 MB per MiB of Python, and its native
-# parser overflows the C stack (a segfault, not an exception) on chains a few
-# thousand deep (`a.b.b…`, `a+a+…`) and eats gigabytes on brackets nested 1,000
-# deep or 10,000 adjacent string literals. So bigger or deeper code gets the key
-# patterns only, with a one-line note. CPython itself refuses brackets nested
-# over 200 deep, so that limit costs nothing for real code.
+# Bigger or deeper code gets the key patterns only, with a one-line note: the
+# limits keep the analysis bounded. They were set for libcst's parser (which
+# --fix still uses): it costs ~30 s and ~750 MB per MiB of Python, overflows
+# the C stack (a segfault, not an exception) on chains a few thousand deep
+# (`a.b.b…`, `a+a+…`) and eats gigabytes on brackets nested 1,000 deep or
+# 10,000 adjacent string literals. CPython itself refuses brackets nested over
+# 200 deep, so that limit costs nothing for real code.
 MAX_PARSE_BYTES = 256 * 1024
 MAX_DEPTH = 200
 MAX_ADJACENT_STRINGS = 500
@@ -53,18 +58,19 @@ _ADJACENT_STRINGS = re.compile(
     r"""(?:[rRbBuUfF]{0,2}(?:"[^"\\\n]*(?:\\.[^"\\\n]*)*"|'[^'\\\n]*(?:\\.[^'\\\n]*)*')\s*){%d}"""  # noqa: UP031
     % MAX_ADJACENT_STRINGS
 )
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _BRACKETS = bytes.maketrans(b"([{)]}", b"\x02\x02\x02\x00\x00\x00")
 _NOT_BRACKETS = bytes(set(range(256)) - set(b"([{)]}"))
 
 
 def too_complex(text: str) -> str | None:
-    """Why libcst must not see this code (None: it may)."""
+    """Why the Python analyzer must not see this code (None: it may)."""
     return _guard(text)[0]
 
 
 def _guard(text: str) -> tuple[str | None, ast.Module | None]:
-    """Why libcst must not see this code, and the stdlib `ast` of it when it
-    parses (the screen reuses it: one parse for both)."""
+    """Why the Python analyzer must not see this code, and the stdlib `ast`
+    of it when it parses (the screen and the analyzer reuse it: one parse)."""
     import ast
     from itertools import accumulate
 
@@ -79,7 +85,7 @@ def _guard(text: str) -> tuple[str | None, ast.Module | None]:
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
-        return None, None  # libcst says why (it also knows newer syntax)
+        return None, None  # not Python this interpreter reads; _parse logs why
     except (RecursionError, MemoryError):
         return f"expressions nested too deeply (over {MAX_DEPTH})", None
     stack: list[tuple[ast.AST, int]] = [(tree, 1)]
@@ -150,7 +156,7 @@ class _Locator:
 
     def __init__(self, source: SourceFile, text: str, notebook: NotebookCode | None) -> None:
         self.source = source
-        self.rows = text.split("\n")
+        self.rows = _LINE_BREAK.split(text)  # as Python counts lines: a lone CR ends one
         self.notebook = notebook
         self._starts: list[int] | None = None
 
@@ -170,12 +176,12 @@ class _Locator:
         row = self.rows[line - 1] if 0 < line <= len(self.rows) else ""
         return len(row.encode("utf-8", "surrogatepass")[:utf8_column].decode("utf-8", "replace"))
 
-    def _position(self, node: ast.AST, end: bool = False) -> tuple[int, int]:
+    def _position(self, node: Located, end: bool = False) -> tuple[int, int]:
         line = (node.end_lineno or node.lineno) if end else node.lineno
         column = (node.end_col_offset or 0) if end else node.col_offset
         return line, self._column(line, column)
 
-    def segment(self, node: ast.AST) -> str:
+    def segment(self, node: Located) -> str:
         """The source text of `node`."""
         (first, start), (last, stop) = self._position(node), self._position(node, end=True)
         rows = self.rows[first - 1 : last]
@@ -185,7 +191,7 @@ class _Locator:
             return rows[0][start:stop]
         return "\n".join([rows[0][start:], *rows[1:-1], rows[-1][:stop]])
 
-    def span(self, node: ast.AST) -> tuple[int, int]:
+    def span(self, node: Located) -> tuple[int, int]:
         """[start, end) byte offsets of a node, cut to its first line in a notebook."""
         if self.notebook is not None:
             return self._notebook_span(node)
@@ -199,7 +205,7 @@ class _Locator:
         row = self.source.data[start:end].decode("utf-8", "replace")
         return start + len(row[: position[1]].encode("utf-8", "replace"))
 
-    def _notebook_span(self, node: ast.AST) -> tuple[int, int]:
+    def _notebook_span(self, node: Located) -> tuple[int, int]:
         """Where the code sits inside its JSON string, or failing that the
         string's start: editors and SARIF viewers then land on the right line."""
         assert self.notebook is not None

@@ -50,10 +50,23 @@ def _python_parses(data: bytes) -> bool:
     return True
 
 
+def _too_complex(result: FileFix, code: str) -> bool:
+    """The scan's guard, before libcst's native parser sees the code: on
+    chains thousands deep it overflows the C stack and kills the process."""
+    from maniac_guard.detectors.python_code import too_complex
+
+    reason = too_complex(code)
+    if reason is not None:
+        result.messages.append(f"{result.path}: {reason}; not fixed")
+    return reason is not None
+
+
 def fix_python(path: str, data: bytes, options: FixOptions) -> FileFix:
     import libcst as cst
 
     result = FileFix(path, data)
+    if _too_complex(result, data.decode("utf-8", "replace")):
+        return result
     try:
         module = cst.parse_module(data)
     except (cst.ParserSyntaxError, UnicodeDecodeError, LookupError, SyntaxError) as exc:
@@ -140,6 +153,8 @@ def fix_notebook(path: str, data: bytes, options: FixOptions) -> FileFix:
     if not cells:
         return result
     code, magics = notebook.join_cells(cells)
+    if _too_complex(result, code):
+        return result
     try:
         module = cst.parse_module(code)
     except cst.ParserSyntaxError as exc:

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
-from maniac_guard.python.issues import DROP_OR_FALLBACK, REMOVE_STATEMENT, PyIssue
+from maniac_guard.python.issues import DROP_OR_FALLBACK, REMOVE_STATEMENT, Located, PyIssue
+from maniac_guard.python.resolve import python_rows
 
 Span = tuple[int, int, int, int]  # start line, column, end line, column (characters)
 
@@ -33,7 +34,10 @@ class CstIssue:
 
 class NodeMap:
     def __init__(self, wrapper: MetadataWrapper) -> None:
-        self._rows = wrapper.module.code.split("\n")
+        self._rows = [
+            row.decode("utf-8", "surrogatepass")
+            for row in python_rows(wrapper.module.code.encode("utf-8", "surrogatepass"))
+        ]
         self._parents = wrapper.resolve(ParentNodeProvider)
         self._at: dict[Span, list[cst.CSTNode]] = {}
         for node, where in wrapper.resolve(PositionProvider).items():  # outer nodes first
@@ -44,7 +48,7 @@ class NodeMap:
         row = self._rows[line - 1] if 0 < line <= len(self._rows) else ""
         return len(row.encode("utf-8", "surrogatepass")[:utf8_column].decode("utf-8", "replace"))
 
-    def find(self, node: ast.AST | None) -> cst.CSTNode | None:
+    def find(self, node: Located | None) -> cst.CSTNode | None:
         """The libcst expression or small statement at the place of `node`."""
         if node is None:
             return None

@@ -17,6 +17,7 @@ from maniac_guard.python.issues import (
     HEADER_TO_API_KEY,
     REMOVE_STATEMENT,
     REPLACE_WITH_GETENV,
+    Located,
     PyIssue,
     short,
 )
@@ -46,7 +47,7 @@ class Checker(Folder):
         super().__init__(tree, text)
         self.in_test = in_test
         self.issues: list[PyIssue] = []
-        self._reported: set[ast.AST] = set()
+        self._reported: set[Located] = set()
         self.wrappers = Wrappers(self)  # its index of calls is built on first use
 
     def _add(self, issue: PyIssue) -> None:
@@ -60,12 +61,9 @@ class Checker(Folder):
             found = sdk_class(name)
             if found is not None:
                 return found
-        if self.star_maniac and not qnames and isinstance(func, ast.Name) and func.id in SDK_CLASSES:
-            # `from maniac import *`: a name with no binding of its own is
-            # taken to come from there.
-            if self.unbound(func):
-                return func.id
-        return None
+        # `from maniac import *`: a name with no binding of its own is taken to come from there.
+        star = self.star_maniac and not qnames and isinstance(func, ast.Name) and func.id in SDK_CLASSES
+        return func.id if star and isinstance(func, ast.Name) and self.unbound(func) else None
 
     def _partial_sdk(self, call: Call) -> str | None:
         """`functools.partial(Maniac, …)`: the SDK class it binds arguments to."""
@@ -265,7 +263,7 @@ class Checker(Folder):
                 if not force and not looks_like_key(credential):
                     continue
                 message = f"credential {mask(credential)} in the {header} header of {where}"
-                fix: tuple[str | None, ast.AST | None, str | None] = (
+                fix: tuple[str | None, Located | None, str | None] = (
                     None,
                     None,
                     None,
@@ -315,7 +313,7 @@ class Checker(Folder):
         name_expr: ast.expr | None,
         default: ast.expr,
         fix_kind: str,
-        fix_node: ast.AST,
+        fix_node: Located,
         role: str,
     ) -> None:
         """A credential used when the variable is unset: the call's default,
@@ -346,7 +344,7 @@ class Checker(Folder):
         self,
         name: str | None,
         value_expr: ast.expr,
-        statement: ast.AST | None,
+        statement: Located | None,
         how: str,
         single: bool = True,
     ) -> None:

@@ -16,12 +16,14 @@ DROP_OR_FALLBACK = "drop-or-fallback"
 REMOVE_STATEMENT = "remove-statement"
 HEADER_TO_API_KEY = "header-to-api-key"
 
+Located = ast.expr | ast.stmt  # nodes with a position
+
 
 @dataclass
 class PyIssue:
     rule_id: str
     message: str
-    node: ast.AST  # node whose position is reported
+    node: Located  # node whose position is reported
     secret: str | None  # folded credential value, if any
     fix_kind: str | None  # one of the fix kinds above, or None
     # replace-with-getenv: the expression to replace (literal, concatenation,
@@ -30,11 +32,11 @@ class PyIssue:
     # right side of `os.getenv(…) or <fallback>`; remove-statement: the
     # statement to remove; header-to-api-key: the Maniac(...) Call whose
     # default_headers entry must move.
-    fix_node: ast.AST | None
+    fix_node: Located | None
     fix_safety: str | None  # "safe" | "unsafe"
     # Where the value is used when the issue is reported at its definition
     # (MG202: the SDK call); the detector names its line in the message.
-    call_site: ast.AST | None = None
+    call_site: Located | None = None
     # For MG207: the environment variable whose name was passed.
     env_name: str | None = None
 

@@ -12,6 +12,7 @@ builds on this in `fold.py`; the rule checks in `checks.py`.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 
 from maniac_guard.python.scopes import Binding, FunctionNode, Owner, Param, Scope, import_bindings
@@ -45,7 +46,7 @@ class Resolver:
     is local to a function if it is bound anywhere in it)."""
 
     def __init__(self, tree: ast.Module, text: str) -> None:
-        self._rows = text.encode("utf-8", "surrogatepass").split(b"\n")
+        self._rows = python_rows(text.encode("utf-8", "surrogatepass"))
         self._scope = Scope("module", None)
         self._scope_of: dict[ast.Name, Scope] = {}
         self._pending: dict[ast.Name, ast.expr] = {}  # Name target → the value assigned to it
@@ -237,7 +238,11 @@ class Resolver:
             if not starred and len(target.elts) == len(value.elts):
                 for sub_target, sub_value in zip(target.elts, value.elts):
                     self._record_target(sub_target, sub_value)
-        elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id in ("self", "cls"):
+        elif (
+            isinstance(target, ast.Attribute)
+            and isinstance(target.value, ast.Name)
+            and target.value.id in ("self", "cls")
+        ):
             owner = self._enclosing_class()
             if owner is not None:
                 self._class_attrs[owner].setdefault(target.attr, []).append(value)
@@ -271,7 +276,8 @@ class Resolver:
             self._enter_compound(node)
         self._visit(node.func)
         # Source order, as the checks meet them (ast keeps keywords apart).
-        for item in sorted([*node.args, *node.keywords], key=lambda n: (n.lineno, n.col_offset)):
+        items: list[ast.expr | ast.keyword] = [*node.args, *node.keywords]
+        for item in sorted(items, key=lambda n: (n.lineno, n.col_offset)):
             self._visit(item)
         if compound:
             self._compound_stack.pop()
@@ -312,7 +318,7 @@ class Resolver:
         """`"ab" "cd"`: several literals that the parser made one."""
         return literal_count(self.segment(node)) > 1
 
-    def segment(self, node: ast.AST) -> str:
+    def segment(self, node: ast.expr) -> str:
         """The source text of `node` (ast columns count UTF-8 bytes)."""
         first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
         start, end = node.col_offset, node.end_col_offset or 0
@@ -320,7 +326,8 @@ class Resolver:
             raw = self._rows[first][start:end]
         else:
             raw = b"\n".join([self._rows[first][start:], *self._rows[first + 1 : last], self._rows[last][:end]])
-        return raw.decode("utf-8", "surrogatepass")
+        text: str = raw.decode("utf-8", "surrogatepass")
+        return text
 
     def statement_removable(self, statement: ast.stmt) -> bool:
         return statement in self._in_line
@@ -417,6 +424,14 @@ class Resolver:
         if isinstance(expr, ast.Attribute):
             return self.attr_values(expr)
         return None
+
+
+_NEWLINES = re.compile(rb"\r\n|\r|\n")
+
+
+def python_rows(code: bytes) -> list[bytes]:
+    """Lines as Python's tokenizer counts them (a lone CR ends one too)."""
+    return _NEWLINES.split(code)
 
 
 def literal_count(segment: str) -> int:
