@@ -271,7 +271,7 @@ def test_this_repository_scans_clean() -> None:
 
 def test_deselected_rules_do_not_run_their_detectors(tmp_path: Path) -> None:
     """--ignore MG2 keeps the plain key finding (it is not merged away into a
-    rule that is then dropped), and --select MG1 never loads libcst."""
+    rule that is then dropped), and --select MG1 never runs the Python analyzer."""
     import subprocess
     import sys
 
@@ -285,7 +285,7 @@ def test_deselected_rules_do_not_run_their_detectors(tmp_path: Path) -> None:
     probe = (
         "import sys\nfrom maniac_guard.cli import main\n"
         "try:\n    main(['scan', '.', '--select', 'MG1', '-q'])\nexcept SystemExit:\n    pass\n"
-        "print('libcst' in sys.modules)\n"
+        "print('maniac_guard.python.analyzer' in sys.modules)\n"
     )
     proc = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True)
     assert proc.stdout.strip().splitlines()[-1] == "False"

@@ -5,8 +5,8 @@ whether its results may be cached, its precedence).
 
 A detector module provides ``wants(source) -> bool`` (a cheap check on names
 and bytes, run on every file) and ``detect(source) -> Iterable[Finding]``
-(the real work, only where wanted). Modules import heavy libraries (libcst,
-yaml) inside ``detect``, so a scan that never needs them never pays for them.
+(the real work, only where wanted). Modules import what is heavy (YAML, the
+Python analyzer) inside ``detect``, so a scan that never needs it never pays for it.
 """
 
 from __future__ import annotations
