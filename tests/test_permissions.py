@@ -217,3 +217,29 @@ def test_a_literal_key_in_a_declaration_is_a_secret_finding_too() -> None:
     found = scan_source(SourceFile("maniac-keys.yaml", text.encode()), load_detectors())
     assert [(f.rule_id, f.line) for f in found] == [("MG101", 2)]
     assert key not in repr(found)
+
+
+def test_yaml_that_only_mentions_permissions_costs_no_policy_or_schema_work(tmp_path: Path) -> None:
+    """A GitHub workflow's `permissions:` wakes the declaration check; it is
+    not a declaration, so neither the policy nor jsonschema (~0.1 s to
+    import, in every scanning process) may be loaded for it."""
+    import json
+    import subprocess
+    import sys
+
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "ci.yml").write_text(
+        "on: [push]\npermissions:\n  contents: read\njobs:\n  test:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - uses: actions/checkout@v4\n"
+    )
+    probe = (
+        "import sys\nfrom maniac_guard.cli import main\n"
+        "try:\n    main(['scan', '.', '-q', '--format', 'json'])\nexcept SystemExit as exc:\n    code = exc.code\n"
+        "print(code, 'jsonschema' in sys.modules)\n"
+    )
+    env = {**__import__("os").environ, "MANIAC_GUARD_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, env=env)
+    report, status = proc.stdout.rsplit("\n", 2)[0], proc.stdout.split()[-2:]
+    assert json.loads(report)["findings"] == []
+    assert status == ["0", "False"], proc.stderr
