@@ -23,7 +23,7 @@ from maniac_guard.sources import SourceFile
 from maniac_guard.sources.files import (
     Excluder,
     WalkReport,
-    display_path,
+    display_path_under,
     iter_path_batches,
     read_file,
     to_source,
@@ -158,8 +158,9 @@ def _scan_files(
     """Read and scan these files (absolute, normalized paths)."""
     result = _Scanned()
     detectors = load_detectors(scope.enabled)
+    shown_from = display_path_under(scope.cwd)  # its prefix worked out once, not per file
     for path in paths:
-        shown = display_path(path, scope.cwd)
+        shown = shown_from(path)
         read = read_file(path, shown, scope.max_size, scope.roots, follow=path in scope.explicit, skip_binary=True)
         if read.data is None:
             result.skipped[read.skipped or "unreadable"] += 1
@@ -178,8 +179,10 @@ def _scan_files(
             note = utf8_problem(source)
             if note:
                 result.messages.append(note)
-        result.messages.extend(source.notes)
-        result.findings.extend(findings)
+        if source.notes:
+            result.messages.extend(source.notes)
+        if findings:
+            result.findings.extend(findings)
     return result
 
 

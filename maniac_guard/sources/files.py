@@ -6,7 +6,7 @@ import codecs
 import errno
 import os
 import stat
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -105,6 +105,19 @@ def display_path(abs_path: str, cwd: str) -> str:
         rest = abs_path[len(prefix) :]
         return rest if os.sep == "/" else rest.replace(os.sep, "/")
     return os.path.relpath(abs_path, cwd).replace(os.sep, "/")
+
+
+def display_path_under(cwd: str) -> Callable[[str], str]:
+    """`display_path` for many paths below one `cwd`: ~1 µs less a file."""
+    prefix = cwd if cwd.endswith(os.sep) else cwd + os.sep
+    cut = len(prefix)
+    if os.sep != "/":
+        return lambda abs_path: display_path(abs_path, cwd)
+
+    def shown(abs_path: str) -> str:
+        return abs_path[cut:] if abs_path.startswith(prefix) else display_path(abs_path, cwd)
+
+    return shown
 
 
 def _git(directory: str, *args: str) -> bytes | None:
@@ -264,6 +277,10 @@ def _symlink_message(path: str, shown: str, roots: Sequence[str]) -> ReadResult:
     return ReadResult(skipped="symlink", message=f"{shown}: symlink to outside the scanned tree, not followed")
 
 
+_OPEN_FOLLOW = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+_OPEN_NOFOLLOW = _OPEN_FOLLOW | getattr(os, "O_NOFOLLOW", 0)
+
+
 def read_file(
     path: str, shown: str, max_size: int, roots: Sequence[str], follow: bool = False, skip_binary: bool = False
 ) -> ReadResult:
@@ -272,11 +289,8 @@ def read_file(
     With `skip_binary`, a file over SNIFF_ABOVE that `to_source` would call
     binary is refused after its first BINARY_SNIFF bytes instead of being
     read whole."""
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-    if not follow:
-        flags |= getattr(os, "O_NOFOLLOW", 0)
     try:
-        fd = os.open(path, flags)
+        fd = os.open(path, _OPEN_FOLLOW if follow else _OPEN_NOFOLLOW)
     except OSError as exc:
         if exc.errno == errno.ELOOP and not follow:
             return _symlink_message(path, shown, roots)
@@ -327,7 +341,7 @@ def to_source(shown: str, data: bytes) -> tuple[SourceFile | None, str | None, s
         except UnicodeDecodeError as exc:
             return None, "undecodable", f"{shown}: invalid UTF-16 at byte {exc.start}, skipped"
         return SourceFile(shown, text.encode("utf-8")), None, None
-    if b"\0" in data[:BINARY_SNIFF]:
+    if data.find(b"\0", 0, BINARY_SNIFF) >= 0:  # no copy of the first bytes
         return None, "binary", None
     return SourceFile(shown, data), None, None
 
