@@ -84,6 +84,32 @@ class Prefilter:
         return woken
 
 
+class PendingPrefilter:
+    """`Prefilter.build` on a thread, started while the tree is still being
+    walked: hyperscan compiles without holding the GIL, so a cold compile
+    (~7 ms) overlaps the walk instead of following it."""
+
+    def __init__(self, detectors: Sequence[Detector]) -> None:
+        import threading
+
+        self._built: Prefilter | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._build, args=(list(detectors),), daemon=True)
+        self._thread.start()
+
+    def _build(self, detectors: list[Detector]) -> None:
+        try:
+            self._built = Prefilter.build(detectors)
+        except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
+            self._error = exc
+
+    def result(self) -> Prefilter | None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._built
+
+
 def _load_or_compile(hyperscan: Any, patterns: list[bytes]) -> Any:
     """The compiled hints: from the cache folder when this hyperscan compiled
     these hints before (loading takes microseconds, compiling ~40 ms)."""
