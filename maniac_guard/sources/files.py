@@ -199,18 +199,21 @@ def _walk(directory: str, excluder: Excluder, report: WalkReport) -> Iterator[li
         subdirs: list[str] = []
         try:
             with os.scandir(current) as entries:
+                # entry.path is joined in C; paths under one folder sort as their names do.
                 for entry in entries:
-                    (subdirs if entry.is_dir(follow_symlinks=False) else files).append(entry.name)
+                    if not entry.is_dir(follow_symlinks=False):
+                        files.append(entry.path)
+                    elif entry.name != ".git":
+                        subdirs.append(entry.path)
         except OSError as exc:
             report.messages.append(f"{current}: cannot list folder: {exc.strerror}")
             continue
-        base = current if current.endswith(os.sep) else current + os.sep
         files.sort()
-        yield [base + name for name in files]
-        found = [base + name for name in sorted(subdirs, reverse=True) if name != ".git"]
+        yield files
+        subdirs.sort(reverse=True)
         if excluder:
-            found = [path for path in found if not excluder.excluded(path, is_dir=True)]
-        stack.extend(found)
+            subdirs = [path for path in subdirs if not excluder.excluded(path, is_dir=True)]
+        stack.extend(subdirs)
 
 
 def iter_path_batches(
