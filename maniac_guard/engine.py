@@ -17,13 +17,13 @@ from maniac_guard.detectorcache import DetectorCache, Learnt
 from maniac_guard.detectors import RULE_PRECEDENCE, Detector, load_detectors
 from maniac_guard.errors import ConfigError
 from maniac_guard.findings import Finding, sort_key
-from maniac_guard.prefilter import Prefilter
+from maniac_guard.prefilter import PendingPrefilter, Prefilter
 from maniac_guard.selection import check_selectors, enabled_rules, select_findings, suppressed_on_line
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.files import (
     Excluder,
     WalkReport,
-    display_path,
+    display_path_under,
     iter_path_batches,
     read_file,
     to_source,
@@ -159,8 +159,9 @@ def _scan_files(
     """Read and scan these files (absolute, normalized paths)."""
     result = _Scanned()
     detectors = load_detectors(scope.enabled)
+    shown_from = display_path_under(scope.cwd)  # its prefix worked out once, not per file
     for path in paths:
-        shown = display_path(path, scope.cwd)
+        shown = shown_from(path)
         read = read_file(path, shown, scope.max_size, scope.roots, follow=path in scope.explicit, skip_binary=True)
         if read.data is None:
             result.skipped[read.skipped or "unreadable"] += 1
@@ -179,8 +180,10 @@ def _scan_files(
             note = utf8_problem(source)
             if note:
                 result.messages.append(note)
-        result.messages.extend(source.notes)
-        result.findings.extend(findings)
+        if source.notes:
+            result.messages.extend(source.notes)
+        if findings:
+            result.findings.extend(findings)
     return result
 
 
@@ -215,14 +218,19 @@ def scan_paths(
     walk = WalkReport()
     explicit = frozenset(os.path.abspath(p) for p in paths if not os.path.isdir(p))
     scope = ScanScope(max_file_size, tuple(os.path.realpath(p) for p in paths), os.getcwd(), explicit, enabled)
-    batches = iter_path_batches(paths, use_gitignore=use_gitignore, excluder=excluder, report=walk)
-    files = [path for batch in batches for path in batch]
     # The native prefilter pays on trees, not on a hook's handful of files
-    # (hyperscan's import costs ~3 ms); the detector cache reads its files
-    # only when a file first needs it.
-    tree = len(files) >= PARALLEL_MIN_FILES
+    # (hyperscan's import costs ~3 ms): it is built once the walk has found
+    # that many files, while the walk goes on. The detector cache reads its
+    # files only when a file first needs it.
+    files: list[str] = []
+    pending: PendingPrefilter | None = None
+    for batch in iter_path_batches(paths, use_gitignore=use_gitignore, excluder=excluder, report=walk):
+        files.extend(batch)
+        if pending is None and len(files) >= PARALLEL_MIN_FILES:
+            pending = PendingPrefilter(load_detectors(enabled))
+    tree = pending is not None
     cache = DetectorCache.open()
-    prefilter = Prefilter.build(load_detectors(enabled)) if tree else None
+    prefilter = pending.result() if pending is not None else None
     workers = worker_count(jobs)
     if workers > 1 and tree:
         result = _scan_parallel(files, scope, workers, cache and cache.load(), prefilter)

@@ -18,7 +18,6 @@ notice their new parent between chunks.
 
 from __future__ import annotations
 
-import logging
 import os
 import pickle
 import select
@@ -29,11 +28,12 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
+from maniac_guard.debuglog import debug
+
 Chunk = TypeVar("Chunk")
 Result = TypeVar("Result")
 
 _INDEX = struct.Struct("<I")  # 4 bytes: one atomic pipe read or write
-_LOG = logging.getLogger("maniac_guard.forkshare")
 
 # Every index goes into the pipe before anyone reads it, so they must fit in
 # the smallest pipe buffer there is: one 4 KiB page (Linux gives new pipes
@@ -133,7 +133,7 @@ def _collect(pipes: dict[int, int], stall: float) -> list[bytes]:
         now = time.monotonic()
         for fd, pid in list(pipes.items()):
             if _stopped(pid, stopped_at, now) or now > deadline:
-                _LOG.debug("helper %d %s; its chunks run here", pid, "stalled" if now > deadline else "stopped")
+                debug(__name__, "helper %d %s; its chunks run here", pid, "stalled" if now > deadline else "stopped")
                 _kill(pipes.pop(fd))
                 os.close(fd)
     return payloads

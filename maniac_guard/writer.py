@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from typing import TextIO
 
 
@@ -29,6 +28,8 @@ def write_bytes_atomic(path: str, data: bytes, *, expected: bytes | None = None)
         with open(path, "rb") as handle:
             if handle.read() != expected:
                 raise WriteError(f"{path}: changed on disk since it was read; not written")
+    import tempfile  # here: every scan writes its report, few write files (~3 ms)
+
     try:
         fd, tmp = tempfile.mkstemp(prefix=".maniac-guard-", dir=folder)
     except OSError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -49,7 +50,7 @@ def test_permission_denied_on_the_folder(target: Path, monkeypatch: pytest.Monke
     def denied(*args: object, **kwargs: object) -> tuple[int, str]:
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(writer.tempfile, "mkstemp", denied)
+    monkeypatch.setattr(tempfile, "mkstemp", denied)  # the writer imports it when it writes
     with pytest.raises(WriteError, match="Permission denied"):
         write_bytes_atomic(str(target), b"new", expected=ORIGINAL)
     assert target.read_bytes() == ORIGINAL

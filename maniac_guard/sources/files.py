@@ -6,7 +6,7 @@ import codecs
 import errno
 import os
 import stat
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -107,6 +107,19 @@ def display_path(abs_path: str, cwd: str) -> str:
     return os.path.relpath(abs_path, cwd).replace(os.sep, "/")
 
 
+def display_path_under(cwd: str) -> Callable[[str], str]:
+    """`display_path` for many paths below one `cwd`: ~1 µs less a file."""
+    prefix = cwd if cwd.endswith(os.sep) else cwd + os.sep
+    cut = len(prefix)
+    if os.sep != "/":
+        return lambda abs_path: display_path(abs_path, cwd)
+
+    def shown(abs_path: str) -> str:
+        return abs_path[cut:] if abs_path.startswith(prefix) else display_path(abs_path, cwd)
+
+    return shown
+
+
 def _git(directory: str, *args: str) -> bytes | None:
     import subprocess  # here: a hook that names its files never starts git
 
@@ -122,6 +135,8 @@ def _git_files(directory: str, report: WalkReport | None = None, depth: int = 0)
     when it is not inside a git work tree (or git is missing). The files of
     checked-out submodules are listed too (git lists a submodule as one
     entry); one that is not checked out is named in `report`."""
+    if not _maybe_in_git(directory):
+        return None
     out = _git(directory, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--deduplicate")
     if out is None:
         return None
@@ -130,6 +145,29 @@ def _git_files(directory: str, report: WalkReport | None = None, depth: int = 0)
     if depth < 8 and _has_submodules(directory):
         files = _expand_submodules(directory, files, report, depth)
     return files
+
+
+# What can make git find a repository other than by looking for one upwards.
+_GIT_LOCATION_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY")
+
+
+def _maybe_in_git(directory: str) -> bool:
+    """False only where `git ls-files` must fail: no variable points git at a
+    repository, and neither `directory` nor a folder above it holds a `.git`
+    or looks like a git folder itself. Starting git to learn that costs
+    ~8 ms of every scan of a tree outside git; these checks ~0.1 ms."""
+    if any(os.environ.get(name) for name in _GIT_LOCATION_VARIABLES):
+        return True
+    here = os.path.abspath(directory)
+    while True:
+        if os.path.lexists(os.path.join(here, ".git")):
+            return True
+        if os.path.lexists(os.path.join(here, "HEAD")) and os.path.isdir(os.path.join(here, "objects")):
+            return True  # a bare repository (or a folder inside git's own)
+        parent = os.path.dirname(here)
+        if parent == here:
+            return False
+        here = parent
 
 
 def _has_submodules(directory: str) -> bool:
@@ -186,18 +224,21 @@ def _walk(directory: str, excluder: Excluder, report: WalkReport) -> Iterator[li
         subdirs: list[str] = []
         try:
             with os.scandir(current) as entries:
+                # entry.path is joined in C; paths under one folder sort as their names do.
                 for entry in entries:
-                    (subdirs if entry.is_dir(follow_symlinks=False) else files).append(entry.name)
+                    if not entry.is_dir(follow_symlinks=False):
+                        files.append(entry.path)
+                    elif entry.name != ".git":
+                        subdirs.append(entry.path)
         except OSError as exc:
             report.messages.append(f"{current}: cannot list folder: {exc.strerror}")
             continue
-        base = current if current.endswith(os.sep) else current + os.sep
         files.sort()
-        yield [base + name for name in files]
-        found = [base + name for name in sorted(subdirs, reverse=True) if name != ".git"]
+        yield files
+        subdirs.sort(reverse=True)
         if excluder:
-            found = [path for path in found if not excluder.excluded(path, is_dir=True)]
-        stack.extend(found)
+            subdirs = [path for path in subdirs if not excluder.excluded(path, is_dir=True)]
+        stack.extend(subdirs)
 
 
 def iter_path_batches(
@@ -264,6 +305,10 @@ def _symlink_message(path: str, shown: str, roots: Sequence[str]) -> ReadResult:
     return ReadResult(skipped="symlink", message=f"{shown}: symlink to outside the scanned tree, not followed")
 
 
+_OPEN_FOLLOW = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+_OPEN_NOFOLLOW = _OPEN_FOLLOW | getattr(os, "O_NOFOLLOW", 0)
+
+
 def read_file(
     path: str, shown: str, max_size: int, roots: Sequence[str], follow: bool = False, skip_binary: bool = False
 ) -> ReadResult:
@@ -272,11 +317,8 @@ def read_file(
     With `skip_binary`, a file over SNIFF_ABOVE that `to_source` would call
     binary is refused after its first BINARY_SNIFF bytes instead of being
     read whole."""
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-    if not follow:
-        flags |= getattr(os, "O_NOFOLLOW", 0)
     try:
-        fd = os.open(path, flags)
+        fd = os.open(path, _OPEN_FOLLOW if follow else _OPEN_NOFOLLOW)
     except OSError as exc:
         if exc.errno == errno.ELOOP and not follow:
             return _symlink_message(path, shown, roots)
@@ -327,7 +369,7 @@ def to_source(shown: str, data: bytes) -> tuple[SourceFile | None, str | None, s
         except UnicodeDecodeError as exc:
             return None, "undecodable", f"{shown}: invalid UTF-16 at byte {exc.start}, skipped"
         return SourceFile(shown, text.encode("utf-8")), None, None
-    if b"\0" in data[:BINARY_SNIFF]:
+    if data.find(b"\0", 0, BINARY_SNIFF) >= 0:  # no copy of the first bytes
         return None, "binary", None
     return SourceFile(shown, data), None, None
 
