@@ -136,3 +136,18 @@ def test_gitlab_report_with_an_undecodable_path_is_valid(gitlab_schema: dict[str
     jsonschema.Draft7Validator(gitlab_schema).validate(report)
     assert report["vulnerabilities"][0]["location"]["file"] == "caf\\xe9\x1b.env"
     assert "\x1b" not in text  # escaped in the JSON text
+
+
+def test_gitlab_paths_are_relative_to_the_repository_root_from_a_subfolder(tmp_path: Path) -> None:
+    """GitLab links `location.file` from the project's root, whatever folder
+    the job ran the scan in (SARIF does the same with %SRCROOT%)."""
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    service = tmp_path / "services" / "billing"
+    service.mkdir(parents=True)
+    (service / ".env").write_text(f"MANIAC_API_KEY={KEY_B}\n")
+    done = run_cli("scan", ".", "--format", "gitlab", cwd=service, env=NO_SHA)
+    assert done.returncode == 1, done.stderr
+    files = {v["location"]["file"] for v in json.loads(done.stdout)["vulnerabilities"]}
+    assert files == {"services/billing/.env"}

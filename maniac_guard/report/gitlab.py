@@ -20,6 +20,7 @@ from maniac_guard.catalog import get_rule
 from maniac_guard.findings import Finding, Severity
 from maniac_guard.report import ReportContext
 from maniac_guard.report.escape import json_text, undecodable
+from maniac_guard.report.paths import from_root, source_root
 from maniac_guard.summary import ScanResult
 
 SCHEMA_VERSION = "15.2.1"
@@ -67,7 +68,7 @@ def vulnerability_id(finding: Finding, occurrence: int = 1) -> str:
     return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:32]}"
 
 
-def vulnerability(finding: Finding, sha: str, occurrence: int = 1) -> dict[str, Any]:
+def vulnerability(finding: Finding, sha: str, occurrence: int = 1, shown_path: str | None = None) -> dict[str, Any]:
     rule = get_rule(finding.rule_id)
     loc = finding.location
     commit: dict[str, Any] = {"sha": finding.commit or sha}
@@ -95,7 +96,7 @@ def vulnerability(finding: Finding, sha: str, occurrence: int = 1) -> dict[str, 
         "location": {
             # A name that is not UTF-8 has no exact JSON text a Ruby parser
             # accepts: its bytes show as `\xNN`.
-            "file": undecodable(loc.path),
+            "file": undecodable(shown_path or loc.path),
             "start_line": loc.line,
             "end_line": max(loc.end_line, loc.line),
             "commit": commit,
@@ -109,12 +110,19 @@ def vulnerability(finding: Finding, sha: str, occurrence: int = 1) -> dict[str, 
     return item
 
 
-def vulnerabilities(findings: list[Finding], sha: str) -> list[dict[str, Any]]:
+def vulnerabilities(
+    findings: list[Finding], sha: str, cwd: str | None = None, root: str | None = None
+) -> list[dict[str, Any]]:
+    """`cwd`/`root`: paths are shown from the repository root (history
+    findings already are)."""
     seen: dict[str, int] = {}
     items = []
     for finding in findings:
         seen[finding.fingerprint] = seen.get(finding.fingerprint, 0) + 1
-        items.append(vulnerability(finding, sha, seen[finding.fingerprint]))
+        shown = None
+        if cwd is not None and root is not None and finding.commit is None:
+            shown = from_root(finding.path, cwd, root)
+        items.append(vulnerability(finding, sha, seen[finding.fingerprint], shown))
     return items
 
 
@@ -122,9 +130,11 @@ def render(result: ScanResult, context: ReportContext) -> str:
     end = dt.datetime.now(dt.UTC).replace(microsecond=0)
     start = end - dt.timedelta(seconds=int(result.elapsed + 0.999))
     sha = head_sha() if any(f.commit is None for f in result.findings) else NO_COMMIT
+    cwd = context.cwd or os.getcwd()
+    root = source_root(cwd, context.source_root) if result.findings else cwd
     document = {
         "version": SCHEMA_VERSION,
-        "vulnerabilities": vulnerabilities(result.findings, sha),
+        "vulnerabilities": vulnerabilities(result.findings, sha, cwd, root),
         "remediations": [],
         "scan": {
             "analyzer": TOOL,

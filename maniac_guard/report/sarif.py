@@ -18,7 +18,6 @@ What code scanning needs, and what this writes:
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from maniac_guard.catalog import Rule, load_rules
 from maniac_guard.findings import Finding, digest, sort_key
 from maniac_guard.report import ReportContext
 from maniac_guard.report.escape import json_text
+from maniac_guard.report.paths import source_root
 from maniac_guard.summary import ScanResult
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -74,21 +74,6 @@ def rule_descriptor(rule: Rule) -> dict[str, Any]:
             "precision": "high",
         },
     }
-
-
-def git_toplevel(cwd: str) -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel"],
-            cwd=cwd,
-            capture_output=True,
-            check=False,
-            timeout=10,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    top = done.stdout.rstrip(b"\n")
-    return os.fsdecode(top) if done.returncode == 0 and top else None
 
 
 class Locator:
@@ -221,7 +206,7 @@ def render(result: ScanResult, context: ReportContext) -> str:
     rules = list(load_rules().values())
     index = {rule.id: i for i, rule in enumerate(rules)}
     cwd = context.cwd or os.getcwd()
-    locator = Locator(cwd, context.source_root or git_toplevel(cwd) or cwd)
+    locator = Locator(cwd, source_root(cwd, context.source_root))
     kept = most_severe(result.findings)
     if len(kept) < len(result.findings):
         left = len(result.findings) - len(kept)
