@@ -302,21 +302,56 @@ def rules_fingerprint() -> bytes:
     return digest.digest()
 
 
+def _digest(sources: list[tuple[str, bytes]]) -> str:
+    """A hash of the rule files' names and bytes: what a parsed catalog is valid for."""
+    import hashlib
+
+    digest = hashlib.sha256(CATALOG_CACHE_FORMAT)
+    for name, raw in sources:
+        digest.update(name.encode("utf-8", "surrogateescape") + b"\0" + str(len(raw)).encode() + b"\0" + raw)
+    return digest.hexdigest()
+
+
+# The parsed catalog shipped beside the YAML (`maniac-guard rules --catalog-json`
+# writes it; a test keeps it current). A cold start (a CI runner, a first hook
+# run) then skips PyYAML's import and the parse, ~20 ms. It is used only for
+# the exact YAML bytes it was made from: an edited rule is parsed from YAML.
+SEED_NAME = "catalog.json"
+
+
+def seed_text(directory: Path) -> str:
+    """What `SEED_NAME` holds for the rules in `directory`."""
+    sources = _rule_sources(directory)
+    rules = _parse_catalog(directory, sources)
+    document = {"digest": _digest(sources), "rules": [_rule_to_json(rule) for rule in rules.values()]}
+    return json.dumps(document, ensure_ascii=False, indent=1) + "\n"
+
+
+def _read_seed(directory: Path, digest: str) -> dict[str, Rule] | None:
+    try:
+        raw = json.loads((directory / SEED_NAME).read_bytes())
+        if not isinstance(raw, dict) or raw.get("digest") != digest or not isinstance(raw.get("rules"), list):
+            return None
+        rules = [_rule_from_json(item) for item in raw["rules"]]
+    except (OSError, ValueError, RecursionError, _Shape):
+        return None
+    return {rule.id: rule for rule in rules} or None
+
+
 @functools.cache
 def load_rules() -> dict[str, Rule]:
-    """Every rule by id: from the catalog cache when it matches the YAML
-    bytes, else parsed (YAML is imported only then, never at start-up)."""
+    """Every rule by id: from the shipped parse or the catalog cache when
+    they match the YAML bytes, else parsed (YAML is imported only then)."""
     directory = rules_dir()
     sources = _rule_sources(directory)
+    digest = _digest(sources)
+    seeded = _read_seed(directory, digest) if sources else None
+    if seeded:
+        return seeded
     folder = cache_dir()
     cache_path = None
     if folder is not None and sources:
-        import hashlib
-
-        digest = hashlib.sha256(CATALOG_CACHE_FORMAT)
-        for name, raw in sources:
-            digest.update(name.encode("utf-8", "surrogateescape") + b"\0" + str(len(raw)).encode() + b"\0" + raw)
-        cache_path = folder / f"catalog-{digest.hexdigest()[:32]}.json"
+        cache_path = folder / f"catalog-{digest[:32]}.json"
         cached = _read_cache(cache_path, sources)
         if cached:
             return cached

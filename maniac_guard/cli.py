@@ -353,11 +353,12 @@ def install_hook_command(force: bool, hook_type: str, scan_args: tuple[str, ...]
 
 @main.command("rules")
 @click.option("--markdown", is_flag=True, help="As the Markdown table of docs/rules.md.")
-def list_rules(markdown: bool) -> None:
+@click.option("--catalog-json", is_flag=True, hidden=True, help="The parsed catalog shipped as rules/catalog.json.")
+def list_rules(markdown: bool, catalog_json: bool) -> None:
     """List every rule."""
     from maniac_guard.commands.rules import list_rules as run
 
-    sys.exit(run(markdown))
+    sys.exit(run(markdown, catalog_json))
 
 
 @main.command()

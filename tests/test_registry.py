@@ -85,3 +85,12 @@ def test_every_rule_row_in_the_docs_agrees_with_the_rule(page: Path) -> None:
                 assert cell == rule.severity.label, f"{page.name}: {line}"
             if cell in ("safe", "unsafe"):
                 assert cell == rule.fix, f"{page.name}: {line}"
+
+
+def test_the_shipped_catalog_is_the_parse_of_the_rule_files() -> None:
+    """rules/catalog.json spares a cold start PyYAML; it must be what the
+    YAML says (used only when its digest matches the YAML bytes anyway)."""
+    from maniac_guard.catalog import SEED_NAME, seed_text
+
+    shipped = (rules_dir() / SEED_NAME).read_text(encoding="utf-8")
+    assert shipped == seed_text(rules_dir()), "rules/catalog.json is stale: maniac-guard rules --catalog-json > rules/catalog.json"

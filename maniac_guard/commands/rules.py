@@ -6,7 +6,12 @@ from maniac_guard.catalog import load_rules, rules_table
 from maniac_guard.errors import EXIT_CLEAN, UsageError
 
 
-def list_rules(markdown: bool) -> int:
+def list_rules(markdown: bool, catalog_json: bool = False) -> int:
+    if catalog_json:
+        from maniac_guard.catalog import rules_dir, seed_text
+
+        print(seed_text(rules_dir()), end="")
+        return EXIT_CLEAN
     if markdown:
         print(rules_table(load_rules()))
         return EXIT_CLEAN
