@@ -93,4 +93,6 @@ def test_the_shipped_catalog_is_the_parse_of_the_rule_files() -> None:
     from maniac_guard.catalog import SEED_NAME, seed_text
 
     shipped = (rules_dir() / SEED_NAME).read_text(encoding="utf-8")
-    assert shipped == seed_text(rules_dir()), "rules/catalog.json is stale: maniac-guard rules --catalog-json > rules/catalog.json"
+    assert shipped == seed_text(rules_dir()), (
+        "rules/catalog.json is stale: maniac-guard rules --catalog-json > rules/catalog.json"
+    )
