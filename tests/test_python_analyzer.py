@@ -221,12 +221,25 @@ def test_env_writes_and_getenv_defaults_of_other_variables_are_left_alone() -> N
     assert rules_at(code) == []
 
 
-def test_python_that_does_not_parse_falls_back_to_key_patterns(caplog: pytest.LogCaptureFixture) -> None:
-    code = f'import maniac\nprint "hello"\nclient = maniac.Maniac(api_key="{KEY}")\n'
-    with caplog.at_level(logging.DEBUG, logger="maniac_guard"):
-        assert scan(code, "legacy.py") == [(3, "MG101")]
-    assert any("does not parse" in r.getMessage() for r in caplog.records)
-    assert all(KEY not in r.getMessage() for r in caplog.records)
+def test_python_that_does_not_parse_falls_back_to_key_patterns_and_says_so(tmp_path: object) -> None:
+    """The Python rules read code with this interpreter's parser: code it
+    cannot read (Python 2, a syntax error, syntax newer than this Python)
+    gets the key patterns, and a note naming the file and line, never the text."""
+    from pathlib import Path
+
+    folder = Path(str(tmp_path))
+    (folder / "legacy.py").write_text(f'import maniac\nprint "hello"\nclient = maniac.Maniac(api_key="{KEY}")\n')
+    (folder / "plain.py").write_text('print "no maniac here"\n')  # no rule could fire: nothing to say
+    result = run_cli("scan", ".", "--format", "json", cwd=folder)
+    assert result.returncode == 1, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    assert [(f["path"], f["line"], f["rule_id"]) for f in findings] == [("legacy.py", 3, "MG101")]
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert f"legacy.py: does not parse as Python {version} (line 2); Python rules skipped, key patterns only" in (
+        result.stderr
+    )
+    assert "plain.py" not in result.stderr
+    assert KEY not in result.stderr
 
 
 def test_non_mk_credentials_are_masked_in_every_report_format(tmp_path: object) -> None:

@@ -7,8 +7,7 @@ each once: the size/depth guard parses it, the screen reads that tree and
 proves most files need nothing more, and the analyzer reads the same tree.
 libcst is never imported here. Code that does not parse with the running
 Python (Python 2, templates, syntax errors, syntax newer than this Python)
-is left to the key patterns (MG101), with a debug-level log line and nothing
-else.
+is left to the key patterns (MG101), with a note naming the file and line.
 """
 
 from __future__ import annotations
@@ -122,6 +121,20 @@ def _parse(text: str, path: str) -> ast.Module | None:
     except (RecursionError, MemoryError, ValueError):
         debug(__name__, "%s: too complex or invalid for the Python parser; key patterns only", path)
     return None
+
+
+def _unparsable(text: str) -> str:
+    """Why this Python cannot parse `text` (never the source line: it may hold a key)."""
+    import ast
+    import sys
+
+    try:
+        ast.parse(text)
+    except SyntaxError as exc:
+        return f"does not parse as Python {sys.version_info.major}.{sys.version_info.minor} (line {exc.lineno})"
+    except (RecursionError, MemoryError, ValueError):
+        pass
+    return "too complex or invalid for the Python parser"
 
 
 def _parse_notebook(code: NotebookCode, path: str) -> tuple[ast.Module | None, NotebookCode]:
@@ -253,7 +266,8 @@ def detect(source: SourceFile) -> Iterator[Finding]:
         if skip:
             return
         if module is None:
-            _parse(text, source.path)  # says why, at debug level
+            # It passed the byte hints: a rule could have fired had it parsed.
+            source.notes.append(f"{source.path}: {_unparsable(text)}; Python rules skipped, key patterns only")
     if module is None:
         source.partial = True
         return
