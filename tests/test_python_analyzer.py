@@ -4,7 +4,6 @@ autofix builds on. Keys are generated at run time (tests hold no key literal).""
 from __future__ import annotations
 
 import json
-import logging
 import subprocess
 import sys
 import textwrap
