@@ -158,3 +158,21 @@ def test_code_globs_walk_as_the_scan_does_so_gitignored_code_needs_no_scope(tmp_
     (tmp_path / "build").mkdir()
     (tmp_path / "build" / "copy.py").write_text("x = 1\n")
     assert [Path(p).name for p in python_files([str(tmp_path)])] == ["app.py"]
+
+
+def test_clients_are_found_the_way_the_python_rules_find_the_sdk() -> None:
+    """One name resolution for both: `from maniac import *` and a factory
+    written on one line are clients here too (they were unresolved)."""
+    star = "from maniac import *\nc = Maniac()\nc.containers.list()\n"
+    factory = "from maniac import Maniac\ndef make(): return Maniac()\nx = make()\nx.containers.list()\n"
+    for name, code in (("star.py", star), ("factory.py", factory)):
+        inference = infer_source(name, code)
+        assert [(c.line, c.method, c.scope) for c in inference.calls] == [
+            (len(code.splitlines()), "containers.list", "containers:read")
+        ], name
+        assert inference.unresolved == [], name
+
+
+def test_a_file_with_a_byte_order_mark_is_analysed() -> None:
+    inference = infer_source("bom.py", "\ufefffrom maniac import Maniac\nc = Maniac()\nc.containers.list()\n")
+    assert (inference.errors, [c.method for c in inference.calls]) == ([], ["containers.list"])

@@ -3,22 +3,23 @@
 catalog. Anything that looks like an SDK call but cannot be traced to a
 client is reported as unresolved, never dropped.
 
-It shares the SDK's client classes with the MG2xx analyzer
-(`python/sdk.py`) but not its value resolution: this needs only the client
-bindings, and works file by file with libcst's QualifiedNameProvider.
-Bindings are per file, not per function scope: a name bound to a client
-anywhere in a file counts as that client everywhere in it.
+It shares the SDK's client classes (`python/sdk.py`) and name resolution
+(`python/scopes.py`: imports, aliases, `import *`) with the MG2xx analyzer,
+on the standard library's `ast`, but not its value resolution: this needs
+only the client bindings. Bindings are per file, not per function scope: a
+name bound to a client anywhere in a file counts as that client everywhere
+in it.
 """
 
 from __future__ import annotations
 
+import ast
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from maniac_guard.permissions.scopes import Catalog, load_catalog
-from maniac_guard.python.sdk import sdk_class
 
 
 @dataclass(frozen=True, order=True)
@@ -59,201 +60,176 @@ def _prefilter(catalog: Catalog) -> tuple[bytes, ...]:
     return (b"aniac", *sorted(tails))
 
 
-def _analyse(path: str, text: str, catalog: Catalog) -> Inference:
-    import libcst as cst
-    from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider
+def _preorder(node: ast.AST) -> Iterator[ast.AST]:
+    """Nodes in source order, parents first (ast.walk goes breadth first)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(list(ast.iter_child_nodes(current))))
 
-    module = cst.parse_module(text)
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    names = wrapper.resolve(QualifiedNameProvider)
-    positions = wrapper.resolve(PositionProvider)
+
+def _analyse(path: str, text: str, catalog: Catalog) -> Inference:
+    from maniac_guard.python.resolve import Resolver
+
+    text = text.removeprefix("\ufeff")  # a BOM is the file's encoding, not code
+    tree = ast.parse(text)
+    names = Resolver(tree, text)  # the analyzer's scopes: imports, aliases, `import *`
     call_paths = {tuple(call.split(".")): scope for call, scope in catalog.calls.items()}
     prefixes = {p[:i] for p in call_paths for i in range(1, len(p))}
     bindings: dict[str, tuple[str, ...]] = {}
     factories: set[str] = set()
     out = Inference(files=1)
+    nodes = list(_preorder(tree))
 
-    def qualified(node: cst.CSTNode) -> set[str]:
-        found: Any = names.get(node, ())
-        if callable(found):  # libcst >= 1.1 resolves qualified names lazily
-            found = found()
-        return {q.name for q in found}
-
-    def is_constructor(node: cst.CSTNode) -> bool:
+    def is_constructor(node: ast.expr) -> bool:
         """`Maniac(...)` / `AsyncManiac(...)`, however imported: the analyzer's own test."""
-        return any(sdk_class(name) for name in qualified(node))
+        return names.sdk_of(node) is not None
 
-    def dotted(node: cst.BaseExpression) -> str | None:
-        if isinstance(node, cst.Name):
-            return node.value
-        if isinstance(node, cst.Attribute):
+    def dotted(node: ast.expr) -> str | None:
+        if isinstance(node, ast.Name):
+            return node.id
+        if isinstance(node, ast.Attribute):
             base = dotted(node.value)
-            return f"{base}.{node.attr.value}" if base else None
+            return f"{base}.{node.attr}" if base else None
         return None
 
-    def client_path(node: cst.BaseExpression) -> tuple[str, ...] | None:
-        if isinstance(node, cst.Await):
-            return client_path(node.expression)
-        if isinstance(node, cst.Call):
+    def client_path(node: ast.expr | None) -> tuple[str, ...] | None:
+        if node is None:
+            return None
+        if isinstance(node, ast.Await):
+            return client_path(node.value)
+        if isinstance(node, ast.Call):
             if is_constructor(node.func):
                 return ()
-            if isinstance(node.func, cst.Name) and node.func.value in factories:
+            if isinstance(node.func, ast.Name) and node.func.id in factories:
                 return ()
             return None
         text_name = dotted(node)
         if text_name is not None and text_name in bindings:
             return bindings[text_name]
-        if isinstance(node, cst.Attribute):
+        if isinstance(node, ast.Attribute):
             base = client_path(node.value)
             if base is not None:
-                return (*base, node.attr.value)
+                return (*base, node.attr)
         return None
 
-    def is_client_type(annotation: cst.Annotation | None) -> bool:
+    def is_client_type(annotation: ast.expr | None) -> bool:
         if annotation is None:
             return False
-        ann = annotation.annotation
-        if isinstance(ann, cst.SimpleString):
-            return ann.evaluated_value in ("Maniac", "AsyncManiac") if hasattr(ann, "evaluated_value") else False
-        return is_constructor(ann)
+        if isinstance(annotation, ast.Constant):
+            return annotation.value in ("Maniac", "AsyncManiac")
+        return is_constructor(annotation)
 
-    class Binder(cst.CSTVisitor):
-        METADATA_DEPENDENCIES = ()
+    def bind(target: ast.expr | None, value: tuple[str, ...] | None) -> bool:
+        key = dotted(target) if target is not None else None
+        if key is not None and value is not None and bindings.get(key) != value:
+            bindings[key] = value
+            return True
+        return False
+
+    def bind_all() -> bool:
         changed = False
-
-        def bind(self, target: cst.BaseExpression, value: tuple[str, ...] | None) -> None:
-            key = dotted(target)
-            if key is not None and value is not None and bindings.get(key) != value:
-                bindings[key] = value
-                self.changed = True
-
-        def visit_Assign(self, node: cst.Assign) -> None:
-            value = client_path(node.value)
-            for target in node.targets:
-                self.bind(target.target, value)
-
-        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-            value = client_path(node.value) if node.value is not None else None
-            if value is None and is_client_type(node.annotation):
-                value = ()
-            self.bind(node.target, value)
-
-        def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-            self.bind(node.target, client_path(node.value))
-
-        def visit_WithItem(self, node: cst.WithItem) -> None:
-            if node.asname is not None:
-                self.bind(node.asname.name, client_path(node.item))
-
-        def visit_Param(self, node: cst.Param) -> None:
-            if is_client_type(node.annotation):
-                self.bind(node.name, ())
-
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-            # def make_client(): return Maniac(...)  ->  make_client() is a client
-            for statement in node.body.body if isinstance(node.body, cst.IndentedBlock) else ():
-                if isinstance(statement, cst.SimpleStatementLine):
-                    for small in statement.body:
-                        returns_client = (
-                            isinstance(small, cst.Return) and small.value is not None and client_path(small.value) == ()
-                        )
-                        if returns_client and node.name.value not in factories:
-                            factories.add(node.name.value)
-                            self.changed = True
+        for node in nodes:
+            if isinstance(node, ast.Assign):
+                value = client_path(node.value)
+                for target in node.targets:
+                    changed |= bind(target, value)
+            elif isinstance(node, ast.AnnAssign):
+                value = client_path(node.value)
+                if value is None and is_client_type(node.annotation):
+                    value = ()
+                changed |= bind(node.target, value)
+            elif isinstance(node, ast.NamedExpr):
+                changed |= bind(node.target, client_path(node.value))
+            elif isinstance(node, ast.withitem):
+                changed |= bind(node.optional_vars, client_path(node.context_expr))
+            elif isinstance(node, ast.arg) and is_client_type(node.annotation):
+                changed |= bind(ast.Name(node.arg), ())
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name not in factories:
+                # def make_client(): return Maniac(...)  ->  make_client() is a client
+                returns = [s.value for s in node.body if isinstance(s, ast.Return)]
+                if any(client_path(value) == () for value in returns):
+                    factories.add(node.name)
+                    changed = True
+        return changed
 
     for _ in range(4):  # to a fixpoint: aliases of aliases
-        binder = Binder()
-        wrapper.module.visit(binder)
-        if not binder.changed:
+        if not bind_all():
             break
 
-    def line_of(node: cst.CSTNode) -> int:
-        return int(positions[node].start.line)
-
-    def short(node: cst.CSTNode) -> str:
-        code = " ".join(module.code_for_node(node).split())
+    def short(node: ast.expr) -> str:
+        code = " ".join(names.segment(node).split())
         return code if len(code) <= 80 else code[:77] + "..."
 
-    def chain(node: cst.BaseExpression) -> list[str]:
+    def chain(node: ast.expr) -> list[str]:
         parts: list[str] = []
-        while isinstance(node, cst.Attribute):
-            parts.insert(0, node.attr.value)
+        while isinstance(node, ast.Attribute):
+            parts.insert(0, node.attr)
             node = node.value
         return parts
 
-    class Uses(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            func = node.func
-            found = client_path(func)
-            if found:
-                method = ".".join(found)
-                if found in call_paths:
-                    out.calls.append(SdkCall(path, line_of(node), method, call_paths[found]))
-                elif len(found) == 1 and found[0] in catalog.no_scope:
-                    pass
-                elif found not in prefixes:
-                    out.unresolved.append(
-                        Unresolved(
-                            path, line_of(node), short(node), f"`{method}` is not in maniac-guard's scope catalog"
-                        )
+    def untraced(node: ast.Call) -> None:
+        if isinstance(node.func, ast.Name) and node.func.id == "getattr" and node.args:
+            if client_path(node.args[0]) is not None:
+                out.unresolved.append(
+                    Unresolved(path, node.lineno, short(node), "dynamic attribute (getattr) on a Maniac client")
+                )
+            return
+        parts = chain(node.func)
+        for size in range(len(parts), 1, -1):
+            tail = tuple(parts[-size:])
+            if tail in call_paths and isinstance(node.func, ast.Attribute):
+                root = short(node.func)
+                out.unresolved.append(
+                    Unresolved(
+                        path,
+                        node.lineno,
+                        short(node),
+                        f"looks like the SDK call `{'.'.join(tail)}` but `{root.rsplit('.' + '.'.join(tail), 1)[0]}` "
+                        "is not traced to Maniac(...) (a client passed in?)",
                     )
-            elif found is None:
-                self._untraced(node)
-            for arg in node.args:
-                if client_path(arg.value) == () and not is_constructor(func):
-                    callee = dotted(func) or "a function"
-                    if callee == "getattr":
-                        continue
-                    out.unresolved.append(
-                        Unresolved(
-                            path,
-                            line_of(node),
-                            short(node),
-                            f"a client is passed to {callee}(); calls made there are traced only where a client is bound",
-                        )
-                    )
-
-        def _untraced(self, node: cst.Call) -> None:
-            if isinstance(node.func, cst.Name) and node.func.value == "getattr" and node.args:
-                target = client_path(node.args[0].value)
-                if target is not None:
-                    out.unresolved.append(
-                        Unresolved(path, line_of(node), short(node), "dynamic attribute (getattr) on a Maniac client")
-                    )
+                )
                 return
-            parts = chain(node.func)
-            for size in range(len(parts), 1, -1):
-                tail = tuple(parts[-size:])
-                if tail in call_paths and isinstance(node.func, cst.Attribute):
-                    root = short(node.func)
-                    out.unresolved.append(
-                        Unresolved(
-                            path,
-                            line_of(node),
-                            short(node),
-                            f"looks like the SDK call `{'.'.join(tail)}` but `{root.rsplit('.' + '.'.join(tail), 1)[0]}` "
-                            "is not traced to Maniac(...) (a client passed in?)",
-                        )
-                    )
-                    return
 
-    wrapper.module.visit(Uses())
+    for node in nodes:
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        found = client_path(func)
+        if found:
+            method = ".".join(found)
+            if found in call_paths:
+                out.calls.append(SdkCall(path, node.lineno, method, call_paths[found]))
+            elif len(found) == 1 and found[0] in catalog.no_scope:
+                pass
+            elif found not in prefixes:
+                reason = f"`{method}` is not in maniac-guard's scope catalog"
+                out.unresolved.append(Unresolved(path, node.lineno, short(node), reason))
+        elif found is None:
+            untraced(node)
+        given = [a.value if isinstance(a, ast.Starred) else a for a in node.args] + [k.value for k in node.keywords]
+        for arg in given:
+            if client_path(arg) == () and not is_constructor(func):
+                callee = dotted(func) or "a function"
+                if callee == "getattr":
+                    continue
+                reason = f"a client is passed to {callee}(); calls made there are traced only where a client is bound"
+                out.unresolved.append(Unresolved(path, node.lineno, short(node), reason))
     return out
 
 
 def infer_source(path: str, text: str, catalog: Catalog | None = None) -> Inference:
     """One file's calls; a file that does not parse becomes an error line."""
-    import libcst as cst
-
     catalog = catalog or load_catalog()
     data = text.encode("utf-8", "replace")
     if not any(marker in data for marker in _prefilter(catalog)):
         return Inference(files=1)
     try:
         return _analyse(path, text, catalog)
-    except cst.ParserSyntaxError as exc:
-        return Inference(files=1, errors=[f"{path}:{exc.raw_line}: Python does not parse; not analysed for scopes"])
-    except RecursionError:
+    except SyntaxError as exc:
+        return Inference(files=1, errors=[f"{path}:{exc.lineno}: Python does not parse; not analysed for scopes"])
+    except (RecursionError, ValueError, MemoryError):
         return Inference(files=1, errors=[f"{path}: too deeply nested to analyse for scopes"])
 
 

@@ -22,7 +22,6 @@ from maniac_guard.python.issues import (
     short,
 )
 from maniac_guard.python.resolve import Call, getenv_parts, positional
-from maniac_guard.python.sdk import SDK_CLASSES, sdk_class
 from maniac_guard.python.values import (
     ENV_NAME,
     PLACEHOLDER,
@@ -56,15 +55,6 @@ class Checker(Folder):
         self._reported.add(issue.node)
         self.issues.append(issue)
 
-    def _sdk_of(self, qnames: frozenset[str], func: ast.expr) -> str | None:
-        for name in qnames:
-            found = sdk_class(name)
-            if found is not None:
-                return found
-        # `from maniac import *`: a name with no binding of its own is taken to come from there.
-        star = self.star_maniac and not qnames and isinstance(func, ast.Name) and func.id in SDK_CLASSES
-        return func.id if star and isinstance(func, ast.Name) and self.unbound(func) else None
-
     def _partial_sdk(self, call: Call) -> str | None:
         """`functools.partial(Maniac, …)`: the SDK class it binds arguments to."""
         if not call.qnames & PARTIAL:
@@ -72,11 +62,11 @@ class Checker(Folder):
         given = positional(call.node)
         if not given:
             return None
-        return self._sdk_of(self.qnames(given[0]), given[0])
+        return self.sdk_of(given[0])
 
     def run(self) -> None:
         for call in self.calls:
-            sdk = self._sdk_of(call.qnames, call.node.func)
+            sdk = self.sdk_of(call.node.func)
             partial_sdk = None if sdk is not None else self._partial_sdk(call)
             if sdk is not None or partial_sdk is not None:
                 self._check_sdk_call(call.node, sdk or partial_sdk or "", partial=partial_sdk is not None)

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from maniac_guard.python.scopes import Binding, FunctionNode, Owner, Param, Scope, import_bindings
+from maniac_guard.python.sdk import SDK_CLASSES, sdk_class
 
 MAX_DEPTH = 12  # name → name → … chains; deeper is not a constant worth folding
 # Calls whose result is a field's default (dataclasses.field, pydantic.Field).
@@ -346,8 +347,17 @@ class Resolver:
             return frozenset(f"{q}.{node.attr}" for q in self.qnames(node.value))
         return frozenset()
 
-    def unbound(self, name: ast.Name) -> bool:
-        return self._bindings(name) == []
+    def sdk_of(self, func: ast.expr) -> str | None:
+        """`Maniac`/`AsyncManiac` when `func` names the SDK's client class: by
+        its qualified name, or after `from maniac import *` as a name with no
+        binding of its own (the one test the rules and `policy --infer` share)."""
+        qnames = self.qnames(func)
+        for name in qnames:
+            found = sdk_class(name)
+            if found is not None:
+                return found
+        star = self.star_maniac and not qnames and isinstance(func, ast.Name) and func.id in SDK_CLASSES
+        return func.id if star and isinstance(func, ast.Name) and self._bindings(func) == [] else None
 
     def assigned(self, name: ast.Name) -> Values:
         """Every value bound to `name` where it is used: the assigned expression,
