@@ -21,10 +21,18 @@ from tests.helpers import console_script, fake_key
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """A cache folder and a state folder (where the sealing key lives) of
-    this test's own, for the console script and for this process."""
+    this test's own, for the console script and for this process; and a
+    rules folder of its own without the shipped parse (rules/catalog.json),
+    so the catalog goes through the cache folder."""
+    import shutil
+
+    rules = tmp_path / "own-rules"
+    shutil.copytree(catalog.rules_dir(), rules)
+    (rules / catalog.SEED_NAME).unlink()
     values = {
         "MANIAC_GUARD_CACHE_DIR": str(tmp_path / "cache"),
         "XDG_STATE_HOME": str(tmp_path / "state"),
+        "MANIAC_GUARD_RULES_DIR": str(rules),
         "NO_COLOR": "1",
     }
     for name, value in values.items():

@@ -23,7 +23,6 @@ MAX_DEPTH = 12  # name → name → … chains; deeper is not a constant worth f
 FIELD_FACTORIES = frozenset({"field", "Field"})
 COMPOUND_METHODS = frozenset({"join", "format", "substitute", "safe_substitute"})
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
-_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 
 Values = list[ast.expr | None]  # None: a binding whose value is unknown
 
@@ -329,9 +328,6 @@ class Resolver:
             raw = b"\n".join([self._rows[first][start:], *self._rows[first + 1 : last], self._rows[last][:end]])
         text: str = raw.decode("utf-8", "surrogatepass")
         return text
-
-    def statement_removable(self, statement: ast.stmt) -> bool:
-        return statement in self._in_line
 
     # ---- bindings ---------------------------------------------------------
 
