@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from maniac_guard.debuglog import debug
 from maniac_guard.findings import Finding
@@ -62,40 +62,61 @@ _BRACKETS = bytes.maketrans(b"([{)]}", b"\x02\x02\x02\x00\x00\x00")
 _NOT_BRACKETS = bytes(set(range(256)) - set(b"([{)]}"))
 
 
+class Guard(NamedTuple):
+    """Why the analyzer must not see some code (`reason`), else its `ast`
+    (`tree`), or why this Python cannot parse it (`unread`)."""
+
+    reason: str | None
+    tree: ast.Module | None = None
+    unread: str = ""
+
+
 def too_complex(text: str) -> str | None:
-    """Why the Python analyzer must not see this code (None: it may)."""
-    return _guard(text)[0]
+    """Why the Python analyzer (or the fixer's parser) must not see this code (None: it may)."""
+    return _guard(text).reason
 
 
-def _guard(text: str) -> tuple[str | None, ast.Module | None]:
-    """Why the Python analyzer must not see this code, and the stdlib `ast`
-    of it when it parses (the screen and the analyzer reuse it: one parse)."""
+def _read(text: str) -> tuple[ast.Module | None, str]:
+    """The module, or why this Python cannot parse it (never the source line: it may hold a key)."""
+    import ast
+    import sys
+
+    try:
+        return ast.parse(text), ""
+    except SyntaxError as exc:
+        return None, f"does not parse as Python {sys.version_info.major}.{sys.version_info.minor} (line {exc.lineno})"
+    except ValueError:
+        return None, "is not Python source (a NUL byte)"
+
+
+def _guard(text: str) -> Guard:
+    """The limits, and the one parse the screen and the analyzer share."""
     import ast
     from itertools import accumulate
 
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_PARSE_BYTES:
-        return f"{size / 1024:.0f} KiB is over the Python analyzer's {MAX_PARSE_BYTES // 1024} KiB limit", None
+        return Guard(f"{size / 1024:.0f} KiB is over the Python analyzer's {MAX_PARSE_BYTES // 1024} KiB limit")
     # Bracket depth on bytes (strings and comments included: an overestimate, which only skips).
     steps = text.encode("utf-8", "surrogatepass").translate(None, _NOT_BRACKETS).translate(_BRACKETS)
     depth = max(accumulate(step - 1 for step in steps), default=0)
     if depth > MAX_DEPTH:
-        return f"brackets nested {depth} deep (over {MAX_DEPTH})", None
+        return Guard(f"brackets nested {depth} deep (over {MAX_DEPTH})")
     try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
-        return None, None  # not Python this interpreter reads; _parse logs why
+        tree, unread = _read(text)
     except (RecursionError, MemoryError):
-        return f"expressions nested too deeply (over {MAX_DEPTH})", None
+        return Guard(f"expressions nested too deeply (over {MAX_DEPTH})")
+    if tree is None:
+        return Guard(None, None, unread)
     stack: list[tuple[ast.AST, int]] = [(tree, 1)]
     while stack:
         node, level = stack.pop()
         if level > MAX_DEPTH:
-            return f"expressions nested over {MAX_DEPTH} deep", None
+            return Guard(f"expressions nested over {MAX_DEPTH} deep")
         stack.extend((child, level + 1) for child in ast.iter_child_nodes(node))
     if ("'" in text or '"' in text) and _ADJACENT_STRINGS.search(text):
-        return f"over {MAX_ADJACENT_STRINGS} adjacent string literals", None
-    return None, tree
+        return Guard(f"over {MAX_ADJACENT_STRINGS} adjacent string literals")
+    return Guard(None, tree)
 
 
 def may_fire(data: bytes) -> bool:
@@ -111,30 +132,13 @@ def wants(source: SourceFile) -> bool:
 
 
 def _parse(text: str, path: str) -> ast.Module | None:
-    import ast
-
     try:
-        return ast.parse(text)
-    except SyntaxError as exc:
-        # Never the exception's text: it quotes the source line, which may hold a key.
-        debug(__name__, "%s: does not parse as Python (line %s); key patterns only", path, exc.lineno)
-    except (RecursionError, MemoryError, ValueError):
-        debug(__name__, "%s: too complex or invalid for the Python parser; key patterns only", path)
-    return None
-
-
-def _unparsable(text: str) -> str:
-    """Why this Python cannot parse `text` (never the source line: it may hold a key)."""
-    import ast
-    import sys
-
-    try:
-        ast.parse(text)
-    except SyntaxError as exc:
-        return f"does not parse as Python {sys.version_info.major}.{sys.version_info.minor} (line {exc.lineno})"
-    except (RecursionError, MemoryError, ValueError):
-        pass
-    return "too complex or invalid for the Python parser"
+        tree, unread = _read(text)
+    except (RecursionError, MemoryError):
+        tree, unread = None, "too complex for the Python parser"
+    if tree is None:
+        debug(__name__, "%s: %s; key patterns only", path, unread)
+    return tree
 
 
 def _parse_notebook(code: NotebookCode, path: str) -> tuple[ast.Module | None, NotebookCode]:
@@ -148,19 +152,18 @@ def _parse_notebook(code: NotebookCode, path: str) -> tuple[ast.Module | None, N
     return _parse(code.text, path), code
 
 
-def _screened(source: SourceFile, text: str) -> tuple[bool, ast.Module | None]:
-    """(skip, tree): skip when the code is too big or deep for the analyzer
-    (said in a note) or the screen proves no 2xx rule can fire on it; the
-    tree when it parsed (None: the analyzer cannot read it)."""
-    reason, tree = _guard(text)
-    if reason is not None:
-        source.notes.append(f"{source.path}: {reason}; Python rules skipped, key patterns only")
-        return True, None
-    if tree is None:
-        return False, None
+def _screened(source: SourceFile, text: str) -> tuple[bool, Guard]:
+    """(skip, guard): skip when the code is too big or deep for the analyzer
+    (said in a note) or the screen proves no 2xx rule can fire on it."""
+    guard = _guard(text)
+    if guard.reason is not None:
+        source.notes.append(f"{source.path}: {guard.reason}; Python rules skipped, key patterns only")
+        return True, guard
+    if guard.tree is None:
+        return False, guard
     from maniac_guard.python.screen import could_fire
 
-    return not could_fire(tree), tree
+    return not could_fire(guard.tree), guard
 
 
 class _Locator:
@@ -252,9 +255,10 @@ def detect(source: SourceFile) -> Iterator[Finding]:
         notebook = extract(source.data)
         if notebook is None:
             return
-        skip, module = _screened(source, notebook.text)
+        skip, guard = _screened(source, notebook.text)
         if skip:
             return
+        module = guard.tree
         if module is None:
             module, parsed = _parse_notebook(notebook, source.path)
             source.partial = source.partial or parsed is not notebook  # some cells left out
@@ -262,12 +266,13 @@ def detect(source: SourceFile) -> Iterator[Finding]:
         text = notebook.text
     else:
         text = source.text
-        skip, module = _screened(source, text)
+        skip, guard = _screened(source, text)
         if skip:
             return
+        module = guard.tree
         if module is None:
             # It passed the byte hints: a rule could have fired had it parsed.
-            source.notes.append(f"{source.path}: {_unparsable(text)}; Python rules skipped, key patterns only")
+            source.notes.append(f"{source.path}: {guard.unread}; Python rules skipped, key patterns only")
     if module is None:
         source.partial = True
         return
