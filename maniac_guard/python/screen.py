@@ -1,9 +1,11 @@
 """Proof of absence before the analysis: can any MG2xx rule fire on this module?
 
 The screen reads the `ast` tree the detector's size/depth guard already
-parsed (the analyzer then reuses it: one parse per file) and is far cheaper
-than resolving names and folding values. It answers "analyze" unless the
-module lacks every ingredient a 2xx finding needs:
+parsed (the analyzer then reuses it: one parse per file). It is one walk
+over the tree, about what one pass of the analysis costs; on a file it rules
+out (the everyday case: code that reads the key from the environment) it
+spares loading the analyzer, resolving names and folding values. It answers
+"analyze" unless the module lacks every ingredient a 2xx finding needs:
 
 - the SDK rules (MG201-MG203, MG206-MG208 on `Maniac(...)`) need a name
   qualified under `maniac` (an import of `maniac` or a name `maniac`), the
