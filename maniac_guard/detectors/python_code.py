@@ -57,7 +57,6 @@ _ADJACENT_STRINGS = re.compile(
     r"""(?:[rRbBuUfF]{0,2}(?:"[^"\\\n]*(?:\\.[^"\\\n]*)*"|'[^'\\\n]*(?:\\.[^'\\\n]*)*')\s*){%d}"""  # noqa: UP031
     % MAX_ADJACENT_STRINGS
 )
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _BRACKETS = bytes.maketrans(b"([{)]}", b"\x02\x02\x02\x00\x00\x00")
 _NOT_BRACKETS = bytes(set(range(256)) - set(b"([{)]}"))
 
@@ -172,7 +171,9 @@ class _Locator:
 
     def __init__(self, source: SourceFile, text: str, notebook: NotebookCode | None) -> None:
         self.source = source
-        self.rows = _LINE_BREAK.split(text)  # as Python counts lines: a lone CR ends one
+        from maniac_guard.python.issues import source_rows
+
+        self.rows = source_rows(text)
         self.notebook = notebook
         self._starts: list[int] | None = None
 
@@ -187,15 +188,12 @@ class _Locator:
             self._starts = starts
         return self._starts
 
-    def _column(self, line: int, utf8_column: int) -> int:
-        """The character column of an `ast` column."""
-        row = self.rows[line - 1] if 0 < line <= len(self.rows) else ""
-        return len(row.encode("utf-8", "surrogatepass")[:utf8_column].decode("utf-8", "replace"))
-
     def _position(self, node: Located, end: bool = False) -> tuple[int, int]:
+        from maniac_guard.python.issues import char_column
+
         line = (node.end_lineno or node.lineno) if end else node.lineno
         column = (node.end_col_offset or 0) if end else node.col_offset
-        return line, self._column(line, column)
+        return line, char_column(self.rows[line - 1] if 0 < line <= len(self.rows) else "", column)
 
     def segment(self, node: Located) -> str:
         """The source text of `node`."""

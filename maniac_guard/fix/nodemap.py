@@ -11,8 +11,7 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
-from maniac_guard.python.issues import DROP_OR_FALLBACK, REMOVE_STATEMENT, Located, PyIssue
-from maniac_guard.python.resolve import python_rows
+from maniac_guard.python.issues import DROP_OR_FALLBACK, REMOVE_STATEMENT, Located, PyIssue, char_column, source_rows
 
 Span = tuple[int, int, int, int]  # start line, column, end line, column (characters)
 
@@ -34,10 +33,7 @@ class CstIssue:
 
 class NodeMap:
     def __init__(self, wrapper: MetadataWrapper) -> None:
-        self._rows = [
-            row.decode("utf-8", "surrogatepass")
-            for row in python_rows(wrapper.module.code.encode("utf-8", "surrogatepass"))
-        ]
+        self._rows = source_rows(wrapper.module.code)
         self._parents = wrapper.resolve(ParentNodeProvider)
         self._at: dict[Span, list[cst.CSTNode]] = {}
         for node, where in wrapper.resolve(PositionProvider).items():  # outer nodes first
@@ -45,8 +41,7 @@ class NodeMap:
             self._at.setdefault(span, []).append(node)
 
     def _column(self, line: int, utf8_column: int) -> int:
-        row = self._rows[line - 1] if 0 < line <= len(self._rows) else ""
-        return len(row.encode("utf-8", "surrogatepass")[:utf8_column].decode("utf-8", "replace"))
+        return char_column(self._rows[line - 1] if 0 < line <= len(self._rows) else "", utf8_column)
 
     def find(self, node: Located | None) -> cst.CSTNode | None:
         """The libcst expression or small statement at the place of `node`."""

@@ -5,6 +5,7 @@ by their positions."""
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 
 from maniac_guard.findings import mask
@@ -39,6 +40,19 @@ class PyIssue:
     call_site: Located | None = None
     # For MG207: the environment variable whose name was passed.
     env_name: str | None = None
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def source_rows(text: str) -> list[str]:
+    """Lines as Python counts them (a lone CR ends one): what `ast` line numbers index."""
+    return _LINE_BREAK.split(text)
+
+
+def char_column(row: str, utf8_column: int) -> int:
+    """The character column of an `ast` column (which counts UTF-8 bytes)."""
+    return len(row.encode("utf-8", "surrogatepass")[:utf8_column].decode("utf-8", "replace"))
 
 
 def short(value: str) -> str:
