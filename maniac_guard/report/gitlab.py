@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-import subprocess
 from typing import Any
 
 from maniac_guard import __version__
@@ -20,7 +19,7 @@ from maniac_guard.catalog import get_rule
 from maniac_guard.findings import Finding, Severity
 from maniac_guard.report import ReportContext
 from maniac_guard.report.escape import json_text, undecodable
-from maniac_guard.report.paths import from_root, source_root
+from maniac_guard.report.paths import from_root, rev_parse, source_root
 from maniac_guard.summary import ScanResult
 
 SCHEMA_VERSION = "15.2.1"
@@ -44,19 +43,7 @@ SEVERITIES = {
 def head_sha() -> str:
     """The commit being scanned: CI's variable first, then git, else GitLab's placeholder."""
     sha = os.environ.get("CI_COMMIT_SHA", "").strip()
-    if sha:
-        return sha
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "--verify", "--quiet", "HEAD"],
-            capture_output=True,
-            check=False,
-            text=True,
-            timeout=10,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return NO_COMMIT
-    return done.stdout.strip() or NO_COMMIT
+    return sha or rev_parse("--verify", "--quiet", "HEAD") or NO_COMMIT
 
 
 def vulnerability_id(finding: Finding, occurrence: int = 1) -> str:

@@ -8,19 +8,18 @@ import os
 import subprocess
 
 
-def git_toplevel(cwd: str) -> str | None:
+def rev_parse(*args: str, cwd: str | None = None) -> str | None:
+    """`git rev-parse ARGS`'s answer, or None (no git, not a repository)."""
     try:
-        done = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel"],
-            cwd=cwd,
-            capture_output=True,
-            check=False,
-            timeout=10,
-        )
+        done = subprocess.run(["git", "rev-parse", *args], cwd=cwd, capture_output=True, check=False, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return None
-    top = done.stdout.rstrip(b"\n")
-    return os.fsdecode(top) if done.returncode == 0 and top else None
+    answer = done.stdout.rstrip(b"\n")
+    return os.fsdecode(answer) if done.returncode == 0 and answer else None
+
+
+def git_toplevel(cwd: str) -> str | None:
+    return rev_parse("--show-toplevel", cwd=cwd)
 
 
 def source_root(cwd: str, given: str | None) -> str:
