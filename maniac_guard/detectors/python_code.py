@@ -72,7 +72,7 @@ class Guard(NamedTuple):
 
 def too_complex(text: str) -> str | None:
     """Why the Python analyzer (or the fixer's parser) must not see this code (None: it may)."""
-    return _guard(text).reason
+    return _guard(text, check_depth=True).reason
 
 
 def _read(text: str) -> tuple[ast.Module | None, str]:
@@ -88,9 +88,9 @@ def _read(text: str) -> tuple[ast.Module | None, str]:
         return None, "is not Python source (a NUL byte)"
 
 
-def _guard(text: str) -> Guard:
-    """The limits, and the one parse the screen and the analyzer share."""
-    import ast
+def _guard(text: str, *, check_depth: bool) -> Guard:
+    """The limits, and the one parse the screen and the analyzer share. The
+    scan leaves the depth to the screen, which checks it on its own walk."""
     from itertools import accumulate
 
     size = len(text.encode("utf-8", "surrogatepass"))
@@ -107,15 +107,26 @@ def _guard(text: str) -> Guard:
         return Guard(f"expressions nested too deeply (over {MAX_DEPTH})")
     if tree is None:
         return Guard(None, None, unread)
-    stack: list[tuple[ast.AST, int]] = [(tree, 1)]
-    while stack:
-        node, level = stack.pop()
-        if level > MAX_DEPTH:
-            return Guard(f"expressions nested over {MAX_DEPTH} deep")
-        stack.extend((child, level + 1) for child in ast.iter_child_nodes(node))
+    if check_depth and _deeper_than(tree, MAX_DEPTH):
+        return Guard(TOO_DEEP)
     if ("'" in text or '"' in text) and _ADJACENT_STRINGS.search(text):
         return Guard(f"over {MAX_ADJACENT_STRINGS} adjacent string literals")
     return Guard(None, tree)
+
+
+TOO_DEEP = f"expressions nested over {MAX_DEPTH} deep"
+
+
+def _deeper_than(tree: ast.AST, limit: int) -> bool:
+    import ast
+
+    stack: list[tuple[ast.AST, int]] = [(tree, 1)]
+    while stack:
+        node, level = stack.pop()
+        if level > limit:
+            return True
+        stack.extend((child, level + 1) for child in ast.iter_child_nodes(node))
+    return False
 
 
 def may_fire(data: bytes) -> bool:
@@ -154,15 +165,18 @@ def _parse_notebook(code: NotebookCode, path: str) -> tuple[ast.Module | None, N
 def _screened(source: SourceFile, text: str) -> tuple[bool, Guard]:
     """(skip, guard): skip when the code is too big or deep for the analyzer
     (said in a note) or the screen proves no 2xx rule can fire on it."""
-    guard = _guard(text)
+    guard = _guard(text, check_depth=False)
+    if guard.reason is None and guard.tree is not None:
+        from maniac_guard.python.screen import TooDeep, could_fire
+
+        try:
+            return not could_fire(guard.tree, MAX_DEPTH), guard
+        except TooDeep:
+            guard = Guard(TOO_DEEP)
     if guard.reason is not None:
         source.notes.append(f"{source.path}: {guard.reason}; Python rules skipped, key patterns only")
         return True, guard
-    if guard.tree is None:
-        return False, guard
-    from maniac_guard.python.screen import could_fire
-
-    return not could_fire(guard.tree), guard
+    return False, guard
 
 
 class _Locator:

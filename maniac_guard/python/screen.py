@@ -74,15 +74,22 @@ class _Ingredients:
         self.sdk_names = set(SDK_CLASSES)  # and what they are imported as
         self.calls: list[ast.Call] = []
 
-    def collect(self, tree: ast.AST) -> None:
-        for node in ast.walk(tree):
+    def collect(self, tree: ast.AST, max_depth: int | None = None) -> None:
+        """One walk over every node (its depth checked on the way, when asked)."""
+        stack: list[tuple[ast.AST, int]] = [(tree, 1)]
+        while stack:
+            node, level = stack.pop()
+            if max_depth is not None and level > max_depth:
+                raise TooDeep(max_depth)
             if isinstance(node, ast.Constant):
                 if isinstance(node.value, str):
                     self.literals.append(node.value)
                 continue
             for _, value in ast.iter_fields(node):
                 for item in value if isinstance(value, list) else (value,):
-                    if isinstance(item, str):
+                    if isinstance(item, ast.AST):
+                        stack.append((item, level + 1))
+                    elif isinstance(item, str):
                         self.names.add(item)
                         self.names.update(item.split("."))
             if isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -208,10 +215,16 @@ def _joins(node: ast.AST) -> bool:
     return isinstance(node, ast.JoinedStr) and any(isinstance(v, ast.FormattedValue) for v in node.values)
 
 
-def could_fire(tree: ast.AST) -> bool:
-    """False only when no 2xx rule can fire on the module `tree` was parsed from."""
+class TooDeep(Exception):
+    """The tree is nested deeper than the analysis takes."""
+
+
+def could_fire(tree: ast.AST, max_depth: int | None = None) -> bool:
+    """False only when no 2xx rule can fire on the module `tree` was parsed
+    from; raises TooDeep for a tree nested over `max_depth` (the detector's
+    guard, checked on the same walk)."""
     ingredients = _Ingredients()
-    ingredients.collect(tree)
+    ingredients.collect(tree, max_depth)
     return ingredients.could_fire()
 
 
