@@ -277,3 +277,11 @@ def test_libcst_is_imported_only_to_fix() -> None:
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["['MG201']", "False", "True"]
+
+
+def test_a_utf8_file_with_a_byte_order_mark_is_analyzed() -> None:
+    """Editors on Windows write a BOM; Python's own tokenizer skips it."""
+    code = f'"""Café."""\nfrom maniac import Maniac\n\nclient = Maniac(api_key="{KEY}")\n'
+    source = SourceFile("bom.py", b"\xef\xbb\xbf" + code.encode("utf-8"))
+    assert [(f.line, f.rule_id) for f in scan_source(source, load_detectors())] == [(4, "MG201")]
+    assert not source.notes

@@ -277,7 +277,7 @@ def detect(source: SourceFile) -> Iterator[Finding]:
             notebook = parsed
         text = notebook.text
     else:
-        text = source.text
+        text = source.text.removeprefix("\ufeff")  # a BOM is the encoding's, as Python's tokenizer says
         skip, guard = _screened(source, text)
         if skip:
             return
