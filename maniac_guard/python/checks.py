@@ -66,7 +66,7 @@ class Checker(Folder):
 
     def run(self) -> None:
         for call in self.calls:
-            sdk = self.sdk_of(call.node.func)
+            sdk = self.sdk_of(call.node.func, call.qnames)
             partial_sdk = None if sdk is not None else self._partial_sdk(call)
             if sdk is not None or partial_sdk is not None:
                 self._check_sdk_call(call.node, sdk or partial_sdk or "", partial=partial_sdk is not None)
@@ -162,76 +162,33 @@ class Checker(Folder):
 
     def _judge_sdk_value(self, folded: Folded, call: ast.Call, sdk: str, via: str | None = None) -> None:
         kind = classify(folded.value, self.in_test)
-        site = folded.site
-        call_site = call if folded.through_name else None
+        secret = env_name = None
         if kind == REAL:
             secret = folded.value
             if via is not None:
-                rule, message = (
-                    "MG202",
-                    f"credential {mask(secret)} is passed to {via}() and on to {sdk}()",
-                )
+                rule, message = "MG202", f"credential {mask(secret)} is passed to {via}() and on to {sdk}()"
             elif folded.compound:
-                rule, message = (
-                    "MG203",
-                    f"credential {mask(secret)} is built from pieces and passed to {sdk}()",
-                )
+                rule, message = "MG203", f"credential {mask(secret)} is built from pieces and passed to {sdk}()"
             elif folded.through_name:
-                rule, message = (
-                    "MG202",
-                    f"credential {mask(secret)} is assigned here and passed to {sdk}() through a name",
-                )
+                rule = "MG202"
+                message = f"credential {mask(secret)} is assigned here and passed to {sdk}() through a name"
             else:
-                rule, message = (
-                    "MG201",
-                    f"hardcoded credential {mask(secret)} passed to {sdk}()",
-                )
-            self._add(
-                PyIssue(
-                    rule,
-                    message,
-                    site,
-                    secret,
-                    REPLACE_WITH_GETENV,
-                    site,
-                    "safe",
-                    call_site,
-                )
-            )
+                rule, message = "MG201", f"hardcoded credential {mask(secret)} passed to {sdk}()"
         elif kind == ENV_NAME:
-            name = folded.value.strip()
+            env_name = folded.value.strip()
+            rule = "MG207"
             message = (
-                f"{sdk}() gets the name {name!r} as its API key, not the variable's value; "
-                f'use os.getenv("{name}") or leave api_key out'
-            )
-            self._add(
-                PyIssue(
-                    "MG207",
-                    message,
-                    site,
-                    None,
-                    REPLACE_WITH_GETENV,
-                    site,
-                    "safe",
-                    call_site,
-                    name,
-                )
+                f"{sdk}() gets the name {env_name!r} as its API key, not the variable's value; "
+                f'use os.getenv("{env_name}") or leave api_key out'
             )
         elif kind == PLACEHOLDER and not self.in_test:
+            rule = "MG208"
             message = f"placeholder {short(folded.value)} passed to {sdk}() as the API key; read MANIAC_API_KEY instead"
-            self._add(
-                PyIssue(
-                    "MG208",
-                    message,
-                    site,
-                    None,
-                    REPLACE_WITH_GETENV,
-                    site,
-                    "safe",
-                    call_site,
-                )
-            )
-        # Empty strings, and placeholders in test code: nothing to say.
+        else:
+            return  # Empty strings, and placeholders in test code: nothing to say.
+        site = folded.site
+        call_site = call if folded.through_name else None
+        self._add(PyIssue(rule, message, site, secret, REPLACE_WITH_GETENV, site, "safe", call_site, env_name))
 
     # ---- headers ----------------------------------------------------------
 

@@ -12,9 +12,9 @@ builds on this in `fold.py`; the rule checks in `checks.py`.
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass, field
 
+from maniac_guard.python.issues import source_rows
 from maniac_guard.python.scopes import Binding, FunctionNode, Owner, Param, Scope, import_bindings
 from maniac_guard.python.sdk import SDK_CLASSES, sdk_class
 
@@ -46,7 +46,7 @@ class Resolver:
     is local to a function if it is bound anywhere in it)."""
 
     def __init__(self, tree: ast.Module, text: str) -> None:
-        self._rows = python_rows(text.encode("utf-8", "surrogatepass"))
+        self._rows = [row.encode("utf-8", "surrogatepass") for row in source_rows(text)]  # ast columns count bytes
         self._scope = Scope("module", None)
         self._scope_of: dict[ast.Name, Scope] = {}
         self._pending: dict[ast.Name, ast.expr] = {}  # Name target → the value assigned to it
@@ -343,11 +343,12 @@ class Resolver:
             return frozenset(f"{q}.{node.attr}" for q in self.qnames(node.value))
         return frozenset()
 
-    def sdk_of(self, func: ast.expr) -> str | None:
+    def sdk_of(self, func: ast.expr, qnames: frozenset[str] | None = None) -> str | None:
         """`Maniac`/`AsyncManiac` when `func` names the SDK's client class: by
         its qualified name, or after `from maniac import *` as a name with no
-        binding of its own (the one test the rules and `policy --infer` share)."""
-        qnames = self.qnames(func)
+        binding of its own (the one test the rules and `policy --infer` share).
+        `qnames`: func's qualified names, when the caller has them already."""
+        qnames = self.qnames(func) if qnames is None else qnames
         for name in qnames:
             found = sdk_class(name)
             if found is not None:
@@ -430,14 +431,6 @@ class Resolver:
         if isinstance(expr, ast.Attribute):
             return self.attr_values(expr)
         return None
-
-
-_NEWLINES = re.compile(rb"\r\n|\r|\n")
-
-
-def python_rows(code: bytes) -> list[bytes]:
-    """Lines as Python's tokenizer counts them (a lone CR ends one too)."""
-    return _NEWLINES.split(code)
 
 
 def literal_count(segment: str) -> int:
