@@ -19,12 +19,19 @@ def _one_line(stderr: str) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("broken", ["empty", "bad-yaml", "missing"])
+@pytest.mark.parametrize("broken", ["empty", "bad-yaml", "missing", "bad-yaml-beside-the-shipped-parse"])
 def test_a_broken_rules_folder_is_one_line_and_exit_2(tmp_path: Path, broken: str) -> None:
     rules = tmp_path / "rules"
-    if broken != "missing":
+    if broken == "bad-yaml-beside-the-shipped-parse":
+        # rules/catalog.json no longer matches the YAML bytes: it must not stand in for them.
+        import shutil
+
+        from maniac_guard.catalog import rules_dir
+
+        shutil.copytree(rules_dir(), rules)
+    elif broken != "missing":
         rules.mkdir()
-    if broken == "bad-yaml":
+    if broken.startswith("bad-yaml"):
         (rules / "MG101.yaml").write_text("id: [unclosed\n")
     (tmp_path / "a.txt").write_text("nothing here\n")
     cache = tmp_path / "cache"  # a fresh cache: nothing cached may stand in for the rules
