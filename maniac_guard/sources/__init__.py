@@ -5,6 +5,21 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class ProjectReader(Protocol):
+    """The other files of the same project at the same version (the working
+    tree, or one commit): what the Python analysis reads to follow imports.
+    Paths are POSIX and in the same terms as `SourceFile.path`."""
+
+    def read(self, path: str) -> bytes | None:
+        """The file's bytes; None when it is absent, unreadable or too big."""
+        ...
+
+    def key(self) -> str:
+        """What identifies this version for caches (a commit id, or "" for a work tree)."""
+        ...
 
 
 @dataclass
@@ -25,6 +40,8 @@ class SourceFile:
     # A detector could not analyze all of it (code that does not parse): its
     # result is not cached, so `-v` explains the gap on every run.
     partial: bool = False
+    # Where imports are read from (None: this file alone is analyzed).
+    project: ProjectReader | None = field(default=None, repr=False)
     _text: str | None = field(default=None, repr=False)
     _line_starts: list[int] | None = field(default=None, repr=False)
 
