@@ -34,6 +34,7 @@ from maniac_guard.sources.gitmessages import (
     tag_sources,
 )
 from maniac_guard.summary import HistorySummary
+from maniac_guard.words import counted
 
 if TYPE_CHECKING:
     from maniac_guard.config import Settings
@@ -265,7 +266,7 @@ def history_result(
         if count:
             result.skipped[reason] += count
     capped = f", capped at {spec.max_commits}" if spec.max_commits is not None else ""
-    line = f"history: {len(state.order)} commits scanned ({spec.label}{capped}), added lines and messages"
+    line = f"history: {counted(len(state.order), 'commit')} scanned ({spec.label}{capped}), added lines and messages"
     result.notes.append(line)
     result.stages.history = HistorySummary(len(state.order), spec.label, info.shallow, timed_out=clock.passed)
     return result

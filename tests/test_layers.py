@@ -20,6 +20,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "summary",
             "keyshape",
             "debuglog",
+            "words",
             "cachefiles",
             "writer",
             "interrupts",

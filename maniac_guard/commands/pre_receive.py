@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from maniac_guard.config import ConfigError, Settings
 from maniac_guard.findings import Finding, Severity
+from maniac_guard.words import counted
 
 if TYPE_CHECKING:
     from maniac_guard.summary import ScanResult
@@ -241,14 +242,14 @@ def run_pre_receive(
     for message in scan.result.messages:
         out.write(f"maniac-guard: {message}\n")
     if failing:
-        out.write(f"maniac-guard: push rejected: {len(failing)} finding(s) in the pushed commits.\n{FIX_HINT}")
+        out.write(f"maniac-guard: push rejected: {counted(len(failing), 'finding')} in the pushed commits.\n{FIX_HINT}")
         if scan.timed_out:
             out.write(
                 f"maniac-guard: the {timeout:g}s budget ran out before the whole push was scanned; there may be more.\n"
             )
         return EXIT_REJECT
     if scan.timed_out:
-        where = f"after {scan.commits} commit(s) in {time.monotonic() - started:.1f}s"
+        where = f"after {counted(scan.commits, 'commit')} in {time.monotonic() - started:.1f}s"
         if on_timeout == "accept":
             out.write(
                 f"maniac-guard: warning: the {timeout:g}s time budget ran out {where}; the push is ACCEPTED "
@@ -261,7 +262,7 @@ def run_pre_receive(
         )
         return EXIT_ERROR
     if verbose:
-        out.write(f"maniac-guard: pre-receive: {scan.commits} new commit(s) scanned, no keys\n")
+        out.write(f"maniac-guard: pre-receive: {counted(scan.commits, 'new commit')} scanned, no keys\n")
     return EXIT_ACCEPT
 
 

@@ -38,6 +38,7 @@ def emit(result: ScanResult, request: ScanRequest) -> None:
     context = ReportContext(
         color=request.color and request.output is None,
         verbose=request.verbose,
+        quiet=request.quiet,
         fail_on=request.settings.fail_on.label,
     )
     text = render(result, request.fmt, context)
@@ -46,10 +47,18 @@ def emit(result: ScanResult, request: ScanRequest) -> None:
     try:
         if request.output:
             write_report(request.output, text)
-        elif not (request.quiet and request.fmt == "text" and not result.findings):
+        elif text:
             write_stdout(text)
     except WriteError as exc:
         raise ConfigError(str(exc)) from None
+    if request.output and not request.quiet:
+        # A report in a file leaves the terminal empty: say what happened and where it went.
+        from maniac_guard.report.escape import printable
+        from maniac_guard.report.text import summary_line
+
+        print(
+            f"maniac-guard: {summary_line(result)} Report ({request.fmt}): {printable(request.output)}", file=sys.stderr
+        )
 
 
 def report_messages(result: ScanResult, target: ScanTarget) -> None:
@@ -104,9 +113,9 @@ def run_scan(request: ScanRequest) -> int:
             report_messages(result, request)
             return diff_exit
     report_messages(result, request)
-    emit(result, request)
     if result.missing_paths and len(result.missing_paths) == len(request.paths):
-        return EXIT_USAGE
+        return EXIT_USAGE  # nothing was scanned: no report that could read as "0 findings"
+    emit(result, request)
     if result.stages.incomplete:  # a git source could not read what was asked
         return EXIT_USAGE
     return exit_code(result.findings, settings.fail_on)
