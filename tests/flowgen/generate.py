@@ -7,7 +7,7 @@ import random
 import string
 from collections.abc import Sequence
 
-from tests.flowgen.model import ENV_SOURCE, Builder, Program
+from tests.flowgen.model import Builder, Program
 from tests.flowgen.sinks import HARMLESS, SINKS
 from tests.flowgen.steps import STEPS
 
@@ -47,9 +47,8 @@ def build(
         expr = f'"{literal}"'
     else:
         harmless = harmless or rng.choice(sorted(HARMLESS))
-        HARMLESS[harmless](b, literal)
         b.need("import os")
-        expr = ENV_SOURCE
+        expr = HARMLESS[harmless](b, literal)
     for name in steps:
         expr = STEPS[name](b, expr)
     SINKS[sink](b, expr)

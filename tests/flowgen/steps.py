@@ -206,6 +206,46 @@ def lru_cache(b: Builder, e: str) -> str:
     return f"{name}()"
 
 
+@step("kwonly-default")
+def kwonly_default(b: Builder, e: str) -> str:
+    name = b.fresh("connect_args")
+    b.emit(f"def {name}(*, token={e}):", "    return token")
+    return f"{name}()"
+
+
+@step("tuple-return")
+def tuple_return(b: Builder, e: str) -> str:
+    name, region, key = b.fresh("load_pair"), b.fresh("region"), b.fresh("pair_key")
+    b.emit(f"def {name}():", f'    return "eu-west-1", {e}', f"{region}, {key} = {name}()")
+    return key
+
+
+@step("chained-assign")
+def chained_assign(b: Builder, e: str) -> str:
+    first, second = b.fresh("DEFAULT_KEY"), b.fresh("active_key")
+    b.emit(f"{first} = {second} = {e}")
+    return second
+
+
+@step("try-except")
+def try_except(b: Builder, e: str) -> str:
+    name = b.fresh("loaded")
+    b.emit("try:", f"    {name} = {e}", "except Exception:", f"    {name} = None")
+    return name
+
+
+@step("while-loop")
+def while_loop(b: Builder, e: str) -> str:
+    name = b.fresh("attempt")
+    b.emit(f"{name} = None", f"while {name} is None:", f"    {name} = {e}")
+    return name
+
+
+@step("map-call")
+def map_call(b: Builder, e: str) -> str:
+    return f"list(map(str.strip, [{e}]))[0]"
+
+
 # ------------------------------------------------------------------ classes
 
 
@@ -302,6 +342,22 @@ def getattr_default(b: Builder, e: str) -> str:
     return f'getattr({name}, "api_key", {e})'
 
 
+@step("dataclass-field-default")
+def dataclass_field_default(b: Builder, e: str) -> str:
+    b.need("import dataclasses")
+    name = b.fresh("Options")
+    b.emit("@dataclasses.dataclass", f"class {name}:", f"    token: str = dataclasses.field(default={e})")
+    return f"{name}().token"
+
+
+@step("pydantic-field")
+def pydantic_field(b: Builder, e: str) -> str:
+    b.need("import pydantic")
+    name = b.fresh("AppSettings")
+    b.emit(f"class {name}(pydantic.BaseModel):", f"    maniac_api_key: str = {e}")
+    return f"{name}().maniac_api_key"
+
+
 # --------------------------------------------------------------- containers
 
 
@@ -359,6 +415,20 @@ def dict_setitem(b: Builder, e: str) -> str:
     name = b.fresh("store")
     b.emit(f"{name} = {{}}", f'{name}["api_key"] = {e}')
     return f'{name}["api_key"]'
+
+
+@step("dict-setdefault")
+def dict_setdefault(b: Builder, e: str) -> str:
+    name = b.fresh("cache")
+    b.emit(f"{name} = {{}}")
+    return f'{name}.setdefault("api_key", {e})'
+
+
+@step("dict-pop-default")
+def dict_pop_default(b: Builder, e: str) -> str:
+    name = b.fresh("pending")
+    b.emit(f"{name} = {{}}")
+    return f'{name}.pop("api_key", {e})'
 
 
 @step("list-index")
@@ -419,6 +489,13 @@ def and_or(b: Builder, e: str) -> str:
     name = b.fresh("enabled")
     b.emit(f"{name} = True")
     return f"({name} and {paren(e)} or None)"
+
+
+@step("or-fallback")
+def or_fallback(b: Builder, e: str) -> str:
+    name = b.fresh("configured")
+    b.emit(f"{name} = None")
+    return f"{name} or {paren(e)}"
 
 
 # ------------------------------------------------------------------ strings
