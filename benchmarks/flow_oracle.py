@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         outcomes = execute(programs, root, work / "run", jobs=args.jobs)
         ran = time.perf_counter() - started
         broken = [p.ident for p in programs if outcomes[p.ident].error]
-        mislabelled = [p.ident for p in programs if outcomes[p.ident].reaches(p.literal) != p.intended_positive]
+        mislabelled = [p.ident for p in programs if outcomes[p.ident].reaches(p.key) != p.intended_positive]
         scan_started = time.perf_counter()
         findings = scan(root, args.maniac_guard)
         scanned = time.perf_counter() - scan_started

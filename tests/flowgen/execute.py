@@ -1,5 +1,6 @@
 """Write programs to disk and run them with the stub SDK; the label of a
-program is whether its literal is what a Maniac client received."""
+program is whether its key (the literal, as the steps decode it) is what a
+Maniac client received."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from tests.flowgen.model import Program
 from tests.stub_sdk import install_stub
 
 RUNNER = Path(__file__).with_name("runner.py")
-ENV_KEY = "env-provided-credential-0000"
 
 
 @dataclass(frozen=True)
@@ -22,8 +22,8 @@ class Outcome:
     received: tuple[str, ...]  # the keys the stub SDK's clients got, in order
     error: str | None  # the program raised (a generator bug) or timed out
 
-    def reaches(self, literal: str) -> bool:
-        return literal in self.received
+    def reaches(self, key: str) -> bool:
+        return key in self.received
 
 
 def write_programs(programs: list[Program], root: Path) -> None:
@@ -45,14 +45,19 @@ def execute(
     records = work / "records"
     records.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "MANIAC_", "APP_ORACLE_"))}
-    env.update(PYTHONPATH=str(stub), MANIAC_API_KEY=ENV_KEY, PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0")
+    env.update(PYTHONPATH=str(stub), PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0")
     shares = [programs[i::jobs] for i in range(jobs) if programs[i::jobs]]
     running = []
     for number, share in enumerate(shares):
         manifest = work / f"manifest-{number}.json"
         results = work / f"results-{number}.json"
         entries = [
-            {"ident": p.ident, "folder": str((root / p.ident).resolve()), "record": str(records / p.ident)}
+            {
+                "ident": p.ident,
+                "folder": str((root / p.ident).resolve()),
+                "record": str(records / p.ident),
+                "env": p.env_value,
+            }
             for p in share
         ]
         manifest.write_text(json.dumps(entries))

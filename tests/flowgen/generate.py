@@ -7,9 +7,9 @@ import random
 import string
 from collections.abc import Sequence
 
-from tests.flowgen.model import Builder, Program
+from tests.flowgen.model import ENV_KEY, Builder, Program
 from tests.flowgen.sinks import HARMLESS, SINKS
-from tests.flowgen.steps import STEPS
+from tests.flowgen.steps import ENCODERS, STEPS
 
 # Key alphabets (DESIGN.md): base62, hex, base64url. Never `mk-`, so the key
 # patterns cannot see the literal: only the value flow can.
@@ -41,14 +41,18 @@ def build(
 ) -> Program:
     """One program. Negative programs carry `os.environ["MANIAC_API_KEY"]`
     through the same steps and put the literal at `harmless` instead."""
-    literal = random_literal(rng)
+    key = random_literal(rng)
+    literal, env_value = key, ENV_KEY
+    for name in reversed(steps):
+        if name in ENCODERS:
+            literal, env_value = ENCODERS[name](literal), ENCODERS[name](env_value)
     b = Builder(rng)
     if positive:
         expr = f'"{literal}"'
     else:
         harmless = harmless or rng.choice(sorted(HARMLESS))
         b.need("import os")
-        expr = HARMLESS[harmless](b, literal)
+        expr = HARMLESS[harmless](b, key)
     for name in steps:
         expr = STEPS[name](b, expr)
     SINKS[sink](b, expr)
@@ -59,7 +63,9 @@ def build(
         steps=tuple(steps),
         sink=sink,
         harmless=None if positive else harmless,
-        literal=literal,
+        literal=literal if positive else key,
+        key=key,
+        env_value=env_value,
         intended_positive=positive,
     )
 

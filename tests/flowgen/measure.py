@@ -49,7 +49,7 @@ def judge(programs: Iterable[Program], outcomes: dict[str, Outcome], findings: l
     verdicts = []
     for program in programs:
         mine = by_program.get(program.ident, [])
-        positive = outcomes[program.ident].reaches(program.literal)
+        positive = outcomes[program.ident].reaches(program.key)
         if positive:
             file, line = program.literal_location()
             path = f"{program.ident}/{file}"
@@ -128,6 +128,6 @@ def gaps(verdicts: list[Verdict]) -> str:
             f"### {construct}: {kind}, {len(group)} program(s); e.g. {program.ident} {' → '.join(program.steps)} → sink:{program.sink}"
         )
         for path, text in program.files.items():
-            out += ["", f"`{path}`", "", "```python", text.rstrip("\n"), "```"]
+            out += ["", f"`{path}`", "", "```text", text.rstrip("\n"), "```"]
         out.append("")
     return "\n".join(out)

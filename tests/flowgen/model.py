@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 ENV_SOURCE = 'os.environ["MANIAC_API_KEY"]'
+ENV_KEY = "env-provided-credential-0000"  # the environment's key (before the steps' encoding)
 _SIMPLE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*(\(\))?")
 
 
@@ -88,7 +89,9 @@ class Program:
     steps: tuple[str, ...]
     sink: str
     harmless: str | None  # negative programs: where the literal sits instead
-    literal: str
+    literal: str  # the string literal in the source (the scan must report it)
+    key: str  # what a client receives when the literal flows there (the literal, decoded by the steps)
+    env_value: str  # MANIAC_API_KEY for the run (the environment's key, encoded as the steps decode)
     intended_positive: bool
 
     @property

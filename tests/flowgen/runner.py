@@ -1,7 +1,8 @@
 """Runs many generated programs in one interpreter (standard library only;
 started by tests.flowgen.execute, not imported by it).
 
-argv: a JSON manifest [{"ident", "folder", "record"}], a results path. Each
+argv: a JSON manifest [{"ident", "folder", "record", "env"}], a results
+path, seconds per program. Each
 program runs as `python main.py` would, in its own folder: that folder first
 on sys.path, sys.argv = [main.py], its own record file for the stub SDK, and
 afterwards the modules it imported and the environment it changed are put
@@ -29,6 +30,7 @@ def run_one(entry, base_env, base_path, base_modules, seconds):
     os.environ.clear()
     os.environ.update(base_env)
     os.environ["STUB_SDK_RECORD"] = entry["record"]
+    os.environ["MANIAC_API_KEY"] = entry["env"]
     sys.path[:] = [folder, *base_path]
     sys.argv[:] = [os.path.join(folder, "main.py")]
     os.chdir(folder)

@@ -3,18 +3,23 @@
 A step gets the builder and the expression holding the value so far, writes
 what it needs (statements, imports, other modules) and returns the expression
 holding the value afterwards. Every step keeps the value exactly as it was
-(the literal that arrives is the literal written), so the executor's label
-says whether the *flow* reaches the sink. Steps are registered by construct
+(or, for the steps in ENCODERS, decodes it: the generator writes the literal
+already encoded), so the executor's label says whether the *flow* reaches
+the sink. Steps are registered by construct
 name; the names are what recall is reported by."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 
 from tests.flowgen.model import Builder, Module, fstring, paren
 
 Step = Callable[[Builder, str], str]
 STEPS: dict[str, Step] = {}
+# Steps that change the value at run time, with the inverse the generator
+# applies to the key to write the literal: the client still gets the key.
+ENCODERS: dict[str, Callable[[str], str]] = {}
 
 
 def step(name: str) -> Callable[[Step], Step]:
@@ -551,6 +556,46 @@ def concat_empty(b: Builder, e: str) -> str:
     name = b.fresh("PREFIX")
     b.emit(f'{name} = ""')
     return f"{name} + {paren(e)}"
+
+
+# Steps that decode: the literal is written encoded (`ENCODERS`), the client
+# gets the key.
+
+
+def _decoder(name: str, encode: Callable[[str], str]) -> Callable[[Step], Step]:
+    ENCODERS[name] = encode
+    return step(name)
+
+
+@_decoder("strip-padding", lambda value: f"  {value} ")
+def strip_padding(b: Builder, e: str) -> str:
+    return f"{paren(e)}.strip()"
+
+
+@_decoder("removeprefix-bearer", lambda value: f"Bearer {value}")
+def removeprefix_bearer(b: Builder, e: str) -> str:
+    return f'{paren(e)}.removeprefix("Bearer ")'
+
+
+@_decoder("replace-spaces", lambda value: " ".join(value[i : i + 8] for i in range(0, len(value), 8)))
+def replace_spaces(b: Builder, e: str) -> str:
+    return f'{paren(e)}.replace(" ", "")'
+
+
+@_decoder("reverse-slice", lambda value: value[::-1])
+def reverse_slice(b: Builder, e: str) -> str:
+    return f"{paren(e)}[::-1]"
+
+
+@_decoder("base64-decode", lambda value: base64.b64encode(value.encode()).decode())
+def base64_decode(b: Builder, e: str) -> str:
+    b.need("import base64")
+    return f"base64.b64decode({e}).decode()"
+
+
+@_decoder("bytes-fromhex", lambda value: value.encode().hex())
+def bytes_fromhex(b: Builder, e: str) -> str:
+    return f"bytes.fromhex({e}).decode()"
 
 
 # -------------------------------------------------------------------- loops
