@@ -23,6 +23,7 @@ class Verdict:
     positive: bool  # the executed label: the literal reached a Maniac client
     reported: bool  # positive: a 2xx finding on the literal's line; negative: any finding
     elsewhere: bool  # positive, not reported at the literal, but some finding in the program
+    findings: tuple[str, ...] = ()  # the program's findings: "MG202 main.py:3 (masked)"
 
 
 def scan(root: Path, maniac_guard: str, *, timeout: float = 600) -> list[dict[str, Any]]:
@@ -49,6 +50,10 @@ def judge(programs: Iterable[Program], outcomes: dict[str, Outcome], findings: l
     verdicts = []
     for program in programs:
         mine = by_program.get(program.ident, [])
+        shown = tuple(
+            f"{f['rule_id']} {f['path'].split('/', 1)[1]}:{f['line']} ({f['masked_secret'] or 'no secret'})"
+            for f in mine
+        )
         positive = outcomes[program.ident].reaches(program.key)
         if positive:
             file, line = program.literal_location()
@@ -57,9 +62,9 @@ def judge(programs: Iterable[Program], outcomes: dict[str, Outcome], findings: l
                 f["rule_id"].startswith("MG2") and f["path"] == path and f["line"] <= line <= f["end_line"]
                 for f in mine
             )
-            verdicts.append(Verdict(program, True, at_literal, bool(mine) and not at_literal))
+            verdicts.append(Verdict(program, True, at_literal, bool(mine) and not at_literal, shown))
         else:
-            verdicts.append(Verdict(program, False, bool(mine), False))
+            verdicts.append(Verdict(program, False, bool(mine), False, shown))
     return verdicts
 
 
@@ -127,6 +132,10 @@ def gaps(verdicts: list[Verdict]) -> str:
         out.append(
             f"### {construct}: {kind}, {len(group)} program(s); e.g. {program.ident} {' → '.join(program.steps)} → sink:{program.sink}"
         )
+        if shortest.findings:
+            out += ["", "Findings: " + "; ".join(shortest.findings)]
+        if program.literal != program.key:
+            out += ["", "(the literal is written encoded; the client receives it decoded)"]
         for path, text in program.files.items():
             out += ["", f"`{path}`", "", "```text", text.rstrip("\n"), "```"]
         out.append("")
