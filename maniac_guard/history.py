@@ -57,13 +57,14 @@ class HistorySpec:
     complete: bool = False
 
 
-def resolve_commit(root: str, ref: str, shallow: bool = False) -> str:
+def resolve_commit(root: str, ref: str, shallow: bool = False, option: str = "") -> str:
     """The full commit id of `ref`, or a GitError that says what to do."""
     try:
         out = run_git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"], root)
     except GitError:
         hint = " (this is a shallow clone: fetch more history, e.g. `git fetch --unshallow`)" if shallow else ""
-        raise GitError(f"unknown revision '{ref}'{hint}") from None
+        takes = f"{option} takes a revision (a commit, branch or tag, not a date): " if option else ""
+        raise GitError(f"{takes}unknown revision '{ref}'{hint}") from None
     return out.decode("ascii").strip()
 
 
@@ -75,20 +76,27 @@ def history_spec(
     max_commits: int | None = None,
     shallow: bool = False,
 ) -> HistorySpec:
-    """`--range A..B` (or A...B), `--since REF` (all refs, minus what REF holds), or every ref."""
-    if since and range_:
+    """`--range A..B` (or A...B), `--since REF` (all refs, minus what REF holds), or every ref.
+    An empty value (a CI variable that is not set) is an error, never "every ref"."""
+    for option, value in (("--range", range_), ("--since", since)):
+        if value is not None and not value.strip():
+            raise GitError(
+                f"{option} is empty (an unset CI variable?): name the commits to scan, e.g. {option} "
+                + ("origin/main..HEAD" if option == "--range" else "origin/main")
+            )
+    if since is not None and range_ is not None:
         raise GitError("--since and --range cannot be combined")
-    if range_:
+    if range_ is not None:
         dots = "..." if "..." in range_ else ".."
         if dots not in range_:
             raise GitError(f"--range wants A..B, got '{range_}'")
         start, end = range_.split(dots, 1)
-        start_id = resolve_commit(root, start or "HEAD", shallow)
-        end_id = resolve_commit(root, end or "HEAD", shallow)
+        start_id = resolve_commit(root, start or "HEAD", shallow, "--range")
+        end_id = resolve_commit(root, end or "HEAD", shallow, "--range")
         revs = (f"{start_id}{dots}{end_id}",)
         return HistorySpec(revs, f"range {range_}", max_commits)
-    if since:
-        since_id = resolve_commit(root, since, shallow)
+    if since is not None:
+        since_id = resolve_commit(root, since, shallow, "--since")
         return HistorySpec(("--all", f"^{since_id}"), f"all refs since {since}", max_commits, whole_repository=True)
     return HistorySpec(("--all",), "all refs", max_commits, whole_repository=True)
 
@@ -104,6 +112,15 @@ def follow_renames(path: str, renames: dict[str, str]) -> str:
 def _identity(finding: Finding) -> tuple[str, str]:
     what = finding.secret.digest if finding.secret is not None else finding.subject
     return finding.rule_id, what
+
+
+def _presence(finding: Finding) -> str:
+    """What "still at HEAD" is about: the key itself, whichever rule reports
+    it there (a plain key that HEAD passes to the SDK is MG201 there, not
+    MG101); a finding without a key, by its rule and subject."""
+    if finding.secret is not None:
+        return f"secret:{finding.secret.digest}"
+    return f"{finding.rule_id}:{finding.subject}"
 
 
 def _head_blobs(root: str, paths: Sequence[str]) -> dict[str, str]:
@@ -122,8 +139,8 @@ def _head_blobs(root: str, paths: Sequence[str]) -> dict[str, str]:
     return found
 
 
-def _present_at_head(root: str, paths: Sequence[str], max_size: int = 1 << 62) -> dict[str, set[tuple[str, str]]]:
-    """For each path, the (rule, secret) pairs a scan of its HEAD version finds."""
+def _present_at_head(root: str, paths: Sequence[str], max_size: int = 1 << 62) -> dict[str, set[str]]:
+    """For each path, what a scan of its HEAD version finds (`_presence`)."""
     from maniac_guard.detectors import load_detectors
     from maniac_guard.engine import scan_bytes
     from maniac_guard.sources.gitblobs import BlobReader
@@ -134,13 +151,13 @@ def _present_at_head(root: str, paths: Sequence[str], max_size: int = 1 << 62) -
         return {}
     blobs = _head_blobs(root, paths)
     detectors = load_detectors()
-    found: dict[str, set[tuple[str, str]]] = {}
+    found: dict[str, set[str]] = {}
     with BlobReader(root) as reader:
         for path, oid in blobs.items():
             data = reader.read(oid, max_size)[1]
             if data is None:
                 continue
-            found[path] = {_identity(f) for f in scan_bytes(path, data, detectors)}
+            found[path] = {_presence(f) for f in scan_bytes(path, data, detectors)}
     return found
 
 
@@ -166,7 +183,7 @@ def dedupe(findings: Sequence[Finding], state: HistoryState, root: str, *, annot
             continue
         present_path = None
         for path in (first.path, follow_renames(first.path, state.renames)):
-            if _identity(first) in at_head.get(path, set()):
+            if _presence(first) in at_head.get(path, set()):
                 present_path = path
                 break
         extra = {**first.extra, "present_at_head": present_path is not None, "commits": commits}
