@@ -36,8 +36,10 @@ from maniac_guard.sources.gitmessages import (
 from maniac_guard.summary import HistorySummary
 
 if TYPE_CHECKING:
+    from maniac_guard.changes import WholeFiles
     from maniac_guard.config import Settings
     from maniac_guard.sources.files import Excluder
+    from maniac_guard.sources.gitproject import ChangedFile
     from maniac_guard.summary import ScanResult
     from maniac_guard.target import ScanTarget
 
@@ -141,23 +143,26 @@ def _head_blobs(root: str, paths: Sequence[str]) -> dict[str, str]:
 
 def _present_at_head(root: str, paths: Sequence[str], max_size: int = 1 << 62) -> dict[str, set[str]]:
     """For each path, what a scan of its HEAD version finds (`_presence`)."""
+    from maniac_guard.changes import whole_file_source
     from maniac_guard.detectors import load_detectors
-    from maniac_guard.engine import scan_bytes
+    from maniac_guard.engine import scan_source
     from maniac_guard.sources.gitblobs import BlobReader
+    from maniac_guard.sources.gitproject import CommitReader
 
     try:
-        run_git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], root)
+        head_id = run_git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], root).decode("ascii").strip()
     except GitError:
         return {}
     blobs = _head_blobs(root, paths)
     detectors = load_detectors()
     found: dict[str, set[str]] = {}
     with BlobReader(root) as reader:
+        head = CommitReader(reader, head_id, max_size)  # imports as they are at HEAD
         for path, oid in blobs.items():
             data = reader.read(oid, max_size)[1]
-            if data is None:
-                continue
-            found[path] = {_presence(f) for f in scan_bytes(path, data, detectors)}
+            source = whole_file_source(path, data, head) if data is not None else None
+            if source is not None:
+                found[path] = {_presence(f) for f in scan_source(source, detectors)}
     return found
 
 
@@ -210,15 +215,20 @@ def _filtered(sources: Iterable[SourceFile], excluder: Excluder, root: str) -> I
         yield source
 
 
+def _revisions(root: str, spec: HistorySpec) -> list[str]:
+    """`git log` arguments for the spec: its own, and every stash entry for a whole-repository scan."""
+    revs = list(spec.revs)
+    if spec.whole_repository:
+        revs += stash_commits(root)
+    return revs
+
+
 def _all_sources(
-    root: str, spec: HistorySpec, state: HistoryState, max_size: int, progress: bool
+    root: str, spec: HistorySpec, revs: list[str], state: HistoryState, max_size: int, progress: bool
 ) -> Iterator[SourceFile]:
     """File diffs, then commit messages, then (whole-repository scans) tags."""
     from maniac_guard.sources.gitblobs import BlobReader
 
-    revs = list(spec.revs)
-    if spec.whole_repository:
-        revs += stash_commits(root)
     yield from history_sources(
         root, revs, state, max_commits=spec.max_commits, max_size=max_size, progress=progress, hints=fragment_hints()
     )
@@ -262,6 +272,7 @@ def history_result(
     (`dedupe`); what could not be read is in `result.stages.incomplete`.
     Past `deadline` (time.monotonic) the scan stops between two files and
     says so in `result.stages.history.timed_out`; what it found is kept."""
+    from maniac_guard.changes import merge_by_file
     from maniac_guard.engine import scan_sources
     from maniac_guard.selection import enabled_rules
     from maniac_guard.sources.files import Excluder
@@ -269,10 +280,16 @@ def history_result(
     info = repo_info(root)
     excluder = Excluder.of(settings, cli_exclude)
     state = HistoryState()
-    sources = _all_sources(info.root, spec, state, settings.max_file_size, progress)
+    revs = _revisions(info.root, spec)
+    sources = _all_sources(info.root, spec, revs, state, settings.max_file_size, progress)
     clock = _Deadline(deadline)
-    result = scan_sources(clock.until(_filtered(sources, excluder, info.root)), enabled_rules(settings))
-    result.findings = dedupe(result.findings, state, info.root, annotate_head=annotate_head)
+    enabled = enabled_rules(settings)
+    result = scan_sources(clock.until(_filtered(sources, excluder, info.root)), enabled)
+    whole = _whole_files(info.root, spec, revs, state, settings, excluder, clock, enabled)
+    result.findings = dedupe(
+        merge_by_file([*result.findings, *whole.findings]), state, info.root, annotate_head=annotate_head
+    )
+    result.messages.extend(whole.messages)
     report_incomplete(result, state.unreadable)
     notes = [SHALLOW_NOTE] if info.shallow and not spec.complete else []
     if not state.order:
@@ -282,16 +299,53 @@ def history_result(
         if count:
             result.skipped[reason] += count
     capped = f", capped at {spec.max_commits}" if spec.max_commits is not None else ""
-    line = f"history: {len(state.order)} commits scanned ({spec.label}{capped}), added lines and messages"
+    line = (
+        f"history: {len(state.order)} commits scanned ({spec.label}{capped}), added lines and messages, "
+        f"{whole.files} changed files analyzed whole"
+    )
     result.notes.append(line)
     result.stages.history = HistorySummary(len(state.order), spec.label, info.shallow, timed_out=clock.passed)
     return result
+
+
+def _whole_files(
+    root: str,
+    spec: HistorySpec,
+    revs: list[str],
+    state: HistoryState,
+    settings: Settings,
+    excluder: Excluder,
+    clock: _Deadline,
+    enabled: frozenset[str] | None,
+) -> WholeFiles:
+    """What the commits added as the whole-file detectors see it (changes.py)."""
+    from maniac_guard.changes import WholeFiles, added_by_commits, not_excluded, whole_file_detectors
+
+    detectors = whole_file_detectors(enabled)
+    if clock.passed or not detectors or not state.order:
+        return WholeFiles()
+    keep_path = not_excluded(excluder, root)
+    capped = spec.max_commits is not None  # the raw log lists more commits than the capped patch log
+
+    def keep(change: ChangedFile) -> bool:
+        return (not capped or change.commit in state.order) and keep_path(change)
+
+    found = added_by_commits(root, revs, detectors, max_size=settings.max_file_size, keep=keep, expired=clock.expired)
+    clock.passed = clock.passed or found.timed_out
+    return found
 
 
 class _Deadline:
     def __init__(self, deadline: float | None) -> None:
         self.deadline = deadline
         self.passed = False
+
+    def expired(self) -> bool:
+        import time
+
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            self.passed = True
+        return self.passed
 
     def until(self, sources: Iterator[SourceFile]) -> Iterator[SourceFile]:
         """`sources` until the deadline passes (then the generator below is
