@@ -37,8 +37,10 @@ from maniac_guard.summary import HistorySummary
 from maniac_guard.words import counted
 
 if TYPE_CHECKING:
+    from maniac_guard.changes import WholeFiles
     from maniac_guard.config import Settings
     from maniac_guard.sources.files import Excluder
+    from maniac_guard.sources.gitproject import ChangedFile
     from maniac_guard.summary import ScanResult
     from maniac_guard.target import ScanTarget
 
@@ -58,13 +60,14 @@ class HistorySpec:
     complete: bool = False
 
 
-def resolve_commit(root: str, ref: str, shallow: bool = False) -> str:
+def resolve_commit(root: str, ref: str, shallow: bool = False, option: str = "") -> str:
     """The full commit id of `ref`, or a GitError that says what to do."""
     try:
         out = run_git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"], root)
     except GitError:
         hint = " (this is a shallow clone: fetch more history, e.g. `git fetch --unshallow`)" if shallow else ""
-        raise GitError(f"unknown revision '{ref}'{hint}") from None
+        takes = f"{option} takes a revision (a commit, branch or tag, not a date): " if option else ""
+        raise GitError(f"{takes}unknown revision '{ref}'{hint}") from None
     return out.decode("ascii").strip()
 
 
@@ -76,20 +79,27 @@ def history_spec(
     max_commits: int | None = None,
     shallow: bool = False,
 ) -> HistorySpec:
-    """`--range A..B` (or A...B), `--since REF` (all refs, minus what REF holds), or every ref."""
-    if since and range_:
+    """`--range A..B` (or A...B), `--since REF` (all refs, minus what REF holds), or every ref.
+    An empty value (a CI variable that is not set) is an error, never "every ref"."""
+    for option, value in (("--range", range_), ("--since", since)):
+        if value is not None and not value.strip():
+            raise GitError(
+                f"{option} is empty (an unset CI variable?): name the commits to scan, e.g. {option} "
+                + ("origin/main..HEAD" if option == "--range" else "origin/main")
+            )
+    if since is not None and range_ is not None:
         raise GitError("--since and --range cannot be combined")
-    if range_:
+    if range_ is not None:
         dots = "..." if "..." in range_ else ".."
         if dots not in range_:
             raise GitError(f"--range wants A..B, got '{range_}'")
         start, end = range_.split(dots, 1)
-        start_id = resolve_commit(root, start or "HEAD", shallow)
-        end_id = resolve_commit(root, end or "HEAD", shallow)
+        start_id = resolve_commit(root, start or "HEAD", shallow, "--range")
+        end_id = resolve_commit(root, end or "HEAD", shallow, "--range")
         revs = (f"{start_id}{dots}{end_id}",)
         return HistorySpec(revs, f"range {range_}", max_commits)
-    if since:
-        since_id = resolve_commit(root, since, shallow)
+    if since is not None:
+        since_id = resolve_commit(root, since, shallow, "--since")
         return HistorySpec(("--all", f"^{since_id}"), f"all refs since {since}", max_commits, whole_repository=True)
     return HistorySpec(("--all",), "all refs", max_commits, whole_repository=True)
 
@@ -105,6 +115,15 @@ def follow_renames(path: str, renames: dict[str, str]) -> str:
 def _identity(finding: Finding) -> tuple[str, str]:
     what = finding.secret.digest if finding.secret is not None else finding.subject
     return finding.rule_id, what
+
+
+def _presence(finding: Finding) -> str:
+    """What "still at HEAD" is about: the key itself, whichever rule reports
+    it there (a plain key that HEAD passes to the SDK is MG201 there, not
+    MG101); a finding without a key, by its rule and subject."""
+    if finding.secret is not None:
+        return f"secret:{finding.secret.digest}"
+    return f"{finding.rule_id}:{finding.subject}"
 
 
 def _head_blobs(root: str, paths: Sequence[str]) -> dict[str, str]:
@@ -123,25 +142,28 @@ def _head_blobs(root: str, paths: Sequence[str]) -> dict[str, str]:
     return found
 
 
-def _present_at_head(root: str, paths: Sequence[str], max_size: int = 1 << 62) -> dict[str, set[tuple[str, str]]]:
-    """For each path, the (rule, secret) pairs a scan of its HEAD version finds."""
+def _present_at_head(root: str, paths: Sequence[str], max_size: int = 1 << 62) -> dict[str, set[str]]:
+    """For each path, what a scan of its HEAD version finds (`_presence`)."""
+    from maniac_guard.changes import whole_file_source
     from maniac_guard.detectors import load_detectors
-    from maniac_guard.engine import scan_bytes
+    from maniac_guard.engine import scan_source
     from maniac_guard.sources.gitblobs import BlobReader
+    from maniac_guard.sources.gitproject import CommitReader
 
     try:
-        run_git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], root)
+        head_id = run_git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], root).decode("ascii").strip()
     except GitError:
         return {}
     blobs = _head_blobs(root, paths)
     detectors = load_detectors()
-    found: dict[str, set[tuple[str, str]]] = {}
+    found: dict[str, set[str]] = {}
     with BlobReader(root) as reader:
+        head = CommitReader(reader, head_id, max_size)  # imports as they are at HEAD
         for path, oid in blobs.items():
             data = reader.read(oid, max_size)[1]
-            if data is None:
-                continue
-            found[path] = {_identity(f) for f in scan_bytes(path, data, detectors)}
+            source = whole_file_source(path, data, head) if data is not None else None
+            if source is not None:
+                found[path] = {_presence(f) for f in scan_source(source, detectors)}
     return found
 
 
@@ -167,7 +189,7 @@ def dedupe(findings: Sequence[Finding], state: HistoryState, root: str, *, annot
             continue
         present_path = None
         for path in (first.path, follow_renames(first.path, state.renames)):
-            if _identity(first) in at_head.get(path, set()):
+            if _presence(first) in at_head.get(path, set()):
                 present_path = path
                 break
         extra = {**first.extra, "present_at_head": present_path is not None, "commits": commits}
@@ -194,15 +216,20 @@ def _filtered(sources: Iterable[SourceFile], excluder: Excluder, root: str) -> I
         yield source
 
 
+def _revisions(root: str, spec: HistorySpec) -> list[str]:
+    """`git log` arguments for the spec: its own, and every stash entry for a whole-repository scan."""
+    revs = list(spec.revs)
+    if spec.whole_repository:
+        revs += stash_commits(root)
+    return revs
+
+
 def _all_sources(
-    root: str, spec: HistorySpec, state: HistoryState, max_size: int, progress: bool
+    root: str, spec: HistorySpec, revs: list[str], state: HistoryState, max_size: int, progress: bool
 ) -> Iterator[SourceFile]:
     """File diffs, then commit messages, then (whole-repository scans) tags."""
     from maniac_guard.sources.gitblobs import BlobReader
 
-    revs = list(spec.revs)
-    if spec.whole_repository:
-        revs += stash_commits(root)
     yield from history_sources(
         root, revs, state, max_commits=spec.max_commits, max_size=max_size, progress=progress, hints=fragment_hints()
     )
@@ -246,6 +273,7 @@ def history_result(
     (`dedupe`); what could not be read is in `result.stages.incomplete`.
     Past `deadline` (time.monotonic) the scan stops between two files and
     says so in `result.stages.history.timed_out`; what it found is kept."""
+    from maniac_guard.changes import merge_by_file
     from maniac_guard.engine import scan_sources
     from maniac_guard.selection import enabled_rules
     from maniac_guard.sources.files import Excluder
@@ -253,10 +281,16 @@ def history_result(
     info = repo_info(root)
     excluder = Excluder.of(settings, cli_exclude)
     state = HistoryState()
-    sources = _all_sources(info.root, spec, state, settings.max_file_size, progress)
+    revs = _revisions(info.root, spec)
+    sources = _all_sources(info.root, spec, revs, state, settings.max_file_size, progress)
     clock = _Deadline(deadline)
-    result = scan_sources(clock.until(_filtered(sources, excluder, info.root)), enabled_rules(settings))
-    result.findings = dedupe(result.findings, state, info.root, annotate_head=annotate_head)
+    enabled = enabled_rules(settings)
+    result = scan_sources(clock.until(_filtered(sources, excluder, info.root)), enabled)
+    whole = _whole_files(info.root, spec, revs, state, settings, excluder, clock, enabled)
+    result.findings = dedupe(
+        merge_by_file([*result.findings, *whole.findings]), state, info.root, annotate_head=annotate_head
+    )
+    result.messages.extend(whole.messages)
     report_incomplete(result, state.unreadable)
     notes = [SHALLOW_NOTE] if info.shallow and not spec.complete else []
     if not state.order:
@@ -266,16 +300,53 @@ def history_result(
         if count:
             result.skipped[reason] += count
     capped = f", capped at {spec.max_commits}" if spec.max_commits is not None else ""
-    line = f"history: {counted(len(state.order), 'commit')} scanned ({spec.label}{capped}), added lines and messages"
+    line = (
+        f"history: {counted(len(state.order), 'commit')} scanned ({spec.label}{capped}), added lines and messages, "
+        f"{counted(whole.files, 'changed file')} analyzed whole"
+    )
     result.notes.append(line)
     result.stages.history = HistorySummary(len(state.order), spec.label, info.shallow, timed_out=clock.passed)
     return result
+
+
+def _whole_files(
+    root: str,
+    spec: HistorySpec,
+    revs: list[str],
+    state: HistoryState,
+    settings: Settings,
+    excluder: Excluder,
+    clock: _Deadline,
+    enabled: frozenset[str] | None,
+) -> WholeFiles:
+    """What the commits added as the whole-file detectors see it (changes.py)."""
+    from maniac_guard.changes import WholeFiles, added_by_commits, not_excluded, whole_file_detectors
+
+    detectors = whole_file_detectors(enabled)
+    if clock.passed or not detectors or not state.order:
+        return WholeFiles()
+    keep_path = not_excluded(excluder, root)
+    capped = spec.max_commits is not None  # the raw log lists more commits than the capped patch log
+
+    def keep(change: ChangedFile) -> bool:
+        return (not capped or change.commit in state.order) and keep_path(change)
+
+    found = added_by_commits(root, revs, detectors, max_size=settings.max_file_size, keep=keep, expired=clock.expired)
+    clock.passed = clock.passed or found.timed_out
+    return found
 
 
 class _Deadline:
     def __init__(self, deadline: float | None) -> None:
         self.deadline = deadline
         self.passed = False
+
+    def expired(self) -> bool:
+        import time
+
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            self.passed = True
+        return self.passed
 
     def until(self, sources: Iterator[SourceFile]) -> Iterator[SourceFile]:
         """`sources` until the deadline passes (then the generator below is

@@ -19,8 +19,9 @@ from maniac_guard.sources.git import (
     staged_files,
     unknown_paths,
 )
-from maniac_guard.sources.gitblobs import read_many
+from maniac_guard.sources.gitblobs import BlobReader, read_many
 from maniac_guard.sources.gitmessages import SCISSORS
+from maniac_guard.sources.gitproject import CommitReader
 from maniac_guard.summary import ScanResult
 from maniac_guard.target import ScanTarget
 
@@ -46,6 +47,11 @@ def scan_staged(target: ScanTarget) -> ScanResult:
     errors: list[str] = []
 
     at_root = os.path.realpath(cwd) == os.path.realpath(info.root)
+    index_reader = BlobReader(info.root)
+
+    # The Python analysis reads imports from the index too, as they are about to be committed.
+    prefix = "" if at_root else os.path.relpath(cwd, info.root).replace(os.sep, "/")
+    project = CommitReader(index_reader, "", settings.max_file_size, prefix=prefix, key=_index_key(info.git_dir))
 
     def sources() -> Iterator[SourceFile]:
         blobs = read_many(info.root, [item.blob for item in wanted], settings.max_file_size)
@@ -69,15 +75,26 @@ def scan_staged(target: ScanTarget) -> ScanResult:
                 if message:
                     result.messages.append(message)
                 continue
+            source.project = project
             yield source
 
     # Staged blobs are mostly files a disk scan saw: the detector cache serves them too.
-    scanned = scan_sources(sources(), enabled_rules(target.settings), cached=True, many=len(wanted) >= 100)
+    with index_reader:
+        scanned = scan_sources(sources(), enabled_rules(target.settings), cached=True, many=len(wanted) >= 100)
     scanned.messages[:0] = result.messages
     scanned.skipped.update(result.skipped)
     scanned.missing_paths = missing
     report_incomplete(scanned, errors)
     return scanned
+
+
+def _index_key(git_dir: str) -> str:
+    """What identifies the index's version for caches: its file's size and time."""
+    try:
+        found = os.stat(os.path.join(git_dir, "index"))
+    except OSError:
+        return "index"
+    return f"index:{found.st_size}:{found.st_mtime_ns}"
 
 
 def scan_commit_msg(target: ScanTarget) -> ScanResult:

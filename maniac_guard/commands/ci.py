@@ -26,7 +26,7 @@ def run_command(
     quiet: bool,
 ) -> int:
     info = repo_info(os.getcwd())
-    if rev_range:
+    if rev_range is not None:
         spec = history_spec(info.root, range_=rev_range, shallow=info.shallow)
         found = CiRange(spec, "--range", f"--range: scanning {rev_range}")
     else:

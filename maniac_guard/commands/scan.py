@@ -228,7 +228,7 @@ def git_source(opts: ScanOptions) -> Callable[[ScanTarget], ScanResult] | None:
     """Where --staged / --history / --commit-msg read from (None: files on disk)."""
     import os
 
-    history = opts.history or bool(opts.since or opts.rev_range or opts.max_commits)
+    history = opts.history or opts.since is not None or opts.rev_range is not None or bool(opts.max_commits)
     if opts.staged + history + opts.commit_msg > 1:
         raise ConfigError("--staged, --history and --commit-msg cannot be combined")
     if opts.commit_msg:
