@@ -7,24 +7,34 @@ import re
 from collections.abc import Iterator
 
 from maniac_guard.findings import Finding, mask
-from maniac_guard.keyshape import placeholder_reason
+from maniac_guard.keyshape import MIN_BODY_LENGTH, placeholder_reason
 from maniac_guard.sources import SourceFile
 
 RULE_IDS = frozenset({"MG101", "MG102"})
 
-# A key starts at a word boundary (`hmk-…` is not one) or right after a
-# percent escape (`%3Dmk-…` in an encoded query string); the dash may itself
-# be percent-encoded. The body is letters, digits, `-` and `_` (base64url);
-# its shape decides the rest (keyshape). The definition, which tests hold
-# `_real_keys` to:
-KEY_PATTERN = rb"(?:(?<![A-Za-z0-9_])|(?<=%[0-9A-Fa-f]{2}))mk(?:-|%2[dD])([A-Za-z0-9_-]{16,})(?![A-Za-z0-9_-])"
-# The same match without the leading lookbehind, which stops `re` from
-# searching for the literal `mk` at C speed (10x slower on big trees); the
-# boundary is checked by hand in `_at_key_start`.
-_CANDIDATE_RE = re.compile(rb"mk(?:-|%2[dD])([A-Za-z0-9_-]{16,})(?![A-Za-z0-9_-])")
+# A key starts at a word boundary (`hmk-…` is not one), right after a
+# percent escape (`%3Dmk-…` in an encoded query string), or right after an
+# escape sequence of a string literal, where the letter that ends the escape
+# is glued to the key in the file's bytes (`"…\nmk-…"` in JSON, a log or a
+# notebook output, `"\tmk-…"` in Python, `\u003dmk-…`, an ANSI colour
+# `\x1b[32mmk-…`). The dash may itself be percent-encoded. The body is
+# letters, digits, `-` and `_` (base64url); its shape decides the rest
+# (keyshape). The definition, which tests hold `_real_keys` to (an escape
+# counts only after an odd number of backslashes, checked by hand):
+KEY_PATTERN = (
+    rb"(?:(?<![A-Za-z0-9_])|(?<=%[0-9A-Fa-f]{2})|(?<=\\[abefnrtv0-7])|(?<=\\x[0-9A-Fa-f]{2})"
+    rb"|(?<=\\u[0-9A-Fa-f]{4})|(?<=\\U[0-9A-Fa-f]{8})|(?<=\x1b\[m)|(?<=\x1b\[[0-9;]m)|(?<=\x1b\[[0-9;]{2}m))"
+    rb"mk(?:-|%2[dD])([A-Za-z0-9_-]{16,})(?![A-Za-z0-9_-])"
+)
+# Where a key's `mk-` (or `mk%2D`) may be: the search that finds candidates.
+# Without the lookbehind `re` searches for the literal `mk` at C speed (10x
+# faster on big trees); the boundary is checked by hand in `_at_key_start`.
+_MARKER_RE = re.compile(rb"mk(?:-|%2[dD])")
+_BODY_RUN = re.compile(rb"[A-Za-z0-9_-]*")
 _SEPARATOR_RE = re.compile(r"[-_]")
 _WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 _HEX_BYTES = frozenset(b"0123456789ABCDEFabcdef")
+_DIGIT_BYTES = frozenset(b"0123456789")
 # Literal searches run at memory speed; `bytes.__contains__` is about 2x slower
 # for these short needles and an alternation regex 10x slower.
 # `mk` alone is in every `mkdir`; a key needs `mk-` or `mk%2D`.
@@ -69,11 +79,61 @@ def wants(source: SourceFile) -> bool:
     return _find_mk(source.data) is not None or _has_base64_marker(source.data)
 
 
+_ESCAPE_LETTERS = frozenset(b"abefnrtv01234567")
+# Escapes that stand for ESC in an ANSI colour sequence, as written in
+# source, JSON and shell.
+_ANSI_ESCAPES = (rb"\x1b", rb"\x1B", rb"\u001b", rb"\u001B", rb"\033", rb"\e")
+_LONGEST_ANSI = 16  # `\u001b[38;5;208m`: colour codes are short
+
+
+def _escaped(data: bytes, backslash: int) -> bool:
+    """True when the backslash at `backslash` starts an escape: an odd number
+    of backslashes ends there (an escaped backslash and an `n` is no escape)."""
+    count = 0
+    while backslash - count >= 0 and data[backslash - count] == 0x5C and count < 64:
+        count += 1
+    return count % 2 == 1
+
+
+def _after_escape(data: bytes, start: int) -> bool:
+    """`start` follows an escape sequence that ends in a letter or digit."""
+    if start >= 2 and data[start - 2] == 0x5C and data[start - 1] in _ESCAPE_LETTERS:
+        return _escaped(data, start - 2)
+    for width, letter in ((4, 0x78), (6, 0x75), (10, 0x55)):  # backslash x, u, U and hex digits
+        at = start - width
+        if (
+            at >= 0
+            and data[at] == 0x5C
+            and data[at + 1] == letter
+            and all(b in _HEX_BYTES for b in data[at + 2 : start])
+            and _escaped(data, at)
+        ):
+            return True
+    return False
+
+
+def _after_ansi_colour(data: bytes, start: int) -> bool:
+    """`start` follows an ANSI colour code (`ESC[32m`, also written as an escape)."""
+    if start < 3 or data[start - 1] != 0x6D:  # 'm'
+        return False
+    at = start - 2
+    while at >= 0 and start - at <= _LONGEST_ANSI and (data[at] in _DIGIT_BYTES or data[at] == 0x3B):
+        at -= 1
+    if at < 0 or data[at] != 0x5B:  # '['
+        return False
+    if at >= 1 and data[at - 1] == 0x1B:
+        return True
+    return any(data[max(0, at - len(e)) : at] == e for e in _ANSI_ESCAPES)
+
+
 def _at_key_start(data: bytes, start: int) -> bool:
-    """KEY_PATTERN's lookbehind: a word boundary or right after `%XX`."""
+    """KEY_PATTERN's lookbehind: a word boundary, right after `%XX`, or after
+    an escape sequence."""
     if start == 0 or data[start - 1] not in _WORD_BYTES:
         return True
-    return start >= 3 and data[start - 3] == 0x25 and data[start - 2] in _HEX_BYTES and data[start - 1] in _HEX_BYTES
+    if start >= 3 and data[start - 3] == 0x25 and data[start - 2] in _HEX_BYTES and data[start - 1] in _HEX_BYTES:
+        return True
+    return _after_escape(data, start) or _after_ansi_colour(data, start)
 
 
 def key_body(body: str) -> str | None:
@@ -88,19 +148,41 @@ def key_body(body: str) -> str | None:
 
 
 def _real_keys(data: bytes) -> Iterator[tuple[int, int, str]]:
-    """(start, end, key) of every real-looking key in `data` (KEY_PATTERN's matches)."""
-    search = _CANDIDATE_RE.search
-    pos = 0
-    while (match := search(data, pos)) is not None:
-        if not _at_key_start(data, match.start()):
-            pos = match.start() + 1  # `hmk-mk-<key>`: the body may hold a key start
+    """(start, end, key) of every real-looking key in `data` (KEY_PATTERN's
+    matches). Linear in the length of `data`, whatever it holds: each body is
+    judged once, and a run of body characters is measured once however many
+    `mk-` it holds (`hmk-hmk-…` used to cost a search to the end of the run
+    per `mk-`, quadratic time)."""
+    markers = [m.start() for m in _MARKER_RE.finditer(data)]
+    # dashed_from[i]: where the first `-mk-` (a key start inside a body) at or
+    # after marker i begins; one backward pass, so every lookup is O(1).
+    dashed_from = [len(data)] * (len(markers) + 2)
+    for index in range(len(markers) - 1, -1, -1):
+        at = markers[index]
+        dashed = at > 0 and data[at - 1] == 0x2D and data[at + 2] == 0x2D
+        dashed_from[index] = at - 1 if dashed else dashed_from[index + 1]
+    run_start = run_end = -1  # the last run of body characters measured
+    skip_until = 0
+    for index, start in enumerate(markers):
+        if start < skip_until or not _at_key_start(data, start):
             continue
-        # `mk-build-deps-mk-<key>`: a second key start ends the first candidate.
-        inner = data.find(b"-mk-", match.start(1), match.end())
-        body = key_body(data[match.start(1) : match.end() if inner < 0 else inner].decode("ascii"))
+        body_start = start + (3 if data[start + 2] == 0x2D else 5)
+        if not run_start <= body_start <= run_end:
+            run_start = body_start
+            match = _BODY_RUN.match(data, body_start)
+            run_end = match.end() if match is not None else body_start
+        if run_end - body_start < MIN_BODY_LENGTH:
+            continue
+        # `mk-build-deps-mk-<key>`: a second key start ends the first candidate
+        # (one whose dash is this key's own does not: `mk-mk-…`).
+        inner = dashed_from[index + 1]
+        if inner < body_start:
+            inner = dashed_from[index + 2]
+        body_end = min(inner, run_end)
+        body = key_body(data[body_start:body_end].decode("ascii"))
         if body is not None:
-            yield match.start(), match.start(1) + len(body), "mk-" + body
-        pos = match.end() if inner < 0 else inner + 1
+            yield start, body_start + len(body), "mk-" + body
+        skip_until = run_end if inner >= run_end else inner + 1
 
 
 def _token_around(data: bytes, index: int) -> tuple[int, int]:
