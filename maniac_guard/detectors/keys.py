@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 from maniac_guard.findings import Finding, mask
 from maniac_guard.keyshape import MIN_BODY_LENGTH, placeholder_reason
@@ -275,20 +276,66 @@ def _decode_base64(token: bytes) -> bytes | None:
         return None
 
 
-def detect(source: SourceFile) -> Iterator[Finding]:
+# How far around a key its line is read for another vendor's name: enough for
+# `VITE_METASO_API_KEY=`, bounded for minified files.
+_VENDOR_WINDOW = 256
+
+
+@lru_cache(maxsize=1)
+def _other_vendors() -> tuple[tuple[str, re.Pattern[bytes]], ...]:
+    """(vendor, a search for its names) from MG101's data: vendors whose keys
+    also start with `mk-` (rules/MG101.yaml, `other_vendors`)."""
+    from maniac_guard.catalog import get_rule
+
+    table = get_rule("MG101").data.get("other_vendors") or {}
+    return tuple(
+        (str(vendor), re.compile(b"|".join(re.escape(str(word).encode()) for word in words), re.IGNORECASE))
+        for vendor, words in dict(table).items()
+    )
+
+
+def vendor_named_near(data: bytes, start: int, end: int) -> str | None:
+    """The other vendor that the line around [start, end) names, if any
+    (`METASO_API_KEY=mk-…`): the key is probably theirs, not Maniac's."""
+    low = max(0, start - _VENDOR_WINDOW)
+    line_start = data.rfind(b"\n", low, start) + 1 or low
+    line_end = data.find(b"\n", end, end + _VENDOR_WINDOW)
+    around = data[line_start : line_end if line_end >= 0 else end + _VENDOR_WINDOW]
+    for vendor, names in _other_vendors():
+        if names.search(around) is not None:
+            return vendor
+    return None
+
+
+def _key_finding(
+    source: SourceFile, rule_id: str, what: str, start: int, end: int, key: str, vendor: str | None
+) -> Finding:
     from maniac_guard.detectors.snippet import finding_at
 
+    if vendor is None:
+        return finding_at(source, rule_id, f"{what}Maniac API key {mask(key)}{_WHERE[rule_id]}", start, end, secret=key)
+    # Still a leaked secret, reported as one; whose it probably is decides
+    # where to rotate it, and verification never sends it to Maniac.
+    message = f"{what}API key {mask(key)}{_WHERE[rule_id]}: probably a {vendor} key (the line names {vendor})"
+    finding = finding_at(source, rule_id, message, start, end, secret=key)
+    return finding.replace(extra={**finding.extra, "vendor": vendor})
+
+
+_WHERE = {"MG101": " in plain text", "MG102": ""}
+
+
+def detect(source: SourceFile) -> Iterator[Finding]:
     data = source.data
     plain: set[str] = set()
     if _find_mk(data) is not None:
         for start, end, key in _real_keys(data):
             plain.add(key)
-            yield finding_at(source, "MG101", f"Maniac API key {mask(key)} in plain text", start, end, secret=key)
+            yield _key_finding(source, "MG101", "", start, end, key, vendor_named_near(data, start, end))
     if _has_base64_marker(data):
         decoded_spans: set[tuple[int, int]] = set()
         block_keys: set[tuple[int, int, str]] = set()  # a block's keys, reported once
         for start, end, block_start, block_end in _base64_tokens(data):
-            found: list[str] = []
+            found: dict[str, str | None] = {}
             # The joined block first; the marker's own line as before, in case
             # the block was joined wrongly (then it does not decode).
             for span in dict.fromkeys(((block_start, block_end), (start, end))):
@@ -297,10 +344,10 @@ def detect(source: SourceFile) -> Iterator[Finding]:
                 decoded_spans.add(span)
                 decoded = _decode_base64(data[span[0] : span[1]])
                 if decoded:
-                    found.extend(key for _, _, key in _real_keys(decoded))
-            for key in dict.fromkeys(found):
+                    for key_start, key_end, key in _real_keys(decoded):
+                        found.setdefault(key, vendor_named_near(decoded, key_start, key_end))
+            for key, vendor in found.items():
                 if key not in plain and (block_start, block_end, key) not in block_keys:
                     block_keys.add((block_start, block_end, key))
-                    yield finding_at(
-                        source, "MG102", f"base64-encoded Maniac API key {mask(key)}", start, end, secret=key
-                    )
+                    vendor = vendor or vendor_named_near(data, start, end)
+                    yield _key_finding(source, "MG102", "base64-encoded ", start, end, key, vendor)
