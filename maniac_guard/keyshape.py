@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections import defaultdict
+from collections.abc import Callable
 from functools import lru_cache
+from itertools import pairwise
 
 MIN_BODY_LENGTH = 16
 # Characters a key body may hold; anything else (`<`, `.`, `{`) is a template.
@@ -28,14 +31,120 @@ _UUID_RE = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}"
 )
 _SEPARATORS = re.compile(r"[-_]")
-# A segment that reads as a word or a number: `button`, `Primary`, `API`,
-# `v2`, `2024`. Three or more of them joined by dashes are an identifier.
-_WORD_SEGMENT = re.compile(r"[A-Z]?[a-z]+[0-9]*|[A-Z]+[0-9]*|[0-9]+")
-# CamelCase words (`ThisIsMyTestKey`): no two capitals in a row. A random
-# base62 body of n letters has this case pattern with probability about
-# 1.7 * 0.68**n (Fibonacci many patterns, each (26/62)**n): weak evidence
-# alone, decisive with a marker word or from about 34 characters.
-_CAMEL_WORDS = re.compile(r"(?:[A-Z]?[a-z]+)+[0-9]{0,4}")
+# Every shape test below is a linear scan or a literal search: a body is text
+# an attacker chooses, and a backtracking regex with nested quantifiers on it
+# (the old `(?:[A-Z]?[a-z]+)+` CamelCase test) takes exponential time.
+_ASCII_LOWER = frozenset("abcdefghijklmnopqrstuvwxyz")
+_ASCII_UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_ASCII_DIGITS = frozenset("0123456789")
+_VOWELS = frozenset("aeiouyAEIOUY")
+
+
+def _digits_from(text: str) -> int:
+    """Where the trailing run of digits of `text` starts."""
+    end = len(text)
+    while end > 0 and text[end - 1] in _ASCII_DIGITS:
+        end -= 1
+    return end
+
+
+def _is_word_segment(segment: str) -> bool:
+    """A segment that reads as a word or a number: `button`, `Primary`, `API`,
+    `v2`, `2024` (letters `[A-Z]?[a-z]+` or `[A-Z]+`, then digits; or digits).
+    Three or more of them joined by dashes are an identifier."""
+    letters = segment[: _digits_from(segment)]
+    if not letters:
+        return bool(segment)
+    if all(c in _ASCII_UPPER for c in letters):
+        return True
+    tail = letters[1:] if letters[0] in _ASCII_UPPER else letters
+    return bool(tail) and all(c in _ASCII_LOWER for c in tail)
+
+
+def _is_camel_words(body: str) -> bool:
+    """CamelCase words (`ThisIsMyTestKey`), then at most four digits: letters
+    where no capital is followed by a capital or ends the letters. A random
+    base62 body of n letters has this case pattern with probability about
+    1.7 * 0.68**n (Fibonacci many patterns, each (26/62)**n): weak evidence
+    alone, decisive with a marker word or from about 34 characters."""
+    cut = _digits_from(body)
+    letters = body[:cut]
+    if not letters or len(body) - cut > 4 or not all(c in _ASCII_LOWER or c in _ASCII_UPPER for c in letters):
+        return False
+    if letters[-1] in _ASCII_UPPER:
+        return False
+    return all(not (a in _ASCII_UPPER and b in _ASCII_UPPER) for a, b in pairwise(letters))
+
+
+# Dashed CamelCase words (`iconBox-gradient`, `textBlock-heading`: CSS class
+# names): two or more segments, each made of words that hold a vowel; a
+# segment opens with a lower-case word of three letters or more, or a
+# capital, and every capital is followed by two lower-case letters or more.
+_OPENING_LOWERS = 3
+_LOWERS_AFTER_CAPITAL = 2
+
+
+def _is_dashed_camel_words(body: str) -> bool:
+    segments = _SEPARATORS.split(body)
+    if len(segments) < 2:
+        return False
+    for segment in segments:
+        index = 0
+        while index < len(segment):
+            start = index
+            need = _OPENING_LOWERS
+            if segment[index] in _ASCII_UPPER:
+                index += 1
+                need = _LOWERS_AFTER_CAPITAL
+            elif index > 0:
+                return False
+            lowers = index
+            while index < len(segment) and segment[index] in _ASCII_LOWER:
+                index += 1
+            if index - lowers < need or _VOWELS.isdisjoint(segment[start:index]):
+                return False
+        if not segment:
+            return False
+    return True
+
+
+def _adder(table: dict[tuple[bool, int, bool, bool], float]) -> Callable[[tuple[bool, int, bool, bool], float], None]:
+    def add(state: tuple[bool, int, bool, bool], p: float) -> None:
+        table[state] += p
+
+    return add
+
+
+@lru_cache(maxsize=256)
+def _dashed_camel_p(length: int) -> float:
+    """Probability that a random base64url body of `length` is dashed
+    CamelCase words (exact, by counting over the states of the scan above)."""
+    lower, vowels, upper, separators, size = 26, 6, 26, 2, 64
+    # state: (at a segment start, lower-case letters still needed, vowel seen
+    # in this word, a separator seen) -> probability
+    dist: dict[tuple[bool, int, bool, bool], float] = {(True, 0, False, False): 1.0}
+    for _ in range(min(length, 64)):  # beyond 64 the bound only shrinks
+        new: dict[tuple[bool, int, bool, bool], float] = defaultdict(float)
+        add = _adder(new)
+        for (start, need, vowel, separated), p in dist.items():
+            if start:
+                for capital, needed in ((False, _OPENING_LOWERS - 1), (True, _LOWERS_AFTER_CAPITAL)):
+                    count = upper if capital else lower
+                    add((False, needed, True, separated), p * count * vowels / lower / size)
+                    add((False, needed, False, separated), p * count * (lower - vowels) / lower / size)
+                continue
+            add((False, max(0, need - 1), True, separated), p * vowels / size)
+            add((False, max(0, need - 1), vowel, separated), p * (lower - vowels) / size)
+            if need == 0 and vowel:
+                add((False, _LOWERS_AFTER_CAPITAL, True, separated), p * vowels / size)
+                add((False, _LOWERS_AFTER_CAPITAL, False, separated), p * (upper - vowels) / size)
+                add((True, 0, False, True), p * separators / size)
+        dist = new
+    return sum(
+        p for (start, need, vowel, separated), p in dist.items() if not start and not need and vowel and separated
+    )
+
+
 # Words only a person writes into a placeholder. Each occurrence counts as
 # evidence in proportion to how unlikely it is in a random body (see _marker_p).
 _MARKER_WORDS = (
@@ -125,9 +234,15 @@ def _shortest_rejected(size: int, length: int) -> tuple[int, int, int]:
     return run, sequence, repeat
 
 
-@lru_cache(maxsize=64)
-def _run_re(run: int) -> re.Pattern[str]:
-    return re.compile(r"(.)\1{" + str(run - 1) + "}")
+def _longest_run(body: str) -> int:
+    """The longest run of one repeated character."""
+    longest = current = 0
+    previous = ""
+    for char in body:
+        current = current + 1 if char == previous else 1
+        previous = char
+        longest = max(longest, current)
+    return longest
 
 
 _UP = bytes((b + 1) & 0xFF for b in range(256))
@@ -166,14 +281,18 @@ def _marker_p(body: str, size: int) -> float:
     return p
 
 
-_LOWER = frozenset("abcdefghijklmnopqrstuvwxyz")
-_UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-_DIGITS = frozenset("0123456789")
-
-
 def _single_class(body: str) -> bool:
     chars = set(body)
-    return sum((not chars.isdisjoint(_LOWER), not chars.isdisjoint(_UPPER), not chars.isdisjoint(_DIGITS))) < 2
+    return (
+        sum(
+            (
+                not chars.isdisjoint(_ASCII_LOWER),
+                not chars.isdisjoint(_ASCII_UPPER),
+                not chars.isdisjoint(_ASCII_DIGITS),
+            )
+        )
+        < 2
+    )
 
 
 def _dashed_reason(body: str) -> str | None:
@@ -181,13 +300,17 @@ def _dashed_reason(body: str) -> str | None:
     segments = _SEPARATORS.split(body)
     # Three segments at least: a random 16-character base64url body splits in
     # two about once in three draws, and its halves read as words too often.
-    if len(segments) > 2 and all(_WORD_SEGMENT.fullmatch(segment) for segment in segments):
+    if len(segments) > 2 and all(_is_word_segment(segment) for segment in segments):
         return "words joined by dashes"
     letters = [c for c in body if c.isalpha()]
     # Kubernetes pod and release names, CSS classes: one case and dashes. A
     # random base64url body of 16 has both cases but for about 3 in 10,000.
     if all(c.islower() for c in letters) or all(c.isupper() for c in letters):
         return "an identifier in one letter case"
+    # CSS classes of the Jupiter theme and their kind (`iconBox-gradient`):
+    # a random body of 16 has that shape about 6 times in a million.
+    if _is_dashed_camel_words(body) and _dashed_camel_p(len(body)) < REJECT_BELOW:
+        return "CamelCase words joined by dashes"
     return None
 
 
@@ -203,7 +326,7 @@ def _camel_p(body: str, size: int) -> float:
 def _shape_reason(body: str, size: int) -> str | None:
     length = len(body)
     run, sequence, repeat = _shortest_rejected(size, length)
-    if _run_re(run).search(body):
+    if _longest_run(body) >= run:
         return "a run of one character"
     if _has_sequence(body.lower(), sequence):
         return "a sequence like 12345 or abcde"
@@ -223,7 +346,7 @@ def placeholder_reason(body: str) -> str | None:
         return "too short"
     if not KEY_BODY_RE.fullmatch(body):
         return "not a key alphabet"
-    if _UUID_RE.fullmatch(body):
+    if len(body) == 36 and _UUID_RE.fullmatch(body):
         return _shape_reason(body.replace("-", ""), 16)
     name, size = alphabet_of(body)
     if name == "base64url":
@@ -233,7 +356,7 @@ def placeholder_reason(body: str) -> str | None:
     elif name == "base62":
         if _single_class(body):
             return "a single character class"
-        if _CAMEL_WORDS.fullmatch(body) and _camel_p(body, size) < REJECT_BELOW:
+        if _is_camel_words(body) and _camel_p(body, size) < REJECT_BELOW:
             return "words in CamelCase"
     return _shape_reason(body, size)
 

@@ -140,6 +140,15 @@ PLACEHOLDERS = [
     ("ingress-nginx-controller-7f9c6d5b8-qwz4t", "one letter case"),
     ("frontend_v2_canary_deploy", "words joined by dashes"),
     ("MAINTENANCE-WINDOW-2024-Q3", "words joined by dashes"),
+    # CamelCase words joined by dashes: CSS classes of the Jupiter WordPress
+    # theme (issue 23, item 4; 38 findings in one real repository)
+    ("iconBox-gradient", "CamelCase words joined by dashes"),
+    ("textBlock-heading", "CamelCase words joined by dashes"),
+    ("imageBox-overlay", "CamelCase words joined by dashes"),
+    ("imageBox-content", "CamelCase words joined by dashes"),
+    ("iconBox-container", "CamelCase words joined by dashes"),
+    ("fancyTitle-wrapper", "CamelCase words joined by dashes"),
+    ("TextBlock-Heading", "CamelCase words joined by dashes"),
     # too short or not a key alphabet
     ("build-deps", "too short"),
     ("...", "too short"),

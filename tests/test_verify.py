@@ -150,11 +150,13 @@ def test_live_becomes_critical_with_remediation_revoked_low_unknown_unchanged(ap
     assert out[0].fingerprint == finding(live).fingerprint  # baselines still match
 
 
-def test_only_live_drops_everything_that_is_not_a_live_key(api: FakeManiac) -> None:
+def test_only_live_drops_revoked_keys_and_findings_without_a_key(api: FakeManiac) -> None:
     live = api.add(fake_key("o-live"), "forbidden")
     revoked = api.add(fake_key("o-revoked"), "revoked")
-    out, _ = verify_findings([finding(live), finding(revoked), finding(None)], fast(api), only_live=True)
-    assert [f.secret for f in out] == [Secret(live)]
+    failing = api.add(fake_key("o-failing"), "failing")
+    findings = [finding(live), finding(revoked), finding(None), finding(failing)]
+    out, _ = verify_findings(findings, fast(api), only_live=True)
+    assert [f.secret for f in out] == [Secret(live), Secret(failing)]  # unknown is kept: fail closed
 
 
 def test_redirects_are_not_followed_to_another_host(api: FakeManiac) -> None:

@@ -154,8 +154,10 @@ def test_only_live_reports_live_keys_only(api: FakeManiac, tree: Tree, env: dict
         env=env,
     )
     findings = json.loads(result.stdout)["findings"]
-    assert findings and {f["verification"]["state"] for f in findings} == {"live"}
-    assert len(findings) == 3
+    # Live keys, and the failing one (unknown: fails closed); the revoked key
+    # and the config file (no key) are dropped.
+    assert findings and {f["verification"]["state"] for f in findings} == {"live", "unknown"}
+    assert len(findings) == 4
 
 
 def test_without_verify_nothing_is_sent(api: FakeManiac, tree: Tree, env: dict[str, str]) -> None:

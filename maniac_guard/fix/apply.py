@@ -77,7 +77,7 @@ def rescan(run: FixRun, result: ScanResult, target: ScanTarget) -> int:
 def _carry_verdicts(before: list[Finding], after: list[Finding], only_live: bool) -> list[Finding]:
     """The fixed files' new findings keep the verdicts their keys got before
     the fix (no second request); with --only-live, what is not live stays out."""
-    from maniac_guard.verify.classify import LIVE
+    from maniac_guard.verify.classify import kept_by_only_live
 
     verdicts = {f.secret: f.verification for f in before if f.secret is not None and f.verification is not None}
     out = []
@@ -85,7 +85,7 @@ def _carry_verdicts(before: list[Finding], after: list[Finding], only_live: bool
         verdict = verdicts.get(finding.secret) if finding.secret is not None else None
         if verdict is not None:
             finding = finding.replace(verification=verdict)
-        if only_live and (verdict is None or verdict.state != LIVE):
+        if only_live and not kept_by_only_live(verdict, finding.secret is not None):
             continue
         out.append(finding)
     return out

@@ -26,6 +26,8 @@ def verify_result(result: ScanResult, settings: Settings, *, quiet: bool = False
     line = (
         f"Verified {summary['keys']} distinct key(s) against {options.base_url}: "
         f"{summary['live']} live, {summary['revoked']} revoked, {summary['unknown']} unknown "
-        f"({summary['requests']} requests, {summary['cached']} from cache)."
+        f"({summary['requests']} requests, {summary['cached']} from cache"
+        + (f"; {summary['not_sent']} not sent: named for another vendor" if summary["not_sent"] else "")
+        + ")."
     )
     result.notes.append(line)

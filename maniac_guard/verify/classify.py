@@ -19,6 +19,9 @@ from maniac_guard.findings import Verification, mask
 
 LIVE, REVOKED, UNKNOWN = "live", "revoked", "unknown"
 REVOKED_CODES = frozenset({"invalid_api_key", "authentication_error"})
+# A 401 says only that Maniac does not accept the key: revoked, or never a
+# Maniac key (another vendor's `mk-` key, say). Reports say so in these words.
+NOT_LIVE_AT_MANIAC = "not live at Maniac (revoked, or not a Maniac key)"
 REASON_WIDTH = 120
 
 
@@ -109,7 +112,7 @@ def classify(status: int, headers: Mapping[str, str], raw: bytes, key: str) -> O
             return Outcome(Verification(LIVE, status, "the key works: it listed the models"))
         return Outcome(Verification(UNKNOWN, status, "HTTP 200 with an unexpected body (not the models list)"))
     if status == 401 or (400 <= status < 500 and status != 429 and (code in REVOKED_CODES or kind in REVOKED_CODES)):
-        return Outcome(Verification(REVOKED, status, f"the API rejects the key: revoked or never valid{suffix}"))
+        return Outcome(Verification(REVOKED, status, f"the API rejects the key: {NOT_LIVE_AT_MANIAC}{suffix}"))
     if status == 403:
         if parsed:
             return Outcome(
@@ -123,3 +126,12 @@ def classify(status: int, headers: Mapping[str, str], raw: bytes, key: str) -> O
     if 300 <= status < 400:
         return Outcome(Verification(UNKNOWN, status, "redirected; redirects are not followed"))
     return Outcome(Verification(UNKNOWN, status, f"unexpected answer{suffix}"))
+
+
+def kept_by_only_live(verdict: Verification | None, holds_key: bool) -> bool:
+    """What `--only-live` keeps: live keys, and every key whose verdict is
+    unknown (an unreachable API, a rate limit, a key not sent), so a gate
+    fails closed; it drops keys the API rejected and findings without a key."""
+    if verdict is None:
+        return False
+    return verdict.state == LIVE or (holds_key and verdict.state == UNKNOWN)

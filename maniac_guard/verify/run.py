@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from maniac_guard.config import ConfigError
 from maniac_guard.findings import Finding, Severity, Verification
 from maniac_guard.keyshape import looks_like_key
-from maniac_guard.verify.classify import LIVE, REVOKED, UNKNOWN
+from maniac_guard.verify.classify import LIVE, NOT_LIVE_AT_MANIAC, REVOKED, UNKNOWN, kept_by_only_live
 from maniac_guard.verify.options import VerifyOptions
 
 HANDFUL = 5  # more keys than this get a progress bar on a terminal
@@ -26,7 +26,8 @@ LIVE_REMEDIATION = (
     "Finally purge it from git history (git filter-repo or BFG) and from any copies."
 )
 REVOKED_REMEDIATION = (
-    "The API rejects this key, so it no longer grants access. Still remove it from the code "
+    "The Maniac API rejects this key: it was revoked, or it is not a Maniac key (another vendor's "
+    "keys share the mk- prefix; if so, rotate it there). Still remove it from the code "
     "and load keys from the environment (MANIAC_API_KEY)."
 )
 
@@ -36,6 +37,7 @@ class VerifyReport:
     verdicts: dict[str, Verification] = field(default_factory=dict)  # key → verdict (never reported)
     requests: int = 0
     cached: int = 0
+    withheld: int = 0  # keys of other vendors, never sent
     elapsed: float = 0.0
 
     def summary(self, base_url: str) -> dict[str, object]:
@@ -46,6 +48,7 @@ class VerifyReport:
             **{state: counts[state] for state in (LIVE, REVOKED, UNKNOWN)},
             "requests": self.requests,
             "cached": self.cached,
+            "not_sent": self.withheld,
             "elapsed_seconds": round(self.elapsed, 3),
         }
 
@@ -58,11 +61,30 @@ def key_of(finding: Finding) -> str | None:
     return value if looks_like_key(value) else None
 
 
-def distinct_keys(findings: Iterable[Finding]) -> list[str]:
+def vendor_of(finding: Finding) -> str | None:
+    """The other vendor whose key this probably is (the key detector read its
+    name on the key's line), if any."""
+    vendor = finding.extra.get("vendor")
+    return str(vendor) if vendor else None
+
+
+def other_vendors_keys(findings: Iterable[Finding]) -> dict[str, str]:
+    """key -> vendor, for keys that any finding attributes to another vendor:
+    sending a third party's key to Maniac would itself leak it."""
+    out: dict[str, str] = {}
+    for finding in findings:
+        vendor = vendor_of(finding)
+        key = key_of(finding)
+        if vendor is not None and key is not None:
+            out.setdefault(key, vendor)
+    return out
+
+
+def distinct_keys(findings: Iterable[Finding], withheld: Collection[str] = ()) -> list[str]:
     seen: dict[str, None] = {}
     for finding in findings:
         key = key_of(finding)
-        if key is not None:
+        if key is not None and key not in withheld:
             seen.setdefault(key, None)
     return list(seen)
 
@@ -160,7 +182,7 @@ def apply(finding: Finding, verdict: Verification) -> Finding:
         return finding.replace(
             verification=verdict,
             severity=Severity.LOW,
-            message=f"{finding.message} (revoked; remove it anyway)",
+            message=f"{finding.message} ({NOT_LIVE_AT_MANIAC}; remove it anyway)",
             extra={**finding.extra, "remediation": REVOKED_REMEDIATION},
         )
     return finding.replace(verification=verdict)
@@ -170,17 +192,22 @@ def verify_findings(
     findings: list[Finding], options: VerifyOptions, *, only_live: bool = False, send: Iterable[Finding] | None = None
 ) -> tuple[list[Finding], VerifyReport]:
     """Verdicts on every finding that holds a key. `send` limits which
-    findings' keys go to the API (default: all); with `only_live`, every
-    finding that is not a live key is dropped."""
+    findings' keys go to the API (default: all); with `only_live`, only
+    live keys and keys without an answer (unknown: fail closed) are kept."""
     require_http_client()
-    report = verify_keys(distinct_keys(findings if send is None else send), options)
+    withheld = other_vendors_keys(findings)
+    report = verify_keys(distinct_keys(findings if send is None else send, withheld), options)
+    for vendor_key, vendor in withheld.items():
+        reason = f"not sent to the Maniac API: probably a {vendor} key; check or rotate it with {vendor}"
+        report.verdicts[vendor_key] = Verification(UNKNOWN, None, reason)
+    report.withheld = len(withheld)
     out: list[Finding] = []
     for finding in findings:
         key = key_of(finding)
         verdict = report.verdicts.get(key) if key is not None else None
         if verdict is not None:
             finding = apply(finding, verdict)
-        if only_live and (verdict is None or verdict.state != LIVE):
+        if only_live and not kept_by_only_live(verdict, key is not None):
             continue
         out.append(finding)
     return out, report
