@@ -20,6 +20,7 @@ from maniac_guard.findings import Finding, sort_key
 from maniac_guard.prefilter import PendingPrefilter, Prefilter
 from maniac_guard.selection import check_selectors, enabled_rules, select_findings, suppressed_on_line
 from maniac_guard.sources import SourceFile
+from maniac_guard.sources.archives import archive_on_disk
 from maniac_guard.sources.files import (
     Excluder,
     WalkReport,
@@ -162,7 +163,12 @@ def _scan_files(
     shown_from = display_path_under(scope.cwd)  # its prefix worked out once, not per file
     for path in paths:
         shown = shown_from(path)
-        read = read_file(path, shown, scope.max_size, scope.roots, follow=path in scope.explicit, skip_binary=True)
+        follow = path in scope.explicit
+        read = read_file(path, shown, scope.max_size, scope.roots, follow=follow, skip_binary=True)
+        kind = archive_on_disk(path, read.data, read.skipped, follow)
+        if kind is not None:  # opened in place, whatever its size
+            _scan_archive(path, shown, kind, read.data, scope, detectors, cache, prefilter, result)
+            continue
         if read.data is None:
             result.skipped[read.skipped or "unreadable"] += 1
             if read.message:
@@ -185,6 +191,43 @@ def _scan_files(
         if findings:
             result.findings.extend(findings)
     return result
+
+
+def _scan_archive(
+    path: str,
+    shown: str,
+    kind: str,
+    data: bytes | None,
+    scope: ScanScope,
+    detectors: Sequence[Detector],
+    cache: DetectorCache | None,
+    prefilter: Prefilter | None,
+    result: _Scanned,
+) -> None:
+    """The text files inside an archive, scanned as files on disk are; what
+    it could not open goes to `stages.incomplete` (exit 2)."""
+    from maniac_guard.sources.archives import NOT_OPENED, ArchiveLimits, ArchiveReport, archive_sources, open_archive
+
+    if kind in NOT_OPENED and path not in scope.explicit:
+        # Found while walking a tree: counted and named, as before; named
+        # on the command line, it is a file the user asked for (exit 2).
+        result.skipped["binary"] += 1
+        result.messages.append(f"{shown}: {kind} archive, not opened")
+        return
+    report = ArchiveReport()
+    limits = ArchiveLimits(max_member_size=scope.max_size)
+    if data is not None:
+        members = archive_sources(shown, data, kind, limits, report)
+    else:
+        members = open_archive(path, shown, kind, limits, report, follow=path in scope.explicit)
+    for source in members:
+        result.files_scanned += 1
+        result.findings.extend(scan_source(source, detectors, cache, result.learnt, prefilter))
+        result.messages.extend(source.notes)
+    result.messages.extend(report.messages)
+    result.skipped.update(report.skipped)
+    if report.problems:
+        result.stages.incomplete = (result.stages.incomplete or []) + report.problems
 
 
 def available_cores() -> int:
@@ -308,6 +351,10 @@ def scan_disk(target: ScanTarget) -> ScanResult:
             result.missing_paths += part.missing_paths
             result.elapsed += part.elapsed
     assert result is not None  # target.paths is never empty
+    if result.stages.incomplete:  # archives not opened: one error line each, exit 2
+        from maniac_guard.sources.git import report_incomplete
+
+        report_incomplete(result, result.stages.incomplete)
     if len(target.paths) > 1:
         result.findings.sort(key=sort_key)
     return result

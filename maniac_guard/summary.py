@@ -104,3 +104,5 @@ class ScanResult:
         self.messages.extend(other.messages)
         self.files_scanned += other.files_scanned
         self.skipped.update(other.skipped)
+        if other.stages.incomplete:  # what a worker or a path group could not scan
+            self.stages.incomplete = (self.stages.incomplete or []) + other.stages.incomplete

@@ -104,9 +104,11 @@ class Locator:
         if relative == os.pardir or relative.startswith(os.pardir + os.sep):
             return {"uri": Path(absolute).as_uri()}  # outside the root
         # Percent-encoded bytes: exact even for a name that is not UTF-8.
+        # `!` (a sub-delim, valid in a URI path) is kept, so a member of an
+        # archive, `dist/pkg.whl!/pkg/.env`, reads as in the other formats.
         posix = relative.replace(os.sep, "/")
         return {
-            "uri": quote(posix.encode("utf-8", "surrogateescape"), safe="/"),
+            "uri": quote(posix.encode("utf-8", "surrogateescape"), safe="/!"),
             "uriBaseId": SRCROOT,
         }
 

@@ -25,8 +25,8 @@ UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 # Formats whose first bytes always hold a NUL (fixed-width header fields with
 # a zero byte), so sniffing them would only ever say "binary": compiled
 # Python (the bulk of a Python tree's files), ELF/Mach-O/PE objects, Java
-# classes, PNG, zip-based archives, gzip. They are counted as binary without
-# being opened. Lower case; other files are sniffed.
+# classes, PNG. They are counted as binary without being opened. Lower case;
+# other files are sniffed. Archives are not listed: the engine opens them.
 BINARY_SUFFIXES = (
     ".pyc",
     ".pyo",
@@ -37,11 +37,6 @@ BINARY_SUFFIXES = (
     ".exe",
     ".class",
     ".png",
-    ".zip",
-    ".whl",
-    ".jar",
-    ".gz",
-    ".tgz",
 )
 
 
