@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from tests.flowgen.model import ENV_KEY, Builder, Program
 from tests.flowgen.sinks import HARMLESS, SINKS
-from tests.flowgen.steps import ENCODERS, STEPS
+from tests.flowgen.steps import ENCODERS, STEPS, decodes
 
 # Key alphabets (DESIGN.md): base62, hex, base64url. Never `mk-`, so the key
 # patterns cannot see the literal: only the value flow can.
@@ -42,10 +42,7 @@ def build(
     """One program. Negative programs carry `os.environ["MANIAC_API_KEY"]`
     through the same steps and put the literal at `harmless` instead."""
     key = random_literal(rng)
-    literal, env_value = key, ENV_KEY
-    for name in reversed(steps):
-        if name in ENCODERS:
-            literal, env_value = ENCODERS[name](literal), ENCODERS[name](env_value)
+    literal, env_value = _encode(steps, key), _encode(steps, ENV_KEY)
     b = Builder(rng)
     if positive:
         expr = f'"{literal}"'
@@ -70,6 +67,13 @@ def build(
     )
 
 
+def _encode(steps: Sequence[str], key: str) -> str:
+    """The literal to write so that the chain's decoding steps give `key`."""
+    for name in reversed(steps):
+        key = ENCODERS[name](key) if name in ENCODERS else key
+    return key
+
+
 def generate(
     seed: int,
     count: int,
@@ -90,6 +94,8 @@ def generate(
         chain = [kinds[(index // 4) % len(kinds) if index < 4 * len(kinds) else rng.randrange(len(kinds))]]
         chain += [rng.choice(kinds) for _ in range(length - 1)]
         rng.shuffle(chain)
+        while not decodes(chain, _encode(chain, "a1b2c3d4e5f6"), "a1b2c3d4e5f6"):
+            rng.shuffle(chain)  # a decoding step would undo another's encoding: another order
         # While walking the kinds: one negative per kind, at a length that rotates.
         walking = index < 4 * len(kinds)
         positive = index % 4 != (index // 4) % 4 if walking else rng.random() >= negative_share
