@@ -90,14 +90,15 @@ def generate(
     sink_kinds = sorted(sinks if sinks is not None else SINKS)
     programs = []
     for index in range(count):
-        length = 1 + index % 4 if index < 4 * len(kinds) else rng.randint(1, 4)
-        chain = [kinds[(index // 4) % len(kinds) if index < 4 * len(kinds) else rng.randrange(len(kinds))]]
-        chain += [rng.choice(kinds) for _ in range(length - 1)]
+        # First walk the kinds, each at lengths 1–4 with one negative among
+        # the four (at a rotating length); then random chains.
+        walking = index < 4 * len(kinds)
+        length = 1 + index % 4 if walking else rng.randint(1, 4)
+        first = kinds[index // 4] if walking else rng.choice(kinds)
+        chain = [first] + [rng.choice(kinds) for _ in range(length - 1)]
         rng.shuffle(chain)
         while not decodes(chain, _encode(chain, "a1b2c3d4e5f6"), "a1b2c3d4e5f6"):
             rng.shuffle(chain)  # a decoding step would undo another's encoding: another order
-        # While walking the kinds: one negative per kind, at a length that rotates.
-        walking = index < 4 * len(kinds)
         positive = index % 4 != (index // 4) % 4 if walking else rng.random() >= negative_share
         programs.append(build(f"p{index:05d}", rng, chain, rng.choice(sink_kinds), positive))
     return programs

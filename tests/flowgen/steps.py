@@ -725,7 +725,7 @@ def star_import_all(b: Builder, e: str) -> str:
 def package_reexport(b: Builder, e: str) -> str:
     package, name = b.fresh("app"), b.fresh("API_KEY")
     b.cut(f"{package}/_secrets.py").body.append(f"{name} = {e}")
-    b.modules[f"{package}/__init__.py"] = _init(f"from ._secrets import {name}")
+    b.modules[f"{package}/__init__.py"] = Module(f"{package}/__init__.py", [], [f"from ._secrets import {name}"])
     b.need(f"from {package} import {name}")
     return name
 
@@ -734,7 +734,7 @@ def package_reexport(b: Builder, e: str) -> str:
 def package_relative_star(b: Builder, e: str) -> str:
     package, name = b.fresh("core"), b.fresh("TOKEN")
     b.cut(f"{package}/settings.py").body.append(f"{name} = {e}")
-    b.modules[f"{package}/__init__.py"] = _init("from .settings import *")
+    b.modules[f"{package}/__init__.py"] = Module(f"{package}/__init__.py", [], ["from .settings import *"])
     b.need(f"from {package} import {name}")
     return name
 
@@ -746,10 +746,6 @@ def importlib_(b: Builder, e: str) -> str:
     b.need("import importlib")
     b.emit(f'{handle} = importlib.import_module("{module}")')
     return f"{handle}.{name}"
-
-
-def _init(line: str) -> Module:
-    return Module("__init__.py", [], [line])
 
 
 MODULE_STEPS = frozenset(
