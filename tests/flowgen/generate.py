@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from tests.flowgen.model import ENV_KEY, Builder, Program
 from tests.flowgen.sinks import HARMLESS, SINKS
-from tests.flowgen.steps import ENCODERS, STEPS
+from tests.flowgen.steps import ENCODERS, STEPS, decodes
 
 # Key alphabets (DESIGN.md): base62, hex, base64url. Never `mk-`, so the key
 # patterns cannot see the literal: only the value flow can.
@@ -42,10 +42,7 @@ def build(
     """One program. Negative programs carry `os.environ["MANIAC_API_KEY"]`
     through the same steps and put the literal at `harmless` instead."""
     key = random_literal(rng)
-    literal, env_value = key, ENV_KEY
-    for name in reversed(steps):
-        if name in ENCODERS:
-            literal, env_value = ENCODERS[name](literal), ENCODERS[name](env_value)
+    literal, env_value = _encode(steps, key), _encode(steps, ENV_KEY)
     b = Builder(rng)
     if positive:
         expr = f'"{literal}"'
@@ -70,6 +67,13 @@ def build(
     )
 
 
+def _encode(steps: Sequence[str], key: str) -> str:
+    """The literal to write so that the chain's decoding steps give `key`."""
+    for name in reversed(steps):
+        key = ENCODERS[name](key) if name in ENCODERS else key
+    return key
+
+
 def generate(
     seed: int,
     count: int,
@@ -86,12 +90,15 @@ def generate(
     sink_kinds = sorted(sinks if sinks is not None else SINKS)
     programs = []
     for index in range(count):
-        length = 1 + index % 4 if index < 4 * len(kinds) else rng.randint(1, 4)
-        chain = [kinds[(index // 4) % len(kinds) if index < 4 * len(kinds) else rng.randrange(len(kinds))]]
-        chain += [rng.choice(kinds) for _ in range(length - 1)]
-        rng.shuffle(chain)
-        # While walking the kinds: one negative per kind, at a length that rotates.
+        # First walk the kinds, each at lengths 1–4 with one negative among
+        # the four (at a rotating length); then random chains.
         walking = index < 4 * len(kinds)
+        length = 1 + index % 4 if walking else rng.randint(1, 4)
+        first = kinds[index // 4] if walking else rng.choice(kinds)
+        chain = [first] + [rng.choice(kinds) for _ in range(length - 1)]
+        rng.shuffle(chain)
+        while not decodes(chain, _encode(chain, "a1b2c3d4e5f6"), "a1b2c3d4e5f6"):
+            rng.shuffle(chain)  # a decoding step would undo another's encoding: another order
         positive = index % 4 != (index // 4) % 4 if walking else rng.random() >= negative_share
         programs.append(build(f"p{index:05d}", rng, chain, rng.choice(sink_kinds), positive))
     return programs

@@ -68,28 +68,29 @@ def judge(programs: Iterable[Program], outcomes: dict[str, Outcome], findings: l
     return verdicts
 
 
-def _row(name: str, positives: int, found: int, negatives: int, false: int) -> str:
+def _row(name: str, positives: int, found: int, elsewhere: int, negatives: int, false: int) -> str:
     recall = f"{100 * found / positives:5.1f} %" if positives else "    –  "
-    return f"| {name:<34} | {positives:>4} | {found:>4} | {recall} | {negatives:>4} | {false:>3} |"
+    return f"| {name:<34} | {positives:>4} | {found:>4} | {recall} | {elsewhere:>4} | {negatives:>4} | {false:>3} |"
 
 
 def _header(title: str) -> list[str]:
     return [
-        f"| {title:<34} | pos. | rep. | recall  | neg. |  FP |",
-        f"|{'-' * 36}|------|------|---------|------|-----|",
+        f"| {title:<34} | pos. | rep. | recall  | else | neg. |  FP |",
+        f"|{'-' * 36}|------|------|---------|------|------|-----|",
     ]
 
 
-def _tally(group: list[Verdict]) -> tuple[int, int, int, int]:
+def _tally(group: list[Verdict]) -> tuple[int, int, int, int, int]:
     pos = [v for v in group if v.positive]
     neg = [v for v in group if not v.positive]
-    return len(pos), sum(v.reported for v in pos), len(neg), sum(v.reported for v in neg)
+    return len(pos), sum(v.reported for v in pos), sum(v.elsewhere for v in pos), len(neg), sum(v.reported for v in neg)
 
 
 def report(verdicts: list[Verdict]) -> str:
     """Markdown tables: overall, per step count, per construct (worst first).
     pos./neg.: programs by executed label; rep.: positives reported at the
-    literal; FP: negatives with any finding."""
+    literal; else: positives with findings, none at the literal; FP:
+    negatives with any finding."""
     lines = [*_header("all programs"), _row("all", *_tally(verdicts)), ""]
     lines += _header("steps")
     for count in sorted({len(v.program.steps) for v in verdicts}):
@@ -122,7 +123,20 @@ def gaps(verdicts: list[Verdict]) -> str:
     for verdict in misses(verdicts):
         for construct in verdict.program.constructs:
             by_construct[construct].append(verdict)
-    out = []
+    single: dict[str, list[Verdict]] = defaultdict(list)
+    for verdict in verdicts:
+        if len(verdict.program.steps) == 1 and verdict.positive:
+            single[verdict.program.steps[0]].append(verdict)
+    alone = sorted(
+        (sum(not v.reported for v in group), name, len(group))
+        for name, group in single.items()
+        if not all(v.reported for v in group)
+    )
+    out = [
+        "One-step programs missed, by step (missed/all; the sink varies): "
+        + ", ".join(f"{name} {missed}/{total}" for missed, name, total in reversed(alone)),
+        "",
+    ]
     for construct, group in sorted(by_construct.items()):
         shortest = min(group, key=lambda v: (len(v.program.steps), sum(map(len, v.program.files.values()))))
         program = shortest.program

@@ -179,3 +179,22 @@ def other_getenv_default(b: Builder, literal: str) -> str:
     b.need("import os")
     b.emit(f'TRACE_ID = os.getenv("APP_ORACLE_TRACE_ID", "{literal}")', 'print("trace", TRACE_ID)')
     return ENV_SOURCE
+
+
+@harmless("other-client-api-key")
+def other_client_api_key(b: Builder, literal: str) -> str:
+    """`api_key=` to a client of another service: only the Maniac SDK is a sink."""
+    b.emit(
+        "class BillingClient:",
+        "    def __init__(self, api_key=None):",
+        "        self.api_key = api_key",
+        f'billing = BillingClient(api_key="{literal}")',
+    )
+    return ENV_SOURCE
+
+
+@harmless("other-environ-write")
+def other_environ_write(b: Builder, literal: str) -> str:
+    b.need("import os")
+    b.emit(f'os.environ["APP_ORACLE_TRACE_ID"] = "{literal}"')
+    return ENV_SOURCE

@@ -20,6 +20,7 @@ STEPS: dict[str, Step] = {}
 # Steps that change the value at run time, with the inverse the generator
 # applies to the key to write the literal: the client still gets the key.
 ENCODERS: dict[str, Callable[[str], str]] = {}
+DECODERS: dict[str, Callable[[str], str]] = {}  # what the step does at run time, to check a chain
 
 
 def step(name: str) -> Callable[[Step], Step]:
@@ -562,38 +563,58 @@ def concat_empty(b: Builder, e: str) -> str:
 # gets the key.
 
 
-def _decoder(name: str, encode: Callable[[str], str]) -> Callable[[Step], Step]:
-    ENCODERS[name] = encode
+def _decoder(name: str, encode: Callable[[str], str], decode: Callable[[str], str]) -> Callable[[Step], Step]:
+    ENCODERS[name], DECODERS[name] = encode, decode
     return step(name)
 
 
-@_decoder("strip-padding", lambda value: f"  {value} ")
+def decodes(steps: tuple[str, ...] | list[str], literal: str, key: str) -> bool:
+    """Whether the chain turns `literal` into `key` (spaces added by one
+    encoder are removed by `replace-spaces` too, so the order matters)."""
+    value = literal
+    try:
+        for name in steps:
+            value = DECODERS.get(name, str)(value)
+    except ValueError:
+        return False
+    return value == key
+
+
+@_decoder("strip-padding", lambda value: f"  {value} ", str.strip)
 def strip_padding(b: Builder, e: str) -> str:
     return f"{paren(e)}.strip()"
 
 
-@_decoder("removeprefix-bearer", lambda value: f"Bearer {value}")
+@_decoder("removeprefix-bearer", lambda value: f"Bearer {value}", lambda value: value.removeprefix("Bearer "))
 def removeprefix_bearer(b: Builder, e: str) -> str:
     return f'{paren(e)}.removeprefix("Bearer ")'
 
 
-@_decoder("replace-spaces", lambda value: " ".join(value[i : i + 8] for i in range(0, len(value), 8)))
+@_decoder(
+    "replace-spaces",
+    lambda value: " ".join(value[i : i + 8] for i in range(0, len(value), 8)),
+    lambda value: value.replace(" ", ""),
+)
 def replace_spaces(b: Builder, e: str) -> str:
     return f'{paren(e)}.replace(" ", "")'
 
 
-@_decoder("reverse-slice", lambda value: value[::-1])
+@_decoder("reverse-slice", lambda value: value[::-1], lambda value: value[::-1])
 def reverse_slice(b: Builder, e: str) -> str:
     return f"{paren(e)}[::-1]"
 
 
-@_decoder("base64-decode", lambda value: base64.b64encode(value.encode()).decode())
+@_decoder(
+    "base64-decode",
+    lambda value: base64.b64encode(value.encode()).decode(),
+    lambda value: base64.b64decode(value).decode(),
+)
 def base64_decode(b: Builder, e: str) -> str:
     b.need("import base64")
     return f"base64.b64decode({e}).decode()"
 
 
-@_decoder("bytes-fromhex", lambda value: value.encode().hex())
+@_decoder("bytes-fromhex", lambda value: value.encode().hex(), lambda value: bytes.fromhex(value).decode())
 def bytes_fromhex(b: Builder, e: str) -> str:
     return f"bytes.fromhex({e}).decode()"
 
@@ -704,7 +725,7 @@ def star_import_all(b: Builder, e: str) -> str:
 def package_reexport(b: Builder, e: str) -> str:
     package, name = b.fresh("app"), b.fresh("API_KEY")
     b.cut(f"{package}/_secrets.py").body.append(f"{name} = {e}")
-    b.modules[f"{package}/__init__.py"] = _init(f"from ._secrets import {name}")
+    b.modules[f"{package}/__init__.py"] = Module(f"{package}/__init__.py", [], [f"from ._secrets import {name}"])
     b.need(f"from {package} import {name}")
     return name
 
@@ -713,7 +734,7 @@ def package_reexport(b: Builder, e: str) -> str:
 def package_relative_star(b: Builder, e: str) -> str:
     package, name = b.fresh("core"), b.fresh("TOKEN")
     b.cut(f"{package}/settings.py").body.append(f"{name} = {e}")
-    b.modules[f"{package}/__init__.py"] = _init("from .settings import *")
+    b.modules[f"{package}/__init__.py"] = Module(f"{package}/__init__.py", [], ["from .settings import *"])
     b.need(f"from {package} import {name}")
     return name
 
@@ -725,10 +746,6 @@ def importlib_(b: Builder, e: str) -> str:
     b.need("import importlib")
     b.emit(f'{handle} = importlib.import_module("{module}")')
     return f"{handle}.{name}"
-
-
-def _init(line: str) -> Module:
-    return Module("__init__.py", [], [line])
 
 
 MODULE_STEPS = frozenset(
