@@ -24,7 +24,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from maniac_guard.detectors import Detector, load_detectors
-from maniac_guard.engine import merge_duplicates, scan_source
+from maniac_guard.engine import merge_duplicates, scan_source, suppressed
 from maniac_guard.findings import Finding
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.files import Excluder, to_source
@@ -44,9 +44,38 @@ def identity(finding: Finding) -> Identity:
     return finding.rule_id, what
 
 
+def suppressed_inline(source: SourceFile, detectors: Sequence[Detector]) -> list[Finding]:
+    """What `maniac-guard: ignore` comments hide in this file (for a diff's
+    added lines: what the change's own comments hide). Only files that hold
+    the marker pay: their detectors run a second time, without the comments."""
+    if b"maniac-guard" not in source.data:
+        return []
+    import dataclasses
+
+    copy = dataclasses.replace(source, notes=[])  # the first run said what it had to say
+    fragment = source.line_numbers is not None
+    found: list[Finding] = []
+    for detector in detectors:
+        if fragment and detector.needs_whole_file:
+            continue
+        if detector.wants(copy):
+            found.extend(detector.detect(copy))
+    lines = copy.text.splitlines()
+    return [f for f in merge_duplicates(found) if suppressed(f, copy, lines)]
+
+
+def marked_lines(source: SourceFile) -> set[int]:
+    """The real line numbers of a diff's added lines that hold a suppression marker."""
+    if b"maniac-guard" not in source.data:
+        return set()
+    return {source.real_line(i) for i, line in enumerate(source.text.splitlines(), 1) if "maniac-guard" in line}
+
+
 @dataclass
 class WholeFiles:
     findings: list[Finding] = field(default_factory=list)
+    # Findings hidden by an inline suppression on a line the commit added.
+    suppressed: list[Finding] = field(default_factory=list)
     files: int = 0  # versions scanned whole (commits' and parents')
     messages: list[str] = field(default_factory=list)
     timed_out: bool = False
@@ -71,7 +100,15 @@ def whole_file_source(
 class _Versions:
     """Scans of one file at one commit, the findings kept only where there are some."""
 
-    def __init__(self, blobs: BlobReader, detectors: Sequence[Detector], max_size: int, out: WholeFiles) -> None:
+    def __init__(
+        self,
+        blobs: BlobReader,
+        detectors: Sequence[Detector],
+        max_size: int,
+        out: WholeFiles,
+        marked: dict[tuple[str, str], set[int]] | None = None,
+    ) -> None:
+        self.marked = marked
         self.blobs = blobs
         self.detectors = detectors
         self.max_size = max_size
@@ -96,6 +133,10 @@ class _Versions:
         found = self.scan(source) if source is not None else []
         if found:
             self.found[(change.commit, change.path)] = {identity(f) for f in found}
+        lines = self.marked.get((change.commit, change.path)) if self.marked is not None else None
+        if lines and source is not None:
+            wanted = [d for d in self.detectors if d.wants(source)]
+            self.out.suppressed.extend(f for f in suppressed_inline(source, wanted) if f.line in lines)
         return found
 
     def before(self, change: ChangedFile) -> set[Identity]:
@@ -124,18 +165,21 @@ def added_by_commits(
     max_size: int,
     keep: Callable[[ChangedFile], bool] = lambda change: True,
     expired: Callable[[], bool] = lambda: False,
+    marked: dict[tuple[str, str], set[int]] | None = None,
 ) -> WholeFiles:
     """What the commits `git log REVS` lists added, as the whole-file
     `detectors` see each changed file they want (`keep` filters the files:
     excluded paths, commits beyond a cap). Stops between two files once
-    `expired()` says so (`timed_out`)."""
+    `expired()` says so (`timed_out`). `marked`: per (commit, path), the
+    added lines holding a suppression comment; the findings those hide are
+    listed in `suppressed` (None: not looked for)."""
     out = WholeFiles()
     pathspecs = [spec for detector in detectors for spec in detector.paths]
     changes = [change for change in changed_files(root, revs, pathspecs) if keep(change)]
     if not changes:
         return out
     with BlobReader(root) as blobs:
-        versions = _Versions(blobs, detectors, max_size, out)
+        versions = _Versions(blobs, detectors, max_size, out, marked)
         for change, (_, data) in zip(changes, read_many(root, [c.blob for c in changes], max_size)):
             if expired():
                 out.timed_out = True

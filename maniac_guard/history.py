@@ -265,13 +265,16 @@ def history_result(
     progress: bool = False,
     deadline: float | None = None,
     annotate_head: bool = True,
+    list_suppressions: bool = False,
 ) -> ScanResult:
     """Scan what the commits of `spec` added in the repository at `root` (a
     work tree, or a bare repository's git folder), their messages, and for a
     whole-repository spec its tags and stashes. The findings are deduplicated
     (`dedupe`); what could not be read is in `result.stages.incomplete`.
     Past `deadline` (time.monotonic) the scan stops between two files and
-    says so in `result.stages.history.timed_out`; what it found is kept."""
+    says so in `result.stages.history.timed_out`; what it found is kept.
+    `list_suppressions`: the findings that inline comments on added lines
+    hide go to `result.stages.suppressed` (`ci`)."""
     from maniac_guard.changes import merge_by_file
     from maniac_guard.engine import scan_sources
     from maniac_guard.selection import enabled_rules
@@ -284,11 +287,18 @@ def history_result(
     sources = _all_sources(info.root, spec, revs, state, settings.max_file_size, progress)
     clock = _Deadline(deadline)
     enabled = enabled_rules(settings)
-    result = scan_sources(clock.until(_filtered(sources, excluder, info.root)), enabled)
-    whole = _whole_files(info.root, spec, revs, state, settings, excluder, clock, enabled)
+    watch = _Suppressions(enabled) if list_suppressions else None
+    filtered = _filtered(sources, excluder, info.root)
+    result = scan_sources(clock.until(watch.watch(filtered) if watch else filtered), enabled)
+    whole = _whole_files(
+        info.root, spec, revs, state, settings, excluder, clock, enabled, watch.marked if watch else None
+    )
     result.findings = dedupe(
         merge_by_file([*result.findings, *whole.findings]), state, info.root, annotate_head=annotate_head
     )
+    if watch is not None:
+        hidden = merge_by_file([*watch.found, *whole.suppressed])
+        result.stages.suppressed = dedupe(hidden, state, info.root, annotate_head=False)
     result.messages.extend(whole.messages)
     report_incomplete(result, state.unreadable)
     notes = [SHALLOW_NOTE] if info.shallow and not spec.complete else []
@@ -317,6 +327,7 @@ def _whole_files(
     excluder: Excluder,
     clock: _Deadline,
     enabled: frozenset[str] | None,
+    marked: dict[tuple[str, str], set[int]] | None = None,
 ) -> WholeFiles:
     """What the commits added as the whole-file detectors see it (changes.py)."""
     from maniac_guard.changes import WholeFiles, added_by_commits, not_excluded, whole_file_detectors
@@ -330,9 +341,32 @@ def _whole_files(
     def keep(change: ChangedFile) -> bool:
         return (not capped or change.commit in state.order) and keep_path(change)
 
-    found = added_by_commits(root, revs, detectors, max_size=settings.max_file_size, keep=keep, expired=clock.expired)
+    found = added_by_commits(
+        root, revs, detectors, max_size=settings.max_file_size, keep=keep, expired=clock.expired, marked=marked
+    )
     clock.passed = clock.passed or found.timed_out
     return found
+
+
+class _Suppressions:
+    """What inline suppressions on the added lines hide (`ci` lists them)."""
+
+    def __init__(self, enabled: frozenset[str] | None) -> None:
+        from maniac_guard.detectors import load_detectors
+
+        self.detectors = load_detectors(enabled)
+        self.found: list[Finding] = []
+        self.marked: dict[tuple[str, str], set[int]] = {}
+
+    def watch(self, sources: Iterator[SourceFile]) -> Iterator[SourceFile]:
+        from maniac_guard.changes import marked_lines, suppressed_inline
+
+        for source in sources:
+            if b"maniac-guard" in source.data:
+                self.found.extend(suppressed_inline(source, self.detectors))
+                if source.commit:
+                    self.marked[(source.commit, source.path)] = marked_lines(source)
+            yield source
 
 
 class _Deadline:
@@ -359,7 +393,9 @@ class _Deadline:
             yield source
 
 
-def scan_history(target: ScanTarget, spec: HistorySpec, root: str | None = None) -> ScanResult:
+def scan_history(
+    target: ScanTarget, spec: HistorySpec, root: str | None = None, *, list_suppressions: bool = False
+) -> ScanResult:
     """`scan --history` / `ci`: `history_result` with the target's settings."""
     return history_result(
         root or os.getcwd(),
@@ -367,6 +403,7 @@ def scan_history(target: ScanTarget, spec: HistorySpec, root: str | None = None)
         target.settings,
         cli_exclude=target.cli_exclude,
         progress=sys.stderr.isatty() and not target.quiet,
+        list_suppressions=list_suppressions,
     )
 
 
