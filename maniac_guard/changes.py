@@ -29,14 +29,14 @@ from maniac_guard.findings import Finding
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.files import Excluder, to_source
 from maniac_guard.sources.gitblobs import BlobReader, read_many
-from maniac_guard.sources.gitproject import ChangedFile, CommitReader, changed_files
+from maniac_guard.sources.gitproject import ChangedFile, CommitReader, WholeFileTracker
 
 Identity = tuple[str, str]
 
 
 def whole_file_detectors(enabled: Collection[str] | None) -> list[Detector]:
     """The detectors that the added lines of a diff cannot feed."""
-    return [d for d in load_detectors(enabled) if d.needs_whole_file and d.paths]
+    return [d for d in load_detectors(enabled) if d.needs_whole_file and d.suffixes]
 
 
 def identity(finding: Finding) -> Identity:
@@ -157,9 +157,19 @@ class _Versions:
         return known
 
 
+def tracker(detectors: Sequence[Detector], max_size: int) -> WholeFileTracker:
+    """What the history parser needs to pick the changed files these detectors must see."""
+
+    def wants(path: str, data: bytes) -> bool:
+        source = to_source(path, data)[0]  # UTF-16 decoded, as a scan reads it; None: binary
+        return source is not None and any(d.wants(source) for d in detectors if path.lower().endswith(d.suffixes))
+
+    return WholeFileTracker([x for d in detectors for x in d.suffixes], wants, max_size)
+
+
 def added_by_commits(
     root: str,
-    revs: Sequence[str],
+    changes: Sequence[ChangedFile],
     detectors: Sequence[Detector],
     *,
     max_size: int,
@@ -167,15 +177,14 @@ def added_by_commits(
     expired: Callable[[], bool] = lambda: False,
     marked: dict[tuple[str, str], set[int]] | None = None,
 ) -> WholeFiles:
-    """What the commits `git log REVS` lists added, as the whole-file
-    `detectors` see each changed file they want (`keep` filters the files:
-    excluded paths, commits beyond a cap). Stops between two files once
-    `expired()` says so (`timed_out`). `marked`: per (commit, path), the
-    added lines holding a suppression comment; the findings those hide are
-    listed in `suppressed` (None: not looked for)."""
+    """What the commits added, as the whole-file `detectors` see each of
+    `changes` (the files the tracker picked; `keep` filters them: excluded
+    paths). Stops between two files once `expired()` says so
+    (`timed_out`). `marked`: per (commit, path), the added lines holding a
+    suppression comment; the findings those hide are listed in `suppressed`
+    (None: not looked for)."""
     out = WholeFiles()
-    pathspecs = [spec for detector in detectors for spec in detector.paths]
-    changes = [change for change in changed_files(root, revs, pathspecs) if keep(change)]
+    changes = [change for change in changes if keep(change)]
     if not changes:
         return out
     with BlobReader(root) as blobs:
