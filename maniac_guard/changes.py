@@ -114,6 +114,7 @@ class _Versions:
         self.max_size = max_size
         self.out = out
         self.found: dict[tuple[str, str], set[Identity]] = {}
+        self.noted: set[str] = set()
 
     def scan(self, source: SourceFile) -> list[Finding]:
         wanted = [d for d in self.detectors if d.wants(source)]
@@ -121,8 +122,10 @@ class _Versions:
             return []
         self.out.files += 1
         found = scan_source(source, wanted)
-        commit = (source.commit or "")[:12]
-        self.out.messages.extend(f"{note} (at {commit})" if commit else note for note in source.notes)
+        if source.notes and source.path not in self.noted:  # once per path, not once per version
+            self.noted.add(source.path)
+            commit = (source.commit or "")[:12]
+            self.out.messages.extend(f"{note} (at {commit})" if commit else note for note in source.notes)
         return found
 
     def at_commit(self, change: ChangedFile, data: bytes) -> list[Finding]:
