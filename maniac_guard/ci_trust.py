@@ -16,7 +16,7 @@ import dataclasses
 import os
 from typing import Any
 
-from maniac_guard.config import CONFIG_FILE, Settings, apply_overrides, load_settings
+from maniac_guard.config import CONFIG_FILE, ConfigError, Settings, apply_overrides, load_settings
 from maniac_guard.ignorefile import IGNORE_FILE
 from maniac_guard.sources.gitblobs import BlobReader
 
@@ -59,9 +59,15 @@ def trusted_settings(
             settings = load_settings(root, config)
             lines.append(f"configuration from --config {config}")
         else:
-            for name in (CONFIG_FILE, "pyproject.toml"):
-                files.copy(name)
-            settings = load_settings(folder)
+            copied = [found for found in (files.copy(CONFIG_FILE), files.copy("pyproject.toml")) if found]
+            try:
+                # Named, not searched for: a search would climb out of the folder to /tmp's own files.
+                settings = load_settings(folder, copied[0]) if copied else Settings()
+            except ConfigError as exc:
+                raise ConfigError(
+                    str(exc).replace(folder + os.sep, "").replace(": ", f" at {base[:12]}: ", 1)
+                ) from None
+            settings = dataclasses.replace(settings, config_explicit=False)
             if settings.config_path:
                 shown = os.path.relpath(settings.config_path, folder).replace(os.sep, "/")
                 settings = dataclasses.replace(settings, config_path=f"{shown} at {base[:12]}")
