@@ -112,11 +112,6 @@ def follow_renames(path: str, renames: dict[str, str]) -> str:
     return path
 
 
-def _identity(finding: Finding) -> tuple[str, str]:
-    what = finding.secret.digest if finding.secret is not None else finding.subject
-    return finding.rule_id, what
-
-
 def _presence(finding: Finding) -> str:
     """What "still at HEAD" is about: the key itself, whichever rule reports
     it there (a plain key that HEAD passes to the SDK is MG201 there, not
