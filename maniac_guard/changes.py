@@ -24,19 +24,19 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from maniac_guard.detectors import Detector, load_detectors
-from maniac_guard.engine import merge_duplicates, scan_source
+from maniac_guard.engine import merge_duplicates, scan_source, suppressed
 from maniac_guard.findings import Finding
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.files import Excluder, to_source
 from maniac_guard.sources.gitblobs import BlobReader, read_many
-from maniac_guard.sources.gitproject import ChangedFile, CommitReader, changed_files
+from maniac_guard.sources.gitproject import ChangedFile, CommitReader, WholeFileTracker
 
 Identity = tuple[str, str]
 
 
 def whole_file_detectors(enabled: Collection[str] | None) -> list[Detector]:
     """The detectors that the added lines of a diff cannot feed."""
-    return [d for d in load_detectors(enabled) if d.needs_whole_file and d.paths]
+    return [d for d in load_detectors(enabled) if d.needs_whole_file and d.suffixes]
 
 
 def identity(finding: Finding) -> Identity:
@@ -44,9 +44,38 @@ def identity(finding: Finding) -> Identity:
     return finding.rule_id, what
 
 
+def suppressed_inline(source: SourceFile, detectors: Sequence[Detector]) -> list[Finding]:
+    """What `maniac-guard: ignore` comments hide in this file (for a diff's
+    added lines: what the change's own comments hide). Only files that hold
+    the marker pay: their detectors run a second time, without the comments."""
+    if b"maniac-guard" not in source.data:
+        return []
+    import dataclasses
+
+    copy = dataclasses.replace(source, notes=[])  # the first run said what it had to say
+    fragment = source.line_numbers is not None
+    found: list[Finding] = []
+    for detector in detectors:
+        if fragment and detector.needs_whole_file:
+            continue
+        if detector.wants(copy):
+            found.extend(detector.detect(copy))
+    lines = copy.text.splitlines()
+    return [f for f in merge_duplicates(found) if suppressed(f, copy, lines)]
+
+
+def marked_lines(source: SourceFile) -> set[int]:
+    """The real line numbers of a diff's added lines that hold a suppression marker."""
+    if b"maniac-guard" not in source.data:
+        return set()
+    return {source.real_line(i) for i, line in enumerate(source.text.splitlines(), 1) if "maniac-guard" in line}
+
+
 @dataclass
 class WholeFiles:
     findings: list[Finding] = field(default_factory=list)
+    # Findings hidden by an inline suppression on a line the commit added.
+    suppressed: list[Finding] = field(default_factory=list)
     files: int = 0  # versions scanned whole (commits' and parents')
     messages: list[str] = field(default_factory=list)
     timed_out: bool = False
@@ -71,12 +100,21 @@ def whole_file_source(
 class _Versions:
     """Scans of one file at one commit, the findings kept only where there are some."""
 
-    def __init__(self, blobs: BlobReader, detectors: Sequence[Detector], max_size: int, out: WholeFiles) -> None:
+    def __init__(
+        self,
+        blobs: BlobReader,
+        detectors: Sequence[Detector],
+        max_size: int,
+        out: WholeFiles,
+        marked: dict[tuple[str, str], set[int]] | None = None,
+    ) -> None:
+        self.marked = marked
         self.blobs = blobs
         self.detectors = detectors
         self.max_size = max_size
         self.out = out
         self.found: dict[tuple[str, str], set[Identity]] = {}
+        self.noted: set[str] = set()
 
     def scan(self, source: SourceFile) -> list[Finding]:
         wanted = [d for d in self.detectors if d.wants(source)]
@@ -84,8 +122,10 @@ class _Versions:
             return []
         self.out.files += 1
         found = scan_source(source, wanted)
-        commit = (source.commit or "")[:12]
-        self.out.messages.extend(f"{note} (at {commit})" if commit else note for note in source.notes)
+        if source.notes and source.path not in self.noted:  # once per path, not once per version
+            self.noted.add(source.path)
+            commit = (source.commit or "")[:12]
+            self.out.messages.extend(f"{note} (at {commit})" if commit else note for note in source.notes)
         return found
 
     def at_commit(self, change: ChangedFile, data: bytes) -> list[Finding]:
@@ -96,6 +136,10 @@ class _Versions:
         found = self.scan(source) if source is not None else []
         if found:
             self.found[(change.commit, change.path)] = {identity(f) for f in found}
+        lines = self.marked.get((change.commit, change.path)) if self.marked is not None else None
+        if lines and source is not None:
+            wanted = [d for d in self.detectors if d.wants(source)]
+            self.out.suppressed.extend(f for f in suppressed_inline(source, wanted) if f.line in lines)
         return found
 
     def before(self, change: ChangedFile) -> set[Identity]:
@@ -116,26 +160,38 @@ class _Versions:
         return known
 
 
+def tracker(detectors: Sequence[Detector], max_size: int) -> WholeFileTracker:
+    """What the history parser needs to pick the changed files these detectors must see."""
+
+    def wants(path: str, data: bytes) -> bool:
+        source = to_source(path, data)[0]  # UTF-16 decoded, as a scan reads it; None: binary
+        return source is not None and any(d.wants(source) for d in detectors if path.lower().endswith(d.suffixes))
+
+    return WholeFileTracker([x for d in detectors for x in d.suffixes], wants, max_size)
+
+
 def added_by_commits(
     root: str,
-    revs: Sequence[str],
+    changes: Sequence[ChangedFile],
     detectors: Sequence[Detector],
     *,
     max_size: int,
     keep: Callable[[ChangedFile], bool] = lambda change: True,
     expired: Callable[[], bool] = lambda: False,
+    marked: dict[tuple[str, str], set[int]] | None = None,
 ) -> WholeFiles:
-    """What the commits `git log REVS` lists added, as the whole-file
-    `detectors` see each changed file they want (`keep` filters the files:
-    excluded paths, commits beyond a cap). Stops between two files once
-    `expired()` says so (`timed_out`)."""
+    """What the commits added, as the whole-file `detectors` see each of
+    `changes` (the files the tracker picked; `keep` filters them: excluded
+    paths). Stops between two files once `expired()` says so
+    (`timed_out`). `marked`: per (commit, path), the added lines holding a
+    suppression comment; the findings those hide are listed in `suppressed`
+    (None: not looked for)."""
     out = WholeFiles()
-    pathspecs = [spec for detector in detectors for spec in detector.paths]
-    changes = [change for change in changed_files(root, revs, pathspecs) if keep(change)]
+    changes = [change for change in changes if keep(change)]
     if not changes:
         return out
     with BlobReader(root) as blobs:
-        versions = _Versions(blobs, detectors, max_size, out)
+        versions = _Versions(blobs, detectors, max_size, out, marked)
         for change, (_, data) in zip(changes, read_many(root, [c.blob for c in changes], max_size)):
             if expired():
                 out.timed_out = True

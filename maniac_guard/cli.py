@@ -328,6 +328,11 @@ def baseline_update(
 @CONFIG_OPTION
 @COLOR_OPTION
 @QUIET_OPTION
+@click.option(
+    "--fail-on-new-suppressions",
+    is_flag=True,
+    help="Report (and fail on) findings hidden by `maniac-guard: ignore` comments the change adds.",
+)
 def ci(
     fmt: str,
     output: str | None,
@@ -338,11 +343,16 @@ def ci(
     config: str | None,
     color: bool | None,
     quiet: bool,
+    fail_on_new_suppressions: bool,
 ) -> None:
     """Scan the lines a CI change adds (GitHub Actions, GitLab CI; else HEAD~1..HEAD)."""
     from maniac_guard.commands.ci import run_command
 
-    sys.exit(run_command(fmt, output, rev_range, fail_on, baseline_file, exclude, config, color, quiet))
+    sys.exit(
+        run_command(
+            fmt, output, rev_range, fail_on, baseline_file, exclude, config, color, quiet, fail_on_new_suppressions
+        )
+    )
 
 
 @main.command("install-hook")

@@ -39,8 +39,9 @@ from maniac_guard.words import counted
 if TYPE_CHECKING:
     from maniac_guard.changes import WholeFiles
     from maniac_guard.config import Settings
+    from maniac_guard.detectors import Detector
     from maniac_guard.sources.files import Excluder
-    from maniac_guard.sources.gitproject import ChangedFile
+    from maniac_guard.sources.gitproject import WholeFileTracker
     from maniac_guard.summary import ScanResult
     from maniac_guard.target import ScanTarget
 
@@ -110,11 +111,6 @@ def follow_renames(path: str, renames: dict[str, str]) -> str:
         path = renames[path]
         seen.add(path)
     return path
-
-
-def _identity(finding: Finding) -> tuple[str, str]:
-    what = finding.secret.digest if finding.secret is not None else finding.subject
-    return finding.rule_id, what
 
 
 def _presence(finding: Finding) -> str:
@@ -225,13 +221,26 @@ def _revisions(root: str, spec: HistorySpec) -> list[str]:
 
 
 def _all_sources(
-    root: str, spec: HistorySpec, revs: list[str], state: HistoryState, max_size: int, progress: bool
+    root: str,
+    spec: HistorySpec,
+    revs: list[str],
+    state: HistoryState,
+    max_size: int,
+    progress: bool,
+    whole: WholeFileTracker | None = None,
 ) -> Iterator[SourceFile]:
     """File diffs, then commit messages, then (whole-repository scans) tags."""
     from maniac_guard.sources.gitblobs import BlobReader
 
     yield from history_sources(
-        root, revs, state, max_commits=spec.max_commits, max_size=max_size, progress=progress, hints=fragment_hints()
+        root,
+        revs,
+        state,
+        max_commits=spec.max_commits,
+        max_size=max_size,
+        progress=progress,
+        hints=fragment_hints(),
+        whole=whole,
     )
     for message in commit_messages(root, revs, spec.max_commits, max_size):
         state.order.setdefault(message.commit or "", len(state.order))  # commits that only touched big files
@@ -266,14 +275,17 @@ def history_result(
     progress: bool = False,
     deadline: float | None = None,
     annotate_head: bool = True,
+    list_suppressions: bool = False,
 ) -> ScanResult:
     """Scan what the commits of `spec` added in the repository at `root` (a
     work tree, or a bare repository's git folder), their messages, and for a
     whole-repository spec its tags and stashes. The findings are deduplicated
     (`dedupe`); what could not be read is in `result.stages.incomplete`.
     Past `deadline` (time.monotonic) the scan stops between two files and
-    says so in `result.stages.history.timed_out`; what it found is kept."""
-    from maniac_guard.changes import merge_by_file
+    says so in `result.stages.history.timed_out`; what it found is kept.
+    `list_suppressions`: the findings that inline comments on added lines
+    hide go to `result.stages.suppressed` (`ci`)."""
+    from maniac_guard.changes import merge_by_file, tracker, whole_file_detectors
     from maniac_guard.engine import scan_sources
     from maniac_guard.selection import enabled_rules
     from maniac_guard.sources.files import Excluder
@@ -282,14 +294,21 @@ def history_result(
     excluder = Excluder.of(settings, cli_exclude)
     state = HistoryState()
     revs = _revisions(info.root, spec)
-    sources = _all_sources(info.root, spec, revs, state, settings.max_file_size, progress)
-    clock = _Deadline(deadline)
     enabled = enabled_rules(settings)
-    result = scan_sources(clock.until(_filtered(sources, excluder, info.root)), enabled)
-    whole = _whole_files(info.root, spec, revs, state, settings, excluder, clock, enabled)
+    whole_detectors = whole_file_detectors(enabled)
+    picker = tracker(whole_detectors, settings.max_file_size) if whole_detectors else None
+    sources = _all_sources(info.root, spec, revs, state, settings.max_file_size, progress, picker)
+    clock = _Deadline(deadline)
+    watch = _Suppressions(enabled) if list_suppressions else None
+    filtered = _filtered(sources, excluder, info.root)
+    result = scan_sources(clock.until(watch.watch(filtered) if watch else filtered), enabled)
+    whole = _whole_files(info.root, picker, whole_detectors, settings, excluder, clock, watch.marked if watch else None)
     result.findings = dedupe(
         merge_by_file([*result.findings, *whole.findings]), state, info.root, annotate_head=annotate_head
     )
+    if watch is not None:
+        hidden = merge_by_file([*watch.found, *whole.suppressed])
+        result.stages.suppressed = dedupe(hidden, state, info.root, annotate_head=False)
     result.messages.extend(whole.messages)
     report_incomplete(result, state.unreadable)
     notes = [SHALLOW_NOTE] if info.shallow and not spec.complete else []
@@ -311,29 +330,50 @@ def history_result(
 
 def _whole_files(
     root: str,
-    spec: HistorySpec,
-    revs: list[str],
-    state: HistoryState,
+    picker: WholeFileTracker | None,
+    detectors: list[Detector],
     settings: Settings,
     excluder: Excluder,
     clock: _Deadline,
-    enabled: frozenset[str] | None,
+    marked: dict[tuple[str, str], set[int]] | None = None,
 ) -> WholeFiles:
     """What the commits added as the whole-file detectors see it (changes.py)."""
-    from maniac_guard.changes import WholeFiles, added_by_commits, not_excluded, whole_file_detectors
+    from maniac_guard.changes import WholeFiles, added_by_commits, not_excluded
 
-    detectors = whole_file_detectors(enabled)
-    if clock.passed or not detectors or not state.order:
+    if clock.passed or picker is None or not picker.changes:
         return WholeFiles()
-    keep_path = not_excluded(excluder, root)
-    capped = spec.max_commits is not None  # the raw log lists more commits than the capped patch log
-
-    def keep(change: ChangedFile) -> bool:
-        return (not capped or change.commit in state.order) and keep_path(change)
-
-    found = added_by_commits(root, revs, detectors, max_size=settings.max_file_size, keep=keep, expired=clock.expired)
+    found = added_by_commits(
+        root,
+        picker.changes,
+        detectors,
+        max_size=settings.max_file_size,
+        keep=not_excluded(excluder, root),
+        expired=clock.expired,
+        marked=marked,
+    )
     clock.passed = clock.passed or found.timed_out
     return found
+
+
+class _Suppressions:
+    """What inline suppressions on the added lines hide (`ci` lists them)."""
+
+    def __init__(self, enabled: frozenset[str] | None) -> None:
+        from maniac_guard.detectors import load_detectors
+
+        self.detectors = load_detectors(enabled)
+        self.found: list[Finding] = []
+        self.marked: dict[tuple[str, str], set[int]] = {}
+
+    def watch(self, sources: Iterator[SourceFile]) -> Iterator[SourceFile]:
+        from maniac_guard.changes import marked_lines, suppressed_inline
+
+        for source in sources:
+            if b"maniac-guard" in source.data:
+                self.found.extend(suppressed_inline(source, self.detectors))
+                if source.commit:
+                    self.marked[(source.commit, source.path)] = marked_lines(source)
+            yield source
 
 
 class _Deadline:
@@ -360,7 +400,9 @@ class _Deadline:
             yield source
 
 
-def scan_history(target: ScanTarget, spec: HistorySpec, root: str | None = None) -> ScanResult:
+def scan_history(
+    target: ScanTarget, spec: HistorySpec, root: str | None = None, *, list_suppressions: bool = False
+) -> ScanResult:
     """`scan --history` / `ci`: `history_result` with the target's settings."""
     return history_result(
         root or os.getcwd(),
@@ -368,6 +410,7 @@ def scan_history(target: ScanTarget, spec: HistorySpec, root: str | None = None)
         target.settings,
         cli_exclude=target.cli_exclude,
         progress=sys.stderr.isatty() and not target.quiet,
+        list_suppressions=list_suppressions,
     )
 
 

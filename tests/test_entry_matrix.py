@@ -49,24 +49,30 @@ def _flags(example: Example, rule_id: str | None = None) -> list[str]:
     return [f.rule_id for f in scan_source(source, load_detectors()) if rule_id is None or f.rule_id == rule_id]
 
 
-def invalid_cases() -> dict[str, Example]:
-    """One INVALID example per rule: the first that flags its rule outside the repository's folder."""
-    chosen = {}
+# Keys built from pieces: every way of building one, not just the first.
+EVERY_EXAMPLE = frozenset({"MG203", "MG204", "MG205", "MG206"})
+
+
+def invalid_cases() -> dict[str, list[Example]]:
+    """INVALID examples that flag their rule outside the repository's folder:
+    the first of each rule, and all of those in EVERY_EXAMPLE."""
+    chosen: dict[str, list[Example]] = {}
     for rule in RULES.values():
         for example in rule.invalid:
             if _flags(example, rule.id):
-                chosen[rule.id] = example
-                break
+                chosen.setdefault(rule.id, []).append(example)
+                if rule.id not in EVERY_EXAMPLE:
+                    break
     return chosen
 
 
-def valid_cases() -> dict[str, Example]:
+def valid_cases() -> dict[str, list[Example]]:
     """One VALID example per rule that `scan .` passes whole (no rule at all fires)."""
     chosen = {}
     for rule in RULES.values():
         for example in rule.valid:
             if not _flags(example):
-                chosen[rule.id] = example
+                chosen[rule.id] = [example]
                 break
     return chosen
 
@@ -93,7 +99,7 @@ def _bare(path: Path, env: dict[str, str]) -> Path:
     return path
 
 
-def run_gates(tmp_path: Path, cases: dict[str, Example]) -> Gates:
+def run_gates(tmp_path: Path, cases: dict[str, list[Example]]) -> Gates:
     home = tmp_path / "home"
     home.mkdir()
     env = {**git_env(home), "NO_COLOR": "1"}
@@ -109,12 +115,13 @@ def run_gates(tmp_path: Path, cases: dict[str, Example]) -> Gates:
     repo.commit("first")
     assert push(repo, "main").returncode == 0
     repo.git("push", "-q", "--no-verify", "guarded", "main")
-    for rule_id, example in cases.items():
-        repo.write(f"cases/{rule_id}/{example.path}", example.text)
-        if example.path.startswith(CODE_FIXTURE):  # the code its `code:` globs name, beside it
-            folder = os.path.dirname(example.path)
-            shutil.copytree(ROOT / folder, repo.path / "cases" / rule_id / folder, dirs_exist_ok=True)
-            repo.write(f"cases/{rule_id}/{example.path}", example.text)
+    for rule_id, examples in cases.items():
+        for number, example in enumerate(examples):
+            folder = f"cases/{rule_id}/{number}"
+            if example.path.startswith(CODE_FIXTURE):  # the code its `code:` globs name, beside it
+                code = os.path.dirname(example.path)
+                shutil.copytree(ROOT / code, repo.path / folder / code, dirs_exist_ok=True)
+            repo.write(f"{folder}/{example.path}", example.text)
     repo.git("add", ".")
     results: dict[str, tuple[int, Found]] = {}
     stderr: dict[str, str] = {}

@@ -82,3 +82,72 @@ def test_history_says_a_key_is_still_at_head_when_another_rule_reports_it_there(
     for finding in findings:
         assert finding["details"]["present_at_head"] is True, finding
         assert "no longer at HEAD" not in finding["message"]
+
+
+def _fingerprint(repo: Repo, path: str) -> str:
+    proc = run_cli("scan", path, "--format", "json", cwd=repo.path, env=repo.env)
+    return str(json.loads(proc.stdout)["findings"][0]["fingerprint"])
+
+
+@pytest.mark.parametrize("how", ["config-exclude", "config-ignore-rules", "ignore-file", "baseline", "max-file-size"])
+def test_ci_judges_a_change_by_its_bases_configuration_not_its_own(repo: Repo, how: str) -> None:
+    key = fake_key(f"trust-{how}")
+    repo.write("deploy.sh", f"export MANIAC_API_KEY={key}\n")
+    if how == "config-exclude":
+        repo.write(".maniac-guard.toml", 'exclude = ["**"]\n')
+    elif how == "config-ignore-rules":
+        repo.write("pyproject.toml", '[tool.maniac-guard]\nignore = ["MG101"]\nselect = ["MG1", "MG3"]\n')
+    elif how == "max-file-size":
+        repo.write(".maniac-guard.toml", "max-file-size = 10\n")
+    elif how == "ignore-file":
+        repo.write(".maniac-guard-ignore", f"{_fingerprint(repo, 'deploy.sh')}  # accepted by the change itself\n")
+    else:
+        run = run_cli("baseline", "create", "deploy.sh", cwd=repo.path, env=repo.env)
+        assert run.returncode == 0, run.stderr
+    repo.commit("a key, and the rules to let it through")
+    args = ("--baseline", ".maniac-guard-baseline.json") if how == "baseline" else ()
+    proc = run_cli("ci", "--format", "json", *args, cwd=repo.path, env=repo.env)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert [f["rule_id"] for f in json.loads(proc.stdout)["findings"]] == ["MG101"]
+    assert "judged by its base" in proc.stderr
+
+
+def test_ci_applies_the_bases_configuration(repo: Repo) -> None:
+    repo.write(".maniac-guard.toml", 'exclude = ["vendor/**"]\n')
+    repo.commit("config")
+    repo.write("vendor/lib.sh", f"export MANIAC_API_KEY={fake_key('vendored')}\n")
+    repo.commit("a vendored file")
+    proc = run_cli("ci", cwd=repo.path, env=repo.env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "configuration from .maniac-guard.toml at" in proc.stderr
+
+
+def test_ci_lists_the_inline_suppressions_a_change_adds(repo: Repo) -> None:
+    key = fake_key("suppressed-by-change")
+    repo.write("old.sh", f"export OLD={fake_key('suppressed-before')}  # maniac-guard: ignore\n")
+    repo.commit("an accepted key, long ago")
+    repo.write("old.sh", f"echo start\nexport OLD={fake_key('suppressed-before')}  # maniac-guard: ignore\n")
+    repo.write("deploy.sh", f"export MANIAC_API_KEY={key}  # maniac-guard: ignore[MG101]\n")
+    body = 'PREFIX = "mk-"\nclient = Maniac(api_key=PREFIX + "SKuCzYRumfOhEmUv5a41WEODLWfspjT7")'
+    repo.write("app.py", f"from maniac import Maniac\n{body}  # maniac-guard: ignore\n")
+    repo.commit("a key and a comment that hides it")
+    proc = run_cli("ci", "--format", "json", cwd=repo.path, env=repo.env)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["findings"] == []
+    added = report["summary"]["suppressions_added"]
+    assert sorted((s["rule_id"], s["path"], s["line"]) for s in added) == [
+        ("MG101", "deploy.sh", 1),
+        ("MG203", "app.py", 3),
+    ]
+    text = run_cli("ci", cwd=repo.path, env=repo.env)
+    assert "2 inline suppressions added by this change: " in text.stdout, text.stdout
+    sarif = run_cli("ci", "--format", "sarif", cwd=repo.path, env=repo.env)
+    results = json.loads(sarif.stdout)["runs"][0]["results"]
+    assert sorted(r["ruleId"] for r in results) == ["MG101", "MG203"]
+    assert all(r["suppressions"][0]["kind"] == "inSource" for r in results)
+    assert key not in sarif.stdout + text.stdout + proc.stdout
+
+    failing = run_cli("ci", "--format", "json", "--fail-on-new-suppressions", cwd=repo.path, env=repo.env)
+    assert failing.returncode == 1, failing.stderr
+    assert sorted(f["rule_id"] for f in json.loads(failing.stdout)["findings"]) == ["MG101", "MG203"]

@@ -95,3 +95,23 @@ def test_the_commit_reader_reads_the_commits_version_not_the_work_trees(repo: Re
         repo.git("add", "pkg/settings.py")
         staged = CommitReader(blobs, "", limit=1 << 20, prefix="pkg", key="index")
         assert staged.read("settings.py") == b"TOKEN = 'new'\n"
+
+
+def test_a_line_without_any_hint_that_makes_a_flow_is_found_in_history_and_ci(repo: Repo) -> None:
+    # The commit that makes the finding adds no line a hint matches (no `maniac`,
+    # no `mk-`): the file's earlier versions hold them, so each version is read.
+    sdk = 'from maniac import Maniac\nimport os\n\nTOKEN = os.environ["TOKEN"]\nclient = Maniac(api_key=TOKEN)\n'
+    repo.write("app.py", sdk)
+    repo.commit("client from the environment")
+    repo.write("app.py", "# settings\n" + sdk)
+    repo.commit("a comment")
+    repo.write("app.py", "# settings\n" + sdk.replace('os.environ["TOKEN"]', '"tok-8f3kQ2vN9xL4pR7sW1zY6bC5"'))
+    commit = repo.commit("a literal")
+    proc = run_cli("scan", "--history", "--format", "json", cwd=repo.path, env=repo.env)
+    assert proc.returncode == 1, proc.stderr
+    assert [(f["rule_id"], f["line"], f["commit"]) for f in json.loads(proc.stdout)["findings"]] == [
+        ("MG202", 5, commit)
+    ]
+    code, findings, _ = _ci(repo)
+    assert code == 1
+    assert [(f["rule_id"], f["commit"]) for f in findings] == [("MG202", commit)]

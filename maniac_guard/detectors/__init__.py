@@ -32,10 +32,10 @@ class Detector:
     # that match a hint. None: always asked, and every commit is parsed.
     hints: tuple[bytes, ...] | None = None
     # A parser needs the whole file: skipped on the added lines of a diff;
-    # git entry points scan instead each changed file matching `paths` (git
-    # pathspecs) whole, at its commit (changes.py).
+    # git entry points scan instead each changed file whose name ends with
+    # one of `suffixes` (any case) whole, at its commit (changes.py).
     needs_whole_file: bool = False
-    paths: tuple[str, ...] = ()
+    suffixes: tuple[str, ...] = ()
     # Slow enough that what it found in an unchanged file is remembered (detectorcache.py).
     cacheable: bool = False
     # When two detectors report the same key on the same line, the higher
@@ -52,7 +52,7 @@ DETECTORS: tuple[Detector, ...] = (
         permissions.wants,
         permissions.detect,
         needs_whole_file=True,
-        paths=(":(icase)*.yaml", ":(icase)*.yml"),
+        suffixes=(".yaml", ".yml"),
     ),
     Detector(
         "python_code",
@@ -61,7 +61,7 @@ DETECTORS: tuple[Detector, ...] = (
         python_code.detect,
         hints=python_code.HINTS,
         needs_whole_file=True,
-        paths=(":(icase)*.py", ":(icase)*.pyi", ":(icase)*.ipynb"),
+        suffixes=(".py", ".pyi", ".ipynb"),
         cacheable=True,
         precedence=2,
     ),

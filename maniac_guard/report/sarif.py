@@ -204,6 +204,10 @@ def invocation(total: int, kept: int) -> dict[str, Any]:
     return done
 
 
+# A result an inline `maniac-guard: ignore` hides: GitHub shows it as dismissed, not open.
+IN_SOURCE = {"kind": "inSource", "justification": "a maniac-guard: ignore comment the change adds"}
+
+
 def render(result: ScanResult, context: ReportContext) -> str:
     rules = list(load_rules().values())
     index = {rule.id: i for i, rule in enumerate(rules)}
@@ -217,7 +221,8 @@ def render(result: ScanResult, context: ReportContext) -> str:
             f"(GitHub code scanning takes at most {MAX_RESULTS:,} per run; the most severe are kept)",
             file=sys.stderr,
         )
-    hashes = line_hashes(kept)
+    hidden = result.stages.suppressed or []  # inline suppressions the change adds (`ci`)
+    hashes = line_hashes([*kept, *hidden])
     document = {
         "$schema": SCHEMA,
         "version": "2.1.0",
@@ -233,7 +238,8 @@ def render(result: ScanResult, context: ReportContext) -> str:
                 },
                 "invocations": [invocation(len(result.findings), len(kept))],
                 "originalUriBaseIds": locator.base_ids(),
-                "results": [_result(f, index, locator, hashes) for f in kept],
+                "results": [_result(f, index, locator, hashes) for f in kept]
+                + [{**_result(f, index, locator, hashes), "suppressions": [IN_SOURCE]} for f in hidden],
                 "columnKind": "unicodeCodePoints",
             }
         ],

@@ -1,26 +1,21 @@
 """Whole files from git, for the detectors that need a whole file (the Python
-analysis, key-permission declarations): which files each commit changed,
+analysis, key-permission declarations): which changed files of the history
+stream they must see (`WholeFileTracker`, fed by the `git log -p` parser),
 and a `ProjectReader` over one commit (or the index) so that the Python
 analysis reads the imports of a file from the same version as the file.
-
-One `git log --raw` lists the changed files (blob ids, no patches); every
-blob then comes from the long-lived `git cat-file` processes of one
+Every blob comes from the long-lived `git cat-file` processes of one
 `BlobReader`, each read bounded by the size limit.
 """
 
 from __future__ import annotations
 
 import posixpath
-import subprocess
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from maniac_guard.sources.gitblobs import BlobReader
-from maniac_guard.sources.gitcore import GitError, decode_path, git_command
-
-RECORD = b"\x01commit "  # starts each commit in the raw log (no path or meta line starts so)
-ZERO_OID = "0" * 40
+from maniac_guard.sources.gitcore import GitError
+from maniac_guard.sources.gitmodel import Commit, FileDiff
 
 
 class CommitReader:
@@ -68,82 +63,87 @@ class ChangedFile:
     date: str | None = None
 
 
-RAW_FORMAT = "--format=%x01commit %H%x00%P%x00%an <%ae>%x00%aI"
+class WholeFileTracker:
+    """Which files of the history stream the whole-file detectors must see.
 
+    `wants(path, data)` is the detectors' own cheap test on a file's name and
+    bytes (their hints: plain patterns that never span lines). So a version
+    can be wanted only if its parent's version was, or the commit added a
+    line the test matches: a commit whose added lines (or, for a commit the
+    parser skips, whose whole diff) fail the test, over parents' versions
+    known to fail it, gives a version known to fail it, without reading it.
+    Only the other versions are read and tested whole; those wanted are
+    collected in `changes`, oldest commit first. A parent's version never
+    seen in the stream (the base of a range) is read."""
 
-def changed_files(root: str, revs: Sequence[str], pathspecs: Sequence[str]) -> Iterator[ChangedFile]:
-    """What `git log REVS` changed among files matching `pathspecs`: every
-    commit's added, modified, copied or renamed files, oldest commit first;
-    for a merge, only files that differ from every parent (`--cc`, as the
-    history's patches are read). Deleted files are left out (nothing new)."""
-    if not pathspecs:
-        return
-    args = [
-        *git_command(),
-        "log",
-        "--raw",
-        "-z",
-        "--no-abbrev",
-        "--no-color",
-        "--no-ext-diff",
-        "--no-textconv",
-        "--no-relative",
-        "--root",
-        "--full-history",
-        "-M",
-        "--cc",
-        "--reverse",
-        "--date-order",
-        RAW_FORMAT,
-        *revs,
-        "--",
-        *pathspecs,
-    ]
-    with tempfile.TemporaryFile() as errors:
+    def __init__(self, suffixes: Sequence[str], wants: Callable[[str, bytes], bool], limit: int) -> None:
+        self.suffixes = tuple(x.lower().encode() for x in suffixes)
+        self.wants = wants
+        self.limit = limit
+        self.clean: set[str] = set()  # versions known to fail the test
+        self.changes: list[ChangedFile] = []
+        self.read = 0  # versions read to decide
+
+    def wanted_path(self, path: str) -> bool:
+        return path.encode("utf-8", "surrogateescape").lower().endswith(self.suffixes)
+
+    def block_is_clean(self, block: bytes) -> bool:
+        """For a commit the parser would skip: True when none of its files
+        needs a look (their new versions are then known clean); False when
+        it must be parsed."""
+        news = []
+        for name, olds, new, text in _file_diffs(block):
+            if not name.lower().endswith(self.suffixes):
+                continue
+            if new is None:
+                continue
+            if any(o is not None and o not in self.clean for o in olds):
+                return False
+            if self.wants(name.decode("utf-8", "surrogateescape"), text):
+                return False
+            news.append(new)
+        self.clean.update(news)
+        return True
+
+    def consider(self, commit: Commit, path: str, diff: FileDiff, added: bytes | None, reader: BlobReader) -> None:
+        """One file of a parsed commit; `added`: its added lines (None: not known, e.g. binary to git)."""
+        if diff.new_blob is None or commit.sha is None or not self.wanted_path(path):
+            return
+        parents = diff.parent_blobs or [None] * max(1, len(commit.parents))
+        if added is not None and all(o is None or o in self.clean for o in parents) and not self.wants(path, added):
+            self.clean.add(diff.new_blob)
+            return
+        self.read += 1
         try:
-            proc = subprocess.Popen(args, cwd=root, stdout=subprocess.PIPE, stderr=errors)
-        except OSError as exc:
-            raise GitError(f"cannot run git: {exc.strerror}") from None
-        assert proc.stdout is not None
-        try:
-            yield from _parse_raw(proc.stdout.read())
-        finally:
-            proc.stdout.close()
-            code = proc.wait()
-        if code != 0:
-            errors.seek(0)
-            reason = errors.read().decode("utf-8", "replace").strip().splitlines()
-            raise GitError(reason[-1] if reason else "git log failed")
+            data = reader.read(diff.new_blob, self.limit)[1]
+        except GitError:
+            data = None
+        if data is None or not self.wants(path, data):
+            if data is not None:
+                self.clean.add(diff.new_blob)
+            return
+        pairs = list(zip(commit.parents, parents))
+        self.changes.append(ChangedFile(commit.sha, path, diff.new_blob, pairs, commit.author, commit.date))
 
 
-def _parse_raw(out: bytes) -> Iterator[ChangedFile]:
-    tokens = out.split(b"\0")
-    commit, parents, author, date = "", [], None, None
-    index = 0
-    while index < len(tokens):
-        token = tokens[index].lstrip(b"\n")
-        index += 1
-        if token.startswith(RECORD):
-            commit = token[len(RECORD) :].decode("ascii")
-            parents = tokens[index].decode("ascii").split() if index < len(tokens) else []
-            author = tokens[index + 1].decode("utf-8", "replace") if index + 1 < len(tokens) else None
-            date = tokens[index + 2].decode("ascii", "replace").strip() if index + 2 < len(tokens) else None
-            index += 3
-            continue
-        if not token.startswith(b":"):
-            continue
-        colons = len(token) - len(token.lstrip(b":"))
-        fields = token[colons:].split()
-        # ":old new oldsha newsha STATUS" or, for a merge, "::m1 m2 new sha1 sha2 new STATUS"
-        modes, oids, status = fields[: colons + 1], fields[colons + 1 : 2 * colons + 2], fields[-1]
-        two_paths = colons == 1 and status[:1] in (b"R", b"C")
-        path = tokens[index + (1 if two_paths else 0)] if index + (1 if two_paths else 0) < len(tokens) else b""
-        index += 2 if two_paths else 1
-        if status[:1] == b"D" or not path or len(oids) != colons + 1:
-            continue
-        if modes[-1] in (b"160000", b"120000"):  # a submodule or a symlink: no text of ours
-            continue
-        new = oids[-1].decode("ascii")
-        olds = [o.decode("ascii") for o in oids[:-1]]
-        pairs = [(p, None if set(o) == {"0"} else o) for p, o in zip(parents, olds)]
-        yield ChangedFile(commit, decode_path(path), new, pairs, author, date)
+def _file_diffs(block: bytes) -> Iterator[tuple[bytes, list[str | None], str | None, bytes]]:
+    """(name as the header ends, parents' blob ids, new blob id, the file's
+    diff text) for each file of one commit's patch text, found with `find`
+    (a commit's block is scanned in C, not line by line)."""
+    at = block.find(b"\ndiff --")
+    while at >= 0:
+        end = block.find(b"\ndiff --", at + 1)
+        text = block[at + 1 : end if end >= 0 else len(block)]
+        header_end = text.find(b"\n")
+        name = text[: header_end if header_end >= 0 else len(text)].rstrip(b'"')
+        olds: list[str | None] = []
+        new: str | None = None
+        index = text.find(b"\nindex ")
+        if index >= 0:
+            line_end = text.find(b"\n", index + 1)
+            ids = text[index + 7 : line_end if line_end >= 0 else len(text)].split(b" ", 1)[0]
+            old, _, new_id = ids.partition(b"..")
+            olds = [None if set(o) == {48} else o.decode("ascii", "replace") for o in old.split(b",") if o]
+            new = None if not new_id or set(new_id) == {48} else new_id.decode("ascii", "replace")
+        yield name, olds, new, text
+        at = end
