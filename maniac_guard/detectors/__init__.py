@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
-from maniac_guard.detectors import config_files, keys, permissions, python_code
+from maniac_guard.detectors import config_files, encoded, keys, permissions, python_code
 from maniac_guard.findings import Finding
 from maniac_guard.sources import SourceFile
 
@@ -54,6 +54,7 @@ DETECTORS: tuple[Detector, ...] = (
         cacheable=True,
         precedence=2,
     ),
+    Detector("encoded", encoded.RULE_IDS, encoded.wants, encoded.detect, hints=encoded.HINTS, precedence=1),
 )
 
 # rule id -> the precedence of the detector that reports it
