@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from maniac_guard.detectors.keys import _real_keys, vendor_named_near
 from maniac_guard.findings import Finding, mask
@@ -38,14 +39,16 @@ _QP_M, _QP_K, _QP_DASH = rb"=6[dD]", rb"=6[bB]", rb"=2[dD]"
 _BODY = rb"[A-Za-z0-9_-]{0,64}"
 
 
-def _prefix_hint(m: bytes, k: bytes, dash: bytes) -> bytes:
-    """`mk-` with at least one of its three characters in this encoding."""
-    return rb"(?:(?:%s)(?:k|%s)(?:-|%s)|m(?:%s)(?:-|%s)|mk(?:%s))" % (m, k, dash, k, dash, dash)
-
-
-def _trigger(m: bytes, k: bytes, dash: bytes, in_body: bytes) -> bytes:
-    """An encoded `mk-`, or a plain one with this encoding in its body."""
-    return _prefix_hint(m, k, dash) + rb"|mk(?:-|%2[dD]|" + dash + rb")" + _BODY + rb"(?:" + in_body + rb")"
+def _trigger(m: bytes, k: bytes, dash: bytes, in_body: bytes) -> tuple[bytes, ...]:
+    """An encoded `mk-`, or a plain one with this encoding in its body: one
+    pattern per branch, each opening with a literal, so `re` searches each
+    at C speed (one alternation of them all ran at 25 MB/s)."""
+    return (
+        rb"mk(?:-|%%2[dD]|%s)%s(?:%s)" % (dash, _BODY, in_body),
+        rb"mk(?:%s)" % dash,
+        rb"m(?:%s)(?:-|%s)" % (k, dash),
+        *(rb"%s(?:k|%s)(?:-|%s)" % (alternative, k, dash) for alternative in m.split(b"|")),
+    )
 
 
 _ESCAPES = _trigger(_ESC_M, _ESC_K, _ESC_DASH, rb"\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|\\U[0-9a-fA-F]{8}")
@@ -56,7 +59,7 @@ _QUOTED_PRINTABLE = _trigger(_QP_M, _QP_K, _QP_DASH, rb"=[0-9A-F]{2}|=\r?\n")
 # double-quoted line, a folded, literal or plain multi-line scalar. Only a
 # next line of nothing but key characters (and a closing quote) continues it.
 _CONTINUATION = rb"\\?\r?\n[ \t]*[A-Za-z0-9_-]{2,}[\"']?[ \t]*(?:\r?\n|$)"
-_WRAPPED = rb"mk-" + _BODY + _CONTINUATION
+_WRAPPED = (rb"mk-" + _BODY + _CONTINUATION,)
 # Invisible characters (zero-width space, non-joiner, joiner, LRM/RLM, word
 # joiner and its kin, byte order mark, soft hyphen), look-alike dashes
 # (U+2010-2015, minus, small and full-width hyphen-minus) and letters
@@ -66,21 +69,12 @@ _LOOKALIKE_DASH = rb"\xe2\x80[\x90-\x95]|\xe2\x88\x92|\xef\xb9[\x98\xa3]|\xef\xb
 _LOOKALIKE_M, _LOOKALIKE_K = rb"\xd0\xbc|\xef\xbd\x8d", rb"\xd0\xba|\xef\xbd\x8b"
 _NON_LATIN_LEAD = rb"[\xd0\xd1\xce\xcf]|\xef\xbc|\xef\xbd"
 _OBFUSCATED = (
-    rb"(?:%s)(?:%s){0,4}(?:k|%s)|m(?:%s){0,4}(?:%s)|m(?:%s){1,4}k|mk(?:%s){1,4}-|mk(?:%s){0,4}(?:%s)"
-    % (
-        _LOOKALIKE_M,
-        _INVISIBLE,
-        _LOOKALIKE_K,
-        _INVISIBLE,
-        _LOOKALIKE_K,
-        _INVISIBLE,
-        _INVISIBLE,
-        _INVISIBLE,
-        _LOOKALIKE_DASH,
-    )
-    + rb"|mk-"
-    + _BODY
-    + rb"(?:%s|%s|%s)" % (_INVISIBLE, _LOOKALIKE_DASH, _NON_LATIN_LEAD)
+    *(rb"%s(?:%s){0,4}(?:k|%s)" % (m, _INVISIBLE, _LOOKALIKE_K) for m in _LOOKALIKE_M.split(b"|")),
+    rb"m(?:%s){0,4}(?:%s)" % (_INVISIBLE, _LOOKALIKE_K),
+    rb"m(?:%s){1,4}k" % _INVISIBLE,
+    rb"mk(?:%s){1,4}-" % _INVISIBLE,
+    rb"mk(?:%s){0,4}(?:%s)" % (_INVISIBLE, _LOOKALIKE_DASH),
+    rb"mk-%s(?:%s|%s|%s)" % (_BODY, _INVISIBLE, _LOOKALIKE_DASH, _NON_LATIN_LEAD),
 )
 _PDF = rb"FlateDecode"
 # What decides where a window is decoded (`re`, precise).
@@ -100,15 +94,24 @@ HINTS = (
     rb"(?:\xd0\xbc|\xef\xbd\x8d)(?:k|\xd0\xba|\xef\xbd\x8b|\xe2[\x80\x81]|\xef\xbb|\xc2\xad)",
     _PDF,
 )
-_TRIGGER_RES = tuple(re.compile(trigger) for trigger in _TRIGGERS)
-_PDF_RE = re.compile(_PDF)
+
+
+@lru_cache(maxsize=1)
+def _trigger_res() -> tuple[tuple[re.Pattern[bytes], ...], ...]:
+    """The triggers, compiled on first use: a hook that never meets an
+    encoding does not pay for it at start-up."""
+    return tuple(tuple(re.compile(branch) for branch in trigger) for trigger in _TRIGGERS)
+
+
+def _triggered(data: bytes, branches: tuple[re.Pattern[bytes], ...]) -> list[tuple[int, int]]:
+    return sorted((match.start(), match.end()) for branch in branches for match in branch.finditer(data))
 
 
 def wants(source: SourceFile) -> bool:
     data = source.data
-    if data.startswith(b"%PDF-") and _PDF_RE.search(data) is not None:
+    if data.startswith(b"%PDF-") and _PDF in data:
         return True
-    return any(trigger.search(data) is not None for trigger in _TRIGGER_RES)
+    return any(branch.search(data) is not None for trigger in _trigger_res() for branch in trigger)
 
 
 # --- decoding windows --------------------------------------------------------
@@ -223,41 +226,35 @@ _LOOKALIKE_LETTERS = b"|".join(
 @dataclass(frozen=True)
 class Encoding:
     name: str  # what the message calls it
-    trigger: re.Pattern[bytes]  # where a window is decoded
-    atoms: re.Pattern[bytes]
+    trigger: int  # which of _TRIGGERS says where a window is decoded
+    atoms: bytes  # what is decoded in a window
     decode: Callable[[bytes], str]
     rule_id: str = "MG103"
 
 
 ENCODINGS = (
     Encoding(
-        "string escapes",
-        _TRIGGER_RES[0],
-        re.compile(rb"\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|\\U[0-9a-fA-F]{8}|\\[nrt\"'\\/]"),
-        _unescape_code,
+        "string escapes", 0, rb"\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|\\U[0-9a-fA-F]{8}|\\[nrt\"'\\/]", _unescape_code
     ),
+    Encoding("HTML entities", 1, rb"&#[0-9]{1,7};|&#[xX][0-9a-fA-F]{1,6};|&[A-Za-z][A-Za-z0-9]{1,31};", _unescape_html),
+    Encoding("percent-encoding", 2, rb"%[0-9a-fA-F]{2}", _unescape_percent),
+    Encoding("quoted-printable", 3, rb"=[0-9A-F]{2}|=\r?\n", _unescape_qp),
     Encoding(
-        "HTML entities",
-        _TRIGGER_RES[1],
-        re.compile(rb"&#[0-9]{1,7};|&#[xX][0-9a-fA-F]{1,6};|&[A-Za-z][A-Za-z0-9]{1,31};"),
-        _unescape_html,
-    ),
-    Encoding("percent-encoding", _TRIGGER_RES[2], re.compile(rb"%[0-9a-fA-F]{2}"), _unescape_percent),
-    Encoding("quoted-printable", _TRIGGER_RES[3], re.compile(rb"=[0-9A-F]{2}|=\r?\n"), _unescape_qp),
-    Encoding(
-        "a value wrapped over lines",
-        _TRIGGER_RES[4],
-        re.compile(rb"\\?\r?\n[ \t]*(?=[A-Za-z0-9_-]{2,}[\"']?[ \t]*(?:\r?\n|\Z))"),
-        _nothing,
+        "a value wrapped over lines", 4, rb"\\?\r?\n[ \t]*(?=[A-Za-z0-9_-]{2,}[\"']?[ \t]*(?:\r?\n|\Z))", _nothing
     ),
     Encoding(
         "look-alike or invisible characters",
-        _TRIGGER_RES[5],
-        re.compile(_INVISIBLE + b"|" + _LOOKALIKE_DASH + b"|" + _LOOKALIKE_LETTERS),
+        5,
+        _INVISIBLE + b"|" + _LOOKALIKE_DASH + b"|" + _LOOKALIKE_LETTERS,
         _unobfuscate,
         rule_id="MG104",
     ),
 )
+
+
+@lru_cache(maxsize=len(ENCODINGS))
+def _compiled(pattern: bytes) -> re.Pattern[bytes]:
+    return re.compile(pattern)
 
 
 @dataclass(frozen=True)
@@ -271,13 +268,14 @@ class Hit:
 
 def _hits_in(data: bytes, encoding: Encoding, plain: dict[int, int]) -> Iterator[Hit]:
     done = 0  # windows never overlap: each byte is decoded at most once per encoding
-    for trigger in encoding.trigger.finditer(data):
-        if trigger.start() < done:
+    atoms = _compiled(encoding.atoms)
+    for trigger_start, trigger_end in _triggered(data, _trigger_res()[encoding.trigger]):
+        if trigger_start < done:
             continue
-        low = max(done, trigger.start() - _BEFORE)
-        high = min(len(data), trigger.end() + _AFTER)
+        low = max(done, trigger_start - _BEFORE)
+        high = min(len(data), trigger_end + _AFTER)
         done = high
-        decoded = _decode_window(data, low, high, encoding.atoms, encoding.decode)
+        decoded = _decode_window(data, low, high, atoms, encoding.decode)
         # One byte per character, so the key search's offsets index `text`.
         text = decoded.text.encode("ascii", "replace")
         for key_start, key_end, key in _real_keys(text):
@@ -301,7 +299,7 @@ def find_hits(data: bytes) -> list[Hit]:
     for encoding in ENCODINGS:
         for hit in _hits_in(data, encoding, plain):
             hits.setdefault((hit.start, hit.key), hit)
-    if data.startswith(b"%PDF-") and _PDF_RE.search(data):
+    if data.startswith(b"%PDF-") and _PDF in data:
         for hit in _pdf_hits(data):
             hits.setdefault((hit.start, hit.key), hit)
     return sorted(hits.values(), key=lambda hit: (hit.start, hit.key))
