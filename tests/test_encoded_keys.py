@@ -142,3 +142,12 @@ def test_every_trigger_match_holds_a_prefilter_hint() -> None:
         for trigger in (branch for branches in encoded._trigger_res() for branch in branches):
             for match in trigger.finditer(data):
                 assert any(hint.search(match.group()) for hint in hints), (name, match.group())
+
+
+def test_a_python_rule_that_wins_the_merge_shows_the_masked_span(tmp_path: Path) -> None:
+    """MG201 decodes the literal and wins over MG103 on the same line; its
+    snippet would print the escaped key: the merged finding shows MG103's."""
+    (tmp_path / "app.py").write_text(f'from maniac import Maniac\nclient = Maniac(api_key="mk\\u002d{BODY}")\n')
+    results, stdout = _results(tmp_path)
+    assert [r["ruleId"] for r in results] == ["MG201"]
+    assert BODY[4:16] not in stdout

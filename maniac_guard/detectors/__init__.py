@@ -57,6 +57,10 @@ DETECTORS: tuple[Detector, ...] = (
     Detector("encoded", encoded.RULE_IDS, encoded.wants, encoded.detect, hints=encoded.HINTS, precedence=1),
 )
 
+# Rules whose findings mask the encoded span of their key in the snippet
+# (other rules see the decoded key and cannot): a merge keeps their snippet.
+SPAN_MASKING_RULES = encoded.RULE_IDS
+
 # rule id -> the precedence of the detector that reports it
 RULE_PRECEDENCE: dict[str, int] = {rule: d.precedence for d in DETECTORS for rule in d.rule_ids}
 
