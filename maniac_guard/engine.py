@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from maniac_guard.config import Settings, find_config, settings_for_path
 from maniac_guard.detectorcache import DetectorCache, Learnt
-from maniac_guard.detectors import RULE_PRECEDENCE, Detector, load_detectors
+from maniac_guard.detectors import RULE_PRECEDENCE, SPAN_MASKING_RULES, Detector, load_detectors
 from maniac_guard.errors import ConfigError
 from maniac_guard.findings import Finding, sort_key
 from maniac_guard.prefilter import PendingPrefilter, Prefilter
@@ -63,6 +63,7 @@ def _rule_rank(rule_id: str) -> int:
 def merge_duplicates(findings: list[Finding]) -> list[Finding]:
     """One finding per (line, secret) among the key rules."""
     best: dict[tuple[int, str], Finding] = {}
+    span_masked: dict[tuple[int, str], str] = {}
     rest: list[Finding] = []
     for finding in findings:
         if finding.secret is None or _rule_rank(finding.rule_id) == 0:
@@ -72,6 +73,12 @@ def merge_duplicates(findings: list[Finding]) -> list[Finding]:
         current = best.get(key)
         if current is None or _rule_rank(finding.rule_id) > _rule_rank(current.rule_id):
             best[key] = finding
+        if finding.rule_id in SPAN_MASKING_RULES:
+            span_masked[key] = finding.snippet
+    # A key written encoded (`mk\u002d…`) is masked only by the encoded-text
+    # rules, which know its span: whichever rule wins shows their snippet.
+    for key, snippet in span_masked.items():
+        best[key] = best[key].replace(snippet=snippet)
     return rest + list(best.values())
 
 

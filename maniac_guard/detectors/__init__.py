@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
-from maniac_guard.detectors import config_files, keys, permissions, python_code
+from maniac_guard.detectors import config_files, encoded, keys, permissions, python_code
 from maniac_guard.findings import Finding
 from maniac_guard.sources import SourceFile
 
@@ -65,7 +65,12 @@ DETECTORS: tuple[Detector, ...] = (
         cacheable=True,
         precedence=2,
     ),
+    Detector("encoded", encoded.RULE_IDS, encoded.wants, encoded.detect, hints=encoded.HINTS, precedence=1),
 )
+
+# Rules whose findings mask the encoded span of their key in the snippet
+# (other rules see the decoded key and cannot): a merge keeps their snippet.
+SPAN_MASKING_RULES = encoded.RULE_IDS
 
 # rule id -> the precedence of the detector that reports it
 RULE_PRECEDENCE: dict[str, int] = {rule: d.precedence for d in DETECTORS for rule in d.rule_ids}

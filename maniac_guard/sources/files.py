@@ -22,6 +22,7 @@ BINARY_SNIFF = 8192
 # read costs more than reading a small binary file for nothing.
 SNIFF_ABOVE = 256 * 1024
 UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+PDF_MAGIC = b"%PDF-"
 # Formats whose first bytes always hold a NUL (fixed-width header fields with
 # a zero byte), so sniffing them would only ever say "binary": compiled
 # Python (the bulk of a Python tree's files), ELF/Mach-O/PE objects, Java
@@ -364,7 +365,9 @@ def to_source(shown: str, data: bytes) -> tuple[SourceFile | None, str | None, s
         except UnicodeDecodeError as exc:
             return None, "undecodable", f"{shown}: invalid UTF-16 at byte {exc.start}, skipped"
         return SourceFile(shown, text.encode("utf-8")), None, None
-    if data.find(b"\0", 0, BINARY_SNIFF) >= 0:  # no copy of the first bytes
+    # A PDF is binary but shows text: the encoded-text detector reads its
+    # compressed streams (MG103).
+    if data.find(b"\0", 0, BINARY_SNIFF) >= 0 and not data.startswith(PDF_MAGIC):  # no copy of the first bytes
         return None, "binary", None
     return SourceFile(shown, data), None, None
 
@@ -372,7 +375,7 @@ def to_source(shown: str, data: bytes) -> tuple[SourceFile | None, str | None, s
 def is_binary(data: bytes) -> bool:
     """What `to_source` calls binary: a NUL in the first BINARY_SNIFF bytes
     and no UTF-16 byte-order mark."""
-    return not data.startswith(UTF16_BOMS) and b"\0" in data[:BINARY_SNIFF]
+    return not data.startswith((*UTF16_BOMS, PDF_MAGIC)) and b"\0" in data[:BINARY_SNIFF]
 
 
 def utf8_problem(source: SourceFile) -> str | None:

@@ -1,0 +1,348 @@
+"""Keys written in an encoding of text (MG103) or hidden with look-alike and
+invisible characters (MG104).
+
+A key is as exposed in `mk\\u002d…` (a JSON string), `mk&#45;…` (HTML),
+`%6D%6B%2D…` (a URL), `mk=2D…` (a quoted-printable mail), a YAML or shell
+value wrapped over lines, or a PDF's compressed text as in plain text: any
+reader decodes it. And a key with a zero-width space, a soft hyphen, a
+Unicode dash or a Cyrillic letter in it is a key someone tried to hide.
+
+Cost: this detector wakes only where a byte hint says an encoding touches a
+`mk-` (HINTS, searched by the prefilter in one native pass with every other
+detector's hints). It then decodes only bounded windows around each hint,
+keeping for each decoded character the byte span it came from, and looks for
+keys there with the key detector's own search and shape test. A key the key
+detector already finds where it starts is left to it; others are reported at
+their encoded span, which the snippet shows masked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+from maniac_guard.detectors.keys import _real_keys, vendor_named_near
+from maniac_guard.findings import Finding, mask
+from maniac_guard.sources import SourceFile
+
+RULE_IDS = frozenset({"MG103", "MG104"})
+
+# --- hints -----------------------------------------------------------------
+# `m`, `k` and `-` written in an escape, an entity, percent or QP encoding.
+_ESC_M, _ESC_K, _ESC_DASH = (rb"\\u00%s|\\x%s" % (c, c) for c in (rb"6[dD]", rb"6[bB]", rb"2[dD]"))
+_ENT_M, _ENT_K = rb"&#109;|&#[xX]0*6[dD];", rb"&#107;|&#[xX]0*6[bB];"
+_ENT_DASH = rb"&#0*45;|&#[xX]0*2[dD];|&hyphen;|&dash;|&minus;|&#8208;|&#8722;"
+_PCT_M, _PCT_K, _PCT_DASH = rb"%6[dD]", rb"%6[bB]", rb"%2[dD]"
+_QP_M, _QP_K, _QP_DASH = rb"=6[dD]", rb"=6[bB]", rb"=2[dD]"
+_BODY = rb"[A-Za-z0-9_-]{0,64}"
+
+
+def _trigger(m: bytes, k: bytes, dash: bytes, in_body: bytes) -> tuple[bytes, ...]:
+    """An encoded `mk-`, or a plain one with this encoding in its body: one
+    pattern per branch, each opening with a literal, so `re` searches each
+    at C speed (one alternation of them all ran at 25 MB/s)."""
+    return (
+        rb"mk(?:-|%%2[dD]|%s)%s(?:%s)" % (dash, _BODY, in_body),
+        rb"mk(?:%s)" % dash,
+        rb"m(?:%s)(?:-|%s)" % (k, dash),
+        *(rb"%s(?:k|%s)(?:-|%s)" % (alternative, k, dash) for alternative in m.split(b"|")),
+    )
+
+
+_ESCAPES = _trigger(_ESC_M, _ESC_K, _ESC_DASH, rb"\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|\\U[0-9a-fA-F]{8}")
+_ENTITIES = _trigger(_ENT_M, _ENT_K, _ENT_DASH, rb"&#|&[a-zA-Z]{2,8};")
+_PERCENT = _trigger(_PCT_M, _PCT_K, _PCT_DASH, rb"%[0-9a-fA-F]{2}")
+_QUOTED_PRINTABLE = _trigger(_QP_M, _QP_K, _QP_DASH, rb"=[0-9A-F]{2}|=\r?\n")
+# A value continued on the next line: shell `\`-newline, a YAML `\`-ended
+# double-quoted line, a folded, literal or plain multi-line scalar. Only a
+# next line of nothing but key characters (and a closing quote) continues it.
+_CONTINUATION = rb"\\?\r?\n[ \t]*[A-Za-z0-9_-]{2,}[\"']?[ \t]*(?:\r?\n|$)"
+_WRAPPED = (rb"mk-" + _BODY + _CONTINUATION,)
+# Invisible characters (zero-width space, non-joiner, joiner, LRM/RLM, word
+# joiner and its kin, byte order mark, soft hyphen), look-alike dashes
+# (U+2010-2015, minus, small and full-width hyphen-minus) and letters
+# (Cyrillic, Greek, full-width), in UTF-8.
+_INVISIBLE = rb"\xe2\x80[\x8b-\x8f]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf|\xc2\xad"
+_LOOKALIKE_DASH = rb"\xe2\x80[\x90-\x95]|\xe2\x88\x92|\xef\xb9[\x98\xa3]|\xef\xbc\x8d"
+_LOOKALIKE_M, _LOOKALIKE_K = rb"\xd0\xbc|\xef\xbd\x8d", rb"\xd0\xba|\xef\xbd\x8b"
+_NON_LATIN_LEAD = rb"[\xd0\xd1\xce\xcf]|\xef\xbc|\xef\xbd"
+_OBFUSCATED = (
+    *(rb"%s(?:%s){0,4}(?:k|%s)" % (m, _INVISIBLE, _LOOKALIKE_K) for m in _LOOKALIKE_M.split(b"|")),
+    rb"m(?:%s){0,4}(?:%s)" % (_INVISIBLE, _LOOKALIKE_K),
+    rb"m(?:%s){1,4}k" % _INVISIBLE,
+    rb"mk(?:%s){1,4}-" % _INVISIBLE,
+    rb"mk(?:%s){0,4}(?:%s)" % (_INVISIBLE, _LOOKALIKE_DASH),
+    rb"mk-%s(?:%s|%s|%s)" % (_BODY, _INVISIBLE, _LOOKALIKE_DASH, _NON_LATIN_LEAD),
+)
+_PDF = rb"FlateDecode"
+# What decides where a window is decoded (`re`, precise).
+_TRIGGERS = (_ESCAPES, _ENTITIES, _PERCENT, _QUOTED_PRINTABLE, _WRAPPED, _OBFUSCATED)
+# The prefilter's hints: cheap necessary conditions for some trigger (every
+# trigger's match holds one; a test checks it), written so that hyperscan
+# compiles them in ~20 ms (bounded repeats and long alternations took it 2 s):
+# an encoded `m` or `k` anywhere; `k` and an encoded dash; a plain `mk-`
+# whose key characters end at an escape, entity, percent, QP or line-break
+# character or a non-ASCII byte; `m` or `k` before an invisible, a look-alike
+# dash or a Cyrillic `k`; a look-alike `m`; a Flate stream.
+HINTS = (
+    rb"\\u006[dDbB]|\\x6[dDbB]|&#10[79];|&#[xX]0*6[dDbB];|%6[dDbB]|=6[dDbB]",
+    rb"k(?:\\u002[dD]|\\x2[dD]|&#0*45;|&#[xX]0*2[dD];|&hyphen;|&dash;|&minus;|&#8208;|&#8722;|=2[dD])",
+    rb"mk(?:-|%2[dD])[A-Za-z0-9_-]*[\\&%=\r\n\xc2\xce\xcf\xd0\xd1\xe2\xef]",
+    rb"[mk](?:\xe2[\x80\x81\x88]|\xef[\xbb\xb9\xbc\xbd]|\xc2\xad|\xd0\xba)",
+    rb"(?:\xd0\xbc|\xef\xbd\x8d)(?:k|\xd0\xba|\xef\xbd\x8b|\xe2[\x80\x81]|\xef\xbb|\xc2\xad)",
+    _PDF,
+)
+
+
+@lru_cache(maxsize=1)
+def _trigger_res() -> tuple[tuple[re.Pattern[bytes], ...], ...]:
+    """The triggers, compiled on first use: a hook that never meets an
+    encoding does not pay for it at start-up."""
+    return tuple(tuple(re.compile(branch) for branch in trigger) for trigger in _TRIGGERS)
+
+
+def _triggered(data: bytes, branches: tuple[re.Pattern[bytes], ...]) -> list[tuple[int, int]]:
+    return sorted((match.start(), match.end()) for branch in branches for match in branch.finditer(data))
+
+
+def wants(source: SourceFile) -> bool:
+    data = source.data
+    if data.startswith(b"%PDF-") and _PDF in data:
+        return True
+    return any(branch.search(data) is not None for trigger in _trigger_res() for branch in trigger)
+
+
+# --- decoding windows --------------------------------------------------------
+
+# A window starts this far before a trigger (the key's start) and reaches
+# this far after it: a key of 64 characters, each encoded in 8 bytes.
+_BEFORE, _AFTER = 16, 768
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """Decoded text, and for each run of it the bytes it came from."""
+
+    text: str
+    # Sorted by where each piece begins in `text`: (text index, byte start,
+    # byte end, encoded). A verbatim piece maps character i to byte
+    # start + (i - index); an encoded atom maps all its characters to its span.
+    pieces: list[tuple[int, int, int, bool]]
+
+    def span(self, start: int, end: int) -> tuple[int, int, bool]:
+        """Byte span of text[start:end], and whether any of it was encoded."""
+        import bisect
+
+        indexes = [piece[0] for piece in self.pieces]
+        first = bisect.bisect_right(indexes, start) - 1
+        last = bisect.bisect_right(indexes, end - 1) - 1
+        index, byte_start, byte_end, encoded = self.pieces[first]
+        begin = byte_start + (start - index) if not encoded else byte_start
+        index, byte_start, byte_end, encoded = self.pieces[last]
+        finish = byte_start + (end - index) if not encoded else byte_end
+        return begin, finish, any(piece[3] for piece in self.pieces[first : last + 1])
+
+
+def _decode_window(
+    data: bytes, low: int, high: int, atoms: re.Pattern[bytes], decode: Callable[[bytes], str]
+) -> Decoded:
+    """data[low:high] with every atom decoded: work in proportion to the
+    number of atoms, not of bytes."""
+    text: list[str] = []
+    pieces: list[tuple[int, int, int, bool]] = []
+    length = 0
+    position = low
+    for match in atoms.finditer(data, low, high):
+        if match.start() > position:
+            pieces.append((length, position, match.start(), False))
+            text.append(data[position : match.start()].decode("latin-1"))
+            length += match.start() - position
+        # An atom that decodes to nothing (a soft break, an invisible) is a
+        # piece of no text: it marks what spans it as encoded.
+        value = decode(match.group())
+        pieces.append((length, match.start(), match.end(), True))
+        text.append(value)
+        length += len(value)
+        position = match.end()
+    if high > position:
+        pieces.append((length, position, high, False))
+        text.append(data[position:high].decode("latin-1"))
+    return Decoded("".join(text), pieces)
+
+
+def _unescape_code(atom: bytes) -> str:
+    """A string escape as JSON, JavaScript and Python read it."""
+    if atom[1:2] in (b"u", b"x", b"U"):
+        code = int(atom[2:], 16)
+        return chr(code) if code < 0x110000 else "?"
+    return {b"n": "\n", b"r": "\r", b"t": "\t"}.get(atom[1:2], atom[1:2].decode("latin-1"))
+
+
+def _unescape_html(atom: bytes) -> str:
+    import html
+
+    text = html.unescape(atom.decode("ascii")) or "?"
+    # `&hyphen;`, `&dash;` and `&minus;` name Unicode dashes: a reader sees `-`.
+    return "-" if len(text) == 1 and text in _DASHES else text
+
+
+def _unescape_percent(atom: bytes) -> str:
+    return chr(int(atom[1:], 16))
+
+
+def _unescape_qp(atom: bytes) -> str:
+    return "" if atom[1:2] in (b"\r", b"\n") else chr(int(atom[1:], 16))
+
+
+def _nothing(atom: bytes) -> str:
+    return ""
+
+
+# Look-alike letters (Cyrillic, Greek) and dashes -> ASCII; full-width ASCII
+# is mapped by its code point.
+_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
+_LOOKALIKES = {
+    **dict.fromkeys(_DASHES, "-"),
+    **dict(zip("аеорсхукміјѕАВЕКМНОРСТХοΑΒΕΖΗΙΚΜΝΟΡΤΧΥ", "aeopcxykmijsABEKMHOPCTXoABEZHIKMNOPTXY", strict=True)),
+}
+
+
+def _unobfuscate(atom: bytes) -> str:
+    char = atom.decode("utf-8")
+    if char in _LOOKALIKES:
+        return _LOOKALIKES[char]
+    if "\uff01" <= char <= "\uff5e":
+        return chr(ord(char) - 0xFEE0)
+    return ""  # invisible
+
+
+_LOOKALIKE_LETTERS = b"|".join(
+    re.escape(c.encode()) for c in sorted({*_LOOKALIKES, *(chr(c) for c in range(0xFF01, 0xFF5F))})
+)
+
+
+@dataclass(frozen=True)
+class Encoding:
+    name: str  # what the message calls it
+    trigger: int  # which of _TRIGGERS says where a window is decoded
+    atoms: bytes  # what is decoded in a window
+    decode: Callable[[bytes], str]
+    rule_id: str = "MG103"
+
+
+ENCODINGS = (
+    Encoding(
+        "string escapes", 0, rb"\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|\\U[0-9a-fA-F]{8}|\\[nrt\"'\\/]", _unescape_code
+    ),
+    Encoding("HTML entities", 1, rb"&#[0-9]{1,7};|&#[xX][0-9a-fA-F]{1,6};|&[A-Za-z][A-Za-z0-9]{1,31};", _unescape_html),
+    Encoding("percent-encoding", 2, rb"%[0-9a-fA-F]{2}", _unescape_percent),
+    Encoding("quoted-printable", 3, rb"=[0-9A-F]{2}|=\r?\n", _unescape_qp),
+    Encoding(
+        "a value wrapped over lines", 4, rb"\\?\r?\n[ \t]*(?=[A-Za-z0-9_-]{2,}[\"']?[ \t]*(?:\r?\n|\Z))", _nothing
+    ),
+    Encoding(
+        "look-alike or invisible characters",
+        5,
+        _INVISIBLE + b"|" + _LOOKALIKE_DASH + b"|" + _LOOKALIKE_LETTERS,
+        _unobfuscate,
+        rule_id="MG104",
+    ),
+)
+
+
+@lru_cache(maxsize=len(ENCODINGS))
+def _compiled(pattern: bytes) -> re.Pattern[bytes]:
+    return re.compile(pattern)
+
+
+@dataclass(frozen=True)
+class Hit:
+    start: int
+    end: int
+    key: str
+    how: str
+    rule_id: str
+
+
+def _hits_in(data: bytes, encoding: Encoding, plain: dict[int, int]) -> Iterator[Hit]:
+    done = 0  # windows never overlap: each byte is decoded at most once per encoding
+    atoms = _compiled(encoding.atoms)
+    for trigger_start, trigger_end in _triggered(data, _trigger_res()[encoding.trigger]):
+        if trigger_start < done:
+            continue
+        low = max(done, trigger_start - _BEFORE)
+        high = min(len(data), trigger_end + _AFTER)
+        done = high
+        decoded = _decode_window(data, low, high, atoms, encoding.decode)
+        # One byte per character, so the key search's offsets index `text`.
+        text = decoded.text.encode("ascii", "replace")
+        for key_start, key_end, key in _real_keys(text):
+            start, end, encoded = decoded.span(key_start, key_end)
+            # A key the key detector finds whole where it starts is its to report;
+            # one it finds cut short (a wrapped value's first line) is not.
+            if encoded and plain.get(start, 0) < len(key):
+                yield Hit(start, end, key, encoding.name, encoding.rule_id)
+
+
+def _pdf_hits(data: bytes) -> Iterator[Hit]:
+    from maniac_guard.detectors.pdftext import keys_in_pdf
+
+    for start, end, key in keys_in_pdf(data):
+        yield Hit(start, end, key, "a PDF's compressed text", "MG103")
+
+
+def find_hits(data: bytes) -> list[Hit]:
+    plain = {start: len(key) for start, _, key in _real_keys(data)}
+    hits: dict[tuple[int, str], Hit] = {}
+    for encoding in ENCODINGS:
+        for hit in _hits_in(data, encoding, plain):
+            hits.setdefault((hit.start, hit.key), hit)
+    if data.startswith(b"%PDF-") and _PDF in data:
+        for hit in _pdf_hits(data):
+            hits.setdefault((hit.start, hit.key), hit)
+    return sorted(hits.values(), key=lambda hit: (hit.start, hit.key))
+
+
+# --- findings ------------------------------------------------------------------
+
+
+def _masked_snippet(source: SourceFile, hit: Hit, spans: list[tuple[int, int, str]]) -> str:
+    """The line of the hit with every encoded key on it replaced by its mask."""
+    from maniac_guard.detectors.snippet import WINDOW_BYTES, snippet
+
+    data = source.data
+    line_start, line_end = source.line_span(hit.start)
+    low = max(line_start, hit.start - WINDOW_BYTES)
+    high = min(line_end, hit.start + WINDOW_BYTES)
+    pieces: list[bytes] = []
+    position = low
+    for start, end, key in spans:
+        if end <= low or start >= high:
+            continue
+        pieces.append(data[position : max(position, start)])
+        pieces.append(mask(key).encode())
+        position = max(position, min(end, high))
+    pieces.append(data[position:high])
+    text = b"".join(pieces).decode("utf-8", "replace")
+    text = "".join(c if c.isprintable() or c == "\t" else " " for c in text)  # a PDF stream's bytes
+    return snippet(text, [hit.key], low > line_start, high < line_end)
+
+
+def detect(source: SourceFile) -> Iterator[Finding]:
+    from maniac_guard.detectors.snippet import finding_at
+
+    hits = find_hits(source.data)
+    spans = [(hit.start, hit.end, hit.key) for hit in hits]
+    for hit in hits:
+        vendor = vendor_named_near(source.data, hit.start, hit.end)
+        if hit.rule_id == "MG104":
+            what = f"Maniac API key {mask(hit.key)} hidden with {hit.how}"
+        else:
+            what = f"Maniac API key {mask(hit.key)} written in {hit.how}"
+        if vendor is not None:
+            what = f"{what.replace('Maniac API key', 'API key')}: probably a {vendor} key (the line names {vendor})"
+        finding = finding_at(source, hit.rule_id, what, hit.start, hit.end, secret=hit.key)
+        extra = {**finding.extra, "vendor": vendor} if vendor is not None else finding.extra
+        yield finding.replace(snippet=_masked_snippet(source, hit, spans), extra=extra)
