@@ -170,6 +170,19 @@ def test_a_folder_or_file_the_user_cannot_read_is_an_error(locked_tree: Path, qu
     assert "maniac-guard: error: secret.txt: cannot read: Permission denied" in proc.stderr
 
 
+def test_a_folder_git_cannot_open_is_an_error(locked_tree: Path) -> None:
+    """In a work tree git lists the files, and git itself only warns (exit 0)
+    about a folder it cannot open."""
+    subprocess.run(["git", "init", "-q", str(locked_tree)], check=True, capture_output=True)
+    if os.geteuid() == 0:  # the repository is nobody's own, the private folder still root's
+        for path in [locked_tree, *locked_tree.rglob("*")]:
+            if path.parent.name != "private" and path.name not in ("private", "secret.txt"):
+                os.lchown(path, 65534, 65534)
+    proc = _as_nobody("scan", ".", "-q", cwd=locked_tree)
+    assert proc.returncode == 2, proc.stderr
+    assert "maniac-guard: error: private: cannot list folder: Permission denied" in proc.stderr
+
+
 def test_a_path_longer_than_the_system_allows_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "ok.txt").write_text("fine\n")
     long_name = "n" * 300 + ".txt"
