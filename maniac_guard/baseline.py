@@ -22,6 +22,7 @@ from maniac_guard.config import ConfigError, Settings
 from maniac_guard.findings import Finding
 from maniac_guard.ignorefile import FINGERPRINT_RE, anchor_dir, anchored, finding_keys, shown_path
 from maniac_guard.summary import BaselineSummary, ScanResult
+from maniac_guard.writer import read_user_text
 
 BASELINE_FILE = ".maniac-guard-baseline.json"
 FORMAT_VERSION = 1
@@ -130,8 +131,7 @@ def _entry(item: Any, where: str) -> Entry:
 
 def load(path: str) -> Baseline:
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        text = read_user_text(path)
     except FileNotFoundError:
         raise ConfigError(
             f"{path}: baseline not found (create it with `maniac-guard baseline create -o {path}`)"

@@ -19,6 +19,7 @@ from maniac_guard.sources.git import (
     staged_files,
     unknown_paths,
 )
+from maniac_guard.sources.gitbig import blob_windows, over_limit_note
 from maniac_guard.sources.gitblobs import BlobReader, read_many
 from maniac_guard.sources.gitmessages import SCISSORS
 from maniac_guard.sources.gitproject import CommitReader
@@ -61,9 +62,12 @@ def scan_staged(target: ScanTarget) -> ScanResult:
             if found is None:
                 errors.append(f"{shown}: staged blob {item.blob[:12]} cannot be read")
                 continue
-            if data is None:
-                result.skipped["too-large"] += 1
-                result.messages.append(f"{shown}: staged version is over the size limit, skipped")
+            if data is None:  # over the size limit: the key patterns, in windows
+                binary = yield from blob_windows(info.root, item.blob, shown)
+                if binary:
+                    result.skipped["binary"] += 1
+                else:
+                    result.messages.append(f"{shown}: {over_limit_note(found.size, settings.max_file_size)}")
                 continue
             data, why = lfs_content(info.root, abs_path, shown, data, settings.max_file_size)
             if data is None:

@@ -249,7 +249,10 @@ def test_own_args_without_the_double_dash_are_refused(hook_repo: HookRepo) -> No
     assert proc.returncode == 1 and "leak.env:1" in proc.stdout and "exit code: 1" in proc.stdout
 
 
-def test_each_staged_file_is_scanned_under_its_own_folders_config(hook_repo: HookRepo) -> None:
+def test_the_hook_judges_each_file_as_scan_dot_does(hook_repo: HookRepo) -> None:
+    """One config governs a run (issue 22, item 14): a fixtures folder's own
+    config does not hide its key from the hook, as it does not from `scan .`;
+    the hook names the config it did not read."""
     repo = hook_repo.configured()
     assert pre_commit(repo, "install").returncode == 0
     repo.write("fixtures/.maniac-guard.toml", 'ignore = ["MG1", "MG3"]\n')
@@ -260,7 +263,8 @@ def test_each_staged_file_is_scanned_under_its_own_folders_config(hook_repo: Hoo
     blocked = _commit(repo, "fixtures and a leak")
     shown = blocked.stdout + blocked.stderr
     assert blocked.returncode == 1, shown
-    assert "src/leak.env:1" in shown and "fixtures/a.txt" not in shown
+    assert "src/leak.env:1" in shown and "fixtures/a.txt:1" in shown
+    assert "fixtures/.maniac-guard.toml: not read" in shown
 
 
 def test_the_commit_msg_hook_blocks_a_key_in_the_message(hook_repo: HookRepo) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from maniac_guard.engine import path_groups, scan_disk
+from maniac_guard.engine import scan_disk
 from maniac_guard.errors import EXIT_USAGE, ConfigError
 from maniac_guard.selection import check_selectors, exit_code, select_findings
 from maniac_guard.summary import ScanResult
@@ -67,10 +67,13 @@ def report_messages(result: ScanResult, target: ScanTarget) -> None:
 
     for path in result.missing_paths:
         print(f"maniac-guard: {printable(path)}: no such file or directory", file=sys.stderr)
-    if target.quiet:
-        return
+    # What could not be read makes the run incomplete (exit 2): shown even with -q.
+    errors = set(result.stages.incomplete or ())
     for message in result.messages:
-        print(f"maniac-guard: {printable(message)}", file=sys.stderr)
+        if message in errors:
+            print(f"maniac-guard: error: {printable(message)}", file=sys.stderr)
+        elif not target.quiet:
+            print(f"maniac-guard: {printable(message)}", file=sys.stderr)
 
 
 def drop_accepted(result: ScanResult, request: ScanRequest) -> None:
@@ -93,11 +96,6 @@ def run_scan(request: ScanRequest) -> int:
         activate_configured_policy(settings)
     source = request.source or scan_disk
     result = source(request)
-    if request.source is None and len(path_groups(request)) > 1:
-        # Each path's own config has selected its rules already; the run's
-        # select/ignore must not drop another config's findings afterwards
-        # (from the keys sent for verification, or a fixed file's re-scan).
-        request.settings = settings = replace(settings, select=[], ignore=[])
     if settings.verify or settings.only_live:
         from maniac_guard.verify import verify_result
 
@@ -116,7 +114,7 @@ def run_scan(request: ScanRequest) -> int:
     if result.missing_paths and len(result.missing_paths) == len(request.paths):
         return EXIT_USAGE  # nothing was scanned: no report that could read as "0 findings"
     emit(result, request)
-    if result.stages.incomplete:  # a git source could not read what was asked
+    if result.stages.incomplete:  # a file, folder or git object that could not be read
         return EXIT_USAGE
     return exit_code(result.findings, settings.fail_on)
 
