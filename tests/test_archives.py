@@ -213,6 +213,11 @@ def test_suppressions_baseline_and_ignore_file_work_on_members(tmp_path: Path) -
     entries = json.loads((tmp_path / "base.json").read_text())["findings"]
     assert {e["path"] for e in entries} == {"b.zip!/conf/.env"}
     assert run_cli("scan", ".", "--baseline", "base.json", cwd=tmp_path).returncode == 0
+    # The entry is stale once the archive named on the command line no longer holds the key.
+    (tmp_path / "b.zip").write_bytes(zip_bytes({"conf/.env": b"MANIAC_API_KEY=\n"}))
+    stale = json.loads(run_cli("scan", "b.zip", "--baseline", "base.json", "--format", "json", cwd=tmp_path).stdout)
+    assert stale["summary"]["baseline_stale"] == len(entries)
+    (tmp_path / "b.zip").write_bytes(zip_bytes({"conf/.env": ENV}))
     fingerprints = {
         f["fingerprint"] for f in json.loads(run_cli("scan", ".", "--format", "json", cwd=tmp_path).stdout)["findings"]
     }
@@ -322,6 +327,10 @@ def test_an_encrypted_member_is_named_and_exits_2_the_others_are_scanned(tmp_pat
     assert code == 2
     assert "locked.zip!/secret.txt: encrypted zip member, not opened" in err
     assert uris(sarif) == {"locked.zip!/conf/.env"}
+    # The SARIF file says what was not scanned, for a reader without stderr.
+    [note] = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert note["level"] == "error" and note["descriptor"]["id"] == "not-scanned"
+    assert note["message"]["text"] == "locked.zip!/secret.txt: encrypted zip member, not opened"
 
 
 def test_a_broken_archive_is_named_and_exits_2(tmp_path: Path) -> None:
@@ -418,3 +427,12 @@ def test_history_names_an_added_archive_it_does_not_open(repo: Repo) -> None:
     sha = repo.commit("add a wheel")
     done = run_cli("scan", "--history", cwd=repo.path, env=repo.env)
     assert f"dist/pkg-1.0.whl at {sha[:12]}: archive, not opened in history scans" in done.stderr
+
+
+def test_fix_leaves_archives_alone(tmp_path: Path) -> None:
+    wheel = zip_bytes({"pkg/client.py": PYTHON})
+    (tmp_path / "pkg.whl").write_bytes(wheel)
+    diff = run_cli("scan", "--diff", ".", cwd=tmp_path)
+    assert "cannot read" not in diff.stderr and "pkg.whl" not in diff.stdout
+    fixed = run_cli("scan", "--fix", ".", cwd=tmp_path)
+    assert fixed.returncode == 1 and (tmp_path / "pkg.whl").read_bytes() == wheel

@@ -71,6 +71,13 @@ def archive_kind(head: bytes) -> str | None:
     return None
 
 
+def archive_member_path(shown: str, cwd: str) -> bool:
+    """Whether a finding's path names a member of an archive (`a.whl!/x.py`):
+    the part before the first `!/` is a file, not a folder."""
+    outer, separator, _ = shown.partition(SEPARATOR)
+    return bool(separator) and os.path.isfile(os.path.join(cwd, outer))
+
+
 def read_head(path: str, follow: bool) -> bytes:
     """The first PEEK_SIZE bytes of a file on disk (b"" when it cannot be read)."""
     flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | (0 if follow else getattr(os, "O_NOFOLLOW", 0))
