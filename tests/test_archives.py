@@ -436,3 +436,25 @@ def test_fix_leaves_archives_alone(tmp_path: Path) -> None:
     assert "cannot read" not in diff.stderr and "pkg.whl" not in diff.stdout
     fixed = run_cli("scan", "--fix", ".", cwd=tmp_path)
     assert fixed.returncode == 1 and (tmp_path / "pkg.whl").read_bytes() == wheel
+
+
+def test_baseline_update_does_not_prune_what_it_could_not_open(tmp_path: Path) -> None:
+    (tmp_path / "b.zip").write_bytes(zip_bytes({"conf/.env": ENV}))
+    assert run_cli("baseline", "create", "-o", "base.json", cwd=tmp_path).returncode == 0
+    before = (tmp_path / "base.json").read_text()
+    (tmp_path / "b.zip").write_bytes(b"PK\x03\x04" + bytes(100))  # now unreadable
+    updated = run_cli("baseline", "update", "-o", "base.json", cwd=tmp_path)
+    assert updated.returncode == 2 and "b.zip: cannot read the zip archive" in updated.stderr
+    assert (tmp_path / "base.json").read_text() == before
+
+
+def test_a_tree_scanned_by_several_processes_still_exits_2(tmp_path: Path) -> None:
+    for i in range(150):  # enough files for the parallel scan
+        (tmp_path / f"f{i:03}.txt").write_text("nothing here\n")
+    (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04" + bytes(100))
+    done = run_cli("scan", ".", "-j", "2", "--format", "json", cwd=tmp_path)
+    assert done.returncode == 2
+    report = json.loads(done.stdout)
+    assert report["summary"]["incomplete"] == [
+        "bad.zip: cannot read the zip archive (File is not a zip file); not scanned"
+    ]
