@@ -170,6 +170,18 @@ def test_a_key_inside_each_kind_of_archive_is_found_named_on_the_command_line(tm
     assert KEY not in json.dumps(sarif)
 
 
+def test_a_zipapp_with_its_shebang_line_is_opened(tmp_path: Path) -> None:
+    import zipapp
+
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__main__.py").write_text("print('hi')\n")
+    (tmp_path / "app" / "settings.env").write_bytes(ENV)
+    zipapp.create_archive(tmp_path / "app", tmp_path / "tool.pyz", interpreter="/usr/bin/env python3")
+    done = run_cli("scan", "tool.pyz", "--format", "json", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert {f["path"] for f in json.loads(done.stdout)["findings"]} == {"tool.pyz!/settings.env"}
+
+
 def test_archives_in_a_tree_are_found_by_their_bytes_not_only_their_names(tmp_path: Path) -> None:
     (tmp_path / "blob.bin").write_bytes(zip_bytes({"a/.env": ENV}))  # a zip by any name
     (tmp_path / "notes.zip").write_text(f"not a zip: {KEY}\n")  # a text file by any name

@@ -68,6 +68,10 @@ def archive_kind(head: bytes) -> str | None:
                     return kind
     if head[257:265].startswith(_TAR_MAGIC):
         return "tar"
+    if head.startswith(b"#!"):  # a zipapp (.pyz): a shebang line, then the zip
+        after = head.find(b"\n", 0, 256) + 1
+        if after and head.startswith(_ZIP_MAGIC, after):
+            return "zip"
     return None
 
 
