@@ -224,8 +224,8 @@ class _Run:
                     if bound.whole:
                         raise
                     self.report.problems.append(f"{_shown(name)}: {bound.reason}; not scanned")
-                except NotImplementedError as exc:
-                    self.report.problems.append(f"{_shown(name)}: {_why(exc)}; not scanned")
+                except format_errors() as exc:  # one broken member: the others are still read
+                    self.report.problems.append(f"{_shown(name)}: cannot read this member ({_why(exc)}); not scanned")
 
     def _tar(self, stream: Inflating, shown: str, depth: int) -> Iterator[SourceFile]:
         import tarfile

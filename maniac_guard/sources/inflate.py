@@ -209,13 +209,28 @@ def _inflate_bz2(raw: Counting, decompressor: bz2.BZ2Decompressor) -> Iterator[b
 
 
 def format_errors() -> tuple[type[Exception], ...]:
-    """What a broken or truncated archive raises: zipfile, tarfile, zlib,
-    lzma errors, gzip's (an OSError), EOFError for a stream cut short."""
+    """What a broken, truncated or hostile archive makes the standard
+    library raise: zipfile, tarfile, zlib and lzma errors, gzip's (an
+    OSError), EOFError for a stream cut short, and what zipfile raises on
+    fields it does not check (a negative seek: ValueError; a bad name:
+    UnicodeDecodeError; a short extra field: IndexError or struct.error; an
+    unknown version: NotImplementedError). Found by fuzzing each kind."""
+    import struct
     import tarfile
     import zipfile
     import zlib
 
-    errors: tuple[type[Exception], ...] = (zipfile.BadZipFile, tarfile.TarError, zlib.error, OSError, EOFError)
+    errors: tuple[type[Exception], ...] = (
+        zipfile.BadZipFile,
+        tarfile.TarError,
+        zlib.error,
+        struct.error,
+        OSError,
+        EOFError,
+        ValueError,
+        IndexError,
+        NotImplementedError,
+    )
     try:
         import lzma
 
