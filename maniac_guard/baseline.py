@@ -160,8 +160,12 @@ def configured(settings: Settings) -> str | None:
 
 
 def in_scope(entry: Entry, folder: str, paths: Sequence[str]) -> bool:
-    """Whether a scan of `paths` could have seen this entry's file."""
-    target = os.path.normpath(os.path.join(folder, entry.path))
+    """Whether a scan of `paths` could have seen this entry's file (for a
+    member of an archive, `a.whl!/x.env`: the archive)."""
+    from maniac_guard.sources.archives import SEPARATOR, archive_member_path
+
+    path = entry.path.partition(SEPARATOR)[0] if archive_member_path(entry.path, folder) else entry.path
+    target = os.path.normpath(os.path.join(folder, path))
     for path in paths or ["."]:
         root = os.path.abspath(path)
         if target == root or target.startswith(root.rstrip(os.sep) + os.sep):

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from maniac_guard.engine import scan_sources
 from maniac_guard.selection import enabled_rules
 from maniac_guard.sources import SourceFile
+from maniac_guard.sources.archives import archive_kind
 from maniac_guard.sources.files import Excluder, read_file, to_source
 from maniac_guard.sources.git import (
     GitError,
@@ -73,6 +74,9 @@ def scan_staged(target: ScanTarget) -> ScanResult:
             if data is None:
                 errors.append(why or f"{shown}: cannot be read")
                 continue
+            if archive_kind(data) is not None:  # a staged wheel or zip: its members, as `scan` reads them
+                yield from _archive_members(shown, data, settings.max_file_size, result, errors)
+                continue
             source, skipped, message = to_source(shown, data)
             if source is None:
                 result.skipped[skipped or "unreadable"] += 1
@@ -99,6 +103,18 @@ def _index_key(git_dir: str) -> str:
     except OSError:
         return "index"
     return f"index:{found.st_size}:{found.st_mtime_ns}"
+
+
+def _archive_members(
+    shown: str, data: bytes, max_size: int, result: ScanResult, errors: list[str]
+) -> Iterator[SourceFile]:
+    from maniac_guard.sources.archives import ArchiveLimits, ArchiveReport, archive_sources
+
+    report = ArchiveReport()
+    yield from archive_sources(shown, data, archive_kind(data) or "", ArchiveLimits(max_member_size=max_size), report)
+    result.messages.extend(report.messages)
+    result.skipped.update(report.skipped)
+    errors.extend(report.problems)
 
 
 def scan_commit_msg(target: ScanTarget) -> ScanResult:

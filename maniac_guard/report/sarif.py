@@ -37,6 +37,7 @@ SRCROOT = "%SRCROOT%"
 MAX_RESULTS = 25_000  # GitHub code scanning's limit per run
 MAX_FULL_DESCRIPTION = 1_024  # GitHub code scanning's limit
 TRUNCATED_ID = "results-left-out"
+INCOMPLETE_ID = "not-scanned"
 
 
 def help_uri(rule: Rule) -> str:
@@ -186,8 +187,15 @@ def most_severe(findings: list[Finding], limit: int = MAX_RESULTS) -> list[Findi
     return ordered[:limit]
 
 
-def invocation(total: int, kept: int) -> dict[str, Any]:
+def invocation(total: int, kept: int, incomplete: list[str] | None = None) -> dict[str, Any]:
     done: dict[str, Any] = {"executionSuccessful": True}
+    # What could not be scanned (an archive past a bound, a missing LFS
+    # object): the run exits 2, and the SARIF file says why.
+    notes: list[dict[str, Any]] = [
+        {"level": "error", "message": {"text": line}, "descriptor": {"id": INCOMPLETE_ID}} for line in incomplete or []
+    ]
+    if notes:
+        done["toolExecutionNotifications"] = notes
     if kept < total:
         text = (
             f"{total - kept:,} of {total:,} results left out: GitHub code scanning takes at most "
@@ -195,11 +203,12 @@ def invocation(total: int, kept: int) -> dict[str, Any]:
             "(--format json lists them all)."
         )
         done["toolExecutionNotifications"] = [
+            *notes,
             {
                 "level": "warning",
                 "message": {"text": text},
                 "descriptor": {"id": TRUNCATED_ID},
-            }
+            },
         ]
     return done
 
@@ -236,7 +245,7 @@ def render(result: ScanResult, context: ReportContext) -> str:
                         "rules": [rule_descriptor(rule) for rule in rules],
                     }
                 },
-                "invocations": [invocation(len(result.findings), len(kept))],
+                "invocations": [invocation(len(result.findings), len(kept), result.stages.incomplete)],
                 "originalUriBaseIds": locator.base_ids(),
                 "results": [_result(f, index, locator, hashes) for f in kept]
                 + [{**_result(f, index, locator, hashes), "suppressions": [IN_SOURCE]} for f in hidden],

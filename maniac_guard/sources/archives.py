@@ -20,19 +20,24 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, cast
+from typing import IO, cast
 
 from maniac_guard.findings import mask_keys_in_text
 from maniac_guard.sources import SourceFile
-
-if TYPE_CHECKING:
-    import bz2
-    import zipfile
-    import zlib
+from maniac_guard.sources.inflate import (
+    CHUNK,
+    PEEK_SIZE,
+    ArchiveBound,
+    Counting,
+    Inflating,
+    declared_members,
+    decompressing,
+    format_errors,
+    read_up_to,
+    zip_member_chunks,
+)
 
 SEPARATOR = "!/"  # `outer.zip!/inner/path`, as Java's jar: URLs write it
-HEAD_SIZE = 512  # enough for every magic below (tar's sits at byte 257)
-_CHUNK = 64 * 1024
 
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a first member, or an empty archive
 _COMPRESSED_MAGIC = {b"\x1f\x8b\x08": "gzip", b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz"}
@@ -63,18 +68,29 @@ def archive_kind(head: bytes) -> str | None:
                     return kind
     if head[257:265].startswith(_TAR_MAGIC):
         return "tar"
+    if head.startswith(b"#!"):  # a zipapp (.pyz): a shebang line, then the zip
+        after = head.find(b"\n", 0, 256) + 1
+        if after and head.startswith(_ZIP_MAGIC, after):
+            return "zip"
     return None
 
 
+def archive_member_path(shown: str, cwd: str) -> bool:
+    """Whether a finding's path names a member of an archive (`a.whl!/x.py`):
+    the part before the first `!/` is a file, not a folder."""
+    outer, separator, _ = shown.partition(SEPARATOR)
+    return bool(separator) and os.path.isfile(os.path.join(cwd, outer))
+
+
 def read_head(path: str, follow: bool) -> bytes:
-    """The first HEAD_SIZE bytes of a file on disk (b"" when it cannot be read)."""
+    """The first PEEK_SIZE bytes of a file on disk (b"" when it cannot be read)."""
     flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | (0 if follow else getattr(os, "O_NOFOLLOW", 0))
     try:
         fd = os.open(path, flags)
     except OSError:
         return b""
     try:
-        return os.pread(fd, HEAD_SIZE, 0)
+        return os.pread(fd, PEEK_SIZE, 0)
     except OSError:
         return b""
     finally:
@@ -113,13 +129,8 @@ class ArchiveReport:
     archives: int = 0  # archives opened, nested ones included
 
 
-class _Bound(Exception):
-    """A bound was passed. `whole`: the archive on disk is given up."""
-
-    def __init__(self, reason: str, whole: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.whole = whole
+def _size(count: int) -> str:
+    return f"{count >> 20:,} MiB" if count >= 1 << 20 else f"{count:,} bytes"
 
 
 def _shown(text: str) -> str:
@@ -146,14 +157,17 @@ class _Run:
     def charge(self, count: int) -> None:
         self.total += count
         if self.total > self.limits.max_total_bytes:
-            raise _Bound(
-                f"more than {self.limits.max_total_bytes >> 20} MiB decompressed (the budget per archive)", True
+            raise ArchiveBound(
+                f"more than {_size(self.limits.max_total_bytes)} decompressed (the budget per archive)", True
             )
+
+    def stream(self, chunks: Iterator[bytes], compressed: Callable[[], int] | None) -> Inflating:
+        return Inflating(chunks, compressed, self.charge, self.limits)
 
     def count_member(self) -> None:
         self.members += 1
         if self.members > self.limits.max_members:
-            raise _Bound(f"more than {self.limits.max_members:,} members", True)
+            raise ArchiveBound(f"more than {self.limits.max_members:,} members", True)
 
     def archive(self, fileobj: IO[bytes], shown: str, kind: str, depth: int) -> Iterator[SourceFile]:
         """The text members of one archive (any depth). A bound passed by the
@@ -164,25 +178,30 @@ class _Run:
             if kind == "zip":
                 yield from self._zip(fileobj, shown, depth)
             elif kind == "tar":
-                yield from self._tar(
-                    _Inflating(iter(lambda: fileobj.read(_CHUNK), b""), None, self, shown), shown, depth
-                )
+                yield from self._tar(self.stream(iter(lambda: fileobj.read(CHUNK), b""), None), shown, depth)
             else:
                 yield from self._compressed(fileobj, shown, kind, depth)
-        except _Bound as bound:
+        except ArchiveBound as bound:
             if bound.whole and depth > 1:
                 raise  # the archive on disk is given up, not only this one
             self.report.problems.append(f"{_shown(shown)}: {bound.reason}; not scanned further")
-        except _format_errors() as exc:
+        except format_errors() as exc:
             self.report.problems.append(f"{_shown(shown)}: cannot read the {kind} archive ({_why(exc)}); not scanned")
 
     def _zip(self, fileobj: IO[bytes], shown: str, depth: int) -> Iterator[SourceFile]:
         import zipfile
 
+        # zipfile reads the whole central directory at once (10 million
+        # entries: gigabytes): its declared size is checked first.
+        declared, room = declared_members(fileobj)
+        if self.members + declared > self.limits.max_members:
+            raise ArchiveBound(f"{declared:,} members, over the limit of {self.limits.max_members:,}", True)
+        if self.members + room > self.limits.max_members:
+            raise ArchiveBound(f"a central directory with room for {room:,} members, over the limit", True)
         with zipfile.ZipFile(fileobj) as archive:
             infos = archive.infolist()
             if self.members + len(infos) > self.limits.max_members:
-                raise _Bound(f"{len(infos):,} members, over the limit of {self.limits.max_members:,}", True)
+                raise ArchiveBound(f"{len(infos):,} members, over the limit of {self.limits.max_members:,}", True)
             for info in infos:
                 self.count_member()
                 if info.is_dir():
@@ -199,16 +218,16 @@ class _Run:
                     )
                     continue
                 try:
-                    stream = _zip_member(archive, info, self, name)
+                    stream = self.stream(*zip_member_chunks(archive, info))
                     yield from self.member(stream, name, depth)
-                except _Bound as bound:
+                except ArchiveBound as bound:
                     if bound.whole:
                         raise
                     self.report.problems.append(f"{_shown(name)}: {bound.reason}; not scanned")
-                except NotImplementedError as exc:
-                    self.report.problems.append(f"{_shown(name)}: {_why(exc)}; not scanned")
+                except format_errors() as exc:  # one broken member: the others are still read
+                    self.report.problems.append(f"{_shown(name)}: cannot read this member ({_why(exc)}); not scanned")
 
-    def _tar(self, stream: _Inflating, shown: str, depth: int) -> Iterator[SourceFile]:
+    def _tar(self, stream: Inflating, shown: str, depth: int) -> Iterator[SourceFile]:
         import tarfile
 
         # Stream mode: members in order, nothing seeks, nothing is extracted.
@@ -223,11 +242,11 @@ class _Run:
                     yield from self.member(member, name, depth)
 
     def _compressed(self, fileobj: IO[bytes], shown: str, kind: str, depth: int) -> Iterator[SourceFile]:
-        counted = _Counting(fileobj)
-        with _decompressing(kind, cast("IO[bytes]", counted)) as opened:
+        counted = Counting(fileobj)
+        with decompressing(kind, cast("IO[bytes]", counted)) as opened:
             # The library's readers ask their decompressor for at most what
             # read() wants, so a bomb never expands in memory beyond a chunk.
-            stream = _Inflating(iter(lambda: opened.read(_CHUNK), b""), counted.count, self, shown)
+            stream = self.stream(iter(lambda: opened.read(CHUNK), b""), counted.count)
             head = stream.peek()
             if archive_kind(head) == "tar":  # .tar.gz, .tgz: the compression is not shown
                 yield from self._tar(stream, shown, depth)
@@ -239,13 +258,13 @@ class _Run:
             self.count_member()
             yield from self.member(stream, f"{shown}{SEPARATOR}{inner}", depth)
 
-    def member(self, stream: IO[bytes] | _Inflating, name: str, depth: int) -> Iterator[SourceFile]:
+    def member(self, stream: IO[bytes] | Inflating, name: str, depth: int) -> Iterator[SourceFile]:
         """One member: an archive opened in turn, a text file yielded, a
         binary one left after its first bytes."""
         from maniac_guard.sources.files import BINARY_SNIFF, is_binary, to_source
 
         limit = self.limits.max_member_size
-        head = _read_up_to(stream, BINARY_SNIFF)
+        head = read_up_to(stream, BINARY_SNIFF)
         kind = archive_kind(head)
         if kind in OPENED:
             if depth >= self.limits.max_depth:
@@ -253,7 +272,7 @@ class _Run:
                     f"{_shown(name)}: archive nested more than {self.limits.max_depth} deep, not opened"
                 )
                 return
-            data = head + _read_up_to(stream, limit + 1 - len(head))
+            data = head + read_up_to(stream, limit + 1 - len(head))
             if len(data) > limit:
                 self.report.problems.append(
                     f"{_shown(name)}: archive inside an archive over the {limit / 1048576:.1f} MiB "
@@ -272,7 +291,7 @@ class _Run:
         if is_binary(head):
             self.report.skipped["binary"] += 1
             return
-        data = head + _read_up_to(stream, limit + 1 - len(head))
+        data = head + read_up_to(stream, limit + 1 - len(head))
         if len(data) > limit:
             self.report.skipped["too-large"] += 1
             self.report.messages.append(f"{_shown(name)}: over the {limit / 1048576:.1f} MiB limit, skipped")
@@ -284,153 +303,6 @@ class _Run:
                 self.report.messages.append(_shown(message))
             return
         yield source
-
-
-def _decompressing(kind: str, raw: IO[bytes]) -> IO[bytes]:
-    if kind == "gzip":
-        import gzip
-
-        return cast("IO[bytes]", gzip.GzipFile(fileobj=raw, mode="rb"))
-    if kind == "bzip2":
-        import bz2
-
-        return bz2.BZ2File(raw)
-    import lzma
-
-    return lzma.LZMAFile(raw)
-
-
-class _Counting:
-    """A file's reads, counted: the compressed bytes a decompressor consumed."""
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        self.raw = raw
-        self.consumed = 0
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.raw.read(size)
-        self.consumed += len(data)
-        return data
-
-    def count(self) -> int:
-        return self.consumed
-
-
-class _Inflating:
-    """`read()` over decompressed chunks, each charged to the run's budget
-    and checked against the compression ratio (`compressed`: the bytes
-    consumed so far; None for data stored as it is)."""
-
-    def __init__(self, chunks: Iterator[bytes], compressed: Callable[[], int] | None, run: _Run, shown: str) -> None:
-        self.chunks = chunks
-        self.compressed = compressed
-        self.run = run
-        self.shown = shown
-        self.buffer = b""
-        self.out = 0
-
-    def _pull(self) -> bool:
-        chunk = next(self.chunks, b"")
-        if not chunk:
-            return False
-        self.out += len(chunk)
-        self.run.charge(len(chunk))
-        if self.compressed is not None and self.out > self.run.limits.ratio_after:
-            ratio = self.out // max(self.compressed(), 1)
-            if ratio > self.run.limits.max_ratio:
-                raise _Bound(f"expands over {self.run.limits.max_ratio} times (a zip bomb?)")
-        self.buffer += chunk
-        return True
-
-    def peek(self) -> bytes:
-        while len(self.buffer) < HEAD_SIZE and self._pull():
-            pass
-        return self.buffer[:HEAD_SIZE]
-
-    def read(self, size: int = -1) -> bytes:
-        while (size < 0 or len(self.buffer) < size) and self._pull():
-            pass
-        if size < 0:
-            size = len(self.buffer)
-        data, self.buffer = self.buffer[:size], self.buffer[size:]
-        return data
-
-
-def _read_up_to(stream: IO[bytes] | _Inflating, size: int) -> bytes:
-    parts: list[bytes] = []
-    while size > 0:
-        data = stream.read(min(size, _CHUNK))
-        if not data:
-            break
-        parts.append(data)
-        size -= len(data)
-    return b"".join(parts)
-
-
-def _zip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, run: _Run, name: str) -> _Inflating:
-    """A zip member's bytes, decompressed here with a bound on each step:
-    zipfile's own readers inflate bzip2 and LZMA without one (a few KB of
-    bzip2 can expand to gigabytes in memory)."""
-    import copy
-    import zipfile
-    import zlib
-
-    method = info.compress_type
-    if method == zipfile.ZIP_LZMA:
-        # LZMA expands at most ~7,000 times per 4 KiB zipfile reads: bounded.
-        lzma_file = archive.open(info)
-        return _Inflating(iter(lambda: lzma_file.read(_CHUNK), b""), lambda: info.compress_size, run, name)
-    if method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2):
-        raise NotImplementedError(f"compression method {method} is not supported, not opened")
-    raw_info = copy.copy(info)  # the compressed bytes, as stored
-    raw_info.compress_type = zipfile.ZIP_STORED
-    raw_info.file_size = info.compress_size
-    del raw_info.CRC  # the stored bytes' CRC is not the member's: not checked
-    raw = _Counting(archive.open(raw_info))
-    if method == zipfile.ZIP_STORED:
-        return _Inflating(iter(lambda: raw.read(_CHUNK), b""), None, run, name)
-    if method == zipfile.ZIP_DEFLATED:
-        return _Inflating(_inflate_deflate(raw, zlib.decompressobj(-15)), raw.count, run, name)
-    import bz2
-
-    return _Inflating(_inflate_bz2(raw, bz2.BZ2Decompressor()), raw.count, run, name)
-
-
-def _inflate_deflate(raw: _Counting, decompressor: zlib._Decompress) -> Iterator[bytes]:
-    while not decompressor.eof:
-        data = decompressor.unconsumed_tail or raw.read(_CHUNK)
-        if not data:
-            return
-        out = decompressor.decompress(data, _CHUNK)
-        if out:
-            yield out
-
-
-def _inflate_bz2(raw: _Counting, decompressor: bz2.BZ2Decompressor) -> Iterator[bytes]:
-    while not decompressor.eof:
-        data = raw.read(_CHUNK) if decompressor.needs_input else b""
-        if decompressor.needs_input and not data:
-            return
-        out = decompressor.decompress(data, _CHUNK)
-        if out:
-            yield out
-
-
-def _format_errors() -> tuple[type[Exception], ...]:
-    """What a broken or truncated archive raises: zipfile, tarfile, zlib,
-    lzma errors, gzip's (an OSError), EOFError for a stream cut short."""
-    import tarfile
-    import zipfile
-    import zlib
-
-    errors: tuple[type[Exception], ...] = (zipfile.BadZipFile, tarfile.TarError, zlib.error, OSError, EOFError)
-    try:
-        import lzma
-
-        errors += (lzma.LZMAError,)
-    except ImportError:  # a Python built without liblzma
-        pass
-    return errors
 
 
 def _why(exc: BaseException) -> str:
@@ -467,8 +339,4 @@ def _archive_of(
     if kind in NOT_OPENED:
         report.problems.append(f"{_shown(shown)}: {kind} archive, not opened (maniac-guard reads zip and tar)")
         return
-    run = _Run(limits, report)
-    try:
-        yield from run.archive(fileobj, shown, kind, 1)
-    except _Bound as bound:  # passed inside a nested archive: the whole archive on disk stops
-        report.problems.append(f"{_shown(shown)}: {bound.reason}; not scanned further")
+    yield from _Run(limits, report).archive(fileobj, shown, kind, 1)
