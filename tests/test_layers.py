@@ -32,7 +32,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("engine", ("engine", "prefilter", "forkshare", "detectorcache")),
     ("stages", ("ignorefile", "baseline", "verify", "fix", "history", "staged", "ci", "ci_git")),
     ("reports", ("report",)),
-    ("commands", ("commands", "cli", "__main__")),
+    ("commands", ("commands", "cli", "__main__", "lsp")),
 )
 
 
