@@ -438,6 +438,15 @@ def policy_command(
     )
 
 
+@main.command("lsp")
+@click.option("--stdio", is_flag=True, help="Talk LSP over stdin/stdout (the only transport; editors pass it).")
+def lsp_command(stdio: bool) -> None:
+    """Language server for editors: diagnostics, quick fixes and hovers as you type (needs the `lsp` extra)."""
+    from maniac_guard.commands.lsp import run_command
+
+    sys.exit(run_command())
+
+
 @main.command("pre-receive")
 @click.option(
     "--timeout",
