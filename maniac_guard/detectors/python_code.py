@@ -37,7 +37,7 @@ NOTEBOOK_SUFFIX = ".ipynb"
 # building a key from pieces has one: "mk-" + …, f"mk-{…}", ("mk-ab" "cd")).
 # `api_key` or `Authorization` alone cannot make a finding, an `mk-` in a
 # comment or mid-sentence is MG101's, and every file they let through is parsed.
-HINTS = (rb"(?:from|import)[ \t]+maniac\b", rb"MANIAC_", rb"maniac\.ai", rb"[\"']mk-")
+HINTS = (rb"(?:from|import)[ \t]+maniac\b", rb"MANIAC_", rb"maniac\.ai", rb"[\"']mk-", rb"[\"']--api-key")
 # Without the native prefilter (a hook's few files), three substring searches
 # first (fast), the exact gate only on their hits.
 _CHEAP = tuple(re.compile(literal).search for literal in (rb"aniac", rb"ANIAC_", rb"mk-"))

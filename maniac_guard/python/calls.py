@@ -135,7 +135,7 @@ def _method(flow: Flow, receiver: Values, name: str, node: ast.Call, mod: Module
             out.append(opaque(strings))
     for value in others:
         if isinstance(value, DictV):
-            out.append(_dict_method(value, name, args))
+            out.append(_dict_method(value, name, args, node, mod.path))
         elif isinstance(value, SeqV):
             out.append(value.more if name == "pop" else UNKNOWN if name != "copy" else (value,))
         elif isinstance(value, Env):
@@ -148,7 +148,7 @@ def _method(flow: Flow, receiver: Values, name: str, node: ast.Call, mod: Module
     return union(*out)
 
 
-def _dict_method(value: DictV, name: str, args: Args) -> Values:
+def _dict_method(value: DictV, name: str, args: Args, site: ast.expr, path: str) -> Values:
     if name in ("get", "pop", "setdefault") and args.pos:
         keys = [k.value for k in texts(args.pos[0])]
         hits = [v for key, v in value.items if key in keys]
@@ -161,7 +161,10 @@ def _dict_method(value: DictV, name: str, args: Args) -> Values:
     if name == "values":
         return (SeqV(None, union(*(v for _, v in value.items))),)
     if name == "items":
-        return (SeqV(None, tuple(SeqV((UNKNOWN, v)) for _, v in value.items)),)
+        pairs = tuple(SeqV(((Text(k, site, path),), v)) for k, v in value.items)
+        return (SeqV(None, union(pairs, UNKNOWN) if value.open else pairs),)
+    if name == "keys":
+        return (SeqV(None, tuple(Text(k, site, path) for k, _ in value.items)),)
     if name == "copy":
         return (value,)
     return UNKNOWN
@@ -179,6 +182,25 @@ def _external(flow: Flow, qname: str, args: Args, site: ast.Call, mod: ModuleInf
         return first if first is not None else UNKNOWN
     if qname in DECODERS and first is not None:
         return strops.decode(DECODERS[qname], first)
+    if qname == "builtins.next" and first is not None:
+        return union(flow.iterate(first), args.pos[1] if len(args.pos) > 1 else ())
+    if qname in ("builtins.iter", "builtins.reversed") and first is not None:
+        return first if qname == "builtins.iter" else (SeqV(None, flow.iterate(first)),)
+    if qname.startswith("builtins.str.") and first is not None:
+        method = qname.removeprefix("builtins.str.")
+        if method in ("split", "rsplit", "splitlines", "partition", "rpartition"):
+            return strops.split(method, first, list(args.pos[1:]))
+        if method in strops.PURE_METHODS:
+            return strops.method(method, first, list(args.pos[1:]), dict(args.kw), site, mod.path)
+    if qname in ("builtins.map", "builtins.filter") and len(args.pos) == 2 and first is not None:
+        if qname == "builtins.filter":
+            return (SeqV(None, flow.iterate(args.pos[1])),)
+        mapped = [apply(flow, first, Args(((item,),)), site, mod) for item in flow.iterate(args.pos[1])[:8]]
+        return (SeqV(None, union(*mapped)),)
+    if qname == "builtins.enumerate" and first is not None:
+        return (SeqV(None, tuple(SeqV((UNKNOWN, (item,))) for item in flow.iterate(first))),)
+    if qname == "builtins.zip" and len(args.pos) >= 2:
+        return _zip(flow, args.pos)
     if qname in SEQUENCES and first is not None:
         return (SeqV(None, flow.iterate(first)),)
     if qname == "builtins.dict":
@@ -226,6 +248,17 @@ def _external(flow: Flow, qname: str, args: Args, site: ast.Call, mod: ModuleInf
             return first
         return UNKNOWN
     return opaque(*args.pos, *(v for _, v in args.kw))
+
+
+def _zip(flow: Flow, given: tuple[Values, ...]) -> Values:
+    """`zip(a, b)` keeps pairs together when every sequence is known by position."""
+    columns = []
+    for values in given:
+        seqs = [v for v in values if isinstance(v, SeqV)]
+        if len(seqs) != 1 or len(values) != 1 or seqs[0].elts is None or seqs[0].more:
+            return (SeqV(None, (SeqV(None, union(*(flow.iterate(v) for v in given))),)),)
+        columns.append(seqs[0].elts)
+    return (SeqV(tuple((SeqV(tuple(row)),) for row in zip(*columns))),)
 
 
 def entered(flow: Flow, values: Values) -> Values:

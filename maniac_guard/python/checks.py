@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 from maniac_guard.findings import mask
 from maniac_guard.keyshape import looks_like_key
-from maniac_guard.python.domain import Frame, Step, Values
+from maniac_guard.python.domain import ClassV, Frame, SeqV, Step, Values
 from maniac_guard.python.flow import Flow
-from maniac_guard.python.fold import Folded, Values2Folded, sdk_value
+from maniac_guard.python.fold import Folded, Values2Folded, cli_keys, sdk_base, sdk_value
 from maniac_guard.python.issues import (
     DROP_GETENV_DEFAULT,
     DROP_OR_FALLBACK,
@@ -40,6 +40,8 @@ from maniac_guard.python.values import (
 GETENV = frozenset({"os.getenv", "os.environ.get"})
 ENV_SETTERS = frozenset({"os.environ.setdefault", "os.putenv"})
 ENV_UPDATE = "os.environ.update"
+SUBPROCESS = ("subprocess.", "asyncio.create_subprocess_")
+CLI = "the maniac CLI's --api-key"
 PARTIAL = frozenset({"functools.partial"})
 LEGACY_KEY_FIELDS = ("apiKey", "api_key")
 
@@ -115,8 +117,14 @@ class Checker(Resolver):
             partial_sdk = None if sdk is not None else self._partial_sdk(call)
             if sdk is not None or partial_sdk is not None:
                 self._check_sdk_call(call.node, sdk or partial_sdk or "", partial=partial_sdk is not None)
+            elif self._super_sdk(call.node) is not None:
+                self._check_sdk_call(call.node, self._super_sdk(call.node) or "")
             elif call.qnames & ENV_SETTERS:
-                self._check_env_setter(call)
+                self._check_env_setter(call, "os.putenv" if "os.putenv" in call.qnames else "os.environ.setdefault")
+            elif isinstance(call.node.func, ast.Attribute) and call.node.func.attr == "setenv":
+                self._check_env_setter(call, "monkeypatch.setenv")
+            elif any(q.startswith(SUBPROCESS) for q in call.qnames):
+                self._check_subprocess(call.node)
             elif ENV_UPDATE in call.qnames:
                 self._check_env_update(call)
             elif any(k.arg == "headers" for k in call.node.keywords):
@@ -194,31 +202,32 @@ class Checker(Resolver):
             frames += self.reach.frames(expr)
         return frames
 
-    def _judge_sdk_value(self, folded: Folded, call: ast.Call, sdk: str) -> None:
+    def _judge_sdk_value(self, folded: Folded, call: ast.Call, sdk_name: str) -> None:
+        sdk = sdk_name if sdk_name == CLI else f"{sdk_name}()"  # the CLI's name carries its own words
         kind = classify(folded.value, self.in_test)
         secret = env_name = None
         via = folded.via
         if kind == REAL:
             secret = folded.value
             if via is not None:
-                rule, message = "MG202", f"credential {mask(secret)} is passed to {via}() and on to {sdk}()"
+                rule, message = "MG202", f"credential {mask(secret)} is passed to {via}() and on to {sdk}"
             elif folded.compound:
-                rule, message = "MG203", f"credential {mask(secret)} is built from pieces and passed to {sdk}()"
+                rule, message = "MG203", f"credential {mask(secret)} is built from pieces and passed to {sdk}"
             elif folded.through_name:
                 rule = "MG202"
-                message = f"credential {mask(secret)} is assigned here and passed to {sdk}() through a name"
+                message = f"credential {mask(secret)} is assigned here and passed to {sdk} through a name"
             else:
-                rule, message = "MG201", f"hardcoded credential {mask(secret)} passed to {sdk}()"
+                rule, message = "MG201", f"hardcoded credential {mask(secret)} passed to {sdk}"
         elif kind == ENV_NAME:
             env_name = folded.value.strip()
             rule = "MG207"
             message = (
-                f"{sdk}() gets the name {env_name!r} as its API key, not the variable's value; "
+                f"{sdk} gets the name {env_name!r} as its API key, not the variable's value; "
                 f'use os.getenv("{env_name}") or leave api_key out'
             )
         elif kind == PLACEHOLDER and not self.in_test:
             rule = "MG208"
-            message = f"placeholder {short(folded.value)} passed to {sdk}() as the API key; read MANIAC_API_KEY instead"
+            message = f"placeholder {short(folded.value)} passed to {sdk} as the API key; read MANIAC_API_KEY instead"
         else:
             return  # Empty strings, and placeholders in test code: nothing to say.
         through = folded.through_name or via is not None
@@ -275,6 +284,8 @@ class Checker(Resolver):
                 continue
             if not force and not looks_like_key(credential):
                 continue
+            if folded.path is not None:  # built in another file: reported at the literal itself
+                folded = self.reach.narrow(folded, credential)
             message = f"credential {mask(credential)} in the {header} header of {where}"
             fix: tuple[str | None, Located | None, str | None] = (None, None, None)
             if sdk_call and not folded.through_name:
@@ -355,12 +366,11 @@ class Checker(Resolver):
                 fix = (REMOVE_STATEMENT, statement, "unsafe")
             self._issue("MG204", message, folded, value, fix, call_site, sink=sink or statement)
 
-    def _check_env_setter(self, call: Call) -> None:
+    def _check_env_setter(self, call: Call, how: str) -> None:
         given = positional(call.node)
         if len(given) < 2:
             return
         name = self.fold(given[0])
-        how = "os.putenv" if "os.putenv" in call.qnames else "os.environ.setdefault"
         self._check_env_write(name.value if name else None, self.options(given[1]), call.statement, how, sink=call.node)
 
     def _check_env_update(self, call: Call) -> None:
@@ -372,6 +382,35 @@ class Checker(Resolver):
             self._check_env_write(
                 name, values, call.statement, "os.environ.update", single=len(pairs) == 1, sink=call.node
             )
+
+    # ---- another process -------------------------------------------------
+
+    def _check_subprocess(self, call: ast.Call) -> None:
+        """A child's environment (`env={"MANIAC_API_KEY": …}`), and the SDK's
+        CLI given `--api-key` in its argument list."""
+        for keyword in call.keywords:
+            if keyword.arg == "env":
+                for name, values in self._headers(self.reach.eval(keyword.value)):
+                    self._check_env_write(name, values, None, "a subprocess's env:", single=False, sink=call)
+        argv = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "args"), None)
+        if argv is None:
+            return
+        for value in self.reach.eval(argv):
+            if isinstance(value, SeqV) and value.elts is not None:
+                for folded in cli_keys(self.reach, value.elts):
+                    self._judge_sdk_value(folded, call, CLI)
+
+    def _super_sdk(self, call: ast.Call) -> str | None:
+        """`super().__init__(…)` in a subclass of the SDK's client: that class."""
+        func = call.func
+        if not (isinstance(func, ast.Attribute) and func.attr == "__init__" and isinstance(func.value, ast.Call)):
+            return None
+        maker = func.value.func
+        if not (isinstance(maker, ast.Name) and maker.id == "super"):
+            return None
+        owner = self.module.owner(call)
+        cls = self.module.enclosing_class(owner) if owner is not None else None
+        return None if cls is None else sdk_base(self.flow, ClassV(cls, self.module))
 
     # ---- pieces -----------------------------------------------------------
 

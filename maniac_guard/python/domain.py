@@ -35,6 +35,7 @@ class Text:
     steps: tuple[Step, ...] = field(default=(), compare=False)
     via: str | None = field(default=None, compare=False)  # first function it was passed to
     raw: str | None = field(default=None, compare=False)  # the literal, when decoded from it
+    parts: tuple[Text, ...] = field(default=(), compare=False)  # what it was built from
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ wrapper: `def client(key): return Maniac(api_key=key)` called as
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from maniac_guard.python import objects
 from maniac_guard.python.domain import ClassV, DictV, EnumV, ExtV, Frame, FuncV, Step, Text, Values, deps_of
@@ -32,6 +32,7 @@ class Folded:
     steps: tuple[Step, ...] = ()
     via: str | None = None  # the function it was first passed to
     raw: str | None = None  # the literal it was decoded from
+    origin: Text | None = field(default=None, compare=False)
 
 
 class Values2Folded:
@@ -43,7 +44,23 @@ class Values2Folded:
 
     def _folded(self, value: Text) -> Folded:
         path = None if value.path == self.mod.path else value.path
-        return Folded(value.value, value.site, value.compound, value.through, path, value.steps, value.via, value.raw)
+        return Folded(
+            value.value, value.site, value.compound, value.through, path, value.steps, value.via, value.raw, value
+        )
+
+    def narrow(self, folded: Folded, secret: str) -> Folded:
+        """The piece of a built string that is the whole `secret` (`f"Bearer
+        {TOKEN}"`: TOKEN's literal), reported there; else `folded` itself."""
+        stack = [folded.origin] if folded.origin is not None and folded.value != secret else []
+        while stack:
+            text = stack.pop()
+            if text is None:
+                continue
+            for part in text.parts:
+                if part.value.strip() == secret and part.site is not text.site:
+                    return replace(self._folded(part), through_name=True)
+                stack.append(part)
+        return folded
 
     def strings(self, values: Values) -> list[Folded]:
         out: list[Folded] = []
@@ -106,15 +123,41 @@ class Values2Folded:
 
 def sdk_value(flow: Flow, values: Values) -> str | None:
     """The SDK class among a call's function values: the class itself under
-    any name, a subclass of it (without an `__init__` of its own, whose
-    `super().__init__(…)` is the call that counts), or a partial of it."""
+    any name, or a subclass of it without an `__init__` of its own (with
+    one, its `super().__init__(…)` is the call that counts)."""
     for value in values:
         if isinstance(value, ExtV):
             found = sdk_class(value.qname)
             if found is not None:
                 return found
         elif isinstance(value, ClassV) and objects.init_of(flow, value) is None:
-            for base in objects.mro(flow, value):
-                if isinstance(base, ExtV) and sdk_class(base.qname) is not None:
-                    return sdk_class(base.qname)
+            found = sdk_base(flow, value)
+            if found is not None:
+                return found
     return None
+
+
+def sdk_base(flow: Flow, cls: ClassV) -> str | None:
+    """The SDK class among the bases of `cls`."""
+    for base in objects.mro(flow, cls):
+        if isinstance(base, ExtV) and sdk_class(base.qname) is not None:
+            return sdk_class(base.qname)
+    return None
+
+
+def cli_keys(reach: Values2Folded, argv: tuple[Values, ...]) -> list[Folded]:
+    """What an argument list gives the SDK's CLI as `--api-key` (`maniac
+    --api-key KEY …` or `--api-key=KEY`), when it runs that CLI."""
+    words = [reach.strings(values) for values in argv]
+    if not any(w.value == "maniac" or w.value.endswith("/maniac") for group in words for w in group):
+        return []
+    out: list[Folded] = []
+    for index, group in enumerate(words):
+        for word in group:
+            if word.value == "--api-key" and index + 1 < len(words):
+                out += words[index + 1]
+            elif word.value.startswith("--api-key="):
+                key = word.value.removeprefix("--api-key=")
+                narrowed = reach.narrow(word, key)
+                out.append(narrowed if narrowed is not word else replace(word, value=key, compound=True))
+    return out

@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
-from maniac_guard.python.domain import UNKNOWN, Args, DictV, Frame, FuncV, SeqV, Values, stepped, union
+from maniac_guard.python.domain import UNKNOWN, Args, DictV, Frame, FuncV, InstV, SeqV, Values, stepped, union
 
 if TYPE_CHECKING:
     from maniac_guard.python.evaluator import Evaluator as Flow
@@ -24,6 +24,8 @@ def bind(flow: Flow, function: FuncV, args: Args, site: ast.AST, mod: ModuleInfo
     node = function.node
     spec = node.args
     name = getattr(node, "name", "lambda")
+    if name == "__init__" and function.self_ and isinstance(function.self_[0], InstV):
+        name = function.self_[0].cls.node.name  # Settings(…) calls Settings.__init__
     via = name if name != "lambda" else None
     step = flow.step(site, mod, f"argument of {name}()")
     positional = [*spec.posonlyargs, *spec.args]

@@ -163,6 +163,9 @@ class _Ingredients:
         """An environment write, or a lookup with a default or an `or` fallback."""
         if any(self._environ(target) for target in self.subscript_targets):
             return True  # os.environ[…] = …
+        for call in self.calls:
+            if any(k.arg == "env" for k in call.keywords) or _name_of(call.func) == "setenv":
+                return True  # a subprocess's env=, monkeypatch.setenv
         if any(self._env_function(call.func, LOOKUPS) for call in self.or_lookups):
             return True
         for call in self.calls:
@@ -198,6 +201,8 @@ class _Ingredients:
             return True
         if self.foreign and (self.env_sink() or self.headers):
             return True  # a sink whose value may come from elsewhere
+        if any(literal.startswith("--api-key") for literal in self.literals) and URL_WORD in self.literals:
+            return True  # the SDK's CLI run with a key (`maniac --api-key …`)
         if reachable(KEY_PREFIX, self.literals, self.joins):
             return True
         if self.env_sink() and (

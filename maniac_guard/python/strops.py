@@ -74,7 +74,7 @@ def _built(value: str, site: ast.expr, path: str, parts: Sequence[Text], compoun
         return None
     steps = next((p.steps for p in parts if p.steps), ())
     via = next((p.via for p in parts if p.via), None)
-    return Text(value, site, path, compound, any(p.through for p in parts), steps, via)
+    return Text(value, site, path, compound, any(p.through for p in parts), steps, via, parts=tuple(parts))
 
 
 def _known(values: Values) -> list[Text] | None:
