@@ -32,6 +32,7 @@ from maniac_guard.sources.files import (
     utf8_problem,
 )
 from maniac_guard.sources.windows import WindowSource, windows
+from maniac_guard.sources.worktree import WorkTreeReader
 from maniac_guard.summary import ScanResult
 from maniac_guard.target import ScanTarget
 
@@ -134,7 +135,7 @@ def scan_source(
             source.notes.append(f"{source.path}: too deeply nested for {detector.name}; other rules still ran")
             continue
         if entry is not None and len(source.notes) == notes and not source.partial and learnt is not None:
-            learnt.add(entry, produced, source.data)
+            learnt.add(entry, produced, source.data, source)
         found.extend(produced)
     if not found:
         return found
@@ -199,6 +200,7 @@ def _scan_files(
     result = _Scanned()
     detectors = load_detectors(scope.enabled)
     shown_from = display_path_under(scope.cwd)  # its prefix worked out once, not per file
+    project = WorkTreeReader(scope.cwd)  # where the Python analysis reads imported modules
     for path in paths:
         shown = shown_from(path)
         follow = path in scope.explicit
@@ -228,6 +230,7 @@ def _scan_files(
                 result.messages.append(message)
             continue
         result.files_scanned += 1
+        source.project = project
         findings = scan_source(source, detectors, cache, result.learnt, prefilter)
         if findings:
             note = utf8_problem(source)

@@ -91,16 +91,17 @@ class Locator:
             real = self._real_dirs[folder] = os.path.realpath(folder)
         return real
 
-    def absolute(self, finding: Finding) -> str:
+    def absolute(self, finding: Finding, path: str | None = None) -> str:
         # History findings are relative to the repository root; the others
         # to the folder the scan ran in. Only folders are resolved: a path
         # that is itself a symlink is reported under its own name.
         base = self.root if finding.commit else self.cwd
-        joined = os.path.normpath(os.path.join(base, finding.path))
+        joined = os.path.normpath(os.path.join(base, finding.path if path is None else path))
         return os.path.join(self._real_dir(os.path.dirname(joined)), os.path.basename(joined))
 
-    def artifact(self, finding: Finding) -> dict[str, str]:
-        absolute = self.absolute(finding)
+    def artifact(self, finding: Finding, path: str | None = None) -> dict[str, str]:
+        """Where `finding` is (or `path`, a file of its flow), as SARIF says a file."""
+        absolute = self.absolute(finding, path)
         relative = os.path.relpath(absolute, self.root)
         if relative == os.pardir or relative.startswith(os.pardir + os.sep):
             return {"uri": Path(absolute).as_uri()}  # outside the root
@@ -177,8 +178,24 @@ def _result(finding: Finding, index: dict[str, int], locator: Locator, hashes: d
             "primaryLocationLineHash": hashes[id(finding)],
             "maniacGuard/v1": finding.fingerprint,
         },
+        **({"codeFlows": [code_flow(finding, locator)]} if finding.flow else {}),
         "properties": properties,
     }
+
+
+def code_flow(finding: Finding, locator: Locator) -> dict[str, Any]:
+    """The value's path, as SARIF's codeFlows (GitHub shows the steps)."""
+    steps = []
+    for path, line, column, label in finding.flow:
+        location = {
+            "physicalLocation": {
+                "artifactLocation": locator.artifact(finding, path),
+                "region": {"startLine": line, "startColumn": column},
+            },
+            "message": {"text": label},
+        }
+        steps.append({"location": location})
+    return {"threadFlows": [{"locations": steps}]}
 
 
 def most_severe(findings: list[Finding], limit: int = MAX_RESULTS) -> list[Finding]:

@@ -56,6 +56,9 @@ def _block(finding: Finding, context: ReportContext) -> str:
     if finding.snippet:
         snippet = printable(finding.snippet.strip(), keep="\t")
         lines.append(_style(f"  {loc.line:>5} | {snippet}", context, dim=True))
+    if finding.flow:
+        steps = " → ".join(f"{printable(path)}:{line}" for path, line, _, _ in finding.flow)
+        lines.append(f"  via {steps}")
     # A verdict (live / revoked key) brings its own, more urgent remediation.
     hint = str(finding.extra.get("remediation") or rule.data.get("remediation", DEFAULT_HINT)).strip()
     lines.append(f"  help: {printable(hint, keep=chr(10))}")
