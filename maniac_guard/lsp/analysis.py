@@ -15,7 +15,7 @@ import os
 import subprocess
 from dataclasses import dataclass, field
 
-from maniac_guard.config import Settings, settings_for_path
+from maniac_guard.config import Settings
 from maniac_guard.errors import UsageError
 from maniac_guard.findings import Finding, mask_keys_in_text, sort_key
 from maniac_guard.summary import ScanResult
@@ -58,14 +58,14 @@ def reported_path(path: str) -> str:
 
 
 def _settings(path: str) -> Settings:
-    """The settings `maniac-guard scan PATH` uses: the nearest config, with its per-path keys."""
+    """The settings `maniac-guard scan PATH` uses: the nearest config (one config governs a run)."""
     from maniac_guard import config
     from maniac_guard.commands.options import settings_for
 
     # Config files change while the editor runs: read them again (a few stats
     # and one small TOML parse, against a cache that would go stale).
     config._nearest_config.cache_clear()
-    return settings_for_path(path, settings_for([path], None))
+    return settings_for([path], None)
 
 
 def passed_over(path: str, settings: Settings) -> str | None:
