@@ -5,6 +5,7 @@ jars, Office files, tar, single compressed files) are found and named
 from __future__ import annotations
 
 import bz2
+import functools
 import gzip
 import io
 import json
@@ -100,6 +101,7 @@ def raw_zip(entries: list[tuple[str, bytes, int, int, int]]) -> bytes:
     return body.getvalue() + directory + zip64 + end
 
 
+@functools.cache
 def deflated_fill(fill: bytes = b"\0", gibibytes: int = 1) -> tuple[bytes, int]:
     """A raw deflate stream of that many GiB of one byte, in milliseconds:
     after a full flush the compressor forgets its history, so every MiB
