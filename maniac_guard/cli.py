@@ -106,17 +106,11 @@ class _Commands(click.Group):
     """The one error boundary: every command's errors end here (see errors.py)."""
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        # click cuts each description at 45 characters, mid-sentence; show
-        # the first sentence whole (the formatter wraps it).
-        rows = []
-        for name in self.list_commands(ctx):
-            command = self.get_command(ctx, name)
-            if command is not None and not command.hidden:
-                first = command.short_help or (command.help or "").split("\n\n")[0]
-                rows.append((name, " ".join(first.split())))
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
+        # click cuts each description at 45 characters, mid-sentence: show the first paragraph whole.
+        found = [(name, self.get_command(ctx, name)) for name in self.list_commands(ctx)]
+        shown = [(name, c.short_help or (c.help or "").split("\n\n")[0]) for name, c in found if c and not c.hidden]
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, " ".join(text.split())) for name, text in shown])
 
     def invoke(self, ctx: click.Context) -> Any:
         from maniac_guard.interrupts import EXIT_TERMINATED, Terminated, raise_on_sigterm
