@@ -16,9 +16,16 @@ from maniac_guard.config import Settings, find_config, settings_for_path
 from maniac_guard.detectorcache import DetectorCache, Learnt
 from maniac_guard.detectors import RULE_PRECEDENCE, Detector, load_detectors
 from maniac_guard.errors import ConfigError
-from maniac_guard.findings import Finding, sort_key
+from maniac_guard.findings import Finding, Secret, sort_key
 from maniac_guard.prefilter import PendingPrefilter, Prefilter
-from maniac_guard.selection import check_selectors, enabled_rules, select_findings, suppressed_on_line
+from maniac_guard.selection import (
+    check_selectors,
+    comment_syntax,
+    enabled_rules,
+    select_findings,
+    suppresses,
+    suppressions,
+)
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.files import (
     Excluder,
@@ -74,14 +81,81 @@ def merge_duplicates(findings: list[Finding]) -> list[Finding]:
     return rest + list(best.values())
 
 
-def suppressed(finding: Finding, source: SourceFile, lines: list[str] | None) -> bool:
-    """Inline `maniac-guard: ignore` / `ignore[MG101]` on the finding's line."""
-    if lines is None:
-        return False
-    index = finding.line - 1 if source.line_numbers is None else source.line_numbers.index(finding.line)
-    if not 0 <= index < len(lines):
-        return False
-    return suppressed_on_line(lines[index], finding.rule_id)
+def hide_each_other(findings: list[Finding]) -> list[Finding]:
+    """Findings on one line show the same text: each snippet masks every key
+    on the line with its pieces and encoded forms, not only its own (an
+    MG101 on the first half of a key built from pieces would print the
+    second half, which only the MG203 finding knows)."""
+    by_line: dict[int, list[Secret]] = {}
+    for finding in findings:
+        if finding.secret is not None:
+            by_line.setdefault(finding.line, []).append(finding.secret)
+    if all(len(secrets) < 2 for secrets in by_line.values()):
+        return findings
+    return [f.hiding(by_line[f.line]) if len(by_line.get(f.line, ())) > 1 else f for f in findings]
+
+
+# A notebook cell's comment syntax by the kernel's language.
+_CELL_SYNTAX = {
+    "python": "python",
+    **dict.fromkeys(("r", "julia", "ruby", "perl", "bash", "sh", "powershell", "raku", "elixir", "nim"), "hash"),
+    **dict.fromkeys(
+        ("javascript", "typescript", "java", "c", "c++", "c#", "scala", "kotlin", "go", "rust", "swift", "dart"), "c"
+    ),
+    "sql": "sql",
+    "lua": "dash",
+    "haskell": "dash",
+}
+
+
+def _offset(source: SourceFile, finding: Finding) -> int:
+    """The byte offset of a finding's start in `source.data` (a whole file)."""
+    data = source.data
+    start = 0
+    for _ in range(finding.line - 1):
+        start = data.find(b"\n", start) + 1
+        if start == 0:
+            return len(data)
+    end = data.find(b"\n", start)
+    row = data[start : end if end >= 0 else len(data)].decode("utf-8", "replace")
+    return start + len(row[: finding.location.column - 1].encode("utf-8"))
+
+
+def _notebook_suppressed(source: SourceFile, findings: list[Finding]) -> list[bool]:
+    """In a notebook, a comment in a cell's own language suppresses the
+    findings on its line of that cell; outputs and JSON hold no comments."""
+    from maniac_guard.sources.notebook import cell_texts
+
+    marked = []
+    for cell in cell_texts(source.data):
+        syntax = "markup" if cell.cell_type == "markdown" else None
+        if cell.cell_type == "code":
+            syntax = _CELL_SYNTAX.get(cell.language.split()[0] if cell.language else "python", "text")
+        for line, rules in suppressions(cell.text, syntax).items():
+            marked.append((cell, line, rules))
+    out = []
+    for finding in findings:
+        at = _offset(source, finding) if marked else 0
+        hit = False
+        for cell, line, rules in marked:
+            if cell.start <= at < cell.end and suppresses(rules, finding.rule_id):
+                # A cell source given as one string: the same line of it (its `\n` escapes).
+                hit = hit or source.data.count(b"\\n", cell.start, at) == line
+        out.append(hit)
+    return out
+
+
+def drop_suppressed(source: SourceFile, findings: list[Finding]) -> tuple[list[Finding], list[Finding]]:
+    """(kept, suppressed): inline `maniac-guard: ignore` / `ignore[MG101]` in
+    a comment of the file's language on the finding's line."""
+    if source.suffix == ".ipynb" and source.line_numbers is None:
+        hits = _notebook_suppressed(source, findings)
+    else:
+        by_index = suppressions(source.text, comment_syntax(source.path))
+        lines = {source.real_line(index + 1): rules for index, rules in by_index.items()}
+        hits = [f.line in lines and suppresses(lines[f.line], f.rule_id) for f in findings]
+    kept = [f for f, hit in zip(findings, hits) if not hit]
+    return kept, [f for f, hit in zip(findings, hits) if hit]
 
 
 def scan_source(
@@ -90,8 +164,10 @@ def scan_source(
     cache: DetectorCache | None = None,
     learnt: Learnt | None = None,
     prefilter: Prefilter | None = None,
+    suppressed: list[Finding] | None = None,
 ) -> list[Finding]:
-    """Run every interested detector on one file; merge and apply inline ignores.
+    """Run every interested detector on one file; merge and apply inline ignores
+    (what they drop is added to `suppressed`, for the summary's count).
 
     With a cache, cacheable detectors reuse what they found in this file before,
     and what they find in new files is added to `learnt`. A prefilter built
@@ -100,7 +176,7 @@ def scan_source(
     fragment = source.line_numbers is not None  # added lines of a diff, not a whole file
     woken = prefilter.woken(source.data) if prefilter is not None else None
     for index, detector in enumerate(detectors):
-        if woken is not None and index not in woken:
+        if woken is not None and index not in woken and not detector.on_path:
             continue
         if fragment and detector.needs_whole_file:
             continue
@@ -126,10 +202,11 @@ def scan_source(
     if not found:
         return found
     if len(found) > 1:
-        found = merge_duplicates(found)
+        found = hide_each_other(merge_duplicates(found))
     if b"maniac-guard" in source.data:
-        lines = source.text.splitlines()
-        found = [f for f in found if not suppressed(f, source, lines)]
+        found, dropped = drop_suppressed(source, found)
+        if suppressed is not None:
+            suppressed.extend(dropped)
     return found
 
 
@@ -167,15 +244,17 @@ def _scan_files(
             result.skipped[read.skipped or "unreadable"] += 1
             if read.message:
                 result.messages.append(read.message)
+            result.findings += _name_findings(shown, scope.enabled)
             continue
         source, skipped, message = to_source(shown, read.data)
         if source is None:
+            result.findings += _name_findings(shown, scope.enabled)
             result.skipped[skipped or "unreadable"] += 1
             if message:
                 result.messages.append(message)
             continue
         result.files_scanned += 1
-        findings = scan_source(source, detectors, cache, result.learnt, prefilter)
+        findings = scan_source(source, detectors, cache, result.learnt, prefilter, result.suppressed)
         if findings:
             note = utf8_problem(source)
             if note:
@@ -185,6 +264,16 @@ def _scan_files(
         if findings:
             result.findings.extend(findings)
     return result
+
+
+def _name_findings(shown: str, enabled: frozenset[str] | None) -> list[Finding]:
+    """A file not read as text (binary, too big, unreadable) is still named
+    after a key or not (MG103)."""
+    if "mk" not in shown:
+        return []
+    from maniac_guard.detectors.file_names import RULE_IDS, path_findings
+
+    return list(path_findings(shown)) if enabled is None or not RULE_IDS.isdisjoint(enabled) else []
 
 
 def available_cores() -> int:
@@ -301,6 +390,7 @@ def scan_disk(target: ScanTarget) -> ScanResult:
         )
         # Each group's own select/ignore, before the groups are merged.
         part.findings = select_findings(part.findings, settings)
+        part.suppressed = select_findings(part.suppressed, settings)
         if result is None:
             result = part
         else:
@@ -326,7 +416,7 @@ def scan_sources(
     result = _Scanned()
     for source in sources:
         result.files_scanned += 1
-        result.findings.extend(scan_source(source, detectors, cache, result.learnt, prefilter))
+        result.findings.extend(scan_source(source, detectors, cache, result.learnt, prefilter, result.suppressed))
         result.messages.extend(source.notes)
     if cache is not None:
         cache.save(result.learnt.clean, result.learnt.found)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from maniac_guard.debuglog import debug
@@ -300,7 +300,12 @@ def detect(source: SourceFile) -> Iterator[Finding]:
     if not issues:
         return
     locate = _Locator(source, text, notebook)
+    literals: list[str] | None = None
     for issue in issues:
+        pieces: tuple[str, ...] = ()
+        if issue.secret is not None:
+            literals = string_literals(module, locate.segment) if literals is None else literals
+            pieces = key_pieces(literals, issue.secret)
         start, end = locate.span(issue.node)
         message = issue.message
         if issue.call_site is not None:
@@ -317,4 +322,65 @@ def detect(source: SourceFile) -> Iterator[Finding]:
             secret=issue.secret,
             subject=subject,
             fixable=issue.fix_safety if issue.fix_kind is not None else None,
+            pieces=pieces,
         )
+
+
+# Where a literal's text is a template, the text between its placeholders:
+# `%s`, `%(name)s`, `{}`, `{0}`, `{name}`, `$name`, `${name}`.
+_PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[-#0 +]*\d*(?:\.\d+)?[sdrai]|\{[^{}]*\}|\$\{?\w+\}?")
+
+
+# One string token of an implicit concatenation (`"mk-ab" "cd…"` is one
+# `ast.Constant`): its quotes and the text between them.
+_STRING_TOKEN = re.compile(r"""(?P<q>'|")(?P<text>(?:\\.|(?!(?P=q))[^\\\n])*)(?P=q)""")
+
+
+def string_literals(module: ast.Module, segment: Callable[[ast.Constant], str]) -> list[str]:
+    """Every string literal's value, and the tokens of each implicit
+    concatenation as they are written (its value is not in the file)."""
+    import ast
+
+    out = []
+    for node in ast.walk(module):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value:
+            out.append(node.value)
+            if "mk-" in node.value:  # only literals that can hold a whole key are read again
+                tokens = [m.group("text") for m in _STRING_TOKEN.finditer(segment(node))]
+                out += tokens if len(tokens) > 1 else []
+    return out
+
+
+def key_pieces(literals: list[str], secret: str) -> tuple[str, ...]:
+    """The string literals of the module that hold part of `secret` (not all
+    of it: that is masked as the key): what a key built from pieces is made
+    of, masked wherever the key is. A literal counts when some text between
+    its placeholders is part of the key and holds a letter or digit of the
+    body (so `"-".join` or `"mk-%s"` alone do not mask every dash)."""
+    out = []
+    for literal in literals:
+        if secret in literal:
+            continue
+        for chunk in _PLACEHOLDER.split(literal):
+            rest = chunk.removeprefix("mk-")
+            if chunk and chunk in secret and any(c.isalnum() for c in rest) and rest != "mk":
+                out.append(literal)
+                break
+            # `"Bearer mk-ab…" + "…"`: the literal ends with the key's start.
+            start = chunk.find("mk-")
+            if start > 0 and secret.startswith(chunk[start:]) and len(chunk) - start > 3:
+                out.append(chunk[start:])
+    return tuple(dict.fromkeys(out))
+
+
+def pieces_in_code(code: str, secrets: Sequence[str]) -> list[str]:
+    """The pieces (key_pieces) of each of `secrets` in Python source: what the
+    fixer's diff masks besides the keys themselves."""
+    import ast
+
+    try:
+        module = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    literals = string_literals(module, lambda node: ast.get_source_segment(code, node) or "")
+    return [piece for secret in secrets for piece in key_pieces(literals, secret)]

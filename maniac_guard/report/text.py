@@ -71,6 +71,9 @@ def summary_line(result: ScanResult) -> str:
         skipped_text = f" ({skipped} skipped: {reasons})"
     total = len(result.findings)
     found = f"{total} finding{'s' if total != 1 else ''}" + (f" ({by_severity})" if total else "")
+    quiet = len(result.suppressed)
+    if quiet:  # what inline `maniac-guard: ignore` comments hid is said, never silent
+        found += f"; {quiet} suppressed by inline comment{'s' if quiet != 1 else ''}"
     return f"Scanned {result.files_scanned} files{skipped_text} in {result.elapsed:.2f}s: {found}."
 
 
