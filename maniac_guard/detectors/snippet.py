@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from maniac_guard.catalog import get_rule
@@ -9,6 +10,7 @@ from maniac_guard.findings import Finding, Location, Secret, mask, redact
 from maniac_guard.sources import SourceFile
 
 SNIPPET_WIDTH = 160
+_QUOTES = (b'"', b"'", b"`", b"\\")
 WINDOW_BYTES = 2048
 
 
@@ -16,11 +18,27 @@ def mask_line(line: str, secrets: Sequence[str | Secret]) -> str:
     return redact(line, [s if isinstance(s, Secret) else Secret(s) for s in secrets if s])
 
 
-def snippet(line: str, secrets: Sequence[str | Secret], clipped_left: bool = False, clipped_right: bool = False) -> str:
-    """The line, masked, cut to a window around the secret for minified files."""
+# A quoted run of key characters (`"BZbm…"`, `\\"BZbm…\\"` in a JSON-escaped notebook line).
+_QUOTED_RUN = re.compile(r"""(\\?["'`])[A-Za-z0-9_-]+\1""")
+
+
+def snippet(
+    line: str,
+    secrets: Sequence[str | Secret],
+    clipped_left: bool = False,
+    clipped_right: bool = False,
+    continued: bool = False,
+) -> str:
+    """The line, masked, cut to a window around the secret for minified files.
+
+    `continued`: the key ends where its string literal ends, so the other
+    quoted runs of key characters on the line may be the rest of it (`"mk-…"
+    + "…"` in a language, or a diff, that no analysis folds): masked too."""
     # Mask before cutting (the key, its pieces, its encoded form), so the
     # window never leaves a key or a piece half-visible.
     line = mask_line(line.rstrip("\r\n"), secrets)
+    if continued:
+        line = _QUOTED_RUN.sub(lambda m: f"{m.group(1)}…{m.group(1)}", line)
     if len(line) > SNIPPET_WIDTH:
         first = secrets[0] if secrets else None
         anchor = line.find(first.masked if isinstance(first, Secret) else mask(first)) if first else -1
@@ -67,7 +85,13 @@ def finding_at(
         location=Location(source.path, line, column, end_line, end_column),
         secret=hidden,
         subject=subject,
-        snippet=snippet(text, [hidden] if hidden else [], window_start > line_start, window_end < line_end),
+        snippet=snippet(
+            text,
+            [hidden] if hidden else [],
+            window_start > line_start,
+            window_end < line_end,
+            continued=hidden is not None and source.data[end : end + 1] in _QUOTES,
+        ),
         commit=source.commit,
         author=source.author,
         date=source.date,
