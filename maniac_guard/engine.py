@@ -86,13 +86,16 @@ def hide_each_other(findings: list[Finding]) -> list[Finding]:
     on the line with its pieces and encoded forms, not only its own (an
     MG101 on the first half of a key built from pieces would print the
     second half, which only the MG203 finding knows)."""
+    # Only keys with pieces or an encoded form: a plain `mk-…` key is masked
+    # in every snippet already (mask_keys_in_text), and a minified line with
+    # thousands of keys must not cost the square of their number.
     by_line: dict[int, list[Secret]] = {}
     for finding in findings:
-        if finding.secret is not None:
+        if finding.secret is not None and finding.secret.has_forms:
             by_line.setdefault(finding.line, []).append(finding.secret)
-    if all(len(secrets) < 2 for secrets in by_line.values()):
+    if not by_line:
         return findings
-    return [f.hiding(by_line[f.line]) if len(by_line.get(f.line, ())) > 1 else f for f in findings]
+    return [f.hiding(by_line[f.line]) if f.line in by_line else f for f in findings]
 
 
 # A notebook cell's comment syntax by the kernel's language.

@@ -112,10 +112,11 @@ class Secret:
     percent-encoded key). `hide` masks all of them, wherever the key itself
     would be masked."""
 
-    __slots__ = ("_forms", "_value")
+    __slots__ = ("_forms", "_value", "_windows")
 
     def __init__(self, value: str, forms: Iterable[str] = ()) -> None:
         self._value = value
+        self._windows: dict[str, int] | None = None
         # Longest first, so that a form holding a shorter one is masked whole.
         self._forms = tuple(sorted({f for f in forms if f and f != value}, key=lambda f: (-len(f), f)))
 
@@ -130,6 +131,17 @@ class Secret:
     @property
     def digest(self) -> str:
         return digest(self._value)
+
+    def windows(self) -> dict[str, int]:
+        """Each PIECE_RUN-character window of the body -> where it starts (made once)."""
+        if self._windows is None:
+            body = self._value.removeprefix(KEY_PREFIX)
+            self._windows = {body[i : i + PIECE_RUN]: i for i in range(len(body) - PIECE_RUN + 1)}
+        return self._windows
+
+    @property
+    def has_forms(self) -> bool:
+        return bool(self._forms)
 
     def with_forms(self, forms: Iterable[str]) -> Secret:
         return Secret(self._value, (*self._forms, *forms))
@@ -168,11 +180,12 @@ def _mask_form(form: str) -> str:
     return f"{KEY_PREFIX}…" if form.startswith(KEY_PREFIX) else "…"
 
 
-def _mask_runs(text: str, body: str) -> str:
-    """Every run of PIECE_RUN or more characters of `body` in `text`, masked."""
-    if len(body) < PIECE_RUN:
+def _mask_runs(text: str, secret: Secret) -> str:
+    """Every run of PIECE_RUN or more characters of the key's body in `text`, masked."""
+    windows = secret.windows()
+    if len(text) < PIECE_RUN or not any(window in text for window in windows):
         return text
-    windows = {body[i : i + PIECE_RUN]: i for i in range(len(body) - PIECE_RUN + 1)}
+    body = secret._value.removeprefix(KEY_PREFIX)
     while True:
         hits = [(at, i) for window, i in windows.items() if (at := text.find(window)) >= 0]
         if not hits:
@@ -204,8 +217,7 @@ def redact(text: str, secrets: Iterable[Secret]) -> str:
                 text = token.sub(_mask_form(form), text)
     text = mask_keys_in_text(text)
     for secret in secrets:
-        value = secret._value
-        text = _mask_runs(text, value.removeprefix(KEY_PREFIX))
+        text = _mask_runs(text, secret)
     return text
 
 
