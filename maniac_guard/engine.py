@@ -115,7 +115,8 @@ def _offset(source: SourceFile, finding: Finding) -> int:
     """The byte offset of a finding's start in `source.data` (a whole file)."""
     data = source.data
     start = 0
-    for _ in range(finding.line - 1):
+    line = finding.line if source.line_numbers is None else source.line_numbers.index(finding.line) + 1
+    for _ in range(line - 1):
         start = data.find(b"\n", start) + 1
         if start == 0:
             return len(data)
@@ -126,7 +127,9 @@ def _offset(source: SourceFile, finding: Finding) -> int:
 
 def _notebook_suppressed(source: SourceFile, findings: list[Finding]) -> list[bool]:
     """In a notebook, a comment in a cell's own language suppresses the
-    findings on its line of that cell; outputs and JSON hold no comments."""
+    findings on its line of that cell; outputs and JSON hold no comments.
+    The added lines of a diff that are not a whole notebook (history) cannot
+    tell a cell from an output: nothing is suppressed there (fail closed)."""
     from maniac_guard.sources.notebook import cell_texts
 
     marked = []
@@ -151,7 +154,7 @@ def _notebook_suppressed(source: SourceFile, findings: list[Finding]) -> list[bo
 def drop_suppressed(source: SourceFile, findings: list[Finding]) -> tuple[list[Finding], list[Finding]]:
     """(kept, suppressed): inline `maniac-guard: ignore` / `ignore[MG101]` in
     a comment of the file's language on the finding's line."""
-    if source.suffix == ".ipynb" and source.line_numbers is None:
+    if source.suffix == ".ipynb":
         hits = _notebook_suppressed(source, findings)
     else:
         by_index = suppressions(source.text, comment_syntax(source.path))

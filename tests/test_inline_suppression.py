@@ -78,3 +78,19 @@ def test_a_comment_of_the_files_language_suppresses_and_is_counted(tmp_path: Pat
     assert summary["suppressed"] == 7
     text = run_cli("scan", ".", cwd=tmp_path).stdout.splitlines()[-1]
     assert text.endswith("2 findings (2 critical); 7 suppressed by inline comments.")
+
+
+def test_history_honours_the_same_comments(tmp_path: Path) -> None:
+    from tests.gitrepo import git_env, make_repo
+
+    home = tmp_path / "home"
+    home.mkdir()
+    repo = make_repo(tmp_path / "repo", git_env(home))
+    kept, quiet, data = (fake_key(f"history-suppress-{i}") for i in range(3))
+    repo.write("nb.ipynb", _notebook([_code(f'A = "{quiet}"  # {MARK}\n', f'B = "{kept}"\n')]))
+    repo.write("config.json", json.dumps({"key": f"{data} # {MARK}"}) + "\n")
+    repo.commit("add")
+    proc = run_cli("scan", "--history", "--format", "json", cwd=repo.path, env=git_env(home))
+    report = json.loads(proc.stdout)
+    assert sorted(f["path"] for f in report["findings"]) == ["config.json", "nb.ipynb"], report["findings"]
+    assert report["summary"]["suppressed"] == 1
