@@ -300,7 +300,7 @@ def detect(source: SourceFile) -> Iterator[Finding]:
     if not issues:
         return
     locate = _Locator(source, text, notebook)
-    literals: list[str] | None = None
+    literals: list[tuple[str, list[str]]] | None = None
     for issue in issues:
         pieces: tuple[str, ...] = ()
         if issue.secret is not None:
@@ -336,9 +336,10 @@ _PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[-#0 +]*\d*(?:\.\d+)?[sdrai]|\{[^{}]*
 _STRING_TOKEN = re.compile(r"""(?P<q>'|")(?P<text>(?:\\.|(?!(?P=q))[^\\\n])*)(?P=q)""")
 
 
-def string_literals(module: ast.Module, segment: Callable[[ast.Constant], str]) -> list[str]:
+def string_literals(module: ast.Module, segment: Callable[[ast.Constant], str]) -> list[tuple[str, list[str]]]:
     """Every string literal's value, and the tokens of each implicit
-    concatenation as they are written (its value is not in the file)."""
+    concatenation as they are written (its value is not in the file), each
+    with the texts between its placeholders (split once per file)."""
     import ast
 
     out = []
@@ -348,20 +349,20 @@ def string_literals(module: ast.Module, segment: Callable[[ast.Constant], str]) 
             if "mk-" in node.value:  # only literals that can hold a whole key are read again
                 tokens = [m.group("text") for m in _STRING_TOKEN.finditer(segment(node))]
                 out += tokens if len(tokens) > 1 else []
-    return out
+    return [(literal, _PLACEHOLDER.split(literal)) for literal in dict.fromkeys(out)]
 
 
-def key_pieces(literals: list[str], secret: str) -> tuple[str, ...]:
+def key_pieces(literals: list[tuple[str, list[str]]], secret: str) -> tuple[str, ...]:
     """The string literals of the module that hold part of `secret` (not all
     of it: that is masked as the key): what a key built from pieces is made
     of, masked wherever the key is. A literal counts when some text between
     its placeholders is part of the key and holds a letter or digit of the
     body (so `"-".join` or `"mk-%s"` alone do not mask every dash)."""
     out = []
-    for literal in literals:
+    for literal, chunks in literals:
         if secret in literal:
             continue
-        for chunk in _PLACEHOLDER.split(literal):
+        for chunk in chunks:
             rest = chunk.removeprefix("mk-")
             if chunk and chunk in secret and any(c.isalnum() for c in rest) and rest != "mk":
                 out.append(literal)
