@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from maniac_guard.config import ConfigError, Settings
-from maniac_guard.findings import Finding
+from maniac_guard.findings import Finding, mask_real_keys
 from maniac_guard.ignorefile import FINGERPRINT_RE, anchor_dir, anchored, finding_keys, shown_path
 from maniac_guard.summary import BaselineSummary, ScanResult
 from maniac_guard.writer import read_user_text
@@ -73,7 +73,7 @@ class Baseline:
 def entry_for(finding: Finding, folder: str) -> Entry:
     seen = anchored(finding, folder)
     return Entry(
-        path=seen.path,
+        path=mask_real_keys(seen.path),  # a file named after a key (MG105)
         rule_id=finding.rule_id,
         fingerprint=seen.fingerprint,
         severity=finding.severity.label,

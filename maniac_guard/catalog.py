@@ -130,14 +130,18 @@ def _parse_catalog(directory: Path, sources: list[tuple[str, bytes]]) -> dict[st
 # YAML files costs ~100 ms of a pre-commit hook's budget, reading one JSON
 # file ~2 ms. The cache is named after a hash of the YAML bytes, so any edit
 # to a rule (or another rules folder) misses it; it is safe to delete.
-CATALOG_CACHE_FORMAT = b"maniac-guard catalog cache v1\0"
+CATALOG_CACHE_FORMAT = b"maniac-guard catalog cache v2\0"
+
+
+def _hex(text: str) -> str:
+    return text.encode("utf-8", "surrogatepass").hex()
 
 
 def _rule_to_json(rule: Rule) -> dict[str, Any]:
-    # Example texts hold fake keys on purpose; hex keeps the cache file from
-    # looking like a leak to any scanner (this one included).
+    # Example texts (and MG105's paths) hold fake keys on purpose; hex keeps
+    # the cache file from looking like a leak to any scanner (this one included).
     def examples(items: tuple[Example, ...]) -> list[list[Any]]:
-        return [[e.path, e.text.encode("utf-8", "surrogatepass").hex(), list(e.lines)] for e in items]
+        return [[_hex(e.path), _hex(e.text), list(e.lines)] for e in items]
 
     return {
         "id": rule.id,
@@ -183,10 +187,10 @@ def _rule_from_json(raw: Any) -> Rule:
             if not all(isinstance(n, int) and not isinstance(n, bool) for n in lines):
                 raise _Shape
             try:
-                text = bytes.fromhex(_text(item[1])).decode("utf-8", "surrogatepass")
+                path, text = (bytes.fromhex(_text(item[i])).decode("utf-8", "surrogatepass") for i in (0, 1))
             except ValueError:
                 raise _Shape from None
-            out.append(Example(_text(item[0]), text, tuple(lines)))
+            out.append(Example(path, text, tuple(lines)))
         return tuple(out)
 
     if not isinstance(raw, dict) or not isinstance(raw.get("doc"), dict) or not isinstance(raw.get("data"), dict):

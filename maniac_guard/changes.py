@@ -24,7 +24,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from maniac_guard.detectors import Detector, load_detectors
-from maniac_guard.engine import merge_duplicates, scan_source, suppressed
+from maniac_guard.engine import merge_duplicates, scan_source
 from maniac_guard.findings import Finding
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.files import Excluder, to_source
@@ -47,21 +47,14 @@ def identity(finding: Finding) -> Identity:
 def suppressed_inline(source: SourceFile, detectors: Sequence[Detector]) -> list[Finding]:
     """What `maniac-guard: ignore` comments hide in this file (for a diff's
     added lines: what the change's own comments hide). Only files that hold
-    the marker pay: their detectors run a second time, without the comments."""
+    the marker pay: their detectors run a second time."""
     if b"maniac-guard" not in source.data:
         return []
     import dataclasses
 
-    copy = dataclasses.replace(source, notes=[])  # the first run said what it had to say
-    fragment = source.line_numbers is not None
-    found: list[Finding] = []
-    for detector in detectors:
-        if fragment and detector.needs_whole_file:
-            continue
-        if detector.wants(copy):
-            found.extend(detector.detect(copy))
-    lines = copy.text.splitlines()
-    return [f for f in merge_duplicates(found) if suppressed(f, copy, lines)]
+    hidden: list[Finding] = []
+    scan_source(dataclasses.replace(source, notes=[]), detectors, suppressed=hidden)  # the first run said its notes
+    return hidden
 
 
 def marked_lines(source: SourceFile) -> set[int]:

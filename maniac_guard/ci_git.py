@@ -30,7 +30,9 @@ class CiError(GitError):
 
 
 def say(line: str) -> None:
-    print(f"maniac-guard: ci: {line}", file=sys.stderr, flush=True)
+    from maniac_guard.findings import mask_real_keys
+
+    print(f"maniac-guard: ci: {mask_real_keys(line)}", file=sys.stderr, flush=True)
 
 
 def have_commit(root: str, sha: str) -> str | None:

@@ -47,7 +47,9 @@ QUIET_OPTION = click.option("-q", "--quiet", is_flag=True, help="Only findings a
 
 
 def fail(message: str) -> NoReturn:
-    one_line = "; ".join(part.strip() for part in message.splitlines() if part.strip())
+    from maniac_guard.findings import mask_real_keys
+
+    one_line = mask_real_keys("; ".join(part.strip() for part in message.splitlines() if part.strip()))
     click.echo(f"maniac-guard: error: {one_line}", err=True)
     sys.exit(EXIT_USAGE)
 

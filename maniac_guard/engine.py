@@ -15,9 +15,9 @@ from dataclasses import dataclass, field, replace
 from maniac_guard.config import find_config
 from maniac_guard.detectorcache import DetectorCache, Learnt
 from maniac_guard.detectors import RULE_PRECEDENCE, SPAN_MASKING_RULES, Detector, load_detectors
-from maniac_guard.findings import Finding, sort_key
+from maniac_guard.findings import Finding, Secret, sort_key
 from maniac_guard.prefilter import PendingPrefilter, Prefilter
-from maniac_guard.selection import enabled_rules, select_findings, suppressed_on_line
+from maniac_guard.selection import comment_syntax, enabled_rules, select_findings, suppresses, suppressions
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.archives import archive_on_disk
 from maniac_guard.sources.files import (
@@ -88,14 +88,87 @@ def merge_duplicates(findings: list[Finding]) -> list[Finding]:
     return rest + list(best.values())
 
 
-def suppressed(finding: Finding, source: SourceFile, lines: list[str] | None) -> bool:
-    """Inline `maniac-guard: ignore` / `ignore[MG101]` on the finding's line."""
-    if lines is None:
-        return False
-    index = finding.line - 1 if source.line_numbers is None else source.line_numbers.index(finding.line)
-    if not 0 <= index < len(lines):
-        return False
-    return suppressed_on_line(lines[index], finding.rule_id)
+def hide_each_other(findings: list[Finding]) -> list[Finding]:
+    """Findings on one line show the same text: each snippet masks every key
+    on the line with its pieces and encoded forms, not only its own (an
+    MG101 on the first half of a key built from pieces would print the
+    second half, which only the MG203 finding knows)."""
+    # Only keys with pieces or an encoded form: a plain `mk-…` key is masked
+    # in every snippet already (mask_keys_in_text), and a minified line with
+    # thousands of keys must not cost the square of their number.
+    by_line: dict[int, list[Secret]] = {}
+    for finding in findings:
+        if finding.secret is not None and finding.secret.has_forms:
+            by_line.setdefault(finding.line, []).append(finding.secret)
+    if not by_line:
+        return findings
+    return [f.hiding(by_line[f.line]) if f.line in by_line else f for f in findings]
+
+
+# A notebook cell's comment syntax by the kernel's language.
+_CELL_SYNTAX = {
+    "python": "python",
+    **dict.fromkeys(("r", "julia", "ruby", "perl", "bash", "sh", "powershell", "raku", "elixir", "nim"), "hash"),
+    **dict.fromkeys(
+        ("javascript", "typescript", "java", "c", "c++", "c#", "scala", "kotlin", "go", "rust", "swift", "dart"), "c"
+    ),
+    "sql": "sql",
+    "lua": "dash",
+    "haskell": "dash",
+}
+
+
+def _offset(source: SourceFile, finding: Finding) -> int:
+    """The byte offset of a finding's start in `source.data` (a whole file)."""
+    data = source.data
+    start = 0
+    line = finding.line if source.line_numbers is None else source.line_numbers.index(finding.line) + 1
+    for _ in range(line - 1):
+        start = data.find(b"\n", start) + 1
+        if start == 0:
+            return len(data)
+    end = data.find(b"\n", start)
+    row = data[start : end if end >= 0 else len(data)].decode("utf-8", "replace")
+    return start + len(row[: finding.location.column - 1].encode("utf-8"))
+
+
+def _notebook_suppressed(source: SourceFile, findings: list[Finding]) -> list[bool]:
+    """In a notebook, a comment in a cell's own language suppresses the
+    findings on its line of that cell; outputs and JSON hold no comments.
+    The added lines of a diff that are not a whole notebook (history) cannot
+    tell a cell from an output: nothing is suppressed there (fail closed)."""
+    from maniac_guard.sources.notebook import cell_texts
+
+    marked = []
+    for cell in cell_texts(source.data):
+        syntax = "markup" if cell.cell_type == "markdown" else None
+        if cell.cell_type == "code":
+            syntax = _CELL_SYNTAX.get(cell.language.split()[0] if cell.language else "python", "text")
+        for line, rules in suppressions(cell.text, syntax).items():
+            marked.append((cell, line, rules))
+    out = []
+    for finding in findings:
+        at = _offset(source, finding) if marked else 0
+        hit = False
+        for cell, line, rules in marked:
+            if cell.start <= at < cell.end and suppresses(rules, finding.rule_id):
+                # A cell source given as one string: the same line of it (its `\n` escapes).
+                hit = hit or source.data.count(b"\\n", cell.start, at) == line
+        out.append(hit)
+    return out
+
+
+def drop_suppressed(source: SourceFile, findings: list[Finding]) -> tuple[list[Finding], list[Finding]]:
+    """(kept, suppressed): inline `maniac-guard: ignore` / `ignore[MG101]` in
+    a comment of the file's language on the finding's line."""
+    if source.suffix == ".ipynb":
+        hits = _notebook_suppressed(source, findings)
+    else:
+        by_index = suppressions(source.text, comment_syntax(source.path))
+        lines = {source.real_line(index + 1): rules for index, rules in by_index.items()}
+        hits = [f.line in lines and suppresses(lines[f.line], f.rule_id) for f in findings]
+    kept = [f for f, hit in zip(findings, hits) if not hit]
+    return kept, [f for f, hit in zip(findings, hits) if hit]
 
 
 def scan_source(
@@ -104,8 +177,10 @@ def scan_source(
     cache: DetectorCache | None = None,
     learnt: Learnt | None = None,
     prefilter: Prefilter | None = None,
+    suppressed: list[Finding] | None = None,
 ) -> list[Finding]:
-    """Run every interested detector on one file; merge and apply inline ignores.
+    """Run every interested detector on one file; merge and apply inline ignores
+    (what they drop is added to `suppressed`, for the summary's count).
 
     With a cache, cacheable detectors reuse what they found in this file before,
     and what they find in new files is added to `learnt`. A prefilter built
@@ -114,7 +189,7 @@ def scan_source(
     fragment = source.line_numbers is not None  # added lines of a diff, not a whole file
     woken = prefilter.woken(source.data) if prefilter is not None else None
     for index, detector in enumerate(detectors):
-        if woken is not None and index not in woken:
+        if woken is not None and index not in woken and not detector.on_path:
             continue
         if fragment and detector.needs_whole_file:
             continue
@@ -140,10 +215,11 @@ def scan_source(
     if not found:
         return found
     if len(found) > 1:
-        found = merge_duplicates(found)
+        found = hide_each_other(merge_duplicates(found))
     if b"maniac-guard" in source.data:
-        lines = source.text.splitlines()
-        found = [f for f in found if not suppressed(f, source, lines)]
+        found, dropped = drop_suppressed(source, found)
+        if suppressed is not None:
+            suppressed.extend(dropped)
     if isinstance(source, WindowSource):
         found = _owned_by_window(found, source)
     return found
@@ -216,6 +292,7 @@ def _scan_files(
             _scan_nested_repository(path, shown, scope, cache, prefilter, result)
             continue
         if read.data is None:
+            result.findings += _name_findings(shown, scope.enabled)
             if read.error and read.message:
                 result.errors.append(read.message)
                 continue
@@ -225,13 +302,14 @@ def _scan_files(
             continue
         source, skipped, message = to_source(shown, read.data)
         if source is None:
+            result.findings += _name_findings(shown, scope.enabled)
             result.skipped[skipped or "unreadable"] += 1
             if message:
                 result.messages.append(message)
             continue
         result.files_scanned += 1
         source.project = project
-        findings = scan_source(source, detectors, cache, result.learnt, prefilter)
+        findings = scan_source(source, detectors, cache, result.learnt, prefilter, result.suppressed)
         if findings:
             note = utf8_problem(source)
             if note:
@@ -272,7 +350,7 @@ def _scan_archive(
         members = open_archive(path, shown, kind, limits, report, follow=path in scope.explicit)
     for source in members:
         result.files_scanned += 1
-        result.findings.extend(scan_source(source, detectors, cache, result.learnt, prefilter))
+        result.findings.extend(scan_source(source, detectors, cache, result.learnt, prefilter, result.suppressed))
         result.messages.extend(source.notes)
     result.messages.extend(report.messages)
     result.skipped.update(report.skipped)
@@ -328,6 +406,16 @@ def _scan_nested_repository(
         result.messages.append(f"{shown}: nested repository with no files on disk; nothing to scan")
         return
     result.merge(_scan_files(files, scope, cache, prefilter))
+
+
+def _name_findings(shown: str, enabled: frozenset[str] | None) -> list[Finding]:
+    """A file not read as text (binary, too big, unreadable) is still named
+    after a key or not (MG105)."""
+    if "mk" not in shown:
+        return []
+    from maniac_guard.detectors.file_names import RULE_IDS, path_findings
+
+    return list(path_findings(shown)) if enabled is None or not RULE_IDS.isdisjoint(enabled) else []
 
 
 def available_cores() -> int:
@@ -449,6 +537,7 @@ def scan_disk(target: ScanTarget) -> ScanResult:
         enabled=enabled_rules(settings),
     )
     result.findings = select_findings(result.findings, settings)
+    result.suppressed = select_findings(result.suppressed, settings)
     result.messages[:0] = unread_configs(target)
     if result.stages.incomplete:  # archives not opened: one error line each, exit 2
         from maniac_guard.sources.git import report_incomplete
@@ -470,7 +559,7 @@ def scan_sources(
     result = _Scanned()
     for source in sources:
         result.files_scanned += 1
-        result.findings.extend(scan_source(source, detectors, cache, result.learnt, prefilter))
+        result.findings.extend(scan_source(source, detectors, cache, result.learnt, prefilter, result.suppressed))
         result.messages.extend(source.notes)
     if cache is not None:
         cache.save(result.learnt.clean, result.learnt.found)

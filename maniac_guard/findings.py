@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +74,30 @@ def mask_keys_in_text(text: str) -> str:
     return _MASK_RE.sub(lambda m: mask("mk-" + m.group(1)), text)
 
 
+_SEPARATOR = re.compile(r"[-_]")
+
+
+def _real(body: str) -> bool:
+    """What MG101 would call a key (keyshape): the body, or its first part
+    when the rest is a suffix (`mk-<key>-prod`)."""
+    from maniac_guard.keyshape import placeholder_reason
+
+    head = _SEPARATOR.split(body, maxsplit=1)[0]
+    return len(body) >= 16 and (
+        placeholder_reason(body) is None or (len(head) >= 16 and placeholder_reason(head) is None)
+    )
+
+
+def mask_real_keys(text: str) -> str:
+    """Mask every real-looking key, leave placeholders as written: for whole
+    outputs and paths (a file named `mk-<key>.json` prints as
+    `mk-AbC1…9z.json`), where `mk-scripts/` or a rule's documented example
+    `mk-1234567890abcdef` must stay readable."""
+    if "mk" not in text:
+        return text
+    return _MASK_RE.sub(lambda m: mask("mk-" + m.group(1)) if _real(m.group(1)) else m.group(), text)
+
+
 def digest(text: str) -> str:
     import hashlib  # here, not at start-up: OpenSSL's loading costs a hook ~4 ms
 
@@ -80,12 +105,20 @@ def digest(text: str) -> str:
 
 
 class Secret:
-    """A secret value that refuses to print itself."""
+    """A secret value that refuses to print itself.
 
-    __slots__ = ("_value",)
+    `forms` are the other texts that stand for it in the file: the literals
+    a key was built from (`"mk-ab" + "cd…"`), its encoded form (base64, a
+    percent-encoded key). `hide` masks all of them, wherever the key itself
+    would be masked."""
 
-    def __init__(self, value: str) -> None:
+    __slots__ = ("_forms", "_value", "_windows")
+
+    def __init__(self, value: str, forms: Iterable[str] = ()) -> None:
         self._value = value
+        self._windows: dict[str, int] | None = None
+        # Longest first, so that a form holding a shorter one is masked whole.
+        self._forms = tuple(sorted({f for f in forms if f and f != value}, key=lambda f: (-len(f), f)))
 
     def reveal(self) -> str:
         """The real value: only for verification and the env-file writer."""
@@ -98,6 +131,25 @@ class Secret:
     @property
     def digest(self) -> str:
         return digest(self._value)
+
+    def windows(self) -> dict[str, int]:
+        """Each PIECE_RUN-character window of the body -> where it starts (made once)."""
+        if self._windows is None:
+            body = self._value.removeprefix(KEY_PREFIX)
+            self._windows = {body[i : i + PIECE_RUN]: i for i in range(len(body) - PIECE_RUN + 1)}
+        return self._windows
+
+    @property
+    def has_forms(self) -> bool:
+        return bool(self._forms)
+
+    def with_forms(self, forms: Iterable[str]) -> Secret:
+        return Secret(self._value, (*self._forms, *forms))
+
+    def hide(self, text: str) -> str:
+        """`text` with the key, each of its forms and any run of 8 or more
+        characters of its body masked."""
+        return redact(text, (self,))
 
     def __repr__(self) -> str:
         return f"Secret({self.masked!r})"
@@ -112,7 +164,61 @@ class Secret:
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Findings cross process boundaries when a scan runs on several cores.
-        return (Secret, (self._value,))
+        return (Secret, (self._value, self._forms))
+
+
+# A run of this many characters of a key's body is a piece of it wherever it
+# appears, whatever surrounds it (the redaction audit's unit).
+PIECE_RUN = 8
+# Shorter forms are masked only as whole tokens: a 2-letter piece must not
+# mask every 2-letter word of the line.
+_SHORT_FORM = 4
+_KEY_CHARS = "A-Za-z0-9_-"
+
+
+def _mask_form(form: str) -> str:
+    return f"{KEY_PREFIX}…" if form.startswith(KEY_PREFIX) else "…"
+
+
+def _mask_runs(text: str, secret: Secret) -> str:
+    """Every run of PIECE_RUN or more characters of the key's body in `text`, masked."""
+    windows = secret.windows()
+    if len(text) < PIECE_RUN or not any(window in text for window in windows):
+        return text
+    body = secret._value.removeprefix(KEY_PREFIX)
+    while True:
+        hits = [(at, i) for window, i in windows.items() if (at := text.find(window)) >= 0]
+        if not hits:
+            return text
+        at, i = min(hits)
+        start, end, first, last = at, at + PIECE_RUN, i, i + PIECE_RUN
+        while start > 0 and first > 0 and text[start - 1] == body[first - 1]:
+            start, first = start - 1, first - 1
+        while end < len(text) and last < len(body) and text[end] == body[last]:
+            end, last = end + 1, last + 1
+        text = text[:start] + "…" + text[end:]
+
+
+def redact(text: str, secrets: Iterable[Secret]) -> str:
+    """The one masking function: each secret's value and forms, any `mk-`
+    run (mask_keys_in_text), and any 8-character run of a known key's body."""
+    secrets = tuple(secrets)
+    for secret in secrets:
+        value = secret._value
+        if value and value in text:
+            text = text.replace(value, mask(value))
+        for form in secret._forms:
+            if form not in text:
+                continue
+            if len(form) >= _SHORT_FORM:
+                text = text.replace(form, _mask_form(form))
+            else:
+                token = re.compile(f"(?<![{_KEY_CHARS}]){re.escape(form)}(?![{_KEY_CHARS}])")
+                text = token.sub(_mask_form(form), text)
+    text = mask_keys_in_text(text)
+    for secret in secrets:
+        text = _mask_runs(text, secret)
+    return text
 
 
 @dataclass(frozen=True)
@@ -156,14 +262,16 @@ class Finding:
     def __post_init__(self) -> None:
         # The last line of defence: whatever a detector quoted, no text a
         # reporter can print holds a key (a YAML error naming a field, say).
+        # A key built from pieces or encoded is masked in all its forms (Secret.hide).
+        secrets = () if self.secret is None else (self.secret,)
         for name in ("message", "snippet", "subject"):
             text = getattr(self, name)
-            if "mk" in text:
-                object.__setattr__(self, name, mask_keys_in_text(text))
+            if secrets or "mk" in text:
+                object.__setattr__(self, name, redact(text, secrets))
         if self.extra:
-            object.__setattr__(self, "extra", _masked(self.extra))
+            object.__setattr__(self, "extra", _masked(self.extra, secrets))
         if self.flow:
-            object.__setattr__(self, "flow", _masked(self.flow))
+            object.__setattr__(self, "flow", _masked(self.flow, secrets))
 
     @property
     def path(self) -> str:
@@ -187,15 +295,23 @@ class Finding:
     def replace(self, **changes: Any) -> Finding:
         return dataclasses.replace(self, **changes)
 
+    def hiding(self, secrets: Iterable[Secret]) -> Finding:
+        """This finding with other findings' keys (and their pieces) masked in
+        its snippet too: an MG101 on half of a key built from pieces must not
+        print the other half, which only the MG203 finding knows."""
+        others = tuple(s for s in secrets if s is not self.secret)
+        snippet = redact(self.snippet, others) if others and self.snippet else self.snippet
+        return self if snippet == self.snippet else dataclasses.replace(self, snippet=snippet)
 
-def _masked(value: Any) -> Any:
+
+def _masked(value: Any, secrets: tuple[Secret, ...] = ()) -> Any:
     """`extra` with every string masked, however deeply it is nested."""
     if isinstance(value, str):
-        return mask_keys_in_text(value)
+        return redact(value, secrets) if secrets else mask_keys_in_text(value)
     if isinstance(value, dict):
-        return {_masked(k): _masked(v) for k, v in value.items()}
+        return {_masked(k, secrets): _masked(v, secrets) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(_masked(v) for v in value)
+        return type(value)(_masked(v, secrets) for v in value)
     return value
 
 

@@ -13,8 +13,213 @@ from maniac_guard.findings import Finding, Severity
 if TYPE_CHECKING:
     from maniac_guard.config import Settings
 
-# `maniac-guard: ignore` or `maniac-guard: ignore[MG101, MG2]` in a comment of any language.
+# `maniac-guard: ignore` or `maniac-guard: ignore[MG101, MG2]`, honoured only
+# in a comment of the file's language (comment_syntax).
 IGNORE_RE = re.compile(r"maniac-guard:\s*ignore(?:\[([A-Za-z0-9_,\s]+)\])?")
+
+# Comment syntaxes: one regex each, matching (and so skipping) the
+# language's strings and capturing its comments in group `c`. Every
+# alternative is linear: no nested quantifiers, unterminated block comments
+# and strings end at the end of the text or line.
+_DQ = r'"(?:[^"\\\n]|\\.)*"'
+_SQ = r"'(?:[^'\\\n]|\\.)*'"
+_TRIPLE = r'"""(?:[^"\\]|\\.|"(?!""))*(?:"""|\Z)' + r"|'''(?:[^'\\]|\\.|'(?!''))*(?:'''|\Z)"
+_BLOCK = r"/\*(?:[^*]|\*(?!/))*(?:\*/|\Z)"
+_AFTER_SPACE = r"(?:(?<=[ \t])|^)"
+_SYNTAXES = {
+    # Python: `#` anywhere outside a string (also triple-quoted ones).
+    "python": rf"{_TRIPLE}|{_DQ}|{_SQ}|(?P<c>#[^\n]*)",
+    # Shell, YAML, TOML, .env, Dockerfile, Makefile, Ruby, R, Perl: `#` that
+    # starts the line or follows a blank (`a#b` is no comment in these).
+    "hash": rf"{_TRIPLE}|{_DQ}|{_SQ}|(?P<c>{_AFTER_SPACE}#[^\n]*)",
+    # C, C++, Java, JavaScript, TypeScript, Go, Rust, Kotlin, Swift, C#, JSONC, CSS…
+    "c": rf"{_DQ}|{_SQ}|`(?:[^`\\]|\\.)*`|(?P<c>//[^\n]*|{_BLOCK})",
+    # PHP, Terraform/HCL: both.
+    "c-hash": rf"{_DQ}|{_SQ}|(?P<c>//[^\n]*|#[^\n]*|{_BLOCK})",
+    # HTML, XML, SVG, Markdown.
+    "markup": r"(?P<c><!--(?:[^-]|-(?!->))*(?:-->|\Z))",
+    # SQL (`#` is MySQL's), Lua, Haskell: `--`.
+    "sql": rf"'(?:[^']|'')*'|(?P<c>--[^\n]*|{_BLOCK}|#[^\n]*)",
+    "dash": rf"{_DQ}|{_SQ}|(?P<c>--[^\n]*)",
+    # INI, .cfg, .properties: `;` or `#` at the start or after a blank.
+    "ini": rf"(?P<c>{_AFTER_SPACE}[;#!][^\n]*)",
+    # Lisp, Clojure, assembly.
+    "semicolon": rf"{_DQ}|(?P<c>;[^\n]*)",
+    # TeX, Erlang, MATLAB.
+    "percent": r"(?P<c>(?<!\\)%[^\n]*)",
+    # Batch files.
+    "batch": r"(?P<c>(?:^|&)[ \t@]*(?:[Rr][Ee][Mm]\b|::)[^\n]*)",
+    # Plain text, logs, files of no known language: a `#` or `//` comment
+    # that starts the line or follows a blank.
+    "text": rf"(?P<c>{_AFTER_SPACE}(?:#|//)[^\n]*)",
+}
+COMMENT_RES = {name: re.compile(pattern, re.MULTILINE) for name, pattern in _SYNTAXES.items()}
+_BY_SUFFIX = {
+    **dict.fromkeys((".py", ".pyi", ".pyw"), "python"),
+    **dict.fromkeys(
+        (
+            ".sh",
+            ".bash",
+            ".zsh",
+            ".ksh",
+            ".fish",
+            ".yaml",
+            ".yml",
+            ".toml",
+            ".env",
+            ".rb",
+            ".r",
+            ".pl",
+            ".pm",
+            ".ps1",
+            ".psm1",
+            ".ex",
+            ".exs",
+            ".nim",
+            ".cmake",
+            ".mk",
+            ".conf",
+            ".tcl",
+            ".jl",
+            ".cr",
+            ".coffee",
+            ".dockerfile",
+            ".gitignore",
+            ".dockerignore",
+            ".editorconfig",
+            ".bzl",
+            ".star",
+            ".nix",
+        ),
+        "hash",
+    ),
+    **dict.fromkeys(
+        (
+            ".c",
+            ".h",
+            ".cc",
+            ".cpp",
+            ".cxx",
+            ".hpp",
+            ".hh",
+            ".m",
+            ".mm",
+            ".java",
+            ".js",
+            ".jsx",
+            ".mjs",
+            ".cjs",
+            ".ts",
+            ".tsx",
+            ".mts",
+            ".cts",
+            ".go",
+            ".rs",
+            ".kt",
+            ".kts",
+            ".swift",
+            ".cs",
+            ".scala",
+            ".dart",
+            ".groovy",
+            ".gradle",
+            ".jsonc",
+            ".json5",
+            ".css",
+            ".scss",
+            ".less",
+            ".proto",
+            ".sol",
+            ".zig",
+            ".v",
+            ".vue",
+            ".svelte",
+            ".fs",
+            ".fsx",
+        ),
+        "c",
+    ),
+    **dict.fromkeys((".php", ".tf", ".tfvars", ".hcl", ".http", ".rest"), "c-hash"),
+    **dict.fromkeys(
+        (".html", ".htm", ".xhtml", ".xml", ".svg", ".md", ".markdown", ".rst", ".plist", ".xaml"), "markup"
+    ),
+    **dict.fromkeys((".sql", ".psql", ".mysql"), "sql"),
+    **dict.fromkeys((".lua", ".hs", ".elm", ".ada", ".adb", ".ads", ".vhd", ".vhdl"), "dash"),
+    **dict.fromkeys((".ini", ".cfg", ".properties", ".desktop", ".reg", ".inf"), "ini"),
+    **dict.fromkeys((".lisp", ".el", ".clj", ".cljs", ".edn", ".scm", ".asm", ".s"), "semicolon"),
+    **dict.fromkeys((".tex", ".sty", ".erl", ".hrl"), "percent"),
+    **dict.fromkeys((".bat", ".cmd"), "batch"),
+    # JSON has no comments: a marker in a value is data, never a suppression.
+    **dict.fromkeys((".json", ".ipynb", ".lock", ".map", ".geojson", ".har", ".csv", ".tsv"), None),
+}
+_BY_NAME = {
+    **dict.fromkeys(
+        (
+            "dockerfile",
+            "containerfile",
+            "makefile",
+            "gnumakefile",
+            "rakefile",
+            "gemfile",
+            "vagrantfile",
+            "procfile",
+            "brewfile",
+            "pipfile",
+            "codeowners",
+            "requirements.txt",
+            ".gitattributes",
+            ".npmrc",
+            ".bashrc",
+            ".zshrc",
+            ".profile",
+        ),
+        "hash",
+    ),
+}
+
+
+def comment_syntax(path: str) -> str | None:
+    """The comment syntax of a file, by its name (None: it has no comments)."""
+    name = path.rsplit("/", 1)[-1].lower()
+    if name in _BY_NAME:
+        return _BY_NAME[name]
+    if name.startswith(".env") or name.endswith(".env"):
+        return "hash"
+    if name.startswith("dockerfile") or name.endswith(".dockerfile"):
+        return "hash"
+    dot = name.rfind(".")
+    suffix = name[dot:] if dot > 0 or (dot == 0 and name.count(".") == 1) else ""
+    return _BY_SUFFIX.get(suffix, "text")
+
+
+def suppressions(text: str, syntax: str | None) -> dict[int, frozenset[str] | None]:
+    """0-based line -> the rules its comments suppress (None: all). Only a
+    marker inside a comment counts: in a string, a JSON value, glued to a
+    key or anywhere in a line of data it is text like any other."""
+    found: dict[int, frozenset[str] | None] = {}
+    if syntax is None or "maniac-guard" not in text:
+        return found
+    for comment in COMMENT_RES[syntax].finditer(text):
+        start = comment.start("c")
+        if start < 0 or "maniac-guard" not in comment.group("c"):
+            continue
+        for marker in IGNORE_RE.finditer(comment.group("c")):
+            line = text.count("\n", 0, start + marker.start())
+            rules = _marker_rules(marker)
+            previous = found.get(line, frozenset())
+            found[line] = None if rules is None or previous is None else previous | rules
+    return found
+
+
+def _marker_rules(marker: re.Match[str]) -> frozenset[str] | None:
+    if marker.group(1) is None:
+        return None
+    return frozenset(part.strip().upper() for part in marker.group(1).split(",") if part.strip())
+
+
+def suppresses(rules: frozenset[str] | None, rule_id: str) -> bool:
+    """Whether a line's suppression (`suppressions`) covers this rule."""
+    return rules is None or rule_id in rules
 
 
 def rule_matches(rule_id: str, selectors: Sequence[str]) -> bool:
@@ -73,16 +278,6 @@ def _where_selected(settings: Settings) -> str:
         else:
             parts.append(f"{settings.config_path or 'config'}: {key} = {list(values)}")
     return " and ".join(parts)
-
-
-def suppressed_on_line(line: str, rule_id: str) -> bool:
-    """An inline `maniac-guard: ignore` (all rules) or `ignore[...]` naming this rule."""
-    match = IGNORE_RE.search(line)
-    if match is None:
-        return False
-    if match.group(1) is None:
-        return True
-    return rule_id in {part.strip().upper() for part in match.group(1).split(",")}
 
 
 def exit_code(findings: Sequence[Finding], fail_on: Severity) -> int:

@@ -106,9 +106,12 @@ class ScanResult:
     # Lines the stages add under the findings (text, github and junit reports).
     notes: list[str] = field(default_factory=list)
     stages: StageSummary = field(default_factory=StageSummary)
+    # Findings an inline `maniac-guard: ignore` comment dropped (counted in the summary).
+    suppressed: list[Finding] = field(default_factory=list)
 
     def merge(self, other: ScanResult) -> None:
         self.findings.extend(other.findings)
+        self.suppressed.extend(other.suppressed)
         self.messages.extend(other.messages)
         self.files_scanned += other.files_scanned
         self.skipped.update(other.skipped)

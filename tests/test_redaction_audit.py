@@ -14,6 +14,7 @@ parallel threads: they are separate processes); the tests only read.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import logging
 import os
@@ -24,6 +25,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -333,3 +335,172 @@ def test_git_objects_are_the_only_other_home_of_the_history_key(audit: Audit) ->
     assert not (audit.project / "old.py").exists()
     shown = subprocess.run(["git", "log", "-p"], cwd=audit.project, capture_output=True, text=True).stdout
     assert KEYS["history"] in shown
+
+
+# Issue 22: the generated audit. Keys split into every number of pieces at
+# every offset (each way Python builds a string), encoded (base64 at each
+# byte alignment, wrapped and not; percent-encoded), and as file and folder
+# names; every output format, -v, --diff, --history, a baseline and the
+# detector cache on disk. No 8 consecutive characters of any body (nor of an
+# encoded form, past its `mk-` part) may appear anywhere.
+
+PIECE_WINDOW = 8
+BODY = 32
+
+
+def _splits() -> list[tuple[int, ...]]:
+    """Cut points: 2 pieces at every offset; 3 to 8 pieces at every shift of
+    evenly spaced cuts; 16 and 32 pieces (one character each)."""
+    splits = [(cut,) for cut in range(1, BODY)]
+    for pieces in range(3, 9):
+        step = BODY // pieces
+        for shift in range(step):
+            cuts = tuple(shift + step * i for i in range(1, pieces) if 0 < shift + step * i < BODY)
+            splits.append(cuts)
+    splits += [tuple(range(2, BODY, 2)), tuple(range(1, BODY))]
+    return list(dict.fromkeys(splits))
+
+
+def _parts(body: str, cuts: tuple[int, ...]) -> list[str]:
+    bounds = [0, *cuts, len(body)]
+    return [body[a:b] for a, b in itertools.pairwise(bounds) if b > a]
+
+
+def _q(parts: list[str]) -> list[str]:
+    return [f'"{p}"' for p in parts]
+
+
+# How each construct writes `mk-` + the pieces (names: constants defined above the call).
+BUILDERS = {
+    "plus": lambda p, names: f"Maniac(api_key={' + '.join(_q(['mk-', *p]))})",
+    "implicit": lambda p, names: f'Maniac(api_key=("mk-{p[0]}" {" ".join(_q(p[1:]))}))',
+    "join": lambda p, names: f'Maniac(api_key="".join([{", ".join(_q(["mk-", *p]))}]))',
+    "format": lambda p, names: f'Maniac(api_key="mk-{"{}" * len(p)}".format({", ".join(_q(p))}))',
+    "percent": lambda p, names: f'Maniac(api_key="mk-{"%s" * len(p)}" % ({", ".join(_q(p))},))',
+    "names": lambda p, names: f"Maniac(api_key=PREFIX + {' + '.join(names)})",
+    "fstring": lambda p, names: f'Maniac(api_key=f"mk-{"".join("{" + n + "}" for n in names)}")',
+    "getenv": lambda p, names: f'Maniac(api_key=os.getenv("MANIAC_API_KEY", {" + ".join(_q(["mk-", *p]))}))',
+    "header": lambda p, names: f'Maniac(default_headers={{"Authorization": {" + ".join(_q(["Bearer mk-", *p]))}}})',
+}
+
+
+@dataclass
+class Generated:
+    root: Path
+    tree: Path
+    secrets: list[str] = field(default_factory=list)  # bodies and encoded forms
+    outputs: dict[str, str] = field(default_factory=dict)  # stdout + stderr, files written
+    json_report: dict[str, Any] = field(default_factory=dict)
+
+
+def _generated_tree(tree: Path, secrets: list[str]) -> int:
+    """Write the tree; returns how many findings it must give at least."""
+    expected = 0
+    for construct, build in BUILDERS.items():
+        lines = ["import os", "from maniac import Maniac", 'PREFIX = "mk-"']
+        for index, cuts in enumerate(_splits()):
+            body = fake_key(f"gen-{construct}-{index}")[3:]
+            secrets.append(body)
+            parts = _parts(body, cuts)
+            names = [f"P{index}_{i}" for i in range(len(parts))]
+            if construct in ("names", "fstring"):
+                lines += [f'{name} = "{part}"' for name, part in zip(names, parts)]
+            lines.append(f"c{index} = {build(parts, names)}")
+            expected += 1
+        (tree / f"built_{construct}.py").write_text("\n".join(lines) + "\n")
+    # base64 at each byte alignment, alone and inside an encoded .env file, wrapped at 76 columns.
+    documents = []
+    for pad in range(3):
+        key = fake_key(f"gen-b64-{pad}")
+        plain = "#" * pad + f"MANIAC_API_KEY={key}\nREGION=eu\n" + "x" * 40 + "\n"
+        encoded, alone = base64.b64encode(plain.encode()).decode(), base64.b64encode(key.encode()).decode()
+        wrapped = base64.encodebytes(plain.encode()).decode()
+        secrets += [key[3:], alone[4:], *(line for line in wrapped.split() if len(line) >= PIECE_WINDOW)]
+        secrets += [encoded[i : i + 24] for i in range(0, len(encoded), 12)]
+        documents.append(f"  key{pad}: {alone}\n  env{pad}: {encoded}\n  wrapped{pad}: |\n")
+        documents.append("".join(f"    {line}\n" for line in wrapped.splitlines()))
+        expected += 3
+    (tree / "secret.yaml").write_text("apiVersion: v1\nkind: Secret\ndata:\n" + "".join(documents))
+    percent = [fake_key(f"gen-percent-{i}") for i in range(2)]
+    secrets += [k[3:] for k in percent]
+    (tree / "access.log").write_text(
+        f"GET /v1/models?api_key=mk%2D{percent[0][3:]} 200\nGET /login?next=%2Fapi%3Fkey%3D{percent[1]} 302\n"
+    )
+    expected += 2
+    # Keys as names: a text file, a folder, a binary file, a Python file that does not parse.
+    names = [fake_key(f"gen-name-{i}") for i in range(4)]
+    secrets += [k[3:] for k in names]
+    (tree / f"{names[0]}.json").write_text("{}\n")
+    (tree / names[1]).mkdir()
+    (tree / names[1] / "settings.yaml").write_text("region: eu\n")
+    (tree / f"{names[2]}.dat").write_bytes(b"\0\1\2binary")
+    (tree / f"{names[3]}.py").write_text("import maniac\ndef broken(:\n")
+    expected += 4
+    # What the detector cache keeps: a file whose key is written whole, and a clean one.
+    literal = fake_key("gen-literal")
+    secrets.append(literal[3:])
+    (tree / "literal.py").write_text(f'from maniac import Maniac\nclient = Maniac(api_key="{literal}")\n')
+    (tree / "clean.py").write_text('import os\nfrom maniac import Maniac\nclient = Maniac(api_key=os.getenv("K"))\n')
+    expected += 1
+    return expected
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:
+    root = tmp_path_factory.mktemp("generated")
+    home = root / "home"
+    home.mkdir()
+    gen = Generated(root, root / "tree")
+    repo = make_repo(gen.tree, git_env(home))
+    expected = _generated_tree(gen.tree, gen.secrets)
+    repo.commit("everything")
+    cache = root / "cache"
+    env = {
+        "MANIAC_GUARD_CACHE_DIR": str(cache),
+        "XDG_CACHE_HOME": str(cache / "xdg"),
+        "XDG_STATE_HOME": str(home / "state"),
+        "HOME": str(home),
+        **git_env(home),
+    }
+    baseline = root / "baseline.json"
+    runs: list[tuple[str, ...]] = [("scan", ".", "--format", fmt) for fmt in FORMATS]
+    runs += [
+        ("scan", ".", "--format", "json"),  # again: from the warm detector cache
+        ("scan", ".", "-v"),
+        ("scan", "--history", "--format", "json"),
+        ("fix", ".", "--diff", "--unsafe-fixes"),
+        ("baseline", "create", ".", "-o", str(baseline)),
+        ("scan", ".", "--baseline", str(baseline), "-v"),
+    ]
+    for index, args in enumerate(runs):
+        proc = run_cli(*args, cwd=gen.tree, env=env, timeout=600)
+        assert proc.returncode in (0, 1), (args, proc.stderr[-2000:])
+        gen.outputs[f"{index}: {' '.join(args)}"] = proc.stdout + proc.stderr
+        if args == ("scan", ".", "--format", "json"):
+            gen.json_report = json.loads(proc.stdout)
+    assert len(gen.json_report["findings"]) >= expected, (len(gen.json_report["findings"]), expected)
+    gen.outputs["baseline.json"] = baseline.read_text()
+    for path in cache.rglob("*"):
+        if path.is_file():
+            gen.outputs[f"cache {path.relative_to(cache)}"] = path.read_bytes().decode("latin-1")
+    assert any(name.startswith("cache found-") for name in gen.outputs), sorted(gen.outputs)
+    return gen
+
+
+def test_generated_keys_leave_no_8_characters_anywhere(generated: Generated) -> None:
+    windows = {s[i : i + PIECE_WINDOW] for s in generated.secrets for i in range(len(s) - PIECE_WINDOW + 1)}
+    leaks = {}
+    for name, text in generated.outputs.items():
+        seen = {text[i : i + PIECE_WINDOW] for i in range(len(text) - PIECE_WINDOW + 1)}
+        found = windows & seen
+        if found:
+            leaks[name] = sorted(found)[:5]
+    assert leaks == {}
+
+
+def test_generated_keys_are_each_reported(generated: Generated) -> None:
+    # A leak check over a scan that found nothing would prove nothing.
+    text = generated.outputs[f"{FORMATS.index('text')}: scan . --format text"]
+    for rule in ("MG102", "MG105", "MG203", "MG205", "MG206"):
+        assert rule in text, rule
+    assert "does not parse" in generated.outputs["7: scan . -v"]

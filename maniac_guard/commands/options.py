@@ -44,8 +44,16 @@ def debug_logging() -> None:
     """Our own loggers only: a library's debug output is not ours to vouch for."""
     import logging
 
+    from maniac_guard.findings import mask_real_keys
+
+    class Masking(logging.Formatter):
+        """A path that holds a key (`mk-<key>.py does not parse`) is masked as in every report."""
+
+        def format(self, record: logging.LogRecord) -> str:
+            return mask_real_keys(super().format(record))
+
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("maniac-guard: debug: %(message)s"))
+    handler.setFormatter(Masking("maniac-guard: debug: %(message)s"))
     logger = logging.getLogger("maniac_guard")
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)

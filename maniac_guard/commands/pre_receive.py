@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from maniac_guard.config import ConfigError, Settings
-from maniac_guard.findings import Finding, Severity
+from maniac_guard.findings import Finding, Severity, mask_real_keys
 from maniac_guard.words import counted
 
 if TYPE_CHECKING:
@@ -258,7 +258,7 @@ def run_pre_receive(
         scan.refs_of = refs_of(git_dir, updates, {f.commit for f in scan.result.findings if f.commit})
         out.write(report(scan, settings.fail_on, verbose=verbose))
     for message in scan.result.messages:
-        out.write(f"maniac-guard: {message}\n")
+        out.write(f"maniac-guard: {mask_real_keys(message)}\n")
     if failing:
         out.write(f"maniac-guard: push rejected: {counted(len(failing), 'finding')} in the pushed commits.\n{FIX_HINT}")
         if scan.timed_out:

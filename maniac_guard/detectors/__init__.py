@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
-from maniac_guard.detectors import config_files, encoded, keys, permissions, python_code
+from maniac_guard.detectors import config_files, encoded, file_names, keys, permissions, python_code
 from maniac_guard.findings import Finding
 from maniac_guard.sources import SourceFile
 
@@ -41,10 +41,14 @@ class Detector:
     # When two detectors report the same key on the same line, the higher
     # precedence (the more specific rule) is kept; 0: never merged.
     precedence: int = 0
+    # Judges the file's name, not its bytes: asked whatever the prefilter
+    # found in them (its hints still let history parse the commits that name it).
+    on_path: bool = False
 
 
 DETECTORS: tuple[Detector, ...] = (
     Detector("keys", keys.RULE_IDS, keys.wants, keys.detect, hints=keys.HINTS, precedence=1),
+    Detector("file_names", file_names.RULE_IDS, file_names.wants, file_names.detect, hints=(rb"mk[-%]",), on_path=True),
     Detector("config_files", config_files.RULE_IDS, config_files.wants, config_files.detect, hints=config_files.HINTS),
     Detector(
         "permissions",

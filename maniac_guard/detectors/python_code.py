@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from maniac_guard.debuglog import debug
@@ -304,18 +304,26 @@ def detect(source: SourceFile) -> Iterator[Finding]:
     source.reads.update(analysis.reads)
     if not analysis.issues:
         return
-    yield from _findings(source, text, notebook, analysis.issues)
+    yield from _findings(source, module, text, notebook, analysis.issues)
 
 
-def _findings(source: SourceFile, text: str, notebook: NotebookCode | None, issues: list[PyIssue]) -> Iterator[Finding]:
+def _findings(
+    source: SourceFile, module: ast.Module, text: str, notebook: NotebookCode | None, issues: list[PyIssue]
+) -> Iterator[Finding]:
     from maniac_guard.detectors.snippet import finding_at, mask_line
 
     locate = _Locator(source, text, notebook)
     others: dict[str, _Locator | None] = {}
+    literals: list[tuple[str, list[str]]] | None = None
     for issue in issues:
         where = locate if issue.path is None else _other(source, issue.path, others)
         if where is None:
             continue  # the other file changed or vanished since it was read
+        pieces: tuple[str, ...] = ()
+        if issue.secret is not None and issue.path is None:
+            # Pieces of a key built in this module (another module's literal is masked as the key).
+            literals = string_literals(module, locate.segment) if literals is None else literals
+            pieces = key_pieces(literals, issue.secret)
         start, end = where.span(issue.node)
         message = issue.message
         if issue.call_site is not None:
@@ -334,6 +342,7 @@ def _findings(source: SourceFile, text: str, notebook: NotebookCode | None, issu
             secret=issue.secret,
             subject=subject,
             fixable=issue.fix_safety if issue.fix_kind is not None else None,
+            pieces=pieces,
         )
         if issue.raw and issue.secret:  # decoded from the literal: its encoded form is masked too
             finding = finding.replace(snippet=mask_line(finding.snippet, [issue.secret, issue.raw]))
@@ -356,3 +365,64 @@ def _other(source: SourceFile, path: str, seen: dict[str, _Locator | None]) -> _
             other = SourceFile(path, data, commit=source.commit, author=source.author, date=source.date)
             seen[path] = _Locator(other, other.text.removeprefix("\ufeff"), None)
     return seen[path]
+
+
+# Where a literal's text is a template, the text between its placeholders:
+# `%s`, `%(name)s`, `{}`, `{0}`, `{name}`, `$name`, `${name}`.
+_PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[-#0 +]*\d*(?:\.\d+)?[sdrai]|\{[^{}]*\}|\$\{?\w+\}?")
+
+
+# One string token of an implicit concatenation (`"mk-ab" "cd…"` is one
+# `ast.Constant`): its quotes and the text between them.
+_STRING_TOKEN = re.compile(r"""(?P<q>'|")(?P<text>(?:\\.|(?!(?P=q))[^\\\n])*)(?P=q)""")
+
+
+def string_literals(module: ast.Module, segment: Callable[[ast.Constant], str]) -> list[tuple[str, list[str]]]:
+    """Every string literal's value, and the tokens of each implicit
+    concatenation as they are written (its value is not in the file), each
+    with the texts between its placeholders (split once per file)."""
+    import ast
+
+    out = []
+    for node in ast.walk(module):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value:
+            out.append(node.value)
+            if "mk-" in node.value:  # only literals that can hold a whole key are read again
+                tokens = [m.group("text") for m in _STRING_TOKEN.finditer(segment(node))]
+                out += tokens if len(tokens) > 1 else []
+    return [(literal, _PLACEHOLDER.split(literal)) for literal in dict.fromkeys(out)]
+
+
+def key_pieces(literals: list[tuple[str, list[str]]], secret: str) -> tuple[str, ...]:
+    """The string literals of the module that hold part of `secret` (not all
+    of it: that is masked as the key): what a key built from pieces is made
+    of, masked wherever the key is. A literal counts when some text between
+    its placeholders is part of the key and holds a letter or digit of the
+    body (so `"-".join` or `"mk-%s"` alone do not mask every dash)."""
+    out = []
+    for literal, chunks in literals:
+        if secret in literal:
+            continue
+        for chunk in chunks:
+            rest = chunk.removeprefix("mk-")
+            if chunk and chunk in secret and any(c.isalnum() for c in rest) and rest != "mk":
+                out.append(literal)
+                break
+            # `"Bearer mk-ab…" + "…"`: the literal ends with the key's start.
+            start = chunk.find("mk-")
+            if start > 0 and secret.startswith(chunk[start:]) and len(chunk) - start > 3:
+                out.append(chunk[start:])
+    return tuple(dict.fromkeys(out))
+
+
+def pieces_in_code(code: str, secrets: Sequence[str]) -> list[str]:
+    """The pieces (key_pieces) of each of `secrets` in Python source: what the
+    fixer's diff masks besides the keys themselves."""
+    import ast
+
+    try:
+        module = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    literals = string_literals(module, lambda node: ast.get_source_segment(code, node) or "")
+    return [piece for secret in secrets for piece in key_pieces(literals, secret)]

@@ -10,12 +10,11 @@ from __future__ import annotations
 import ast
 import difflib
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from maniac_guard.findings import mask, mask_keys_in_text
+from maniac_guard.findings import Secret, mask, redact
 from maniac_guard.fix.codemod import FixOptions, Issue, ModuleFix, fix_module
 
 if TYPE_CHECKING:
@@ -187,20 +186,20 @@ def is_fixable_path(path: str) -> bool:
     return path.lower().endswith((".py", ".pyi", ".ipynb"))
 
 
-PIECE_RE = re.compile(r"[A-Za-z0-9_\-]{8,}")
+def mask_keys(text: str, secrets: Sequence[str] = (), pieces: Sequence[str] = ()) -> str:
+    """Mask whole keys, the pieces they were built from, and any run of 8
+    characters of a known key's body (findings.redact)."""
+    return redact(text, [Secret(secret, pieces) for secret in secrets])
 
 
-def mask_keys(text: str, secrets: Sequence[str] = ()) -> str:
-    """Mask whole keys, and pieces of known keys (a key built from parts)."""
-    for secret in secrets:
-        text = text.replace(secret, mask(secret))
-    text = mask_keys_in_text(text)
+def _code_of(fix: FileFix) -> str:
+    text = fix.original.decode("utf-8", "surrogateescape")
+    if not fix.path.lower().endswith(".ipynb"):
+        return text
+    from maniac_guard.sources.notebook import extract
 
-    def piece(match: re.Match[str]) -> str:
-        run = match.group()
-        return mask(run) if any(run in secret for secret in secrets) else run
-
-    return PIECE_RE.sub(piece, text) if secrets else text
+    code = extract(fix.original)
+    return code.text if code is not None else ""
 
 
 def render_diff(fix: FileFix) -> str:
@@ -208,6 +207,8 @@ def render_diff(fix: FileFix) -> str:
     reading and review, not for `patch`)."""
     if fix.new is None:
         return ""
+    from maniac_guard.detectors.python_code import pieces_in_code
+
     old = fix.original.decode("utf-8", "surrogateescape").splitlines(keepends=True)
     new = fix.new.decode("utf-8", "surrogateescape").splitlines(keepends=True)
     lines = []
@@ -215,7 +216,8 @@ def render_diff(fix: FileFix) -> str:
         if not line.endswith("\n"):
             line += "\n\\ No newline at end of file\n"
         lines.append(line)
-    return mask_keys("".join(lines), fix.secrets)
+    secrets = fix.secrets
+    return mask_keys("".join(lines), secrets, pieces_in_code(_code_of(fix), secrets) if secrets else ())
 
 
 @dataclass

@@ -112,8 +112,10 @@ def apply_fixes(result: ScanResult, target: ScanTarget, fix: FixRequest) -> int 
     from maniac_guard.fix.ondisk import fix_roots
 
     run = fix_files(candidate_files(result), options, write=not fix.diff, roots=fix_roots(target.paths))
+    from maniac_guard.findings import mask_real_keys
+
     for message in run.messages:
-        print(f"maniac-guard: {message}", file=sys.stderr)
+        print(f"maniac-guard: {mask_real_keys(message)}", file=sys.stderr)
     if fix.diff:
         from maniac_guard.config import ConfigError
         from maniac_guard.writer import WriteError, write_stdout

@@ -107,7 +107,7 @@ def _suppressed(wrapper: MetadataWrapper, issue: Issue) -> bool:
     """An inline `maniac-guard: ignore[...]` on the reported line keeps the code as it is."""
     from libcst.metadata import PositionProvider
 
-    from maniac_guard.selection import suppressed_on_line
+    from maniac_guard.selection import suppresses, suppressions
 
     node = getattr(issue, "node", None) or issue.fix_node
     if node is None:
@@ -115,11 +115,10 @@ def _suppressed(wrapper: MetadataWrapper, issue: Issue) -> bool:
     positions = wrapper.resolve(PositionProvider)
     if node not in positions:
         return False
-    line = positions[node].start.line
-    lines = wrapper.module.code.splitlines()
-    if not 0 < line <= len(lines):
-        return False
-    return suppressed_on_line(lines[line - 1], issue.rule_id)
+    # In a comment only, as the scan honours it (a marker in a string is text).
+    marked = suppressions(wrapper.module.code, "python")
+    line = positions[node].start.line - 1
+    return line in marked and suppresses(marked[line], issue.rule_id)
 
 
 def _rule_promises_a_fix(rule_id: str) -> bool:

@@ -33,10 +33,12 @@ class ReportContext:
 
 
 def render(result: ScanResult, fmt: str, context: ReportContext) -> str:
+    from maniac_guard.findings import mask_real_keys
     from maniac_guard.report.escape import undecodable
 
     module = importlib.import_module(FORMATS[fmt])
     text: str = module.render(result, context)
     # Each format escapes what it shows; this keeps any text it missed from
-    # failing the whole report with UnicodeEncodeError.
-    return undecodable(text)
+    # failing the whole report with UnicodeEncodeError. A key in a path (a
+    # file named `mk-<key>.json`) is masked in every format, here, once.
+    return undecodable(mask_real_keys(text))

@@ -16,6 +16,8 @@ import json
 import re
 from typing import Any
 
+from maniac_guard.findings import mask_real_keys
+
 # Lone surrogates: U+DC80..U+DCFF are bytes that were not UTF-8 (PEP 383).
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # C0 and C1 controls, DEL, and the bidi controls of "Trojan Source".
@@ -43,7 +45,8 @@ def undecodable(text: str) -> str:
 
 def printable(text: str, keep: str = "") -> str:
     """`text` safe to print on a terminal: controls (but those in `keep`) and
-    undecodable bytes become visible escapes."""
+    undecodable bytes become visible escapes; a key (a file named after one) masked."""
+    text = mask_real_keys(text)
     return _CONTROL.sub(lambda m: m.group() if m.group() in keep else _visible(m.group()), text)
 
 

@@ -61,6 +61,7 @@ def summary_dict(result: ScanResult) -> dict[str, Any]:
         "files_skipped": dict(sorted(result.skipped.items())),
         "findings": len(result.findings),
         "by_severity": dict(sorted(counts.items())),
+        "suppressed": len(result.suppressed),
         "elapsed_seconds": round(result.elapsed, 3),
         **result.stages.to_json(),
     }

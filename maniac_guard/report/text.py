@@ -75,6 +75,8 @@ def summary_line(result: ScanResult) -> str:
         skipped_text = f" ({skipped} skipped: {reasons})"
     total = len(result.findings)
     found = counted(total, "finding") + (f" ({by_severity})" if total else "")
+    if result.suppressed:  # what inline `maniac-guard: ignore` comments hid is said, never silent
+        found += f"; {counted(len(result.suppressed), 'suppressed by inline comment')}"
     return f"Scanned {counted(result.files_scanned, 'file')}{skipped_text} in {result.elapsed:.2f}s: {found}."
 
 

@@ -176,3 +176,56 @@ def extract(data: bytes) -> NotebookCode | None:
     if not rows:
         return None
     return NotebookCode("\n".join(rows) + "\n", lines, offsets, cells)
+
+
+@dataclass(frozen=True)
+class CellText:
+    """One JSON string of a cell's `source`, where it is in the file."""
+
+    start: int  # byte offsets of the JSON string token, quotes included
+    end: int
+    text: str  # its decoded value
+    cell_type: str  # code | markdown | raw
+    language: str  # the notebook's kernel language, lower case ("python" when unsaid)
+
+
+def _language(notebook: dict[str, Any]) -> str:
+    metadata = notebook.get("metadata")
+    if isinstance(metadata, dict):
+        for key, field_name in (("kernelspec", "language"), ("language_info", "name")):
+            section = metadata.get(key)
+            if isinstance(section, dict) and isinstance(section.get(field_name), str):
+                return str(section[field_name]).lower()
+    return "python"
+
+
+def cell_texts(data: bytes) -> list[CellText]:
+    """Every cell's source strings with their place in the file (any kernel
+    language; outputs are not sources): where inline suppression comments can be."""
+    try:
+        notebook = json.loads(data)
+    except (ValueError, RecursionError):
+        return []
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
+        return []
+    language = _language(notebook)
+    tokens = _string_tokens(data)
+    out: list[CellText] = []
+    cursor = 0
+    for cell in notebook["cells"]:
+        if not isinstance(cell, dict):
+            continue
+        parts = _source_lines(cell)
+        if not parts:
+            continue
+        found = _find_source(tokens, cursor, parts)
+        if found is None:
+            continue
+        cursor = found + len(parts)
+        cell_type = cell.get("cell_type")
+        for j, part in enumerate(parts):
+            start = tokens[found + j][0]
+            match = _STRING_RE.match(data, start)
+            end = match.end() if match is not None else start
+            out.append(CellText(start, end, part, cell_type if isinstance(cell_type, str) else "", language))
+    return out
