@@ -125,6 +125,7 @@ def test_a_key_named_for_another_vendor_keeps_its_vendor_when_encoded(tmp_path: 
         "мk-проект, mk\u2013iconBox\u2013gradient\n",
         f"MANIAC_API_KEY={KEY}\nexport FOO=bar\n",  # plain: MG101's alone
         f'"{KEY}\\n"\n',
+        f"{KEY}\n{fake_key('second-in-list')}\n",  # a list of keys, one per line
     ],
 )
 def test_no_encoded_finding_without_an_encoded_key(tmp_path: Path, text: str) -> None:

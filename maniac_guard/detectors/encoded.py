@@ -57,8 +57,9 @@ _PERCENT = _trigger(_PCT_M, _PCT_K, _PCT_DASH, rb"%[0-9a-fA-F]{2}")
 _QUOTED_PRINTABLE = _trigger(_QP_M, _QP_K, _QP_DASH, rb"=[0-9A-F]{2}|=\r?\n")
 # A value continued on the next line: shell `\`-newline, a YAML `\`-ended
 # double-quoted line, a folded, literal or plain multi-line scalar. Only a
-# next line of nothing but key characters (and a closing quote) continues it.
-_CONTINUATION = rb"\\?\r?\n[ \t]*[A-Za-z0-9_-]{2,}[\"']?[ \t]*(?:\r?\n|$)"
+# next line of nothing but key characters (and a closing quote) continues it,
+# and not one that starts a key of its own (a list of keys, one per line).
+_CONTINUATION = rb"\\?\r?\n[ \t]*(?!mk-)[A-Za-z0-9_-]{2,}[\"']?[ \t]*(?:\r?\n|$)"
 _WRAPPED = (rb"mk-" + _BODY + _CONTINUATION,)
 # Invisible characters (zero-width space, non-joiner, joiner, LRM/RLM, word
 # joiner and its kin, byte order mark, soft hyphen), look-alike dashes
@@ -240,7 +241,10 @@ ENCODINGS = (
     Encoding("percent-encoding", 2, rb"%[0-9a-fA-F]{2}", _unescape_percent),
     Encoding("quoted-printable", 3, rb"=[0-9A-F]{2}|=\r?\n", _unescape_qp),
     Encoding(
-        "a value wrapped over lines", 4, rb"\\?\r?\n[ \t]*(?=[A-Za-z0-9_-]{2,}[\"']?[ \t]*(?:\r?\n|\Z))", _nothing
+        "a value wrapped over lines",
+        4,
+        rb"\\?\r?\n[ \t]*(?=(?!mk-)[A-Za-z0-9_-]{2,}[\"']?[ \t]*(?:\r?\n|\Z))",
+        _nothing,
     ),
     Encoding(
         "look-alike or invisible characters",
