@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from maniac_guard.detectors.keys import _real_keys, vendor_named_near
+from maniac_guard.detectors.keys import real_keys, vendor_named_near
 from maniac_guard.findings import Finding, mask
 from maniac_guard.sources import SourceFile
 
@@ -131,12 +131,13 @@ class Decoded:
     # byte end, encoded). A verbatim piece maps character i to byte
     # start + (i - index); an encoded atom maps all its characters to its span.
     pieces: list[tuple[int, int, int, bool]]
+    indexes: list[int]  # pieces[i][0], for bisecting
 
     def span(self, start: int, end: int) -> tuple[int, int, bool]:
         """Byte span of text[start:end], and whether any of it was encoded."""
         import bisect
 
-        indexes = [piece[0] for piece in self.pieces]
+        indexes = self.indexes
         first = bisect.bisect_right(indexes, start) - 1
         last = bisect.bisect_right(indexes, end - 1) - 1
         index, byte_start, byte_end, encoded = self.pieces[first]
@@ -170,7 +171,7 @@ def _decode_window(
     if high > position:
         pieces.append((length, position, high, False))
         text.append(data[position:high].decode("latin-1"))
-    return Decoded("".join(text), pieces)
+    return Decoded("".join(text), pieces, [piece[0] for piece in pieces])
 
 
 def _unescape_code(atom: bytes) -> str:
@@ -282,7 +283,7 @@ def _hits_in(data: bytes, encoding: Encoding, plain: dict[int, int]) -> Iterator
         decoded = _decode_window(data, low, high, atoms, encoding.decode)
         # One byte per character, so the key search's offsets index `text`.
         text = decoded.text.encode("ascii", "replace")
-        for key_start, key_end, key in _real_keys(text):
+        for key_start, key_end, key in real_keys(text):
             start, end, encoded = decoded.span(key_start, key_end)
             # A key the key detector finds whole where it starts is its to report;
             # one it finds cut short (a wrapped value's first line) is not.
@@ -298,7 +299,7 @@ def _pdf_hits(data: bytes) -> Iterator[Hit]:
 
 
 def find_hits(data: bytes) -> list[Hit]:
-    plain = {start: len(key) for start, _, key in _real_keys(data)}
+    plain = {start: len(key) for start, _, key in real_keys(data)}
     hits: dict[tuple[int, str], Hit] = {}
     for encoding in ENCODINGS:
         for hit in _hits_in(data, encoding, plain):
