@@ -22,6 +22,7 @@ from maniac_guard.config import ConfigError, Settings
 from maniac_guard.findings import Finding
 from maniac_guard.ignorefile import FINGERPRINT_RE, anchor_dir, anchored, finding_keys, shown_path
 from maniac_guard.summary import BaselineSummary, ScanResult
+from maniac_guard.writer import read_user_text
 
 BASELINE_FILE = ".maniac-guard-baseline.json"
 FORMAT_VERSION = 1
@@ -130,8 +131,7 @@ def _entry(item: Any, where: str) -> Entry:
 
 def load(path: str) -> Baseline:
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        text = read_user_text(path)
     except FileNotFoundError:
         raise ConfigError(
             f"{path}: baseline not found (create it with `maniac-guard baseline create -o {path}`)"
@@ -160,8 +160,12 @@ def configured(settings: Settings) -> str | None:
 
 
 def in_scope(entry: Entry, folder: str, paths: Sequence[str]) -> bool:
-    """Whether a scan of `paths` could have seen this entry's file."""
-    target = os.path.normpath(os.path.join(folder, entry.path))
+    """Whether a scan of `paths` could have seen this entry's file (for a
+    member of an archive, `a.whl!/x.env`: the archive)."""
+    from maniac_guard.sources.archives import SEPARATOR, archive_member_path
+
+    path = entry.path.partition(SEPARATOR)[0] if archive_member_path(entry.path, folder) else entry.path
+    target = os.path.normpath(os.path.join(folder, path))
     for path in paths or ["."]:
         root = os.path.abspath(path)
         if target == root or target.startswith(root.rstrip(os.sep) + os.sep):

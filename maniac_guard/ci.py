@@ -44,6 +44,10 @@ class CiRange:
     spec: HistorySpec
     provider: str  # e.g. "GitHub Actions pull_request"
     note: str  # one line for stderr: what is scanned and why
+    # The trusted side: the commit the change is judged against, whose
+    # configuration, ignore file and baseline apply (None: no base, e.g. a
+    # scheduled scan of a whole history; then the checkout's own apply).
+    base: str | None = None
 
 
 def _sha(value: str | None) -> str | None:
@@ -72,7 +76,7 @@ def _hint(provider: str) -> str:
 def _range(root: str, base: str, head: str, provider: str, why: str) -> CiRange:
     ensure_whole_range(root, [head], [base], _hint(provider))
     spec = HistorySpec((head, f"^{base}"), f"{base[:12]}..{head[:12]}")
-    return CiRange(spec, provider, f"{provider}: scanning {base[:12]}..{head[:12]} ({why})")
+    return CiRange(spec, provider, f"{provider}: scanning {base[:12]}..{head[:12]} ({why})", base)
 
 
 def _branch_range(root: str, tip: str, head: str, provider: str, name: str) -> CiRange:
@@ -83,7 +87,8 @@ def _branch_range(root: str, tip: str, head: str, provider: str, name: str) -> C
     except (GitError, IndexError):
         base = tip  # unrelated histories: `head ^tip` is all of head's
     spec = HistorySpec((head, f"^{tip}"), f"{base[:12]}..{head[:12]}")
-    return CiRange(spec, provider, f"{provider}: scanning {base[:12]}..{head[:12]} (merge base with {REMOTE}/{name})")
+    note = f"{provider}: scanning {base[:12]}..{head[:12]} (merge base with {REMOTE}/{name})"
+    return CiRange(spec, provider, note, tip)
 
 
 def _whole(root: str, head: str, provider: str, why: str) -> CiRange:
@@ -111,7 +116,7 @@ def _new_branch(root: str, head: str, branch: str | None, default: str | None, p
     ensure_whole_range(root, [head], [tip], _hint(provider))
     spec = HistorySpec((head, f"^{tip}"), f"{head[:12]} not on {REMOTE}/{name}")
     return CiRange(
-        spec, provider, f"{provider}: scanning the commits of {head[:12]} not on {REMOTE}/{name} (new branch)"
+        spec, provider, f"{provider}: scanning the commits of {head[:12]} not on {REMOTE}/{name} (new branch)", tip
     )
 
 
@@ -126,7 +131,9 @@ def fallback(root: str, provider: str = "no CI detected") -> CiRange:
         spec = HistorySpec((head,), f"all history of {head[:12]}")
         return CiRange(spec, provider, f"{provider}: scanning the whole history of {head[:12]} (HEAD has no parent)")
     spec = HistorySpec((f"{parent}..{head}",), f"{parent[:12]}..{head[:12]}")
-    return CiRange(spec, provider, f"{provider}: scanning {parent[:12]}..{head[:12]} (the last commit, HEAD~1..HEAD)")
+    return CiRange(
+        spec, provider, f"{provider}: scanning {parent[:12]}..{head[:12]} (the last commit, HEAD~1..HEAD)", parent
+    )
 
 
 def _event(env: Mapping[str, str]) -> dict[str, Any]:
@@ -255,6 +262,19 @@ def gitlab(env: Mapping[str, str], root: str) -> CiRange:
     if source == "push":
         return _new_branch(root, head, env.get("CI_COMMIT_BRANCH") or ref, env.get("CI_DEFAULT_BRANCH"), provider)
     return _whole(root, head, provider, f"a {source} pipeline names no commit range")
+
+
+def range_base(root: str, spec: HistorySpec) -> str | None:
+    """The base of `--range A..B` (A), or of `A...B` (their merge base)."""
+    rev = spec.revs[0] if spec.revs else ""
+    dots = "..." if "..." in rev else ".."
+    start, _, end = rev.partition(dots)
+    if dots == "..":
+        return start or None
+    try:
+        return run_git(["merge-base", start, end], root).decode().split()[0]
+    except (GitError, IndexError):
+        return None
 
 
 def detect_range(env: Mapping[str, str], root: str) -> CiRange:

@@ -155,9 +155,15 @@ def default_branch(root: str, name: str | None) -> tuple[str, str] | None:
     if listed is not None:
         sha = listed.decode("ascii", "replace").partition("\t")[0].strip()
         return (name, sha) if sha else None
-    say(f"cannot ask {REMOTE} for its branch {name}: using this clone's {REMOTE}/{name}")
     local = have_commit(root, f"refs/remotes/{REMOTE}/{name}")
-    return (name, local) if local else None
+    if local:
+        say(f"cannot ask {REMOTE} for its branch {name}: using this clone's {REMOTE}/{name}")
+        return name, local
+    if not _git_ok(["remote", "get-url", "--end-of-options", REMOTE], root):
+        say(f"this clone has no remote `{REMOTE}`: cannot find its default branch {name} to compare with")
+    else:
+        say(f"cannot ask {REMOTE} for its branch {name}, and this clone has no {REMOTE}/{name}")
+    return None
 
 
 def _local_default(root: str) -> str | None:

@@ -105,6 +105,13 @@ class _FileListCommand(click.Command):
 class _Commands(click.Group):
     """The one error boundary: every command's errors end here (see errors.py)."""
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # click cuts each description at 45 characters, mid-sentence: show the first paragraph whole.
+        found = [(name, self.get_command(ctx, name)) for name in self.list_commands(ctx)]
+        shown = [(name, c.short_help or (c.help or "").split("\n\n")[0]) for name, c in found if c and not c.hidden]
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, " ".join(text.split())) for name, text in shown])
+
     def invoke(self, ctx: click.Context) -> Any:
         from maniac_guard.interrupts import EXIT_TERMINATED, Terminated, raise_on_sigterm
 
@@ -315,6 +322,11 @@ def baseline_update(
 @CONFIG_OPTION
 @COLOR_OPTION
 @QUIET_OPTION
+@click.option(
+    "--fail-on-new-suppressions",
+    is_flag=True,
+    help="Report (and fail on) findings hidden by `maniac-guard: ignore` comments the change adds.",
+)
 def ci(
     fmt: str,
     output: str | None,
@@ -325,11 +337,16 @@ def ci(
     config: str | None,
     color: bool | None,
     quiet: bool,
+    fail_on_new_suppressions: bool,
 ) -> None:
     """Scan the lines a CI change adds (GitHub Actions, GitLab CI; else HEAD~1..HEAD)."""
     from maniac_guard.commands.ci import run_command
 
-    sys.exit(run_command(fmt, output, rev_range, fail_on, baseline_file, exclude, config, color, quiet))
+    sys.exit(
+        run_command(
+            fmt, output, rev_range, fail_on, baseline_file, exclude, config, color, quiet, fail_on_new_suppressions
+        )
+    )
 
 
 @main.command("install-hook")
@@ -413,6 +430,15 @@ def policy_command(
             paths, policy_file, infer, fmt, output, exclude, select, ignore_rules, fail_on, config, color, quiet
         )
     )
+
+
+@main.command("lsp")
+@click.option("--stdio", is_flag=True, help="Talk LSP over stdin/stdout (the only transport; editors pass it).")
+def lsp_command(stdio: bool) -> None:
+    """Language server for editors: diagnostics, quick fixes and hovers as you type (needs the `lsp` extra)."""
+    from maniac_guard.commands.lsp import run_command
+
+    sys.exit(run_command())
 
 
 @main.command("pre-receive")

@@ -1,12 +1,11 @@
 """`[tool.maniac-guard]` in pyproject.toml or `.maniac-guard.toml`, merged with
 CLI flags (flags win).
 
-Each path named on the command line is scanned under its own nearest config
-(as ruff does): a pre-commit hook that passes `fixtures/a.txt src/leak.env`
-scans each under the config of its folder, never both under the first's.
-The run's own keys (fail-on, baseline, verification, ...) come from the
-config nearest to the folder holding all paths, or from `--config`, which
-then governs every path."""
+One config governs a run (as one `.gitleaks.toml` governs a gitleaks run):
+the one nearest to the current folder (or to the folder holding every path
+named outside it), or `--config`. A subfolder's config is not read, so
+`scan .`, `scan --staged` and a pre-commit hook's `scan -- sub/leak.env`
+give one verdict; the engine names a nearer config it did not read."""
 
 from __future__ import annotations
 
@@ -20,6 +19,7 @@ from typing import Any
 
 from maniac_guard.errors import ConfigError
 from maniac_guard.findings import Severity
+from maniac_guard.writer import read_user_file
 
 __all__ = ["ConfigError", "Settings", "load_settings"]
 
@@ -76,6 +76,13 @@ def _selectors(key: str, value: Any) -> list[str]:
     selectors = _str_list(key, value)
     if key == "select" and not selectors:
         raise ConfigError(f"'{key}' is empty, which would select no rule; list rule ids (MG1, MG201) or remove the key")
+    # Checked here, so that the error names the file (the caller adds it).
+    from maniac_guard.catalog import load_rules
+
+    ids = load_rules()
+    for selector in selectors:
+        if not any(rule_id.startswith(selector.strip().upper()) for rule_id in ids):
+            raise ConfigError(f"'{key}': unknown rule selector '{selector}' (see `maniac-guard rules`)")
     return selectors
 
 
@@ -89,6 +96,8 @@ def _patterns(key: str, value: Any) -> list[str]:
 
 def pattern_problem(patterns: list[str]) -> str | None:
     """Why pathspec refuses one of these gitignore patterns, or None."""
+    import re
+
     import pathspec
 
     for pattern in patterns:
@@ -97,6 +106,8 @@ def pattern_problem(patterns: list[str]) -> str | None:
         except ValueError:  # pathspec's GitIgnorePatternError
             hint = " (a trailing backslash escapes nothing)" if pattern.endswith("\\") else ""
             return f"invalid gitignore pattern {pattern!r}{hint}"
+        except re.error as exc:  # a range such as [z-a]: pathspec's regex does not compile
+            return f"invalid gitignore pattern {pattern!r} ({exc.msg})"
     return None
 
 
@@ -163,17 +174,13 @@ CONFIG_KEYS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "policy": ("policy", _str),
     "ignore-file": ("ignore_file", _str),
 }
-# Keys that may differ between the configs of the files in one run: each
-# file is scanned under its nearest config's values (see `settings_for_path`).
-PER_FILE_KEYS = ("exclude", "select", "ignore", "max_file_size")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
     import tomllib
 
     try:
-        with path.open("rb") as handle:
-            raw = handle.read()
+        raw = read_user_file(str(path))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     try:
@@ -198,10 +205,24 @@ def _our_table(path: Path, data: dict[str, Any]) -> dict[str, Any] | None:
         raise ConfigError(f"{path}: 'tool' must be a table ([tool.maniac-guard]), not {type(tool).__name__}")
     table = tool.get("maniac-guard") if tool is not None else None
     if table is None:
+        _refuse_misspelt_table(path, tool)
         return data if own_file else None
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.maniac-guard] must be a table, not {type(table).__name__}")
     return table
+
+
+def _refuse_misspelt_table(path: Path, tool: dict[str, Any] | None) -> None:
+    """`[tool.maniac_guard]` (or `maniac-gaurd`) would be ignored without a
+    word, and the scan would run with defaults: name the table meant."""
+    if not tool:
+        return
+    import difflib
+
+    for name in tool:
+        squashed = str(name).lower().replace("_", "-").replace(".", "-").replace(" ", "-")
+        if squashed == "maniac-guard" or difflib.get_close_matches(squashed, ["maniac-guard"], n=1, cutoff=0.8):
+            raise ConfigError(f"{path}: [tool.{name}] is not read; did you mean [tool.maniac-guard]?")
 
 
 def find_config(start: str) -> tuple[Path, dict[str, Any]] | None:
@@ -214,12 +235,12 @@ def find_config(start: str) -> tuple[Path, dict[str, Any]] | None:
 def _nearest_config(folder: str) -> tuple[Path, dict[str, Any]] | None:
     """Cached per folder: a hook passes hundreds of files from a few folders."""
     own = Path(folder) / CONFIG_FILE
-    if own.is_file():
+    if _is_file(own):
         table = _our_table(own, _read_toml(own))
         assert table is not None  # a .maniac-guard.toml is always ours
         return own, table
     project = Path(folder) / "pyproject.toml"
-    if project.is_file():
+    if _is_file(project):
         table = _our_table(project, _read_toml(project))
         if table is not None:
             return project, table
@@ -227,14 +248,30 @@ def _nearest_config(folder: str) -> tuple[Path, dict[str, Any]] | None:
     return None if parent == folder else _nearest_config(parent)
 
 
-def common_folder(paths: Sequence[str]) -> str:
-    """The folder holding every path: its config sets the run's own keys."""
-    if not paths:
-        return "."
+def _is_file(path: Path) -> bool:
+    """False too for a folder on the way we may not enter (Path.is_file
+    raises then): a config nobody can read is no config."""
     try:
-        return os.path.commonpath([os.path.abspath(p) for p in paths])
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def common_folder(paths: Sequence[str]) -> str:
+    """Where the run's one config is looked for: the current folder when
+    every path is inside it (`scan .`, `--staged` and a pre-commit hook's
+    `scan -- sub/leak.env` then share one config and one verdict), else the
+    folder holding every path."""
+    cwd = os.getcwd()
+    if not paths:
+        return cwd
+    absolute = [os.path.abspath(p) for p in paths]
+    if all(p == cwd or p.startswith(cwd.rstrip(os.sep) + os.sep) for p in absolute):
+        return cwd
+    try:
+        return os.path.commonpath(absolute)
     except ValueError:  # different drives
-        return os.getcwd()
+        return cwd
 
 
 def _settings_from(found: tuple[Path, dict[str, Any]] | None) -> Settings:
@@ -269,18 +306,3 @@ def load_settings(start: str, explicit: str | None = None) -> Settings:
 def apply_overrides(settings: Settings, overrides: dict[str, Any]) -> Settings:
     """CLI flags over config values (a flag left unset keeps the file's value)."""
     return replace(settings, **overrides, overrides=dict(overrides))
-
-
-def settings_for_path(path: str, run: Settings) -> Settings:
-    """The settings a path named on the command line is scanned with: its
-    own nearest config (as ruff does), with the run's CLI flags over it.
-    `--config` governs every path."""
-    if run.config_explicit:
-        return run
-    found = find_config(path)
-    if (str(found[0]) if found else None) == run.config_path:
-        return run
-    own = apply_overrides(_settings_from(found), run.overrides)
-    # The rest stays the run's: one report, one exit code, one baseline.
-    per_file = {name: getattr(own, name) for name in PER_FILE_KEYS}
-    return replace(run, **per_file, config_path=own.config_path, config_dir=own.config_dir)

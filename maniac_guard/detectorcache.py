@@ -33,11 +33,14 @@ CLEAN_CACHE_MAX = 200_000  # entries (16 bytes each)
 FOUND_CACHE_MAX = 20_000  # files with findings
 
 
-def freeze(findings: list[Finding], data: bytes) -> str | None:
+def freeze(findings: list[Finding], data: bytes, path: str | None = None) -> str | None:
     """A secret-free JSON form of one file's findings; None if some secret
-    cannot be found again in `data`, or something does not fit JSON."""
+    cannot be found again in `data`, a finding is in another file than
+    `path`, or something does not fit JSON."""
     items = []
     for finding in findings:
+        if path is not None and finding.location.path != path:
+            return None
         secret_at = None
         if finding.secret is not None:
             raw = finding.secret.reveal().encode("utf-8", "surrogatepass")
@@ -56,6 +59,7 @@ def freeze(findings: list[Finding], data: bytes) -> str | None:
                 "snippet": finding.snippet,
                 "fixable": finding.fixable,
                 "extra": finding.extra,
+                "flow": [list(step) for step in finding.flow],
             }
         )
     try:
@@ -107,6 +111,7 @@ def thaw(frozen: str, source: SourceFile) -> list[Finding]:
         if fixable not in (None, "safe", "unsafe") or not isinstance(item.get("extra"), dict):
             raise _Shape
         line, column, end_line, end_column = _ints(item.get("at"), 4)
+        flow = _flow(item.get("flow", []))
         findings.append(
             Finding(
                 rule_id=item["rule_id"],
@@ -118,9 +123,48 @@ def thaw(frozen: str, source: SourceFile) -> list[Finding]:
                 snippet=snippet,
                 fixable=fixable,
                 extra=item["extra"],
+                flow=flow,
             )
         )
     return findings
+
+
+def _flow(value: Any) -> tuple[tuple[str, int, int, str], ...]:
+    if not isinstance(value, list):
+        raise _Shape
+    steps = []
+    for step in value:
+        if not isinstance(step, list) or len(step) != 4:
+            raise _Shape
+        path, line, column, label = step
+        if not (isinstance(path, str) and isinstance(label, str)):
+            raise _Shape
+        _ints([line, column], 2)
+        steps.append((path, line, column, label))
+    return tuple(steps)
+
+
+def with_reads(entry: bytes, reads: dict[str, str | None]) -> bytes:
+    """The entry of a result that also depends on other files (path → hash of
+    their bytes, None: absent): a change to any of them is another entry."""
+    import hashlib
+
+    digest = hashlib.blake2b(entry, digest_size=16)
+    for path in sorted(reads):
+        digest.update(f"\0{path}\0{reads[path] or '-'}".encode("utf-8", "surrogateescape"))
+    return digest.digest()
+
+
+def _deps_key(entry: bytes) -> str:
+    """Where the list of files an entry's result read is kept (beside the findings)."""
+    return "01" + entry.hex()
+
+
+def content_hash(data: bytes) -> str:
+    """As the Python analysis hashes what it reads (python/modules.py)."""
+    import hashlib
+
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 @dataclass
@@ -130,11 +174,19 @@ class Learnt:
     clean: list[bytes] = field(default_factory=list)
     found: list[tuple[bytes, str]] = field(default_factory=list)
 
-    def add(self, entry: bytes, findings: list[Finding], data: bytes) -> None:
+    def add(self, entry: bytes, findings: list[Finding], data: bytes, source: SourceFile | None = None) -> None:
+        """Remember a result. When it read other files (`source.reads`), their
+        list is kept under the plain entry and the result under one that
+        holds their hashes; findings in another file are not kept."""
+        path = None
+        if source is not None and source.reads:
+            self.found.append((bytes.fromhex(_deps_key(entry)), json.dumps(sorted(source.reads))))
+            entry = with_reads(entry, source.reads)
+            path = source.path
         if not findings:
             self.clean.append(entry)
             return
-        frozen = freeze(findings, data)
+        frozen = freeze(findings, data, path)
         if frozen is not None:
             self.found.append((entry, frozen))
 
@@ -193,8 +245,15 @@ class DetectorCache:
         return digest.digest()
 
     def lookup(self, entry: bytes, source: SourceFile) -> list[Finding] | None:
-        """The remembered findings (empty: clean), or None if not known."""
-        if entry in self.load().clean:
+        """The remembered findings (empty: clean), or None if not known. A
+        result that read other files counts only while they hold the same bytes."""
+        deps = self.load().found.get(_deps_key(entry))
+        if deps is not None:
+            current = self._with_current_reads(entry, deps, source)
+            if current is None:
+                return None
+            entry = current
+        if entry in self.clean:
             return []
         frozen = self.found.get(entry.hex())
         if frozen is None:
@@ -203,6 +262,19 @@ class DetectorCache:
             return thaw(frozen, source)
         except (ValueError, RecursionError, _Shape):
             return None  # a damaged entry: analyze again
+
+    def _with_current_reads(self, entry: bytes, deps: str, source: SourceFile) -> bytes | None:
+        try:
+            paths = json.loads(deps)
+        except ValueError:
+            return None
+        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths) or source.project is None:
+            return None
+        reads: dict[str, str | None] = {}
+        for path in paths:
+            data = source.project.read(path)
+            reads[path] = None if data is None else content_hash(data)
+        return with_reads(entry, reads)
 
     def save(self, clean: list[bytes], found: list[tuple[bytes, str]]) -> None:
         """Old entries, then new ones, the newest kept; best effort."""

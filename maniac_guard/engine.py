@@ -10,25 +10,29 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from maniac_guard.config import Settings, find_config, settings_for_path
+from maniac_guard.config import find_config
 from maniac_guard.detectorcache import DetectorCache, Learnt
 from maniac_guard.detectors import RULE_PRECEDENCE, SPAN_MASKING_RULES, Detector, load_detectors
-from maniac_guard.errors import ConfigError
 from maniac_guard.findings import Finding, sort_key
 from maniac_guard.prefilter import PendingPrefilter, Prefilter
-from maniac_guard.selection import check_selectors, enabled_rules, select_findings, suppressed_on_line
+from maniac_guard.selection import enabled_rules, select_findings, suppressed_on_line
 from maniac_guard.sources import SourceFile
+from maniac_guard.sources.archives import archive_on_disk
 from maniac_guard.sources.files import (
     Excluder,
     WalkReport,
     display_path_under,
+    is_binary,
     iter_path_batches,
+    iter_paths,
     read_file,
     to_source,
     utf8_problem,
 )
+from maniac_guard.sources.windows import WindowSource, windows
+from maniac_guard.sources.worktree import WorkTreeReader
 from maniac_guard.summary import ScanResult
 from maniac_guard.target import ScanTarget
 
@@ -45,12 +49,15 @@ class _Scanned(ScanResult):
     """A chunk's result plus the detector-cache entries it learnt (never shown)."""
 
     learnt: Learnt = field(default_factory=Learnt, repr=False)
+    # Files or folders that are there but could not be read: exit 2.
+    errors: list[str] = field(default_factory=list)
 
     def merge(self, other: ScanResult) -> None:
         super().merge(other)
         if isinstance(other, _Scanned):
             self.learnt.clean.extend(other.learnt.clean)
             self.learnt.found.extend(other.learnt.found)
+            self.errors.extend(other.errors)
 
 
 def _rule_rank(rule_id: str) -> int:
@@ -128,7 +135,7 @@ def scan_source(
             source.notes.append(f"{source.path}: too deeply nested for {detector.name}; other rules still ran")
             continue
         if entry is not None and len(source.notes) == notes and not source.partial and learnt is not None:
-            learnt.add(entry, produced, source.data)
+            learnt.add(entry, produced, source.data, source)
         found.extend(produced)
     if not found:
         return found
@@ -137,7 +144,30 @@ def scan_source(
     if b"maniac-guard" in source.data:
         lines = source.text.splitlines()
         found = [f for f in found if not suppressed(f, source, lines)]
+    if isinstance(source, WindowSource):
+        found = _owned_by_window(found, source)
     return found
+
+
+def _owned_by_window(findings: list[Finding], window: WindowSource) -> list[Finding]:
+    """The findings that start in the part of a big file this window owns
+    (sources/windows.py), with columns counted from the real line start."""
+    low = window.position(window.owned_from)
+    high = window.position(window.owned_until) if window.owned_until is not None else None
+    first_line = window.real_line(1)
+    kept = []
+    for finding in findings:
+        at = (finding.line, finding.location.column)
+        if at < low or (high is not None and at >= high):
+            continue
+        if window.first_column and finding.line == first_line:
+            where = finding.location
+            end_column = where.end_column + window.first_column if where.end_line == first_line else where.end_column
+            finding = finding.replace(
+                location=replace(where, column=where.column + window.first_column, end_column=end_column)
+            )
+        kept.append(finding)
+    return kept
 
 
 def scan_bytes(path: str, data: bytes, detectors: Sequence[Detector] | None = None) -> list[Finding]:
@@ -158,6 +188,9 @@ class ScanScope:
     cwd: str  # paths are shown relative to it
     explicit: frozenset[str]  # files named on the command line (symlinks followed)
     enabled: frozenset[str] | None = None  # rule ids; None: all
+    # How a nested repository's folder met in a listing is listed in turn.
+    excluder: Excluder = field(default_factory=Excluder)
+    use_gitignore: bool = True
 
 
 def _scan_files(
@@ -167,10 +200,25 @@ def _scan_files(
     result = _Scanned()
     detectors = load_detectors(scope.enabled)
     shown_from = display_path_under(scope.cwd)  # its prefix worked out once, not per file
+    project = WorkTreeReader(scope.cwd)  # where the Python analysis reads imported modules
     for path in paths:
         shown = shown_from(path)
-        read = read_file(path, shown, scope.max_size, scope.roots, follow=path in scope.explicit, skip_binary=True)
+        follow = path in scope.explicit
+        read = read_file(path, shown, scope.max_size, scope.roots, follow=follow, skip_binary=True)
+        kind = archive_on_disk(path, read.data, read.skipped, follow)
+        if kind is not None:  # opened in place, whatever its size
+            _scan_archive(path, shown, kind, read.data, scope, detectors, cache, prefilter, result)
+            continue
+        if read.skipped == "too-large":
+            _scan_big_file(path, shown, scope, detectors, result)
+            continue
+        if read.skipped == "directory":
+            _scan_nested_repository(path, shown, scope, cache, prefilter, result)
+            continue
         if read.data is None:
+            if read.error and read.message:
+                result.errors.append(read.message)
+                continue
             result.skipped[read.skipped or "unreadable"] += 1
             if read.message:
                 result.messages.append(read.message)
@@ -182,6 +230,7 @@ def _scan_files(
                 result.messages.append(message)
             continue
         result.files_scanned += 1
+        source.project = project
         findings = scan_source(source, detectors, cache, result.learnt, prefilter)
         if findings:
             note = utf8_problem(source)
@@ -192,6 +241,93 @@ def _scan_files(
         if findings:
             result.findings.extend(findings)
     return result
+
+
+def _scan_archive(
+    path: str,
+    shown: str,
+    kind: str,
+    data: bytes | None,
+    scope: ScanScope,
+    detectors: Sequence[Detector],
+    cache: DetectorCache | None,
+    prefilter: Prefilter | None,
+    result: _Scanned,
+) -> None:
+    """The text files inside an archive, scanned as files on disk are; what
+    it could not open goes to `stages.incomplete` (exit 2)."""
+    from maniac_guard.sources.archives import NOT_OPENED, ArchiveLimits, ArchiveReport, archive_sources, open_archive
+
+    if kind in NOT_OPENED and path not in scope.explicit:
+        # Found while walking a tree: counted and named, as before; named
+        # on the command line, it is a file the user asked for (exit 2).
+        result.skipped["binary"] += 1
+        result.messages.append(f"{shown}: {kind} archive, not opened")
+        return
+    report = ArchiveReport()
+    limits = ArchiveLimits(max_member_size=scope.max_size)
+    if data is not None:
+        members = archive_sources(shown, data, kind, limits, report)
+    else:
+        members = open_archive(path, shown, kind, limits, report, follow=path in scope.explicit)
+    for source in members:
+        result.files_scanned += 1
+        result.findings.extend(scan_source(source, detectors, cache, result.learnt, prefilter))
+        result.messages.extend(source.notes)
+    result.messages.extend(report.messages)
+    result.skipped.update(report.skipped)
+    if report.problems:
+        result.stages.incomplete = (result.stages.incomplete or []) + report.problems
+
+
+def _scan_big_file(path: str, shown: str, scope: ScanScope, detectors: Sequence[Detector], result: _Scanned) -> None:
+    """A file over the size limit: the key patterns over overlapping windows
+    (sources/windows.py); the whole-file analyses (Python, YAML) skip it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        result.errors.append(f"{shown}: cannot read: {exc.strerror}")
+        return
+    try:
+        size = os.fstat(fd).st_size
+        for window in windows(shown, lambda n: os.read(fd, n)):
+            if window.owned_from == 0 and is_binary(window.data):
+                result.skipped["binary"] += 1
+                return
+            result.findings.extend(scan_source(window, detectors))
+            result.messages.extend(window.notes)
+    except OSError as exc:
+        result.errors.append(f"{shown}: cannot read: {exc.strerror}")
+        return
+    finally:
+        os.close(fd)
+    result.files_scanned += 1
+    result.messages.append(
+        f"{shown}: {size / 1048576:.1f} MiB is over the {scope.max_size / 1048576:.1f} MiB limit: "
+        "scanned for key patterns only (no Python or YAML analysis)"
+    )
+
+
+def _scan_nested_repository(
+    path: str,
+    shown: str,
+    scope: ScanScope,
+    cache: DetectorCache | None,
+    prefilter: Prefilter | None,
+    result: _Scanned,
+) -> None:
+    """A folder in git's listing: a nested repository (an untracked clone, a
+    linked worktree, a gitlink without .gitmodules). Its work-tree files are
+    files in the tree, as gitleaks and trufflehog users expect: listed by its
+    own git (its .gitignore applies) and scanned."""
+    walk = WalkReport()
+    files = list(iter_paths([path], use_gitignore=scope.use_gitignore, excluder=scope.excluder, report=walk))
+    result.messages.extend(walk.messages)
+    result.errors.extend(walk.errors)
+    if not files and not walk.errors:
+        result.messages.append(f"{shown}: nested repository with no files on disk; nothing to scan")
+        return
+    result.merge(_scan_files(files, scope, cache, prefilter))
 
 
 def available_cores() -> int:
@@ -224,7 +360,15 @@ def scan_paths(
     started = time.perf_counter()
     walk = WalkReport()
     explicit = frozenset(os.path.abspath(p) for p in paths if not os.path.isdir(p))
-    scope = ScanScope(max_file_size, tuple(os.path.realpath(p) for p in paths), os.getcwd(), explicit, enabled)
+    scope = ScanScope(
+        max_file_size,
+        tuple(os.path.realpath(p) for p in paths),
+        os.getcwd(),
+        explicit,
+        enabled,
+        excluder=excluder,
+        use_gitignore=use_gitignore,
+    )
     # The native prefilter pays on trees, not on a hook's handful of files
     # (hyperscan's import costs ~3 ms): it is built once the walk has found
     # that many files, while the walk goes on. The detector cache reads its
@@ -252,6 +396,10 @@ def scan_paths(
     if tree and jobs > workers:
         result.messages.insert(0, f"-j {jobs}: only {workers} core{'s' * (workers != 1)} available, using {workers}")
     result.missing_paths = walk.missing_paths
+    result.errors[:0] = walk.errors
+    if result.errors:  # not "clean": what could not be read is named, and the run ends with exit 2
+        result.messages[:0] = result.errors
+        result.stages.incomplete = list(result.errors)
     result.findings.sort(key=sort_key)
     result.elapsed = time.perf_counter() - started
     return result
@@ -274,49 +422,38 @@ def _scan_parallel(
     return result
 
 
-def path_groups(target: ScanTarget) -> list[tuple[Settings, list[str]]]:
-    """The paths named on the command line, grouped by the settings each is
-    scanned with (its own nearest config; one group for `--config`)."""
-    groups: dict[str | None, tuple[Settings, list[str]]] = {}
+def unread_configs(target: ScanTarget) -> list[str]:
+    """Notes for the named paths whose nearest config is not the run's: one
+    config governs a run (config.py), and one the user may expect to apply
+    is named, not skipped without a word."""
+    if target.settings.config_explicit:
+        return []
+    notes: list[str] = []
     for path in target.paths:
-        found = None if target.settings.config_explicit else find_config(path)
-        key = str(found[0]) if found else None
-        if key not in groups:  # settings built once per config, not per file
-            groups[key] = (settings_for_path(path, target.settings), [])
-        groups[key][1].append(path)
-    return list(groups.values())
+        found = find_config(path)
+        if found is not None and str(found[0]) != target.settings.config_path and str(found[0]) not in notes:
+            notes.append(str(found[0]))
+    governing = target.settings.config_path or "the defaults"
+    return [f"{os.path.relpath(n)}: not read; one config governs a run ({governing})" for n in notes]
 
 
 def scan_disk(target: ScanTarget) -> ScanResult:
-    """The paths of `target` on disk, each under its own nearest config."""
-    run = target.settings
-    result: ScanResult | None = None
-    for settings, paths in path_groups(target):
-        if settings is not run:
-            try:
-                check_selectors(settings.select + settings.ignore)
-            except ConfigError as exc:
-                raise ConfigError(f"{settings.config_path}: {exc}") from None
-        excluder = Excluder.of(settings, target.cli_exclude)
-        part = scan_paths(
-            paths,
-            excluder=excluder,
-            use_gitignore=run.gitignore,
-            max_file_size=settings.max_file_size,
-            jobs=run.jobs,
-            enabled=enabled_rules(settings),
-        )
-        # Each group's own select/ignore, before the groups are merged.
-        part.findings = select_findings(part.findings, settings)
-        if result is None:
-            result = part
-        else:
-            result.merge(part)
-            result.missing_paths += part.missing_paths
-            result.elapsed += part.elapsed
-    assert result is not None  # target.paths is never empty
-    if len(target.paths) > 1:
-        result.findings.sort(key=sort_key)
+    """The paths of `target` on disk, under the run's one config."""
+    settings = target.settings
+    result = scan_paths(
+        target.paths,
+        excluder=Excluder.of(settings, target.cli_exclude),
+        use_gitignore=settings.gitignore,
+        max_file_size=settings.max_file_size,
+        jobs=settings.jobs,
+        enabled=enabled_rules(settings),
+    )
+    result.findings = select_findings(result.findings, settings)
+    result.messages[:0] = unread_configs(target)
+    if result.stages.incomplete:  # archives not opened: one error line each, exit 2
+        from maniac_guard.sources.git import report_incomplete
+
+        report_incomplete(result, result.stages.incomplete)
     return result
 
 

@@ -148,6 +148,10 @@ class Finding:
     verification: Verification | None = None
     fixable: str | None = None  # "safe" | "unsafe" | None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    # How the value got from where it is written to where it is used: steps
+    # of (path, line, column, label), the first at the finding, the last at
+    # the sink (Python value flow; empty when both are one line).
+    flow: tuple[tuple[str, int, int, str], ...] = field(default=(), compare=False, hash=False)
 
     def __post_init__(self) -> None:
         # The last line of defence: whatever a detector quoted, no text a
@@ -158,6 +162,8 @@ class Finding:
                 object.__setattr__(self, name, mask_keys_in_text(text))
         if self.extra:
             object.__setattr__(self, "extra", _masked(self.extra))
+        if self.flow:
+            object.__setattr__(self, "flow", _masked(self.flow))
 
     @property
     def path(self) -> str:

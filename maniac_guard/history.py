@@ -34,10 +34,14 @@ from maniac_guard.sources.gitmessages import (
     tag_sources,
 )
 from maniac_guard.summary import HistorySummary
+from maniac_guard.words import counted
 
 if TYPE_CHECKING:
+    from maniac_guard.changes import WholeFiles
     from maniac_guard.config import Settings
+    from maniac_guard.detectors import Detector
     from maniac_guard.sources.files import Excluder
+    from maniac_guard.sources.gitproject import WholeFileTracker
     from maniac_guard.summary import ScanResult
     from maniac_guard.target import ScanTarget
 
@@ -57,13 +61,14 @@ class HistorySpec:
     complete: bool = False
 
 
-def resolve_commit(root: str, ref: str, shallow: bool = False) -> str:
+def resolve_commit(root: str, ref: str, shallow: bool = False, option: str = "") -> str:
     """The full commit id of `ref`, or a GitError that says what to do."""
     try:
         out = run_git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"], root)
     except GitError:
         hint = " (this is a shallow clone: fetch more history, e.g. `git fetch --unshallow`)" if shallow else ""
-        raise GitError(f"unknown revision '{ref}'{hint}") from None
+        takes = f"{option} takes a revision (a commit, branch or tag, not a date): " if option else ""
+        raise GitError(f"{takes}unknown revision '{ref}'{hint}") from None
     return out.decode("ascii").strip()
 
 
@@ -75,20 +80,27 @@ def history_spec(
     max_commits: int | None = None,
     shallow: bool = False,
 ) -> HistorySpec:
-    """`--range A..B` (or A...B), `--since REF` (all refs, minus what REF holds), or every ref."""
-    if since and range_:
+    """`--range A..B` (or A...B), `--since REF` (all refs, minus what REF holds), or every ref.
+    An empty value (a CI variable that is not set) is an error, never "every ref"."""
+    for option, value in (("--range", range_), ("--since", since)):
+        if value is not None and not value.strip():
+            raise GitError(
+                f"{option} is empty (an unset CI variable?): name the commits to scan, e.g. {option} "
+                + ("origin/main..HEAD" if option == "--range" else "origin/main")
+            )
+    if since is not None and range_ is not None:
         raise GitError("--since and --range cannot be combined")
-    if range_:
+    if range_ is not None:
         dots = "..." if "..." in range_ else ".."
         if dots not in range_:
             raise GitError(f"--range wants A..B, got '{range_}'")
         start, end = range_.split(dots, 1)
-        start_id = resolve_commit(root, start or "HEAD", shallow)
-        end_id = resolve_commit(root, end or "HEAD", shallow)
+        start_id = resolve_commit(root, start or "HEAD", shallow, "--range")
+        end_id = resolve_commit(root, end or "HEAD", shallow, "--range")
         revs = (f"{start_id}{dots}{end_id}",)
         return HistorySpec(revs, f"range {range_}", max_commits)
-    if since:
-        since_id = resolve_commit(root, since, shallow)
+    if since is not None:
+        since_id = resolve_commit(root, since, shallow, "--since")
         return HistorySpec(("--all", f"^{since_id}"), f"all refs since {since}", max_commits, whole_repository=True)
     return HistorySpec(("--all",), "all refs", max_commits, whole_repository=True)
 
@@ -101,9 +113,13 @@ def follow_renames(path: str, renames: dict[str, str]) -> str:
     return path
 
 
-def _identity(finding: Finding) -> tuple[str, str]:
-    what = finding.secret.digest if finding.secret is not None else finding.subject
-    return finding.rule_id, what
+def _presence(finding: Finding) -> str:
+    """What "still at HEAD" is about: the key itself, whichever rule reports
+    it there (a plain key that HEAD passes to the SDK is MG201 there, not
+    MG101); a finding without a key, by its rule and subject."""
+    if finding.secret is not None:
+        return f"secret:{finding.secret.digest}"
+    return f"{finding.rule_id}:{finding.subject}"
 
 
 def _head_blobs(root: str, paths: Sequence[str]) -> dict[str, str]:
@@ -122,25 +138,28 @@ def _head_blobs(root: str, paths: Sequence[str]) -> dict[str, str]:
     return found
 
 
-def _present_at_head(root: str, paths: Sequence[str], max_size: int = 1 << 62) -> dict[str, set[tuple[str, str]]]:
-    """For each path, the (rule, secret) pairs a scan of its HEAD version finds."""
+def _present_at_head(root: str, paths: Sequence[str], max_size: int = 1 << 62) -> dict[str, set[str]]:
+    """For each path, what a scan of its HEAD version finds (`_presence`)."""
+    from maniac_guard.changes import whole_file_source
     from maniac_guard.detectors import load_detectors
-    from maniac_guard.engine import scan_bytes
+    from maniac_guard.engine import scan_source
     from maniac_guard.sources.gitblobs import BlobReader
+    from maniac_guard.sources.gitproject import CommitReader
 
     try:
-        run_git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], root)
+        head_id = run_git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], root).decode("ascii").strip()
     except GitError:
         return {}
     blobs = _head_blobs(root, paths)
     detectors = load_detectors()
-    found: dict[str, set[tuple[str, str]]] = {}
+    found: dict[str, set[str]] = {}
     with BlobReader(root) as reader:
+        head = CommitReader(reader, head_id, max_size)  # imports as they are at HEAD
         for path, oid in blobs.items():
             data = reader.read(oid, max_size)[1]
-            if data is None:
-                continue
-            found[path] = {_identity(f) for f in scan_bytes(path, data, detectors)}
+            source = whole_file_source(path, data, head) if data is not None else None
+            if source is not None:
+                found[path] = {_presence(f) for f in scan_source(source, detectors)}
     return found
 
 
@@ -166,7 +185,7 @@ def dedupe(findings: Sequence[Finding], state: HistoryState, root: str, *, annot
             continue
         present_path = None
         for path in (first.path, follow_renames(first.path, state.renames)):
-            if _identity(first) in at_head.get(path, set()):
+            if _presence(first) in at_head.get(path, set()):
                 present_path = path
                 break
         extra = {**first.extra, "present_at_head": present_path is not None, "commits": commits}
@@ -193,17 +212,35 @@ def _filtered(sources: Iterable[SourceFile], excluder: Excluder, root: str) -> I
         yield source
 
 
+def _revisions(root: str, spec: HistorySpec) -> list[str]:
+    """`git log` arguments for the spec: its own, and every stash entry for a whole-repository scan."""
+    revs = list(spec.revs)
+    if spec.whole_repository:
+        revs += stash_commits(root)
+    return revs
+
+
 def _all_sources(
-    root: str, spec: HistorySpec, state: HistoryState, max_size: int, progress: bool
+    root: str,
+    spec: HistorySpec,
+    revs: list[str],
+    state: HistoryState,
+    max_size: int,
+    progress: bool,
+    whole: WholeFileTracker | None = None,
 ) -> Iterator[SourceFile]:
     """File diffs, then commit messages, then (whole-repository scans) tags."""
     from maniac_guard.sources.gitblobs import BlobReader
 
-    revs = list(spec.revs)
-    if spec.whole_repository:
-        revs += stash_commits(root)
     yield from history_sources(
-        root, revs, state, max_commits=spec.max_commits, max_size=max_size, progress=progress, hints=fragment_hints()
+        root,
+        revs,
+        state,
+        max_commits=spec.max_commits,
+        max_size=max_size,
+        progress=progress,
+        hints=fragment_hints(),
+        whole=whole,
     )
     for message in commit_messages(root, revs, spec.max_commits, max_size):
         state.order.setdefault(message.commit or "", len(state.order))  # commits that only touched big files
@@ -238,13 +275,17 @@ def history_result(
     progress: bool = False,
     deadline: float | None = None,
     annotate_head: bool = True,
+    list_suppressions: bool = False,
 ) -> ScanResult:
     """Scan what the commits of `spec` added in the repository at `root` (a
     work tree, or a bare repository's git folder), their messages, and for a
     whole-repository spec its tags and stashes. The findings are deduplicated
     (`dedupe`); what could not be read is in `result.stages.incomplete`.
     Past `deadline` (time.monotonic) the scan stops between two files and
-    says so in `result.stages.history.timed_out`; what it found is kept."""
+    says so in `result.stages.history.timed_out`; what it found is kept.
+    `list_suppressions`: the findings that inline comments on added lines
+    hide go to `result.stages.suppressed` (`ci`)."""
+    from maniac_guard.changes import merge_by_file, tracker, whole_file_detectors
     from maniac_guard.engine import scan_sources
     from maniac_guard.selection import enabled_rules
     from maniac_guard.sources.files import Excluder
@@ -252,10 +293,23 @@ def history_result(
     info = repo_info(root)
     excluder = Excluder.of(settings, cli_exclude)
     state = HistoryState()
-    sources = _all_sources(info.root, spec, state, settings.max_file_size, progress)
+    revs = _revisions(info.root, spec)
+    enabled = enabled_rules(settings)
+    whole_detectors = whole_file_detectors(enabled)
+    picker = tracker(whole_detectors, settings.max_file_size) if whole_detectors else None
+    sources = _all_sources(info.root, spec, revs, state, settings.max_file_size, progress, picker)
     clock = _Deadline(deadline)
-    result = scan_sources(clock.until(_filtered(sources, excluder, info.root)), enabled_rules(settings))
-    result.findings = dedupe(result.findings, state, info.root, annotate_head=annotate_head)
+    watch = _Suppressions(enabled) if list_suppressions else None
+    filtered = _filtered(sources, excluder, info.root)
+    result = scan_sources(clock.until(watch.watch(filtered) if watch else filtered), enabled)
+    whole = _whole_files(info.root, picker, whole_detectors, settings, excluder, clock, watch.marked if watch else None)
+    result.findings = dedupe(
+        merge_by_file([*result.findings, *whole.findings]), state, info.root, annotate_head=annotate_head
+    )
+    if watch is not None:
+        hidden = merge_by_file([*watch.found, *whole.suppressed])
+        result.stages.suppressed = dedupe(hidden, state, info.root, annotate_head=False)
+    result.messages.extend(whole.messages)
     report_incomplete(result, state.unreadable)
     notes = [SHALLOW_NOTE] if info.shallow and not spec.complete else []
     if not state.order:
@@ -265,16 +319,74 @@ def history_result(
         if count:
             result.skipped[reason] += count
     capped = f", capped at {spec.max_commits}" if spec.max_commits is not None else ""
-    line = f"history: {len(state.order)} commits scanned ({spec.label}{capped}), added lines and messages"
+    line = (
+        f"history: {counted(len(state.order), 'commit')} scanned ({spec.label}{capped}), added lines and messages, "
+        f"{counted(whole.files, 'changed file')} analyzed whole"
+    )
     result.notes.append(line)
     result.stages.history = HistorySummary(len(state.order), spec.label, info.shallow, timed_out=clock.passed)
     return result
+
+
+def _whole_files(
+    root: str,
+    picker: WholeFileTracker | None,
+    detectors: list[Detector],
+    settings: Settings,
+    excluder: Excluder,
+    clock: _Deadline,
+    marked: dict[tuple[str, str], set[int]] | None = None,
+) -> WholeFiles:
+    """What the commits added as the whole-file detectors see it (changes.py)."""
+    from maniac_guard.changes import WholeFiles, added_by_commits, not_excluded
+
+    if clock.passed or picker is None or not picker.changes:
+        return WholeFiles()
+    found = added_by_commits(
+        root,
+        picker.changes,
+        detectors,
+        max_size=settings.max_file_size,
+        keep=not_excluded(excluder, root),
+        expired=clock.expired,
+        marked=marked,
+    )
+    clock.passed = clock.passed or found.timed_out
+    return found
+
+
+class _Suppressions:
+    """What inline suppressions on the added lines hide (`ci` lists them)."""
+
+    def __init__(self, enabled: frozenset[str] | None) -> None:
+        from maniac_guard.detectors import load_detectors
+
+        self.detectors = load_detectors(enabled)
+        self.found: list[Finding] = []
+        self.marked: dict[tuple[str, str], set[int]] = {}
+
+    def watch(self, sources: Iterator[SourceFile]) -> Iterator[SourceFile]:
+        from maniac_guard.changes import marked_lines, suppressed_inline
+
+        for source in sources:
+            if b"maniac-guard" in source.data:
+                self.found.extend(suppressed_inline(source, self.detectors))
+                if source.commit:
+                    self.marked[(source.commit, source.path)] = marked_lines(source)
+            yield source
 
 
 class _Deadline:
     def __init__(self, deadline: float | None) -> None:
         self.deadline = deadline
         self.passed = False
+
+    def expired(self) -> bool:
+        import time
+
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            self.passed = True
+        return self.passed
 
     def until(self, sources: Iterator[SourceFile]) -> Iterator[SourceFile]:
         """`sources` until the deadline passes (then the generator below is
@@ -288,7 +400,9 @@ class _Deadline:
             yield source
 
 
-def scan_history(target: ScanTarget, spec: HistorySpec, root: str | None = None) -> ScanResult:
+def scan_history(
+    target: ScanTarget, spec: HistorySpec, root: str | None = None, *, list_suppressions: bool = False
+) -> ScanResult:
     """`scan --history` / `ci`: `history_result` with the target's settings."""
     return history_result(
         root or os.getcwd(),
@@ -296,6 +410,7 @@ def scan_history(target: ScanTarget, spec: HistorySpec, root: str | None = None)
         target.settings,
         cli_exclude=target.cli_exclude,
         progress=sys.stderr.isatty() and not target.quiet,
+        list_suppressions=list_suppressions,
     )
 
 

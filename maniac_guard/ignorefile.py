@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from maniac_guard.config import ConfigError, Settings
 from maniac_guard.findings import Finding, mask
 from maniac_guard.summary import IgnoreSummary, ScanResult
+from maniac_guard.writer import read_user_text
 
 IGNORE_FILE = ".maniac-guard-ignore"
 FINGERPRINT_RE = re.compile(r"[0-9a-f]{32}")
@@ -107,8 +108,7 @@ def parse(text: str, path: str) -> IgnoreFile:
 
 def load(path: str) -> IgnoreFile:
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        text = read_user_text(path)
     except FileNotFoundError:
         raise ConfigError(f"{path}: ignore file not found") from None
     except UnicodeDecodeError:

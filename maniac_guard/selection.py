@@ -43,17 +43,36 @@ def select_findings(findings: list[Finding], settings: Settings) -> list[Finding
 
 
 def enabled_rules(settings: Settings) -> frozenset[str] | None:
-    """The rules --select/--ignore leave on, or None when all are."""
+    """The rules --select/--ignore leave on, or None when all are. None left
+    on is an error (exit 2): a scan that checks nothing must not say clean."""
     if not settings.select and not settings.ignore:
         return None
     from maniac_guard.catalog import load_rules
 
-    return frozenset(
+    enabled = frozenset(
         rule_id
         for rule_id in load_rules()
         if (not settings.select or rule_matches(rule_id, settings.select))
         and not rule_matches(rule_id, settings.ignore)
     )
+    if not enabled:
+        raise ConfigError(f"{_where_selected(settings)} switch every rule off; nothing would be scanned")
+    return enabled
+
+
+def _where_selected(settings: Settings) -> str:
+    """`--select MG4 --ignore MG4`, or the config file that set them."""
+    parts = []
+    for key in ("select", "ignore"):
+        values = getattr(settings, key)
+        if not values:
+            continue
+        flag = "--ignore" if key == "ignore" else "--select"
+        if key in settings.overrides:
+            parts.append(f"{flag} {','.join(values)}")
+        else:
+            parts.append(f"{settings.config_path or 'config'}: {key} = {list(values)}")
+    return " and ".join(parts)
 
 
 def suppressed_on_line(line: str, rule_id: str) -> bool:

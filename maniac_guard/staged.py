@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from maniac_guard.engine import scan_sources
 from maniac_guard.selection import enabled_rules
 from maniac_guard.sources import SourceFile
+from maniac_guard.sources.archives import archive_kind
 from maniac_guard.sources.files import Excluder, read_file, to_source
 from maniac_guard.sources.git import (
     GitError,
@@ -19,8 +20,10 @@ from maniac_guard.sources.git import (
     staged_files,
     unknown_paths,
 )
-from maniac_guard.sources.gitblobs import read_many
+from maniac_guard.sources.gitbig import blob_windows, over_limit_note
+from maniac_guard.sources.gitblobs import BlobReader, read_many
 from maniac_guard.sources.gitmessages import SCISSORS
+from maniac_guard.sources.gitproject import CommitReader
 from maniac_guard.summary import ScanResult
 from maniac_guard.target import ScanTarget
 
@@ -46,6 +49,11 @@ def scan_staged(target: ScanTarget) -> ScanResult:
     errors: list[str] = []
 
     at_root = os.path.realpath(cwd) == os.path.realpath(info.root)
+    index_reader = BlobReader(info.root)
+
+    # The Python analysis reads imports from the index too, as they are about to be committed.
+    prefix = "" if at_root else os.path.relpath(cwd, info.root).replace(os.sep, "/")
+    project = CommitReader(index_reader, "", settings.max_file_size, prefix=prefix, key=_index_key(info.git_dir))
 
     def sources() -> Iterator[SourceFile]:
         blobs = read_many(info.root, [item.blob for item in wanted], settings.max_file_size)
@@ -55,13 +63,19 @@ def scan_staged(target: ScanTarget) -> ScanResult:
             if found is None:
                 errors.append(f"{shown}: staged blob {item.blob[:12]} cannot be read")
                 continue
-            if data is None:
-                result.skipped["too-large"] += 1
-                result.messages.append(f"{shown}: staged version is over the size limit, skipped")
+            if data is None:  # over the size limit: the key patterns, in windows
+                binary = yield from blob_windows(info.root, item.blob, shown)
+                if binary:
+                    result.skipped["binary"] += 1
+                else:
+                    result.messages.append(f"{shown}: {over_limit_note(found.size, settings.max_file_size)}")
                 continue
             data, why = lfs_content(info.root, abs_path, shown, data, settings.max_file_size)
             if data is None:
                 errors.append(why or f"{shown}: cannot be read")
+                continue
+            if archive_kind(data) is not None:  # a staged wheel or zip: its members, as `scan` reads them
+                yield from _archive_members(shown, data, settings.max_file_size, result, errors)
                 continue
             source, skipped, message = to_source(shown, data)
             if source is None:
@@ -69,15 +83,38 @@ def scan_staged(target: ScanTarget) -> ScanResult:
                 if message:
                     result.messages.append(message)
                 continue
+            source.project = project
             yield source
 
     # Staged blobs are mostly files a disk scan saw: the detector cache serves them too.
-    scanned = scan_sources(sources(), enabled_rules(target.settings), cached=True, many=len(wanted) >= 100)
+    with index_reader:
+        scanned = scan_sources(sources(), enabled_rules(target.settings), cached=True, many=len(wanted) >= 100)
     scanned.messages[:0] = result.messages
     scanned.skipped.update(result.skipped)
     scanned.missing_paths = missing
     report_incomplete(scanned, errors)
     return scanned
+
+
+def _index_key(git_dir: str) -> str:
+    """What identifies the index's version for caches: its file's size and time."""
+    try:
+        found = os.stat(os.path.join(git_dir, "index"))
+    except OSError:
+        return "index"
+    return f"index:{found.st_size}:{found.st_mtime_ns}"
+
+
+def _archive_members(
+    shown: str, data: bytes, max_size: int, result: ScanResult, errors: list[str]
+) -> Iterator[SourceFile]:
+    from maniac_guard.sources.archives import ArchiveLimits, ArchiveReport, archive_sources
+
+    report = ArchiveReport()
+    yield from archive_sources(shown, data, archive_kind(data) or "", ArchiveLimits(max_member_size=max_size), report)
+    result.messages.extend(report.messages)
+    result.skipped.update(report.skipped)
+    errors.extend(report.problems)
 
 
 def scan_commit_msg(target: ScanTarget) -> ScanResult:

@@ -58,6 +58,9 @@ class StageSummary:
     # What a git source was asked to scan but could not read (a missing LFS
     # object): one line each; the run ends with exit 2, never clean.
     incomplete: list[str] | None = None
+    # Findings that `maniac-guard: ignore` comments the change adds hide
+    # (`ci`): listed, not counted as findings (None: not looked for).
+    suppressed: list[Finding] | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -84,6 +87,11 @@ class StageSummary:
             out["waived"] = self.waived
         if self.incomplete is not None:
             out["incomplete"] = self.incomplete
+        if self.suppressed is not None:
+            out["suppressions_added"] = [
+                {"rule_id": f.rule_id, "path": f.path, "line": f.line, "commit": f.commit, "fingerprint": f.fingerprint}
+                for f in self.suppressed
+            ]
         return out
 
 
@@ -104,3 +112,5 @@ class ScanResult:
         self.messages.extend(other.messages)
         self.files_scanned += other.files_scanned
         self.skipped.update(other.skipped)
+        if other.stages.incomplete:  # what a worker or a path group could not scan
+            self.stages.incomplete = (self.stages.incomplete or []) + other.stages.incomplete

@@ -1,8 +1,10 @@
-"""Atomic file writes: a temp file in the same folder, fsync, then rename.
-A reader never sees half a file, and a failed write leaves the old one."""
+"""Files the user names: atomic writes (a temp file in the same folder,
+fsync, then rename: a reader never sees half a file, and a failed write
+leaves the old one), and bounded reads."""
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from typing import TextIO
@@ -10,6 +12,26 @@ from typing import TextIO
 
 class WriteError(Exception):
     pass
+
+
+# A config, baseline, ignore file or policy the user names is read whole;
+# `--baseline /dev/zero` (or a 10 GB file) must end in one line, not fill memory.
+USER_FILE_LIMIT = 64 * 1024 * 1024
+
+
+def read_user_file(path: str, limit: int = USER_FILE_LIMIT) -> bytes:
+    """The bytes of a file the user named, at most `limit`: a longer one (or
+    an endless device) raises OSError (EFBIG) whose strerror says so."""
+    with open(path, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than the {limit // 1048576} MiB limit for this file")
+    return data
+
+
+def read_user_text(path: str, limit: int = USER_FILE_LIMIT) -> str:
+    """`read_user_file` decoded as UTF-8 (UnicodeDecodeError when it is not)."""
+    return read_user_file(path, limit).decode("utf-8")
 
 
 def write_bytes_atomic(path: str, data: bytes, *, expected: bytes | None = None) -> None:

@@ -68,14 +68,14 @@ def test_a_file_named_explicitly_is_read_through_its_link(tree: Path, tmp_path: 
     assert code == 1 and report["summary"]["findings"] == 1  # type: ignore[index]
 
 
-def test_large_one_line_file_is_skipped_over_the_limit_and_scanned_under_it(tree: Path) -> None:
+def test_large_one_line_file_is_scanned_for_keys_over_the_limit_and_whole_under_it(tree: Path) -> None:
     big = tree / "bundle.js"
     filler = b"a=1;" * (50 * 1024 * 1024 // 4)
     big.write_bytes(filler + f'k="{fake_key("big")}";'.encode() + filler[:1000])
     code, report, err = _scan_json(tree, ".")
-    assert code == 1 and report["summary"]["findings"] == 1  # type: ignore[index]  # only leak.txt
-    assert "bundle.js: 50.0 MiB is over the 10.0 MiB limit, skipped" in err
-    assert report["summary"]["files_skipped"] == {"too-large": 1}  # type: ignore[index]
+    assert code == 1 and report["summary"]["findings"] == 2  # type: ignore[index]  # leak.txt and bundle.js
+    assert "bundle.js: 50.0 MiB is over the 10.0 MiB limit: scanned for key patterns only" in err
+    assert report["summary"]["files_skipped"] == {}  # type: ignore[index]
     code, report, _ = _scan_json(tree, "bundle.js", "--max-file-size", str(64 << 20))
     assert code == 1 and report["summary"]["findings"] == 1  # type: ignore[index]
 

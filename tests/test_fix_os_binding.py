@@ -39,6 +39,15 @@ CASES = {
         f'from maniac import Maniac\n\n\ndef make():\n    return Maniac(api_key="{OLD}")\n\n\nmake()\nimport os\n'
     ),
     "import_before_the_fixed_line": f"import os\nfrom maniac import Maniac\n\n{CALL}\n",
+    # Issue 22: bindings libcst's scope analysis does not see.
+    "match_capture_binds_os": f'from maniac import Maniac\n\nmatch "x":\n    case os:\n        pass\n{CALL}\n',
+    "match_star_binds_os": f"from maniac import Maniac\n\nmatch [1, 2]:\n    case [1, *os]:\n        pass\n{CALL}\n",
+    "match_as_binds_os": f"from maniac import Maniac\n\nmatch 3:\n    case int() as os:\n        pass\n{CALL}\n",
+    "match_mapping_rest_binds_os": f"from maniac import Maniac\n\nmatch {{}}:\n    case {{**os}}:\n        pass\n{CALL}\n",
+    "walrus_in_a_module_comprehension": f"from maniac import Maniac\n\n[os := n for n in range(2)]\n{CALL}\n",
+    "walrus_in_a_function_comprehension": (
+        f'from maniac import Maniac\n\n\ndef make():\n    [os := n for n in range(2)]\n    return Maniac(api_key="{OLD}")\n\n\nmake()\n'
+    ),
     "docstring_and_future_first": f'"""Doc."""\nfrom __future__ import annotations\nfrom maniac import Maniac\n{CALL}\nimport os\n',
 }
 

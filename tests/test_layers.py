@@ -20,6 +20,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "summary",
             "keyshape",
             "debuglog",
+            "words",
             "cachefiles",
             "writer",
             "interrupts",
@@ -30,9 +31,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("sources", ("sources",)),
     ("detectors", ("detectors", "python", "permissions")),
     ("engine", ("engine", "prefilter", "forkshare", "detectorcache")),
-    ("stages", ("ignorefile", "baseline", "verify", "fix", "history", "staged", "ci", "ci_git")),
+    ("stages", ("ignorefile", "baseline", "verify", "fix", "history", "changes", "staged", "ci", "ci_git", "ci_trust")),
     ("reports", ("report",)),
-    ("commands", ("commands", "cli", "__main__")),
+    ("commands", ("commands", "cli", "__main__", "lsp")),
 )
 
 

@@ -249,7 +249,10 @@ def test_own_args_without_the_double_dash_are_refused(hook_repo: HookRepo) -> No
     assert proc.returncode == 1 and "leak.env:1" in proc.stdout and "exit code: 1" in proc.stdout
 
 
-def test_each_staged_file_is_scanned_under_its_own_folders_config(hook_repo: HookRepo) -> None:
+def test_the_hook_judges_each_file_as_scan_dot_does(hook_repo: HookRepo) -> None:
+    """One config governs a run (issue 22, item 14): a fixtures folder's own
+    config does not hide its key from the hook, as it does not from `scan .`;
+    the hook names the config it did not read."""
     repo = hook_repo.configured()
     assert pre_commit(repo, "install").returncode == 0
     repo.write("fixtures/.maniac-guard.toml", 'ignore = ["MG1", "MG3"]\n')
@@ -260,7 +263,8 @@ def test_each_staged_file_is_scanned_under_its_own_folders_config(hook_repo: Hoo
     blocked = _commit(repo, "fixtures and a leak")
     shown = blocked.stdout + blocked.stderr
     assert blocked.returncode == 1, shown
-    assert "src/leak.env:1" in shown and "fixtures/a.txt" not in shown
+    assert "src/leak.env:1" in shown and "fixtures/a.txt:1" in shown
+    assert "fixtures/.maniac-guard.toml: not read" in shown
 
 
 def test_the_commit_msg_hook_blocks_a_key_in_the_message(hook_repo: HookRepo) -> None:
@@ -277,3 +281,104 @@ def test_the_commit_msg_hook_blocks_a_key_in_the_message(hook_repo: HookRepo) ->
     shown = blocked.stdout + blocked.stderr
     assert blocked.returncode == 1, shown
     assert "MG101" in shown and key not in shown
+
+
+def _yaml_blocks(markdown: Path) -> list[str]:
+    text = markdown.read_text(encoding="utf-8")
+    return [block.split("```", 1)[0] for block in text.split("```yaml\n")[1:]]
+
+
+def _snippet_hooks(block: str) -> dict[str, object]:
+    """The first `- repo:` entry of a documented snippet, pointed at the snapshot
+    (the tests reach no network) with every other word as written."""
+    loaded = yaml.safe_load(block)
+    entries = loaded["repos"] if isinstance(loaded, dict) else loaded
+    entry = dict(entries[0])
+    assert entry["repo"] == "https://github.com/maniac-guard/maniac-guard"
+    entry["repo"] = "../snapshot"
+    return entry
+
+
+def test_the_readme_snippet_works_as_written(hook_repo: HookRepo) -> None:
+    block = next(b for b in _yaml_blocks(ROOT / "README.md") if "- repo:" in b)
+    entry = _snippet_hooks(block)
+    repo = hook_repo.sample()
+    key = fake_key("readme")
+    repo.write("settings.py", f"KEY = '{key}'\n")
+    repo.commit("leak", "settings.py")
+    # The rev as the README writes it must name something the repository has.
+    proc = pre_commit(repo, "try-repo", "../snapshot", "maniac-guard", "--ref", str(entry["rev"]), "--all-files")
+    shown = proc.stdout + proc.stderr
+    assert proc.returncode == 1, shown
+    assert "settings.py:1" in shown and "MG101" in shown
+    assert key not in shown
+
+
+def test_the_documented_hook_set_reports_each_finding_once_per_stage(hook_repo: HookRepo) -> None:
+    block = next(b for b in _yaml_blocks(ROOT / "docs" / "git-and-ci.md") if "maniac-guard-pre-push" in b)
+    entry = _snippet_hooks(block)
+    entry["rev"] = hook_repo.rev
+    repo = hook_repo.sample()
+    repo.write(".pre-commit-config.yaml", yaml.safe_dump({"repos": [entry]}))
+    repo.commit("config", ".pre-commit-config.yaml")
+    key = fake_key("stages")
+    repo.write("leak.env", f"MANIAC_API_KEY={key}\n")
+    # An over-broad declared key: a least-privilege finding (MG4xx).
+    repo.write("maniac-keys.yaml", "version: 1\nkeys:\n  - name: grafana\n    permissions: ['*']\n")
+    repo.git("add", ".")
+    at_commit = pre_commit(repo, "run", "--all-files")
+    shown = at_commit.stdout + at_commit.stderr
+    assert at_commit.returncode == 1, shown
+    assert _finding_lines(shown, "MG101") == ["MG101 critical leak.env:1:16"], shown
+    mg4 = _finding_lines(shown, "MG4")
+    assert mg4 and len(mg4) == len(set(mg4)), shown
+    base = repo.git("rev-parse", "HEAD")
+    repo.git("commit", "-q", "--no-verify", "-m", "leak")
+    at_push = pre_commit(
+        repo, "run", "--hook-stage", "pre-push", "--from-ref", base, "--to-ref", repo.git("rev-parse", "HEAD")
+    )
+    shown = at_push.stdout + at_push.stderr
+    assert at_push.returncode == 1, shown
+    assert len(_finding_lines(shown, "MG101")) == 1, shown
+
+
+def _finding_lines(shown: str, rule: str) -> list[str]:
+    """The text report's heading line of each finding of `rule` (a prefix)."""
+    return [
+        line.strip().rsplit(" ", 1)[0] if "mk-" in line else line.strip()
+        for line in shown.splitlines()
+        if line.strip().startswith(rule)
+    ]
+
+
+def test_the_readme_install_line_installs_from_the_repository(hook_repo: HookRepo, tmp_path: Path) -> None:
+    """The tour's `pip install '… @ git+URL@REV'`, as written but for the URL
+    (the snapshot of this checkout: the tests reach no network)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    line = next(row for row in readme.splitlines() if row.startswith("pip install 'git+"))
+    requirement = line.split("'")[1].replace(
+        "https://github.com/maniac-guard/maniac-guard", f"file://{hook_repo.base}/snapshot"
+    )
+    import sys
+
+    target = tmp_path / "site"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "--target",
+            str(target),
+            requirement,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (target / "maniac_guard" / "cli.py").is_file()
+    assert any(target.glob("maniac_guard/_rules/MG101.yaml"))

@@ -78,7 +78,7 @@ def test_a_clean_push_passes(setup: tuple[Server, Repo]) -> None:
     proc = push(repo, "main")
     assert proc.returncode == 0, proc.stderr
     assert server.ref("main") == new
-    assert "1 new commit(s) scanned, no keys" in proc.stderr
+    assert "1 new commit scanned, no keys" in proc.stderr
 
 
 def test_deleting_a_branch_passes_even_one_that_holds_a_key(setup: tuple[Server, Repo]) -> None:

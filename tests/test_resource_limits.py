@@ -35,13 +35,13 @@ def _measured_scan(cwd: Path, *args: str) -> dict[str, object]:
     return outcome
 
 
-def test_sparse_gigabyte_file_is_skipped_without_reading_it(tmp_path: Path) -> None:
+def test_sparse_gigabyte_file_is_skipped_as_binary_without_reading_it(tmp_path: Path) -> None:
     with open(tmp_path / "disk.img", "wb") as handle:
         handle.truncate(1 << 30)
     (tmp_path / "leak.env").write_text(f"MANIAC_API_KEY={fake_key('sparse')}\n")
     outcome = _measured_scan(tmp_path, ".")
-    assert "disk.img: 1024.0 MiB is over the 10.0 MiB limit, skipped" in str(outcome["err"])
-    assert outcome["report"]["summary"]["files_skipped"] == {"too-large": 1}  # type: ignore[index]
+    assert "disk.img" not in str(outcome["err"])  # its first window holds NULs: binary, the rest is not read
+    assert outcome["report"]["summary"]["files_skipped"] == {"binary": 1}  # type: ignore[index]
     assert float(outcome["peak_mb"]) < MEMORY_BOUND_MB  # type: ignore[arg-type]
 
 

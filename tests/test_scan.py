@@ -176,7 +176,7 @@ def test_clean_tree_exits_zero(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text("import os\nkey = os.getenv('MANIAC_API_KEY')\n")
     proc = run_cli("scan", ".", cwd=tmp_path)
     assert proc.returncode == 0
-    assert "Scanned 1 files" in proc.stdout and "0 findings" in proc.stdout
+    assert "Scanned 1 file in" in proc.stdout and "0 findings" in proc.stdout
 
 
 def test_inline_ignores_any_comment_syntax(tree: Path) -> None:

@@ -5,6 +5,7 @@ maniac_guard/baseline.py)."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 
 from maniac_guard.baseline import (
@@ -35,6 +36,11 @@ def _scan(paths: Sequence[str], settings: Settings, cli_exclude: Sequence[str]) 
     report_messages(result, target)
     if result.missing_paths and len(result.missing_paths) == len(paths):
         return None  # nothing was scanned: writing a baseline now would empty it
+    if result.stages.incomplete:
+        # An archive it could not open (named above): its entries would be
+        # left out, or pruned by `update` as if fixed.
+        print("maniac-guard: error: baseline not written: not everything could be scanned", file=sys.stderr)
+        return None
     return result
 
 

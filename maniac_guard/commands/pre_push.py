@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from maniac_guard.config import ConfigError
 
 ZERO_SHA = re.compile(r"^0+$")
+SHA = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
 FIX_HINT = """\
 maniac-guard: push stopped: the commits being pushed add a Maniac key.
   Take it out of those commits (`git commit --amend`, or `git rebase -i <first bad commit>^`),
@@ -47,7 +48,8 @@ def parse_push_lines(text: str) -> list[PushedRef]:
         if not line.strip():
             continue
         parts = line.rsplit(" ", 3)  # the local ref may be an expression holding spaces
-        if len(parts) != 4:
+        # The object ids must be ids, as pre-receive checks: a word there would reach git as a revision.
+        if len(parts) != 4 or not SHA.match(parts[1]) or not SHA.match(parts[3]) or not parts[0] or not parts[2]:
             raise ConfigError(
                 f"pre-push: stdin line {number} is not `<local ref> <local sha> <remote ref> <remote sha>`"
             )

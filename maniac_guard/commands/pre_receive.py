@@ -23,16 +23,16 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import signal
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from maniac_guard.config import ConfigError, Settings
 from maniac_guard.findings import Finding, Severity
+from maniac_guard.words import counted
 
 if TYPE_CHECKING:
     from maniac_guard.summary import ScanResult
@@ -50,10 +50,6 @@ How to fix it:
   3. Rotate the key: it has left your machine. Create a new key, deploy it, delete the old one.
   4. Push again. A false positive: add `maniac-guard: ignore[<rule>]` to that line.
 """
-
-
-class BudgetExceeded(Exception):
-    """The --timeout budget ran out (raised by SIGALRM or between files)."""
 
 
 @dataclass(frozen=True)
@@ -90,35 +86,62 @@ class PushScan:
     refs_of: dict[str, str] = field(default_factory=dict)  # commit -> a pushed ref that brings it
 
 
+# How long past the budget the watchdog waits for the scan to stop by itself
+# (it checks the deadline between files and commits): the budget again, at
+# least a second.
+MIN_GRACE = 1.0
+
+
 @contextmanager
-def time_budget(seconds: float | None) -> Iterator[float | None]:
-    """A hard deadline: SIGALRM interrupts even a slow git or a slow file
-    (where there is no SIGALRM, the scan checks the deadline between files)."""
+def time_budget(seconds: float | None, hard_stop: Callable[[], None]) -> Iterator[float | None]:
+    """The deadline (time.monotonic) the scan checks between files and
+    commits, where stopping is clean and what was found is kept. No signal
+    interrupts the work: SIGALRM raised wherever Python was, and inside a
+    class definition that became `RuntimeError: Error calling __set_name__`
+    (exit 2 under --on-timeout accept). What the cooperative check cannot
+    stop (a git that sends nothing, one file that takes too long) a
+    watchdog thread ends after a grace period: `hard_stop` gives the
+    timeout verdict and ends the process, raising nothing in the work."""
     if not seconds:
         yield None
         return
-    deadline = time.monotonic() + seconds
-    can_alarm = hasattr(signal, "setitimer") and _main_thread()
-    previous = signal.getsignal(signal.SIGALRM) if can_alarm else None
-
-    def expire(signum: int, frame: object) -> None:
-        raise BudgetExceeded
-
-    try:
-        if can_alarm:
-            signal.signal(signal.SIGALRM, expire)
-            signal.setitimer(signal.ITIMER_REAL, seconds)
-        yield deadline
-    finally:
-        if can_alarm:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
-
-
-def _main_thread() -> bool:
     import threading
 
-    return threading.current_thread() is threading.main_thread()
+    watchdog = threading.Timer(seconds + max(MIN_GRACE, seconds), hard_stop)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        yield time.monotonic() + seconds
+    finally:
+        watchdog.cancel()
+
+
+def _hard_stop(timeout: float, on_timeout: str) -> Callable[[], None]:
+    """The watchdog's end of the run: the same verdict as a budget that ran
+    out between files, written and exited at once (os._exit: the main thread
+    is stuck, so nothing can be unwound)."""
+
+    def stop() -> None:
+        text, code = timeout_verdict(timeout, on_timeout, "and the scan did not stop in time")
+        try:
+            os.write(2, text.encode("utf-8", "replace"))
+        finally:
+            os._exit(code)
+
+    return stop
+
+
+def timeout_verdict(timeout: float, on_timeout: str, where: str) -> tuple[str, int]:
+    """What the pusher reads, and the exit code, when the budget ran out."""
+    if on_timeout == "accept":
+        return (
+            f"maniac-guard: warning: the {timeout:g}s time budget ran out {where}; the push is ACCEPTED "
+            "without a complete scan (--on-timeout accept). Scan it: `maniac-guard scan --history`.\n"
+        ), EXIT_ACCEPT
+    return (
+        f"maniac-guard: error: the {timeout:g}s time budget ran out {where}; the push is rejected "
+        "(--on-timeout reject). Push fewer commits at a time, or ask an administrator to raise --timeout.\n"
+    ), EXIT_ERROR
 
 
 def scan_revisions(
@@ -128,6 +151,7 @@ def scan_revisions(
     *,
     exclude: Sequence[str] = (),
     timeout: float | None = None,
+    on_timeout: str = "reject",
 ) -> PushScan:
     """Scan the lines added by the commits `git log revs` lists, and their
     messages, within `timeout` seconds: the history scan itself, so a push is
@@ -137,19 +161,14 @@ def scan_revisions(
     """
     from maniac_guard import history
     from maniac_guard.selection import select_findings
-    from maniac_guard.summary import ScanResult
 
     # Patterns are relative to the repository root (this process runs in it).
     patterns = [*settings.exclude, *exclude]
     on_root = dataclasses.replace(settings, exclude=[])
-    timed_out = False
-    try:
-        with time_budget(timeout) as deadline:
-            found = history.scan_revisions(
-                git_dir, revs, on_root, "the pushed commits", cli_exclude=patterns, deadline=deadline
-            )
-    except BudgetExceeded:  # a hard stop inside git or a slow file: nothing found can be trusted to be all
-        return PushScan(ScanResult(), 0, timed_out=True)
+    with time_budget(timeout, _hard_stop(timeout or 0, on_timeout)) as deadline:
+        found = history.scan_revisions(
+            git_dir, revs, on_root, "the pushed commits", cli_exclude=patterns, deadline=deadline
+        )
     summary = found.stages.history
     timed_out = summary is not None and summary.timed_out
     found.findings = select_findings(found.findings, settings)
@@ -233,7 +252,7 @@ def run_pre_receive(
     if not revs:
         return EXIT_ACCEPT  # only deletions (or nothing): no new content
     started = time.monotonic()
-    scan = scan_revisions(git_dir, revs, settings, exclude=exclude, timeout=timeout)
+    scan = scan_revisions(git_dir, revs, settings, exclude=exclude, timeout=timeout, on_timeout=on_timeout)
     failing = [f for f in scan.result.findings if f.severity >= settings.fail_on]
     if scan.result.findings:
         scan.refs_of = refs_of(git_dir, updates, {f.commit for f in scan.result.findings if f.commit})
@@ -241,27 +260,19 @@ def run_pre_receive(
     for message in scan.result.messages:
         out.write(f"maniac-guard: {message}\n")
     if failing:
-        out.write(f"maniac-guard: push rejected: {len(failing)} finding(s) in the pushed commits.\n{FIX_HINT}")
+        out.write(f"maniac-guard: push rejected: {counted(len(failing), 'finding')} in the pushed commits.\n{FIX_HINT}")
         if scan.timed_out:
             out.write(
                 f"maniac-guard: the {timeout:g}s budget ran out before the whole push was scanned; there may be more.\n"
             )
         return EXIT_REJECT
     if scan.timed_out:
-        where = f"after {scan.commits} commit(s) in {time.monotonic() - started:.1f}s"
-        if on_timeout == "accept":
-            out.write(
-                f"maniac-guard: warning: the {timeout:g}s time budget ran out {where}; the push is ACCEPTED "
-                "without a complete scan (--on-timeout accept). Scan it: `maniac-guard scan --history`.\n"
-            )
-            return EXIT_ACCEPT
-        out.write(
-            f"maniac-guard: error: the {timeout:g}s time budget ran out {where}; the push is rejected "
-            "(--on-timeout reject). Push fewer commits at a time, or ask an administrator to raise --timeout.\n"
-        )
-        return EXIT_ERROR
+        where = f"after {counted(scan.commits, 'commit')} in {time.monotonic() - started:.1f}s"
+        text, code = timeout_verdict(timeout or 0, on_timeout, where)
+        out.write(text)
+        return code
     if verbose:
-        out.write(f"maniac-guard: pre-receive: {scan.commits} new commit(s) scanned, no keys\n")
+        out.write(f"maniac-guard: pre-receive: {counted(scan.commits, 'new commit')} scanned, no keys\n")
     return EXIT_ACCEPT
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from maniac_guard.engine import path_groups, scan_disk
+from maniac_guard.engine import scan_disk
 from maniac_guard.errors import EXIT_USAGE, ConfigError
 from maniac_guard.selection import check_selectors, exit_code, select_findings
 from maniac_guard.summary import ScanResult
@@ -38,6 +38,7 @@ def emit(result: ScanResult, request: ScanRequest) -> None:
     context = ReportContext(
         color=request.color and request.output is None,
         verbose=request.verbose,
+        quiet=request.quiet,
         fail_on=request.settings.fail_on.label,
     )
     text = render(result, request.fmt, context)
@@ -46,10 +47,18 @@ def emit(result: ScanResult, request: ScanRequest) -> None:
     try:
         if request.output:
             write_report(request.output, text)
-        elif not (request.quiet and request.fmt == "text" and not result.findings):
+        elif text:
             write_stdout(text)
     except WriteError as exc:
         raise ConfigError(str(exc)) from None
+    if request.output and not request.quiet:
+        # A report in a file leaves the terminal empty: say what happened and where it went.
+        from maniac_guard.report.escape import printable
+        from maniac_guard.report.text import summary_line
+
+        print(
+            f"maniac-guard: {summary_line(result)} Report ({request.fmt}): {printable(request.output)}", file=sys.stderr
+        )
 
 
 def report_messages(result: ScanResult, target: ScanTarget) -> None:
@@ -58,10 +67,13 @@ def report_messages(result: ScanResult, target: ScanTarget) -> None:
 
     for path in result.missing_paths:
         print(f"maniac-guard: {printable(path)}: no such file or directory", file=sys.stderr)
-    if target.quiet:
-        return
+    # What could not be read makes the run incomplete (exit 2): shown even with -q.
+    errors = set(result.stages.incomplete or ())
     for message in result.messages:
-        print(f"maniac-guard: {printable(message)}", file=sys.stderr)
+        if message in errors:
+            print(f"maniac-guard: error: {printable(message)}", file=sys.stderr)
+        elif not target.quiet:
+            print(f"maniac-guard: {printable(message)}", file=sys.stderr)
 
 
 def drop_accepted(result: ScanResult, request: ScanRequest) -> None:
@@ -84,11 +96,6 @@ def run_scan(request: ScanRequest) -> int:
         activate_configured_policy(settings)
     source = request.source or scan_disk
     result = source(request)
-    if request.source is None and len(path_groups(request)) > 1:
-        # Each path's own config has selected its rules already; the run's
-        # select/ignore must not drop another config's findings afterwards
-        # (from the keys sent for verification, or a fixed file's re-scan).
-        request.settings = settings = replace(settings, select=[], ignore=[])
     if settings.verify or settings.only_live:
         from maniac_guard.verify import verify_result
 
@@ -104,10 +111,10 @@ def run_scan(request: ScanRequest) -> int:
             report_messages(result, request)
             return diff_exit
     report_messages(result, request)
-    emit(result, request)
     if result.missing_paths and len(result.missing_paths) == len(request.paths):
-        return EXIT_USAGE
-    if result.stages.incomplete:  # a git source could not read what was asked
+        return EXIT_USAGE  # nothing was scanned: no report that could read as "0 findings"
+    emit(result, request)
+    if result.stages.incomplete:  # a file, folder or git object that could not be read
         return EXIT_USAGE
     return exit_code(result.findings, settings.fail_on)
 
@@ -219,7 +226,7 @@ def git_source(opts: ScanOptions) -> Callable[[ScanTarget], ScanResult] | None:
     """Where --staged / --history / --commit-msg read from (None: files on disk)."""
     import os
 
-    history = opts.history or bool(opts.since or opts.rev_range or opts.max_commits)
+    history = opts.history or opts.since is not None or opts.rev_range is not None or bool(opts.max_commits)
     if opts.staged + history + opts.commit_msg > 1:
         raise ConfigError("--staged, --history and --commit-msg cannot be combined")
     if opts.commit_msg:

@@ -31,8 +31,11 @@ class Detector:
     # detectors it woke (prefilter.py); a history scan parses only commits
     # that match a hint. None: always asked, and every commit is parsed.
     hints: tuple[bytes, ...] | None = None
-    # A parser needs the whole file: skipped on the added lines of a diff.
+    # A parser needs the whole file: skipped on the added lines of a diff;
+    # git entry points scan instead each changed file whose name ends with
+    # one of `suffixes` (any case) whole, at its commit (changes.py).
     needs_whole_file: bool = False
+    suffixes: tuple[str, ...] = ()
     # Slow enough that what it found in an unchanged file is remembered (detectorcache.py).
     cacheable: bool = False
     # When two detectors report the same key on the same line, the higher
@@ -43,7 +46,14 @@ class Detector:
 DETECTORS: tuple[Detector, ...] = (
     Detector("keys", keys.RULE_IDS, keys.wants, keys.detect, hints=keys.HINTS, precedence=1),
     Detector("config_files", config_files.RULE_IDS, config_files.wants, config_files.detect, hints=config_files.HINTS),
-    Detector("permissions", permissions.RULE_IDS, permissions.wants, permissions.detect, needs_whole_file=True),
+    Detector(
+        "permissions",
+        permissions.RULE_IDS,
+        permissions.wants,
+        permissions.detect,
+        needs_whole_file=True,
+        suffixes=(".yaml", ".yml"),
+    ),
     Detector(
         "python_code",
         python_code.RULE_IDS,
@@ -51,6 +61,7 @@ DETECTORS: tuple[Detector, ...] = (
         python_code.detect,
         hints=python_code.HINTS,
         needs_whole_file=True,
+        suffixes=(".py", ".pyi", ".ipynb"),
         cacheable=True,
         precedence=2,
     ),

@@ -68,10 +68,12 @@ def detect(source: SourceFile) -> Iterator[Finding]:
             value = _clean_value(match.group(2))
             if is_real_value(value):
                 variable = match.group(1).decode()
+                # Only a git source knows the file is committed; on disk it may be untracked or ignored.
+                what = "committed env file" if source.commit else "env file"
                 yield finding_at(
                     source,
                     "MG302",
-                    f"committed env file sets {variable} to a real key ({mask(value)}); keep .env files out of git",
+                    f"{what} sets {variable} to a real key ({mask(value)}); keep .env files out of git and out of what you publish",
                     match.start(1),
                     match.end(2),
                     subject=f"env:{variable}",

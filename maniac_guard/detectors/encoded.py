@@ -58,8 +58,11 @@ _QUOTED_PRINTABLE = _trigger(_QP_M, _QP_K, _QP_DASH, rb"=[0-9A-F]{2}|=\r?\n")
 # A value continued on the next line: shell `\`-newline, a YAML `\`-ended
 # double-quoted line, a folded, literal or plain multi-line scalar. Only a
 # next line of nothing but key characters (and a closing quote) continues it,
-# and not one that starts a key of its own (a list of keys, one per line).
-_CONTINUATION = rb"\\?\r?\n[ \t]*(?!mk-)[A-Za-z0-9_-]{2,}[\"']?[ \t]*(?:\r?\n|$)"
+# and only after a `\` or when indented (a YAML continuation is): lines of
+# keys or hashes at the margin are a list, not one wrapped value; nor does a
+# line that starts a key of its own continue one.
+_BREAK = rb"(?:\\\r?\n[ \t]*|\r?\n[ \t]+)(?!mk-)"
+_CONTINUATION = _BREAK + rb"[A-Za-z0-9_-]{2,}[\"']?[ \t]*(?:\r?\n|$)"
 _WRAPPED = (rb"mk-" + _BODY + _CONTINUATION,)
 # Invisible characters (zero-width space, non-joiner, joiner, LRM/RLM, word
 # joiner and its kin, byte order mark, soft hyphen), look-alike dashes
@@ -243,12 +246,7 @@ ENCODINGS = (
     Encoding("HTML entities", 1, rb"&#[0-9]{1,7};|&#[xX][0-9a-fA-F]{1,6};|&[A-Za-z][A-Za-z0-9]{1,31};", _unescape_html),
     Encoding("percent-encoding", 2, rb"%[0-9a-fA-F]{2}", _unescape_percent),
     Encoding("quoted-printable", 3, rb"=[0-9A-F]{2}|=\r?\n", _unescape_qp),
-    Encoding(
-        "a value wrapped over lines",
-        4,
-        rb"\\?\r?\n[ \t]*(?=(?!mk-)[A-Za-z0-9_-]{2,}[\"']?[ \t]*(?:\r?\n|\Z))",
-        _nothing,
-    ),
+    Encoding("a value wrapped over lines", 4, _BREAK + rb"(?=[A-Za-z0-9_-]{2,}[\"']?[ \t]*(?:\r?\n|\Z))", _nothing),
     Encoding(
         "look-alike or invisible characters",
         5,

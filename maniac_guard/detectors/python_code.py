@@ -24,7 +24,7 @@ from maniac_guard.sources import SourceFile
 if TYPE_CHECKING:
     import ast
 
-    from maniac_guard.python.issues import Located
+    from maniac_guard.python.issues import Located, PyIssue
     from maniac_guard.sources.notebook import NotebookCode
 
 RULE_IDS = frozenset({"MG201", "MG202", "MG203", "MG204", "MG205", "MG206", "MG207", "MG208"})
@@ -37,7 +37,7 @@ NOTEBOOK_SUFFIX = ".ipynb"
 # building a key from pieces has one: "mk-" + …, f"mk-{…}", ("mk-ab" "cd")).
 # `api_key` or `Authorization` alone cannot make a finding, an `mk-` in a
 # comment or mid-sentence is MG101's, and every file they let through is parsed.
-HINTS = (rb"(?:from|import)[ \t]+maniac\b", rb"MANIAC_", rb"maniac\.ai", rb"[\"']mk-")
+HINTS = (rb"(?:from|import)[ \t]+maniac\b", rb"MANIAC_", rb"maniac\.ai", rb"[\"']mk-", rb"[\"']--api-key")
 # Without the native prefilter (a hook's few files), three substring searches
 # first (fast), the exact gate only on their hits.
 _CHEAP = tuple(re.compile(literal).search for literal in (rb"aniac", rb"ANIAC_", rb"mk-"))
@@ -288,28 +288,45 @@ def detect(source: SourceFile) -> Iterator[Finding]:
     if module is None:
         source.partial = True
         return
-    from maniac_guard.detectors.snippet import finding_at
-    from maniac_guard.python.analyzer import analyze
+    from maniac_guard.python.analyzer import analyze_project
 
     try:
-        issues = analyze(module, text, path=source.path)
+        analysis = analyze_project(module, text, path=source.path, reader=source.project)
     except RecursionError:
         debug(__name__, "%s: too deeply nested for the Python analyzer; key patterns only", source.path)
         source.partial = True
         return
-    if not issues:
+    if analysis.exhausted:
+        source.notes.append(
+            f"{source.path}: the Python analysis reached its work limit; findings so far are reported, "
+            "flows beyond it are not followed"
+        )
+    source.reads.update(analysis.reads)
+    if not analysis.issues:
         return
+    yield from _findings(source, text, notebook, analysis.issues)
+
+
+def _findings(source: SourceFile, text: str, notebook: NotebookCode | None, issues: list[PyIssue]) -> Iterator[Finding]:
+    from maniac_guard.detectors.snippet import finding_at, mask_line
+
     locate = _Locator(source, text, notebook)
+    others: dict[str, _Locator | None] = {}
     for issue in issues:
-        start, end = locate.span(issue.node)
+        where = locate if issue.path is None else _other(source, issue.path, others)
+        if where is None:
+            continue  # the other file changed or vanished since it was read
+        start, end = where.span(issue.node)
         message = issue.message
         if issue.call_site is not None:
             used = locate.line(issue.call_site.lineno)
-            if used != locate.line(issue.node.lineno):
+            if issue.path is not None:
+                message += f" (used at {source.path}:{used})"
+            elif used != locate.line(issue.node.lineno):
                 message += f" (used at line {used})"
-        subject = "" if issue.secret is not None else f"{issue.rule_id}:{locate.segment(issue.node)}"
-        yield finding_at(
-            source,
+        subject = "" if issue.secret is not None else f"{issue.rule_id}:{where.segment(issue.node)}"
+        finding = finding_at(
+            where.source,
             issue.rule_id,
             message,
             start,
@@ -318,3 +335,24 @@ def detect(source: SourceFile) -> Iterator[Finding]:
             subject=subject,
             fixable=issue.fix_safety if issue.fix_kind is not None else None,
         )
+        if issue.raw and issue.secret:  # decoded from the literal: its encoded form is masked too
+            finding = finding.replace(snippet=mask_line(finding.snippet, [issue.secret, issue.raw]))
+        if issue.flow:
+            steps = tuple(
+                (path, locate.line(line) if path == source.path else line, column, label)
+                for path, line, column, label in issue.flow
+            )
+            finding = finding.replace(flow=steps)
+        yield finding
+
+
+def _other(source: SourceFile, path: str, seen: dict[str, _Locator | None]) -> _Locator | None:
+    """A locator in another file of the project (where a literal imported from it is)."""
+    if path not in seen:
+        data = source.project.read(path) if source.project is not None else None
+        if data is None:
+            seen[path] = None
+        else:
+            other = SourceFile(path, data, commit=source.commit, author=source.author, date=source.date)
+            seen[path] = _Locator(other, other.text.removeprefix("\ufeff"), None)
+    return seen[path]

@@ -41,11 +41,14 @@ def fix_options(settings: Settings, fix: FixRequest) -> FixOptions:
 def candidate_files(result: ScanResult) -> list[tuple[str, str]]:
     """(path on disk, path as shown) of each file whose findings a fix may remove."""
     from maniac_guard.fix import is_fixable_path
+    from maniac_guard.sources.archives import archive_member_path
 
     cwd = os.getcwd()
     seen: dict[str, str] = {}
     for finding in result.findings:
         if finding.commit is None and is_fixable_path(finding.path) and finding.path not in seen:
+            if archive_member_path(finding.path, cwd):  # fix the source and rebuild, not the artifact
+                continue
             seen[finding.path] = os.path.join(cwd, finding.path)
     return [(real, shown) for shown, real in seen.items()]
 

@@ -122,6 +122,13 @@ def _suppressed(wrapper: MetadataWrapper, issue: Issue) -> bool:
     return suppressed_on_line(lines[line - 1], issue.rule_id)
 
 
+def _rule_promises_a_fix(rule_id: str) -> bool:
+    """A rule whose doc offers a fix: where it cannot give one, `fix` says so rather than nothing."""
+    from maniac_guard.catalog import get_rule
+
+    return get_rule(rule_id).fix != "none"
+
+
 def apply_issues(wrapper: MetadataWrapper, issues: Sequence[Issue], options: FixOptions) -> ModuleFix:
     result = ModuleFix(wrapper.module)
     chosen: list[Issue] = []
@@ -131,6 +138,10 @@ def apply_issues(wrapper: MetadataWrapper, issues: Sequence[Issue], options: Fix
     riders: list[Issue] = []
     for issue in issues:
         if issue.fix_kind is None or issue.fix_node is None:
+            if _rule_promises_a_fix(issue.rule_id):
+                result.skipped.append(
+                    (issue, f"no automatic fix for this case; see `maniac-guard explain {issue.rule_id}`")
+                )
             continue
         if not wanted(issue, options):
             if issue.fix_safety == "unsafe":

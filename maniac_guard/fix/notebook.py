@@ -21,6 +21,10 @@ CELL_MARK = "# @@maniac-guard-cell {}@@"
 CELL_MARK_RE = re.compile(r"# @@maniac-guard-cell (\d+)@@\n")
 MAGIC_MARK = "#@@maniac-guard-magic-{}@@"
 MAGIC_MARK_RE = re.compile(r"#@@maniac-guard-magic-(\d+)@@")
+# A whole cell behind a cell magic (`%%writefile`): its mark stands for the
+# cell's text with its own line end, so the cell comes back byte for byte.
+CELL_MAGIC_MARK = "#@@maniac-guard-cell-magic-{}@@\n"
+CELL_MAGIC_MARK_RE = re.compile(r"#@@maniac-guard-cell-magic-(\d+)@@\n")
 MAGIC_LINE_RE = re.compile(r"[ \t]*(?:[%!?]|[\w.]+\?{1,2}[ \t]*$)")
 _WS = " \t\n\r"
 _LITERAL_RE = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null")
@@ -138,7 +142,7 @@ def join_cells(cells: list[Cell]) -> tuple[str, list[str]]:
         if cell.text.lstrip().startswith("%%"):
             # A cell magic makes the whole cell something else than Python.
             magics.append(cell.text)
-            parts.append(MAGIC_MARK.format(len(magics) - 1) + "\n")
+            parts.append(CELL_MAGIC_MARK.format(len(magics) - 1))
             continue
         for line in cell.text.splitlines(keepends=True):
             body = line.rstrip("\r\n")
@@ -166,6 +170,7 @@ def split_cells(code: str, cells: list[Cell], magics: list[str]) -> list[str]:
         text = pieces[2 + 2 * n]
         if n == 0:
             text = pieces[0] + text
+        text = CELL_MAGIC_MARK_RE.sub(lambda m: magics[int(m.group(1))], text)
         text = MAGIC_MARK_RE.sub(lambda m: magics[int(m.group(1))], text)
         if not cell.text.endswith("\n"):
             # The joined module needed a newline (and the import step may have

@@ -3,7 +3,8 @@
 `os.getenv(...)` runs only if `os` is the `os` module at that point when it
 runs. An `import os` that comes after the fix site, sits under an `if`/`try`,
 or is undone by `del os` does not make it so; neither does an `os` that is a
-parameter, a variable or `from x import os`. So a name is used as it is only
+parameter, a variable, `from x import os`, a `match` capture or a walrus
+(`rebound_names`: the scope analysis misses those two). So a name is used as it is only
 where an unconditional `import os` in the same scope comes before the fix
 site's statement; where nothing local binds it, a module-level import added
 to the leading import block (which runs before any other statement) makes it
@@ -65,6 +66,34 @@ def deleted_names(module: cst.Module) -> set[str]:
                     stack.extend(e.value for e in target.elements)
 
     module.visit(Dels())
+    return found
+
+
+def rebound_names(module: cst.Module) -> set[str]:
+    """Names that a `match` capture (`case os:`, `case [*os]`, `case {**os}`,
+    `case x as os`) or a walrus (`os := ...`, which in a comprehension binds
+    the enclosing scope) binds anywhere. libcst's scope analysis misses these,
+    so an added `import os` would be rebound before the fix site runs."""
+    found: set[str] = set()
+
+    class Rebinds(cst.CSTVisitor):
+        def visit_MatchAs(self, node: cst.MatchAs) -> None:
+            if node.name is not None:
+                found.add(node.name.value)
+
+        def visit_MatchStar(self, node: cst.MatchStar) -> None:
+            if node.name is not None:
+                found.add(node.name.value)
+
+        def visit_MatchMapping(self, node: cst.MatchMapping) -> None:
+            if node.rest is not None:
+                found.add(node.rest.value)
+
+        def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+            if isinstance(node.target, cst.Name):
+                found.add(node.target.value)
+
+    module.visit(Rebinds())
     return found
 
 
@@ -137,9 +166,10 @@ def choose_os_name(wrapper: MetadataWrapper, sites: Sequence[cst.CSTNode]) -> tu
         return "os", False, None
     scopes = wrapper.resolve(ScopeProvider)
     parents = wrapper.resolve(ParentNodeProvider)
-    deleted = deleted_names(wrapper.module)
+    # Names bound where the scope analysis does not look: never trusted.
+    unsafe = deleted_names(wrapper.module) | rebound_names(wrapper.module)
     for name in CANDIDATES:
-        if name in deleted:
+        if name in unsafe:
             continue
         found = [binding_at(site, name, wrapper.module, scopes, parents) for site in sites]
         if Binding.UNUSABLE not in found:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from maniac_guard.permissions.scopes import Catalog, load_catalog
+from maniac_guard.words import counted
 
 
 @dataclass(frozen=True, order=True)
@@ -266,8 +267,8 @@ def render_yaml(inference: Inference, where: str) -> str:
     for call in inference.calls:
         by_scope.setdefault(call.scope, []).append(call)
     lines = [
-        f"# Minimal Maniac permissions for {where}: {inference.files} Python files, "
-        f"{len(inference.calls)} SDK calls, {len(inference.unresolved)} unresolved.",
+        f"# Minimal Maniac permissions for {where}: {counted(inference.files, 'Python file')}, "
+        f"{counted(len(inference.calls), 'SDK call')}, {len(inference.unresolved)} unresolved.",
         "# Scopes come from maniac-guard's own catalog (rules/scopes.yaml); Maniac publishes none.",
     ]
     if by_scope:

@@ -15,6 +15,7 @@ from maniac_guard.errors import ConfigError
 from maniac_guard.findings import Severity
 from maniac_guard.permissions.declarations import DeclarationFile, KeyDecl, Waiver, read_waivers
 from maniac_guard.permissions.scopes import Catalog
+from maniac_guard.writer import read_user_text
 
 if TYPE_CHECKING:
     from maniac_guard.config import Settings
@@ -75,8 +76,7 @@ def _read(path: str) -> dict[str, Any]:
     from maniac_guard.permissions.yamlsafe import YamlProblem, load
 
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        text = read_user_text(path)
     except OSError as exc:
         raise PolicyError(f"{path}: cannot read policy: {exc.strerror}") from None
     except UnicodeDecodeError:

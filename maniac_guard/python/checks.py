@@ -6,11 +6,14 @@ assembled from pieces anywhere."""
 from __future__ import annotations
 
 import ast
-import dataclasses
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from maniac_guard.findings import mask
 from maniac_guard.keyshape import looks_like_key
-from maniac_guard.python.fold import Folded, Folder
+from maniac_guard.python.domain import ClassV, Frame, SeqV, Step, Values
+from maniac_guard.python.flow import Flow
+from maniac_guard.python.fold import Folded, Values2Folded, cli_keys, sdk_base, sdk_value
 from maniac_guard.python.issues import (
     DROP_GETENV_DEFAULT,
     DROP_OR_FALLBACK,
@@ -21,7 +24,8 @@ from maniac_guard.python.issues import (
     PyIssue,
     short,
 )
-from maniac_guard.python.resolve import Call, getenv_parts, positional
+from maniac_guard.python.modules import ModuleInfo, Project
+from maniac_guard.python.resolve import Call, Resolver, getenv_parts, positional
 from maniac_guard.python.values import (
     ENV_NAME,
     PLACEHOLDER,
@@ -32,28 +36,58 @@ from maniac_guard.python.values import (
     is_maniac_env_name,
     is_maniac_url,
 )
-from maniac_guard.python.wrappers import Wrappers
 
 GETENV = frozenset({"os.getenv", "os.environ.get"})
 ENV_SETTERS = frozenset({"os.environ.setdefault", "os.putenv"})
 ENV_UPDATE = "os.environ.update"
+SUBPROCESS = ("subprocess.", "asyncio.create_subprocess_")
+CLI = "the maniac CLI's --api-key"
 PARTIAL = frozenset({"functools.partial"})
 LEGACY_KEY_FIELDS = ("apiKey", "api_key")
 
+if TYPE_CHECKING:
+    from maniac_guard.sources import ProjectReader
 
-class Checker(Folder):
-    def __init__(self, tree: ast.Module, text: str, in_test: bool) -> None:
+
+@dataclass
+class SdkArguments:
+    keys: list[Folded] = field(default_factory=list)
+    headers: list[tuple[str, list[Folded]]] = field(default_factory=list)  # default_headers in the call
+    unpacked: list[tuple[str, list[Folded]]] = field(default_factory=list)  # from `**…` or partial
+
+
+class Checker(Resolver):
+    def __init__(
+        self, tree: ast.Module, text: str, in_test: bool, path: str = "", reader: ProjectReader | None = None
+    ) -> None:
         super().__init__(tree, text)
         self.in_test = in_test
         self.issues: list[PyIssue] = []
         self._reported: set[Located] = set()
-        self.wrappers = Wrappers(self)  # its index of calls is built on first use
+        self.module = ModuleInfo(path, tree, text, self)
+        self.project = Project(self.module, reader)
+        self.flow = Flow(self.project)
+        self.reach = Values2Folded(self.flow, self.module)
 
     def _add(self, issue: PyIssue) -> None:
         if issue.node in self._reported:
             return
         self._reported.add(issue.node)
         self.issues.append(issue)
+
+    def fold(self, expr: ast.expr) -> Folded | None:
+        return self.reach.fold(expr)
+
+    def options(self, expr: ast.expr) -> list[Folded]:
+        return self.reach.options(expr)
+
+    def sdk_of(self, func: ast.expr, qnames: frozenset[str] | None = None) -> str | None:
+        """The SDK class a call's function is: by name (resolve.py), or as a
+        value (an alias, a subclass, `functools.partial` of it)."""
+        found = super().sdk_of(func, qnames)
+        if found is not None:
+            return found
+        return sdk_value(self.flow, self.reach.eval(func))
 
     def _partial_sdk(self, call: Call) -> str | None:
         """`functools.partial(Maniac, …)`: the SDK class it binds arguments to."""
@@ -65,15 +99,32 @@ class Checker(Folder):
         return self.sdk_of(given[0])
 
     def run(self) -> None:
+        # The environment's defaults first: a literal that is one is reported as such.
         for call in self.calls:
+            if call.qnames & GETENV:
+                self._check_getenv(call.node)
+        for left, fallback in self.or_fallbacks:
+            lookups = [self._env_lookups(expr) for expr in left]
+            first = lookups[0]
+            if first is not None and all(lookups):
+                name_expr, _ = getenv_parts(first)
+                # The fix drops `or <fallback>`: the fixer finds the `or` by its right side.
+                self._check_getenv_default(first, name_expr, fallback, DROP_OR_FALLBACK, fallback, "`or` fallback")
+        for call in self.calls:
+            if call.qnames & GETENV:
+                continue
             sdk = self.sdk_of(call.node.func, call.qnames)
             partial_sdk = None if sdk is not None else self._partial_sdk(call)
             if sdk is not None or partial_sdk is not None:
                 self._check_sdk_call(call.node, sdk or partial_sdk or "", partial=partial_sdk is not None)
-            elif call.qnames & GETENV:
-                self._check_getenv(call.node)
+            elif self._super_sdk(call.node) is not None:
+                self._check_sdk_call(call.node, self._super_sdk(call.node) or "")
             elif call.qnames & ENV_SETTERS:
-                self._check_env_setter(call)
+                self._check_env_setter(call, "os.putenv" if "os.putenv" in call.qnames else "os.environ.setdefault")
+            elif isinstance(call.node.func, ast.Attribute) and call.node.func.attr == "setenv":
+                self._check_env_setter(call, "monkeypatch.setenv")
+            elif any(q.startswith(SUBPROCESS) for q in call.qnames):
+                self._check_subprocess(call.node)
             elif ENV_UPDATE in call.qnames:
                 self._check_env_update(call)
             elif any(k.arg == "headers" for k in call.node.keywords):
@@ -82,17 +133,11 @@ class Checker(Folder):
             name = self.fold(assign.target.slice)
             self._check_env_write(
                 name.value if name else None,
-                assign.value,
+                self.options(assign.value),
                 assign.statement,
                 "os.environ[...] =",
+                sink=assign.target,
             )
-        for left, fallback in self.or_fallbacks:
-            lookups = [self._env_lookups(expr) for expr in left]
-            first = lookups[0]
-            if first is not None and all(lookups):
-                name_expr, _ = getenv_parts(first)
-                # The fix drops `or <fallback>`: the fixer finds the `or` by its right side.
-                self._check_getenv_default(first, name_expr, fallback, DROP_OR_FALLBACK, fallback, "`or` fallback")
         self._check_pieces()
 
     def _env_lookups(self, expr: ast.expr) -> ast.Call | None:
@@ -107,145 +152,159 @@ class Checker(Folder):
 
     # ---- the SDK ----------------------------------------------------------
 
-    def _sdk_arguments(
-        self, call: ast.Call, partial: bool
-    ) -> tuple[list[ast.expr], set[int], list[ast.expr], list[ast.expr]]:
-        """Key expressions (with the ids of those from a dict bound to a name),
-        default_headers expressions, and headers unpacked from `**…`."""
-        keys: list[ast.expr] = []
-        via_name: set[int] = set()
-        headers: list[ast.expr] = []
-        unpacked: list[ast.expr] = []
+    def _sdk_arguments(self, call: ast.Call, partial: bool, frame: Frame | None = None) -> SdkArguments:
+        """The values of the key, of `default_headers`, and of headers unpacked from `**…`."""
+        found = SdkArguments()
+        reach = self.reach
         for keyword in call.keywords:
             if keyword.arg == "api_key":
-                keys.append(keyword.value)
+                found.keys += reach.options(keyword.value, frame)
             elif keyword.arg == "default_headers":
-                (unpacked if partial else headers).append(keyword.value)
+                headers = self._headers(reach.eval(keyword.value, frame))
+                (found.unpacked if partial else found.headers).extend(headers)
             elif keyword.arg is None:  # Maniac(**{"api_key": …}), or a name bound to such a dict
-                for key, value in self.dict_items(keyword.value) or []:
+                for key, values in reach.entries(reach.eval(keyword.value, frame)) or []:
                     if key == "api_key":
-                        keys.append(value)
-                        if not isinstance(keyword.value, (ast.Dict, ast.Call)):
-                            via_name.add(id(value))
+                        found.keys += reach.strings(values)
                     elif key == "default_headers":
-                        unpacked.append(value)
+                        found.unpacked += self._headers(values)
         given = positional(call)[1 if partial else 0 :]
         if given:
-            first = given[0]
-            legacy = self.dict_items(first)
-            if legacy is None:
-                keys.append(first)
-            else:  # Maniac({"apiKey": ...}) from older releases
-                keys += [value for key, value in legacy if key in LEGACY_KEY_FIELDS]
-                headers += [v for k, v in legacy if k in ("defaultHeaders", "default_headers")]
-        return keys, via_name, headers, unpacked
+            values = reach.eval(given[0], frame)
+            found.keys += reach.strings(values)
+            for key, inner in reach.entries(values) or []:  # Maniac({"apiKey": ...}) from older releases
+                if key in LEGACY_KEY_FIELDS:
+                    found.keys += reach.strings(inner)
+                elif key in ("defaultHeaders", "default_headers"):
+                    found.headers += self._headers(inner)
+        return found
+
+    def _headers(self, values: Values) -> list[tuple[str, list[Folded]]]:
+        return [(name, self.reach.strings(inner)) for name, inner in self.reach.entries(values) or []]
 
     def _check_sdk_call(self, call: ast.Call, sdk: str, partial: bool = False) -> None:
-        keys, via_name, headers, unpacked = self._sdk_arguments(call, partial)
-        for expr in keys:
-            for folded in self.options(expr):
-                if id(expr) in via_name and not folded.through_name:
-                    folded = dataclasses.replace(folded, through_name=True)
-                self._judge_sdk_value(folded, call, sdk)
-            for argument, wrapper in self.wrappers.arguments_for(expr):
-                for folded in self.options(argument):
-                    self._judge_sdk_value(
-                        dataclasses.replace(folded, through_name=True),
-                        call,
-                        sdk,
-                        via=wrapper,
-                    )
-        for expr in headers:
-            self._check_headers(expr, call, f"{sdk}(default_headers=…)", sdk_call=True)
-        for expr in unpacked:  # no fix: the header is not in the call to move
-            self._check_headers(expr, call, f"{sdk}(**…)", sdk_call=False)
+        arguments = self._sdk_arguments(call, partial)
+        for folded in arguments.keys:
+            self._judge_sdk_value(folded, call, sdk)
+        for frame in self._wrapper_frames(call):
+            for folded in self._sdk_arguments(call, partial, frame).keys:
+                if folded.via is not None:
+                    self._judge_sdk_value(folded, call, sdk)
+        for header, values in arguments.headers:
+            self._check_header(header, values, call, f"{sdk}(default_headers=…)", sdk_call=True)
+        for header, values in arguments.unpacked:  # no fix: the header is not in the call to move
+            self._check_header(header, values, call, f"{sdk}(**…)", sdk_call=False)
 
-    def _judge_sdk_value(self, folded: Folded, call: ast.Call, sdk: str, via: str | None = None) -> None:
+    def _wrapper_frames(self, call: ast.Call) -> list[Frame]:
+        exprs = [k.value for k in call.keywords if k.arg in ("api_key", None)] + positional(call)[:2]
+        frames: list[Frame] = []
+        for expr in exprs:
+            frames += self.reach.frames(expr)
+        return frames
+
+    def _judge_sdk_value(self, folded: Folded, call: ast.Call, sdk_name: str) -> None:
+        sdk = sdk_name if sdk_name == CLI else f"{sdk_name}()"  # the CLI's name carries its own words
         kind = classify(folded.value, self.in_test)
         secret = env_name = None
+        via = folded.via
         if kind == REAL:
             secret = folded.value
             if via is not None:
-                rule, message = "MG202", f"credential {mask(secret)} is passed to {via}() and on to {sdk}()"
+                rule, message = "MG202", f"credential {mask(secret)} is passed to {via}() and on to {sdk}"
             elif folded.compound:
-                rule, message = "MG203", f"credential {mask(secret)} is built from pieces and passed to {sdk}()"
+                rule, message = "MG203", f"credential {mask(secret)} is built from pieces and passed to {sdk}"
             elif folded.through_name:
                 rule = "MG202"
-                message = f"credential {mask(secret)} is assigned here and passed to {sdk}() through a name"
+                message = f"credential {mask(secret)} is assigned here and passed to {sdk} through a name"
             else:
-                rule, message = "MG201", f"hardcoded credential {mask(secret)} passed to {sdk}()"
+                rule, message = "MG201", f"hardcoded credential {mask(secret)} passed to {sdk}"
         elif kind == ENV_NAME:
             env_name = folded.value.strip()
             rule = "MG207"
             message = (
-                f"{sdk}() gets the name {env_name!r} as its API key, not the variable's value; "
+                f"{sdk} gets the name {env_name!r} as its API key, not the variable's value; "
                 f'use os.getenv("{env_name}") or leave api_key out'
             )
         elif kind == PLACEHOLDER and not self.in_test:
             rule = "MG208"
-            message = f"placeholder {short(folded.value)} passed to {sdk}() as the API key; read MANIAC_API_KEY instead"
+            message = f"placeholder {short(folded.value)} passed to {sdk} as the API key; read MANIAC_API_KEY instead"
         else:
             return  # Empty strings, and placeholders in test code: nothing to say.
-        site = folded.site
-        call_site = call if folded.through_name else None
-        self._add(PyIssue(rule, message, site, secret, REPLACE_WITH_GETENV, site, "safe", call_site, env_name))
+        through = folded.through_name or via is not None
+        self._issue(
+            rule,
+            message,
+            folded,
+            secret,
+            (REPLACE_WITH_GETENV, folded.site, "safe"),
+            call if through else None,
+            env_name,
+            call,
+        )
+
+    def _issue(
+        self,
+        rule: str,
+        message: str,
+        folded: Folded,
+        secret: str | None,
+        fix: tuple[str | None, Located | None, str | None],
+        call_site: Located | None,
+        env_name: str | None = None,
+        sink: Located | None = None,
+    ) -> None:
+        """One issue at the literal, with its flow (the literal, its steps, the sink)."""
+        if folded.path is not None:
+            fix = (None, None, None)  # the literal is in another file: no edit here
+        flow: list[Step] = list(folded.steps)
+        if sink is not None:
+            flow.append(self.flow.step(sink, self.module, "sink"))
+        issue = PyIssue(rule, message, folded.site, secret, *fix, call_site, env_name)
+        issue.path = folded.path
+        issue.flow = tuple(flow) if len({s[:2] for s in flow}) > 1 else ()
+        issue.raw = folded.raw
+        self._add(issue)
 
     # ---- headers ----------------------------------------------------------
 
-    def _check_headers(
+    def _check_header(
         self,
-        expr: ast.expr,
+        header: str,
+        values: list[Folded],
         call: ast.Call,
         where: str,
         sdk_call: bool,
         force: bool = True,
     ) -> None:
-        for header, value_expr in self.dict_items(expr) or []:
-            if not is_key_header(header):
+        if not is_key_header(header):
+            return
+        for folded in values:
+            credential = header_credential(folded.value)
+            if classify(credential, self.in_test) != REAL:
                 continue
-            for folded in self.options(value_expr):
-                credential = header_credential(folded.value)
-                if classify(credential, self.in_test) != REAL:
-                    continue
-                if not force and not looks_like_key(credential):
-                    continue
-                message = f"credential {mask(credential)} in the {header} header of {where}"
-                fix: tuple[str | None, Located | None, str | None] = (
-                    None,
-                    None,
-                    None,
-                )
-                if sdk_call and not folded.through_name:
-                    fix = (HEADER_TO_API_KEY, call, "unsafe")
-                self._add(
-                    PyIssue(
-                        "MG206",
-                        message,
-                        folded.site,
-                        credential,
-                        *fix,
-                        call if folded.through_name else None,
-                    )
-                )
+            if not force and not looks_like_key(credential):
+                continue
+            if folded.path is not None:  # built in another file: reported at the literal itself
+                folded = self.reach.narrow(folded, credential)
+            message = f"credential {mask(credential)} in the {header} header of {where}"
+            fix: tuple[str | None, Located | None, str | None] = (None, None, None)
+            if sdk_call and not folded.through_name:
+                fix = (HEADER_TO_API_KEY, call, "unsafe")
+            self._issue("MG206", message, folded, credential, fix, call if folded.through_name else None, sink=call)
 
     def _check_http_call(self, call: ast.Call) -> None:
         to_maniac = False
         headers = [k.value for k in call.keywords if k.arg == "headers"]
         targets = [*call.args, *(k.value for k in call.keywords if k.arg in ("url", "base_url"))]
         for target in targets:
-            folded = self.fold(target)
-            if folded is not None and is_maniac_url(folded.value):
+            if any(is_maniac_url(f.value) for f in self.options(target)):
                 to_maniac = True
         for expr in headers:
             # A request to another host may carry another service's token;
             # only an mk- key is ours to report there.
-            self._check_headers(
-                expr,
-                call,
-                "a request to the Maniac API" if to_maniac else "a request",
-                False,
-                force=to_maniac,
-            )
+            where = "a request to the Maniac API" if to_maniac else "a request"
+            for header, values in self._headers(self.reach.eval(expr)):
+                self._check_header(header, values, call, where, False, force=to_maniac)
 
     # ---- the environment --------------------------------------------------
 
@@ -274,28 +333,26 @@ class Checker(Folder):
                 continue
             shown = name.value if name is not None else "the variable"
             message = f"credential {mask(value)} is the {role} of {shown}: the key ships with the code when the variable is unset"
-            self._add(
-                PyIssue(
-                    "MG205",
-                    message,
-                    folded.site,
-                    value,
-                    fix_kind,
-                    fix_node,
-                    "safe",
-                    call if folded.through_name else None,
-                )
+            self._issue(
+                "MG205",
+                message,
+                folded,
+                value,
+                (fix_kind, fix_node, "safe"),
+                call if folded.through_name else None,
+                sink=call,
             )
 
     def _check_env_write(
         self,
         name: str | None,
-        value_expr: ast.expr,
+        values: list[Folded],
         statement: Located | None,
         how: str,
         single: bool = True,
+        sink: Located | None = None,
     ) -> None:
-        for folded in self.options(value_expr):
+        for folded in values:
             value = folded.value
             if classify(value, self.in_test) != REAL:
                 continue
@@ -304,36 +361,56 @@ class Checker(Folder):
             message = f"credential {mask(value)} written into the environment ({how} {name or '…'})"
             removable = statement is not None and single and not folded.through_name
             call_site = statement if folded.through_name else None
+            fix: tuple[str | None, Located | None, str | None] = (None, None, None)
             if removable:
-                issue = PyIssue(
-                    "MG204",
-                    message,
-                    folded.site,
-                    value,
-                    REMOVE_STATEMENT,
-                    statement,
-                    "unsafe",
-                    call_site,
-                )
-            else:
-                issue = PyIssue("MG204", message, folded.site, value, None, None, None, call_site)
-            self._add(issue)
+                fix = (REMOVE_STATEMENT, statement, "unsafe")
+            self._issue("MG204", message, folded, value, fix, call_site, sink=sink or statement)
 
-    def _check_env_setter(self, call: Call) -> None:
+    def _check_env_setter(self, call: Call, how: str) -> None:
         given = positional(call.node)
         if len(given) < 2:
             return
         name = self.fold(given[0])
-        how = "os.putenv" if "os.putenv" in call.qnames else "os.environ.setdefault"
-        self._check_env_write(name.value if name else None, given[1], call.statement, how)
+        self._check_env_write(name.value if name else None, self.options(given[1]), call.statement, how, sink=call.node)
 
     def _check_env_update(self, call: Call) -> None:
-        pairs: list[tuple[str, ast.expr]] = []
+        pairs: list[tuple[str, list[Folded]]] = []
         for arg in positional(call.node):
-            pairs += self.dict_items(arg) or []
-        pairs += [(k.arg, k.value) for k in call.node.keywords if k.arg is not None]
-        for name, value in pairs:
-            self._check_env_write(name, value, call.statement, "os.environ.update", single=len(pairs) == 1)
+            pairs += self._headers(self.reach.eval(arg))
+        pairs += [(k.arg, self.options(k.value)) for k in call.node.keywords if k.arg is not None]
+        for name, values in pairs:
+            self._check_env_write(
+                name, values, call.statement, "os.environ.update", single=len(pairs) == 1, sink=call.node
+            )
+
+    # ---- another process -------------------------------------------------
+
+    def _check_subprocess(self, call: ast.Call) -> None:
+        """A child's environment (`env={"MANIAC_API_KEY": …}`), and the SDK's
+        CLI given `--api-key` in its argument list."""
+        for keyword in call.keywords:
+            if keyword.arg == "env":
+                for name, values in self._headers(self.reach.eval(keyword.value)):
+                    self._check_env_write(name, values, None, "a subprocess's env:", single=False, sink=call)
+        argv = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "args"), None)
+        if argv is None:
+            return
+        for value in self.reach.eval(argv):
+            if isinstance(value, SeqV) and value.elts is not None:
+                for folded in cli_keys(self.reach, value.elts):
+                    self._judge_sdk_value(folded, call, CLI)
+
+    def _super_sdk(self, call: ast.Call) -> str | None:
+        """`super().__init__(…)` in a subclass of the SDK's client: that class."""
+        func = call.func
+        if not (isinstance(func, ast.Attribute) and func.attr == "__init__" and isinstance(func.value, ast.Call)):
+            return None
+        maker = func.value.func
+        if not (isinstance(maker, ast.Name) and maker.id == "super"):
+            return None
+        owner = self.module.owner(call)
+        cls = self.module.enclosing_class(owner) if owner is not None else None
+        return None if cls is None else sdk_base(self.flow, ClassV(cls, self.module))
 
     # ---- pieces -----------------------------------------------------------
 
@@ -354,14 +431,4 @@ class Checker(Folder):
             if not folded.compound:
                 continue
             message = f"Maniac API key {mask(folded.value)} assembled from pieces"
-            self._add(
-                PyIssue(
-                    "MG203",
-                    message,
-                    node,
-                    folded.value,
-                    REPLACE_WITH_GETENV,
-                    node,
-                    "safe",
-                )
-            )
+            self._add(PyIssue("MG203", message, node, folded.value, REPLACE_WITH_GETENV, node, "safe"))

@@ -1,18 +1,23 @@
-"""Constant folding for the Python rules: the string values an expression can
-hold, built from literals through names, attributes, parameter defaults,
-container subscripts and every string-building form (`+`, implicit
-concatenation, f-strings, `%`, `str.format`, `"".join`, `string.Template`)."""
+"""What the rule checks ask of the value flow (flow.py), in their terms: the
+constant strings an expression can hold (`Folded`, each with where it was
+written and the steps it took), the entries of a dict, and the same asked
+again at each call of the function a value's parameter belongs to (a
+wrapper: `def client(key): return Maniac(api_key=key)` called as
+`client("…")`)."""
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
-from maniac_guard.python.resolve import MAX_DEPTH, Resolver, Values
-from maniac_guard.python.strings import percent_format, str_format, template_substitute
+from maniac_guard.python import objects
+from maniac_guard.python.domain import ClassV, DictV, EnumV, ExtV, Frame, FuncV, Step, Text, Values, deps_of
+from maniac_guard.python.flow import Flow
+from maniac_guard.python.frames import bind
+from maniac_guard.python.modules import ModuleInfo
+from maniac_guard.python.sdk import sdk_class
 
-TEMPLATE_CLASSES = frozenset({"string.Template"})
+MAX_WRAPPERS = 3  # wrapper → wrapper → … levels followed
 
 
 @dataclass(frozen=True)
@@ -22,294 +27,137 @@ class Folded:
     value: str
     site: ast.expr  # the literal, or the expression that builds it
     compound: bool  # built from pieces (concatenation, join, format, f-string)
-    through_name: bool  # reached through a name or attribute
+    through_name: bool  # reached through a name, attribute, element or call
+    path: str | None = None  # the module the site is in, when not the analyzed one
+    steps: tuple[Step, ...] = ()
+    via: str | None = None  # the function it was first passed to
+    raw: str | None = None  # the literal it was decoded from
+    origin: Text | None = field(default=None, compare=False)
 
 
-class Folder(Resolver):
-    def __init__(self, tree: ast.Module, text: str) -> None:
-        self._memo: dict[ast.expr, Folded | None] = {}
-        self._folding: set[ast.expr] = set()
-        super().__init__(tree, text)
+class Values2Folded:
+    """The checks' view of the value flow on one module."""
 
-    def bound_values(self, expr: ast.expr) -> Values | None:
-        if isinstance(expr, ast.Subscript):
-            return self._subscript_values(expr, 0)
-        return super().bound_values(expr)
+    def __init__(self, flow: Flow, mod: ModuleInfo) -> None:
+        self.flow = flow
+        self.mod = mod
 
-    def _subscript_values(self, expr: ast.Subscript, depth: int) -> Values | None:
-        """`CONFIG["maniac"]["key"]`, `KEYS[0]`: the element of a dict, list or
-        tuple literal (or a name bound to one) read with a constant index."""
-        if depth > MAX_DEPTH or isinstance(expr.slice, (ast.Slice, ast.Tuple)):
-            return None
-        index = expr.slice
-        position = _int_literal(index)
-        key = self.fold(index) if position is None else None
-        if position is None and key is None:
-            return None
-        out: Values = []
-        for container in self._containers(expr.value, depth):
-            if isinstance(container, ast.Dict) and key is not None:
-                out += [value for name, value in self._dict_pairs(container) if name == key.value]
-            elif isinstance(container, (ast.List, ast.Tuple)) and position is not None:
-                elements = container.elts
-                if any(isinstance(e, ast.Starred) for e in elements):
-                    return None
-                if -len(elements) <= position < len(elements):
-                    out.append(elements[position])
-        return out or None
+    def _folded(self, value: Text) -> Folded:
+        path = None if value.path == self.mod.path else value.path
+        return Folded(
+            value.value, value.site, value.compound, value.through, path, value.steps, value.via, value.raw, value
+        )
 
-    def _containers(self, expr: ast.expr, depth: int) -> list[ast.expr]:
-        if isinstance(expr, (ast.Dict, ast.List, ast.Tuple)):
-            return [expr]
-        if isinstance(expr, ast.Subscript):
-            inner = self._subscript_values(expr, depth + 1) or []
-        else:
-            inner = super().bound_values(expr) or []
-        out: list[ast.expr] = []
-        for value in inner:
-            if value is not None:
-                out += self._containers(value, depth + 1) if depth < MAX_DEPTH else []
+    def narrow(self, folded: Folded, secret: str) -> Folded:
+        """The piece of a built string that is the whole `secret` (`f"Bearer
+        {TOKEN}"`: TOKEN's literal), reported there; else `folded` itself."""
+        stack = [folded.origin] if folded.origin is not None and folded.value != secret else []
+        while stack:
+            text = stack.pop()
+            if text is None:
+                continue
+            for part in text.parts:
+                if part.value.strip() == secret and part.site is not text.site:
+                    return replace(self._folded(part), through_name=True)
+                stack.append(part)
+        return folded
+
+    def strings(self, values: Values) -> list[Folded]:
+        out: list[Folded] = []
+        for value in values:
+            if isinstance(value, Text):
+                out.append(self._folded(value))
+            elif isinstance(value, EnumV):
+                out += [self._folded(v) for v in objects.str_enum(self.flow, value) if isinstance(v, Text)]
         return out
 
-    def _dict_pairs(self, expr: ast.Dict) -> list[tuple[str, ast.expr]]:
-        items = []
-        for key_expr, value in zip(expr.keys, expr.values):
-            if key_expr is not None:  # not `**other`
-                key = self.fold(key_expr)
-                if key is not None:
-                    items.append((key.value, value))
-        return items
+    def eval(self, expr: ast.expr, frame: Frame | None = None) -> Values:
+        return self.flow.eval(expr, self.mod, frame)
 
-    def fold(self, expr: ast.expr, depth: int = 0) -> Folded | None:
-        if expr in self._memo:
-            return self._memo[expr]
-        if depth > MAX_DEPTH or expr in self._folding:
-            return None
-        self._folding.add(expr)
-        try:
-            result = self._fold(expr, depth)
-        finally:
-            self._folding.discard(expr)
-        self._memo[expr] = result
-        return result
+    def options(self, expr: ast.expr, frame: Frame | None = None) -> list[Folded]:
+        """Each constant `expr` may hold."""
+        return self.strings(self.eval(expr, frame))
 
-    def _fold(self, expr: ast.expr, depth: int) -> Folded | None:
-        if isinstance(expr, ast.Constant):
-            if not isinstance(expr.value, str):
-                return None
-            return Folded(expr.value, expr, self.concatenated(expr), False)
-        if isinstance(expr, ast.BinOp):
-            if isinstance(expr.op, ast.Add):
-                return self._join(expr, [expr.left, expr.right], depth)
-            if isinstance(expr.op, ast.Mod):
-                return self._fold_percent(expr, depth)
+    def fold(self, expr: ast.expr) -> Folded | None:
+        """The one constant `expr` holds, if it can hold nothing else."""
+        values = self.eval(expr)
+        found = self.strings(values)
+        if len(found) != len(values) or len({f.value for f in found}) != 1:
             return None
-        if isinstance(expr, ast.JoinedStr):
-            return self._fold_fstring(expr, depth)
-        if isinstance(expr, ast.Call):
-            return self._fold_call(expr, depth)
-        bound = self.bound_values(expr)
-        if bound is None or not bound or any(v is None for v in bound):
-            return None
-        folds = [self.fold(v, depth + 1) for v in bound if v is not None]
-        if any(f is None for f in folds) or len({f.value for f in folds if f}) != 1:
-            return None
-        first = folds[0]
-        assert first is not None
-        return Folded(first.value, first.site, first.compound, True)
+        return found[0]
 
-    def _fold_all(self, parts: Sequence[ast.expr], depth: int) -> list[Folded] | None:
-        folds = [self.fold(p, depth + 1) for p in parts]
-        return None if any(f is None for f in folds) else [f for f in folds if f is not None]
+    def entries(self, values: Values) -> list[tuple[str, Values]] | None:
+        """(key, values) of the dicts among `values`; None when there is none."""
+        dicts = [v for v in values if isinstance(v, DictV)]
+        if not dicts:
+            return None
+        return [item for d in dicts for item in d.items]
 
-    def _join(self, expr: ast.expr, parts: Sequence[ast.expr], depth: int) -> Folded | None:
-        folds = self._fold_all(parts, depth)
-        if folds is None:
-            return None
-        return Folded("".join(f.value for f in folds), expr, True, any(f.through_name for f in folds))
-
-    def _fold_fstring(self, expr: ast.JoinedStr, depth: int) -> Folded | None:
-        pieces: list[str] = []
-        through = False
-        for part in expr.values:
-            if isinstance(part, ast.Constant) and isinstance(part.value, str):
-                pieces.append(part.value)
-            elif isinstance(part, ast.FormattedValue):
-                if part.conversion != -1 or part.format_spec is not None:
-                    return None
-                inner = self.fold(part.value, depth + 1)
-                if inner is None:
-                    return None
-                pieces.append(inner.value)
-                through = through or inner.through_name
-            else:
-                return None
-        return Folded("".join(pieces), expr, True, through)
-
-    def _fold_percent(self, expr: ast.BinOp, depth: int) -> Folded | None:
-        template = self.fold(expr.left, depth + 1)
-        if template is None:
-            return None
-        right = expr.right
-        through = template.through_name
-        values: list[str] | dict[str, str]
-        if isinstance(right, ast.Tuple):
-            if any(isinstance(e, ast.Starred) for e in right.elts):
-                return None
-            folds = self._fold_all(right.elts, depth)
-            if folds is None:
-                return None
-            values = [f.value for f in folds]
-            through = through or any(f.through_name for f in folds)
-        elif isinstance(right, ast.Dict):
-            values = {}
-            for name, value_expr in self._dict_pairs(right):
-                folded = self.fold(value_expr, depth + 1)
-                if folded is None:
-                    return None
-                values[name] = folded.value
-                through = through or folded.through_name
-        else:
-            single = self.fold(right, depth + 1)
-            if single is None:
-                return None
-            values = [single.value]
-            through = through or single.through_name
-        value = percent_format(template.value, values)
-        return None if value is None else Folded(value, expr, True, through)
-
-    def _call_arguments(self, call: ast.Call, depth: int) -> tuple[list[str], dict[str, str], bool] | None:
-        """Folded positional and keyword arguments (a literal `**{…}` too)."""
-        positional: list[str] = []
-        keywords: dict[str, str] = {}
-        through = False
-        for arg in call.args:
-            folded = None if isinstance(arg, ast.Starred) else self.fold(arg, depth + 1)
-            if folded is None:
-                return None
-            through = through or folded.through_name
-            positional.append(folded.value)
-        for keyword in call.keywords:
-            if keyword.arg is None:
-                if not isinstance(keyword.value, ast.Dict):
-                    return None
-                pairs = [(name, self.fold(value, depth + 1)) for name, value in self._dict_pairs(keyword.value)]
-                if any(f is None for _, f in pairs):
-                    return None
-                keywords.update((name, f.value) for name, f in pairs if f is not None)
-                continue
-            folded = self.fold(keyword.value, depth + 1)
-            if folded is None:
-                return None
-            through = through or folded.through_name
-            keywords[keyword.arg] = folded.value
-        return positional, keywords, through
-
-    def _fold_call(self, expr: ast.Call, depth: int) -> Folded | None:
-        func = expr.func
-        if not isinstance(func, ast.Attribute):
-            return None
-        method = func.attr
-        if method in ("substitute", "safe_substitute"):
-            return self._fold_template(expr, func, depth)
-        if method not in ("join", "format"):
-            return None
-        base = self.fold(func.value, depth + 1)
-        if base is None:
-            return None
-        if method == "join":
-            if len(expr.args) != 1 or expr.keywords or isinstance(expr.args[0], ast.Starred):
-                return None
-            seq = expr.args[0]
-            if not isinstance(seq, (ast.List, ast.Tuple)) or any(isinstance(e, ast.Starred) for e in seq.elts):
-                return None
-            folds = self._fold_all(seq.elts, depth)
-            if folds is None:
-                return None
-            return Folded(base.value.join(f.value for f in folds), expr, True, any(f.through_name for f in folds))
-        arguments = self._call_arguments(expr, depth)
-        if arguments is None:
-            return None
-        positional, keywords, through = arguments
-        value = str_format(base.value, positional, keywords)
-        return None if value is None else Folded(value, expr, True, through or base.through_name)
-
-    def _fold_template(self, expr: ast.Call, func: ast.Attribute, depth: int) -> Folded | None:
-        """`string.Template("…").substitute({…}, name=…)` on literals."""
-        maker = func.value
-        if not isinstance(maker, ast.Call) or not self.qnames(maker.func) & TEMPLATE_CLASSES:
-            return None
-        if len(maker.args) != 1 or maker.keywords or isinstance(maker.args[0], ast.Starred):
-            return None
-        template = self.fold(maker.args[0], depth + 1)
-        if template is None:
-            return None
-        mapping: dict[str, str] = {}
-        through = template.through_name
-        given: list[list[tuple[str, ast.expr]] | None] = []
-        for arg in expr.args:
-            if isinstance(arg, ast.Starred):
-                return None
-            given.append(self.dict_items(arg, depth + 1))  # a dict literal or a name bound to one
-        for keyword in expr.keywords:
-            given.append(
-                [(keyword.arg, keyword.value)] if keyword.arg is not None else self.dict_items(keyword.value, depth + 1)
-            )
-        for pairs in given:
-            if pairs is None:
-                return None
-            for name, value_expr in pairs:
-                folded = self.fold(value_expr, depth + 1)
-                if folded is None:
-                    return None
-                mapping[name] = folded.value
-                through = through or folded.through_name
-        value = template_substitute(template.value, mapping, safe=func.attr == "safe_substitute")
-        return None if value is None else Folded(value, expr, True, through)
-
-    def options(self, expr: ast.expr) -> list[Folded]:
-        """Each constant `expr` may hold: a name assigned in two places gives two."""
-        bound = self.bound_values(expr)
-        if bound is None:
-            folded = self.fold(expr)
-            return [folded] if folded is not None else []
-        out = []
-        for value in bound:
-            folded = self.fold(value) if value is not None else None
-            if folded is not None:
-                out.append(Folded(folded.value, folded.site, folded.compound, True))
+    def frames(self, expr: ast.expr) -> list[Frame]:
+        """Frames binding the parameters `expr` depends on, one per call of their
+        function in this module (wrappers of wrappers too, MAX_WRAPPERS deep)."""
+        out: list[Frame] = []
+        functions = {id(f): f for f in (self.mod.parent(self.mod.parent(a) or a) for a in deps_of(self.eval(expr)))}
+        for function in functions.values():
+            if function is not None:
+                out += self._frames_of(function, 0)
         return out
 
-    def dict_items(self, expr: ast.expr, depth: int = 0) -> list[tuple[str, ast.expr]] | None:
-        """(key, value expression) pairs of a dict display, `dict(...)` call, or a
-        name bound to one; None when `expr` is not a dict."""
-        if depth > MAX_DEPTH:
-            return None
-        if isinstance(expr, ast.Dict):
-            return self._dict_pairs(expr)
-        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "dict":
-            return [(k.arg, k.value) for k in expr.keywords if k.arg is not None]
-        bound = self.bound_values(expr)
-        if not bound:
-            return None
-        found: list[tuple[str, ast.expr]] | None = None
-        for value in bound:
-            if value is None:
-                continue
-            more = self.dict_items(value, depth + 1)
-            if more is not None:
-                found = (found or []) + more
-        return found
+    def _frames_of(self, function: ast.AST, level: int) -> list[Frame]:
+        if level >= MAX_WRAPPERS or not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return []
+        out: list[Frame] = []
+        for call, callee, mod in self.flow.callers(function):
+            outer: list[Frame | None] = [None]
+            owner = mod.owner(call)
+            if owner is not None:
+                outer += self._frames_of(owner, level + 1)
+            for frame in outer:
+                args = self.flow.args(call, mod, frame)
+                func = FuncV(callee.node, callee.mod, self.flow.frame_for(callee.node, callee.mod, frame), callee.self_)
+                bound = bind(self.flow, func, args, call, mod)
+                if bound is not None:
+                    out.append(bound)
+        return out
 
 
-def _int_literal(expr: ast.expr) -> int | None:
-    if isinstance(expr, ast.Constant) and type(expr.value) is int:
-        return expr.value
-    if (
-        isinstance(expr, ast.UnaryOp)
-        and isinstance(expr.op, ast.USub)
-        and isinstance(expr.operand, ast.Constant)
-        and type(expr.operand.value) is int
-    ):
-        return -expr.operand.value
+def sdk_value(flow: Flow, values: Values) -> str | None:
+    """The SDK class among a call's function values: the class itself under
+    any name, or a subclass of it without an `__init__` of its own (with
+    one, its `super().__init__(…)` is the call that counts)."""
+    for value in values:
+        if isinstance(value, ExtV):
+            found = sdk_class(value.qname)
+            if found is not None:
+                return found
+        elif isinstance(value, ClassV) and objects.init_of(flow, value) is None:
+            found = sdk_base(flow, value)
+            if found is not None:
+                return found
     return None
+
+
+def sdk_base(flow: Flow, cls: ClassV) -> str | None:
+    """The SDK class among the bases of `cls`."""
+    for base in objects.mro(flow, cls):
+        if isinstance(base, ExtV) and sdk_class(base.qname) is not None:
+            return sdk_class(base.qname)
+    return None
+
+
+def cli_keys(reach: Values2Folded, argv: tuple[Values, ...]) -> list[Folded]:
+    """What an argument list gives the SDK's CLI as `--api-key` (`maniac
+    --api-key KEY …` or `--api-key=KEY`), when it runs that CLI."""
+    words = [reach.strings(values) for values in argv]
+    if not any(w.value == "maniac" or w.value.endswith("/maniac") for group in words for w in group):
+        return []
+    out: list[Folded] = []
+    for index, group in enumerate(words):
+        for word in group:
+            if word.value == "--api-key" and index + 1 < len(words):
+                out += words[index + 1]
+            elif word.value.startswith("--api-key="):
+                key = word.value.removeprefix("--api-key=")
+                narrowed = reach.narrow(word, key)
+                out.append(narrowed if narrowed is not word else replace(word, value=key, compound=True))
+    return out

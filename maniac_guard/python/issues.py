@@ -40,6 +40,13 @@ class PyIssue:
     call_site: Located | None = None
     # For MG207: the environment variable whose name was passed.
     env_name: str | None = None
+    # The module `node` is in, when not the analyzed one (a literal imported
+    # from another file): the finding is reported there, without a fix.
+    path: str | None = None
+    # Where the value went: (path, line, column, label) from the literal to the sink.
+    flow: tuple[tuple[str, int, int, str], ...] = ()
+    # The literal a decoded secret was written as (base64, hex): masked too.
+    raw: str | None = None
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")

@@ -216,8 +216,7 @@ class Resolver:
     def _visit_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, ast.Store):
             self._scope.bind(node.id, Binding(node, self._pending.pop(node, None)))
-        else:
-            self._scope_of[node] = self._scope
+        self._scope_of[node] = self._scope
 
     def _enclosing_class(self) -> ast.ClassDef | None:
         for owner in reversed(self._owners):
@@ -334,6 +333,14 @@ class Resolver:
     def _bindings(self, name: ast.Name) -> list[Binding] | None:
         scope = self._scope_of.get(name)
         return None if scope is None else scope.lookup(name.id)
+
+    def bindings_of(self, name: ast.Name) -> list[Binding] | None:
+        """The bindings `name` refers to where it stands (None: not seen)."""
+        return self._bindings(name)
+
+    @property
+    def module_scope(self) -> Scope:
+        return self._scope.module()
 
     def qnames(self, node: ast.AST) -> frozenset[str]:
         if isinstance(node, ast.Name):

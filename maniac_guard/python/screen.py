@@ -31,6 +31,7 @@ standard library).
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Iterable
 
 from maniac_guard.python.sdk import SDK_CLASSES, SDK_MODULE
@@ -45,6 +46,13 @@ OS_FUNCTIONS = frozenset({"getenv", "putenv"})  # on `os` (or a name for it), no
 SDK_KEYWORDS = frozenset({"api_key", "default_headers"})
 FOLDED_CALLS = frozenset({"join", "format", "substitute", "safe_substitute", "dict"})
 JOINING_METHODS = frozenset({"join", "format", "substitute", "safe_substitute"})
+# Calls that make a string no literal of the module holds (strops.py).
+TRANSFORMS = frozenset(
+    {"b64decode", "standard_b64decode", "urlsafe_b64decode", "b32decode", "b16decode", "fromhex", "unhexlify"}
+    | {"a2b_hex", "lower", "upper", "casefold", "swapcase", "title", "capitalize", "replace", "center"}
+)
+# Top-level modules that are not the project's: the standard library and the SDK.
+OUTSIDE = frozenset({*sys.stdlib_module_names, SDK_MODULE, "__future__"})
 
 
 def reachable(text: str, literals: Iterable[str], joins: bool = True) -> bool:
@@ -73,6 +81,10 @@ class _Ingredients:
         self.joins = False
         self.sdk_names = set(SDK_CLASSES)  # and what they are imported as
         self.calls: list[ast.Call] = []
+        # Values this module's literals do not show: imports that may be of
+        # the project (the value flow reads them), and decoding or
+        # case-changing calls (base64 of a key holds no `mk-`).
+        self.foreign = False
 
     def collect(self, tree: ast.AST, max_depth: int | None = None) -> None:
         """One walk over every node (its depth checked on the way, when asked)."""
@@ -109,6 +121,12 @@ class _Ingredients:
                     self.or_lookups.append(first)
 
     def _note_import(self, node: ast.Import | ast.ImportFrom) -> None:
+        if isinstance(node, ast.ImportFrom):
+            modules = [node.module or ""] if node.level == 0 else []
+            self.foreign = self.foreign or node.level > 0
+        else:
+            modules = [alias.name for alias in node.names]
+        self.foreign = self.foreign or any(m.split(".")[0] not in OUTSIDE for m in modules)
         for alias in node.names:
             if alias.asname and alias.name.rsplit(".", 1)[-1] in SDK_CLASSES:
                 self.sdk_names.add(alias.asname)
@@ -125,6 +143,8 @@ class _Ingredients:
             self.headers = True
         if isinstance(node.func, ast.Attribute) and node.func.attr in JOINING_METHODS:
             self.joins = True
+        if _name_of(node.func) in TRANSFORMS:
+            self.foreign = True
 
     def _environ(self, expr: ast.expr) -> bool:
         """`os.environ`, `environ`, or a name imported from os."""
@@ -143,6 +163,9 @@ class _Ingredients:
         """An environment write, or a lookup with a default or an `or` fallback."""
         if any(self._environ(target) for target in self.subscript_targets):
             return True  # os.environ[…] = …
+        for call in self.calls:
+            if any(k.arg == "env" for k in call.keywords) or _name_of(call.func) == "setenv":
+                return True  # a subprocess's env=, monkeypatch.setenv
         if any(self._env_function(call.func, LOOKUPS) for call in self.or_lookups):
             return True
         for call in self.calls:
@@ -176,6 +199,10 @@ class _Ingredients:
     def could_fire(self) -> bool:
         if SDK_MODULE in self.names and not SDK_CLASSES.isdisjoint(self.names) and self._sdk_call_could_fire():
             return True
+        if self.foreign and (self.env_sink() or self.headers):
+            return True  # a sink whose value may come from elsewhere
+        if any(literal.startswith("--api-key") for literal in self.literals) and URL_WORD in self.literals:
+            return True  # the SDK's CLI run with a key (`maniac --api-key …`)
         if reachable(KEY_PREFIX, self.literals, self.joins):
             return True
         if self.env_sink() and (
@@ -193,12 +220,12 @@ def _name_of(expr: ast.AST) -> str:
 
 
 def _may_fold(expr: ast.expr) -> bool:
-    """Whether the analyzer could fold `expr` (or read a dict from it)."""
+    """Whether the analyzer could find a string in `expr` (or a dict): anything
+    but a constant that is not a string (calls too: the value flow goes into
+    functions, methods and other modules)."""
     if isinstance(expr, ast.Starred):
         expr = expr.value
-    if isinstance(expr, ast.Call):
-        return _name_of(expr.func) in FOLDED_CALLS
-    return not (isinstance(expr, ast.Constant) and not isinstance(expr.value, str))
+    return not (isinstance(expr, ast.Constant) and not isinstance(expr.value, (str, bytes)))
 
 
 def _leftmost(node: ast.BoolOp) -> ast.expr:

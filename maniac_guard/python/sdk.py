@@ -7,7 +7,7 @@ SDK_MODULE = "maniac"
 # `Maniac(api_key=None, *, base_url=None, ...)` and `AsyncManiac(...)`: the
 # same signature. A qualified name maniac.….Maniac ends with the class's own
 # name, which the source spells out (an import, an attribute, `import *`).
-SDK_CLASSES = frozenset({"Maniac", "AsyncManiac"})
+SDK_CLASSES = frozenset({"Maniac", "AsyncManiac", "ManiacClient"})
 
 
 def sdk_class(qualified_name: str) -> str | None:

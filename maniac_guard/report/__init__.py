@@ -21,6 +21,8 @@ FORMATS = {
 class ReportContext:
     color: bool = False
     verbose: bool = False
+    # -q: the findings alone (no notes, no summary line).
+    quiet: bool = False
     fail_on: str = "low"
     # The folder disk findings' paths are relative to ("": the current one)
     # and the repository root SARIF's URIs are relative to (None: git's

@@ -45,7 +45,13 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "verification": verification,
         "fixable": finding.fixable,
         **({"details": finding.extra} if finding.extra else {}),
+        **({"flow": [flow_step(step) for step in finding.flow]} if finding.flow else {}),
     }
+
+
+def flow_step(step: tuple[str, int, int, str]) -> dict[str, Any]:
+    path, line, column, label = step
+    return {"path": path, "line": line, "column": column, "label": label}
 
 
 def summary_dict(result: ScanResult) -> dict[str, Any]:

@@ -37,6 +37,7 @@ SRCROOT = "%SRCROOT%"
 MAX_RESULTS = 25_000  # GitHub code scanning's limit per run
 MAX_FULL_DESCRIPTION = 1_024  # GitHub code scanning's limit
 TRUNCATED_ID = "results-left-out"
+INCOMPLETE_ID = "not-scanned"
 
 
 def help_uri(rule: Rule) -> str:
@@ -90,23 +91,26 @@ class Locator:
             real = self._real_dirs[folder] = os.path.realpath(folder)
         return real
 
-    def absolute(self, finding: Finding) -> str:
+    def absolute(self, finding: Finding, path: str | None = None) -> str:
         # History findings are relative to the repository root; the others
         # to the folder the scan ran in. Only folders are resolved: a path
         # that is itself a symlink is reported under its own name.
         base = self.root if finding.commit else self.cwd
-        joined = os.path.normpath(os.path.join(base, finding.path))
+        joined = os.path.normpath(os.path.join(base, finding.path if path is None else path))
         return os.path.join(self._real_dir(os.path.dirname(joined)), os.path.basename(joined))
 
-    def artifact(self, finding: Finding) -> dict[str, str]:
-        absolute = self.absolute(finding)
+    def artifact(self, finding: Finding, path: str | None = None) -> dict[str, str]:
+        """Where `finding` is (or `path`, a file of its flow), as SARIF says a file."""
+        absolute = self.absolute(finding, path)
         relative = os.path.relpath(absolute, self.root)
         if relative == os.pardir or relative.startswith(os.pardir + os.sep):
             return {"uri": Path(absolute).as_uri()}  # outside the root
         # Percent-encoded bytes: exact even for a name that is not UTF-8.
+        # `!` (a sub-delim, valid in a URI path) is kept, so a member of an
+        # archive, `dist/pkg.whl!/pkg/.env`, reads as in the other formats.
         posix = relative.replace(os.sep, "/")
         return {
-            "uri": quote(posix.encode("utf-8", "surrogateescape"), safe="/"),
+            "uri": quote(posix.encode("utf-8", "surrogateescape"), safe="/!"),
             "uriBaseId": SRCROOT,
         }
 
@@ -174,8 +178,24 @@ def _result(finding: Finding, index: dict[str, int], locator: Locator, hashes: d
             "primaryLocationLineHash": hashes[id(finding)],
             "maniacGuard/v1": finding.fingerprint,
         },
+        **({"codeFlows": [code_flow(finding, locator)]} if finding.flow else {}),
         "properties": properties,
     }
+
+
+def code_flow(finding: Finding, locator: Locator) -> dict[str, Any]:
+    """The value's path, as SARIF's codeFlows (GitHub shows the steps)."""
+    steps = []
+    for path, line, column, label in finding.flow:
+        location = {
+            "physicalLocation": {
+                "artifactLocation": locator.artifact(finding, path),
+                "region": {"startLine": line, "startColumn": column},
+            },
+            "message": {"text": label},
+        }
+        steps.append({"location": location})
+    return {"threadFlows": [{"locations": steps}]}
 
 
 def most_severe(findings: list[Finding], limit: int = MAX_RESULTS) -> list[Finding]:
@@ -184,8 +204,15 @@ def most_severe(findings: list[Finding], limit: int = MAX_RESULTS) -> list[Findi
     return ordered[:limit]
 
 
-def invocation(total: int, kept: int) -> dict[str, Any]:
+def invocation(total: int, kept: int, incomplete: list[str] | None = None) -> dict[str, Any]:
     done: dict[str, Any] = {"executionSuccessful": True}
+    # What could not be scanned (an archive past a bound, a missing LFS
+    # object): the run exits 2, and the SARIF file says why.
+    notes: list[dict[str, Any]] = [
+        {"level": "error", "message": {"text": line}, "descriptor": {"id": INCOMPLETE_ID}} for line in incomplete or []
+    ]
+    if notes:
+        done["toolExecutionNotifications"] = notes
     if kept < total:
         text = (
             f"{total - kept:,} of {total:,} results left out: GitHub code scanning takes at most "
@@ -193,13 +220,18 @@ def invocation(total: int, kept: int) -> dict[str, Any]:
             "(--format json lists them all)."
         )
         done["toolExecutionNotifications"] = [
+            *notes,
             {
                 "level": "warning",
                 "message": {"text": text},
                 "descriptor": {"id": TRUNCATED_ID},
-            }
+            },
         ]
     return done
+
+
+# A result an inline `maniac-guard: ignore` hides: GitHub shows it as dismissed, not open.
+IN_SOURCE = {"kind": "inSource", "justification": "a maniac-guard: ignore comment the change adds"}
 
 
 def render(result: ScanResult, context: ReportContext) -> str:
@@ -215,7 +247,8 @@ def render(result: ScanResult, context: ReportContext) -> str:
             f"(GitHub code scanning takes at most {MAX_RESULTS:,} per run; the most severe are kept)",
             file=sys.stderr,
         )
-    hashes = line_hashes(kept)
+    hidden = result.stages.suppressed or []  # inline suppressions the change adds (`ci`)
+    hashes = line_hashes([*kept, *hidden])
     document = {
         "$schema": SCHEMA,
         "version": "2.1.0",
@@ -229,9 +262,10 @@ def render(result: ScanResult, context: ReportContext) -> str:
                         "rules": [rule_descriptor(rule) for rule in rules],
                     }
                 },
-                "invocations": [invocation(len(result.findings), len(kept))],
+                "invocations": [invocation(len(result.findings), len(kept), result.stages.incomplete)],
                 "originalUriBaseIds": locator.base_ids(),
-                "results": [_result(f, index, locator, hashes) for f in kept],
+                "results": [_result(f, index, locator, hashes) for f in kept]
+                + [{**_result(f, index, locator, hashes), "suppressions": [IN_SOURCE]} for f in hidden],
                 "columnKind": "unicodeCodePoints",
             }
         ],

@@ -11,6 +11,7 @@ from maniac_guard.findings import Finding, Severity
 from maniac_guard.report import ReportContext
 from maniac_guard.report.escape import printable
 from maniac_guard.summary import ScanResult
+from maniac_guard.words import counted
 
 SEVERITY_COLORS = {
     Severity.CRITICAL: "bright_red",
@@ -55,6 +56,9 @@ def _block(finding: Finding, context: ReportContext) -> str:
     if finding.snippet:
         snippet = printable(finding.snippet.strip(), keep="\t")
         lines.append(_style(f"  {loc.line:>5} | {snippet}", context, dim=True))
+    if finding.flow:
+        steps = " → ".join(f"{printable(path)}:{line}" for path, line, _, _ in finding.flow)
+        lines.append(f"  via {steps}")
     # A verdict (live / revoked key) brings its own, more urgent remediation.
     hint = str(finding.extra.get("remediation") or rule.data.get("remediation", DEFAULT_HINT)).strip()
     lines.append(f"  help: {printable(hint, keep=chr(10))}")
@@ -70,11 +74,13 @@ def summary_line(result: ScanResult) -> str:
         reasons = ", ".join(f"{n} {printable(why)}" for why, n in sorted(result.skipped.items()))
         skipped_text = f" ({skipped} skipped: {reasons})"
     total = len(result.findings)
-    found = f"{total} finding{'s' if total != 1 else ''}" + (f" ({by_severity})" if total else "")
-    return f"Scanned {result.files_scanned} files{skipped_text} in {result.elapsed:.2f}s: {found}."
+    found = counted(total, "finding") + (f" ({by_severity})" if total else "")
+    return f"Scanned {counted(result.files_scanned, 'file')}{skipped_text} in {result.elapsed:.2f}s: {found}."
 
 
 def render(result: ScanResult, context: ReportContext) -> str:
     blocks = [_block(f, context) for f in result.findings]
+    if context.quiet:
+        return "".join(block + "\n\n" for block in blocks)
     notes = ["\n".join(printable(line) for line in result.notes)] if result.notes else []
     return "\n\n".join([*blocks, *notes, summary_line(result)]) + "\n"

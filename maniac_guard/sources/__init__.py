@@ -42,6 +42,9 @@ class SourceFile:
     partial: bool = False
     # Where imports are read from (None: this file alone is analyzed).
     project: ProjectReader | None = field(default=None, repr=False)
+    # Other files a detector read through `project` (path → hash of their
+    # bytes, None: absent): a cached result holds only while they do not change.
+    reads: dict[str, str | None] = field(default_factory=dict, repr=False)
     _text: str | None = field(default=None, repr=False)
     _line_starts: list[int] | None = field(default=None, repr=False)
 

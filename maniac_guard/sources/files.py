@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import errno
 import os
+import re
 import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -26,8 +27,8 @@ PDF_MAGIC = b"%PDF-"
 # Formats whose first bytes always hold a NUL (fixed-width header fields with
 # a zero byte), so sniffing them would only ever say "binary": compiled
 # Python (the bulk of a Python tree's files), ELF/Mach-O/PE objects, Java
-# classes, PNG, zip-based archives, gzip. They are counted as binary without
-# being opened. Lower case; other files are sniffed.
+# classes, PNG. They are counted as binary without being opened. Lower case;
+# other files are sniffed. Archives are not listed: the engine opens them.
 BINARY_SUFFIXES = (
     ".pyc",
     ".pyo",
@@ -38,11 +39,6 @@ BINARY_SUFFIXES = (
     ".exe",
     ".class",
     ".png",
-    ".zip",
-    ".whl",
-    ".jar",
-    ".gz",
-    ".tgz",
 )
 
 
@@ -51,6 +47,9 @@ class WalkReport:
     """What the walk passed over, for the summary and stderr."""
 
     messages: list[str] = field(default_factory=list)
+    # What could not be listed (a folder the user cannot read, a path too
+    # long for the system): the scan is incomplete, so it ends with exit 2.
+    errors: list[str] = field(default_factory=list)
     missing_paths: list[str] = field(default_factory=list)
     binary_by_name: int = 0  # files with a BINARY_SUFFIXES name, never opened
 
@@ -68,7 +67,7 @@ class Excluder:
 
         try:
             spec = pathspec.PathSpec.from_lines("gitwildmatch", patterns)
-        except ValueError:  # GitIgnorePatternError: name the pattern, no traceback
+        except (ValueError, re.error):  # GitIgnorePatternError, [z-a]: name the pattern, no traceback
             from maniac_guard.config import ConfigError, pattern_problem
 
             raise ConfigError(f"{where}: {pattern_problem(list(patterns))}") from None
@@ -138,14 +137,39 @@ def _git_files(directory: str, report: WalkReport | None = None, depth: int = 0)
     entry); one that is not checked out is named in `report`."""
     if not _maybe_in_git(directory):
         return None
-    out = _git(directory, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--deduplicate")
+    out = _git_listing(directory, report)
     if out is None:
         return None
     names = out.decode("utf-8", "surrogateescape").split("\0")
-    files = [os.path.join(directory, name) for name in names if name]
+    # A name ending in "/" is an untracked nested repository (a clone, a
+    # linked worktree): listed as its folder, whose files the engine scans.
+    files = [os.path.join(directory, name.rstrip("/")) for name in names if name]
     if depth < 8 and _has_submodules(directory):
         files = _expand_submodules(directory, files, report, depth)
     return files
+
+
+def _git_listing(directory: str, report: WalkReport | None) -> bytes | None:
+    """`git ls-files` of the files to scan. git skips a folder it cannot read
+    with only a warning and exit 0: that warning becomes an error here."""
+    import subprocess
+
+    args = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--deduplicate"]
+    try:
+        proc = subprocess.run(args, cwd=directory, capture_output=True, check=False)
+    except OSError:
+        return None
+    if proc.returncode != 0:
+        return None
+    if report is not None and b"could not open directory" in proc.stderr:
+        for line in proc.stderr.decode("utf-8", "surrogateescape").splitlines():
+            # warning: could not open directory 'secret/': Permission denied
+            head, _, why = line.partition("could not open directory '")
+            name, _, reason = why.partition("': ")
+            if head and name:
+                shown = display_path(os.path.join(os.path.abspath(directory), name.rstrip("/")), os.getcwd())
+                report.errors.append(f"{shown}: cannot list folder: {reason or 'unreadable'}")
+    return proc.stdout
 
 
 # What can make git find a repository other than by looking for one upwards.
@@ -232,7 +256,7 @@ def _walk(directory: str, excluder: Excluder, report: WalkReport) -> Iterator[li
                     elif entry.name != ".git":
                         subdirs.append(entry.path)
         except OSError as exc:
-            report.messages.append(f"{current}: cannot list folder: {exc.strerror}")
+            report.errors.append(f"{display_path(current, os.getcwd())}: cannot list folder: {exc.strerror}")
             continue
         files.sort()
         yield files
@@ -251,8 +275,13 @@ def iter_path_batches(
     seen: set[str] | None = set() if len(paths) > 1 else None  # only roots can overlap
     for given in paths:
         abs_path = os.path.abspath(given)
-        if not os.path.lexists(abs_path):
-            report.missing_paths.append(given)
+        try:
+            os.lstat(abs_path)
+        except OSError as exc:
+            if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+                report.missing_paths.append(given)
+            else:  # a name too long for the system, a folder on the way we may not enter
+                report.errors.append(f"{given}: cannot read: {exc.strerror}")
             continue
         if not os.path.isdir(abs_path):
             batches: Iterable[list[str]] = [[abs_path]]
@@ -291,6 +320,9 @@ class ReadResult:
     data: bytes | None = None
     skipped: str | None = None  # binary | too-large | symlink | unreadable | ...
     message: str | None = None  # shown on stderr
+    # The file is there but cannot be read (permissions, a name too long for
+    # the system, an I/O error): the scan is incomplete, exit 2.
+    error: bool = False
 
 
 def _symlink_message(path: str, shown: str, roots: Sequence[str]) -> ReadResult:
@@ -329,7 +361,7 @@ def read_file(
             return ReadResult(skipped="unreadable", message=f"{shown}: no longer exists, skipped")
         if exc.errno == errno.EISDIR:
             return ReadResult(skipped="directory")  # a git submodule
-        return ReadResult(skipped="unreadable", message=f"{shown}: cannot read: {exc.strerror}")
+        return ReadResult(skipped="unreadable", message=f"{shown}: cannot read: {exc.strerror}", error=True)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
@@ -354,7 +386,7 @@ def read_file(
                 break
             data += more
     except OSError as exc:
-        return ReadResult(skipped="unreadable", message=f"{shown}: cannot read: {exc.strerror}")
+        return ReadResult(skipped="unreadable", message=f"{shown}: cannot read: {exc.strerror}", error=True)
     finally:
         os.close(fd)
     if len(data) > max_size:  # grew while we read it

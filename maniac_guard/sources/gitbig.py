@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from typing import IO, TYPE_CHECKING
 
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.gitblobs import BlobReader
-from maniac_guard.sources.gitcore import GitError, git_command
+from maniac_guard.sources.gitcore import GitError, decode_path, git_command
 
 if TYPE_CHECKING:
-    from maniac_guard.sources.gitmodel import HistoryState
+    from maniac_guard.sources.gitmodel import Commit, HistoryState
 
 OID = re.compile(rb"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
 RAW_FORMAT = "--format=%x00%H%x00%an <%ae>%x00%aI%x00"
@@ -131,7 +131,8 @@ def big_path_sources(
     reader: BlobReader,
     max_size: int,
 ) -> Iterator[SourceFile]:
-    """What each commit added at `paths`, each version sized before it is read."""
+    """What each commit added at `paths`, each version sized before it is read
+    (a version over the limit goes through `big_blob_windows`)."""
     from maniac_guard.sources.gitbinary import blob_source
     from maniac_guard.sources.gitmodel import Commit, FileDiff
 
@@ -149,6 +150,50 @@ def big_path_sources(
                 new_blob=ids[-1].decode("ascii"),
                 old_blobs=[i.decode("ascii") for i in ids[:-1] if not zero.match(i)],
             )
+            new_blob = ids[-1].decode("ascii")
+            info = reader.info(new_blob)
+            if info is not None and info.kind == "blob" and info.size > max_size:
+                yield from big_blob_windows(root, new_blob, path, commit, info.size, max_size, state)
+                continue
             source = blob_source(diff, commit, reader, max_size, state)
             if source is not None:
                 yield source
+
+
+def big_blob_windows(
+    root: str, oid: str, raw_path: bytes, commit: Commit, size: int, max_size: int, state: HistoryState
+) -> Iterator[SourceFile]:
+    """A blob over the size limit in history, for the key patterns. The whole
+    blob is scanned, not only the lines this commit added: a key already
+    there in a parent is reported once, at its first commit, by the
+    history's dedupe."""
+    path = decode_path(raw_path)
+    binary = yield from blob_windows(root, oid, path, commit=commit.sha, author=commit.author, date=commit.date)
+    if binary:
+        state.binary += 1
+        return
+    state.messages.append(f"{path} at {(commit.sha or '')[:12]}: {over_limit_note(size, max_size)}")
+
+
+def over_limit_note(size: int, max_size: int) -> str:
+    return (
+        f"{size / 1048576:.1f} MiB is over the {max_size / 1048576:.1f} MiB limit: "
+        "scanned for key patterns only (no Python or YAML analysis)"
+    )
+
+
+def blob_windows(
+    root: str, oid: str, path: str, *, commit: str | None = None, author: str | None = None, date: str | None = None
+) -> Generator[SourceFile, None, bool]:
+    """A blob of any size streamed from `git cat-file blob` in overlapping
+    windows (sources/windows.py: the helper a big file on disk goes through
+    too). Returns True, having yielded nothing, for a binary blob."""
+    from maniac_guard.sources.files import is_binary
+    from maniac_guard.sources.windows import windows
+
+    for stream in _stream(root, ["cat-file", "blob", oid]):
+        for window in windows(path, stream.read, commit=commit, author=author, date=date):
+            if window.owned_from == 0 and is_binary(window.data):
+                return True
+            yield window
+    return False

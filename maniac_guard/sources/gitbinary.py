@@ -48,6 +48,7 @@ def blob_source(
     if source is None:
         if skipped == "binary":
             state.binary += 1
+            _name_archive(path, at, data, state)
         elif message:
             state.messages.append(f"{message} (at {at})")
         return None
@@ -68,6 +69,17 @@ def blob_source(
         date=commit.date,
         line_numbers=[n for n, _ in numbered],
     )
+
+
+def _name_archive(path: str, at: str, data: bytes, state: HistoryState) -> None:
+    """History scans do not open archives (what a commit added inside one is
+    not a diff): each added version is named, not passed over silently."""
+    from maniac_guard.sources.archives import OPENED, archive_kind
+
+    if archive_kind(data) in OPENED:
+        state.messages.append(
+            f"{path} at {at}: archive, not opened in history scans (`maniac-guard scan {path}` on a checkout opens it)"
+        )
 
 
 def lfs_source(

@@ -34,6 +34,7 @@ from maniac_guard.sources.gitcore import (
     unquote_path,
 )
 from maniac_guard.sources.gitmodel import Commit, FileDiff, HistoryState
+from maniac_guard.sources.gitproject import WholeFileTracker
 
 __all__ = ["Commit", "FileDiff", "HistoryState", "history_sources", "log_args"]
 
@@ -41,7 +42,7 @@ SUBMODULE_MODE = b"160000"
 # A record separator no diff line can start with: every diff content line
 # begins with its +/-/space prefix.
 COMMIT_MARK = b"\0"
-LOG_FORMAT = "--format=%x00%H%x00%an <%ae>%x00%aI"
+LOG_FORMAT = "--format=%x00%H%x00%an <%ae>%x00%aI%x00%P"
 HUNK_RE = re.compile(rb"^@@+ (?:-\d+(?:,\d+)? )+\+(\d+)(?:,\d+)? @@")
 ZERO_OID = re.compile(rb"^0+$")
 BLOCK_LIMIT = 8 << 20  # bytes of one commit's diff held at once before parsing starts
@@ -127,10 +128,12 @@ def history_sources(
     max_size: int = 10 * 1024 * 1024,
     progress: bool = False,
     hints: Sequence[bytes] | None = None,
+    whole: WholeFileTracker | None = None,
 ) -> Iterator[SourceFile]:
     """One SourceFile per (commit, file) with lines added by that commit.
     `hints`: byte patterns one of which a commit must hold to be worth
-    parsing (the detectors' hints); None parses every commit."""
+    parsing (the detectors' hints); None parses every commit. `whole`
+    collects the changed files the whole-file detectors must see."""
     from maniac_guard.sources.gitbig import (
         big_path_sources,
         big_paths,
@@ -154,7 +157,8 @@ def history_sources(
         assert proc.stdout is not None
         _widen_pipe(proc.stdout)
         try:
-            yield from _parse(_lines_worth_parsing(proc.stdout, hints), state, max_size, meter, reader)
+            lines = _lines_worth_parsing(proc.stdout, hints, whole)
+            yield from _parse(lines, state, max_size, meter, reader, whole)
         finally:
             proc.stdout.close()
             code = proc.wait()
@@ -213,13 +217,21 @@ def _commit_blocks(
         yield bytes(buffer), not partial
 
 
-def _lines_worth_parsing(stream: IO[bytes], hints: Sequence[bytes] | None) -> Iterator[bytes]:
+def _lines_worth_parsing(
+    stream: IO[bytes], hints: Sequence[bytes] | None, tracker: WholeFileTracker | None = None
+) -> Iterator[bytes]:
     """Most commits hold nothing a detector looks for: parsing their diffs
     line by line in Python was 4x the time of `git log` itself. Such a commit
-    keeps only its record line (for the commit order and the progress)."""
+    keeps only its record line (for the commit order and the progress),
+    unless the whole-file tracker must see one of its files."""
     wanted = None if hints is None else [re.compile(p) for p in (*_ALWAYS_PARSE, *hints)]
     for block, whole in _commit_blocks(stream):
-        if not whole or wanted is None or any(hint.search(block) for hint in wanted):
+        if (
+            not whole
+            or wanted is None
+            or any(hint.search(block) for hint in wanted)
+            or (tracker is not None and not tracker.block_is_clean(block))
+        ):
             yield from block.splitlines(keepends=True)
         else:
             yield block[: block.find(b"\n") + 1] or block
@@ -231,6 +243,7 @@ def _parse(
     max_size: int,
     meter: Progress | None,
     reader: BlobReader | None = None,
+    whole: WholeFileTracker | None = None,
 ) -> Iterator[SourceFile]:
     """The parser; without a `reader` (tests of the parser alone), files git
     calls binary are only counted and LFS pointers are scanned as text."""
@@ -243,6 +256,9 @@ def _parse(
     def flush() -> SourceFile | None:
         if current is None or current.submodule or current.path is None:
             return None
+        if whole is not None and reader is not None:
+            added = None if current.binary or current.too_large else b"\n".join(current.lines)
+            whole.consider(commit, decode_path(current.path), current, added, reader)
         if current.binary:
             if reader is None:
                 state.binary += 1
@@ -279,7 +295,8 @@ def _parse(
             sha = fields[1].decode("ascii", "replace")
             author = fields[2].decode("utf-8", "replace") if len(fields) > 2 else None
             date = fields[3].decode("ascii", "replace") if len(fields) > 3 else None
-            commit = Commit(sha, author, date)
+            parents = tuple(fields[4].decode("ascii", "replace").split()) if len(fields) > 4 else ()
+            commit = Commit(sha, author, date, parents)
             state.order.setdefault(sha, len(state.order))
             if meter is not None:
                 meter.update(len(state.order))
@@ -364,6 +381,7 @@ def _header_line(line: bytes, current: FileDiff, state: HistoryState) -> None:
         ids = line[len(b"index ") :].split(b" ", 1)[0]
         old, _, new = ids.partition(b"..")
         current.old_blobs = [o.decode("ascii") for o in old.split(b",") if o and not ZERO_OID.match(o)]
+        current.parent_blobs = [None if ZERO_OID.match(o) else o.decode("ascii") for o in old.split(b",") if o]
         current.new_blob = None if ZERO_OID.match(new) else new.decode("ascii")
     elif line.startswith(b"Binary files "):
         current.binary = True

@@ -37,6 +37,8 @@ class FileDiff:
     renamed_from: str | None = None
     old_blobs: list[str] = field(default_factory=list)
     new_blob: str | None = None
+    # One per parent, in the parents' order (None: the file is new there).
+    parent_blobs: list[str | None] = field(default_factory=list)
 
 
 @dataclass
@@ -44,3 +46,4 @@ class Commit:
     sha: str | None = None
     author: str | None = None
     date: str | None = None
+    parents: tuple[str, ...] = ()

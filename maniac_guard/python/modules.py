@@ -1,0 +1,250 @@
+"""One module as the value flow reads it (`ModuleInfo`: its tree, scopes and
+indexes, built once), and the project around it (`Project`: which file an
+import names, read through `SourceFile.project`, each module parsed once
+and kept by the hash of its bytes).
+
+Imports resolve as Python would find them from the importing file: relative
+ones from its package; absolute ones from each folder above it (the
+project's root, wherever the scan started) and its `src/` folder. Standard
+library and the Maniac SDK itself are never read: they are outside names.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from maniac_guard.python.resolve import Resolver
+from maniac_guard.python.scopes import Binding
+
+if TYPE_CHECKING:
+    from maniac_guard.sources import ProjectReader
+
+MAX_MODULE_BYTES = 256 * 1024  # as the detector's own limit
+MAX_MODULES = 64  # other modules one analysis may read (the project's budget)
+_CACHE_SIZE = 256
+_EXTERNAL_TOPS = frozenset({*getattr(sys, "stdlib_module_names", ()), "maniac", "__future__"})
+
+Function = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+class ModuleInfo:
+    """A parsed module, its scopes (resolve.Resolver), and indexes built on first use."""
+
+    def __init__(self, path: str, tree: ast.Module, text: str, resolver: Resolver | None = None) -> None:
+        self.path = path
+        self.tree = tree
+        self.resolver = resolver if resolver is not None else Resolver(tree, text)
+        self._parents: dict[ast.AST, ast.AST] | None = None
+        self._owner: dict[ast.AST, Function | None] | None = None
+        self._returns: dict[ast.AST, list[ast.expr]] = {}
+        self._mutations: dict[int, list[ast.AST]] | None = None
+        self.cache: dict[object, object] = {}  # the value flow's per-module indexes
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    @property
+    def package(self) -> str:
+        """The folder of this module (a package's `__init__.py` included)."""
+        return self.path.rpartition("/")[0]
+
+    # ---- structure ---------------------------------------------------------
+
+    def _index(self) -> None:
+        """Parents, and the function each node runs in (defaults,
+        decorators and annotations run outside theirs)."""
+        parents: dict[ast.AST, ast.AST] = {}
+        owner: dict[ast.AST, Function | None] = {}
+        stack: list[tuple[ast.AST, Function | None]] = [(self.tree, None)]
+        while stack:
+            node, current = stack.pop()
+            owner[node] = current
+            inner = node if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) else current
+            outside: set[int] = set()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                args = node.args
+                outside = {id(d) for d in [*args.defaults, *args.kw_defaults] if d is not None}
+                if not isinstance(node, ast.Lambda):
+                    outside |= {id(d) for d in node.decorator_list}
+            for child in ast.iter_child_nodes(node):
+                parents[child] = node
+                stack.append((child, current if id(child) in outside else inner))
+        self._parents, self._owner = parents, owner
+
+    def parent(self, node: ast.AST) -> ast.AST | None:
+        if self._parents is None:
+            self._index()
+        assert self._parents is not None
+        return self._parents.get(node)
+
+    def owner(self, node: ast.AST) -> Function | None:
+        """The function (or lambda) `node` runs in; None at module or class level."""
+        if self._owner is None:
+            self._index()
+        assert self._owner is not None
+        return self._owner.get(node)
+
+    def enclosing_class(self, function: ast.AST) -> ast.ClassDef | None:
+        parent = self.parent(function)
+        return parent if isinstance(parent, ast.ClassDef) else None
+
+    def returns(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.expr]:
+        """The expressions `function` returns or yields (not its nested functions')."""
+        found = self._returns.get(function)
+        if found is None:
+            found = []
+            stack: list[ast.AST] = list(function.body)
+            while stack:
+                node = stack.pop()
+                if isinstance(node, _SCOPES):
+                    continue
+                if isinstance(node, (ast.Return, ast.Yield, ast.YieldFrom)) and node.value is not None:
+                    found.append(node.value)
+                stack.extend(ast.iter_child_nodes(node))
+            self._returns[function] = found
+        return found
+
+    def mutations(self, bindings: Sequence[object]) -> list[ast.AST]:
+        """`d[k] = v`, `d.update(…)`, `l.append(x)`…: changes made through a
+        name, found by the binding list the name refers to."""
+        if self._mutations is None:
+            self._mutations = {}
+            for node in ast.walk(self.tree):
+                receiver: ast.expr | None = None
+                if isinstance(node, (ast.Assign, ast.AugAssign)):
+                    for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                        if isinstance(target, ast.Subscript):
+                            receiver = target.value
+                            self._note_mutation(receiver, node)
+                elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATORS:
+                    self._note_mutation(node.func.value, node)
+        return self._mutations.get(id(bindings), [])
+
+    def _note_mutation(self, receiver: ast.expr, node: ast.AST) -> None:
+        assert self._mutations is not None
+        if isinstance(receiver, ast.Name):
+            found = self.resolver.bindings_of(receiver)
+            if found:
+                self._mutations.setdefault(id(found), []).append(node)
+
+    def module_bindings(self, name: str) -> list[Binding] | None:
+        return self.resolver.module_scope.names.get(name)
+
+    def star_imports(self) -> Iterator[ast.ImportFrom]:
+        for statement in self.tree.body:
+            if isinstance(statement, ast.ImportFrom) and any(a.name == "*" for a in statement.names):
+                yield statement
+
+    def exported(self) -> list[str] | None:
+        """`__all__` when it is a literal list or tuple of strings."""
+        for statement in self.tree.body:
+            if isinstance(statement, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "__all__" for t in statement.targets
+            ):
+                value = statement.value
+                if isinstance(value, (ast.List, ast.Tuple)):
+                    names = [e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+                    if len(names) == len(value.elts):
+                        return names
+        return None
+
+
+MUTATORS = frozenset({"update", "setdefault", "append", "extend", "insert", "add"})
+
+# Parsed modules by (path, content hash), shared by the analyses of one process.
+_PARSED: dict[tuple[str, bytes], ModuleInfo | None] = {}
+
+
+def _parse(path: str, data: bytes) -> ModuleInfo | None:
+    import hashlib
+
+    key = (path, hashlib.blake2b(data, digest_size=16).digest())
+    if key in _PARSED:
+        return _PARSED[key]
+    info: ModuleInfo | None = None
+    try:
+        text = data.decode("utf-8").removeprefix("\ufeff")
+        tree = ast.parse(text)
+        info = ModuleInfo(path, tree, text)
+    except (SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError):
+        info = None
+    if len(_PARSED) >= _CACHE_SIZE:
+        _PARSED.pop(next(iter(_PARSED)))
+    _PARSED[key] = info
+    return info
+
+
+class Project:
+    """The modules one analysis reads: the one analyzed, and those its
+    imports name, found through the reader. `reads` records each path asked
+    for and a hash of what it held (None: absent), which is what the
+    result depends on besides the file itself."""
+
+    def __init__(self, main: ModuleInfo, reader: ProjectReader | None) -> None:
+        self.main = main
+        self.reader = reader
+        self.reads: dict[str, str | None] = {}
+        self._modules: dict[str, ModuleInfo | None] = {main.path: main}
+        self._found: dict[tuple[str, str], ModuleInfo | None] = {}
+        self.exhausted = False
+
+    def load(self, path: str) -> ModuleInfo | None:
+        if path in self._modules:
+            return self._modules[path]
+        info: ModuleInfo | None = None
+        if self.reader is not None and len(self.reads) < MAX_MODULES:
+            data = self.reader.read(path)
+            import hashlib
+
+            self.reads[path] = None if data is None else hashlib.blake2b(data, digest_size=16).hexdigest()
+            if data is not None and len(data) <= MAX_MODULE_BYTES:
+                info = _parse(path, data)
+        elif self.reader is not None:
+            self.exhausted = True
+        self._modules[path] = info
+        return info
+
+    def find(self, dotted: str, base: str) -> ModuleInfo | None:
+        """The module `dotted` names (`app.settings`, or `..settings` from
+        `base`, the importing module's folder); None if not in the project."""
+        key = (dotted, base)
+        if key in self._found:
+            return self._found[key]
+        found = None
+        if self.reader is not None:
+            for candidate in candidates(dotted, base):
+                found = self.load(candidate)
+                if found is not None:
+                    break
+        self._found[key] = found
+        return found
+
+
+def candidates(dotted: str, base: str) -> list[str]:
+    """Paths a module name may be read from, nearest first."""
+    level = len(dotted) - len(dotted.lstrip("."))
+    name = dotted[level:]
+    relative = name.replace(".", "/")
+    if level:
+        folders = base.split("/") if base else []
+        if level - 1 > len(folders):
+            return []
+        root = "/".join(folders[: len(folders) - (level - 1)])
+        stem = f"{root}/{relative}" if root and relative else root or relative
+        return [f"{stem}.py", f"{stem}/__init__.py"] if relative else [f"{root}/__init__.py" if root else "__init__.py"]
+    if not name or name.split(".")[0] in _EXTERNAL_TOPS:
+        return []
+    parts = base.split("/") if base else []
+    out: list[str] = []
+    for cut in range(len(parts), -1, -1):
+        for folder in ("/".join(parts[:cut]), "/".join([*parts[:cut], "src"])):
+            prefix = f"{folder}/" if folder else ""
+            out += [f"{prefix}{relative}.py", f"{prefix}{relative}/__init__.py"]
+    return list(dict.fromkeys(out))

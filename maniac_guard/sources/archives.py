@@ -1,0 +1,342 @@
+"""Archives: the text files inside zip-family files (.zip, .whl, .jar,
+.docx, .egg, .apk, ...), tar (plain or compressed) and single compressed
+files (.gz, .bz2, .xz), as `SourceFile`s named `dist/pkg-1.0.whl!/pkg/.env`.
+
+Archives are found by their first bytes (a zip named `.bin` is still a
+zip), so a scan only pays where one is present. Nothing is extracted: each
+member is read into memory, scanned and dropped, and its name is only ever
+shown, never used as a path. Hostile archives are bounded per archive given
+on disk (nested ones included): a budget of decompressed bytes, a
+compression-ratio limit, a member count and a nesting depth. Whatever passes
+a bound, is encrypted or cannot be read is a *problem*: named, and the run
+ends with exit 2, never clean.
+
+zipfile, tarfile, gzip, bz2 and lzma are imported only when an archive is met.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, cast
+
+from maniac_guard.findings import mask_keys_in_text
+from maniac_guard.sources import SourceFile
+from maniac_guard.sources.inflate import (
+    CHUNK,
+    PEEK_SIZE,
+    ArchiveBound,
+    Counting,
+    Inflating,
+    declared_members,
+    decompressing,
+    format_errors,
+    read_up_to,
+    zip_member_chunks,
+)
+
+SEPARATOR = "!/"  # `outer.zip!/inner/path`, as Java's jar: URLs write it
+
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a first member, or an empty archive
+_COMPRESSED_MAGIC = {b"\x1f\x8b\x08": "gzip", b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz"}
+_UNREAD_MAGIC = {b"7z\xbc\xaf\x27\x1c": "7z", b"Rar!\x1a\x07": "rar"}
+# Every first bytes `archive_kind` can answer for, for one cheap `startswith`.
+_ANY_MAGIC = (*_ZIP_MAGIC, *_COMPRESSED_MAGIC, *_UNREAD_MAGIC)
+# bzip2's "BZh" could start a text file: the level and a block's magic follow.
+_BZIP2_BLOCKS = (b"1AY&SY", b"\x17rE8P\x90")  # a first block, or an empty stream
+# POSIX and GNU tar headers; both hold a NUL, which no text file does.
+_TAR_MAGIC = (b"ustar\x0000", b"ustar  \x00")
+# Names of single compressed files, and what the file inside is called.
+_STRIP_SUFFIXES = {".gz": "", ".bz2": "", ".xz": "", ".tgz": ".tar", ".tbz2": ".tar", ".tbz": ".tar", ".txz": ".tar"}
+OPENED = ("zip", "tar", "gzip", "bzip2", "xz")
+NOT_OPENED = ("7z", "rar")
+
+
+def archive_kind(head: bytes) -> str | None:
+    """What these first bytes of a file say it is: one of OPENED or
+    NOT_OPENED, or None for anything else. A few ns for most files."""
+    if head.startswith(_ANY_MAGIC):
+        if head.startswith(_ZIP_MAGIC):
+            return "zip"
+        if head.startswith(b"BZh"):
+            return "bzip2" if head[3:4] in b"123456789" and head[4:10] in _BZIP2_BLOCKS else None
+        for table in (_COMPRESSED_MAGIC, _UNREAD_MAGIC):
+            for magic, kind in table.items():
+                if head.startswith(magic):
+                    return kind
+    if head[257:265].startswith(_TAR_MAGIC):
+        return "tar"
+    if head.startswith(b"#!"):  # a zipapp (.pyz): a shebang line, then the zip
+        after = head.find(b"\n", 0, 256) + 1
+        if after and head.startswith(_ZIP_MAGIC, after):
+            return "zip"
+    return None
+
+
+def archive_member_path(shown: str, cwd: str) -> bool:
+    """Whether a finding's path names a member of an archive (`a.whl!/x.py`):
+    the part before the first `!/` is a file, not a folder."""
+    outer, separator, _ = shown.partition(SEPARATOR)
+    return bool(separator) and os.path.isfile(os.path.join(cwd, outer))
+
+
+def read_head(path: str, follow: bool) -> bytes:
+    """The first PEEK_SIZE bytes of a file on disk (b"" when it cannot be read)."""
+    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | (0 if follow else getattr(os, "O_NOFOLLOW", 0))
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return b""
+    try:
+        return os.pread(fd, PEEK_SIZE, 0)
+    except OSError:
+        return b""
+    finally:
+        os.close(fd)
+
+
+def archive_on_disk(path: str, data: bytes | None, skipped: str | None, follow: bool) -> str | None:
+    """The archive kind of a file a disk scan has read (`data`) or refused
+    as binary or too large without reading it whole; None for all others."""
+    if data is not None:
+        return archive_kind(data)
+    if skipped in ("binary", "too-large"):
+        return archive_kind(read_head(path, follow))
+    return None
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """Bounds on the work one archive on disk may cause, nested ones included."""
+
+    max_member_size: int  # --max-file-size: a member over it is skipped as a file would be
+    max_depth: int = 3  # archives inside archives: the one on disk is depth 1
+    max_members: int = 50_000  # big wheels (plotly, tensorflow) hold ~20,000 files
+    max_total_bytes: int = 1 << 30  # decompressed or read from members
+    max_ratio: int = 100  # decompressed/compressed, as Apache POI's zip-bomb check
+    ratio_after: int = 1 << 20  # small members cannot be bombs; their ratio is noise
+
+
+@dataclass
+class ArchiveReport:
+    """What opening archives met, besides the text files it yields."""
+
+    problems: list[str] = field(default_factory=list)  # not scanned: exit 2
+    messages: list[str] = field(default_factory=list)  # notes, as for files on disk
+    skipped: Counter[str] = field(default_factory=Counter)  # members not scanned, by reason
+    archives: int = 0  # archives opened, nested ones included
+
+
+def _size(count: int) -> str:
+    return f"{count >> 20:,} MiB" if count >= 1 << 20 else f"{count:,} bytes"
+
+
+def _shown(text: str) -> str:
+    return mask_keys_in_text(text)  # a member's name could hold a key
+
+
+def _member_name(name: str) -> str:
+    """A member's name as shown: `/`-separated, no leading `/`, no `.`/`..`
+    (which would move the shown path out of its archive), as zipfile's
+    extraction cleans it."""
+    parts = [part for part in name.replace("\\", "/").split("/") if part not in ("", ".", "..")]
+    return "/".join(parts) or "_"
+
+
+class _Run:
+    """One archive on disk and everything inside it."""
+
+    def __init__(self, limits: ArchiveLimits, report: ArchiveReport) -> None:
+        self.limits = limits
+        self.report = report
+        self.total = 0
+        self.members = 0
+
+    def charge(self, count: int) -> None:
+        self.total += count
+        if self.total > self.limits.max_total_bytes:
+            raise ArchiveBound(
+                f"more than {_size(self.limits.max_total_bytes)} decompressed (the budget per archive)", True
+            )
+
+    def stream(self, chunks: Iterator[bytes], compressed: Callable[[], int] | None) -> Inflating:
+        return Inflating(chunks, compressed, self.charge, self.limits)
+
+    def count_member(self) -> None:
+        self.members += 1
+        if self.members > self.limits.max_members:
+            raise ArchiveBound(f"more than {self.limits.max_members:,} members", True)
+
+    def archive(self, fileobj: IO[bytes], shown: str, kind: str, depth: int) -> Iterator[SourceFile]:
+        """The text members of one archive (any depth). A bound passed by the
+        archive on disk propagates; one passed inside a nested archive ends
+        only that one."""
+        self.report.archives += 1
+        try:
+            if kind == "zip":
+                yield from self._zip(fileobj, shown, depth)
+            elif kind == "tar":
+                yield from self._tar(self.stream(iter(lambda: fileobj.read(CHUNK), b""), None), shown, depth)
+            else:
+                yield from self._compressed(fileobj, shown, kind, depth)
+        except ArchiveBound as bound:
+            if bound.whole and depth > 1:
+                raise  # the archive on disk is given up, not only this one
+            self.report.problems.append(f"{_shown(shown)}: {bound.reason}; not scanned further")
+        except format_errors() as exc:
+            self.report.problems.append(f"{_shown(shown)}: cannot read the {kind} archive ({_why(exc)}); not scanned")
+
+    def _zip(self, fileobj: IO[bytes], shown: str, depth: int) -> Iterator[SourceFile]:
+        import zipfile
+
+        # zipfile reads the whole central directory at once (10 million
+        # entries: gigabytes): its declared size is checked first.
+        declared, room = declared_members(fileobj)
+        if self.members + declared > self.limits.max_members:
+            raise ArchiveBound(f"{declared:,} members, over the limit of {self.limits.max_members:,}", True)
+        if self.members + room > self.limits.max_members:
+            raise ArchiveBound(f"a central directory with room for {room:,} members, over the limit", True)
+        with zipfile.ZipFile(fileobj) as archive:
+            infos = archive.infolist()
+            if self.members + len(infos) > self.limits.max_members:
+                raise ArchiveBound(f"{len(infos):,} members, over the limit of {self.limits.max_members:,}", True)
+            for info in infos:
+                self.count_member()
+                if info.is_dir():
+                    continue
+                name = f"{shown}{SEPARATOR}{_member_name(info.filename)}"
+                if info.flag_bits & 0x1:
+                    self.report.problems.append(f"{_shown(name)}: encrypted zip member, not opened")
+                    continue
+                declared = info.file_size
+                if declared > self.limits.ratio_after and declared > self.limits.max_ratio * max(info.compress_size, 1):
+                    self.report.problems.append(
+                        f"{_shown(name)}: expands {declared // max(info.compress_size, 1):,} times "
+                        f"(over the {self.limits.max_ratio}:1 limit, a zip bomb?); not scanned"
+                    )
+                    continue
+                try:
+                    stream = self.stream(*zip_member_chunks(archive, info))
+                    yield from self.member(stream, name, depth)
+                except ArchiveBound as bound:
+                    if bound.whole:
+                        raise
+                    self.report.problems.append(f"{_shown(name)}: {bound.reason}; not scanned")
+                except format_errors() as exc:  # one broken member: the others are still read
+                    self.report.problems.append(f"{_shown(name)}: cannot read this member ({_why(exc)}); not scanned")
+
+    def _tar(self, stream: Inflating, shown: str, depth: int) -> Iterator[SourceFile]:
+        import tarfile
+
+        # Stream mode: members in order, nothing seeks, nothing is extracted.
+        with tarfile.open(fileobj=stream, mode="r|") as archive:  # type: ignore[call-overload]
+            for info in archive:
+                self.count_member()
+                if not info.isreg():  # folders, links, devices: nothing to read
+                    continue
+                name = f"{shown}{SEPARATOR}{_member_name(info.name)}"
+                member = archive.extractfile(info)
+                if member is not None:
+                    yield from self.member(member, name, depth)
+
+    def _compressed(self, fileobj: IO[bytes], shown: str, kind: str, depth: int) -> Iterator[SourceFile]:
+        counted = Counting(fileobj)
+        with decompressing(kind, cast("IO[bytes]", counted)) as opened:
+            # The library's readers ask their decompressor for at most what
+            # read() wants, so a bomb never expands in memory beyond a chunk.
+            stream = self.stream(iter(lambda: opened.read(CHUNK), b""), counted.count)
+            head = stream.peek()
+            if archive_kind(head) == "tar":  # .tar.gz, .tgz: the compression is not shown
+                yield from self._tar(stream, shown, depth)
+                return
+            base = shown.rsplit("/", 1)[-1]
+            stem, dot, suffix = base.rpartition(".")
+            known = dot + suffix.lower() in _STRIP_SUFFIXES and stem
+            inner = stem + _STRIP_SUFFIXES[dot + suffix.lower()] if known else base
+            self.count_member()
+            yield from self.member(stream, f"{shown}{SEPARATOR}{inner}", depth)
+
+    def member(self, stream: IO[bytes] | Inflating, name: str, depth: int) -> Iterator[SourceFile]:
+        """One member: an archive opened in turn, a text file yielded, a
+        binary one left after its first bytes."""
+        from maniac_guard.sources.files import BINARY_SNIFF, is_binary, to_source
+
+        limit = self.limits.max_member_size
+        head = read_up_to(stream, BINARY_SNIFF)
+        kind = archive_kind(head)
+        if kind in OPENED:
+            if depth >= self.limits.max_depth:
+                self.report.problems.append(
+                    f"{_shown(name)}: archive nested more than {self.limits.max_depth} deep, not opened"
+                )
+                return
+            data = head + read_up_to(stream, limit + 1 - len(head))
+            if len(data) > limit:
+                self.report.problems.append(
+                    f"{_shown(name)}: archive inside an archive over the {limit / 1048576:.1f} MiB "
+                    "--max-file-size limit, not opened"
+                )
+                return
+            import io
+
+            assert kind is not None
+            yield from self.archive(io.BytesIO(data), name, kind, depth + 1)
+            return
+        if kind in NOT_OPENED:
+            self.report.skipped["binary"] += 1
+            self.report.messages.append(f"{_shown(name)}: {kind} archive, not opened")
+            return
+        if is_binary(head):
+            self.report.skipped["binary"] += 1
+            return
+        data = head + read_up_to(stream, limit + 1 - len(head))
+        if len(data) > limit:
+            self.report.skipped["too-large"] += 1
+            self.report.messages.append(f"{_shown(name)}: over the {limit / 1048576:.1f} MiB limit, skipped")
+            return
+        source, skipped, message = to_source(name, data)
+        if source is None:
+            self.report.skipped[skipped or "unreadable"] += 1
+            if message:
+                self.report.messages.append(_shown(message))
+            return
+        yield source
+
+
+def _why(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return _shown(text.splitlines()[0] if text.strip() else type(exc).__name__)
+
+
+def open_archive(
+    path: str, shown: str, kind: str, limits: ArchiveLimits, report: ArchiveReport, follow: bool
+) -> Iterator[SourceFile]:
+    """The text members of the archive at `path` (read in place, whatever its size)."""
+    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | (0 if follow else getattr(os, "O_NOFOLLOW", 0))
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        report.problems.append(f"{_shown(shown)}: cannot read: {exc.strerror}")
+        return
+    with os.fdopen(fd, "rb") as handle:
+        yield from _archive_of(handle, shown, kind, limits, report)
+
+
+def archive_sources(
+    shown: str, data: bytes, kind: str, limits: ArchiveLimits, report: ArchiveReport
+) -> Iterator[SourceFile]:
+    """The text members of an archive held in memory (a staged blob, a small file)."""
+    import io
+
+    yield from _archive_of(io.BytesIO(data), shown, kind, limits, report)
+
+
+def _archive_of(
+    fileobj: IO[bytes], shown: str, kind: str, limits: ArchiveLimits, report: ArchiveReport
+) -> Iterator[SourceFile]:
+    if kind in NOT_OPENED:
+        report.problems.append(f"{_shown(shown)}: {kind} archive, not opened (maniac-guard reads zip and tar)")
+        return
+    yield from _Run(limits, report).archive(fileobj, shown, kind, 1)

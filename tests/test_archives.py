@@ -1,0 +1,500 @@
+"""Issue 23, items 1 and 2: keys inside archives (wheels, sdists, zips,
+jars, Office files, tar, single compressed files) are found and named
+`outer!/member`; hostile archives end within bounds, named, with exit 2."""
+
+from __future__ import annotations
+
+import bz2
+import functools
+import gzip
+import io
+import json
+import lzma
+import random
+import struct
+import subprocess
+import sys
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from maniac_guard.sources.archives import ArchiveLimits, ArchiveReport, archive_kind, archive_sources
+from tests.gitrepo import Repo, git_env, make_repo
+from tests.helpers import fake_key, run_cli
+from tests.test_report_sarif import validate
+
+KEY = fake_key("archives")
+ENV = f"MANIAC_API_KEY={KEY}\n".encode()
+PYTHON = f'from maniac import Maniac\n\nclient = Maniac(api_key="{KEY}")\n'.encode()
+
+
+# --- archive builders (in memory, in the test: no fixture files) -----------
+
+
+def zip_bytes(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", method) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def tar_bytes(members: dict[str, bytes], mode: str = "w") -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode=mode) as archive:  # type: ignore[call-overload]
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def raw_zip(entries: list[tuple[str, bytes, int, int, int]]) -> bytes:
+    """A zip written field by field: (name, stored bytes, method, CRC,
+    declared size), so a test can store a crafted deflate stream or lie."""
+    body = io.BytesIO()
+    central = io.BytesIO()
+    for name, stored, method, crc, size in entries:
+        encoded = name.encode()
+        offset = body.tell()
+        body.write(
+            struct.pack("<4s5H3I2H", b"PK\x03\x04", 20, 0, method, 0, 0x21, crc, len(stored), size, len(encoded), 0)
+        )
+        body.write(encoded + stored)
+        central.write(
+            struct.pack(
+                "<4s6H3I5H2I",
+                b"PK\x01\x02",
+                20,
+                20,
+                0,
+                method,
+                0,
+                0x21,
+                crc,
+                len(stored),
+                size,
+                len(encoded),
+                0,
+                0,
+                0,
+                0,
+                0,
+                offset,
+            )
+            + encoded
+        )
+    directory = central.getvalue()
+    count, at = len(entries), body.tell()
+    zip64 = b""
+    if count > 0xFFFF:  # too many for the classic end record: a zip64 one, as zipfile writes
+        record = struct.pack("<4sQ2H2I4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, len(directory), at)
+        zip64 = record + struct.pack("<4sIQI", b"PK\x06\x07", 0, at + len(directory), 1)
+    short = min(count, 0xFFFF)
+    end = struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, short, short, len(directory), at, 0)
+    return body.getvalue() + directory + zip64 + end
+
+
+@functools.cache
+def deflated_fill(fill: bytes = b"\0", gibibytes: int = 1) -> tuple[bytes, int]:
+    """A raw deflate stream of that many GiB of one byte, in milliseconds:
+    after a full flush the compressor forgets its history, so every MiB
+    compresses to the same bytes, repeated. Also its CRC-32."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    mebibyte = fill * (1 << 20)
+    block = compressor.compress(mebibyte) + compressor.flush(zlib.Z_FULL_FLUSH)
+    crc = 0
+    for _ in range(1024 * gibibytes):
+        crc = zlib.crc32(mebibyte, crc)
+    return block * (1024 * gibibytes) + compressor.flush(), crc
+
+
+def single(compress: Callable[[bytes], bytes]) -> Callable[[], bytes]:
+    return lambda: compress(ENV)
+
+
+# name on disk, its bytes, the member path shown after `!/`
+KINDS: dict[str, tuple[Callable[[], bytes], str]] = {
+    "pkg-1.0-py3-none-any.whl": (lambda: zip_bytes({"pkg/.env": ENV}), "pkg/.env"),
+    "export.zip": (lambda: zip_bytes({"conf/.env": ENV}), "conf/.env"),
+    "stored.zip": (lambda: zip_bytes({"conf/.env": ENV}, zipfile.ZIP_STORED), "conf/.env"),
+    "bzip2.zip": (lambda: zip_bytes({"conf/.env": ENV}, zipfile.ZIP_BZIP2), "conf/.env"),
+    "lzma.zip": (lambda: zip_bytes({"conf/.env": ENV}, zipfile.ZIP_LZMA), "conf/.env"),
+    "app.jar": (lambda: zip_bytes({"META-INF/MANIFEST.MF": b"x", "app.properties": ENV}), "app.properties"),
+    "report.docx": (lambda: zip_bytes({"word/document.xml": b"<w:t>" + ENV + b"</w:t>"}), "word/document.xml"),
+    "sheet.xlsx": (lambda: zip_bytes({"xl/sharedStrings.xml": b"<t>" + ENV + b"</t>"}), "xl/sharedStrings.xml"),
+    "slides.pptx": (lambda: zip_bytes({"ppt/slides/slide1.xml": b"<a:t>" + ENV + b"</a:t>"}), "ppt/slides/slide1.xml"),
+    "pkg-1.0-py3.11.egg": (lambda: zip_bytes({"pkg/settings.env": ENV}), "pkg/settings.env"),
+    "app.apk": (lambda: zip_bytes({"assets/config.env": ENV}), "assets/config.env"),
+    "backup.tar": (lambda: tar_bytes({"etc/app.env": ENV}), "etc/app.env"),
+    "pkg-1.0.tar.gz": (lambda: tar_bytes({"pkg-1.0/.env": ENV}, "w:gz"), "pkg-1.0/.env"),
+    "pkg-1.0.tgz": (lambda: tar_bytes({"pkg-1.0/.env": ENV}, "w:gz"), "pkg-1.0/.env"),
+    "pkg-1.0.tar.bz2": (lambda: tar_bytes({"pkg-1.0/.env": ENV}, "w:bz2"), "pkg-1.0/.env"),
+    "pkg-1.0.tar.xz": (lambda: tar_bytes({"pkg-1.0/.env": ENV}, "w:xz"), "pkg-1.0/.env"),
+    "settings.env.gz": (single(gzip.compress), "settings.env"),
+    "settings.env.bz2": (single(bz2.compress), "settings.env"),
+    "settings.env.xz": (single(lzma.compress), "settings.env"),
+}
+
+
+def sarif_scan(cwd: Path, *args: str) -> tuple[int, dict[str, Any], str]:
+    done = run_cli("scan", *args, "--format", "sarif", cwd=cwd)
+    assert done.returncode in (0, 1, 2), done.stderr
+    sarif: dict[str, Any] = json.loads(done.stdout)
+    validate(sarif)
+    return done.returncode, sarif, done.stderr
+
+
+def uris(sarif: dict[str, Any]) -> set[str]:
+    return {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in sarif["runs"][0]["results"]}
+
+
+def test_the_schema_check_includes_uri_syntax() -> None:
+    # rfc3986-validator (a test dependency) makes jsonschema check `uri-reference`.
+    checker = jsonschema.FormatChecker()
+    assert checker.conforms("dist/pkg-1.0.whl!/pkg/.env", "uri-reference")
+    assert not checker.conforms("dist/a b", "uri-reference")
+
+
+@pytest.mark.parametrize("name", sorted(KINDS))
+def test_a_key_inside_each_kind_of_archive_is_found_named_on_the_command_line(tmp_path: Path, name: str) -> None:
+    build, member = KINDS[name]
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / name).write_bytes(build())
+    code, sarif, err = sarif_scan(tmp_path, f"dist/{name}")
+    assert code == 1, err
+    assert uris(sarif) >= {f"dist/{name}!/{member}"}
+    assert KEY not in json.dumps(sarif)
+
+
+def test_a_zipapp_with_its_shebang_line_is_opened(tmp_path: Path) -> None:
+    import zipapp
+
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__main__.py").write_text("print('hi')\n")
+    (tmp_path / "app" / "settings.env").write_bytes(ENV)
+    zipapp.create_archive(tmp_path / "app", tmp_path / "tool.pyz", interpreter="/usr/bin/env python3")
+    done = run_cli("scan", "tool.pyz", "--format", "json", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert {f["path"] for f in json.loads(done.stdout)["findings"]} == {"tool.pyz!/settings.env"}
+
+
+def test_archives_in_a_tree_are_found_by_their_bytes_not_only_their_names(tmp_path: Path) -> None:
+    (tmp_path / "blob.bin").write_bytes(zip_bytes({"a/.env": ENV}))  # a zip by any name
+    (tmp_path / "notes.zip").write_text(f"not a zip: {KEY}\n")  # a text file by any name
+    code, sarif, err = sarif_scan(tmp_path, ".")
+    assert code == 1, err
+    assert uris(sarif) == {"blob.bin!/a/.env", "notes.zip"}
+
+
+def test_python_inside_a_wheel_gets_the_python_rules(tmp_path: Path) -> None:
+    (tmp_path / "pkg.whl").write_bytes(zip_bytes({"pkg/client.py": PYTHON}))
+    code, sarif, _ = sarif_scan(tmp_path, ".")
+    assert code == 1
+    rules = {r["ruleId"] for r in sarif["runs"][0]["results"]}
+    assert "MG201" in rules  # the key reaches Maniac(api_key=...): the value-flow rule
+
+
+def test_every_format_names_the_member(tmp_path: Path) -> None:
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / "pkg-1.0.whl").write_bytes(zip_bytes({"pkg/.env": ENV}))
+    shown = "dist/pkg-1.0.whl!/pkg/.env"
+    text = run_cli("scan", "dist", cwd=tmp_path)
+    assert text.returncode == 1 and f"{shown}:1:" in text.stdout
+    report = json.loads(run_cli("scan", "dist", "--format", "json", cwd=tmp_path).stdout)
+    assert {f["path"] for f in report["findings"]} == {shown}
+    gitlab = json.loads(run_cli("scan", "dist", "--format", "gitlab", cwd=tmp_path).stdout)
+    assert {v["location"]["file"] for v in gitlab["vulnerabilities"]} == {shown}
+    junit = run_cli("scan", "dist", "--format", "junit", cwd=tmp_path).stdout
+    assert f"at {shown}:1:" in junit
+    for out in (text.stdout, json.dumps(report), json.dumps(gitlab), junit):
+        assert KEY not in out
+
+
+def test_suppressions_baseline_and_ignore_file_work_on_members(tmp_path: Path) -> None:
+    suppressed = f'KEY = "{KEY}"  # maniac-guard: ignore\n'.encode()
+    (tmp_path / "a.zip").write_bytes(zip_bytes({"quiet.py": suppressed}))
+    assert run_cli("scan", ".", cwd=tmp_path).returncode == 0
+    (tmp_path / "b.zip").write_bytes(zip_bytes({"conf/.env": ENV}))
+    assert run_cli("scan", ".", cwd=tmp_path).returncode == 1
+    created = run_cli("baseline", "create", "-o", "base.json", cwd=tmp_path)
+    assert created.returncode == 0, created.stderr
+    entries = json.loads((tmp_path / "base.json").read_text())["findings"]
+    assert {e["path"] for e in entries} == {"b.zip!/conf/.env"}
+    assert run_cli("scan", ".", "--baseline", "base.json", cwd=tmp_path).returncode == 0
+    # The entry is stale once the archive named on the command line no longer holds the key.
+    (tmp_path / "b.zip").write_bytes(zip_bytes({"conf/.env": b"MANIAC_API_KEY=\n"}))
+    stale = json.loads(run_cli("scan", "b.zip", "--baseline", "base.json", "--format", "json", cwd=tmp_path).stdout)
+    assert stale["summary"]["baseline_stale"] == len(entries)
+    (tmp_path / "b.zip").write_bytes(zip_bytes({"conf/.env": ENV}))
+    fingerprints = {
+        f["fingerprint"] for f in json.loads(run_cli("scan", ".", "--format", "json", cwd=tmp_path).stdout)["findings"]
+    }
+    (tmp_path / ".maniac-guard-ignore").write_text("".join(f"{fp}  # a test archive\n" for fp in fingerprints))
+    assert run_cli("scan", ".", cwd=tmp_path).returncode == 0
+
+
+def test_an_archive_over_the_file_size_limit_is_still_opened(tmp_path: Path) -> None:
+    import os
+
+    noise = os.urandom(12 << 20)  # incompressible: the wheel is 12 MiB on disk
+    (tmp_path / "big.whl").write_bytes(zip_bytes({"pkg/native.so": b"\0" + noise, "pkg/.env": ENV}))
+    code, sarif, err = sarif_scan(tmp_path, ".")
+    assert code == 1, err
+    assert uris(sarif) == {"big.whl!/pkg/.env"}
+
+
+def test_nested_archives_are_opened_and_named_by_their_path(tmp_path: Path) -> None:
+    sdist = tar_bytes({"pkg-1.0/conf/.env": ENV}, "w:gz")
+    (tmp_path / "release.zip").write_bytes(zip_bytes({"dist/pkg-1.0.tar.gz": sdist}))
+    code, sarif, _ = sarif_scan(tmp_path, ".")
+    assert code == 1
+    assert uris(sarif) == {"release.zip!/dist/pkg-1.0.tar.gz!/pkg-1.0/conf/.env"}
+
+
+def test_member_names_cannot_leave_their_archive(tmp_path: Path) -> None:
+    (tmp_path / "evil.zip").write_bytes(zip_bytes({"../../outside/.env": ENV, "/abs/.env": ENV}))
+    code, sarif, _ = sarif_scan(tmp_path, ".")
+    assert code == 1
+    assert uris(sarif) == {"evil.zip!/outside/.env", "evil.zip!/abs/.env"}
+    assert not (tmp_path.parent / "outside").exists()
+
+
+# --- hostile archives: each ends within its bound, named, exit 2 -------------
+
+
+def test_a_zip_bomb_is_named_and_exits_2(tmp_path: Path) -> None:
+    stream, crc = deflated_fill()
+    (tmp_path / "bomb.zip").write_bytes(
+        raw_zip([("zeros.txt", stream, 8, crc, 1 << 30), ("ok/.env", ENV, 0, zlib.crc32(ENV), len(ENV))])
+    )
+    code, sarif, err = sarif_scan(tmp_path, "bomb.zip")
+    assert code == 2
+    assert "bomb.zip!/zeros.txt: expands 1,0" in err and "zip bomb" in err
+    assert uris(sarif) == {"bomb.zip!/ok/.env"}  # the rest of the archive is still scanned
+
+
+def test_a_zip_bomb_that_lies_about_its_size_is_stopped_while_inflating(tmp_path: Path) -> None:
+    # Text, so that it is read on (zeros are left as binary after 8 KiB).
+    stream, crc = deflated_fill(b"a")
+    (tmp_path / "liar.zip").write_bytes(raw_zip([("zeros.txt", stream, 8, crc, 100)]))
+    done = run_cli("scan", "liar.zip", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "liar.zip!/zeros.txt: expands over 100 times (a zip bomb?); not scanned" in done.stderr
+
+
+def test_a_gzip_bomb_is_named_and_exits_2(tmp_path: Path) -> None:
+    # A gigabyte of text (a binary one is left after its first 8 KiB: it costs nothing).
+    stream, crc = deflated_fill(b"a")
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+    (tmp_path / "big.log.gz").write_bytes(header + stream + struct.pack("<2I", crc, 1 << 30))
+    code, _, err = sarif_scan(tmp_path, ".")
+    assert code == 2
+    assert "big.log.gz: expands over 100 times (a zip bomb?); not scanned further" in err
+
+
+def test_a_binary_bomb_costs_nothing_it_is_left_after_its_first_bytes(tmp_path: Path) -> None:
+    stream, crc = deflated_fill()
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+    (tmp_path / "zeros.img.gz").write_bytes(header + stream + struct.pack("<2I", crc, 1 << 30))
+    done = run_cli("scan", ".", "--format", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["summary"]["files_skipped"] == {"binary": 1}
+
+
+def test_deep_nesting_is_named_and_exits_2(tmp_path: Path) -> None:
+    data = zip_bytes({"deepest/.env": ENV})
+    for level in range(5, 1, -1):  # five archives, one inside the next
+        data = zip_bytes({f"level{level}.zip": data, f"level{level}/.env": ENV})
+    (tmp_path / "level1.zip").write_bytes(data)
+    code, sarif, err = sarif_scan(tmp_path, "level1.zip")
+    assert code == 2
+    assert "level1.zip!/level2.zip!/level3.zip!/level4.zip: archive nested more than 3 deep, not opened" in err
+    # The three levels within the bound are scanned.
+    assert uris(sarif) == {
+        "level1.zip!/level2/.env",
+        "level1.zip!/level2.zip!/level3/.env",
+        "level1.zip!/level2.zip!/level3.zip!/level4/.env",
+    }
+
+
+def test_a_hundred_thousand_member_archive_is_named_and_exits_2(tmp_path: Path) -> None:
+    entries = [(f"m/{i}.txt", b"", 0, 0, 0) for i in range(100_000)]
+    (tmp_path / "many.zip").write_bytes(raw_zip(entries))
+    code, _, err = sarif_scan(tmp_path, "many.zip")
+    assert code == 2
+    assert "many.zip: 100,000 members, over the limit of 50,000; not scanned further" in err
+
+
+def test_an_encrypted_member_is_named_and_exits_2_the_others_are_scanned(tmp_path: Path) -> None:
+    data = bytearray(zip_bytes({"secret.txt": b"x", "conf/.env": ENV}, zipfile.ZIP_STORED))
+    # Set the "encrypted" flag of the first member, in its local and central headers.
+    data[6] |= 1
+    data[data.find(b"PK\x01\x02") + 8] |= 1
+    (tmp_path / "locked.zip").write_bytes(bytes(data))
+    code, sarif, err = sarif_scan(tmp_path, ".")
+    assert code == 2
+    assert "locked.zip!/secret.txt: encrypted zip member, not opened" in err
+    assert uris(sarif) == {"locked.zip!/conf/.env"}
+    # The SARIF file says what was not scanned, for a reader without stderr.
+    [note] = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert note["level"] == "error" and note["descriptor"]["id"] == "not-scanned"
+    assert note["message"]["text"] == "locked.zip!/secret.txt: encrypted zip member, not opened"
+
+
+def test_a_broken_archive_is_named_and_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "cut.tar.gz").write_bytes(tar_bytes({"a/.env": ENV * 100}, "w:gz")[:60])
+    (tmp_path / "bad.whl").write_bytes(b"PK\x03\x04" + bytes(100))
+    done = run_cli("scan", ".", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "bad.whl: cannot read the zip archive" in done.stderr
+    assert "cut.tar.gz: cannot read the gzip archive" in done.stderr
+
+
+def test_7z_and_rar_are_not_opened_exit_2_when_named_noted_in_a_tree(tmp_path: Path) -> None:
+    (tmp_path / "backup.7z").write_bytes(b"7z\xbc\xaf\x27\x1c\x00\x04" + bytes(32))
+    (tmp_path / "backup.rar").write_bytes(b"Rar!\x1a\x07\x01\x00" + bytes(32))
+    for name in ("backup.7z", "backup.rar"):
+        done = run_cli("scan", name, cwd=tmp_path)
+        assert done.returncode == 2 and f"{name}: " in done.stderr and "not opened" in done.stderr
+    walked = run_cli("scan", ".", cwd=tmp_path)
+    assert walked.returncode == 0 and "backup.7z: 7z archive, not opened" in walked.stderr
+
+
+def test_the_budget_and_member_count_bound_tar_streams() -> None:
+    text = b"x" * 1000 + b"\n"
+    data = tar_bytes({f"f{i}.txt": text for i in range(50)}, "w:gz")
+    report = ArchiveReport()
+    found = list(archive_sources("a.tgz", data, "gzip", ArchiveLimits(max_member_size=1 << 20, max_members=10), report))
+    assert len(found) == 10 and report.problems == ["a.tgz: more than 10 members; not scanned further"]
+    report = ArchiveReport()
+    limits = ArchiveLimits(max_member_size=1 << 20, max_total_bytes=20_000)
+    found = list(archive_sources("a.tgz", data, "gzip", limits, report))
+    assert len(found) < 50 and report.problems == [
+        "a.tgz: more than 20,000 bytes decompressed (the budget per archive); not scanned further"
+    ]
+
+
+def test_corrupt_archives_are_named_never_an_internal_error() -> None:
+    # Seeded mutations of every kind (20,000 found zipfile's ValueError,
+    # IndexError, UnicodeDecodeError and NotImplementedError on bad fields).
+    rng = random.Random(23)
+    seeds = [build() for build, _ in KINDS.values()]
+    seeds.append(zip_bytes({"in.zip": zip_bytes({"b/.env": ENV}), "t.tgz": tar_bytes({"x": ENV}, "w:gz")}))
+    opened = 0
+    for _ in range(2000):
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 6)):
+            at = rng.randrange(len(data))
+            if rng.random() < 0.7:
+                data[at] = rng.randrange(256)
+            else:
+                del data[at : at + rng.randint(1, 50)]
+        kind = archive_kind(bytes(data))
+        if kind is None:
+            continue
+        report = ArchiveReport()
+        list(archive_sources("f", bytes(data), kind, ArchiveLimits(max_member_size=1 << 20), report))
+        assert KEY not in " ".join(report.problems + report.messages)
+        opened += 1
+    assert opened > 1000
+
+
+def test_text_that_merely_starts_like_an_archive_is_text() -> None:
+    assert archive_kind(b"BZh hello\n") is None
+    assert archive_kind(b"x" * 257 + b"ustar is a tar format\n") is None
+    assert archive_kind(b"BZh91AY&SY") == "bzip2"
+
+
+# --- item 2: what `python -m build` produced ---------------------------------
+
+
+def test_scan_dist_covers_what_python_m_build_produced(tmp_path: Path) -> None:
+    project = tmp_path / "tiny"
+    (project / "tiny").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["flit_core>=3.9"]\nbuild-backend = "flit_core.buildapi"\n\n'
+        '[project]\nname = "tiny"\nversion = "1.0"\ndescription = "A tiny package"\n'
+    )
+    (project / "tiny" / "__init__.py").write_text('"""A tiny package."""\n')
+    (project / "tiny" / ".env").write_bytes(ENV)  # swept into both by the build
+    # No isolation: the backend is a test dependency; nothing is downloaded.
+    built = subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", "dist", "."],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stderr
+    code, sarif, err = sarif_scan(project, "dist/")
+    assert code == 1, err
+    assert uris(sarif) >= {"dist/tiny-1.0-py2.py3-none-any.whl!/tiny/.env", "dist/tiny-1.0.tar.gz!/tiny-1.0/tiny/.env"}
+
+
+# --- git gates -----------------------------------------------------------------
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    home = tmp_path / "home"
+    home.mkdir()
+    return make_repo(tmp_path / "repo", git_env(home))
+
+
+def test_a_staged_wheel_is_opened_by_the_pre_commit_scan(repo: Repo) -> None:
+    repo.write("README.md", "tiny\n")
+    repo.commit("init")
+    repo.write("vendor/pkg-1.0.whl", zip_bytes({"pkg/.env": ENV}))
+    repo.write("vendor/locked.zip", b"7z\xbc\xaf\x27\x1c\x00\x04" + bytes(32))
+    repo.git("add", ".")
+    done = run_cli("scan", "--staged", "--format", "json", cwd=repo.path, env=repo.env)
+    assert done.returncode == 2, done.stderr  # the 7z cannot be opened: never clean
+    assert {f["path"] for f in json.loads(done.stdout)["findings"]} == {"vendor/pkg-1.0.whl!/pkg/.env"}
+    assert "vendor/locked.zip: 7z archive, not opened" in done.stderr
+
+
+def test_history_names_an_added_archive_it_does_not_open(repo: Repo) -> None:
+    repo.write("README.md", "tiny\n")
+    repo.commit("init")
+    repo.write("dist/pkg-1.0.whl", zip_bytes({"pkg/.env": ENV}))
+    sha = repo.commit("add a wheel")
+    done = run_cli("scan", "--history", cwd=repo.path, env=repo.env)
+    assert f"dist/pkg-1.0.whl at {sha[:12]}: archive, not opened in history scans" in done.stderr
+
+
+def test_fix_leaves_archives_alone(tmp_path: Path) -> None:
+    wheel = zip_bytes({"pkg/client.py": PYTHON})
+    (tmp_path / "pkg.whl").write_bytes(wheel)
+    diff = run_cli("scan", "--diff", ".", cwd=tmp_path)
+    assert "cannot read" not in diff.stderr and "pkg.whl" not in diff.stdout
+    fixed = run_cli("scan", "--fix", ".", cwd=tmp_path)
+    assert fixed.returncode == 1 and (tmp_path / "pkg.whl").read_bytes() == wheel
+
+
+def test_baseline_update_does_not_prune_what_it_could_not_open(tmp_path: Path) -> None:
+    (tmp_path / "b.zip").write_bytes(zip_bytes({"conf/.env": ENV}))
+    assert run_cli("baseline", "create", "-o", "base.json", cwd=tmp_path).returncode == 0
+    before = (tmp_path / "base.json").read_text()
+    (tmp_path / "b.zip").write_bytes(b"PK\x03\x04" + bytes(100))  # now unreadable
+    updated = run_cli("baseline", "update", "-o", "base.json", cwd=tmp_path)
+    assert updated.returncode == 2 and "b.zip: cannot read the zip archive" in updated.stderr
+    assert (tmp_path / "base.json").read_text() == before
+
+
+def test_a_tree_scanned_by_several_processes_still_exits_2(tmp_path: Path) -> None:
+    for i in range(150):  # enough files for the parallel scan
+        (tmp_path / f"f{i:03}.txt").write_text("nothing here\n")
+    (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04" + bytes(100))
+    done = run_cli("scan", ".", "-j", "2", "--format", "json", cwd=tmp_path)
+    assert done.returncode == 2
+    report = json.loads(done.stdout)
+    assert report["summary"]["incomplete"] == [
+        "bad.zip: cannot read the zip archive (File is not a zip file); not scanned"
+    ]

@@ -1,0 +1,202 @@
+"""Every rule × every entry point: each git gate refuses exactly what `scan .`
+reports on the same tree, and a tree of VALID examples passes everywhere.
+
+One repository holds one INVALID example of every rule (each in its own
+folder, from rules/*.yaml), added in one commit on top of a first commit.
+The same findings — rule, path and line — must come out of `scan .`,
+`scan --staged` (before the commit), `scan --history`, `ci` (HEAD~1..HEAD),
+`pre-push` (git's hook, pushing to a bare repository) and `pre-receive`
+(a bare repository's hook, a real push).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from maniac_guard.catalog import Example, load_rules
+from maniac_guard.detectors import load_detectors
+from maniac_guard.engine import scan_source
+from maniac_guard.sources import SourceFile
+from tests.gitrepo import git_env, make_repo, push
+from tests.helpers import console_script, run_cli
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES = load_rules()
+# MG412/MG413 compare a declaration with the code its `code:` globs name (a fixture folder).
+CODE_FIXTURE = "tests/fixtures/permissions"
+FINDING_LINE = re.compile(r"^(?:remote: )?(MG\d{3}) [a-z]+ (\S+?):(\d+):\d+", re.M)
+# These compare a declaration with the code its `code:` globs name on disk:
+# a commit's version of a declaration is not compared with the work tree's
+# code (permissions/check.py), so the git gates give the rest of MG4xx only.
+WORK_TREE_ONLY = frozenset({"MG412", "MG413"})
+GATES = ("scan --staged", "scan --history", "ci", "pre-push", "pre-receive")
+
+Found = set[tuple[str, str, int]]  # (rule, path, line)
+
+
+def _flags(example: Example, rule_id: str | None = None) -> list[str]:
+    source = SourceFile(example.path, example.text.encode("utf-8"))
+    return [f.rule_id for f in scan_source(source, load_detectors()) if rule_id is None or f.rule_id == rule_id]
+
+
+# Keys built from pieces: every way of building one, not just the first.
+EVERY_EXAMPLE = frozenset({"MG203", "MG204", "MG205", "MG206"})
+
+
+def invalid_cases() -> dict[str, list[Example]]:
+    """INVALID examples that flag their rule outside the repository's folder:
+    the first of each rule, and all of those in EVERY_EXAMPLE."""
+    chosen: dict[str, list[Example]] = {}
+    for rule in RULES.values():
+        for example in rule.invalid:
+            if _flags(example, rule.id):
+                chosen.setdefault(rule.id, []).append(example)
+                if rule.id not in EVERY_EXAMPLE:
+                    break
+    return chosen
+
+
+def valid_cases() -> dict[str, list[Example]]:
+    """One VALID example per rule that `scan .` passes whole (no rule at all fires)."""
+    chosen = {}
+    for rule in RULES.values():
+        for example in rule.valid:
+            if not _flags(example):
+                chosen[rule.id] = [example]
+                break
+    return chosen
+
+
+@dataclass
+class Gates:
+    """Findings of each entry point on one tree: {entry point: (exit code, findings)}."""
+
+    results: dict[str, tuple[int, Found]]
+    stderr: dict[str, str]
+
+
+def _parse_text(text: str) -> Found:
+    return {(m.group(1), m.group(2), int(m.group(3))) for m in FINDING_LINE.finditer(text)}
+
+
+def _json(proc: subprocess.CompletedProcess[str]) -> Found:
+    assert proc.returncode in (0, 1), proc.stderr
+    return {(f["rule_id"], f["path"], f["line"]) for f in json.loads(proc.stdout)["findings"]}
+
+
+def _bare(path: Path, env: dict[str, str]) -> Path:
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(path)], check=True, env={**os.environ, **env})
+    return path
+
+
+def run_gates(tmp_path: Path, cases: dict[str, list[Example]]) -> Gates:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**git_env(home), "NO_COLOR": "1"}
+    repo = make_repo(tmp_path / "clone", env)
+    plain = _bare(tmp_path / "plain.git", env)
+    guarded = _bare(tmp_path / "guarded.git", env)
+    hook = guarded / "hooks" / "pre-receive"
+    hook.write_text(f"#!/bin/sh\nexec {shlex.quote(console_script())} pre-receive\n")
+    hook.chmod(0o755)
+    repo.git("remote", "add", "origin", str(plain))
+    repo.git("remote", "add", "guarded", str(guarded))
+    repo.write("README.md", "cases, one folder per rule\n")
+    repo.commit("first")
+    assert push(repo, "main").returncode == 0
+    repo.git("push", "-q", "--no-verify", "guarded", "main")
+    for rule_id, examples in cases.items():
+        for number, example in enumerate(examples):
+            folder = f"cases/{rule_id}/{number}"
+            if example.path.startswith(CODE_FIXTURE):  # the code its `code:` globs name, beside it
+                code = os.path.dirname(example.path)
+                shutil.copytree(ROOT / code, repo.path / folder / code, dirs_exist_ok=True)
+            repo.write(f"{folder}/{example.path}", example.text)
+    repo.git("add", ".")
+    results: dict[str, tuple[int, Found]] = {}
+    stderr: dict[str, str] = {}
+
+    def record(name: str, proc: subprocess.CompletedProcess[str], found: Found) -> None:
+        results[name] = (proc.returncode, found)
+        stderr[name] = proc.stderr
+
+    staged = run_cli("scan", "--staged", "--format", "json", cwd=repo.path, env=env)
+    record("scan --staged", staged, _json(staged))
+    repo.git("commit", "-q", "--no-verify", "-m", "the cases")
+    tree = run_cli("scan", ".", "--format", "json", cwd=repo.path, env=env)
+    record("scan .", tree, _json(tree))
+    history = run_cli("scan", "--history", "--format", "json", cwd=repo.path, env=env)
+    record("scan --history", history, _json(history))
+    ci = run_cli("ci", "--format", "json", cwd=repo.path, env=env)
+    record("ci", ci, _json(ci))
+    assert run_cli("install-hook", "--hook", "pre-push", cwd=repo.path, env=env).returncode == 0
+    pre_push = push(repo, "main")
+    record("pre-push", pre_push, _parse_text(pre_push.stderr + pre_push.stdout))
+    pre_receive = subprocess.run(
+        ["git", "push", "--no-verify", "guarded", "main"],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=600,
+    )
+    record("pre-receive", pre_receive, _parse_text(pre_receive.stderr))
+    return Gates(results, stderr)
+
+
+INVALID = invalid_cases()
+VALID = valid_cases()
+
+
+@pytest.fixture(scope="module")
+def invalid_tree(tmp_path_factory: pytest.TempPathFactory) -> Gates:
+    return run_gates(tmp_path_factory.mktemp("invalid"), INVALID)
+
+
+@pytest.fixture(scope="module")
+def valid_tree(tmp_path_factory: pytest.TempPathFactory) -> Gates:
+    return run_gates(tmp_path_factory.mktemp("valid"), VALID)
+
+
+def test_every_rule_has_an_invalid_case() -> None:
+    assert set(INVALID) == set(RULES), sorted(set(RULES) - set(INVALID))
+
+
+def test_scan_of_the_tree_reports_every_rule(invalid_tree: Gates) -> None:
+    code, found = invalid_tree.results["scan ."]
+    assert code == 1
+    assert {rule for rule, _, _ in found} >= set(INVALID)
+
+
+def _by_rule(found: Found) -> Iterator[tuple[str, Found]]:
+    for rule_id in sorted(INVALID):
+        yield rule_id, {f for f in found if f[1].startswith(f"cases/{rule_id}/") and f[0] not in WORK_TREE_ONLY}
+
+
+@pytest.mark.parametrize("gate", GATES)
+def test_each_gate_refuses_exactly_what_scan_reports(invalid_tree: Gates, gate: str) -> None:
+    _, expected = invalid_tree.results["scan ."]
+    code, found = invalid_tree.results[gate]
+    assert code == 1, f"{gate} exit {code}: {invalid_tree.stderr[gate]}"
+    wrong = {
+        rule_id: (sorted(want - got), sorted(got - want))
+        for (rule_id, want), (_, got) in zip(_by_rule(expected), _by_rule(found))
+        if want != got
+    }
+    assert not wrong, f"{gate}: (missed, extra) per rule's case: {wrong}\n{invalid_tree.stderr[gate]}"
+
+
+@pytest.mark.parametrize("gate", ("scan .", *GATES))
+def test_a_tree_of_valid_examples_passes_every_gate(valid_tree: Gates, gate: str) -> None:
+    code, found = valid_tree.results[gate]
+    assert (code, found) == (0, set()), f"{gate}: {valid_tree.stderr[gate]}"
