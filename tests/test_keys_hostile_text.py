@@ -51,6 +51,23 @@ PIECES = [
     "your",
     "x",
 ]
+# The same for the encoded-text detector: escapes, entities, percent and QP
+# forms, invisibles and look-alikes, line wraps.
+PIECES += [
+    "mk\\u002d",
+    "\\u006d",
+    "&#45;",
+    "&hyphen;",
+    "%2D",
+    "%41",
+    "=2D",
+    "=\n",
+    "\\\n",
+    "\n  ",
+    "\u200b",
+    "\u2010",
+    "\u043a",
+]
 # Known worst cases of the old code: the exponential CamelCase test, the
 # quadratic `hmk-` search and `-mk-` splitting.
 WORST_CASES = [
@@ -67,7 +84,7 @@ tokens = st.lists(st.sampled_from(PIECES), min_size=1, max_size=40).map(
 
 def _scan_tokens(folder: Path, bodies: list[str]) -> None:
     text = "".join(f"MANIAC_API_KEY_{n}=mk-{body}\nlog: {body}mk-{body}\n" for n, body in enumerate(bodies))
-    (folder / "hostile.env").write_text(text)
+    (folder / "hostile.env").write_text(text, encoding="utf-8")
     # The bound on work: 10+ tokens of 10,000 characters in one scan, with a
     # timeout hundreds of times what linear work needs (about a second).
     proc = run_cli("scan", ".", "--format", "json", "--no-cache", cwd=folder, timeout=240)

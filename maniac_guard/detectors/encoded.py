@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from maniac_guard.detectors.keys import _real_keys, vendor_named_near
+from maniac_guard.detectors.keys import real_keys, vendor_named_near
 from maniac_guard.findings import Finding, mask
 from maniac_guard.sources import SourceFile
 
@@ -87,13 +87,15 @@ _TRIGGERS = (_ESCAPES, _ENTITIES, _PERCENT, _QUOTED_PRINTABLE, _WRAPPED, _OBFUSC
 # trigger's match holds one; a test checks it), written so that hyperscan
 # compiles them in ~20 ms (bounded repeats and long alternations took it 2 s):
 # an encoded `m` or `k` anywhere; `k` and an encoded dash; a plain `mk-`
-# whose key characters end at an escape, entity, percent, QP or line-break
-# character or a non-ASCII byte; `m` or `k` before an invisible, a look-alike
+# whose key characters end at a `\u`/`\x` escape, an entity, a percent or
+# QP byte, a line continuation, a line of key characters only, or a
+# non-ASCII byte (not at a plain line end: that would wake it for every key); `m` or `k` before an invisible, a look-alike
 # dash or a Cyrillic `k`; a look-alike `m`; a Flate stream.
 HINTS = (
     rb"\\u006[dDbB]|\\x6[dDbB]|&#10[79];|&#[xX]0*6[dDbB];|%6[dDbB]|=6[dDbB]",
     rb"k(?:\\u002[dD]|\\x2[dD]|&#0*45;|&#[xX]0*2[dD];|&hyphen;|&dash;|&minus;|&#8208;|&#8722;|=2[dD])",
-    rb"mk(?:-|%2[dD])[A-Za-z0-9_-]*[\\&%=\r\n\xc2\xce\xcf\xd0\xd1\xe2\xef]",
+    rb"mk(?:-|%2[dD])[A-Za-z0-9_-]*(?:\\[uxU\r\n]|&[#a-zA-Z]|%[0-9a-fA-F]|=[0-9A-F\r\n]"
+    rb"|\r?\n[ \t]*[A-Za-z0-9_-]+[\"']?[ \t]*(?:\r?\n|$)|[\xc2\xce\xcf\xd0\xd1\xe2\xef])",
     rb"[mk](?:\xe2[\x80\x81\x88]|\xef[\xbb\xb9\xbc\xbd]|\xc2\xad|\xd0\xba)",
     rb"(?:\xd0\xbc|\xef\xbd\x8d)(?:k|\xd0\xba|\xef\xbd\x8b|\xe2[\x80\x81]|\xef\xbb|\xc2\xad)",
     _PDF,
@@ -134,12 +136,13 @@ class Decoded:
     # byte end, encoded). A verbatim piece maps character i to byte
     # start + (i - index); an encoded atom maps all its characters to its span.
     pieces: list[tuple[int, int, int, bool]]
+    indexes: list[int]  # pieces[i][0], for bisecting
 
     def span(self, start: int, end: int) -> tuple[int, int, bool]:
         """Byte span of text[start:end], and whether any of it was encoded."""
         import bisect
 
-        indexes = [piece[0] for piece in self.pieces]
+        indexes = self.indexes
         first = bisect.bisect_right(indexes, start) - 1
         last = bisect.bisect_right(indexes, end - 1) - 1
         index, byte_start, byte_end, encoded = self.pieces[first]
@@ -173,7 +176,7 @@ def _decode_window(
     if high > position:
         pieces.append((length, position, high, False))
         text.append(data[position:high].decode("latin-1"))
-    return Decoded("".join(text), pieces)
+    return Decoded("".join(text), pieces, [piece[0] for piece in pieces])
 
 
 def _unescape_code(atom: bytes) -> str:
@@ -280,12 +283,32 @@ def _hits_in(data: bytes, encoding: Encoding, plain: dict[int, int]) -> Iterator
         decoded = _decode_window(data, low, high, atoms, encoding.decode)
         # One byte per character, so the key search's offsets index `text`.
         text = decoded.text.encode("ascii", "replace")
-        for key_start, key_end, key in _real_keys(text):
+        for key_start, key_end, key in real_keys(text):
             start, end, encoded = decoded.span(key_start, key_end)
             # A key the key detector finds whole where it starts is its to report;
             # one it finds cut short (a wrapped value's first line) is not.
-            if encoded and plain.get(start, 0) < len(key):
-                yield Hit(start, end, key, encoding.name, encoding.rule_id)
+            if not encoded or plain.get(start, 0) >= len(key):
+                continue
+            if encoding.trigger == _WRAP_TRIGGER and start in plain and not _deliberate_wrap(data, start, end):
+                continue
+            yield Hit(start, end, key, encoding.name, encoding.rule_id)
+
+
+_WRAP_TRIGGER = 4
+_EXPLICIT_CONTINUATION = re.compile(rb"\\\r?\n")
+_BLOCK_INDICATORS = (b">", b"|", b">-", b"|-", b">+", b"|+")
+
+
+def _deliberate_wrap(data: bytes, start: int, end: int) -> bool:
+    """A line break inside a key that is whole on its first line joins only
+    where the file says the value goes on: a backslash-newline, or a YAML block
+    scalar (`key: >-` on the line before). Otherwise the next line is text
+    of its own (`MANIAC_API_KEY=mk-…` and then a bare word)."""
+    if _EXPLICIT_CONTINUATION.search(data, start, end):
+        return True
+    line_start = data.rfind(b"\n", 0, start) + 1
+    previous = data[data.rfind(b"\n", 0, max(0, line_start - 1)) + 1 : max(0, line_start - 1)]
+    return previous.rstrip().endswith(_BLOCK_INDICATORS)
 
 
 def _pdf_hits(data: bytes) -> Iterator[Hit]:
@@ -296,7 +319,7 @@ def _pdf_hits(data: bytes) -> Iterator[Hit]:
 
 
 def find_hits(data: bytes) -> list[Hit]:
-    plain = {start: len(key) for start, _, key in _real_keys(data)}
+    plain = {start: len(key) for start, _, key in real_keys(data)}
     hits: dict[tuple[int, str], Hit] = {}
     for encoding in ENCODINGS:
         for hit in _hits_in(data, encoding, plain):

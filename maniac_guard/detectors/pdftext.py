@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from maniac_guard.detectors.keys import _real_keys
+from maniac_guard.detectors.keys import real_keys
 
 MAX_STREAMS = 256
 MAX_INFLATED = 4 * 1024 * 1024
@@ -82,5 +82,5 @@ def keys_in_pdf(data: bytes) -> Iterator[tuple[int, int, str]]:
             continue
         end = data.find(b"endstream", match.end())
         end = len(data) if end < 0 else end + len(b"endstream")
-        for _, _, key in _real_keys(_shown_text(inflated)):
+        for _, _, key in real_keys(_shown_text(inflated)):
             yield match.start(), end, key
