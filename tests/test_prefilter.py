@@ -116,7 +116,9 @@ def test_the_compiled_hints_are_cached_and_a_damaged_copy_is_rebuilt(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MANIAC_GUARD_CACHE_DIR", str(tmp_path))
-    sample = f"x = '{fake_key('hs-cache')}'\nMANIAC_API_KEY=1\ny = 'mk\\u002d'\n".encode()  # a plain key, an env line, an escaped dash
+    sample = (
+        f"x = '{fake_key('hs-cache')}'\nMANIAC_API_KEY=1\ny = 'mk\\u002d'\n".encode()
+    )  # a plain key, an env line, an escaped dash
     compiled = Prefilter.build(DETECTORS)
     (stored,) = tmp_path.glob("prefilter-*.hsdb")
     loaded = Prefilter.build(DETECTORS)
