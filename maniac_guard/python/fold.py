@@ -66,7 +66,8 @@ class Values2Folded:
         out: list[Folded] = []
         for value in values:
             if isinstance(value, Text):
-                out.append(self._folded(value))
+                folded = self._folded(value)
+                out.append(self.narrow(folded, value.value) if value.parts else folded)
             elif isinstance(value, EnumV):
                 out += [self._folded(v) for v in objects.str_enum(self.flow, value) if isinstance(v, Text)]
         return out

@@ -78,9 +78,10 @@ def _built(value: str, site: ast.expr, path: str, parts: Sequence[Text], compoun
 
 
 def _known(values: Values) -> list[Text] | None:
-    """The strings of `values` when it holds nothing else."""
+    """The strings among `values` (what else it may hold cannot make a key:
+    `f"Bearer {KEY if ready else None}"`); None when there is none."""
     found = texts(values)
-    return found if found and len(found) == len(values) else None
+    return found or None
 
 
 def binop(op: ast.operator, site: ast.expr, path: str, left: Values, right: Values) -> Values:
