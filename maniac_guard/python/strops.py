@@ -59,8 +59,6 @@ PURE_METHODS = frozenset(
         "format_map",
     }
 )
-# The methods that keep a value as it is (the literal is still the whole key).
-_SAME = frozenset({"strip", "lstrip", "rstrip", "encode", "decode"})
 MAX_PRODUCT = 64
 
 
@@ -216,9 +214,9 @@ def _apply(
         return None
     if not isinstance(result, str) or len(result) > MAX_TEXT:
         return None
-    if name in _SAME or result == left.value:
-        return replace(left, value=result)
-    return _built(result, site, path, (left, *parts), compound=left.compound) if parts else replace(left, value=result)
+    # The key is still written in that one literal (with padding, a prefix,
+    # spaces): reported there, its written form masked too.
+    return replace(left, value=result, raw=left.raw or (left.value if result != left.value else None))
 
 
 def _join(separators: list[Text], args: list[Values], site: ast.expr, path: str) -> Values:
@@ -260,9 +258,7 @@ def decode(kind: str, values: Values) -> Values:
     import binascii
 
     out: list[Text | None] = []
-    for value in values:
-        if not isinstance(value, Text):
-            return opaque(values)
+    for value in texts(values):
         try:
             if kind == "hex":
                 raw = bytes.fromhex(value.value)
