@@ -51,7 +51,7 @@ class Values2Folded:
     def narrow(self, folded: Folded, secret: str) -> Folded:
         """The piece of a built string that is the whole `secret` (`f"Bearer
         {TOKEN}"`: TOKEN's literal), reported there; else `folded` itself."""
-        stack = [folded.origin] if folded.origin is not None and folded.value != secret else []
+        stack = [folded.origin] if folded.origin is not None else []
         while stack:
             text = stack.pop()
             if text is None:
