@@ -283,6 +283,7 @@ def slice_text(
     for value in base:
         if isinstance(value, Text):
             sliced = value.value[slice(*bounds)]
+            value = strops.root(value)
             out.append((replace(value, value=sliced, raw=value.raw or value.value),))
         elif isinstance(value, SeqV) and value.elts is not None and not value.more:
             out.append((SeqV(value.elts[slice(*bounds)]),))

@@ -75,6 +75,17 @@ def _built(value: str, site: ast.expr, path: str, parts: Sequence[Text], compoun
     return Text(value, site, path, compound, any(p.through for p in parts), steps, via, parts=tuple(parts))
 
 
+def root(text: Text) -> Text:
+    """The literal a built string is nothing but (`"%s" % (KEY,)`: KEY's),
+    so that what is done to it next is still reported at that literal."""
+    for _ in range(MAX_VALUES):
+        whole = next((p for p in text.parts if p.value == text.value and p.site is not text.site), None)
+        if whole is None:
+            break
+        text = replace(whole, through=True, steps=text.steps or whole.steps, via=whole.via or text.via)
+    return text
+
+
 def _known(values: Values) -> list[Text] | None:
     """The strings among `values` (what else it may hold cannot make a key:
     `f"Bearer {KEY if ready else None}"`); None when there is none."""
@@ -216,6 +227,7 @@ def _apply(
         return None
     # The key is still written in that one literal (with padding, a prefix,
     # spaces): reported there, its written form masked too.
+    left = root(left)
     return replace(left, value=result, raw=left.raw or (left.value if result != left.value else None))
 
 
@@ -258,7 +270,7 @@ def decode(kind: str, values: Values) -> Values:
     import binascii
 
     out: list[Text | None] = []
-    for value in texts(values):
+    for value in map(root, texts(values)):
         try:
             if kind == "hex":
                 raw = bytes.fromhex(value.value)
