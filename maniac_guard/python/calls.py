@@ -8,6 +8,7 @@ argparse, `importlib.import_module`)."""
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from maniac_guard.python import objects, strops
@@ -282,7 +283,8 @@ def slice_text(
     for value in base:
         if isinstance(value, Text):
             sliced = value.value[slice(*bounds)]
-            out.append((Text(sliced, site, mod.path, True, value.through, value.steps, value.via),))
+            value = strops.root(value)
+            out.append((replace(value, value=sliced, raw=value.raw or value.value),))
         elif isinstance(value, SeqV) and value.elts is not None and not value.more:
             out.append((SeqV(value.elts[slice(*bounds)]),))
         else:

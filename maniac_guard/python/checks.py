@@ -284,7 +284,7 @@ class Checker(Resolver):
                 continue
             if not force and not looks_like_key(credential):
                 continue
-            if folded.path is not None:  # built in another file: reported at the literal itself
+            if folded.path is not None or sdk_call:  # reported at the literal itself
                 folded = self.reach.narrow(folded, credential)
             message = f"credential {mask(credential)} in the {header} header of {where}"
             fix: tuple[str | None, Located | None, str | None] = (None, None, None)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 
-from maniac_guard.python import calls, objects
+from maniac_guard.python import calls, iteration, objects
 from maniac_guard.python.domain import (
     UNKNOWN,
     Args,
@@ -48,8 +48,7 @@ from maniac_guard.python.strops import binop, fstring
 
 FILE_BUDGET = 60_000  # evaluations per analyzed file (imported modules' included)
 Key = tuple[ast.AST, Frame | None]
-COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
-MAX_ELEMENTS = 16  # elements of an iterable evaluated one by one
+COMPREHENSIONS = iteration.COMPREHENSIONS
 
 
 class Exhausted(Exception):
@@ -57,9 +56,9 @@ class Exhausted(Exception):
 
 
 class Flow:
-    def __init__(self, project: Project, budget: int = FILE_BUDGET) -> None:
+    def __init__(self, project: Project, budget: int | None = None) -> None:
         self.project = project
-        self.budget = budget
+        self.budget = FILE_BUDGET if budget is None else budget
         self._memo: dict[Key, Values] = {}
         self._active: set[Key] = set()
         self._callers: dict[ast.AST, list[tuple[ast.Call, FuncV, ModuleInfo]]] | None = None
@@ -93,7 +92,7 @@ class Flow:
         """The frame of the function (or comprehension element) `node` runs in, from `frame`'s chain."""
         owner = mod.owner(node)
         while frame is not None and frame.func is not owner:
-            if isinstance(frame.func, COMPREHENSIONS) and _inside(node, frame.func, mod):
+            if isinstance(frame.func, COMPREHENSIONS) and iteration.inside(node, frame.func, mod):
                 return frame
             frame = frame.parent
         return frame
@@ -129,7 +128,7 @@ class Flow:
         if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
             return (self.sequence(expr.elts, mod, frame),)
         if isinstance(expr, COMPREHENSIONS):
-            return self._comprehension(expr, mod, frame)
+            return iteration.comprehension(self, expr, mod, frame)
         if isinstance(expr, ast.Lambda):
             return (FuncV(expr, mod, frame),)
         return UNKNOWN
@@ -197,122 +196,6 @@ class Flow:
             items += [(name, values) for name in named]
         return (DictV(tuple(items), is_open),)
 
-    def _comprehension(
-        self, expr: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp, mod: ModuleInfo, frame: Frame | None
-    ) -> Values:
-        """Element by element when the iterable's elements are known (a frame
-        binds the targets of each), so a key stays with its value."""
-        generators = expr.generators
-        elements = self.elements(self.eval(generators[0].iter, mod, frame)) if len(generators) == 1 else None
-        if elements is None:
-            if isinstance(expr, ast.DictComp):
-                return (DictV((), open=True),)
-            return (SeqV(None, self.eval(expr.elt, mod, frame)),)
-        items: list[tuple[str, Values]] = []
-        results: list[Values] = []
-        is_open = False
-        depth = frame.depth if frame is not None else 0
-        for element in elements:
-            bound = tuple(self.destructure(generators[0].target, element).items())
-            inner = Frame(expr, bound, frame, depth)
-            if not self._passes(generators[0].ifs, inner, mod):
-                continue
-            if isinstance(expr, ast.DictComp):
-                keys = self.eval(expr.key, mod, inner)
-                named = [k.value for k in keys if isinstance(k, Text)]
-                is_open = is_open or len(named) != len(keys)
-                value = self.eval(expr.value, mod, inner)
-                items += [(name, value) for name in named]
-            else:
-                results.append(self.eval(expr.elt, mod, inner))
-        if isinstance(expr, ast.DictComp):
-            return (DictV(tuple(items), is_open),)
-        return (SeqV(tuple(results)),)
-
-    def _passes(self, tests: list[ast.expr], frame: Frame, mod: ModuleInfo) -> bool:
-        """False when an `if name == "…"` (or `!=`) is known to fail for this element."""
-        for test in tests:
-            verdict = self.compare(test, mod, frame)
-            if verdict is False:
-                return False
-        return True
-
-    def compare(self, test: ast.expr, mod: ModuleInfo, frame: Frame | None) -> bool | None:
-        """`x == "…"` / `x != "…"` decided on known strings; None when not known."""
-        if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.NotEq))):
-            return None
-        left = self.eval(test.left, mod, frame)
-        right = self.eval(test.comparators[0], mod, frame)
-        lefts, rights = [v for v in left if isinstance(v, Text)], [v for v in right if isinstance(v, Text)]
-        if len(lefts) != len(left) or len(rights) != len(right) or not lefts or not rights:
-            return None
-        equal = {a.value == b.value for a in lefts for b in rights}
-        if len(equal) != 1:
-            return None
-        return equal.pop() == isinstance(test.ops[0], ast.Eq)
-
-    def elements(self, values: Values) -> list[Values] | None:
-        """Each element of an iterable, when they are known (at most MAX_ELEMENTS)."""
-        out: list[Values] = []
-        for value in values:
-            if not isinstance(value, SeqV):
-                return None
-            out += list(value.elts or ())
-            out += [(more,) for more in value.more]
-        return out if len(out) <= MAX_ELEMENTS else None
-
-    def destructure(self, target: ast.expr, element: Values) -> dict[str, Values]:
-        """Names a `for` target binds to one element."""
-        if isinstance(target, ast.Name):
-            return {target.id: element}
-        if isinstance(target, ast.Starred):
-            return self.destructure(target.value, element)
-        out: dict[str, Values] = {}
-        if isinstance(target, (ast.Tuple, ast.List)):
-            star = next((i for i, e in enumerate(target.elts) if isinstance(e, ast.Starred)), None)
-            for index, sub in enumerate(target.elts):
-                out.update(self.destructure(sub, _unpack(element, index, len(target.elts), star)))
-        return out
-
-    def _loop_guarded(self, read: ast.Name, binding: ast.Name, mod: ModuleInfo, frame: Frame | None) -> Values | None:
-        """A loop variable read under `if <other loop variable> == "…":` in
-        the loop's body: only the elements for which that holds."""
-        loop = mod.parent(binding)
-        while isinstance(loop, (ast.Tuple, ast.List, ast.Starred)):
-            loop = mod.parent(loop)
-        if not isinstance(loop, (ast.For, ast.AsyncFor)):
-            return None
-        node: ast.AST = read
-        parent = mod.parent(node)
-        tests: list[ast.expr] = []
-        while parent is not None and parent is not loop:
-            if isinstance(parent, ast.If) and any(s is node for s in parent.body):
-                tests.append(parent.test)
-            node, parent = parent, mod.parent(parent)
-        if parent is None or not tests:
-            return None
-        elements = self.elements(self.eval(loop.iter, mod, frame))
-        if elements is None:
-            return None
-        out: list[Values] = []
-        for element in elements:
-            bound = self.destructure(loop.target, element)
-            if all(self._loop_test(test, bound) is not False for test in tests):
-                out.append(bound.get(binding.id, UNKNOWN))
-        return union(*out) if out else UNKNOWN
-
-    def _loop_test(self, test: ast.expr, bound: dict[str, Values]) -> bool | None:
-        if not isinstance(test, ast.Compare) or not isinstance(test.left, ast.Name) or test.left.id not in bound:
-            return None
-        other = test.comparators[0]
-        if len(test.comparators) != 1 or not isinstance(other, ast.Constant):
-            return None
-        left = [v for v in bound[test.left.id] if isinstance(v, Text)]
-        if not left or len(left) != len(bound[test.left.id]) or not isinstance(test.ops[0], (ast.Eq, ast.NotEq)):
-            return None
-        equal = {v.value == other.value for v in left}
-        return None if len(equal) != 1 else equal.pop() == isinstance(test.ops[0], ast.Eq)
-
     # ---- containers --------------------------------------------------------
 
     def iterate(self, values: Values) -> Values:
@@ -368,14 +251,14 @@ class Flow:
         if not bindings:
             return self._unbound(node.id, mod)
         out = []
-        for binding in bindings:
+        for binding in iteration.after_augmented(node, bindings, mod):
             guarded = None
             if isinstance(binding.node, ast.Name) and len(bindings) == 1:
-                guarded = self._loop_guarded(node, binding.node, mod, frame)
+                guarded = iteration.loop_guarded(self, node, binding.node, mod, frame)
             out.append(self.binding(binding, mod, frame) if guarded is None else guarded)
         values = union(*out)
         if any(isinstance(v, (DictV, SeqV)) for v in values):
-            values = objects.mutated(self, values, bindings, mod, frame)
+            values = stepped(objects.mutated(self, values, bindings, mod, frame), None)
         return values
 
     def _unbound(self, name: str, mod: ModuleInfo) -> Values:
@@ -407,37 +290,12 @@ class Flow:
             values = self.stored(node, mod, frame)
             return stepped(values, self.step(node, mod, node.id))
         if isinstance(node, ast.MatchAs):
-            return self._match_subject(node, mod, frame)
+            return stepped(iteration.match_subject(self, node, mod, frame), self.step(node, mod, node.name or "_"))
         return UNKNOWN
 
     def binding_of_target(self, target: ast.Name, mod: ModuleInfo) -> Values:
         """What the binding at `target` (a class-body name) holds."""
         return stepped(self.stored(target, mod, None), self.step(target, mod, target.id))
-
-    def _match_subject(self, node: ast.AST, mod: ModuleInfo, frame: Frame | None) -> Values:
-        """What a capture pattern binds: the subject, or the part of it the
-        patterns around it select (a mapping's key, a sequence's position,
-        `str(x)`)."""
-        parent = mod.parent(node)
-        if isinstance(parent, ast.match_case):
-            match = mod.parent(parent)
-            return self.eval(match.subject, mod, frame) if isinstance(match, ast.Match) else UNKNOWN
-        if parent is None or not isinstance(node, ast.pattern):
-            return UNKNOWN
-        base = self._match_subject(parent, mod, frame)
-        if isinstance(parent, (ast.MatchAs, ast.MatchOr)):
-            return base
-        if isinstance(parent, ast.MatchClass) and parent.patterns and parent.patterns[0] is node:
-            builtin = isinstance(parent.cls, ast.Name) and parent.cls.id in ("str", "bytes")
-            return base if builtin else UNKNOWN
-        if isinstance(parent, ast.MatchMapping):
-            index = next((i for i, p in enumerate(parent.patterns) if p is node), None)
-            return UNKNOWN if index is None else self.item(base, self.eval(parent.keys[index], mod, frame))
-        if isinstance(parent, ast.MatchSequence):
-            index = next((i for i, p in enumerate(parent.patterns) if p is node), None)
-            star = next((i for i, p in enumerate(parent.patterns) if isinstance(p, ast.MatchStar)), None)
-            return UNKNOWN if index is None else _unpack(base, index, len(parent.patterns), star)
-        return UNKNOWN
 
     def stored(self, target: ast.Name, mod: ModuleInfo, frame: Frame | None) -> Values:
         """What one binding of a name stores, whatever the statement."""
@@ -447,7 +305,7 @@ class Flow:
     def _stored(self, target: ast.Name, mod: ModuleInfo, frame: Frame | None) -> Values:
         if frame is not None and isinstance(frame.func, COMPREHENSIONS):
             found = frame.lookup(target.id)  # this element's binding
-            if found is not None and any(_inside(target, g.target, mod) for g in frame.func.generators):
+            if found is not None and any(iteration.inside(target, g.target, mod) for g in frame.func.generators):
                 return found
         path: list[tuple[int, int, int | None]] = []  # (index, length, star index) from the inside out
         node: ast.AST = target
@@ -463,7 +321,7 @@ class Flow:
             node, parent = parent, mod.parent(parent)
         source = self._bound_source(node, parent, target, mod, frame)
         for index, length, star in reversed(path):
-            source = _unpack(source, index, length, star)
+            source = iteration.unpack(source, index, length, star)
         return source
 
     def _bound_source(
@@ -540,43 +398,9 @@ class Flow:
         return self._callers.get(function, [])
 
 
-def _inside(node: ast.AST, outer: ast.AST, mod: ModuleInfo) -> bool:
-    current: ast.AST | None = node
-    while current is not None:
-        if current is outer:
-            return True
-        current = mod.parent(current)
-    return False
-
-
 def _function_of(arg: ast.arg, mod: ModuleInfo) -> ast.AST | None:
     arguments = mod.parent(arg)
     return mod.parent(arguments) if isinstance(arguments, ast.arguments) else None
-
-
-def _unpack(values: Values, index: int, length: int, star: int | None) -> Values:
-    out: list[Values] = []
-    for value in values:
-        if isinstance(value, SeqV) and value.elts is not None and not value.more:
-            elts = value.elts
-            if star is None:
-                if len(elts) == length:
-                    out.append(elts[index])
-                continue
-            after = length - star - 1
-            if len(elts) < length - 1:
-                continue
-            if index < star:
-                out.append(elts[index])
-            elif index > star:
-                out.append(elts[len(elts) - (length - index)])
-            else:
-                out.append((SeqV(elts[star : len(elts) - after]),))
-        elif isinstance(value, SeqV):
-            out.append(union(value.more, *(value.elts or ())) if index != star else (value,))
-        else:
-            out.append(opaque((value,)))
-    return union(*out)
 
 
 __all__ = ["AVal", "Exhausted", "Flow", "ModV", "Opaque"]

@@ -51,7 +51,7 @@ class Values2Folded:
     def narrow(self, folded: Folded, secret: str) -> Folded:
         """The piece of a built string that is the whole `secret` (`f"Bearer
         {TOKEN}"`: TOKEN's literal), reported there; else `folded` itself."""
-        stack = [folded.origin] if folded.origin is not None and folded.value != secret else []
+        stack = [folded.origin] if folded.origin is not None else []
         while stack:
             text = stack.pop()
             if text is None:
@@ -66,7 +66,8 @@ class Values2Folded:
         out: list[Folded] = []
         for value in values:
             if isinstance(value, Text):
-                out.append(self._folded(value))
+                folded = self._folded(value)
+                out.append(self.narrow(folded, value.value) if value.parts else folded)
             elif isinstance(value, EnumV):
                 out += [self._folded(v) for v in objects.str_enum(self.flow, value) if isinstance(v, Text)]
         return out

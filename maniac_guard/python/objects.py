@@ -336,9 +336,9 @@ def unbound_param(flow: Flow, arg: ast.arg, function: ast.AST, mod: ModuleInfo, 
             cls = ClassV(owner, mod)
             return (cls,) if "classmethod" in kinds or function.name == "__new__" else (InstV(cls, None),)
     if arg is spec.vararg:
-        return (SeqV(None, (Opaque(frozenset({arg})),)),)
+        return (SeqV(None, (Opaque(frozenset({arg})),)), Opaque(frozenset({arg})))
     if arg is spec.kwarg:
-        return (DictV((), open=True),)
+        return (DictV((), open=True), Opaque(frozenset({arg})))
     out: list[Values] = []
     defaults: list[ast.expr | None] = [None] * (len(positional) - len(spec.defaults)) + list(spec.defaults)
     pairs = [*zip(positional, defaults), *zip(spec.kwonlyargs, spec.kw_defaults)]

@@ -85,6 +85,9 @@ class _Ingredients:
         # the project (the value flow reads them), and decoding or
         # case-changing calls (base64 of a key holds no `mk-`).
         self.foreign = False
+        # Names that may stand for the SDK's class: `Client = Maniac`,
+        # `class Traced(Maniac)` (whose `super().__init__(…)` is a call of it).
+        self.renames: list[tuple[str, str]] = []
 
     def collect(self, tree: ast.AST, max_depth: int | None = None) -> None:
         """One walk over every node (its depth checked on the way, when asked)."""
@@ -110,6 +113,10 @@ class _Ingredients:
                 self._note_call(node)
             elif isinstance(node, ast.Assign):
                 self.subscript_targets += [t.value for t in node.targets if isinstance(t, ast.Subscript)]
+                self.renames += [(t.id, _name_of(node.value)) for t in node.targets if isinstance(t, ast.Name)]
+            elif isinstance(node, ast.ClassDef):
+                self.renames += [(node.name, _name_of(base)) for base in node.bases]
+                self.renames.append(("super", _name_of(node.bases[0])) if node.bases else ("", ""))
             elif _joins(node):
                 self.joins = True
             elif isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or):
@@ -177,13 +184,27 @@ class _Ingredients:
                 return True
         return False
 
+    def _spread_sdk_names(self) -> None:
+        """Add the aliases and subclasses of the SDK's class (to a fixpoint)."""
+        grown = True
+        while grown:
+            grown = False
+            for name, base in self.renames:
+                if base in self.sdk_names and name not in self.sdk_names:
+                    self.sdk_names.add(name)
+                    grown = True
+
     def _sdk_call_could_fire(self) -> bool:
         """A call of the SDK class (by any name it is imported as), or a call
         given the class (`functools.partial(Maniac, …)`), with an argument
         the analyzer could fold: not a call other than the string builders
         (`cfg.get("key")`, `os.getenv(…)`, `load()` fold to nothing)."""
+        self._spread_sdk_names()
         for call in self.calls:
-            if _name_of(call.func) in self.sdk_names:
+            func = call.func
+            if isinstance(func, ast.Attribute) and func.attr == "__init__" and isinstance(func.value, ast.Call):
+                func = func.value.func  # super().__init__(…)
+            if _name_of(func) in self.sdk_names:
                 arguments = [
                     *call.args,
                     *(k.value for k in call.keywords if k.arg in SDK_KEYWORDS or k.arg is None),

@@ -59,8 +59,6 @@ PURE_METHODS = frozenset(
         "format_map",
     }
 )
-# The methods that keep a value as it is (the literal is still the whole key).
-_SAME = frozenset({"strip", "lstrip", "rstrip", "encode", "decode"})
 MAX_PRODUCT = 64
 
 
@@ -77,10 +75,22 @@ def _built(value: str, site: ast.expr, path: str, parts: Sequence[Text], compoun
     return Text(value, site, path, compound, any(p.through for p in parts), steps, via, parts=tuple(parts))
 
 
+def root(text: Text) -> Text:
+    """The literal a built string is nothing but (`"%s" % (KEY,)`: KEY's),
+    so that what is done to it next is still reported at that literal."""
+    for _ in range(MAX_VALUES):
+        whole = next((p for p in text.parts if p.value == text.value and p.site is not text.site), None)
+        if whole is None:
+            break
+        text = replace(whole, through=True, steps=text.steps or whole.steps, via=whole.via or text.via)
+    return text
+
+
 def _known(values: Values) -> list[Text] | None:
-    """The strings of `values` when it holds nothing else."""
+    """The strings among `values` (what else it may hold cannot make a key:
+    `f"Bearer {KEY if ready else None}"`); None when there is none."""
     found = texts(values)
-    return found if found and len(found) == len(values) else None
+    return found or None
 
 
 def binop(op: ast.operator, site: ast.expr, path: str, left: Values, right: Values) -> Values:
@@ -215,9 +225,10 @@ def _apply(
         return None
     if not isinstance(result, str) or len(result) > MAX_TEXT:
         return None
-    if name in _SAME or result == left.value:
-        return replace(left, value=result)
-    return _built(result, site, path, (left, *parts), compound=left.compound) if parts else replace(left, value=result)
+    # The key is still written in that one literal (with padding, a prefix,
+    # spaces): reported there, its written form masked too.
+    left = root(left)
+    return replace(left, value=result, raw=left.raw or (left.value if result != left.value else None))
 
 
 def _join(separators: list[Text], args: list[Values], site: ast.expr, path: str) -> Values:
@@ -259,9 +270,7 @@ def decode(kind: str, values: Values) -> Values:
     import binascii
 
     out: list[Text | None] = []
-    for value in values:
-        if not isinstance(value, Text):
-            return opaque(values)
+    for value in map(root, texts(values)):
         try:
             if kind == "hex":
                 raw = bytes.fromhex(value.value)
