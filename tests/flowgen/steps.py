@@ -507,6 +507,13 @@ def or_fallback(b: Builder, e: str) -> str:
 # ------------------------------------------------------------------ strings
 
 
+# Steps meant to keep the value can still change one that an encoding step
+# produced (`.replace(" ", "")` of "Bearer KEY"): `decodes` checks them too.
+DECODERS["strip"] = str.strip
+DECODERS["replace"] = lambda value: value.replace(" ", "")
+DECODERS["removeprefix"] = lambda value: value.removeprefix("Bearer ")
+
+
 @step("strip")
 def strip(b: Builder, e: str) -> str:
     return f"{paren(e)}.strip()"
