@@ -30,7 +30,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("configuration and rules", ("config", "catalog", "selection", "target")),
     ("sources", ("sources",)),
     ("detectors", ("detectors", "python", "permissions")),
-    ("engine", ("engine", "prefilter", "forkshare", "detectorcache")),
+    ("engine", ("engine", "inline", "prefilter", "forkshare", "detectorcache")),
     ("stages", ("ignorefile", "baseline", "verify", "fix", "history", "changes", "staged", "ci", "ci_git", "ci_trust")),
     ("reports", ("report",)),
     ("commands", ("commands", "cli", "__main__", "lsp")),
