@@ -209,6 +209,18 @@ class GuardServer(LanguageServer):
         data, _ = encode_document(doc.text)
         return doc, await self.off_loop(scan_document, doc.path, data)
 
+    async def findings_at(
+        self, uri: str, hit: Callable[[types.Range], bool]
+    ) -> tuple[Document, DocumentScan, list[Finding]] | None:
+        """The document's current findings whose range `hit` accepts (hover, code
+        actions); None when there are none."""
+        found = await self.current(uri)
+        if found is None:
+            return None
+        doc, scan = found
+        here = [f for f in scan.findings if hit(finding_range(f, doc))]
+        return (doc, scan, here) if here else None
+
     def reanalyse_all(self) -> None:
         self.said.clear()
         for uri in list(self.workspace.text_documents):
@@ -260,13 +272,10 @@ def did_change_watched_files(ls: GuardServer, params: types.DidChangeWatchedFile
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
 async def hover(ls: GuardServer, params: types.HoverParams) -> types.Hover | None:
-    found = await ls.current(params.text_document.uri)
+    found = await ls.findings_at(params.text_document.uri, lambda at: contains(at, params.position))
     if found is None:
         return None
-    doc, scan = found
-    here = [f for f in scan.findings if contains(finding_range(f, doc), params.position)]
-    if not here:
-        return None
+    doc, _, here = found
     return types.Hover(
         contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=hover_markdown(here)),
         range=finding_range(here[0], doc),
@@ -277,14 +286,10 @@ async def hover(ls: GuardServer, params: types.HoverParams) -> types.Hover | Non
     types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix])
 )
 async def code_action(ls: GuardServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
-    found = await ls.current(params.text_document.uri)
+    found = await ls.findings_at(params.text_document.uri, lambda at: overlaps(at, params.range))
     if found is None:
         return None
-    doc, scan = found
-    here = [f for f in scan.findings if overlaps(finding_range(f, doc), params.range)]
-    if not here:
-        return None
-    return await ls.off_loop(build_actions, doc, scan, here)
+    return await ls.off_loop(build_actions, *found)
 
 
 def build_actions(doc: Document, scan: DocumentScan, here: list[Finding]) -> list[types.CodeAction]:
