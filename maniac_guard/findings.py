@@ -109,7 +109,7 @@ class Secret:
 
     `forms` are the other texts that stand for it in the file: the literals
     a key was built from (`"mk-ab" + "cd…"`), its encoded form (base64, a
-    percent-encoded key). `hide` masks all of them, wherever the key itself
+    percent-encoded key). `redact` masks all of them, wherever the key itself
     would be masked."""
 
     __slots__ = ("_forms", "_value", "_windows")
@@ -142,14 +142,6 @@ class Secret:
     @property
     def has_forms(self) -> bool:
         return bool(self._forms)
-
-    def with_forms(self, forms: Iterable[str]) -> Secret:
-        return Secret(self._value, (*self._forms, *forms))
-
-    def hide(self, text: str) -> str:
-        """`text` with the key, each of its forms and any run of 8 or more
-        characters of its body masked."""
-        return redact(text, (self,))
 
     def __repr__(self) -> str:
         return f"Secret({self.masked!r})"

@@ -10,7 +10,6 @@ false-rejection rate is bounded and measured (tests/test_keyshape_calibration.py
 
 from __future__ import annotations
 
-import math
 import re
 from collections import defaultdict
 from collections.abc import Callable
@@ -180,14 +179,6 @@ def alphabet_of(body: str) -> tuple[str, int]:
     if "-" in chars or "_" in chars:
         return "base64url", 64
     return "base62", 62
-
-
-def entropy(text: str) -> float:
-    """Shannon entropy in bits per character (kept for callers that report it)."""
-    from collections import Counter
-
-    total = len(text)
-    return -sum(c / total * math.log2(c / total) for c in Counter(text).values())
 
 
 # The distinct-character test looks at most this many characters, so a long

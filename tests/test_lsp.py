@@ -192,6 +192,33 @@ async def test_change_and_save_analyse_again(client: LanguageClient, tmp_path: P
     assert await published(client, uri) == []
 
 
+async def test_a_literal_imported_from_another_module_is_shown_where_scan_reports_it(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    key = fake_key("lsp-import")
+    settings = tmp_path / "settings.py"
+    settings.write_text(f'KEY = "{key}"\n', encoding="utf-8")
+    app = "from maniac import Maniac\n\nfrom settings import KEY\n\nclient = Maniac(api_key=KEY)\n"
+    (tmp_path / "app.py").write_text(app, encoding="utf-8")
+    code, findings = scan_json("app.py", cwd=tmp_path)
+    assert code == 1 and {(f["rule_id"], f["path"], f["line"]) for f in findings} == {("MG202", "settings.py", 1)}
+    # Opening the module that passes it: the editor follows the import as `scan` does,
+    # and shows the finding in settings.py (where scan puts it), not in app.py.
+    uri = await open_doc(client, tmp_path / "app.py", app)
+    assert await published(client, uri) == []
+    [found] = await published(client, settings.as_uri())
+    assert found.code == "MG202" and found.range.start.line == 0
+    assert key not in found.message and "app.py:5" in found.message
+    # The key replaced by the environment and saved: the finding goes from settings.py.
+    settings.write_text('import os\n\nKEY = os.environ["MANIAC_API_KEY"]\n', encoding="utf-8")
+    client.diagnostics.pop(settings.as_uri(), None)
+    client.diagnostics.pop(uri, None)
+    client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+    assert await published(client, uri) == []
+    assert await published(client, settings.as_uri()) == []
+    assert scan_json("app.py", cwd=tmp_path) == (0, [])
+
+
 async def test_every_file_type_the_scanner_reads(client: LanguageClient, tmp_path: Path) -> None:
     key = fake_key("lsp-types")
     env = await open_doc(client, tmp_path / "settings.js", f'const key = "{key}";\n', "javascript")

@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 EXIT_ACCEPT, EXIT_REJECT, EXIT_ERROR = 0, 1, 2
 ZERO_SHA = re.compile(r"^0+$")
 SHA = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
-ON_TIMEOUT = ("reject", "accept")
 
 FIX_HINT = """\
 How to fix it:

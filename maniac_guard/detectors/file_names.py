@@ -27,10 +27,6 @@ def _keys_in(path: str) -> list[tuple[str, str, bool]]:
     ]
 
 
-def may_hold_key(path: str) -> bool:
-    return "mk" in path and bool(_keys_in(path))
-
-
 def wants(source: SourceFile) -> bool:
     return "mk" in source.path
 

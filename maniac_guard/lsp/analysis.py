@@ -2,7 +2,8 @@
 
 The editor must never disagree with `scan`: the same nearest config (and its
 per-path settings), the same detectors (`engine.scan_source`, so the Python
-analysis and inline suppressions too), then the same filters as
+analysis, which follows imports into the files on disk as `scan` does, and
+inline suppressions too), then the same filters as
 `commands.scan.drop_accepted` (the ignore file, then the baseline). What is
 scanned is the editor's text, not the file on disk. A file that `scan .`
 would pass over (config `exclude`, git-ignored and untracked, a binary name)
@@ -32,6 +33,9 @@ class DocumentScan:
     notes: list[str] = field(default_factory=list)
     error: str | None = None
     skipped: str | None = None  # why `scan .` would not scan this file
+    # Findings `scan` places in another file (a literal imported from it),
+    # by that file's absolute path: shown there, not in this document.
+    elsewhere: dict[str, list[Finding]] = field(default_factory=dict)
 
 
 def encode_document(text: str) -> tuple[bytes, str | None]:
@@ -112,6 +116,7 @@ def scan_document(path: str, data: bytes) -> DocumentScan:
     from maniac_guard.ignorefile import apply_ignore_file
     from maniac_guard.selection import check_selectors, enabled_rules, select_findings
     from maniac_guard.sources.files import to_source
+    from maniac_guard.sources.worktree import WorkTreeReader
 
     out = DocumentScan()
     try:
@@ -134,6 +139,9 @@ def scan_document(path: str, data: bytes) -> DocumentScan:
             if message:
                 out.notes.append(message)
             return out
+        # As the disk scan: imported modules are read from the work tree, the
+        # paths below the folder `scan` shows them from.
+        source.project = WorkTreeReader(os.getcwd())
         findings = scan_source(source, load_detectors(enabled_rules(settings)))
         out.notes.extend(source.notes)
         result = ScanResult(findings=select_findings(findings, settings))
@@ -143,6 +151,11 @@ def scan_document(path: str, data: bytes) -> DocumentScan:
     except UsageError as exc:  # a broken config, ignore file, baseline or policy: as `scan` exits 2
         out.error = mask_keys_in_text(" ".join(str(exc).split()))
         return out
-    out.findings = sorted(result.findings, key=sort_key)
+    for finding in sorted(result.findings, key=sort_key):
+        if finding.location.path == shown:
+            out.findings.append(finding)
+        else:
+            target = os.path.normpath(os.path.join(os.getcwd(), finding.location.path))
+            out.elsewhere.setdefault(target, []).append(finding)
     out.notes = [mask_keys_in_text(note) for note in out.notes + result.notes]
     return out

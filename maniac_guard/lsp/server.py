@@ -6,6 +6,11 @@ result for a text the user has typed past is dropped. A changed document
 waits DEBOUNCE seconds of quiet; open and save are analysed at once. A save
 of a file that steers the scan (config, ignore file, baseline, .gitignore)
 analyses every open document again.
+
+A Python document's analysis follows its imports into the files on disk, as
+`scan` does; a finding `scan` places in another file (the literal an import
+brought in) is published on that file, and a save of that file analyses the
+documents that placed it again.
 """
 
 from __future__ import annotations
@@ -90,6 +95,10 @@ class GuardServer(LanguageServer):
         self.pending: dict[str, asyncio.Task[None]] = {}
         self.results: dict[str, tuple[int | None, str, DocumentScan]] = {}  # uri -> (version, text, scan)
         self.said: set[str] = set()  # error lines already shown
+        # What each document's analysis placed in other files (uri -> target uri -> diagnostics),
+        # and each document's own diagnostics: a file's list is the union of both.
+        self.elsewhere: dict[str, dict[str, list[types.Diagnostic]]] = {}
+        self.own: dict[str, list[types.Diagnostic]] = {}
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """A message that cannot be read (not JSON, not UTF-8) or a handler's
@@ -145,12 +154,44 @@ class GuardServer(LanguageServer):
             self._say_once(types.MessageType.Error, f"maniac-guard: {scan.error}")
         for line in scan.notes:
             self.window_log_message(types.LogMessageParams(type=types.MessageType.Info, message=line))
-        self.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(
-                uri=uri, version=doc.version, diagnostics=[diagnostic(f, doc) for f in scan.findings]
-            )
-        )
+        self.own[uri] = [diagnostic(f, doc) for f in scan.findings]
+        self.place_elsewhere(uri, {path: self._diagnostics_in(path, found) for path, found in scan.elsewhere.items()})
+        self.publish(uri, doc.version)
         return scan
+
+    def _diagnostics_in(self, path: str, findings: list[Finding]) -> tuple[str, list[types.Diagnostic]]:
+        """Diagnostics in another file: against its open text, else the disk's."""
+        uri = from_fs_path(path) or path
+        open_doc = self.workspace.text_documents.get(uri)
+        if open_doc is not None:
+            text = open_doc.source
+        else:
+            try:
+                with open(path, encoding="utf-8", errors="replace") as handle:
+                    text = handle.read()
+            except OSError:
+                text = ""
+        doc = Document(uri, path, text, None, self.workspace.position_codec)
+        return uri, [diagnostic(f, doc) for f in findings]
+
+    def place_elsewhere(self, uri: str, placed: dict[str, tuple[str, list[types.Diagnostic]]]) -> None:
+        """Replace what `uri`'s analysis shows in other files, and publish those files again."""
+        old = self.elsewhere.pop(uri, {})
+        new = dict(placed.values())
+        if new:
+            self.elsewhere[uri] = new
+        for target in dict.fromkeys([*old, *new]):
+            if target != uri:
+                self.publish(target, None)
+
+    def publish(self, uri: str, version: int | None) -> None:
+        shown = list(self.own.get(uri, []))
+        for source, placed in self.elsewhere.items():
+            if source != uri:
+                shown += placed.get(uri, [])
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, version=version, diagnostics=shown)
+        )
 
     def _say_once(self, kind: types.MessageType, text: str) -> None:
         if text not in self.said:
@@ -167,6 +208,18 @@ class GuardServer(LanguageServer):
             return doc, kept[2]
         data, _ = encode_document(doc.text)
         return doc, await self.off_loop(scan_document, doc.path, data)
+
+    async def findings_at(
+        self, uri: str, hit: Callable[[types.Range], bool]
+    ) -> tuple[Document, DocumentScan, list[Finding]] | None:
+        """The document's current findings whose range `hit` accepts (hover, code
+        actions); None when there are none."""
+        found = await self.current(uri)
+        if found is None:
+            return None
+        doc, scan = found
+        here = [f for f in scan.findings if hit(finding_range(f, doc))]
+        return (doc, scan, here) if here else None
 
     def reanalyse_all(self) -> None:
         self.said.clear()
@@ -194,6 +247,10 @@ def did_save(ls: GuardServer, params: types.DidSaveTextDocumentParams) -> None:
         ls.reanalyse_all()
     else:
         ls.schedule(uri, 0)
+        # Documents whose findings sit in this file (a literal they import) read it again.
+        for source, placed in list(ls.elsewhere.items()):
+            if uri in placed and source != uri:
+                ls.schedule(source, 0)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
@@ -203,7 +260,9 @@ def did_close(ls: GuardServer, params: types.DidCloseTextDocumentParams) -> None
     if task is not None:
         task.cancel()
     ls.results.pop(uri, None)
-    ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+    ls.own.pop(uri, None)
+    ls.place_elsewhere(uri, {})
+    ls.publish(uri, None)  # what other open documents place in it stays
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
@@ -213,13 +272,10 @@ def did_change_watched_files(ls: GuardServer, params: types.DidChangeWatchedFile
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
 async def hover(ls: GuardServer, params: types.HoverParams) -> types.Hover | None:
-    found = await ls.current(params.text_document.uri)
+    found = await ls.findings_at(params.text_document.uri, lambda at: contains(at, params.position))
     if found is None:
         return None
-    doc, scan = found
-    here = [f for f in scan.findings if contains(finding_range(f, doc), params.position)]
-    if not here:
-        return None
+    doc, _, here = found
     return types.Hover(
         contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=hover_markdown(here)),
         range=finding_range(here[0], doc),
@@ -230,14 +286,10 @@ async def hover(ls: GuardServer, params: types.HoverParams) -> types.Hover | Non
     types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix])
 )
 async def code_action(ls: GuardServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
-    found = await ls.current(params.text_document.uri)
+    found = await ls.findings_at(params.text_document.uri, lambda at: overlaps(at, params.range))
     if found is None:
         return None
-    doc, scan = found
-    here = [f for f in scan.findings if overlaps(finding_range(f, doc), params.range)]
-    if not here:
-        return None
-    return await ls.off_loop(build_actions, doc, scan, here)
+    return await ls.off_loop(build_actions, *found)
 
 
 def build_actions(doc: Document, scan: DocumentScan, here: list[Finding]) -> list[types.CodeAction]:

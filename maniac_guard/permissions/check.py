@@ -7,7 +7,6 @@ import datetime as dt
 import fnmatch
 import functools
 import os
-from dataclasses import dataclass
 
 from maniac_guard.findings import Finding, Location, Severity
 from maniac_guard.permissions.declarations import DeclarationFile, KeyDecl, Waiver, named_declaration, parse
@@ -16,12 +15,6 @@ from maniac_guard.permissions.policy import Policy, Violation, active_policy, ev
 from maniac_guard.permissions.scopes import Catalog, load_catalog
 from maniac_guard.permissions.yamlsafe import Span, join_key
 from maniac_guard.sources import SourceFile
-
-
-@dataclass(frozen=True)
-class _Placed:
-    violation: Violation
-    span: Span
 
 
 def _finding(

@@ -18,7 +18,6 @@ from typing import Any
 from maniac_guard.permissions.yamlsafe import Located, YamlProblem, join_index, join_key, load
 
 DECLARATION_NAMES = frozenset({"maniac-keys.yaml", "maniac-keys.yml"})
-YAML_SUFFIXES = (".yaml", ".yml")
 MAX_DECLARATION_BYTES = 1024 * 1024
 KNOWN_FIELDS = (
     "name",
@@ -115,13 +114,6 @@ class DeclarationFile:
 def named_declaration(name: str) -> bool:
     """maniac-keys.yaml / .yml, or a prefixed one such as prod.maniac-keys.yaml."""
     return name in DECLARATION_NAMES or name.endswith((".maniac-keys.yaml", ".maniac-keys.yml"))
-
-
-def maybe_declaration(name: str, data: bytes) -> bool:
-    """The cheap byte-level test the scan runs on every file."""
-    if named_declaration(name):
-        return True
-    return name.lower().endswith(YAML_SUFFIXES) and b"permissions" in data
 
 
 def _looks_like_scopes(value: Any) -> bool:

@@ -1,12 +1,12 @@
 """Names and bindings for the Python rules: one pass over the standard
-library's `ast` collects what the checks need (bindings, class attributes,
-calls, environment writes, expressions built from pieces), and `Resolver`
-answers "which expressions can this name, attribute or parameter hold?".
+library's `ast` collects what the checks need (bindings by scope, calls,
+environment writes, expressions built from pieces) and what a name is bound
+to where it stands (`bindings_of`, which the value flow in flow.py follows).
 
 Names are resolved by scope (scopes.py) with the qualified names of imports,
 so aliases (`from maniac import Maniac as M`, `import maniac as m`) are seen
-and a local class named `Maniac` is not taken for the SDK. Constant folding
-builds on this in `fold.py`; the rule checks in `checks.py`.
+and a local class named `Maniac` is not taken for the SDK. The rule checks
+are in `checks.py`.
 """
 
 from __future__ import annotations
@@ -18,11 +18,7 @@ from maniac_guard.python.issues import source_rows
 from maniac_guard.python.scopes import Binding, FunctionNode, Owner, Param, Scope, import_bindings
 from maniac_guard.python.sdk import SDK_CLASSES, sdk_class
 
-MAX_DEPTH = 12  # name → name → … chains; deeper is not a constant worth folding
-# Calls whose result is a field's default (dataclasses.field, pydantic.Field).
-FIELD_FACTORIES = frozenset({"field", "Field"})
 COMPOUND_METHODS = frozenset({"join", "format", "substitute", "safe_substitute"})
-_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 Values = list[ast.expr | None]  # None: a binding whose value is unknown
 
@@ -50,10 +46,6 @@ class Resolver:
         self._scope = Scope("module", None)
         self._scope_of: dict[ast.Name, Scope] = {}
         self._pending: dict[ast.Name, ast.expr] = {}  # Name target → the value assigned to it
-        self._class_attrs: dict[ast.ClassDef, dict[str, list[ast.expr]]] = {}
-        self._self_class: dict[ast.Attribute, ast.ClassDef] = {}
-        self._owners: list[ast.AST] = []  # enclosing ClassDef / FunctionDef
-        self._positional: dict[FunctionNode, list[Param]] = {}
         self._statement: ast.stmt | None = None
         self._in_line: set[ast.stmt] = set()  # statements that start a line (or follow `;` on one)
         self._env_candidates: list[EnvAssign] = []
@@ -112,7 +104,7 @@ class Resolver:
         self._scope = Scope(kind, outer)
         return outer
 
-    def _bind_params(self, args: ast.arguments, owner: Owner) -> list[Param]:
+    def _bind_params(self, args: ast.arguments, owner: Owner) -> None:
         ordered = [*args.posonlyargs, *args.args]
         defaults: list[ast.expr | None] = [None] * (len(ordered) - len(args.defaults)) + list(args.defaults)
         positional = [Param(arg, default, owner) for arg, default in zip(ordered, defaults)]
@@ -120,7 +112,6 @@ class Resolver:
         stars = [Param(arg, None, None) for arg in (args.vararg, args.kwarg) if arg is not None]
         for param in (*positional, *keyword_only, *stars):
             self._scope.bind(param.name, Binding(param))
-        return positional
 
     def _outer_parts(self, args: ast.arguments) -> None:
         """Defaults and annotations run in the scope around the function."""
@@ -136,10 +127,8 @@ class Resolver:
             self._visit(node.returns)
         self._scope.bind(node.name, Binding(node))
         outer = self._enter_scope("function")
-        self._positional[node] = self._bind_params(node.args, node)
-        self._owners.append(node)
+        self._bind_params(node.args, node)
         self._statements(node.body)
-        self._owners.pop()
         self._scope = outer
 
     _visit_AsyncFunctionDef = _visit_FunctionDef
@@ -155,10 +144,7 @@ class Resolver:
         self._visit_all([*node.decorator_list, *node.bases, *(k.value for k in node.keywords)])
         self._scope.bind(node.name, Binding(node))
         outer = self._enter_scope("class")
-        self._class_attrs.setdefault(node, {})
-        self._owners.append(node)
         self._statements(node.body)
-        self._owners.pop()
         self._scope = outer
 
     def _comprehension(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp) -> None:
@@ -218,33 +204,17 @@ class Resolver:
             self._scope.bind(node.id, Binding(node, self._pending.pop(node, None)))
         self._scope_of[node] = self._scope
 
-    def _enclosing_class(self) -> ast.ClassDef | None:
-        for owner in reversed(self._owners):
-            if isinstance(owner, ast.ClassDef):
-                return owner
-        return None
-
     def _removable(self, statement: ast.stmt) -> ast.stmt | None:
         return statement if statement in self._in_line else None
 
     def _record_target(self, target: ast.expr, value: ast.expr) -> None:
         if isinstance(target, ast.Name):
             self._pending[target] = value
-            if self._owners and isinstance(self._owners[-1], ast.ClassDef):
-                self._class_attrs[self._owners[-1]].setdefault(target.id, []).append(value)
         elif isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List)):
             starred = any(isinstance(e, ast.Starred) for e in (*target.elts, *value.elts))
             if not starred and len(target.elts) == len(value.elts):
                 for sub_target, sub_value in zip(target.elts, value.elts):
                     self._record_target(sub_target, sub_value)
-        elif (
-            isinstance(target, ast.Attribute)
-            and isinstance(target.value, ast.Name)
-            and target.value.id in ("self", "cls")
-        ):
-            owner = self._enclosing_class()
-            if owner is not None:
-                self._class_attrs[owner].setdefault(target.attr, []).append(value)
 
     def _visit_Assign(self, node: ast.Assign) -> None:
         for target in node.targets:
@@ -258,13 +228,6 @@ class Resolver:
         if node.value is not None:
             self._record_target(node.target, node.value)
         self._children(node)
-
-    def _visit_Attribute(self, node: ast.Attribute) -> None:
-        if isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"):
-            owner = self._enclosing_class()
-            if owner is not None:
-                self._self_class[node] = owner
-        self._visit(node.value)
 
     def _visit_Call(self, node: ast.Call) -> None:
         statement = self._statement
@@ -363,82 +326,6 @@ class Resolver:
         star = self.star_maniac and not qnames and isinstance(func, ast.Name) and func.id in SDK_CLASSES
         return func.id if star and isinstance(func, ast.Name) and self._bindings(func) == [] else None
 
-    def assigned(self, name: ast.Name) -> Values:
-        """Every value bound to `name` where it is used: the assigned expression,
-        or a parameter's default; None for a binding that is neither (a
-        parameter without a default, a loop, an import)."""
-        bindings = self._bindings(name)
-        if bindings is None:
-            return [None]
-        return [b.node.default if isinstance(b.node, Param) else b.value for b in bindings]
-
-    def params_of(self, name: ast.Name) -> list[Param] | None:
-        """The parameters `name` is bound to, when it is bound to nothing else."""
-        bindings = self._bindings(name) or []
-        params = [b.node for b in bindings if isinstance(b.node, Param)]
-        return params if params and len(params) == len(bindings) else None
-
-    def positional_params(self, function: FunctionNode) -> list[Param]:
-        return self._positional.get(function, [])
-
-    def definition(self, name: ast.Name) -> ast.AST | None:
-        """The class or function `name` is bound to, when it has one binding."""
-        bindings = self._bindings(name) or []
-        if len(bindings) == 1 and isinstance(bindings[0].node, (ast.ClassDef, *_FUNCTIONS)):
-            return bindings[0].node
-        return None
-
-    def method_of(self, node: ast.Attribute) -> FunctionNode | None:
-        """`self.method` / `cls.method` inside a class: that method's definition."""
-        owner = self._self_class.get(node)
-        if owner is None:
-            return None
-        for statement in owner.body:
-            if isinstance(statement, _FUNCTIONS) and statement.name == node.attr:
-                return statement
-        return None
-
-    def _instance_class(self, expr: ast.expr) -> tuple[ast.ClassDef, ast.Call | None] | None:
-        """The class `expr` names (`Settings`) or is an instance of
-        (`Settings()`, or a name bound once to it), with the constructor call."""
-        if isinstance(expr, ast.Name):
-            found = self.definition(expr)
-            if isinstance(found, ast.ClassDef):
-                return found, None
-            bound = self.assigned(expr)
-            if len(bound) == 1 and isinstance(bound[0], ast.Call):
-                expr = bound[0]
-        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name):
-            found = self.definition(expr.func)
-            if isinstance(found, ast.ClassDef):
-                return found, expr
-        return None
-
-    def attr_values(self, node: ast.Attribute) -> Values:
-        owner = self._self_class.get(node)
-        constructor = None
-        if owner is None:
-            instance = self._instance_class(node.value)
-            if instance is not None:
-                owner, constructor = instance
-        if owner is None:
-            return [None]
-        if constructor is not None:
-            # Settings(api_key=…) sets the field: the default is not used.
-            for keyword in constructor.keywords:
-                if keyword.arg == node.attr:
-                    return [keyword.value]
-        values = self._class_attrs.get(owner, {}).get(node.attr, [])
-        return [field_default(v) for v in values] or [None]
-
-    def bound_values(self, expr: ast.expr) -> Values | None:
-        """Values behind a name or attribute; None when `expr` is neither."""
-        if isinstance(expr, ast.Name):
-            return self.assigned(expr)
-        if isinstance(expr, ast.Attribute):
-            return self.attr_values(expr)
-        return None
-
 
 def literal_count(segment: str) -> int:
     """How many string literals the source of one ast string constant holds."""
@@ -455,33 +342,8 @@ def literal_count(segment: str) -> int:
         return 1
 
 
-def keyword_value(call: ast.Call, name: str) -> ast.expr | None:
-    for keyword in call.keywords:
-        if keyword.arg == name:
-            return keyword.value
-    return None
-
-
 def positional(call: ast.Call) -> list[ast.expr]:
     return [a for a in call.args if not isinstance(a, ast.Starred)]
-
-
-def field_default(value: ast.expr) -> ast.expr | None:
-    """A class attribute's value, or the default of `field(default=…)` /
-    `Field(…)` (dataclasses, pydantic); None for a default factory."""
-    if not isinstance(value, ast.Call):
-        return value
-    func = value.func
-    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-    if name not in FIELD_FACTORIES:
-        return value
-    default = keyword_value(value, "default")
-    if default is not None:
-        return default
-    given = positional(value)
-    if name == "Field" and given:
-        return given[0]
-    return None
 
 
 def getenv_parts(call: ast.Call) -> tuple[ast.expr | None, ast.expr | None]:

@@ -44,7 +44,6 @@ SETTERS = frozenset({"setdefault", "putenv"})  # os.environ.setdefault, os.puten
 OS_FUNCTIONS = frozenset({"getenv", "putenv"})  # on `os` (or a name for it), not on environ
 # The SDK's arguments the analyzer reads (besides positional and **).
 SDK_KEYWORDS = frozenset({"api_key", "default_headers"})
-FOLDED_CALLS = frozenset({"join", "format", "substitute", "safe_substitute", "dict"})
 JOINING_METHODS = frozenset({"join", "format", "substitute", "safe_substitute"})
 # Calls that make a string no literal of the module holds (strops.py).
 TRANSFORMS = frozenset(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +105,26 @@ def _find_source(tokens: list[tuple[int, bool, str | None]], start: int, parts: 
     return None
 
 
+def _placed_cells(
+    cells: list[Any], tokens: list[tuple[int, bool, str | None]]
+) -> Iterator[tuple[dict[str, Any], list[str], int]]:
+    """Each cell with source lines, its lines, and the index of the first of
+    their string tokens in the file, in file order. A cell that cannot be
+    placed in the file is left out (the key patterns still scan it)."""
+    cursor = 0
+    for cell in cells:
+        if not isinstance(cell, dict):
+            continue
+        parts = _source_lines(cell)
+        if not parts:
+            continue
+        found = _find_source(tokens, cursor, parts)
+        if found is None:
+            continue
+        cursor = found + len(parts)
+        yield cell, parts, found
+
+
 def _split_rows(part: str) -> list[str]:
     """Lines as Python's tokenizer (and libcst) count them; no form feeds."""
     rows = _NEWLINE_RE.split(part)
@@ -142,18 +163,8 @@ def extract(data: bytes) -> NotebookCode | None:
     lines: list[int] = []
     offsets: list[int] = []
     cells: list[tuple[int, int]] = []
-    cursor = 0
     line_cursor = (0, 1)  # (offset, line) of the last counted position
-    for cell in notebook["cells"]:
-        if not isinstance(cell, dict):
-            continue
-        parts = _source_lines(cell)
-        if not parts:
-            continue
-        found = _find_source(tokens, cursor, parts)
-        if found is None:
-            continue  # cannot place it in the file: leave the cell to the key patterns
-        cursor = found + len(parts)
+    for cell, parts, found in _placed_cells(notebook["cells"], tokens):
         if cell.get("cell_type") != "code":
             continue
         cell_rows: list[str] = []
@@ -211,17 +222,7 @@ def cell_texts(data: bytes) -> list[CellText]:
     language = _language(notebook)
     tokens = _string_tokens(data)
     out: list[CellText] = []
-    cursor = 0
-    for cell in notebook["cells"]:
-        if not isinstance(cell, dict):
-            continue
-        parts = _source_lines(cell)
-        if not parts:
-            continue
-        found = _find_source(tokens, cursor, parts)
-        if found is None:
-            continue
-        cursor = found + len(parts)
+    for cell, parts, found in _placed_cells(notebook["cells"], tokens):
         cell_type = cell.get("cell_type")
         for j, part in enumerate(parts):
             start = tokens[found + j][0]
