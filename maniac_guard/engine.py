@@ -7,9 +7,10 @@ process to avoid start-up cost.
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from maniac_guard.config import find_config
@@ -371,21 +372,31 @@ def scan_paths(
     )
     # The native prefilter pays on trees, not on a hook's handful of files
     # (hyperscan's import costs ~3 ms): it is built once the walk has found
-    # that many files, while the walk goes on. The detector cache reads its
-    # files only when a file first needs it.
+    # that many files, while the walk goes on. Then the helpers are forked
+    # and scan chunks as the walk makes them (_scan_streamed). The detector
+    # cache reads its files only when a file first needs it.
     files: list[str] = []
+    batches = iter_path_batches(paths, use_gitignore=use_gitignore, excluder=excluder, report=walk)
     pending: PendingPrefilter | None = None
-    for batch in iter_path_batches(paths, use_gitignore=use_gitignore, excluder=excluder, report=walk):
+    for batch in batches:
         files.extend(batch)
-        if pending is None and len(files) >= PARALLEL_MIN_FILES:
+        if len(files) >= PARALLEL_MIN_FILES:
             pending = PendingPrefilter(load_detectors(enabled))
+            break
     tree = pending is not None
     cache = DetectorCache.open()
-    prefilter = pending.result() if pending is not None else None
     workers = worker_count(jobs)
-    if workers > 1 and tree:
-        result = _scan_parallel(files, scope, workers, cache and cache.load(), prefilter)
+    if workers > 1 and pending is not None:
+        for batch in batches:  # walk on while hyperscan compiles (no fork while its thread runs)
+            files.extend(batch)
+            if pending.ready():
+                break
+        prefilter = pending.result()
+        result = _scan_streamed(_chunks(files, batches, workers), scope, workers, cache and cache.load(), prefilter)
     else:
+        for batch in batches:
+            files.extend(batch)
+        prefilter = pending.result() if pending is not None else None
         result = _scan_files(files, scope, cache, prefilter)
     if cache is not None:
         cache.save(result.learnt.clean, result.learnt.found)
@@ -405,19 +416,46 @@ def scan_paths(
     return result
 
 
-def _scan_parallel(
-    paths: list[str], scope: ScanScope, workers: int, cache: DetectorCache | None, prefilter: Prefilter | None
+def _chunks(walked: list[str], batches: Iterator[list[str]], workers: int) -> Iterator[list[str]]:
+    """The files walked so far, then those the walk goes on to find, in
+    chunks of at most CHUNK_SIZE paths (and a socket message's bytes)."""
+    from maniac_guard.forkshare import CHUNK_BYTES
+
+    # Smaller chunks while few files are known, so a small tree still spreads.
+    size = max(8, min(CHUNK_SIZE, len(walked) // (workers * 4)))
+    chunk: list[str] = []
+    length = 0
+    for batch in itertools.chain((walked,), batches):
+        for path in batch:
+            size_of_path = len(path.encode("utf-8", "surrogateescape")) + 1
+            if chunk and length + size_of_path > CHUNK_BYTES:
+                yield chunk
+                chunk, length = [], 0
+            chunk.append(path)
+            length += size_of_path
+            if len(chunk) >= size:
+                yield chunk
+                chunk, length = [], 0
+                size = CHUNK_SIZE
+    if chunk:
+        yield chunk
+
+
+def _scan_streamed(
+    chunks: Iterable[list[str]],
+    scope: ScanScope,
+    workers: int,
+    cache: DetectorCache | None,
+    prefilter: Prefilter | None,
 ) -> _Scanned:
     """Chunks of files shared between this process and workers - 1 forked
-    helpers, which inherit the loaded detectors, the cache and the prefilter."""
-    from maniac_guard.forkshare import run_shared
+    helpers, which inherit the loaded detectors, the cache and the prefilter
+    and take each chunk as the walk makes it."""
+    from maniac_guard.forkshare import run_streamed
 
     load_detectors(scope.enabled)
-    # At least 4 chunks per process, so one slow chunk does not decide the end.
-    size = max(1, min(CHUNK_SIZE, len(paths) // (workers * 4)))
-    chunks = [paths[start : start + size] for start in range(0, len(paths), size)]
     result = _Scanned()
-    for part in run_shared(chunks, lambda chunk: _scan_files(chunk, scope, cache, prefilter), workers - 1):
+    for part in run_streamed(chunks, lambda chunk: _scan_files(chunk, scope, cache, prefilter), workers - 1):
         result.merge(part)  # in walk order, so messages keep path order
     return result
 

@@ -103,6 +103,9 @@ class PendingPrefilter:
         except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
             self._error = exc
 
+    def ready(self) -> bool:
+        return not self._thread.is_alive()
+
     def result(self) -> Prefilter | None:
         self._thread.join()
         if self._error is not None:
