@@ -7,10 +7,9 @@ process to avoid start-up cost.
 
 from __future__ import annotations
 
-import itertools
 import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from maniac_guard.config import find_config
@@ -392,7 +391,10 @@ def scan_paths(
             if pending.ready():
                 break
         prefilter = pending.result()
-        result = _scan_streamed(_chunks(files, batches, workers), scope, workers, cache and cache.load(), prefilter)
+        from maniac_guard.forkshare import path_chunks
+
+        chunks = path_chunks(files, batches, max(8, min(CHUNK_SIZE, len(files) // (workers * 4))), CHUNK_SIZE)
+        result = _scan_streamed(chunks, scope, workers, cache and cache.load(), prefilter)
     else:
         for batch in batches:
             files.extend(batch)
@@ -414,31 +416,6 @@ def scan_paths(
     result.findings.sort(key=sort_key)
     result.elapsed = time.perf_counter() - started
     return result
-
-
-def _chunks(walked: list[str], batches: Iterator[list[str]], workers: int) -> Iterator[list[str]]:
-    """The files walked so far, then those the walk goes on to find, in
-    chunks of at most CHUNK_SIZE paths (and a socket message's bytes)."""
-    from maniac_guard.forkshare import CHUNK_BYTES
-
-    # Smaller chunks while few files are known, so a small tree still spreads.
-    size = max(8, min(CHUNK_SIZE, len(walked) // (workers * 4)))
-    chunk: list[str] = []
-    length = 0
-    for batch in itertools.chain((walked,), batches):
-        for path in batch:
-            size_of_path = len(path.encode("utf-8", "surrogateescape")) + 1
-            if chunk and length + size_of_path > CHUNK_BYTES:
-                yield chunk
-                chunk, length = [], 0
-            chunk.append(path)
-            length += size_of_path
-            if len(chunk) >= size:
-                yield chunk
-                chunk, length = [], 0
-                size = CHUNK_SIZE
-    if chunk:
-        yield chunk
 
 
 def _scan_streamed(

@@ -18,6 +18,7 @@ notice their new parent between chunks.
 
 from __future__ import annotations
 
+import itertools
 import os
 import pickle
 import select
@@ -25,7 +26,7 @@ import signal
 import struct
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from maniac_guard.debuglog import debug
@@ -94,6 +95,28 @@ def run_shared(chunks: Sequence[Chunk], work: Callable[[Chunk], Result], helpers
             os.close(read_end)
         os.close(tasks_read)
     return [done[index] if index in done else work(chunks[index]) for index in range(len(chunks))]
+
+
+def path_chunks(walked: list[str], batches: Iterable[list[str]], first: int, size: int) -> Iterator[list[str]]:
+    """The paths walked so far, then those the walk goes on to find, in
+    chunks of `first` paths (smaller while few files are known, so a small
+    tree still spreads), then of `size`, each within one socket message."""
+    chunk: list[str] = []
+    length = 0
+    limit = first
+    for batch in itertools.chain((walked,), batches):
+        for path in batch:
+            path_bytes = len(path.encode("utf-8", "surrogateescape")) + 1
+            if chunk and length + path_bytes > CHUNK_BYTES:
+                yield chunk
+                chunk, length = [], 0
+            chunk.append(path)
+            length += path_bytes
+            if len(chunk) >= limit:
+                yield chunk
+                chunk, length, limit = [], 0, size
+    if chunk:
+        yield chunk
 
 
 def run_streamed(chunks: Iterable[list[str]], work: Callable[[list[str]], Result], helpers: int) -> list[Result]:
