@@ -528,6 +528,12 @@ def bench_tree(corpus: Path, info: dict[str, Any], args: argparse.Namespace, wor
     # Warm (the cache the run before left), and ripgrep, taking turns.
     warm_env = {"MANIAC_GUARD_CACHE_DIR": str(work / "cache-warm")}
     commands = {"maniac-guard": Command(cmd, report, warm_env)}
+    # The same without the Python value-flow rules (MG2xx): what the rest of
+    # the scan costs, when one file's analysis dominates the run.
+    no_flow_report = work / "maniac-guard-no-mg2.json"
+    commands["no-mg2"] = Command(
+        [*cmd, "--ignore", "MG2"], no_flow_report, {"MANIAC_GUARD_CACHE_DIR": str(work / "cache-warm-no-mg2")}
+    )
     if rg:
         commands["rg"] = Command(rg_cmd, output)
     if args.jobs_sweep:
@@ -542,6 +548,14 @@ def bench_tree(corpus: Path, info: dict[str, Any], args: argparse.Namespace, wor
         "other_findings": other,
     }
     print(f"  maniac-guard   warm min {timing.min:.3f}s  recall {recall['found']}/{recall['planted']}", file=sys.stderr)
+    timing = timings["no-mg2"]
+    recall, other = maniac_guard_hits(no_flow_report, planted)
+    result["maniac_guard_warm_no_mg2"] = {
+        "command": " ".join(["maniac-guard", *cmd[1:]]) + " --ignore MG2  (warm cache)",
+        **timing.public(),
+        **recall,
+        "other_findings": other,
+    }
     if args.jobs_sweep:
         result["maniac_guard_jobs"] = {str(jobs): timings[f"jobs-{jobs}"].public() for jobs in (1, 2)}
     if rg:
@@ -588,6 +602,8 @@ def bench_tree(corpus: Path, info: dict[str, Any], args: argparse.Namespace, wor
         rgw = result["ripgrep_warm_turns"]
         result["ratio_maniac_guard_over_ripgrep"] = round(mgt["min_s"] / rgw["min_s"], 2)
         result["ratio_maniac_guard_over_ripgrep_median"] = round(mgt["median_s"] / rgw["median_s"], 2)
+        no_flow = result["maniac_guard_warm_no_mg2"]
+        result["ratio_warm_no_mg2_over_ripgrep_median"] = round(no_flow["median_s"] / rgw["median_s"], 2)
         result["ratio_maniac_guard_cold_over_ripgrep"] = round(cold["min_s"] / result["ripgrep"]["min_s"], 2)
         result["ratio_cold_over_ripgrep_median"] = round(cold["median_s"] / result["ripgrep"]["median_s"], 2)
         result["ratio_cold_over_ripgrep_a_median"] = round(cold["median_s"] / result["ripgrep_a"]["median_s"], 2)
@@ -958,6 +974,18 @@ def table(results: dict[str, Any]) -> str:
                 f"{mg['found']}/{mg['planted']}",
             )
         )
+        mg = tree.get("maniac_guard_warm_no_mg2")
+        if mg:
+            rows.append(
+                (
+                    "",
+                    "... warm, --ignore MG2 (no value-flow rules)",
+                    secs(mg["min_s"]),
+                    secs(mg["median_s"]),
+                    f"{tree.get('ratio_warm_no_mg2_over_ripgrep_median', '-')}x rg",
+                    f"{mg['found']}/{mg['planted']}",
+                )
+            )
         for key, label in (
             ("ripgrep", "rg (key regex; skips binary files)"),
             ("ripgrep_a", "rg -a (binary files as text)"),
