@@ -1,3 +1,3 @@
-from maniac_guard.cli import main
+from maniac_guard.entry import main
 
 main()

@@ -160,7 +160,29 @@ def tracker(detectors: Sequence[Detector], max_size: int) -> WholeFileTracker:
         source = to_source(path, data)[0]  # UTF-16 decoded, as a scan reads it; None: binary
         return source is not None and any(d.wants(source) for d in detectors if path.lower().endswith(d.suffixes))
 
-    return WholeFileTracker([x for d in detectors for x in d.suffixes], wants, max_size)
+    return WholeFileTracker([x for d in detectors for x in d.suffixes], wants, max_size, _quiet_suffixes(detectors))
+
+
+def _quiet_suffixes(detectors: Sequence[Detector]) -> Callable[[bytes], Sequence[str]] | None:
+    """For the tracker: a commit's text without any hint of the detectors
+    that have hints (and without NUL bytes, so no file of it is read as
+    UTF-16) leaves their files unwanted: `python_code.wants` is true only
+    where its hints match (its gate is its hints), and a file's text is part
+    of the commit's. Detectors without hints (key permissions) are asked per
+    file as before."""
+    from maniac_guard.prefilter import any_match
+
+    hinted = [d for d in detectors if d.hints is not None]
+    asked = {x.lower() for d in detectors if d.hints is None for x in d.suffixes}
+    suffixes = tuple(x for d in hinted for x in d.suffixes if x.lower() not in asked)
+    matches = any_match([hint for d in hinted for hint in d.hints or ()]) if suffixes else None
+    if matches is None:  # no hyperscan: one `re` alternation per commit would cost more than it saves
+        return None
+
+    def quiet(block: bytes) -> Sequence[str]:
+        return () if b"\0" in block or matches(block) else suffixes
+
+    return quiet
 
 
 def added_by_commits(

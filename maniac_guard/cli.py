@@ -1,25 +1,21 @@
 """The command line, and only that: click options wired to one function of
 `maniac_guard.commands` each, whose return value is the exit code (0 clean,
 1 findings, 2 usage, config or input error, 3 internal error; see errors.py).
-`_Commands.invoke` is the one error boundary."""
+`_Commands.invoke` is the one error boundary (commands/boundary.py). The
+console script starts in entry.py, which runs a hook's plain `scan -- FILE…`
+without importing click."""
 
 from __future__ import annotations
 
-import os
+import functools
 import sys
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
 from maniac_guard import __version__
-from maniac_guard.errors import (
-    EXIT_BROKEN_PIPE,
-    EXIT_INTERNAL,
-    EXIT_INTERRUPTED,
-    EXIT_USAGE,
-    ConfigError,
-    UsageError,
-)
+from maniac_guard.commands.boundary import fail, guarded
+from maniac_guard.errors import ConfigError
 from maniac_guard.findings import Severity
 
 SEVERITIES = [s.label for s in Severity]
@@ -46,14 +42,6 @@ COLOR_OPTION = click.option(
 QUIET_OPTION = click.option("-q", "--quiet", is_flag=True, help="Only findings and errors.")
 
 
-def fail(message: str) -> NoReturn:
-    from maniac_guard.findings import mask_real_keys
-
-    one_line = mask_real_keys("; ".join(part.strip() for part in message.splitlines() if part.strip()))
-    click.echo(f"maniac-guard: error: {one_line}", err=True)
-    sys.exit(EXIT_USAGE)
-
-
 def check_api_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """Refuse a non-HTTPS (or non-loopback HTTP) base before anything is scanned."""
     if value is None:
@@ -64,21 +52,6 @@ def check_api_url(ctx: click.Context, param: click.Parameter, value: str | None)
         return check_base_url(value)
     except ConfigError as exc:
         raise click.BadParameter(str(exc).removeprefix("--api-url: ")) from None
-
-
-def _internal_error(exc: Exception) -> NoReturn:
-    """One line and exit 3; the traceback only with -v (it may quote our code, never a key)."""
-    import logging
-
-    from maniac_guard.findings import mask_keys_in_text
-
-    if logging.getLogger("maniac_guard").isEnabledFor(logging.DEBUG):
-        import traceback
-
-        click.echo(mask_keys_in_text("".join(traceback.format_exception(exc))), err=True, nl=False)
-    reason = mask_keys_in_text(f"{type(exc).__name__}: {exc}".splitlines()[0])
-    click.echo(f"maniac-guard: internal error: {reason} (rerun with -v for the traceback)", err=True)
-    sys.exit(EXIT_INTERNAL)
 
 
 # The hooks' entry in .pre-commit-hooks.yaml carries this flag and their
@@ -115,37 +88,8 @@ class _Commands(click.Group):
             formatter.write_dl([(name, " ".join(text.split())) for name, text in shown])
 
     def invoke(self, ctx: click.Context) -> Any:
-        from maniac_guard.interrupts import EXIT_TERMINATED, Terminated, raise_on_sigterm
-
-        raise_on_sigterm()
-        try:
-            return super().invoke(ctx)
-        except UsageError as exc:
-            fail(str(exc))
-        except KeyboardInterrupt:
-            # click turns Ctrl-C into "Aborted!" and exit 1, which a CI gate
-            # would read as "findings"; an interrupted scan found nothing for
-            # certain. os._exit: a normal exit would first wait for
-            # verification threads stuck in HTTP requests (up to the timeout).
-            # Writes in progress have already cleaned up as the interrupt
-            # passed through them.
-            click.echo("\nmaniac-guard: interrupted", err=True)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(EXIT_INTERRUPTED)
-        except Terminated:
-            click.echo("maniac-guard: terminated", err=True)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(EXIT_TERMINATED)
-        except BrokenPipeError:
-            # The reader left (`maniac-guard rules | head`): nothing to say, and
-            # nobody to say it to. 128 + SIGPIPE, as a shell reports it.
-            os._exit(EXIT_BROKEN_PIPE)
-        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
-            raise
-        except Exception as exc:  # noqa: BLE001 - the boundary: a bug is exit 3, never 0 or 1
-            _internal_error(exc)
+        click_exits = (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort)
+        return guarded(functools.partial(super().invoke, ctx), passthrough=click_exits)
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})

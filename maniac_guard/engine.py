@@ -377,21 +377,34 @@ def scan_paths(
     )
     # The native prefilter pays on trees, not on a hook's handful of files
     # (hyperscan's import costs ~3 ms): it is built once the walk has found
-    # that many files, while the walk goes on. The detector cache reads its
-    # files only when a file first needs it.
+    # that many files, while the walk goes on. Then the helpers are forked
+    # and scan chunks as the walk makes them (_scan_streamed). The detector
+    # cache reads its files only when a file first needs it.
     files: list[str] = []
+    batches = iter_path_batches(paths, use_gitignore=use_gitignore, excluder=excluder, report=walk)
     pending: PendingPrefilter | None = None
-    for batch in iter_path_batches(paths, use_gitignore=use_gitignore, excluder=excluder, report=walk):
+    for batch in batches:
         files.extend(batch)
-        if pending is None and len(files) >= PARALLEL_MIN_FILES:
+        if len(files) >= PARALLEL_MIN_FILES:
             pending = PendingPrefilter(load_detectors(enabled))
+            break
     tree = pending is not None
     cache = DetectorCache.open()
-    prefilter = pending.result() if pending is not None else None
     workers = worker_count(jobs)
-    if workers > 1 and tree:
-        result = _scan_parallel(files, scope, workers, cache and cache.load(), prefilter)
+    if workers > 1 and pending is not None:
+        for batch in batches:  # walk on while hyperscan compiles (no fork while its thread runs)
+            files.extend(batch)
+            if pending.ready():
+                break
+        prefilter = pending.result()
+        from maniac_guard.forkshare import path_chunks
+
+        chunks = path_chunks(files, batches, max(8, min(CHUNK_SIZE, len(files) // (workers * 4))), CHUNK_SIZE)
+        result = _scan_streamed(chunks, scope, workers, cache and cache.load(), prefilter)
     else:
+        for batch in batches:
+            files.extend(batch)
+        prefilter = pending.result() if pending is not None else None
         result = _scan_files(files, scope, cache, prefilter)
     if cache is not None:
         cache.save(result.learnt.clean, result.learnt.found)
@@ -411,19 +424,21 @@ def scan_paths(
     return result
 
 
-def _scan_parallel(
-    paths: list[str], scope: ScanScope, workers: int, cache: DetectorCache | None, prefilter: Prefilter | None
+def _scan_streamed(
+    chunks: Iterable[list[str]],
+    scope: ScanScope,
+    workers: int,
+    cache: DetectorCache | None,
+    prefilter: Prefilter | None,
 ) -> _Scanned:
     """Chunks of files shared between this process and workers - 1 forked
-    helpers, which inherit the loaded detectors, the cache and the prefilter."""
-    from maniac_guard.forkshare import run_shared
+    helpers, which inherit the loaded detectors, the cache and the prefilter
+    and take each chunk as the walk makes it."""
+    from maniac_guard.forkshare import run_streamed
 
     load_detectors(scope.enabled)
-    # At least 4 chunks per process, so one slow chunk does not decide the end.
-    size = max(1, min(CHUNK_SIZE, len(paths) // (workers * 4)))
-    chunks = [paths[start : start + size] for start in range(0, len(paths), size)]
     result = _Scanned()
-    for part in run_shared(chunks, lambda chunk: _scan_files(chunk, scope, cache, prefilter), workers - 1):
+    for part in run_streamed(chunks, lambda chunk: _scan_files(chunk, scope, cache, prefilter), workers - 1):
         result.merge(part)  # in walk order, so messages keep path order
     return result
 

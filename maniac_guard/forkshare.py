@@ -18,6 +18,7 @@ notice their new parent between chunks.
 
 from __future__ import annotations
 
+import itertools
 import os
 import pickle
 import select
@@ -25,10 +26,13 @@ import signal
 import struct
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 from maniac_guard.debuglog import debug
+
+if TYPE_CHECKING:
+    import socket
 
 Chunk = TypeVar("Chunk")
 Result = TypeVar("Result")
@@ -40,6 +44,9 @@ _INDEX = struct.Struct("<I")  # 4 bytes: one atomic pipe read or write
 # just that once a user holds too many; macOS starts at 16 KiB). A longer
 # list runs in rounds.
 MAX_CHUNKS = 4096 // _INDEX.size
+# A streamed chunk's paths, in one socket message (the engine keeps it below).
+_MAX_MESSAGE = 1 << 17
+CHUNK_BYTES = _MAX_MESSAGE - _INDEX.size
 
 # A helper stopped (SIGSTOP, SIGTSTP) this long while this process runs is
 # killed and its chunks redone here; a job stopped and resumed as a whole
@@ -90,8 +97,104 @@ def run_shared(chunks: Sequence[Chunk], work: Callable[[Chunk], Result], helpers
     return [done[index] if index in done else work(chunks[index]) for index in range(len(chunks))]
 
 
+def path_chunks(walked: list[str], batches: Iterable[list[str]], first: int, size: int) -> Iterator[list[str]]:
+    """The paths walked so far, then those the walk goes on to find, in
+    chunks of `first` paths (smaller while few files are known, so a small
+    tree still spreads), then of `size`, each within one socket message."""
+    chunk: list[str] = []
+    length = 0
+    limit = first
+    for batch in itertools.chain((walked,), batches):
+        for path in batch:
+            path_bytes = len(path.encode("utf-8", "surrogateescape")) + 1
+            if chunk and length + path_bytes > CHUNK_BYTES:
+                yield chunk
+                chunk, length = [], 0
+            chunk.append(path)
+            length += path_bytes
+            if len(chunk) >= limit:
+                yield chunk
+                chunk, length, limit = [], 0, size
+    if chunk:
+        yield chunk
+
+
+def run_streamed(chunks: Iterable[list[str]], work: Callable[[list[str]], Result], helpers: int) -> list[Result]:
+    """`run_shared` for chunks of paths still being made (a walk in
+    progress): the helpers are forked first and take each chunk from a
+    socket as soon as it is made, so no core waits for the whole listing.
+    While the helpers are busy (the socket is full) this process scans the
+    chunk it made itself; once the chunks end, it takes from the socket too."""
+    import socket
+
+    if helpers < 1 or not hasattr(os, "fork") or not hasattr(socket, "SOCK_SEQPACKET"):
+        return [work(chunk) for chunk in chunks]
+    # SEQPACKET keeps each chunk one message, whichever process reads it.
+    give, take = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    made: list[list[str]] = []
+    done: dict[int, Result] = {}
+    pipes: dict[int, int] = {}
+    try:
+        for _ in range(helpers):
+            forked = _fork(lambda parent: _take_streamed(take, work, parent), give.close)
+            if forked is None:
+                break
+            pipes[forked[1]] = forked[0]
+        give.setblocking(False)
+        for chunk in chunks:
+            index = len(made)
+            made.append(chunk)
+            message = _INDEX.pack(index) + "\0".join(chunk).encode("utf-8", "surrogateescape")
+            try:
+                if not pipes:
+                    raise BlockingIOError
+                give.send(message)
+            except (BlockingIOError, OSError):  # helpers busy (or gone): this process scans it
+                done[index] = work(chunk)
+        give.close()  # the helpers read what is queued, then the end
+        started = time.monotonic()
+        mine = _take_streamed(take, work)
+        average = (time.monotonic() - started) / max(1, len(mine))
+        done.update(mine)
+        for payload in _collect(pipes, max(STALL_SECONDS, 10 * average)):
+            try:
+                done.update(pickle.loads(payload))
+            except Exception:  # noqa: BLE001 - a helper that died mid-way: its chunks are redone below
+                pass
+    finally:
+        for read_end, pid in pipes.items():
+            _kill(pid)
+            os.close(read_end)
+        give.close()
+        take.close()
+    return [done[index] if index in done else work(made[index]) for index in range(len(made))]
+
+
+def _take_streamed(
+    take: socket.socket, work: Callable[[list[str]], Result], parent: int | None = None
+) -> list[tuple[int, Result]]:
+    """Chunks from the socket until its sending end is closed and it is empty."""
+    results: list[tuple[int, Result]] = []
+    while True:
+        if parent is not None and os.getppid() != parent:
+            os._exit(1)
+        message = take.recv(_MAX_MESSAGE)
+        if len(message) < _INDEX.size:
+            return results
+        (index,) = _INDEX.unpack_from(message)
+        results.append((index, work(message[_INDEX.size :].decode("utf-8", "surrogateescape").split("\0"))))
+
+
 def _fork_helper(tasks: int, chunks: Sequence[Chunk], work: Callable[[Chunk], Result]) -> tuple[int, int] | None:
     """(pid, read end of its result pipe), or None when fork fails."""
+    return _fork(lambda parent: _take(tasks, chunks, work, parent))
+
+
+def _fork(
+    take: Callable[[int], list[tuple[int, Result]]], close: Callable[[], None] = lambda: None
+) -> tuple[int, int] | None:
+    """A helper that runs `take(parent pid)` and sends back what it returns;
+    `close` runs in the helper first (ends of sockets it must not hold)."""
     result_read, result_write = os.pipe()
     parent = os.getpid()
     # Signals wait until the child has its own handlers: this process's
@@ -106,7 +209,8 @@ def _fork_helper(tasks: int, chunks: Sequence[Chunk], work: Callable[[Chunk], Re
         return None
     if pid == 0:  # the helper
         os.close(result_read)
-        _helper(tasks, result_write, chunks, work, parent, blocked)
+        close()
+        _helper(take, result_write, parent, blocked)
     signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     os.close(result_write)
     return pid, result_read
@@ -196,16 +300,14 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _helper(
-    tasks: int, out: int, chunks: Sequence[Chunk], work: Callable[[Chunk], Result], parent: int, blocked: Iterable[int]
-) -> None:
+def _helper(take: Callable[[int], list[tuple[int, Result]]], out: int, parent: int, blocked: Iterable[int]) -> None:
     status = 1
     try:
         for signum in _SIGNALS:
             signal.signal(signum, signal.SIG_DFL)  # die at once, no traceback
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         _die_with_parent(parent)
-        payload = pickle.dumps(_take(tasks, chunks, work, parent), protocol=pickle.HIGHEST_PROTOCOL)
+        payload = pickle.dumps(take(parent), protocol=pickle.HIGHEST_PROTOCOL)
         with os.fdopen(out, "wb") as stream:
             stream.write(payload)
         status = 0

@@ -230,6 +230,7 @@ def _all_sources(
     whole: WholeFileTracker | None = None,
 ) -> Iterator[SourceFile]:
     """File diffs, then commit messages, then (whole-repository scans) tags."""
+    from maniac_guard.prefilter import any_match
     from maniac_guard.sources.gitblobs import BlobReader
 
     yield from history_sources(
@@ -241,6 +242,7 @@ def _all_sources(
         progress=progress,
         hints=fragment_hints(),
         whole=whole,
+        one_pass=any_match,
     )
     for message in commit_messages(root, revs, spec.max_commits, max_size):
         state.order.setdefault(message.commit or "", len(state.order))  # commits that only touched big files

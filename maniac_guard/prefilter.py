@@ -14,7 +14,7 @@ does its own `re` searches, with the same results, only slower.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from maniac_guard.debuglog import debug
@@ -103,6 +103,9 @@ class PendingPrefilter:
         except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
             self._error = exc
 
+    def ready(self) -> bool:
+        return not self._thread.is_alive()
+
     def result(self) -> Prefilter | None:
         self._thread.join()
         if self._error is not None:
@@ -110,7 +113,33 @@ class PendingPrefilter:
         return self._built
 
 
-def _load_or_compile(hyperscan: Any, patterns: list[bytes]) -> Any:
+def any_match(patterns: Sequence[bytes]) -> Callable[[bytes], bool] | None:
+    """A test of whether bytes hold any of `patterns`, in one native pass
+    that stops at the first match; None where hyperscan is missing or cannot
+    express them (the caller then searches with `re`)."""
+    try:
+        import hyperscan
+    except ImportError:
+        return None
+    database = _load_or_compile(hyperscan, [b"|".join(b"(?:" + p + b")" for p in patterns)], family="anymatch-")
+    if database is None:
+        return None
+    scratch = hyperscan.Scratch(database)
+
+    def stop(*_: object) -> bool:
+        return True  # the first match answers the question
+
+    def matches(data: bytes) -> bool:
+        try:
+            database.scan(data, match_event_handler=stop, scratch=scratch)
+        except (hyperscan.ScanTerminated, hyperscan.error):  # a match, or an error: never lose a finding
+            return True
+        return False
+
+    return matches
+
+
+def _load_or_compile(hyperscan: Any, patterns: list[bytes], family: str = "prefilter-") -> Any:
     """The compiled hints: from the cache folder when this hyperscan compiled
     these hints before (loading takes microseconds, compiling ~7 ms)."""
     import hashlib
@@ -119,7 +148,8 @@ def _load_or_compile(hyperscan: Any, patterns: list[bytes]) -> Any:
 
     name = hashlib.blake2b(b"\0".join([hyperscan.__version__.encode(), *patterns]), digest_size=16).hexdigest()
     folder = cache_dir()
-    path = None if folder is None else folder / f"prefilter-{name}.hsdb"
+    # One file per family: storing one deletes the family's others (old versions).
+    path = None if folder is None else folder / f"{family}{name}.hsdb"
     if path is not None and (stored := read_cached(path)):
         try:
             loaded = hyperscan.loadb(stored, hyperscan.HS_MODE_BLOCK)
@@ -141,5 +171,5 @@ def _load_or_compile(hyperscan: Any, patterns: list[bytes]) -> Any:
         debug(__name__, "hyperscan cannot compile the detector hints (%s); using re", exc)
         return None
     if path is not None:
-        store_cached(path, hyperscan.dumpb(database), "prefilter-")
+        store_cached(path, hyperscan.dumpb(database), family)
     return database

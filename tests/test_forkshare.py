@@ -193,3 +193,37 @@ def test_the_cap_follows_the_cpu_affinity(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1, proc.stderr
     assert "maniac-guard: -j 8: only 1 core available, using 1" in proc.stderr.splitlines()
+
+
+# Chunks of paths still being made by a walk (run_streamed, issue 26).
+
+
+def _walk_slowly(count: int) -> Iterator[list[str]]:
+    for n in range(count):
+        time.sleep(0.001)  # a walk in progress: the helpers start before it ends
+        yield [f"/tree/dir{n}/file-{n}.py", f"/tree/dir{n}/caf\udce9-{n}.txt"]  # an undecodable name too
+
+
+def _paths_and_pid(chunk: list[str]) -> tuple[list[str], int]:
+    time.sleep(0.002)
+    return chunk, os.getpid()
+
+
+def test_streamed_chunks_come_back_whole_and_in_order_from_several_processes() -> None:
+    results = forkshare.run_streamed(_walk_slowly(100), _paths_and_pid, helpers=1)
+    assert [chunk for chunk, _ in results] == list(_walk_slowly(100))
+    assert len({pid for _, pid in results}) > 1  # the helper scanned while the walk went on
+
+
+def test_streamed_chunks_a_helper_dropped_are_redone_here() -> None:
+    def crash_in_helpers(chunk: list[str]) -> list[str]:
+        if os.getpid() != PARENT:
+            os._exit(9)
+        return chunk
+
+    assert forkshare.run_streamed(_walk_slowly(30), crash_in_helpers, helpers=2) == list(_walk_slowly(30))
+
+
+def test_streamed_without_helpers_runs_everything_here() -> None:
+    results = forkshare.run_streamed(_walk_slowly(5), _paths_and_pid, helpers=0)
+    assert results == [(chunk, PARENT) for chunk in _walk_slowly(5)]

@@ -33,7 +33,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("engine", ("engine", "inline", "prefilter", "forkshare", "detectorcache")),
     ("stages", ("ignorefile", "baseline", "verify", "fix", "history", "changes", "staged", "ci", "ci_git", "ci_trust")),
     ("reports", ("report",)),
-    ("commands", ("commands", "cli", "__main__", "lsp")),
+    ("commands", ("commands", "cli", "entry", "__main__", "lsp")),
 )
 
 

@@ -24,7 +24,7 @@ def test_wheel_ships_every_rule(tmp_path: Path) -> None:
     expected = {p.name for p in (ROOT / "rules").iterdir() if p.is_file()}
     assert expected and shipped == expected
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "maniac-guard = maniac_guard.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "maniac-guard = maniac_guard.entry:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
 def _built_wheel(tmp_path: Path) -> Path:

@@ -142,3 +142,17 @@ def test_a_prefilter_that_fails_asks_every_detector() -> None:
     assert broken.woken(data) == set(range(len(DETECTORS)))
     plain = scan_source(SourceFile(".env", data), DETECTORS)
     assert plain and scan_source(SourceFile(".env", data), DETECTORS, prefilter=broken) == plain
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=4), st.text(max_size=60))
+def test_the_one_pass_history_filter_agrees_with_re(pieces: list[str], noise: str) -> None:
+    # scan --history skips commits none of these patterns match (issue 26).
+    from maniac_guard.history import fragment_hints
+    from maniac_guard.prefilter import any_match
+
+    patterns = [rb"\nrename from ", rb"\nBinary files ", *(fragment_hints() or [])]
+    matches = any_match(patterns)
+    assert matches is not None
+    block = (noise + "\n".join(pieces)).encode("utf-8", "surrogateescape")
+    assert matches(block) == any(re.search(p, block) for p in patterns)

@@ -113,10 +113,20 @@ def _triggered(data: bytes, branches: tuple[re.Pattern[bytes], ...]) -> list[tup
     return sorted((match.start(), match.end()) for branch in branches for match in branch.finditer(data))
 
 
+@lru_cache(maxsize=1)
+def _hint_res() -> tuple[re.Pattern[bytes], ...]:
+    return tuple(re.compile(hint) for hint in HINTS)
+
+
 def wants(source: SourceFile) -> bool:
     data = source.data
     if data.startswith(b"%PDF-") and _PDF in data:
         return True
+    # Every trigger's match holds a hint: a file with none cannot trigger,
+    # and the 6 hints compile in a fifteenth of the triggers' time (a hook's
+    # files mostly have none, and no prefilter ran on them).
+    if not any(hint.search(data) is not None for hint in _hint_res()):
+        return False
     return any(branch.search(data) is not None for trigger in _trigger_res() for branch in trigger)
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-import click
-
 from maniac_guard.catalog import get_rule
 from maniac_guard.findings import Finding, Severity
 from maniac_guard.report import ReportContext
@@ -27,7 +25,11 @@ DEFAULT_HINT = (
 
 
 def _style(text: str, context: ReportContext, **kwargs: object) -> str:
-    return click.style(text, **kwargs) if context.color else text  # type: ignore[arg-type]
+    if not context.color:
+        return text
+    import click  # only for colour: a hook's plain run stays without click
+
+    return click.style(text, **kwargs)  # type: ignore[arg-type]
 
 
 def _block(finding: Finding, context: ReportContext) -> str:

@@ -108,14 +108,25 @@ def display_path(abs_path: str, cwd: str) -> str:
 
 
 def display_path_under(cwd: str) -> Callable[[str], str]:
-    """`display_path` for many paths below one `cwd`: ~1 µs less a file."""
+    """`display_path` for many paths: below `cwd` by cutting its prefix; a
+    tree named from outside it (`scan ../other`) by one `relpath` per folder,
+    not per file (~7.5 µs each, a tenth of a second on 12,000 files)."""
     prefix = cwd if cwd.endswith(os.sep) else cwd + os.sep
     cut = len(prefix)
     if os.sep != "/":
         return lambda abs_path: display_path(abs_path, cwd)
+    folders: dict[str, str] = {}
 
     def shown(abs_path: str) -> str:
-        return abs_path[cut:] if abs_path.startswith(prefix) else display_path(abs_path, cwd)
+        if abs_path.startswith(prefix):
+            return abs_path[cut:]
+        if abs_path == cwd:
+            return "."
+        folder, _, name = abs_path.rpartition("/")
+        shown_folder = folders.get(folder)
+        if shown_folder is None:
+            shown_folder = folders[folder] = os.path.relpath(folder or "/", cwd) + "/"
+        return shown_folder + name
 
     return shown
 

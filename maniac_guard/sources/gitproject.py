@@ -76,9 +76,19 @@ class WholeFileTracker:
     collected in `changes`, oldest commit first. A parent's version never
     seen in the stream (the base of a range) is read."""
 
-    def __init__(self, suffixes: Sequence[str], wants: Callable[[str, bytes], bool], limit: int) -> None:
+    def __init__(
+        self,
+        suffixes: Sequence[str],
+        wants: Callable[[str, bytes], bool],
+        limit: int,
+        quiet: Callable[[bytes], Sequence[str]] | None = None,
+    ) -> None:
         self.suffixes = tuple(x.lower().encode() for x in suffixes)
         self.wants = wants
+        # quiet(block): suffixes of the files no part of this commit's text
+        # can make `wants` true for (one pass over the commit instead of a
+        # decode and a test per file).
+        self.quiet = quiet
         self.limit = limit
         self.clean: set[str] = set()  # versions known to fail the test
         self.changes: list[ChangedFile] = []
@@ -92,14 +102,16 @@ class WholeFileTracker:
         needs a look (their new versions are then known clean); False when
         it must be parsed."""
         news = []
+        quiet = tuple(x.lower().encode() for x in self.quiet(block)) if self.quiet is not None else ()
         for name, olds, new, text in _file_diffs(block):
-            if not name.lower().endswith(self.suffixes):
+            lowered = name.lower()
+            if not lowered.endswith(self.suffixes):
                 continue
             if new is None:
                 continue
             if any(o is not None and o not in self.clean for o in olds):
                 return False
-            if self.wants(name.decode("utf-8", "surrogateescape"), text):
+            if not (quiet and lowered.endswith(quiet)) and self.wants(name.decode("utf-8", "surrogateescape"), text):
                 return False
             news.append(new)
         self.clean.update(news)
