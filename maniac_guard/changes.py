@@ -24,8 +24,9 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from maniac_guard.detectors import Detector, load_detectors
-from maniac_guard.engine import merge_duplicates, scan_source
+from maniac_guard.engine import scan_source
 from maniac_guard.findings import Finding
+from maniac_guard.inline import merge_duplicates
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.files import Excluder, to_source
 from maniac_guard.sources.gitblobs import BlobReader, read_many

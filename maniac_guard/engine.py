@@ -14,9 +14,9 @@ from dataclasses import dataclass, field, replace
 
 from maniac_guard.config import find_config
 from maniac_guard.detectorcache import DetectorCache, Learnt
-from maniac_guard.detectors import RULE_PRECEDENCE, SPAN_MASKING_RULES, Detector, load_detectors
+from maniac_guard.detectors import Detector, load_detectors
 from maniac_guard.findings import Finding, sort_key
-from maniac_guard.inline import drop_suppressed, hide_each_other
+from maniac_guard.inline import drop_suppressed, hide_each_other, merge_duplicates
 from maniac_guard.prefilter import PendingPrefilter, Prefilter
 from maniac_guard.selection import enabled_rules, select_findings
 from maniac_guard.sources import SourceFile
@@ -59,34 +59,6 @@ class _Scanned(ScanResult):
             self.learnt.clean.extend(other.learnt.clean)
             self.learnt.found.extend(other.learnt.found)
             self.errors.extend(other.errors)
-
-
-def _rule_rank(rule_id: str) -> int:
-    """More specific rules win a merge (Python over plain patterns): the
-    precedence each detector declares."""
-    return RULE_PRECEDENCE.get(rule_id, 0)
-
-
-def merge_duplicates(findings: list[Finding]) -> list[Finding]:
-    """One finding per (line, secret) among the key rules."""
-    best: dict[tuple[int, str], Finding] = {}
-    span_masked: dict[tuple[int, str], str] = {}
-    rest: list[Finding] = []
-    for finding in findings:
-        if finding.secret is None or _rule_rank(finding.rule_id) == 0:
-            rest.append(finding)
-            continue
-        key = (finding.line, finding.secret.digest)
-        current = best.get(key)
-        if current is None or _rule_rank(finding.rule_id) > _rule_rank(current.rule_id):
-            best[key] = finding
-        if finding.rule_id in SPAN_MASKING_RULES:
-            span_masked[key] = finding.snippet
-    # A key written encoded (`mk\u002d…`) is masked only by the encoded-text
-    # rules, which know its span: whichever rule wins shows their snippet.
-    for key, snippet in span_masked.items():
-        best[key] = best[key].replace(snippet=snippet)
-    return rest + list(best.values())
 
 
 def scan_source(

@@ -1,13 +1,42 @@
-"""Inline suppression and masking across findings of one file: what
-`maniac-guard: ignore` in a comment of the file's language drops (kept
-apart so the summary can count it), and findings on one line masking each
-other's keys. Used by the engine's `scan_source` for every file."""
+"""What the findings of one file become together, for the engine's
+`scan_source`: duplicates merged (the most specific rule wins), findings on
+one line masking each other's keys, and what `maniac-guard: ignore` in a
+comment of the file's language drops (kept apart, so the summary counts it)."""
 
 from __future__ import annotations
 
+from maniac_guard.detectors import RULE_PRECEDENCE, SPAN_MASKING_RULES
 from maniac_guard.findings import Finding, Secret
 from maniac_guard.selection import comment_syntax, suppresses, suppressions
 from maniac_guard.sources import SourceFile
+
+
+def _rule_rank(rule_id: str) -> int:
+    """More specific rules win a merge (Python over plain patterns): the
+    precedence each detector declares."""
+    return RULE_PRECEDENCE.get(rule_id, 0)
+
+
+def merge_duplicates(findings: list[Finding]) -> list[Finding]:
+    """One finding per (line, secret) among the key rules."""
+    best: dict[tuple[int, str], Finding] = {}
+    span_masked: dict[tuple[int, str], str] = {}
+    rest: list[Finding] = []
+    for finding in findings:
+        if finding.secret is None or _rule_rank(finding.rule_id) == 0:
+            rest.append(finding)
+            continue
+        key = (finding.line, finding.secret.digest)
+        current = best.get(key)
+        if current is None or _rule_rank(finding.rule_id) > _rule_rank(current.rule_id):
+            best[key] = finding
+        if finding.rule_id in SPAN_MASKING_RULES:
+            span_masked[key] = finding.snippet
+    # A key written encoded (`mk\u002d…`) is masked only by the encoded-text
+    # rules, which know its span: whichever rule wins shows their snippet.
+    for key, snippet in span_masked.items():
+        best[key] = best[key].replace(snippet=snippet)
+    return rest + list(best.values())
 
 
 def hide_each_other(findings: list[Finding]) -> list[Finding]:
