@@ -11,7 +11,7 @@ functions, classes, instances and modules that strings travel in.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -208,7 +208,18 @@ def stepped(values: Values, step: Step | None, *, via: str | None = None, depth:
             steps = value.steps
             if step is not None and len(steps) < MAX_STEPS and (not steps or steps[-1][:2] != step[:2]):
                 steps = (*steps, step)
-            value = replace(value, through=True, steps=steps, via=value.via or via)
+            # The constructor, not dataclasses.replace: this runs for every value a binding passes on.
+            value = Text(
+                value.value,
+                value.site,
+                value.path,
+                value.compound,
+                True,
+                steps,
+                value.via or via,
+                value.raw,
+                value.parts,
+            )
         elif depth and isinstance(value, DictV):
             value = DictV(tuple((k, stepped(v, step, via=via, depth=depth - 1)) for k, v in value.items), value.open)
         elif depth and isinstance(value, SeqV):

@@ -5,6 +5,7 @@ returns there, which is the function's summary for those arguments."""
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from maniac_guard.python.domain import UNKNOWN, Args, DictV, Frame, FuncV, InstV, SeqV, Values, stepped, union
@@ -74,9 +75,15 @@ def run(flow: Flow, function: FuncV, args: Args, site: ast.AST, mod: ModuleInfo)
     if not returned:
         return UNKNOWN
     values = union(*returned)
-    if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in ast.walk(node) if n is not node):
+    if _is_generator(node):
         return (SeqV(None, values),)
     return values
+
+
+@lru_cache(maxsize=4096)
+def _is_generator(node: ast.AST) -> bool:
+    """Whether the function yields (walked once per function, not per call)."""
+    return any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in ast.walk(node) if n is not node)
 
 
 def int_literal(expr: ast.expr) -> int | None:
