@@ -257,10 +257,16 @@ def test_module_entry_point(tmp_path: Path) -> None:
 
 
 def test_readme_example_reports_its_leaks() -> None:
-    """The README's first command scans tests/fixtures/example from anywhere."""
-    proc = run_cli("scan", str(FIXTURES / "example"), "--format", "json", cwd=os.path.expanduser("~"))
-    assert proc.returncode == 1, proc.stderr
-    assert {f["rule_id"] for f in _json_findings(proc.stdout)} >= {"MG302"}
+    """The README's first command, as written, from the repository's root (and from elsewhere)."""
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    words = readme.split(".venv/bin/maniac-guard ", 1)[1].splitlines()[0].split()
+    assert words[0] == "scan"
+    for cwd in (root, Path(os.path.expanduser("~"))):
+        args = [str(root / w) if w.startswith("tests/") else w for w in words[1:]]
+        proc = run_cli("scan", *args, "--format", "json", cwd=cwd)
+        assert proc.returncode == 1, proc.stderr
+        assert {f["rule_id"] for f in _json_findings(proc.stdout)} >= {"MG101", "MG302"}
 
 
 def test_this_repository_scans_clean() -> None:
