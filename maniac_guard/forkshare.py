@@ -79,15 +79,8 @@ def run_shared(chunks: Sequence[Chunk], work: Callable[[Chunk], Result], helpers
             if forked is None:  # out of processes or memory: fewer helpers, same result
                 break
             pipes[forked[1]] = forked[0]
-        started = time.monotonic()
-        mine = _take(tasks_read, chunks, work)
-        average = (time.monotonic() - started) / max(1, len(mine))
-        done: dict[int, Result] = dict(mine)
-        for payload in _collect(pipes, max(STALL_SECONDS, 10 * average)):
-            try:
-                done.update(pickle.loads(payload))
-            except Exception:  # noqa: BLE001 - a helper that died mid-way: its chunks are redone below
-                pass
+        done: dict[int, Result] = {}
+        _scan_and_gather(lambda: _take(tasks_read, chunks, work), pipes, done)
     finally:
         # Leaving early (Ctrl-C, SIGTERM): no helper scans on without us.
         for read_end, pid in pipes.items():
@@ -152,15 +145,7 @@ def run_streamed(chunks: Iterable[list[str]], work: Callable[[list[str]], Result
             except (BlockingIOError, OSError):  # helpers busy (or gone): this process scans it
                 done[index] = work(chunk)
         give.close()  # the helpers read what is queued, then the end
-        started = time.monotonic()
-        mine = _take_streamed(take, work)
-        average = (time.monotonic() - started) / max(1, len(mine))
-        done.update(mine)
-        for payload in _collect(pipes, max(STALL_SECONDS, 10 * average)):
-            try:
-                done.update(pickle.loads(payload))
-            except Exception:  # noqa: BLE001 - a helper that died mid-way: its chunks are redone below
-                pass
+        _scan_and_gather(lambda: _take_streamed(take, work), pipes, done)
     finally:
         for read_end, pid in pipes.items():
             _kill(pid)
@@ -214,6 +199,22 @@ def _fork(
     signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     os.close(result_write)
     return pid, result_read
+
+
+def _scan_and_gather(
+    scan_mine: Callable[[], list[tuple[int, Result]]], pipes: dict[int, int], done: dict[int, Result]
+) -> None:
+    """This process scans what it takes, then gathers the helpers' results;
+    a helper is given up on after ten times this process's average chunk."""
+    started = time.monotonic()
+    mine = scan_mine()
+    average = (time.monotonic() - started) / max(1, len(mine))
+    done.update(mine)
+    for payload in _collect(pipes, max(STALL_SECONDS, 10 * average)):
+        try:
+            done.update(pickle.loads(payload))
+        except Exception:  # noqa: BLE001 - a helper that died mid-way: its chunks are redone by the caller
+            pass
 
 
 def _collect(pipes: dict[int, int], stall: float) -> list[bytes]:
