@@ -32,6 +32,7 @@ ALLOWED_OWN = {
     "maniac_guard.detectors",
     "maniac_guard.detectors.config_files",
     "maniac_guard.detectors.encoded",
+    "maniac_guard.detectors.file_names",  # MG105: every path is judged
     "maniac_guard.detectors.keys",
     "maniac_guard.detectors.permissions",
     "maniac_guard.detectors.python_code",
@@ -41,6 +42,7 @@ ALLOWED_OWN = {
     "maniac_guard.errors",
     "maniac_guard.findings",
     "maniac_guard.ignorefile",
+    "maniac_guard.inline",  # one file's findings merged, suppressed, masked
     "maniac_guard.interrupts",
     "maniac_guard.keyshape",
     "maniac_guard.prefilter",
