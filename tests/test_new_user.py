@@ -86,3 +86,9 @@ def test_fix_says_why_a_header_in_a_plain_http_call_is_not_fixed(tmp_path: Path)
         proc = run_cli("scan", *args, "app.py", cwd=tmp_path)
         assert "app.py: MG206 not fixed: no automatic fix for this case" in proc.stderr, proc.stderr
         assert key not in proc.stdout + proc.stderr
+
+
+def test_an_api_url_without_a_scheme_says_loopback_http_is_allowed(tmp_path: Path) -> None:
+    proc = run_cli("scan", ".", "--verify", "--api-url", "127.0.0.1:8765", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "https://" in proc.stderr and "http:// to a loopback address" in proc.stderr

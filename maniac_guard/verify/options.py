@@ -62,7 +62,10 @@ def check_base_url(url: str, origin: str = "--api-url") -> str:
     except ValueError:
         raise ConfigError(f"{origin}: not a valid URL: {text!r}") from None
     if parts.scheme not in {"https", "http"} or not host:
-        raise ConfigError(f"{origin}: must be an https:// URL, got {text!r}")
+        raise ConfigError(
+            f"{origin}: must be an https:// URL (or http:// to a loopback address such as "
+            f"http://127.0.0.1:8765), got {text!r}"
+        )
     if parts.scheme == "http" and not _is_loopback(host):
         raise ConfigError(
             f"{origin}: plain http is only allowed to loopback addresses (127.0.0.1, ::1, localhost); use https"
