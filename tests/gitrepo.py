@@ -104,3 +104,13 @@ def push(repo: Repo, *args: str, timeout: float = 900) -> subprocess.CompletedPr
         env={**os.environ, **repo.env},
         timeout=timeout,
     )
+
+
+def started_repo(tmp_path: Path) -> Repo:
+    """A repository with one commit (a README), its own git home, colours off."""
+    home = tmp_path / "home"
+    home.mkdir()
+    repo = make_repo(tmp_path / "repo", {**git_env(home), "NO_COLOR": "1"})
+    repo.write("README.md", "hello\n")
+    repo.commit("first")
+    return repo

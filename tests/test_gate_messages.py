@@ -10,18 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.gitrepo import Repo, git_env, make_repo
+from tests.gitrepo import Repo, started_repo
 from tests.helpers import fake_key, run_cli
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Repo:
-    home = tmp_path / "home"
-    home.mkdir()
-    found = make_repo(tmp_path / "repo", {**git_env(home), "NO_COLOR": "1"})
-    found.write("README.md", "hello\n")
-    found.commit("first")
-    return found
+    return started_repo(tmp_path)
 
 
 @pytest.mark.parametrize(

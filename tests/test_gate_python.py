@@ -11,7 +11,7 @@ import pytest
 
 from maniac_guard.sources.gitblobs import BlobReader
 from maniac_guard.sources.gitproject import CommitReader
-from tests.gitrepo import Repo, git_env, make_repo
+from tests.gitrepo import Repo, started_repo
 from tests.helpers import run_cli
 
 BODY = "SKuCzYRumfOhEmUv5a41WEODLWfspjT7"  # a rule example's body: split below, so no key pattern sees it
@@ -20,12 +20,7 @@ PIECES = f'from maniac import Maniac\nPREFIX = "mk-"\nclient = Maniac(api_key=PR
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Repo:
-    home = tmp_path / "home"
-    home.mkdir()
-    found = make_repo(tmp_path / "repo", {**git_env(home), "NO_COLOR": "1"})
-    found.write("README.md", "hello\n")
-    found.commit("first")
-    return found
+    return started_repo(tmp_path)
 
 
 def _ci(repo: Repo, *args: str) -> tuple[int, list[dict[str, object]], str]:
