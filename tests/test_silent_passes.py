@@ -4,10 +4,12 @@ where it can scan something (a big file, a nested repository), it does."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import shutil
+import stat
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -139,9 +141,28 @@ def _as_nobody(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
             pytest.skip("running as root without setpriv: permissions cannot be tested")
         prefix = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
     env = {**os.environ, "NO_COLOR": "1", "HOME": str(cwd), "XDG_CACHE_HOME": str(cwd / ".cache")}
-    return subprocess.run(
-        [*prefix, console_script(), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
-    )
+    with _traversable(Path(console_script()).parent if prefix else None):
+        return subprocess.run(
+            [*prefix, console_script(), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+        )
+
+
+@contextlib.contextmanager
+def _traversable(folder: Path | None) -> Iterator[None]:
+    """`nobody` must reach the installed scanner: a checkout in a folder of
+    root's alone (`mktemp -d` is 0700) gets the search bit for others on the
+    way there, and back as it was afterwards (no folder becomes listable)."""
+    widened: list[tuple[Path, int]] = []
+    try:
+        for path in [folder, *folder.parents] if folder is not None else []:
+            mode = path.stat().st_mode
+            if not mode & stat.S_IXOTH:
+                path.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
+                widened.append((path, stat.S_IMODE(mode)))
+        yield
+    finally:
+        for path, mode in widened:
+            path.chmod(mode)
 
 
 @pytest.fixture
