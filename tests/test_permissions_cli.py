@@ -118,3 +118,22 @@ def test_rules_and_explain_know_the_permission_rules() -> None:
     listed = run_cli("rules").stdout
     assert all(f"MG4{n:02d}" in listed for n in range(1, 15))
     assert "## Fix safety" in run_cli("explain", "MG412").stdout
+
+
+def test_a_code_glob_that_is_not_a_pattern_is_an_invalid_declaration_not_a_crash(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "monitor.py").write_text("import maniac\n")
+    (root / "maniac-keys.yaml").write_text(
+        "version: 1\nkeys:\n  - name: prod\n    owner: team\n    project: p\n    purpose: monitoring\n"
+        '    environment: sandbox\n    permissions: [containers:read]\n    code: ["src/[z-a]/**.py"]\n'
+    )
+    for command in (["scan", "."], ["policy"]):
+        done = run_cli(*command, "--format", "json", cwd=root)
+        assert done.returncode == 1, done.stderr  # a finding, not an internal error (exit 3)
+        assert "internal error" not in done.stderr
+        found = [f for f in json.loads(done.stdout)["findings"] if f["rule_id"] == "MG401"]
+        assert [(f["path"], f["line"], f["details"]["yaml_path"]) for f in found] == [
+            ("maniac-keys.yaml", 9, "keys[0].code")
+        ]
+        assert "src/[z-a]/**.py" in found[0]["message"] and "bad character range" in found[0]["message"]

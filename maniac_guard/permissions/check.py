@@ -7,6 +7,7 @@ import datetime as dt
 import fnmatch
 import functools
 import os
+import re
 
 from maniac_guard.findings import Finding, Location, Severity
 from maniac_guard.permissions.declarations import DeclarationFile, KeyDecl, Waiver, named_declaration, parse
@@ -161,7 +162,14 @@ def key_inference(key: KeyDecl, declaration_path: str) -> Inference | None:
 def code_violations(decl: DeclarationFile, source: SourceFile, catalog: Catalog) -> list[Violation]:
     out: list[Violation] = []
     for key in decl.keys:
-        inference = key_inference(key, source.path)
+        try:
+            inference = key_inference(key, source.path)
+        except (re.error, ValueError) as exc:  # pathspec: a glob that is no pattern
+            globs = ", ".join(str(g) for g in key.fields.get("code") or ())
+            where = join_key(key.path, "code")
+            message = f"invalid key declaration: {key.shown}: `code:` glob {globs} is not a pattern: {exc}"
+            out.append(Violation("MG401", where, message, f"invalid:{where}:glob"))
+            continue
         if inference is None:
             continue
         source.notes.extend(inference.errors)
