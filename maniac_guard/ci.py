@@ -29,6 +29,7 @@ from maniac_guard.ci_git import (
 )
 from maniac_guard.history import HistorySpec
 from maniac_guard.sources.git import GitError, run_git
+from maniac_guard.writer import read_user_file
 
 __all__ = ["CiError", "CiRange", "detect_range"]
 
@@ -141,9 +142,10 @@ def _event(env: Mapping[str, str]) -> dict[str, Any]:
     if not path:
         return {}
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except (OSError, ValueError) as exc:
+        data = json.loads(read_user_file(path))
+    except OSError as exc:
+        raise CiError(f"GITHUB_EVENT_PATH {path}: cannot read the event: {exc.strerror or exc}") from None
+    except (ValueError, RecursionError) as exc:
         raise CiError(f"GITHUB_EVENT_PATH {path}: cannot read the event: {exc}") from None
     return data if isinstance(data, dict) else {}
 

@@ -346,6 +346,20 @@ def test_an_endless_user_file_is_refused_in_one_line(tmp_path: Path, option: str
     assert proc.stderr.count("\n") == 1 and "/dev/zero" in proc.stderr and "64 MiB limit" in proc.stderr
 
 
+def test_an_endless_ci_event_file_is_refused_in_one_line(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = git_env(home)
+    repo = make_repo(tmp_path / "job", env)
+    repo.write("readme.md", "hello\n")
+    repo.commit("c1")
+    event = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": "/dev/zero"}
+    proc = run_cli("ci", cwd=repo.path, env={**env, **event}, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "GITHUB_EVENT_PATH /dev/zero" in proc.stderr
+    assert "64 MiB limit" in proc.stderr
+
+
 def test_an_endless_policy_file_in_config_is_refused_in_one_line(tmp_path: Path) -> None:
     (tmp_path / ".maniac-guard.toml").write_text('policy = "/dev/zero"\n')
     (tmp_path / "keys.yaml").write_text("keys: []\n")
