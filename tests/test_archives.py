@@ -460,13 +460,34 @@ def test_a_staged_wheel_is_opened_by_the_pre_commit_scan(repo: Repo) -> None:
     assert "vendor/locked.zip: 7z archive, not opened" in done.stderr
 
 
-def test_history_names_an_added_archive_it_does_not_open(repo: Repo) -> None:
+def test_history_and_the_git_gates_open_an_archive_a_commit_added(repo: Repo) -> None:
     repo.write("README.md", "tiny\n")
     repo.commit("init")
-    repo.write("dist/pkg-1.0.whl", zip_bytes({"pkg/.env": ENV}))
-    sha = repo.commit("add a wheel")
+    repo.write("dist/pkg-1.0.whl", zip_bytes({"pkg/.env": ENV, "pkg/readme.txt": b"hello\n"}))
+    first = repo.commit("add a wheel")
+    other = f"MANIAC_API_KEY={fake_key('archive-two')}\n".encode()
+    repo.write("dist/pkg-1.0.whl", zip_bytes({"pkg/.env": ENV, "pkg/readme.txt": b"hello\n", "pkg/more.env": other}))
+    second = repo.commit("the wheel again, one member added")
+    done = run_cli("scan", "--history", "--format", "json", cwd=repo.path, env=repo.env)
+    assert done.returncode == 1, done.stderr
+    found = {(f["path"], f["commit"][:12]) for f in json.loads(done.stdout)["findings"] if f["rule_id"] == "MG101"}
+    # What each commit added: the unchanged member is not reported again.
+    assert found == {("dist/pkg-1.0.whl!/pkg/.env", first[:12]), ("dist/pkg-1.0.whl!/pkg/more.env", second[:12])}
+    assert "not opened" not in done.stderr
+    ci = run_cli("scan", "--range", f"{first}..{second}", "--format", "json", cwd=repo.path, env=repo.env)
+    assert {f["path"] for f in json.loads(ci.stdout)["findings"]} >= {"dist/pkg-1.0.whl!/pkg/more.env"}
+
+
+def test_an_archive_history_cannot_open_is_exit_2_not_clean(repo: Repo) -> None:
+    repo.write("README.md", "tiny\n")
+    repo.commit("init")
+    repo.write("vendor/locked.zip", b"7z\xbc\xaf\x27\x1c\x00\x04" + bytes(32))
+    repo.write("vendor/bomb.zip", zip_bytes({"big.txt": b"a" * (4 << 20)}))
+    sha = repo.commit("add archives")
     done = run_cli("scan", "--history", cwd=repo.path, env=repo.env)
-    assert f"dist/pkg-1.0.whl at {sha[:12]}: archive, not opened in history scans" in done.stderr
+    assert done.returncode == 2, done.stderr
+    assert "vendor/locked.zip: 7z archive, not opened (maniac-guard reads zip and tar) (at " + sha[:12] in done.stderr
+    assert "vendor/bomb.zip!/big.txt: expands" in done.stderr
 
 
 def test_fix_leaves_archives_alone(tmp_path: Path) -> None:

@@ -133,7 +133,7 @@ def big_path_sources(
 ) -> Iterator[SourceFile]:
     """What each commit added at `paths`, each version sized before it is read
     (a version over the limit goes through `big_blob_windows`)."""
-    from maniac_guard.sources.gitbinary import blob_source
+    from maniac_guard.sources.gitbinary import blob_sources
     from maniac_guard.sources.gitmodel import Commit, FileDiff
 
     zero = re.compile(rb"^0+$")
@@ -155,9 +155,7 @@ def big_path_sources(
             if info is not None and info.kind == "blob" and info.size > max_size:
                 yield from big_blob_windows(root, new_blob, path, commit, info.size, max_size, state)
                 continue
-            source = blob_source(diff, commit, reader, max_size, state)
-            if source is not None:
-                yield source
+            yield from blob_sources(diff, commit, reader, max_size, state)
 
 
 def big_blob_windows(

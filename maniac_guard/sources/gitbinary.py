@@ -23,46 +23,57 @@ if TYPE_CHECKING:
 HANDLED: Literal["handled"] = "handled"
 
 
-def blob_source(
+def blob_sources(
     diff: FileDiff, commit: Commit, reader: BlobReader, max_size: int, state: HistoryState
-) -> SourceFile | None:
-    from maniac_guard.sources.files import to_source
-
+) -> list[SourceFile]:
+    """What a version of a file git calls binary added: its new lines, or for
+    an archive, each member's."""
     assert diff.path is not None
     path, at = decode_path(diff.path), (commit.sha or "")[:12]
     if diff.new_blob is None:  # deleted: nothing added
-        return None
+        return []
     info, data = reader.read(diff.new_blob, max_size)
     if info is None:
         state.unreadable.append(
             f"{path} at {at}: blob {diff.new_blob[:12]} is missing from the repository, cannot scan it"
         )
-        return None
+        return []
     if data is None:
         state.too_large += 1
         state.messages.append(
             f"{path} at {at}: {info.size / 1048576:.1f} MiB is over the {max_size / 1048576:.1f} MiB limit, skipped"
         )
-        return None
+        return []
+    olds = [old for oid in diff.old_blobs if (old := reader.read(oid, max_size)[1]) is not None]
+    from maniac_guard.sources.archives import archive_kind
+
+    if archive_kind(data) is not None:
+        return _archive_members(path, at, data, olds, commit, max_size, state)
+    from maniac_guard.sources.files import to_source
+
     source, skipped, message = to_source(path, data)
     if source is None:
         if skipped == "binary":
             state.binary += 1
-            _name_archive(path, at, data, state)
         elif message:
             state.messages.append(f"{message} (at {at})")
-        return None
+        return []
     before: set[bytes] = set()
-    for oid in diff.old_blobs:
-        _, old = reader.read(oid, max_size)
-        old_source = to_source(path, old)[0] if old is not None else None
+    for old in olds:
+        old_source = to_source(path, old)[0]
         if old_source is not None:
             before.update(old_source.data.split(b"\n"))
+    added = _added(source, before, commit)
+    return [added] if added is not None else []
+
+
+def _added(source: SourceFile, before: set[bytes], commit: Commit) -> SourceFile | None:
+    """The lines of `source` that no earlier version had, at their line numbers."""
     numbered = [(n, line) for n, line in enumerate(source.data.split(b"\n"), 1) if line and line not in before]
     if not numbered:
         return None
     return SourceFile(
-        path=path,
+        path=source.path,
         data=b"\n".join(line for _, line in numbered) + b"\n",
         commit=commit.sha,
         author=commit.author,
@@ -71,15 +82,31 @@ def blob_source(
     )
 
 
-def _name_archive(path: str, at: str, data: bytes, state: HistoryState) -> None:
-    """History scans do not open archives (what a commit added inside one is
-    not a diff): each added version is named, not passed over silently."""
-    from maniac_guard.sources.archives import OPENED, archive_kind
+def _archive_members(
+    path: str, at: str, data: bytes, olds: list[bytes], commit: Commit, max_size: int, state: HistoryState
+) -> list[SourceFile]:
+    """The members of an archive a commit added, each reduced to the lines
+    the same member of the parent versions did not have. What cannot be
+    opened is unreadable (exit 2), as on disk."""
+    from maniac_guard.sources.archives import ArchiveLimits, ArchiveReport, archive_kind, archive_sources
 
-    if archive_kind(data) in OPENED:
-        state.messages.append(
-            f"{path} at {at}: archive, not opened in history scans (`maniac-guard scan {path}` on a checkout opens it)"
-        )
+    limits = ArchiveLimits(max_member_size=max_size)
+    before: dict[str, set[bytes]] = {}
+    for old in olds:
+        old_kind = archive_kind(old)
+        if old_kind is not None:
+            for member in archive_sources(path, old, old_kind, limits, ArchiveReport()):
+                before.setdefault(member.path, set()).update(member.data.split(b"\n"))
+    kind = archive_kind(data)
+    assert kind is not None
+    report = ArchiveReport()
+    members = archive_sources(path, data, kind, limits, report)
+    added = [a for m in members if (a := _added(m, before.get(m.path, set()), commit)) is not None]
+    state.unreadable.extend(f"{problem} (at {at})" for problem in report.problems)
+    state.messages.extend(f"{message} (at {at})" for message in report.messages)
+    state.binary += report.skipped["binary"]
+    state.too_large += report.skipped["too-large"]
+    return added
 
 
 def lfs_source(

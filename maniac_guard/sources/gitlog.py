@@ -257,49 +257,49 @@ def _parse(
 ) -> Iterator[SourceFile]:
     """The parser; without a `reader` (tests of the parser alone), files git
     calls binary are only counted and LFS pointers are scanned as text."""
-    from maniac_guard.sources.gitbinary import blob_source, lfs_source
+    from maniac_guard.sources.gitbinary import blob_sources, lfs_source
 
     commit = Commit()
     current: FileDiff | None = None
     in_hunks = False
 
-    def flush() -> SourceFile | None:
+    def flush() -> list[SourceFile]:
         if current is None or current.submodule or current.path is None:
-            return None
+            return []
         if whole is not None and reader is not None:
             added = None if current.binary or current.too_large else b"\n".join(current.lines)
             whole.consider(commit, decode_path(current.path), current, added, reader)
         if current.binary:
             if reader is None:
                 state.binary += 1
-                return None
-            return blob_source(current, commit, reader, max_size, state)
+                return []
+            return blob_sources(current, commit, reader, max_size, state)
         if current.too_large:
             state.too_large += 1
             state.messages.append(
                 f"{decode_path(current.path)} at {(commit.sha or '')[:12]}: added text over the size limit, skipped"
             )
-            return None
+            return []
         if not current.lines:
-            return None
+            return []
         lfs = lfs_source(current, commit, reader, max_size, state) if reader is not None else None
         if lfs is not None:
-            return lfs if isinstance(lfs, SourceFile) else None
-        return SourceFile(
-            path=decode_path(current.path),
-            data=b"\n".join(current.lines) + b"\n",
-            commit=commit.sha,
-            author=commit.author,
-            date=commit.date,
-            line_numbers=current.numbers,
-        )
+            return [lfs] if isinstance(lfs, SourceFile) else []
+        return [
+            SourceFile(
+                path=decode_path(current.path),
+                data=b"\n".join(current.lines) + b"\n",
+                commit=commit.sha,
+                author=commit.author,
+                date=commit.date,
+                line_numbers=current.numbers,
+            )
+        ]
 
     for raw in stream:
         line = raw[:-1] if raw.endswith(b"\n") else raw
         if line.startswith(COMMIT_MARK):
-            done = flush()
-            if done is not None:
-                yield done
+            yield from flush()
             current, in_hunks = None, False
             fields = line.split(b"\0")
             sha = fields[1].decode("ascii", "replace")
@@ -312,9 +312,7 @@ def _parse(
                 meter.update(len(state.order))
             continue
         if line.startswith((b"diff --git ", b"diff --cc ", b"diff --combined ")):
-            done = flush()
-            if done is not None:
-                yield done
+            yield from flush()
             current, in_hunks = FileDiff(path=_header_path(line)), False
             continue
         if current is None:
@@ -343,9 +341,7 @@ def _parse(
                 current.lines.append(text)
                 current.numbers.append(current.line)
         current.line += 1
-    done = flush()
-    if done is not None:
-        yield done
+    yield from flush()
 
 
 def _header_path(line: bytes) -> bytes | None:
