@@ -78,10 +78,16 @@ def report_messages(result: ScanResult, target: ScanTarget) -> None:
 
 def drop_accepted(result: ScanResult, request: ScanRequest) -> None:
     """The ignore file, then the baseline: accepted findings are counted, not reported."""
-    from maniac_guard.baseline import apply_baseline
     from maniac_guard.ignorefile import apply_ignore_file
 
     apply_ignore_file(result, request.settings, request.paths)
+    if not request.settings.baseline:  # baseline.py (and its json) is imported only when one is configured
+        from maniac_guard.summary import BaselineSummary
+
+        result.stages.baseline = BaselineSummary(None)
+        return
+    from maniac_guard.baseline import apply_baseline
+
     apply_baseline(result, request.settings, request.paths, disk_scan=request.source is None)
 
 
