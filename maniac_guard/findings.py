@@ -12,7 +12,10 @@ import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from maniac_guard.verification import Verification  # built by --verify only
 
 KEY_PREFIX = "mk-"
 
@@ -221,13 +224,6 @@ class Location:
     column: int  # 1-based
     end_line: int
     end_column: int
-
-
-@dataclass(frozen=True)
-class Verification:
-    state: str  # live | revoked | unknown
-    status: int | None
-    reason: str
 
 
 @dataclass(frozen=True)
