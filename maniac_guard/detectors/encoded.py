@@ -19,12 +19,10 @@ their encoded span, which the snippet shows masked.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from maniac_guard.findings import Finding
     from maniac_guard.sources import SourceFile
 
 RULE_IDS = frozenset({"MG103", "MG104"})
@@ -124,10 +122,3 @@ def wants(source: SourceFile) -> bool:
     if not any(hint.search(data) is not None for hint in _hint_res()):
         return False
     return any(branch.search(data) is not None for trigger in _trigger_res() for branch in trigger)
-
-
-def detect(source: SourceFile) -> Iterator[Finding]:
-    # The decoding (and its dataclasses) is imported only for a file a trigger woke us for.
-    from maniac_guard.detectors.encoded_hits import detect as detect_hits
-
-    return detect_hits(source)
