@@ -15,11 +15,26 @@ a cold cache.
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
 import os
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+# hashlib's BLAKE2b and hmac's compare_digest, from the modules they come
+# from: importing hashlib or hmac loads OpenSSL (~3 ms of a hook's start),
+# and no cache hash is one of its algorithms. pathlib is imported where a
+# file is written: a hook run whose files no cacheable detector reaches
+# opens no cache file.
+try:
+    from _blake2 import blake2b
+    from _operator import _compare_digest as compare_digest
+except ImportError:  # an interpreter without CPython's builtin modules
+    from hashlib import blake2b
+    from hmac import compare_digest  # type: ignore[no-redef]  # the same function, typed apart
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = ["blake2b", "cache_dir", "cache_folder", "compare_digest", "key_path", "read_cached", "store_cached"]
 
 # A text header line: `maniac-guard sealed v1 <64 hex digits>`, then the data.
 SEAL_MAGIC = b"maniac-guard sealed v1 "
@@ -32,25 +47,35 @@ def cache_dir() -> Path | None:
     """maniac-guard's folder in the user's cache directory (None: caching off).
 
     `MANIAC_GUARD_CACHE_DIR` overrides it; an empty value turns caches off."""
+    folder = cache_folder()
+    if folder is None:
+        return None
+    from pathlib import Path
+
+    return Path(folder)
+
+
+def cache_folder() -> str | None:
+    """cache_dir() as a string, without pathlib."""
     override = os.environ.get("MANIAC_GUARD_CACHE_DIR")
     if override is not None:
-        return Path(override) if override else None
+        return override or None
     if os.name == "posix" and not sys.platform.startswith("darwin"):
         base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        return Path(base) / "maniac-guard"  # what platformdirs says, without its import
+        return os.path.join(base, "maniac-guard")  # what platformdirs says, without its import
     from platformdirs import user_cache_dir
 
-    return Path(user_cache_dir("maniac-guard"))
+    return str(user_cache_dir("maniac-guard"))
 
 
-def key_path() -> Path:
+def key_path() -> str:
     """Where the sealing key lives: the user's state folder, never the cache folder."""
     if os.name == "posix" and not sys.platform.startswith("darwin"):
         base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-        return Path(base) / "maniac-guard" / "cache-key"
+        return os.path.join(base, "maniac-guard", "cache-key")
     from platformdirs import user_state_dir
 
-    return Path(user_state_dir("maniac-guard")) / "cache-key"
+    return os.path.join(user_state_dir("maniac-guard"), "cache-key")
 
 
 @functools.cache
@@ -64,7 +89,7 @@ def _sealing_key() -> bytes | None:
                 key = handle.read(KEY_SIZE + 1)
             if len(key) == KEY_SIZE:
                 return key
-            path.unlink()  # damaged: make a new one (every sealed file then misses)
+            os.unlink(path)  # damaged: make a new one (every sealed file then misses)
         except FileNotFoundError:
             pass
         except OSError:
@@ -74,11 +99,16 @@ def _sealing_key() -> bytes | None:
     return None
 
 
-def _make_key(path: Path) -> bool:
+def _temporary_beside(path: str) -> str:
+    folder, name = os.path.split(path)
+    return os.path.join(folder, f".{name}.{os.getpid()}.tmp")
+
+
+def _make_key(path: str) -> bool:
     """Write a new key; a parallel run may win the race (os.link refuses to replace)."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary = _temporary_beside(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.makedirs(os.path.dirname(path) or os.curdir, exist_ok=True, mode=0o700)
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(os.urandom(KEY_SIZE))
@@ -95,7 +125,7 @@ def _make_key(path: Path) -> bool:
 
 def _seal(name: str, data: bytes, key: bytes) -> bytes:
     # The file's name is sealed too: a valid file copied to another name misses.
-    digest = hashlib.blake2b(name.encode("utf-8", "surrogateescape") + b"\0", key=key, digest_size=SEAL_SIZE)
+    digest = blake2b(name.encode("utf-8", "surrogateescape") + b"\0", key=key, digest_size=SEAL_SIZE)
     digest.update(data)
     return digest.hexdigest().encode("ascii")
 
@@ -114,7 +144,7 @@ def read_cached(path: str | Path) -> bytes:
     if not raw.startswith(SEAL_MAGIC) or raw[HEADER_SIZE - 1 : HEADER_SIZE] != b"\n":
         return b""
     data = raw[HEADER_SIZE:]
-    if not hmac.compare_digest(raw[len(SEAL_MAGIC) : HEADER_SIZE - 1], _seal(Path(path).name, data, key)):
+    if not compare_digest(raw[len(SEAL_MAGIC) : HEADER_SIZE - 1], _seal(os.path.basename(path), data, key)):
         return b""
     return data
 
@@ -128,27 +158,29 @@ def store_cached(path: str | Path, data: bytes, family: str | None) -> None:
     key = _sealing_key()
     if key is None:
         return
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    path = os.fspath(path)
+    folder, name = os.path.split(path)
+    folder = folder or os.curdir
+    temporary = _temporary_beside(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.makedirs(folder, exist_ok=True, mode=0o700)
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(SEAL_MAGIC + _seal(path.name, data, key) + b"\n")
+            handle.write(SEAL_MAGIC + _seal(name, data, key) + b"\n")
             handle.write(data)
         os.replace(temporary, path)
         if family is not None:
-            for old in path.parent.glob(f"{family}*"):
-                if old != path:
-                    old.unlink(missing_ok=True)
+            for old in os.scandir(folder):
+                if old.name.startswith(family) and old.name != name:
+                    _remove(old.path)
     except OSError:
         pass
     finally:
         _remove(temporary)
 
 
-def _remove(path: Path) -> None:
+def _remove(path: str) -> None:
     try:
-        path.unlink(missing_ok=True)
-    except OSError:
+        os.unlink(path)
+    except OSError:  # FileNotFoundError included
         pass

@@ -14,12 +14,14 @@ import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from maniac_guard.errors import ConfigError
 from maniac_guard.findings import Severity
 from maniac_guard.writer import read_user_file
+
+if TYPE_CHECKING:
+    from pathlib import Path  # imported when a config file is found: a run without one needs none
 
 __all__ = ["ConfigError", "Settings", "load_settings"]
 
@@ -234,13 +236,19 @@ def find_config(start: str) -> tuple[Path, dict[str, Any]] | None:
 @functools.lru_cache(maxsize=4096)
 def _nearest_config(folder: str) -> tuple[Path, dict[str, Any]] | None:
     """Cached per folder: a hook passes hundreds of files from a few folders."""
-    own = Path(folder) / CONFIG_FILE
-    if _is_file(own):
+    from_own = os.path.join(folder, CONFIG_FILE)
+    if _is_file(from_own):
+        from pathlib import Path
+
+        own = Path(from_own)
         table = _our_table(own, _read_toml(own))
         assert table is not None  # a .maniac-guard.toml is always ours
         return own, table
-    project = Path(folder) / "pyproject.toml"
-    if _is_file(project):
+    from_project = os.path.join(folder, "pyproject.toml")
+    if _is_file(from_project):
+        from pathlib import Path
+
+        project = Path(from_project)
         table = _our_table(project, _read_toml(project))
         if table is not None:
             return project, table
@@ -248,13 +256,10 @@ def _nearest_config(folder: str) -> tuple[Path, dict[str, Any]] | None:
     return None if parent == folder else _nearest_config(parent)
 
 
-def _is_file(path: Path) -> bool:
-    """False too for a folder on the way we may not enter (Path.is_file
-    raises then): a config nobody can read is no config."""
-    try:
-        return path.is_file()
-    except OSError:
-        return False
+def _is_file(path: str) -> bool:
+    """False too for a folder on the way we may not enter: a config nobody
+    can read is no config (os.path.isfile says False for any OSError)."""
+    return os.path.isfile(path)
 
 
 def common_folder(paths: Sequence[str]) -> str:
@@ -293,6 +298,8 @@ def _settings_from(found: tuple[Path, dict[str, Any]] | None) -> Settings:
 
 def load_settings(start: str, explicit: str | None = None) -> Settings:
     if explicit:
+        from pathlib import Path
+
         path = Path(explicit)
         if not path.is_file():
             raise ConfigError(f"{explicit}: config file not found")

@@ -24,7 +24,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from maniac_guard.cachefiles import cache_dir, read_cached, store_cached
+from maniac_guard.cachefiles import blake2b, cache_folder, read_cached, store_cached
 from maniac_guard.findings import Finding, Location, Secret
 from maniac_guard.sources import SourceFile
 
@@ -147,9 +147,7 @@ def _flow(value: Any) -> tuple[tuple[str, int, int, str], ...]:
 def with_reads(entry: bytes, reads: dict[str, str | None]) -> bytes:
     """The entry of a result that also depends on other files (path → hash of
     their bytes, None: absent): a change to any of them is another entry."""
-    import hashlib
-
-    digest = hashlib.blake2b(entry, digest_size=16)
+    digest = blake2b(entry, digest_size=16)
     for path in sorted(reads):
         digest.update(f"\0{path}\0{reads[path] or '-'}".encode("utf-8", "surrogateescape"))
     return digest.digest()
@@ -162,9 +160,7 @@ def _deps_key(entry: bytes) -> str:
 
 def content_hash(data: bytes) -> str:
     """As the Python analysis hashes what it reads (python/modules.py)."""
-    import hashlib
-
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    return blake2b(data, digest_size=16).hexdigest()
 
 
 @dataclass
@@ -208,8 +204,8 @@ class DetectorCache:
 
     @classmethod
     def open(cls) -> DetectorCache | None:
-        folder = cache_dir()
-        return None if folder is None else cls(str(folder))
+        folder = cache_folder()  # a string: opening needs no pathlib
+        return None if folder is None else cls(folder)
 
     def load(self) -> DetectorCache:
         """Read the cache files now (before forking helpers that share them)."""
@@ -237,9 +233,7 @@ class DetectorCache:
         return os.path.join(self.folder, f"found-{self.key.hex()[:16]}.json")
 
     def entry(self, detector: str, source: SourceFile) -> bytes:
-        import hashlib
-
-        digest = hashlib.blake2b(key=self.load().key[:64], digest_size=16)
+        digest = blake2b(key=self.load().key[:64], digest_size=16)
         digest.update(f"{detector}\0{source.path}\0".encode("utf-8", "surrogateescape"))
         digest.update(source.data)
         return digest.digest()
@@ -297,13 +291,12 @@ class DetectorCache:
 
 def _version() -> bytes:
     """A hash of everything a cached result depends on besides the file."""
-    import hashlib
     import sys
 
     from maniac_guard import __version__
     from maniac_guard.catalog import rules_fingerprint
 
-    version = hashlib.blake2b(f"detector-cache-v2\0{__version__}\0{sys.version}".encode(), digest_size=32)
+    version = blake2b(f"detector-cache-v2\0{__version__}\0{sys.version}".encode(), digest_size=32)
     package = os.path.dirname(os.path.abspath(__file__))
     for current, dirs, files in sorted(os.walk(package)):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")

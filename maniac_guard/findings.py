@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from maniac_guard.verification import Verification  # built by --verify only
 
 KEY_PREFIX = "mk-"
 
@@ -65,16 +69,16 @@ def mask(secret: str) -> str:
 # Masking is wider than detection: any `mk-` run of 6+ letters and digits,
 # whatever precedes it, each stopping where the next `mk-` starts (so keys
 # pasted back to back are each masked).
-_MASK_RE = re.compile(r"mk(?:-|%2[dD])((?:(?!mk(?:-|%2[dD]))[A-Za-z0-9_-]){6,})")
+@functools.lru_cache(maxsize=1)
+def _mask_re() -> re.Pattern[str]:
+    """Compiled when a first text holds `mk`: a clean commit's run never does."""
+    return re.compile(r"mk(?:-|%2[dD])((?:(?!mk(?:-|%2[dD]))[A-Za-z0-9_-]){6,})")
 
 
 def mask_keys_in_text(text: str) -> str:
     if "mk" not in text:
         return text
-    return _MASK_RE.sub(lambda m: mask("mk-" + m.group(1)), text)
-
-
-_SEPARATOR = re.compile(r"[-_]")
+    return _mask_re().sub(lambda m: mask("mk-" + m.group(1)), text)
 
 
 def _real(body: str) -> bool:
@@ -82,7 +86,7 @@ def _real(body: str) -> bool:
     when the rest is a suffix (`mk-<key>-prod`)."""
     from maniac_guard.keyshape import placeholder_reason
 
-    head = _SEPARATOR.split(body, maxsplit=1)[0]
+    head = re.split(r"[-_]", body, maxsplit=1)[0]
     return len(body) >= 16 and (
         placeholder_reason(body) is None or (len(head) >= 16 and placeholder_reason(head) is None)
     )
@@ -95,7 +99,7 @@ def mask_real_keys(text: str) -> str:
     `mk-1234567890abcdef` must stay readable."""
     if "mk" not in text:
         return text
-    return _MASK_RE.sub(lambda m: mask("mk-" + m.group(1)) if _real(m.group(1)) else m.group(), text)
+    return _mask_re().sub(lambda m: mask("mk-" + m.group(1)) if _real(m.group(1)) else m.group(), text)
 
 
 def digest(text: str) -> str:
@@ -220,13 +224,6 @@ class Location:
     column: int  # 1-based
     end_line: int
     end_column: int
-
-
-@dataclass(frozen=True)
-class Verification:
-    state: str  # live | revoked | unknown
-    status: int | None
-    reason: str
 
 
 @dataclass(frozen=True)

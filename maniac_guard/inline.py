@@ -19,14 +19,16 @@ def _rule_rank(rule_id: str) -> int:
 
 def merge_duplicates(findings: list[Finding]) -> list[Finding]:
     """One finding per (line, secret) among the key rules."""
-    best: dict[tuple[int, str], Finding] = {}
-    span_masked: dict[tuple[int, str], str] = {}
+    # Keyed by the Secret itself (equal when the values are): a SHA-256 of
+    # each key would load OpenSSL (~3 ms of a hook's start) for a dict key.
+    best: dict[tuple[int, Secret], Finding] = {}
+    span_masked: dict[tuple[int, Secret], str] = {}
     rest: list[Finding] = []
     for finding in findings:
         if finding.secret is None or _rule_rank(finding.rule_id) == 0:
             rest.append(finding)
             continue
-        key = (finding.line, finding.secret.digest)
+        key = (finding.line, finding.secret)
         current = best.get(key)
         if current is None or _rule_rank(finding.rule_id) > _rule_rank(current.rule_id):
             best[key] = finding

@@ -166,7 +166,13 @@ _MARKER_WORDS = (
     "demo",
     "goes",
 )
-_MARKERS = re.compile("|".join(_MARKER_WORDS))  # searched in the lower-cased body
+
+
+@lru_cache(maxsize=1)
+def _markers() -> re.Pattern[str]:
+    """The marker words' regex (searched in the lower-cased body), compiled
+    when a first key candidate is judged: a clean commit never needs it."""
+    return re.compile("|".join(_MARKER_WORDS))
 
 
 def alphabet_of(body: str) -> tuple[str, int]:
@@ -266,7 +272,7 @@ def _marker_p(body: str, size: int) -> float:
     """Probability bound that a random body holds the marker words found."""
     cased = 2 if size > 16 else 1  # markers match either case
     p = 1.0
-    for match in _MARKERS.finditer(body.lower()):
+    for match in _markers().finditer(body.lower()):
         width = len(match.group())
         p *= min(1.0, len(_MARKER_WORDS) * (len(body) - width + 1) * (cased / size) ** width)
     return p

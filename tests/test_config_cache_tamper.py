@@ -282,7 +282,7 @@ def test_verify_cache_entries_of_the_wrong_shape_are_asked_again(env: dict[str, 
 
 def test_a_forged_revoked_verdict_is_not_believed(env: dict[str, str]) -> None:
     """With --only-live a cached "revoked" drops the finding: a forged one must not."""
-    from maniac_guard.findings import Verification
+    from maniac_guard.verification import Verification
     from maniac_guard.verify.cache import VerifyCache, entry_name
 
     cache = VerifyCache("https://platform.maniac.ai", Path(env["MANIAC_GUARD_CACHE_DIR"]) / "verify")

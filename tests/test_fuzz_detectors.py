@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 
 from maniac_guard.detectors import load_detectors
 from maniac_guard.engine import ScanResult, scan_source
-from maniac_guard.findings import Finding, Location, Secret, Severity, Verification
+from maniac_guard.findings import Finding, Location, Secret, Severity
 from maniac_guard.report import FORMATS, ReportContext, render
 from maniac_guard.sources import SourceFile
+from maniac_guard.verification import Verification
 from tests.helpers import fake_key
 
 # CI runs a fixed, reproducible search; elsewhere each run explores anew.

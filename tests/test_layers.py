@@ -18,6 +18,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "findings",
             "errors",
             "summary",
+            "verification",
             "keyshape",
             "debuglog",
             "words",

@@ -3,7 +3,6 @@ again; everything a user sees (and --verify) stays the same."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -82,7 +81,7 @@ def _rescan(source: SourceFile, monkeypatch: pytest.MonkeyPatch) -> tuple[list[F
     calls: list[SourceFile] = []
     python = _python_detector()
     real = python.detect
-    counting = dataclasses.replace(python, detect=lambda s: calls.append(s) or real(s))
+    counting = python._replace(detect=lambda s: calls.append(s) or real(s))
     monkeypatch.setattr(detectors, "DETECTORS", tuple(counting if d is python else d for d in detectors.DETECTORS))
     again = DetectorCache.open()
     assert again is not None
@@ -161,7 +160,7 @@ def test_a_hook_run_on_an_unchanged_python_file_skips_the_parse(
     first = scan(client, notes)
     calls: list[SourceFile] = []
     python = _python_detector()
-    counting = dataclasses.replace(python, detect=lambda s: calls.append(s) or [])
+    counting = python._replace(detect=lambda s: calls.append(s) or [])
     monkeypatch.setattr(detectors, "DETECTORS", tuple(counting if d is python else d for d in detectors.DETECTORS))
     assert scan(client, notes) == first and len(first) == 1
     assert calls == []

@@ -15,13 +15,12 @@ import pytest
 from maniac_guard.entry import hook_scan_options, scan_defaults
 from tests.helpers import console_script, fake_key, run_cli
 
-# What the hook path may load of ours; anything else is imported lazily, by
-# the command or file kind that needs it.
-ALLOWED_OWN = {
+# What every hook run loads of ours (pinned: a module added to the hook path
+# must be added here, with the reason it cannot wait for the file that needs it).
+CORE_OWN = {
     "maniac_guard",
-    "maniac_guard.baseline",
-    "maniac_guard.cachefiles",
-    "maniac_guard.catalog",
+    "maniac_guard.cachefiles",  # the detector cache folder (opening reads nothing)
+    "maniac_guard.catalog",  # a broken rules folder stops the run (selection.check_selectors)
     "maniac_guard.commands",
     "maniac_guard.commands.boundary",
     "maniac_guard.commands.options",
@@ -31,7 +30,7 @@ ALLOWED_OWN = {
     "maniac_guard.detectorcache",
     "maniac_guard.detectors",
     "maniac_guard.detectors.config_files",
-    "maniac_guard.detectors.encoded",
+    "maniac_guard.detectors.encoded",  # its hints and `wants`; the decoding is encoded_hits
     "maniac_guard.detectors.file_names",  # MG105: every path is judged
     "maniac_guard.detectors.keys",
     "maniac_guard.detectors.permissions",
@@ -41,21 +40,17 @@ ALLOWED_OWN = {
     "maniac_guard.entry",
     "maniac_guard.errors",
     "maniac_guard.findings",
-    "maniac_guard.ignorefile",
+    "maniac_guard.ignorefile",  # looks for a .maniac-guard-ignore
     "maniac_guard.inline",  # one file's findings merged, suppressed, masked
     "maniac_guard.interrupts",
     "maniac_guard.keyshape",
     "maniac_guard.prefilter",
-    # job.py names MANIAC_API_KEY: the screen reads its `ast` (python/screen.py)
-    "maniac_guard.python",
-    "maniac_guard.python.screen",
-    "maniac_guard.python.sdk",
     "maniac_guard.report",
     "maniac_guard.report.escape",
     "maniac_guard.report.text",
     "maniac_guard.selection",
     "maniac_guard.sources",
-    "maniac_guard.sources.archives",
+    "maniac_guard.sources.archives",  # an archive is known by its first bytes, whatever its name
     "maniac_guard.sources.files",
     "maniac_guard.sources.inflate",
     "maniac_guard.sources.windows",
@@ -65,26 +60,98 @@ ALLOWED_OWN = {
     "maniac_guard.words",
     "maniac_guard.writer",
 }
+# A Python file that names MANIAC_API_KEY: the screen reads its `ast` (python/screen.py).
+SCREEN_OWN = {"maniac_guard.python", "maniac_guard.python.screen", "maniac_guard.python.sdk"}
+# A file the screen cannot clear (it hands a literal to Maniac()): the analysis.
+ANALYSIS_OWN = {
+    *SCREEN_OWN,
+    *(
+        f"maniac_guard.python.{name}"
+        for name in (
+            "analyzer",
+            "calls",
+            "checks",
+            "domain",
+            "flow",
+            "fold",
+            "frames",
+            "issues",
+            "iteration",
+            "modules",
+            "objects",
+            "resolve",
+            "scopes",
+            "strings",
+            "strops",
+            "values",
+        )
+    ),
+}
 # Not ours and not the standard library: only what `site` itself loads
 # (setuptools' hook, a sitecustomize) and copy.py's probe for Jython.
-ALLOWED_OTHER = {"_distutils_hack", "sitecustomize", "org", "org.python", "org.python.core"}
+ALLOWED_OTHER = {"__main__", "_distutils_hack", "sitecustomize", "org", "org.python", "org.python.core"}
+# The standard library's heavier parts a hook that names its files never needs.
+NEVER_STDLIB = {
+    "argparse",
+    "bz2",
+    "concurrent",
+    "datetime",  # tomllib's: only with a TOML config
+    "decimal",
+    "difflib",
+    "email",
+    "gzip",
+    "html",
+    "http",
+    "logging",
+    "lzma",
+    "multiprocessing",
+    "pickle",
+    "socket",
+    "ssl",
+    "subprocess",  # a hook that names its files never starts git
+    "tarfile",
+    "tempfile",
+    "tomllib",
+    "xml",
+    "zipfile",
+}
+# Loaded only for what needs them: a config file found (pathlib), a file a
+# cached detector reads (hashlib, hmac: OpenSSL), a report that hashes.
+ONLY_WHEN_NEEDED = {"hashlib", "hmac", "pathlib", "urllib"}
+
+# The console script's own code (pip writes it: `import re, sys` and main()),
+# run with the modules it loaded written out at exit. sys.modules, not
+# `-X importtime`: importlib.import_module (report formats) bypasses the latter.
+_DUMP_MODULES = """
+import atexit, runpy, sys
+script, listing = sys.argv.pop(1), sys.argv.pop(1)
+atexit.register(lambda: open(listing, "w").write("\\n".join(sys.modules)))
+sys.argv[0] = script
+runpy.run_path(script, run_name="__main__")
+"""
 
 
 def _imported(args: list[str], cwd: Path) -> tuple[set[str], subprocess.CompletedProcess[str]]:
+    listing = cwd / "modules.txt"
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", console_script(), *args],
+        [sys.executable, "-c", _DUMP_MODULES, console_script(), str(listing), *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin", "HOME": str(cwd), "MANIAC_GUARD_CACHE_DIR": str(cwd / "c")},
         timeout=120,
     )
-    modules = {
-        line.split("|")[2].strip()
-        for line in proc.stderr.splitlines()
-        if line.startswith("import time:") and "imported package" not in line
-    }
-    return modules, proc
+    assert listing.exists(), proc.stderr
+    return set(listing.read_text().split()), proc
+
+
+def _split(modules: set[str]) -> tuple[set[str], set[str], set[str]]:
+    """(ours, the standard library's top-level names, anything else)."""
+    own = {m for m in modules if m == "maniac_guard" or m.startswith("maniac_guard.")}
+    tops = {m.split(".")[0] for m in modules - own}
+    stdlib = tops & sys.stdlib_module_names
+    other = {m for m in modules - own if m.split(".")[0] not in sys.stdlib_module_names}
+    return own, stdlib, other
 
 
 @pytest.fixture
@@ -93,17 +160,59 @@ def small_change(tmp_path: Path) -> list[str]:
     (tmp_path / "README.md").write_text("# Project\n\nNothing secret.\n")
     (tmp_path / ".env").write_text(f"MANIAC_API_KEY={fake_key('startup')}\n")
     (tmp_path / "config.yaml").write_text("name: demo\nreplicas: 2\n")
-    return ["job.py", "README.md", ".env", "config.yaml"]
+    (tmp_path / "util.py").write_text("def add(a, b):\n    return a + b\n")
+    return ["job.py", "README.md", ".env", "config.yaml", "util.py"]
 
 
 @pytest.mark.parametrize("hook", [["scan", "--pre-commit", "--"], ["scan", "--"]])
-def test_the_hook_path_imports_only_its_allow_list(tmp_path: Path, small_change: list[str], hook: list[str]) -> None:
+def test_files_the_screen_clears_load_the_core_and_the_screen(
+    tmp_path: Path, small_change: list[str], hook: list[str]
+) -> None:
     modules, proc = _imported([*hook, *small_change], tmp_path)
     assert proc.returncode == 1, proc.stderr  # the .env key: the scan really ran
-    own = {m for m in modules if m == "maniac_guard" or m.startswith("maniac_guard.")}
-    assert own - ALLOWED_OWN == set()
-    other = {m for m in modules - own if m.split(".")[0] not in sys.stdlib_module_names}
+    own, stdlib, other = _split(modules)
+    assert own - (CORE_OWN | SCREEN_OWN) == set()
+    assert own >= SCREEN_OWN  # job.py names MANIAC_API_KEY: it was screened, and cleared
+    assert stdlib & (NEVER_STDLIB | ONLY_WHEN_NEEDED) == set()
     assert other - ALLOWED_OTHER == set()  # no click, yaml, libcst, pathspec, httpx…
+
+
+def test_files_without_python_to_screen_load_no_python_analysis(tmp_path: Path, small_change: list[str]) -> None:
+    # util.py names nothing of Maniac's: no rule of the Python analysis can fire.
+    modules, proc = _imported(["scan", "--pre-commit", "--", *small_change[1:]], tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    own, stdlib, other = _split(modules)
+    assert own - CORE_OWN == set()
+    assert stdlib & (NEVER_STDLIB | ONLY_WHEN_NEEDED) == set()
+    assert other - ALLOWED_OTHER == set()
+
+
+def test_a_file_the_screen_cannot_clear_loads_the_analysis_and_nothing_more(
+    tmp_path: Path, small_change: list[str]
+) -> None:
+    (tmp_path / "client.py").write_text('from maniac import Maniac\n\nclient = Maniac(api_key="Zx81kQ2mP0aLw7Rt")\n')
+    modules, proc = _imported(["scan", "--pre-commit", "--", *small_change, "client.py"], tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert "client.py" in proc.stdout  # the analysis ran on it and reported the literal
+    own, stdlib, other = _split(modules)
+    assert own - (CORE_OWN | ANALYSIS_OWN) == set()
+    assert "maniac_guard.python.analyzer" in own
+    assert stdlib & NEVER_STDLIB == set()
+    assert other - ALLOWED_OTHER == set()
+
+
+@pytest.mark.parametrize("exclude", [False, True])
+def test_pathspec_and_tomllib_load_only_for_a_config_that_needs_them(
+    tmp_path: Path, small_change: list[str], exclude: bool
+) -> None:
+    table = '[tool.maniac-guard]\nfail-on = "high"\n' + ('exclude = ["docs/**"]\n' if exclude else "")
+    (tmp_path / "pyproject.toml").write_text(table)
+    modules, proc = _imported(["scan", "--pre-commit", "--", *small_change], tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    own, stdlib, other = _split(modules)
+    assert own - (CORE_OWN | SCREEN_OWN) == set()
+    assert "tomllib" in stdlib  # the config was read
+    assert ("pathspec" in other) is exclude  # loaded only to match patterns that exist
 
 
 def test_the_fast_path_gives_scan_what_click_would(tmp_path: Path) -> None:

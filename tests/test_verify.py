@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from maniac_guard.config import ConfigError, Settings
-from maniac_guard.findings import Finding, Location, Secret, Severity, Verification
+from maniac_guard.findings import Finding, Location, Secret, Severity
+from maniac_guard.verification import Verification
 from maniac_guard.verify.cache import VerifyCache
 from maniac_guard.verify.classify import classify, parse_wait
 from maniac_guard.verify.options import VerifyOptions, check_base_url, resolve_options

@@ -6,21 +6,23 @@ whether its results may be cached, its precedence).
 A detector module provides ``wants(source) -> bool`` (a cheap check on names
 and bytes, run on every file) and ``detect(source) -> Iterable[Finding]``
 (the real work, only where wanted). Modules import what is heavy (YAML, the
-Python analyzer) inside ``detect``, so a scan that never needs it never pays for it.
+Python analyzer) inside ``detect``, so a scan that never needs it never pays for it
+(the encoded-key detector's ``detect`` is its own module, encoded_hits.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from maniac_guard.detectors import config_files, encoded, file_names, keys, permissions, python_code
 from maniac_guard.findings import Finding
 from maniac_guard.sources import SourceFile
 
 
-@dataclass(frozen=True)
-class Detector:
+# A NamedTuple, not a frozen dataclass: as immutable, and built in a
+# quarter of the time (~0.5 ms of every run's start).
+class Detector(NamedTuple):
     name: str  # short and stable: it keys the detector cache
     rule_ids: frozenset[str]
     wants: Callable[[SourceFile], bool]
@@ -46,6 +48,15 @@ class Detector:
     on_path: bool = False
 
 
+def _encoded_detect(source: SourceFile) -> Iterable[Finding]:
+    """MG103/MG104: encoded.py holds the hints and `wants`; the decoding
+    (encoded_hits.py, with its tables and classes) is imported for a first
+    file a trigger woke the detector for."""
+    from maniac_guard.detectors.encoded_hits import detect
+
+    return detect(source)
+
+
 DETECTORS: tuple[Detector, ...] = (
     Detector("keys", keys.RULE_IDS, keys.wants, keys.detect, hints=keys.HINTS, precedence=1),
     Detector("file_names", file_names.RULE_IDS, file_names.wants, file_names.detect, hints=(rb"mk[-%]",), on_path=True),
@@ -69,7 +80,7 @@ DETECTORS: tuple[Detector, ...] = (
         cacheable=True,
         precedence=2,
     ),
-    Detector("encoded", encoded.RULE_IDS, encoded.wants, encoded.detect, hints=encoded.HINTS, precedence=1),
+    Detector("encoded", encoded.RULE_IDS, encoded.wants, _encoded_detect, hints=encoded.HINTS, precedence=1),
 )
 
 # Rules whose findings mask the encoded span of their key in the snippet

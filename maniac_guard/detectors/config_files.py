@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import cache
+from typing import AnyStr
 
 from maniac_guard.findings import Finding, mask
 from maniac_guard.keyshape import placeholder_reason
@@ -16,15 +18,17 @@ RULE_IDS = frozenset({"MG301", "MG302"})
 CONFIG_NAMES = frozenset({"config.yaml", "config.yml"})
 # Text without any of these cannot hold a finding (see detectors/__init__).
 HINTS = (rb"MANIAC_API_KEY", rb"api[_-]?[kK]ey")
-ENV_VAR_RE = re.compile(
-    rb"^[ \t]*(?:export[ \t]+)?(MANIAC_API_KEY(?:_[A-Za-z0-9_]+)?)[ \t]*[=:][ \t]*(.*?)[ \t]*\r?$", re.M
-)
-YAML_KEY_RE = re.compile(rb"^[ \t]*[\"']?(api_key|apiKey|api-key)[\"']?[ \t]*:[ \t]*(.*?)[ \t]*\r?$", re.M)
+# The patterns are compiled when `detect` first needs them (`_compiled`):
+# most files of a hook run are neither env files nor configs.
+ENV_VAR = rb"^[ \t]*(?:export[ \t]+)?(MANIAC_API_KEY(?:_[A-Za-z0-9_]+)?)[ \t]*[=:][ \t]*(.*?)[ \t]*\r?$"
+YAML_KEY = rb"^[ \t]*[\"']?(api_key|apiKey|api-key)[\"']?[ \t]*:[ \t]*(.*?)[ \t]*\r?$"
 # Values a human writes in a template rather than a real key.
-_TEMPLATE_RE = re.compile(
-    r"^$|^[<{\[].*[>}\]]$|^\$|\$\{|\.\.\.|…|xxx|your|example|placeholder|changeme|replace|redacted|dummy|sample|todo|none|null|~",
-    re.IGNORECASE,
-)
+_TEMPLATE = r"^$|^[<{\[].*[>}\]]$|^\$|\$\{|\.\.\.|…|xxx|your|example|placeholder|changeme|replace|redacted|dummy|sample|todo|none|null|~"
+
+
+@cache
+def _compiled(pattern: AnyStr, flags: int) -> re.Pattern[AnyStr]:
+    return re.compile(pattern, flags)
 
 
 def is_env_file(name: str) -> bool:
@@ -49,7 +53,7 @@ def _clean_value(raw: bytes) -> str:
 
 def is_real_value(value: str) -> bool:
     """A value that is a credential, not a template, reference or placeholder."""
-    if _TEMPLATE_RE.search(value):
+    if _compiled(_TEMPLATE, re.IGNORECASE).search(value):
         return False
     if value.startswith("mk-"):
         return placeholder_reason(value[3:]) is None
@@ -64,7 +68,7 @@ def detect(source: SourceFile) -> Iterator[Finding]:
     from maniac_guard.detectors.snippet import finding_at
 
     if is_env_file(source.name):
-        for match in ENV_VAR_RE.finditer(source.data):
+        for match in _compiled(ENV_VAR, re.M).finditer(source.data):
             value = _clean_value(match.group(2))
             if is_real_value(value):
                 variable = match.group(1).decode()
@@ -79,7 +83,7 @@ def detect(source: SourceFile) -> Iterator[Finding]:
                     subject=f"env:{variable}",
                 )
         return
-    for match in YAML_KEY_RE.finditer(source.data):
+    for match in _compiled(YAML_KEY, re.M).finditer(source.data):
         value = _clean_value(match.group(2))
         # Outside ~/.maniac/ a config.yaml is someone else's unless it holds an mk- key.
         if is_real_value(value) and (_in_maniac_folder(source.path) or value.startswith("mk-")):

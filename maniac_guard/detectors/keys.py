@@ -49,7 +49,6 @@ _B64_MARKER_SEARCHES = tuple(re.compile(marker).search for marker in _B64_MARKER
 # Wrapped base64 (the `base64` tool's 76 columns, a Kubernetes `|` block) may
 # break a line inside a marker; these match with the break and indentation.
 _LINE_BREAK = rb"(?:\r?\n[ \t]*)?"
-_B64_WRAPPED_MARKER_RE = re.compile(b"|".join(_LINE_BREAK.join(pieces) for pieces in _B64_MARKER_PIECES))
 _BLANKS = b"\r\n \t"
 # Text without any of these cannot wake this detector (see detectors/__init__).
 # The broken forms are spelled out one break position at a time: an optional
@@ -65,6 +64,12 @@ _B64_MIN_TOKEN = 24
 # A line of a wrapped base64 block: at least this many characters, a multiple
 # of four (76 for `base64`, 64 for PEM and `openssl base64`).
 _B64_MIN_WRAP = 20
+
+
+@lru_cache(maxsize=1)
+def _b64_wrapped_marker_re() -> re.Pattern[bytes]:
+    """The markers with a break anywhere in them: compiled when a file first has one."""
+    return re.compile(b"|".join(_LINE_BREAK.join(pieces) for pieces in _B64_MARKER_PIECES))
 
 
 def _has_base64_marker(data: bytes) -> bool:
@@ -255,7 +260,7 @@ def _base64_tokens(data: bytes) -> Iterator[tuple[int, int, int, int]]:
     joined = data.translate(None, _BLANKS)
     if len(joined) != len(data) and any(search(joined) for search in _B64_MARKER_SEARCHES):
         # Some marker may be broken over lines: the slower search finds those too.
-        markers = sorted({*markers, *(m.start() for m in _B64_WRAPPED_MARKER_RE.finditer(data))})
+        markers = sorted({*markers, *(m.start() for m in _b64_wrapped_marker_re().finditer(data))})
     for marker_start in markers:
         if marker_start < last_end:
             continue

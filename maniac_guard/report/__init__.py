@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from maniac_guard.summary import ScanResult
 
@@ -17,8 +17,7 @@ FORMATS = {
 }
 
 
-@dataclass(frozen=True)
-class ReportContext:
+class ReportContext(NamedTuple):  # not a frozen dataclass: a quarter of the start-up cost
     color: bool = False
     verbose: bool = False
     # -q: the findings alone (no notes, no summary line).

@@ -12,6 +12,7 @@ as `ls -b` and git do; JSON formats escape them as JSON requires.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -22,9 +23,14 @@ from maniac_guard.findings import mask_real_keys
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # C0 and C1 controls, DEL, and the bidi controls of "Trojan Source".
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-# What json.dumps(ensure_ascii=False) leaves raw in its output: DEL, C1 and
-# bidi controls (it escapes C0 itself) and lone surrogates (it cannot encode).
-_JSON_RAW = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+@functools.lru_cache(maxsize=1)
+def _json_raw() -> re.Pattern[str]:
+    """What json.dumps(ensure_ascii=False) leaves raw in its output: DEL, C1
+    and bidi controls (it escapes C0 itself) and lone surrogates (it cannot
+    encode). Compiled for a first JSON report (~0.5 ms a text report never pays)."""
+    return re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def _visible(char: str) -> str:
@@ -72,4 +78,4 @@ def json_text(document: Any, *, lossless_paths: bool, items: int = 0) -> str:
             return "\\" + _visible(match.group())
         return f"\\u{code:04x}"
 
-    return _JSON_RAW.sub(escaped, text) + "\n"
+    return _json_raw().sub(escaped, text) + "\n"

@@ -13,7 +13,7 @@ import os
 import time
 from pathlib import Path
 
-from maniac_guard.findings import Verification
+from maniac_guard.verification import Verification
 from maniac_guard.verify.classify import LIVE, REVOKED, UNKNOWN
 
 TTL = {LIVE: 15 * 60, UNKNOWN: 60, REVOKED: 7 * 24 * 3600}

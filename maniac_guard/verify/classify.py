@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from maniac_guard.findings import Verification, mask
+from maniac_guard.findings import mask
+from maniac_guard.verification import Verification
 
 LIVE, REVOKED, UNKNOWN = "live", "revoked", "unknown"
 REVOKED_CODES = frozenset({"invalid_api_key", "authentication_error"})

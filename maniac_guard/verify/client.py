@@ -13,7 +13,7 @@ import time
 from types import TracebackType
 
 from maniac_guard import __version__
-from maniac_guard.findings import Verification
+from maniac_guard.verification import Verification
 from maniac_guard.verify.classify import UNKNOWN, Outcome, classify
 from maniac_guard.verify.options import VerifyOptions
 
