@@ -242,7 +242,8 @@ def _all_sources(
         progress=progress,
         hints=fragment_hints(),
         whole=whole,
-        one_pass=any_match,
+        # Not "anymatch-…": the tracker keeps the Python hints under that name.
+        one_pass=lambda patterns: any_match(patterns, family="history-hints-"),
     )
     for message in commit_messages(root, revs, spec.max_commits, max_size):
         state.order.setdefault(message.commit or "", len(state.order))  # commits that only touched big files
