@@ -28,7 +28,7 @@ from maniac_guard.sources.git import (
     run_git,
 )
 from maniac_guard.sources.gitmessages import (
-    commit_messages,
+    MessageLog,
     is_message_path,
     stash_commits,
     tag_sources,
@@ -233,21 +233,24 @@ def _all_sources(
     from maniac_guard.prefilter import any_match
     from maniac_guard.sources.gitblobs import BlobReader
 
-    yield from history_sources(
-        root,
-        revs,
-        state,
-        max_commits=spec.max_commits,
-        max_size=max_size,
-        progress=progress,
-        hints=fragment_hints(),
-        whole=whole,
-        # Not "anymatch-…": the tracker keeps the Python hints under that name.
-        one_pass=lambda patterns: any_match(patterns, family="history-hints-"),
-    )
-    for message in commit_messages(root, revs, spec.max_commits, max_size):
-        state.order.setdefault(message.commit or "", len(state.order))  # commits that only touched big files
-        yield message
+    # The messages' git log runs beside the patch stream (on the core that
+    # parsing leaves idle) instead of after it.
+    with MessageLog(root, revs, spec.max_commits) as messages:
+        yield from history_sources(
+            root,
+            revs,
+            state,
+            max_commits=spec.max_commits,
+            max_size=max_size,
+            progress=progress,
+            hints=fragment_hints(),
+            whole=whole,
+            # Not "anymatch-…": the tracker keeps the Python hints under that name.
+            one_pass=lambda patterns: any_match(patterns, family="history-hints-"),
+        )
+        for message in messages.sources(max_size):
+            state.order.setdefault(message.commit or "", len(state.order))  # commits that only touched big files
+            yield message
     if spec.whole_repository:
         with BlobReader(root) as reader:
             yield from tag_sources(root, reader, max_size, state.messages)

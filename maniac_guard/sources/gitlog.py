@@ -32,6 +32,7 @@ from maniac_guard.sources.gitcore import (
     quoted_end,
     run_git,
     unquote_path,
+    widen_pipe,
 )
 from maniac_guard.sources.gitmodel import Commit, FileDiff, HistoryState
 from maniac_guard.sources.gitproject import WholeFileTracker
@@ -158,7 +159,7 @@ def history_sources(
         except OSError as exc:
             raise GitError(f"cannot run git: {exc.strerror}") from None
         assert proc.stdout is not None
-        _widen_pipe(proc.stdout)
+        widen_pipe(proc.stdout)  # git runs up to 1 MiB ahead of us while we search a block
         try:
             lines = _lines_worth_parsing(proc.stdout, hints, whole, one_pass)
             yield from _parse(lines, state, max_size, meter, reader, whole)
@@ -177,17 +178,6 @@ def history_sources(
 
 # Header lines whose facts the parser records even when no key can be near.
 _ALWAYS_PARSE = (rb"\nrename from ", rb"\nBinary files ", SUBMODULE_MODE, rb"\n[ +]+oid sha256:")
-
-
-def _widen_pipe(stream: IO[bytes]) -> None:
-    """Let git run up to 1 MiB ahead of us instead of 64 KiB, so it keeps
-    writing while we search a block (Linux only; elsewhere a no-op)."""
-    try:
-        import fcntl
-
-        fcntl.fcntl(stream.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
-    except (ImportError, OSError):
-        pass
 
 
 def _commit_blocks(
