@@ -498,3 +498,40 @@ def test_a_tree_scanned_by_several_processes_still_exits_2(tmp_path: Path) -> No
     assert report["summary"]["incomplete"] == [
         "bad.zip: cannot read the zip archive (File is not a zip file); not scanned"
     ]
+
+
+def test_a_member_is_read_after_its_own_local_header_not_the_central_one(tmp_path: Path) -> None:
+    """Members are read where their local header says their bytes start: its
+    extra field may be longer than the central directory's (zip tools add
+    timestamps there), so the central lengths would point into the header."""
+    data = zlib.compress(ENV)[2:-4]  # raw deflate, as zip stores it
+    name, extra = b"conf/.env", struct.pack("<HH4s", 0xCAFE, 4, b"pad!")
+    local = struct.pack(
+        "<4s5H3I2H", b"PK\x03\x04", 20, 0, 8, 0, 0x21, zlib.crc32(ENV), len(data), len(ENV), len(name), len(extra)
+    )
+    central = struct.pack(
+        "<4s6H3I5H2I",
+        b"PK\x01\x02",
+        20,
+        20,
+        0,
+        8,
+        0,
+        0x21,
+        zlib.crc32(ENV),
+        len(data),
+        len(ENV),
+        len(name),
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+    )
+    body = local + name + extra + data
+    end = struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, 1, 1, len(central) + len(name), len(body), 0)
+    (tmp_path / "odd.zip").write_bytes(body + central + name + end)
+    code, sarif, err = sarif_scan(tmp_path, ".")
+    assert code == 1, err
+    assert uris(sarif) == {"odd.zip!/conf/.env"}
