@@ -535,3 +535,23 @@ def test_a_member_is_read_after_its_own_local_header_not_the_central_one(tmp_pat
     code, sarif, err = sarif_scan(tmp_path, ".")
     assert code == 1, err
     assert uris(sarif) == {"odd.zip!/conf/.env"}
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+def test_compiled_and_image_members_are_counted_binary_by_name_as_on_disk(tmp_path: Path, kind: str) -> None:
+    """Members named like the files a walk never opens (`.pyc`, `.exe`,
+    `.class`, `.png`...) are counted binary without being inflated (a jar
+    is mostly `.class` files); the others are judged by their bytes."""
+    members = {
+        "app/Main.class": b"\xca\xfe\xba\xbe\0\0\0\x34" + KEY.encode(),
+        "tool/launcher.EXE": b"MZ\x90\0" + KEY.encode(),
+        "docs/logo.png": f"not really a png {KEY}\n".encode(),
+        "blob.dat": b"\0" + KEY.encode(),
+        "conf/.env": ENV,
+    }
+    archive = zip_bytes(members) if kind == "zip" else tar_bytes(members, "w:gz")
+    (tmp_path / f"bundle.{kind}").write_bytes(archive)
+    proc = run_cli("scan", ".", "--format", "json", cwd=tmp_path)
+    document = json.loads(proc.stdout)
+    assert document["summary"]["files_skipped"] == {"binary": 4}, proc.stderr
+    assert {f["path"] for f in document["findings"]} == {f"bundle.{kind}!/conf/.env"}
