@@ -555,3 +555,17 @@ def test_compiled_and_image_members_are_counted_binary_by_name_as_on_disk(tmp_pa
     document = json.loads(proc.stdout)
     assert document["summary"]["files_skipped"] == {"binary": 4}, proc.stderr
     assert {f["path"] for f in document["findings"]} == {f"bundle.{kind}!/conf/.env"}
+
+
+def test_keys_in_every_member_of_a_big_archive_named_alone_are_found(tmp_path: Path) -> None:
+    """A wheel named alone is one file on disk but may hold thousands of
+    members: the native prefilter is built once 100 have been read, and the
+    members before, at and after that point are all still scanned."""
+    members = {f"pkg/mod_{n:03}.py": f"VALUE = {n}\n".encode() for n in range(250)}
+    planted = (0, 98, 99, 100, 249)
+    for n in planted:
+        members[f"pkg/mod_{n:03}.py"] = f'API = "{fake_key(f"member-{n}")}"\n'.encode()
+    (tmp_path / "pkg-1.0-py3-none-any.whl").write_bytes(zip_bytes(members))
+    proc = run_cli("scan", "pkg-1.0-py3-none-any.whl", "--format", "json", cwd=tmp_path)
+    paths = {f["path"] for f in json.loads(proc.stdout)["findings"]}
+    assert paths == {f"pkg-1.0-py3-none-any.whl!/pkg/mod_{n:03}.py" for n in planted}, proc.stderr
