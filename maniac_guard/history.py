@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from maniac_guard.config import Settings
     from maniac_guard.detectors import Detector
     from maniac_guard.sources.files import Excluder
+    from maniac_guard.sources.gitbig import BigBlobs
     from maniac_guard.sources.gitproject import WholeFileTracker
     from maniac_guard.summary import ScanResult
     from maniac_guard.target import ScanTarget
@@ -228,6 +229,7 @@ def _all_sources(
     max_size: int,
     progress: bool,
     whole: WholeFileTracker | None = None,
+    big_blobs: BigBlobs | None = None,
 ) -> Iterator[SourceFile]:
     """File diffs, then commit messages, then (whole-repository scans) tags."""
     from maniac_guard.prefilter import any_match
@@ -247,6 +249,7 @@ def _all_sources(
             whole=whole,
             # Not "anymatch-…": the tracker keeps the Python hints under that name.
             one_pass=lambda patterns: any_match(patterns, family="history-hints-"),
+            big_blobs=big_blobs,
         )
         for message in messages.sources(max_size):
             state.order.setdefault(message.commit or "", len(state.order))  # commits that only touched big files
@@ -295,19 +298,24 @@ def history_result(
     from maniac_guard.engine import scan_sources
     from maniac_guard.selection import enabled_rules
     from maniac_guard.sources.files import Excluder
+    from maniac_guard.sources.gitbig import BigBlobs
 
     info = repo_info(root)
-    excluder = Excluder.of(settings, cli_exclude)
-    state = HistoryState()
-    revs = _revisions(info.root, spec)
-    enabled = enabled_rules(settings)
-    whole_detectors = whole_file_detectors(enabled)
-    picker = tracker(whole_detectors, settings.max_file_size) if whole_detectors else None
-    sources = _all_sources(info.root, spec, revs, state, settings.max_file_size, progress, picker)
-    clock = _Deadline(deadline)
-    watch = _Suppressions(enabled) if list_suppressions else None
-    filtered = _filtered(sources, excluder, info.root)
-    result = scan_sources(clock.until(watch.watch(filtered) if watch else filtered), enabled)
+    big_blobs = BigBlobs(info.root, settings.max_file_size)  # git reads object headers while we set up
+    try:
+        excluder = Excluder.of(settings, cli_exclude)
+        state = HistoryState()
+        revs = _revisions(info.root, spec)
+        enabled = enabled_rules(settings)
+        whole_detectors = whole_file_detectors(enabled)
+        picker = tracker(whole_detectors, settings.max_file_size) if whole_detectors else None
+        sources = _all_sources(info.root, spec, revs, state, settings.max_file_size, progress, picker, big_blobs)
+        clock = _Deadline(deadline)
+        watch = _Suppressions(enabled) if list_suppressions else None
+        filtered = _filtered(sources, excluder, info.root)
+        result = scan_sources(clock.until(watch.watch(filtered) if watch else filtered), enabled)
+    finally:
+        big_blobs.close()
     whole = _whole_files(info.root, picker, whole_detectors, settings, excluder, clock, watch.marked if watch else None)
     result.findings = dedupe(
         merge_by_file([*result.findings, *whole.findings]), state, info.root, annotate_head=annotate_head

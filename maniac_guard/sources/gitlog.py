@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.gitblobs import BlobReader
@@ -36,6 +36,9 @@ from maniac_guard.sources.gitcore import (
 )
 from maniac_guard.sources.gitmodel import Commit, FileDiff, HistoryState
 from maniac_guard.sources.gitproject import WholeFileTracker
+
+if TYPE_CHECKING:
+    from maniac_guard.sources.gitbig import BigBlobs
 
 __all__ = ["Commit", "FileDiff", "HistoryState", "history_sources", "log_args"]
 
@@ -131,13 +134,15 @@ def history_sources(
     hints: Sequence[bytes] | None = None,
     whole: WholeFileTracker | None = None,
     one_pass: Callable[[Sequence[bytes]], Callable[[bytes], bool] | None] | None = None,
+    big_blobs: BigBlobs | None = None,
 ) -> Iterator[SourceFile]:
     """One SourceFile per (commit, file) with lines added by that commit.
     `hints`: byte patterns one of which a commit must hold to be worth
     parsing (the detectors' hints); None parses every commit. `whole`
     collects the changed files the whole-file detectors must see.
     `one_pass` builds a matcher that tests all the patterns in one pass
-    (the engine's hyperscan); without one, `re` searches one at a time."""
+    (the engine's hyperscan); without one, `re` searches one at a time.
+    `big_blobs`: the check for blobs over the size limit, if started earlier."""
     from maniac_guard.sources.gitbig import (
         big_path_sources,
         big_paths,
@@ -145,7 +150,7 @@ def history_sources(
     )
 
     meter = Progress(count_commits(root, revs, max_commits)) if progress else None
-    big = big_paths(root, revs, max_commits, max_size)
+    big = big_paths(root, revs, max_commits, max_size, big_blobs)
     if len(big) > MAX_EXCLUDED:  # a command line that long may not run: let git load them
         big = []
     with tempfile.TemporaryFile() as errors, BlobReader(root) as reader:
