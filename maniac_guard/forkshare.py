@@ -26,6 +26,7 @@ import signal
 import struct
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
@@ -116,8 +117,9 @@ def run_streamed(chunks: Iterable[list[str]], work: Callable[[list[str]], Result
     """`run_shared` for chunks of paths still being made (a walk in
     progress): the helpers are forked first and take each chunk from a
     socket as soon as it is made, so no core waits for the whole listing.
-    While the helpers are busy (the socket is full) this process scans the
-    chunk it made itself; once the chunks end, it takes from the socket too."""
+    While the helpers are busy (the socket is full) this process keeps what
+    it made and walks on; once the chunks end, it scans what the socket had
+    no room for (the last first), then takes from the socket too."""
     import socket
 
     if helpers < 1 or not hasattr(os, "fork") or not hasattr(socket, "SOCK_SEQPACKET"):
@@ -134,16 +136,38 @@ def run_streamed(chunks: Iterable[list[str]], work: Callable[[list[str]], Result
                 break
             pipes[forked[1]] = forked[0]
         give.setblocking(False)
-        for chunk in chunks:
-            index = len(made)
-            made.append(chunk)
-            message = _INDEX.pack(index) + "\0".join(chunk).encode("utf-8", "surrogateescape")
+        # Chunks the socket had no room for yet, oldest first. This process
+        # walks on instead of scanning them: while it scanned one that was
+        # slow (a chunk with four wheels in it: ~150 ms), the walk stopped
+        # and the helpers ran out of chunks.
+        backlog: deque[int] = deque()
+
+        def offer(index: int) -> bool:
+            if not pipes:
+                return False
             try:
-                if not pipes:
-                    raise BlockingIOError
-                give.send(message)
-            except (BlockingIOError, OSError):  # helpers busy (or gone): this process scans it
-                done[index] = work(chunk)
+                give.send(_INDEX.pack(index) + "\0".join(made[index]).encode("utf-8", "surrogateescape"))
+            except (BlockingIOError, OSError):  # helpers busy (or gone)
+                return False
+            return True
+
+        def flush() -> None:
+            while backlog and offer(backlog[0]):
+                backlog.popleft()
+
+        for chunk in chunks:
+            made.append(chunk)
+            flush()
+            if backlog or not offer(len(made) - 1):
+                backlog.append(len(made) - 1)
+        # The walk is over: this process scans from the back of the backlog
+        # while the helpers take from its front, offered between two chunks.
+        while True:
+            flush()
+            if not backlog:
+                break
+            index = backlog.pop()
+            done[index] = work(made[index])
         give.close()  # the helpers read what is queued, then the end
         _scan_and_gather(lambda: _take_streamed(take, work), pipes, done)
     finally:

@@ -227,3 +227,27 @@ def test_streamed_chunks_a_helper_dropped_are_redone_here() -> None:
 def test_streamed_without_helpers_runs_everything_here() -> None:
     results = forkshare.run_streamed(_walk_slowly(5), _paths_and_pid, helpers=0)
     assert results == [(chunk, PARENT) for chunk in _walk_slowly(5)]
+
+
+def test_streamed_this_process_walks_on_while_the_helpers_are_busy() -> None:
+    """When the helpers have all they can queue, this process keeps walking
+    rather than scanning a chunk itself: a slow chunk it took stopped the
+    walk, and the helpers then ran out of work (issue 26)."""
+    walked: list[float] = []
+    scanned_here: list[float] = []
+
+    def walk() -> Iterator[list[str]]:
+        for n in range(400):
+            yield [f"/tree/dir{n}/{'long-name-' * 40}{m}.py" for m in range(40)]  # ~20 KB: the socket fills
+        walked.append(time.monotonic())
+
+    def scan(chunk: list[str]) -> int:
+        if os.getpid() == PARENT:
+            scanned_here.append(time.monotonic())
+        else:
+            time.sleep(0.002)
+        return len(chunk)
+
+    assert forkshare.run_streamed(walk(), scan, helpers=1) == [40] * 400
+    assert walked and scanned_here  # both processes scanned
+    assert min(scanned_here) >= walked[0]
