@@ -119,7 +119,7 @@ def run_streamed(chunks: Iterable[list[str]], work: Callable[[list[str]], Result
     socket as soon as it is made, so no core waits for the whole listing.
     While the helpers are busy (the socket is full) this process keeps what
     it made and walks on; once the chunks end, it scans what the socket had
-    no room for (the last first), then takes from the socket too."""
+    no room for, then takes from the socket too."""
     import socket
 
     if helpers < 1 or not hasattr(os, "fork") or not hasattr(socket, "SOCK_SEQPACKET"):
@@ -160,13 +160,15 @@ def run_streamed(chunks: Iterable[list[str]], work: Callable[[list[str]], Result
             flush()
             if backlog or not offer(len(made) - 1):
                 backlog.append(len(made) - 1)
-        # The walk is over: this process scans from the back of the backlog
-        # while the helpers take from its front, offered between two chunks.
+        # The walk is over: this process scans the backlog in walk order,
+        # offering the helpers its next chunks between two of its own, so
+        # everyone ends on the listing's last chunks, not on one in the
+        # middle that may be slow.
         while True:
             flush()
             if not backlog:
                 break
-            index = backlog.pop()
+            index = backlog.popleft()
             done[index] = work(made[index])
         give.close()  # the helpers read what is queued, then the end
         _scan_and_gather(lambda: _take_streamed(take, work), pipes, done)
