@@ -251,3 +251,20 @@ def test_streamed_this_process_walks_on_while_the_helpers_are_busy() -> None:
     assert forkshare.run_streamed(walk(), scan, helpers=1) == [40] * 400
     assert walked and scanned_here  # both processes scanned
     assert min(scanned_here) >= walked[0]
+
+
+def test_each_archive_is_a_chunk_of_its_own() -> None:
+    """An archive is opened in place and costs as much as a chunk of other
+    files or more: four wheels in one chunk made the slowest chunk of the
+    benchmark's run, which no other process could share."""
+    folder = [f"/tree/wheels/{name}" for name in ("a.py", "b-1.0.whl", "c-2.0.whl", "d.txt", "e.tar.gz", "f.py")]
+    chunks = list(forkshare.path_chunks(folder, iter([["/tree/z.py", "/tree/z.zip"]]), 8, 8))
+    assert chunks == [
+        ["/tree/wheels/a.py"],
+        ["/tree/wheels/b-1.0.whl"],
+        ["/tree/wheels/c-2.0.whl"],
+        ["/tree/wheels/d.txt"],
+        ["/tree/wheels/e.tar.gz"],
+        ["/tree/wheels/f.py", "/tree/z.py"],
+        ["/tree/z.zip"],
+    ]  # in walk order
