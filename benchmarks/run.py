@@ -1118,13 +1118,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--rebuild", action="store_true", help="rebuild the corpus even if it is up to date")
     parser.add_argument("--output", type=Path, default=OUT / "results.json")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        help="folder for caches, reports and the history repository (two runs at once on one corpus each need "
+        "their own) [default: beside the corpus]",
+    )
     args = parser.parse_args(argv)
 
     precompile_maniac_guard()
     corpus = args.corpus.resolve()
     if args.rebuild and corpus.exists():
         shutil.rmtree(corpus)
-    work = corpus.parent / "work"
+    work = args.work.resolve() if args.work else corpus.parent / "work"
     work.mkdir(parents=True, exist_ok=True)
     info = build_corpus(corpus, args.source, args.size_mb, args.keys, SEED)
     cases = {c.strip() for c in args.cases.split(",")}

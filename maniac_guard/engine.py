@@ -238,7 +238,9 @@ def _scan_archive(
         members = archive_sources(shown, data, kind, limits, report)
     else:
         members = open_archive(path, shown, kind, limits, report, follow=path in scope.explicit)
-    for source in members:
+    for count, source in enumerate(members, 1):
+        if prefilter is None and count == PARALLEL_MIN_FILES:  # a wheel named alone: thousands of members
+            prefilter = Prefilter.build(detectors)
         result.files_scanned += 1
         result.findings.extend(scan_source(source, detectors, cache, result.learnt, prefilter, result.suppressed))
         result.messages.extend(source.notes)

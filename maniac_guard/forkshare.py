@@ -26,6 +26,7 @@ import signal
 import struct
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
@@ -90,15 +91,28 @@ def run_shared(chunks: Sequence[Chunk], work: Callable[[Chunk], Result], helpers
     return [done[index] if index in done else work(chunks[index]) for index in range(len(chunks))]
 
 
+# Names of archives, which are opened in place: each takes as long as a
+# whole chunk of other files or more (a 2 MB wheel: ~35 ms), so each is a
+# chunk of its own, which another process can take while this one scans on.
+ARCHIVE_NAMES = (".whl", ".zip", ".jar", ".war", ".egg", ".apk", ".tar", ".gz", ".tgz", ".bz2", ".xz")
+
+
 def path_chunks(walked: list[str], batches: Iterable[list[str]], first: int, size: int) -> Iterator[list[str]]:
     """The paths walked so far, then those the walk goes on to find, in
     chunks of `first` paths (smaller while few files are known, so a small
-    tree still spreads), then of `size`, each within one socket message."""
+    tree still spreads), then of `size`, each within one socket message;
+    an archive is a chunk of its own."""
     chunk: list[str] = []
     length = 0
     limit = first
     for batch in itertools.chain((walked,), batches):
         for path in batch:
+            if path.endswith(ARCHIVE_NAMES):  # the files before it stay before it
+                if chunk:
+                    yield chunk
+                    chunk, length, limit = [], 0, size
+                yield [path]
+                continue
             path_bytes = len(path.encode("utf-8", "surrogateescape")) + 1
             if chunk and length + path_bytes > CHUNK_BYTES:
                 yield chunk
@@ -116,8 +130,9 @@ def run_streamed(chunks: Iterable[list[str]], work: Callable[[list[str]], Result
     """`run_shared` for chunks of paths still being made (a walk in
     progress): the helpers are forked first and take each chunk from a
     socket as soon as it is made, so no core waits for the whole listing.
-    While the helpers are busy (the socket is full) this process scans the
-    chunk it made itself; once the chunks end, it takes from the socket too."""
+    While the helpers are busy (the socket is full) this process keeps what
+    it made and walks on; once the chunks end, it scans what the socket had
+    no room for, then takes from the socket too."""
     import socket
 
     if helpers < 1 or not hasattr(os, "fork") or not hasattr(socket, "SOCK_SEQPACKET"):
@@ -134,16 +149,40 @@ def run_streamed(chunks: Iterable[list[str]], work: Callable[[list[str]], Result
                 break
             pipes[forked[1]] = forked[0]
         give.setblocking(False)
-        for chunk in chunks:
-            index = len(made)
-            made.append(chunk)
-            message = _INDEX.pack(index) + "\0".join(chunk).encode("utf-8", "surrogateescape")
+        # Chunks the socket had no room for yet, oldest first. This process
+        # walks on instead of scanning them: while it scanned one that was
+        # slow (a chunk with four wheels in it: ~150 ms), the walk stopped
+        # and the helpers ran out of chunks.
+        backlog: deque[int] = deque()
+
+        def offer(index: int) -> bool:
+            if not pipes:
+                return False
             try:
-                if not pipes:
-                    raise BlockingIOError
-                give.send(message)
-            except (BlockingIOError, OSError):  # helpers busy (or gone): this process scans it
-                done[index] = work(chunk)
+                give.send(_INDEX.pack(index) + "\0".join(made[index]).encode("utf-8", "surrogateescape"))
+            except (BlockingIOError, OSError):  # helpers busy (or gone)
+                return False
+            return True
+
+        def flush() -> None:
+            while backlog and offer(backlog[0]):
+                backlog.popleft()
+
+        for chunk in chunks:
+            made.append(chunk)
+            flush()
+            if backlog or not offer(len(made) - 1):
+                backlog.append(len(made) - 1)
+        # The walk is over: this process scans the backlog in walk order,
+        # offering the helpers its next chunks between two of its own, so
+        # everyone ends on the listing's last chunks, not on one in the
+        # middle that may be slow.
+        while True:
+            flush()
+            if not backlog:
+                break
+            index = backlog.popleft()
+            done[index] = work(made[index])
         give.close()  # the helpers read what is queued, then the end
         _scan_and_gather(lambda: _take_streamed(take, work), pipes, done)
     finally:

@@ -28,7 +28,7 @@ from maniac_guard.sources.git import (
     run_git,
 )
 from maniac_guard.sources.gitmessages import (
-    commit_messages,
+    MessageLog,
     is_message_path,
     stash_commits,
     tag_sources,
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from maniac_guard.config import Settings
     from maniac_guard.detectors import Detector
     from maniac_guard.sources.files import Excluder
+    from maniac_guard.sources.gitbig import BigBlobs
     from maniac_guard.sources.gitproject import WholeFileTracker
     from maniac_guard.summary import ScanResult
     from maniac_guard.target import ScanTarget
@@ -228,25 +229,31 @@ def _all_sources(
     max_size: int,
     progress: bool,
     whole: WholeFileTracker | None = None,
+    big_blobs: BigBlobs | None = None,
 ) -> Iterator[SourceFile]:
     """File diffs, then commit messages, then (whole-repository scans) tags."""
     from maniac_guard.prefilter import any_match
     from maniac_guard.sources.gitblobs import BlobReader
 
-    yield from history_sources(
-        root,
-        revs,
-        state,
-        max_commits=spec.max_commits,
-        max_size=max_size,
-        progress=progress,
-        hints=fragment_hints(),
-        whole=whole,
-        one_pass=any_match,
-    )
-    for message in commit_messages(root, revs, spec.max_commits, max_size):
-        state.order.setdefault(message.commit or "", len(state.order))  # commits that only touched big files
-        yield message
+    # The messages' git log runs beside the patch stream (on the core that
+    # parsing leaves idle) instead of after it.
+    with MessageLog(root, revs, spec.max_commits) as messages:
+        yield from history_sources(
+            root,
+            revs,
+            state,
+            max_commits=spec.max_commits,
+            max_size=max_size,
+            progress=progress,
+            hints=fragment_hints(),
+            whole=whole,
+            # Not "anymatch-…": the tracker keeps the Python hints under that name.
+            one_pass=lambda patterns: any_match(patterns, family="history-hints-"),
+            big_blobs=big_blobs,
+        )
+        for message in messages.sources(max_size):
+            state.order.setdefault(message.commit or "", len(state.order))  # commits that only touched big files
+            yield message
     if spec.whole_repository:
         with BlobReader(root) as reader:
             yield from tag_sources(root, reader, max_size, state.messages)
@@ -291,19 +298,24 @@ def history_result(
     from maniac_guard.engine import scan_sources
     from maniac_guard.selection import enabled_rules
     from maniac_guard.sources.files import Excluder
+    from maniac_guard.sources.gitbig import BigBlobs
 
     info = repo_info(root)
-    excluder = Excluder.of(settings, cli_exclude)
-    state = HistoryState()
-    revs = _revisions(info.root, spec)
-    enabled = enabled_rules(settings)
-    whole_detectors = whole_file_detectors(enabled)
-    picker = tracker(whole_detectors, settings.max_file_size) if whole_detectors else None
-    sources = _all_sources(info.root, spec, revs, state, settings.max_file_size, progress, picker)
-    clock = _Deadline(deadline)
-    watch = _Suppressions(enabled) if list_suppressions else None
-    filtered = _filtered(sources, excluder, info.root)
-    result = scan_sources(clock.until(watch.watch(filtered) if watch else filtered), enabled)
+    big_blobs = BigBlobs(info.root, settings.max_file_size)  # git reads object headers while we set up
+    try:
+        excluder = Excluder.of(settings, cli_exclude)
+        state = HistoryState()
+        revs = _revisions(info.root, spec)
+        enabled = enabled_rules(settings)
+        whole_detectors = whole_file_detectors(enabled)
+        picker = tracker(whole_detectors, settings.max_file_size) if whole_detectors else None
+        sources = _all_sources(info.root, spec, revs, state, settings.max_file_size, progress, picker, big_blobs)
+        clock = _Deadline(deadline)
+        watch = _Suppressions(enabled) if list_suppressions else None
+        filtered = _filtered(sources, excluder, info.root)
+        result = scan_sources(clock.until(watch.watch(filtered) if watch else filtered), enabled)
+    finally:
+        big_blobs.close()
     whole = _whole_files(info.root, picker, whole_detectors, settings, excluder, clock, watch.marked if watch else None)
     result.findings = dedupe(
         merge_by_file([*result.findings, *whole.findings]), state, info.root, annotate_head=annotate_head

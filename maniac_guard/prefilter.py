@@ -113,15 +113,17 @@ class PendingPrefilter:
         return self._built
 
 
-def any_match(patterns: Sequence[bytes]) -> Callable[[bytes], bool] | None:
+def any_match(patterns: Sequence[bytes], family: str = "anymatch-") -> Callable[[bytes], bool] | None:
     """A test of whether bytes hold any of `patterns`, in one native pass
     that stops at the first match; None where hyperscan is missing or cannot
-    express them (the caller then searches with `re`)."""
+    express them (the caller then searches with `re`). `family`: the cache
+    files' name prefix; a run that needs two sets gives each its own (one
+    family keeps one file, so two sets would recompile each other's away)."""
     try:
         import hyperscan
     except ImportError:
         return None
-    database = _load_or_compile(hyperscan, [b"|".join(b"(?:" + p + b")" for p in patterns)], family="anymatch-")
+    database = _load_or_compile(hyperscan, [b"|".join(b"(?:" + p + b")" for p in patterns)], family=family)
     if database is None:
         return None
     scratch = hyperscan.Scratch(database)

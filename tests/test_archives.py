@@ -519,3 +519,74 @@ def test_a_tree_scanned_by_several_processes_still_exits_2(tmp_path: Path) -> No
     assert report["summary"]["incomplete"] == [
         "bad.zip: cannot read the zip archive (File is not a zip file); not scanned"
     ]
+
+
+def test_a_member_is_read_after_its_own_local_header_not_the_central_one(tmp_path: Path) -> None:
+    """Members are read where their local header says their bytes start: its
+    extra field may be longer than the central directory's (zip tools add
+    timestamps there), so the central lengths would point into the header."""
+    data = zlib.compress(ENV)[2:-4]  # raw deflate, as zip stores it
+    name, extra = b"conf/.env", struct.pack("<HH4s", 0xCAFE, 4, b"pad!")
+    local = struct.pack(
+        "<4s5H3I2H", b"PK\x03\x04", 20, 0, 8, 0, 0x21, zlib.crc32(ENV), len(data), len(ENV), len(name), len(extra)
+    )
+    central = struct.pack(
+        "<4s6H3I5H2I",
+        b"PK\x01\x02",
+        20,
+        20,
+        0,
+        8,
+        0,
+        0x21,
+        zlib.crc32(ENV),
+        len(data),
+        len(ENV),
+        len(name),
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+    )
+    body = local + name + extra + data
+    end = struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, 1, 1, len(central) + len(name), len(body), 0)
+    (tmp_path / "odd.zip").write_bytes(body + central + name + end)
+    code, sarif, err = sarif_scan(tmp_path, ".")
+    assert code == 1, err
+    assert uris(sarif) == {"odd.zip!/conf/.env"}
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+def test_compiled_and_image_members_are_counted_binary_by_name_as_on_disk(tmp_path: Path, kind: str) -> None:
+    """Members named like the files a walk never opens (`.pyc`, `.exe`,
+    `.class`, `.png`...) are counted binary without being inflated (a jar
+    is mostly `.class` files); the others are judged by their bytes."""
+    members = {
+        "app/Main.class": b"\xca\xfe\xba\xbe\0\0\0\x34" + KEY.encode(),
+        "tool/launcher.EXE": b"MZ\x90\0" + KEY.encode(),
+        "docs/logo.png": f"not really a png {KEY}\n".encode(),
+        "blob.dat": b"\0" + KEY.encode(),
+        "conf/.env": ENV,
+    }
+    archive = zip_bytes(members) if kind == "zip" else tar_bytes(members, "w:gz")
+    (tmp_path / f"bundle.{kind}").write_bytes(archive)
+    proc = run_cli("scan", ".", "--format", "json", cwd=tmp_path)
+    document = json.loads(proc.stdout)
+    assert document["summary"]["files_skipped"] == {"binary": 4}, proc.stderr
+    assert {f["path"] for f in document["findings"]} == {f"bundle.{kind}!/conf/.env"}
+
+
+def test_keys_in_every_member_of_a_big_archive_named_alone_are_found(tmp_path: Path) -> None:
+    """A wheel named alone is one file on disk but may hold thousands of
+    members: the native prefilter is built once 100 have been read, and the
+    members before, at and after that point are all still scanned."""
+    members = {f"pkg/mod_{n:03}.py": f"VALUE = {n}\n".encode() for n in range(250)}
+    planted = (0, 98, 99, 100, 249)
+    for n in planted:
+        members[f"pkg/mod_{n:03}.py"] = f'API = "{fake_key(f"member-{n}")}"\n'.encode()
+    (tmp_path / "pkg-1.0-py3-none-any.whl").write_bytes(zip_bytes(members))
+    proc = run_cli("scan", "pkg-1.0-py3-none-any.whl", "--format", "json", cwd=tmp_path)
+    paths = {f["path"] for f in json.loads(proc.stdout)["findings"]}
+    assert paths == {f"pkg-1.0-py3-none-any.whl!/pkg/mod_{n:03}.py" for n in planted}, proc.stderr

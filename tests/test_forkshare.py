@@ -227,3 +227,44 @@ def test_streamed_chunks_a_helper_dropped_are_redone_here() -> None:
 def test_streamed_without_helpers_runs_everything_here() -> None:
     results = forkshare.run_streamed(_walk_slowly(5), _paths_and_pid, helpers=0)
     assert results == [(chunk, PARENT) for chunk in _walk_slowly(5)]
+
+
+def test_streamed_this_process_walks_on_while_the_helpers_are_busy() -> None:
+    """When the helpers have all they can queue, this process keeps walking
+    rather than scanning a chunk itself: a slow chunk it took stopped the
+    walk, and the helpers then ran out of work (issue 26)."""
+    walked: list[float] = []
+    scanned_here: list[float] = []
+
+    def walk() -> Iterator[list[str]]:
+        for n in range(400):
+            yield [f"/tree/dir{n}/{'long-name-' * 40}{m}.py" for m in range(40)]  # ~20 KB: the socket fills
+        walked.append(time.monotonic())
+
+    def scan(chunk: list[str]) -> int:
+        if os.getpid() == PARENT:
+            scanned_here.append(time.monotonic())
+        else:
+            time.sleep(0.002)
+        return len(chunk)
+
+    assert forkshare.run_streamed(walk(), scan, helpers=1) == [40] * 400
+    assert walked and scanned_here  # both processes scanned
+    assert min(scanned_here) >= walked[0]
+
+
+def test_each_archive_is_a_chunk_of_its_own() -> None:
+    """An archive is opened in place and costs as much as a chunk of other
+    files or more: four wheels in one chunk made the slowest chunk of the
+    benchmark's run, which no other process could share."""
+    folder = [f"/tree/wheels/{name}" for name in ("a.py", "b-1.0.whl", "c-2.0.whl", "d.txt", "e.tar.gz", "f.py")]
+    chunks = list(forkshare.path_chunks(folder, iter([["/tree/z.py", "/tree/z.zip"]]), 8, 8))
+    assert chunks == [
+        ["/tree/wheels/a.py"],
+        ["/tree/wheels/b-1.0.whl"],
+        ["/tree/wheels/c-2.0.whl"],
+        ["/tree/wheels/d.txt"],
+        ["/tree/wheels/e.tar.gz"],
+        ["/tree/wheels/f.py", "/tree/z.py"],
+        ["/tree/z.zip"],
+    ]  # in walk order

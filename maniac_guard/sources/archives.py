@@ -191,6 +191,8 @@ class _Run:
     def _zip(self, fileobj: IO[bytes], shown: str, depth: int) -> Iterator[SourceFile]:
         import zipfile
 
+        from maniac_guard.sources.files import BINARY_SUFFIXES
+
         # zipfile reads the whole central directory at once (10 million
         # entries: gigabytes): its declared size is checked first.
         declared, room = declared_members(fileobj)
@@ -207,6 +209,9 @@ class _Run:
                 if info.is_dir():
                     continue
                 name = f"{shown}{SEPARATOR}{_member_name(info.filename)}"
+                if info.filename.lower().endswith(BINARY_SUFFIXES):  # as on disk: never inflated
+                    self.report.skipped["binary"] += 1
+                    continue
                 if info.flag_bits & 0x1:
                     self.report.problems.append(f"{_shown(name)}: encrypted zip member, not opened")
                     continue
@@ -230,6 +235,8 @@ class _Run:
     def _tar(self, stream: Inflating, shown: str, depth: int) -> Iterator[SourceFile]:
         import tarfile
 
+        from maniac_guard.sources.files import BINARY_SUFFIXES
+
         # Stream mode: members in order, nothing seeks, nothing is extracted.
         with tarfile.open(fileobj=stream, mode="r|") as archive:  # type: ignore[call-overload]
             for info in archive:
@@ -237,6 +244,9 @@ class _Run:
                 if not info.isreg():  # folders, links, devices: nothing to read
                     continue
                 name = f"{shown}{SEPARATOR}{_member_name(info.name)}"
+                if info.name.lower().endswith(BINARY_SUFFIXES):  # as on disk: never read
+                    self.report.skipped["binary"] += 1
+                    continue
                 member = archive.extractfile(info)
                 if member is not None:
                     yield from self.member(member, name, depth)

@@ -27,7 +27,7 @@ OID = re.compile(rb"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
 RAW_FORMAT = "--format=%x00%H%x00%an <%ae>%x00%aI%x00"
 
 
-def _stream(root: str, args: Sequence[str]) -> Iterator[IO[bytes]]:
+def _stream(root: str, args: Sequence[str]) -> Generator[IO[bytes], None, None]:
     try:
         proc = subprocess.Popen([*git_command(), *args], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     except OSError as exc:
@@ -43,22 +43,44 @@ def _stream(root: str, args: Sequence[str]) -> Iterator[IO[bytes]]:
 
 
 def big_blobs(root: str, max_size: int) -> set[bytes]:
-    """Ids of every blob in the object store larger than `max_size`. A large
-    repository has millions of objects: lines are matched by a regex over
-    1 MiB blocks (only sizes with enough digits), not split one by one."""
-    found: set[bytes] = set()
-    digits = len(str(max_size))
-    line = re.compile(rb"^(\d{%d,}) blob ([0-9a-f]+)$" % digits, re.MULTILINE)
-    fmt = "--batch-check=%(objectsize) %(objecttype) %(objectname)"
-    for stream in _stream(root, ["cat-file", "--batch-all-objects", "--unordered", fmt]):
+    """Ids of every blob in the object store larger than `max_size`."""
+    return BigBlobs(root, max_size).result()
+
+
+class BigBlobs:
+    """`big_blobs`, started before it is needed: git reads the object
+    headers while the scan sets itself up (it ran alone before `git log -p`
+    could start). A large repository has millions of objects: lines are
+    matched by a regex over 1 MiB blocks (only sizes with enough digits),
+    not split one by one."""
+
+    def __init__(self, root: str, max_size: int) -> None:
+        self.max_size = max_size
+        fmt = "--batch-check=%(objectsize) %(objecttype) %(objectname)"
+        self._run = _stream(root, ["cat-file", "--batch-all-objects", "--unordered", fmt])
+        self._stdout = next(self._run)  # git starts here
+        self._found: set[bytes] | None = None
+
+    def result(self) -> set[bytes]:
+        if self._found is not None:
+            return self._found
+        found: set[bytes] = set()
+        max_size = self.max_size
+        line = re.compile(rb"^(\d{%d,}) blob ([0-9a-f]+)$" % len(str(max_size)), re.MULTILINE)
         rest = b""
-        while chunk := stream.read(1 << 20):
+        while chunk := self._stdout.read(1 << 20):
             block = rest + chunk
             end = block.rfind(b"\n") + 1
             block, rest = block[:end], block[end:]
             found.update(oid for size, oid in line.findall(block) if int(size) > max_size)
         found.update(oid for size, oid in line.findall(rest) if int(size) > max_size)
-    return found
+        next(self._run, None)  # waits for git; raises GitError if it failed
+        self._found = found
+        return found
+
+    def close(self) -> None:
+        """Stops git if its answer was never read (the scan ended first)."""
+        self._run.close()
 
 
 def _nul_tokens(stream: IO[bytes]) -> Iterator[bytes]:
@@ -105,9 +127,12 @@ def raw_args(revs: Sequence[str], max_commits: int | None, paths: Sequence[bytes
     return [*args, *revs, "--", *(p.decode("utf-8", "surrogateescape") for p in paths)]
 
 
-def big_paths(root: str, revs: Sequence[str], max_commits: int | None, max_size: int) -> list[bytes]:
-    """Paths that hold a blob over `max_size` in some commit of `revs`."""
-    big = big_blobs(root, max_size)
+def big_paths(
+    root: str, revs: Sequence[str], max_commits: int | None, max_size: int, blobs: BigBlobs | None = None
+) -> list[bytes]:
+    """Paths that hold a blob over `max_size` in some commit of `revs`
+    (`blobs`: the big-blob check, if started earlier)."""
+    big = (blobs or BigBlobs(root, max_size)).result()
     if not big:
         return []
     paths: set[bytes] = set()

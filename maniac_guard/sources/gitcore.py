@@ -6,6 +6,7 @@ import os
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import IO
 
 from maniac_guard.config import ConfigError
 
@@ -114,3 +115,14 @@ def decode_path(raw: bytes) -> str:
 
 def encode_path(path: str) -> bytes:
     return path.encode("utf-8", "surrogateescape")
+
+
+def widen_pipe(stream: IO[bytes]) -> None:
+    """Let git run up to 1 MiB ahead of us instead of 64 KiB, so it keeps
+    writing while we do something else (Linux only; elsewhere a no-op)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(stream.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (ImportError, OSError):
+        pass

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.gitblobs import BlobReader
@@ -32,9 +32,13 @@ from maniac_guard.sources.gitcore import (
     quoted_end,
     run_git,
     unquote_path,
+    widen_pipe,
 )
 from maniac_guard.sources.gitmodel import Commit, FileDiff, HistoryState
 from maniac_guard.sources.gitproject import WholeFileTracker
+
+if TYPE_CHECKING:
+    from maniac_guard.sources.gitbig import BigBlobs
 
 __all__ = ["Commit", "FileDiff", "HistoryState", "history_sources", "log_args"]
 
@@ -130,13 +134,15 @@ def history_sources(
     hints: Sequence[bytes] | None = None,
     whole: WholeFileTracker | None = None,
     one_pass: Callable[[Sequence[bytes]], Callable[[bytes], bool] | None] | None = None,
+    big_blobs: BigBlobs | None = None,
 ) -> Iterator[SourceFile]:
     """One SourceFile per (commit, file) with lines added by that commit.
     `hints`: byte patterns one of which a commit must hold to be worth
     parsing (the detectors' hints); None parses every commit. `whole`
     collects the changed files the whole-file detectors must see.
     `one_pass` builds a matcher that tests all the patterns in one pass
-    (the engine's hyperscan); without one, `re` searches one at a time."""
+    (the engine's hyperscan); without one, `re` searches one at a time.
+    `big_blobs`: the check for blobs over the size limit, if started earlier."""
     from maniac_guard.sources.gitbig import (
         big_path_sources,
         big_paths,
@@ -144,7 +150,7 @@ def history_sources(
     )
 
     meter = Progress(count_commits(root, revs, max_commits)) if progress else None
-    big = big_paths(root, revs, max_commits, max_size)
+    big = big_paths(root, revs, max_commits, max_size, big_blobs)
     if len(big) > MAX_EXCLUDED:  # a command line that long may not run: let git load them
         big = []
     with tempfile.TemporaryFile() as errors, BlobReader(root) as reader:
@@ -158,7 +164,7 @@ def history_sources(
         except OSError as exc:
             raise GitError(f"cannot run git: {exc.strerror}") from None
         assert proc.stdout is not None
-        _widen_pipe(proc.stdout)
+        widen_pipe(proc.stdout)  # git runs up to 1 MiB ahead of us while we search a block
         try:
             lines = _lines_worth_parsing(proc.stdout, hints, whole, one_pass)
             yield from _parse(lines, state, max_size, meter, reader, whole)
@@ -177,17 +183,6 @@ def history_sources(
 
 # Header lines whose facts the parser records even when no key can be near.
 _ALWAYS_PARSE = (rb"\nrename from ", rb"\nBinary files ", SUBMODULE_MODE, rb"\n[ +]+oid sha256:")
-
-
-def _widen_pipe(stream: IO[bytes]) -> None:
-    """Let git run up to 1 MiB ahead of us instead of 64 KiB, so it keeps
-    writing while we search a block (Linux only; elsewhere a no-op)."""
-    try:
-        import fcntl
-
-        fcntl.fcntl(stream.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
-    except (ImportError, OSError):
-        pass
 
 
 def _commit_blocks(

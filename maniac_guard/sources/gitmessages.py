@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.gitblobs import BlobReader
-from maniac_guard.sources.gitcore import GitError, decode_path, git_command, run_git
+from maniac_guard.sources.gitcore import GitError, decode_path, git_command, run_git, widen_pipe
 
 COMMIT_MESSAGE = "<commit message>"
 MESSAGE_FORMAT = "--format=%x00%H%x00%an <%ae>%x00%aI%n%B"
@@ -43,27 +43,45 @@ def stash_commits(root: str) -> list[str]:
     return out.decode("ascii", "replace").split()
 
 
-def commit_messages(root: str, revs: Sequence[str], max_commits: int | None, max_size: int) -> Iterator[SourceFile]:
-    """One source per commit message of `revs` (streamed from one `git log`)."""
-    # --date-order: with --max-count, the same commits the diff pass picks.
-    args = [*git_command(), "log", "--no-show-signature", "--date-order", MESSAGE_FORMAT]
-    if max_commits is not None:
-        args.append(f"--max-count={max_commits}")
-    with tempfile.TemporaryFile() as errors:
+class MessageLog:
+    """The commit messages' `git log`, started before it is read: it runs
+    beside the patch stream (`scan --history` reads it after the diffs), up
+    to what its pipe holds, then waits for us."""
+
+    def __init__(self, root: str, revs: Sequence[str], max_commits: int | None) -> None:
+        # --date-order: with --max-count, the same commits the diff pass picks.
+        args = [*git_command(), "log", "--no-show-signature", "--date-order", MESSAGE_FORMAT]
+        if max_commits is not None:
+            args.append(f"--max-count={max_commits}")
+        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by __exit__, which owns the process too
         try:
-            proc = subprocess.Popen([*args, *revs, "--"], cwd=root, stdout=subprocess.PIPE, stderr=errors)
+            self.proc = subprocess.Popen([*args, *revs, "--"], cwd=root, stdout=subprocess.PIPE, stderr=self.errors)
         except OSError as exc:
+            self.errors.close()
             raise GitError(f"cannot run git: {exc.strerror}") from None
-        assert proc.stdout is not None
-        try:
-            yield from _split_messages(proc.stdout, max_size)
-        finally:
-            proc.stdout.close()
-            code = proc.wait()
+        assert self.proc.stdout is not None
+        self.stdout = self.proc.stdout
+        widen_pipe(self.stdout)  # 1 MiB of messages (~5,000 commits) before git waits for us
+
+    def sources(self, max_size: int) -> Iterator[SourceFile]:
+        yield from _split_messages(self.stdout, max_size)
+        self.stdout.close()
+        code = self.proc.wait()
         if code != 0:
-            errors.seek(0)
-            reason = errors.read().decode("utf-8", "replace").strip().splitlines()
+            self.errors.seek(0)
+            reason = self.errors.read().decode("utf-8", "replace").strip().splitlines()
             raise GitError(reason[-1] if reason else "git log failed")
+
+    def __enter__(self) -> MessageLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Stops git when the messages were not all read (an error, a deadline)."""
+        if self.proc.poll() is None and not self.stdout.closed:
+            self.proc.kill()
+        self.stdout.close()
+        self.proc.wait()
+        self.errors.close()
 
 
 def _split_messages(stream: Iterable[bytes], max_size: int) -> Iterator[SourceFile]:

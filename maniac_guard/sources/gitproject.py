@@ -102,7 +102,10 @@ class WholeFileTracker:
         needs a look (their new versions are then known clean); False when
         it must be parsed."""
         news = []
-        quiet = tuple(x.lower().encode() for x in self.quiet(block)) if self.quiet is not None else ()
+        # The files' texts, without the commit's record line (its fields are
+        # NUL-separated, which `quiet` would take for UTF-16 text).
+        diffs = block[max(0, block.find(b"\ndiff --")) :]
+        quiet = tuple(x.lower().encode() for x in self.quiet(diffs)) if self.quiet is not None else ()
         for name, olds, new, text in _file_diffs(block):
             lowered = name.lower()
             if not lowered.endswith(self.suffixes):

@@ -84,10 +84,14 @@ def declared_members(fileobj: IO[bytes]) -> tuple[int, int]:
     return int(entries), int(directory) // _CENTRAL_ENTRY_MIN
 
 
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class Counting:
     """A file's reads, counted: the compressed bytes a decompressor consumed."""
 
-    def __init__(self, raw: IO[bytes]) -> None:
+    def __init__(self, raw: Readable) -> None:
         self.raw = raw
         self.consumed = 0
 
@@ -163,7 +167,6 @@ def zip_member_chunks(
     """A zip member's bytes, decompressed here with a bound on each step:
     zipfile's own readers inflate bzip2 and LZMA without one (a few KB of
     bzip2 can expand to gigabytes in memory)."""
-    import copy
     import zipfile
     import zlib
 
@@ -174,11 +177,9 @@ def zip_member_chunks(
         return iter(lambda: lzma_file.read(CHUNK), b""), lambda: info.compress_size
     if method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2):
         raise NotImplementedError(f"compression method {method} is not supported, not opened")
-    raw_info = copy.copy(info)  # the compressed bytes, as stored
-    raw_info.compress_type = zipfile.ZIP_STORED
-    raw_info.file_size = info.compress_size
-    del raw_info.CRC  # the stored bytes' CRC is not the member's: not checked
-    raw = Counting(archive.open(raw_info))
+    # The compressed bytes, read where the member's local header says they
+    # start (zipfile's own reader, opened per member, cost more than zlib).
+    raw = Counting(StoredBytes(archive.fp, info))
     if method == zipfile.ZIP_STORED:
         return iter(lambda: raw.read(CHUNK), b""), None
     if method == zipfile.ZIP_DEFLATED:
@@ -186,6 +187,43 @@ def zip_member_chunks(
     import bz2
 
     return _inflate_bz2(raw, bz2.BZ2Decompressor()), raw.count
+
+
+_LOCAL_HEADER = 30  # bytes of a zip member's local header before its name and extra field
+
+
+class StoredBytes:
+    """A zip member's bytes as stored, from the archive file: after its local
+    header (whose name and extra field lengths may differ from the central
+    directory's), `compress_size` of them at most."""
+
+    def __init__(self, fileobj: IO[bytes] | None, info: zipfile.ZipInfo) -> None:
+        import struct
+        import zipfile
+
+        if fileobj is None:
+            raise ValueError("the archive is closed")
+        fileobj.seek(info.header_offset)
+        header = fileobj.read(_LOCAL_HEADER)
+        if len(header) < _LOCAL_HEADER or not header.startswith(b"PK\x03\x04"):
+            raise zipfile.BadZipFile("bad magic number for a member's local header")
+        name_length, extra_length = struct.unpack_from("<HH", header, 26)
+        self.fileobj = fileobj
+        self.at = info.header_offset + _LOCAL_HEADER + name_length + extra_length
+        self.left = info.compress_size
+
+    def read(self, size: int = -1, /) -> bytes:
+        if size < 0:
+            size = self.left
+        if self.left <= 0:
+            return b""
+        self.fileobj.seek(self.at)  # nested readers may have moved it
+        data = self.fileobj.read(min(size, self.left))
+        if not data:
+            raise EOFError("the archive ends inside a member")
+        self.at += len(data)
+        self.left -= len(data)
+        return data
 
 
 def _inflate_deflate(raw: Counting, decompressor: zlib._Decompress) -> Iterator[bytes]:
