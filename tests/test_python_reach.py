@@ -115,3 +115,40 @@ def test_the_fix_of_every_new_shape_leaves_code_that_compiles_with_nothing_to_re
     assert len(fixed.applied) == len(before)
     assert analyze_text(fixed.module.code, path=relative) == []
     assert all(issue.secret and issue.secret not in fixed.module.code for issue in before)
+
+
+def _flow(code: str) -> list[tuple[int, str, list[tuple[int, str]]]]:
+    return [
+        (i.node.lineno, i.rule_id, [(line, label) for _, line, _, label in i.flow])
+        for i in analyze_text(textwrap.dedent(code), path="app.py")
+    ]
+
+
+def test_a_string_built_around_another_built_string_is_reported_at_its_literal_with_every_step() -> None:
+    # Issue 21: `"".join([...])` of a `%`, an f-string of a join: the
+    # finding sits on the literal, and its flow names each string built on the way.
+    code = f"""
+    from maniac import Maniac
+
+    KEY = "{SECRET}"
+    wrapped = "%s" % (KEY,)
+    joined = "".join([f"{{wrapped}}"])
+    client = Maniac(api_key=joined)
+    """
+    ((line, rule, flow),) = _flow(code)
+    assert (line, rule) == (4, "MG202")
+    assert [at for at, _ in flow] == [4, 5, 6, 7]
+    assert flow[-1] == (7, "sink")
+
+
+def test_a_bearer_header_built_for_a_request_to_the_maniac_api_is_reported_at_the_token() -> None:
+    code = f"""
+    import requests
+
+    MANIAC_URL = "https://platform.maniac.ai/v1/models"
+    TOKEN = "{SECRET}"
+    r = requests.get(MANIAC_URL, headers={{"Authorization": "Bearer " + TOKEN}})
+    """
+    ((line, rule, flow),) = _flow(code)
+    assert (line, rule) == (5, "MG206")
+    assert [at for at, _ in flow] == [5, 6]

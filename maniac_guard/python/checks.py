@@ -258,7 +258,10 @@ class Checker(Resolver):
             fix = (None, None, None)  # the literal is in another file: no edit here
         flow: list[Step] = list(folded.steps)
         if sink is not None:
-            flow.append(self.flow.step(sink, self.module, "sink"))
+            at_sink = self.flow.step(sink, self.module, "sink")
+            if flow and flow[-1][:2] == at_sink[:2]:
+                flow.pop()  # built on the sink's own line: one step there
+            flow.append(at_sink)
         issue = PyIssue(rule, message, folded.site, secret, *fix, call_site, env_name)
         issue.path = folded.path
         issue.flow = tuple(flow) if len({s[:2] for s in flow}) > 1 else ()
@@ -284,8 +287,7 @@ class Checker(Resolver):
                 continue
             if not force and not looks_like_key(credential):
                 continue
-            if folded.path is not None or sdk_call:  # reported at the literal itself
-                folded = self.reach.narrow(folded, credential)
+            folded = self.reach.narrow(folded, credential)  # reported at the literal itself
             message = f"credential {mask(credential)} in the {header} header of {where}"
             fix: tuple[str | None, Located | None, str | None] = (None, None, None)
             if sdk_call and not folded.through_name:
