@@ -341,7 +341,8 @@ def holder(text: Text, secret: str) -> Text | None:
         current = chain[-1]
         if len(chain) > 1 and current.value.strip() == secret and (best is None or len(chain) > len(best)):
             best = chain
-        stack += [[*chain, part] for part in current.parts if part.site is not current.site]
+        # Pieces at the same site too: `x += "%s" % (KEY,)` builds twice on one expression.
+        stack += [[*chain, part] for part in current.parts]
     if best is None:
         return None
     steps = list(best[-1].steps)
