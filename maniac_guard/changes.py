@@ -39,7 +39,6 @@ from maniac_guard.sources.gitproject import (
     CommitReader,
     WholeFileTracker,
     files_naming,
-    module_names,
 )
 
 Identity = tuple[str, str]
@@ -241,7 +240,7 @@ def added_by_commits(
         for entry in modules:
             if out.timed_out:
                 break
-            out.findings.extend(importers.added(entry.commit, entry.parents, entry.paths, entry.author, entry.date))
+            out.findings.extend(importers.added(entry.commit, entry.parents, entry, entry.author, entry.date))
         out.messages.extend(importers.notes())
         out.timed_out = out.timed_out or importers.timed_out
     return out
@@ -265,7 +264,9 @@ def added_to_index(
     with BlobReader(root) as blobs:
         importers = _Importers(root, _Versions(blobs, detectors, max_size, out), keep, lambda: False)
         importers.know_commit("")
-        out.findings.extend(importers.added("", ["HEAD"], paths, prefix=prefix))
+        out.findings.extend(
+            importers.added("", ["HEAD"], ChangedModules("", ["HEAD"], paths=list(paths)), prefix=prefix)
+        )
         out.messages.extend(importers.notes())
     return out
 
@@ -345,15 +346,17 @@ class _Importers:
         self,
         commit: str,
         parents: Sequence[str],
-        paths: Sequence[str],
+        modules: ChangedModules,
         author: str | None = None,
         date: str | None = None,
         prefix: str = "",
     ) -> list[Finding]:
-        """What `commit` ("" for the index) added through the unchanged importers of `paths`."""
-        names = set(module_names(paths))
-        changed = set(paths)
-        candidates = [p for p, words in self.words.items() if p not in changed and words & names]
+        """What `commit` ("" for the index) added through the unchanged importers of `modules`."""
+        names = modules.names()
+        candidates = [p for p, words in self.words.items() if words & names]
+        if candidates:
+            changed = set(modules.all_paths())
+            candidates = [p for p in candidates if p not in changed]
         if not candidates:
             return []
         if self.scans + len(candidates) > MAX_IMPORTER_SCANS:

@@ -76,6 +76,25 @@ class ChangedModules:
     author: str | None = None
     date: str | None = None
     paths: list[str] = field(default_factory=list)
+    headers: list[bytes] = field(default_factory=list)  # diff headers, decoded only when needed
+
+    def all_paths(self) -> list[str]:
+        decoded = (_diff_path(header) for header in self.headers)
+        return [*self.paths, *(path for path in decoded if path is not None)]
+
+    def names(self) -> set[str]:
+        """The names an import spells for these modules (module_names, read
+        from the diff headers without decoding them: a quoted name is skipped)."""
+        names = set(module_names(self.paths))
+        for header in self.headers:
+            folder, _, base = header.rpartition(b"/")
+            base = base.rpartition(b" ")[2]  # `diff --cc x.py`
+            if base == b"__init__.py":
+                base = folder.rpartition(b"/")[2] + b".py"
+            name = base[:-3].decode("ascii", "replace")
+            if name.isidentifier():
+                names.add(name)
+        return names
 
 
 class WholeFileTracker:
@@ -121,7 +140,7 @@ class WholeFileTracker:
         needs a look (their new versions are then known clean); False when
         it must be parsed."""
         news = []
-        modules: list[str] = []
+        modules: list[bytes] = []
         quiet = tuple(x.lower().encode() for x in self.quiet(block)) if self.quiet is not None else ()
         for name, olds, new, text in _file_diffs(block):
             lowered = name.lower()
@@ -129,9 +148,8 @@ class WholeFileTracker:
                 continue
             if new is None:
                 continue
-            module = _diff_path(name) if lowered.endswith(MODULE_SUFFIXES) else None
-            if module is not None:
-                modules.append(module)
+            if lowered.endswith(MODULE_SUFFIXES):
+                modules.append(name)
             if any(o is not None and o not in self.clean for o in olds):
                 return False
             if not (quiet and lowered.endswith(quiet)) and self.wants(name.decode("utf-8", "surrogateescape"), text):
@@ -142,7 +160,7 @@ class WholeFileTracker:
             self._note_modules(block, modules)
         return True
 
-    def _note_modules(self, block: bytes, paths: list[str]) -> None:
+    def _note_modules(self, block: bytes, headers: list[bytes]) -> None:
         """The changed modules of a commit the parser skips (its record line:
         NUL, sha, author, date, parents)."""
         fields = block[: block.find(b"\n")].split(b"\0")
@@ -152,7 +170,7 @@ class WholeFileTracker:
         parents = fields[4].decode("ascii", "replace").split()
         author, date = fields[2].decode("utf-8", "replace"), fields[3].decode("ascii", "replace")
         entry = self.modules.setdefault(sha, ChangedModules(sha, parents, author, date))
-        entry.paths.extend(paths)
+        entry.headers.extend(headers)
 
     def consider(self, commit: Commit, path: str, diff: FileDiff, added: bytes | None, reader: BlobReader) -> None:
         """One file of a parsed commit; `added`: its added lines (None: not known, e.g. binary to git)."""
