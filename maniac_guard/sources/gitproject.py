@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from maniac_guard.sources.gitblobs import BlobReader
-from maniac_guard.sources.gitcore import GitError, git_command
+from maniac_guard.sources.gitcore import GitError, decode_path, diff_header_path, git_command
 from maniac_guard.sources.gitmodel import Commit, FileDiff
 
 
@@ -200,10 +200,7 @@ class WholeFileTracker:
 
 def _diff_path(name: bytes) -> str | None:
     """The new path of a diff header as _file_diffs gives it (its closing quote cut)."""
-    from maniac_guard.sources.gitcore import decode_path
-    from maniac_guard.sources.gitlog import _header_path
-
-    found = _header_path(name + b'"' if b' "b/' in name or name.startswith(b'diff --git "') else name)
+    found = diff_header_path(name + b'"' if b' "b/' in name or name.startswith(b'diff --git "') else name)
     return None if found is None else decode_path(found)
 
 
