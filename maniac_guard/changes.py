@@ -19,7 +19,10 @@ version has a finding.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import posixpath
+import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -30,9 +33,20 @@ from maniac_guard.inline import merge_duplicates
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.files import Excluder, to_source
 from maniac_guard.sources.gitblobs import BlobReader, read_many
-from maniac_guard.sources.gitproject import ChangedFile, CommitReader, WholeFileTracker
+from maniac_guard.sources.gitproject import (
+    ChangedFile,
+    ChangedModules,
+    CommitReader,
+    WholeFileTracker,
+    files_naming,
+)
 
 Identity = tuple[str, str]
+MAX_IMPORTER_SCANS = 256  # files analysed again, in all, because a module they import changed
+MAX_IMPORTERS = 32  # files analysed again per commit for the modules it changed
+# What the Python detector's hints hold, as words git grep finds (a superset: -i).
+HINT_WORDS = ("maniac", "mk-", "--api-key")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def whole_file_detectors(enabled: Collection[str] | None) -> list[Detector]:
@@ -51,8 +65,6 @@ def suppressed_inline(source: SourceFile, detectors: Sequence[Detector]) -> list
     the marker pay: their detectors run a second time."""
     if b"maniac-guard" not in source.data:
         return []
-    import dataclasses
-
     hidden: list[Finding] = []
     scan_source(dataclasses.replace(source, notes=[]), detectors, suppressed=hidden)  # the first run said its notes
     return hidden
@@ -91,6 +103,11 @@ def whole_file_source(
     return source
 
 
+def _reader(blobs: BlobReader, rev: str, max_size: int, prefix: str) -> CommitReader:
+    """The project at `rev` ("" : the index), paths relative to `prefix`."""
+    return CommitReader(blobs, rev, max_size, prefix=prefix, key=rev or "index")
+
+
 class _Versions:
     """Scans of one file at one commit, the findings kept only where there are some."""
 
@@ -122,8 +139,8 @@ class _Versions:
             self.out.messages.extend(f"{note} (at {commit})" if commit else note for note in source.notes)
         return found
 
-    def at_commit(self, change: ChangedFile, data: bytes) -> list[Finding]:
-        project = CommitReader(self.blobs, change.commit, self.max_size)
+    def at_commit(self, change: ChangedFile, data: bytes, prefix: str = "") -> list[Finding]:
+        project = _reader(self.blobs, change.commit, self.max_size, prefix)
         source = whole_file_source(
             change.path, data, project, commit=change.commit, author=change.author, date=change.date
         )
@@ -136,7 +153,7 @@ class _Versions:
             self.out.suppressed.extend(f for f in suppressed_inline(source, wanted) if f.line in lines)
         return found
 
-    def before(self, change: ChangedFile) -> set[Identity]:
+    def before(self, change: ChangedFile, prefix: str = "") -> set[Identity]:
         """What the parents' versions of the file give (the union over parents)."""
         known: set[Identity] = set()
         for parent, blob in change.parents:
@@ -148,7 +165,7 @@ class _Versions:
             data = self.blobs.read(blob, self.max_size)[1]
             if data is None:  # too big now as then: the key patterns judged it
                 continue
-            source = whole_file_source(change.path, data, CommitReader(self.blobs, parent, self.max_size))
+            source = whole_file_source(change.path, data, _reader(self.blobs, parent, self.max_size, prefix))
             if source is not None:
                 known |= {identity(f) for f in self.scan(source)}
         return known
@@ -195,31 +212,206 @@ def added_by_commits(
     keep: Callable[[ChangedFile], bool] = lambda change: True,
     expired: Callable[[], bool] = lambda: False,
     marked: dict[tuple[str, str], set[int]] | None = None,
+    modules: Sequence[ChangedModules] = (),
+    boundaries: Sequence[str] = (),
 ) -> WholeFiles:
     """What the commits added, as the whole-file `detectors` see each of
     `changes` (the files the tracker picked; `keep` filters them: excluded
     paths). Stops between two files once `expired()` says so
     (`timed_out`). `marked`: per (commit, path), the added lines holding a
     suppression comment; the findings those hide are listed in `suppressed`
-    (None: not looked for)."""
+    (None: not looked for). `modules`: each commit's changed Python
+    modules, whose importers the commit did not change are analysed again
+    at that commit too (a new KEY in settings.py reaching client.py's SDK);
+    `boundaries`: the parents of the range's commits outside it, whose
+    files are the importers the range did not change."""
     out = WholeFiles()
     changes = [change for change in changes if keep(change)]
-    if not changes:
+    if not changes and not modules:
         return out
     with BlobReader(root) as blobs:
         versions = _Versions(blobs, detectors, max_size, out, marked)
-        for change, (_, data) in zip(changes, read_many(root, [c.blob for c in changes], max_size)):
-            if expired():
-                out.timed_out = True
+        _scan_changes(root, changes, versions, out, max_size, expired)
+        importers = _Importers(root, versions, keep, expired)
+        if modules:
+            importers.know_changes(changes)
+            for rev in boundaries:
+                importers.know_commit(rev)
+        for entry in modules:
+            if out.timed_out:
                 break
-            if data is None:  # over the size limit: its added lines were sized by the patch reader
-                continue
-            found = versions.at_commit(change, data)
-            if not found:
-                continue
-            before = versions.before(change)
-            out.findings.extend(f for f in found if identity(f) not in before)
+            out.findings.extend(importers.added(entry.commit, entry.parents, entry, entry.author, entry.date))
+        out.messages.extend(importers.notes())
+        out.timed_out = out.timed_out or importers.timed_out
     return out
+
+
+def added_to_index(
+    root: str,
+    paths: Sequence[str],
+    detectors: Sequence[Detector],
+    *,
+    max_size: int,
+    keep: Callable[[ChangedFile], bool] = lambda change: True,
+    prefix: str = "",
+) -> WholeFiles:
+    """`scan --staged`: what the staged Python modules `paths` add through
+    the files that import them and are not staged themselves, each analysed
+    as the index has it and as HEAD has it (paths shown from `prefix`)."""
+    out = WholeFiles()
+    if not paths:
+        return out
+    with BlobReader(root) as blobs:
+        importers = _Importers(root, _Versions(blobs, detectors, max_size, out), keep, lambda: False)
+        importers.know_commit("")
+        out.findings.extend(
+            importers.added("", ["HEAD"], ChangedModules("", ["HEAD"], paths=list(paths)), prefix=prefix)
+        )
+        out.messages.extend(importers.notes())
+    return out
+
+
+def _scan_changes(
+    root: str,
+    changes: Sequence[ChangedFile],
+    versions: _Versions,
+    out: WholeFiles,
+    max_size: int,
+    expired: Callable[[], bool],
+) -> None:
+    for change, (_, data) in zip(changes, read_many(root, [c.blob for c in changes], max_size)):
+        if expired():
+            out.timed_out = True
+            break
+        if data is None:  # over the size limit: its added lines were sized by the patch reader
+            continue
+        found = versions.at_commit(change, data)
+        if not found:
+            continue
+        before = versions.before(change)
+        out.findings.extend(f for f in found if identity(f) not in before)
+
+
+class _Importers:
+    """The files that import a commit's changed modules, unchanged by it,
+    analysed again at that commit and in its parents: what the change of
+    the modules added through them.
+
+    Only a file the detectors want can give a finding, so the candidates are
+    the wanted files: the versions the tracker picked in the range, and the
+    files of each boundary commit (a parent outside the range) that hold a
+    hint (one `git grep`). A candidate is looked at for a commit when one
+    of its versions spells a changed module's name. Bounded: MAX_IMPORTERS
+    files per commit and MAX_IMPORTER_SCANS in all; past either, a note
+    says what was left out (never a silent pass)."""
+
+    def __init__(
+        self, root: str, versions: _Versions, keep: Callable[[ChangedFile], bool], expired: Callable[[], bool]
+    ) -> None:
+        self.root = root
+        self.versions = versions
+        self.keep = keep
+        self.expired = expired
+        self.words: dict[str, set[str]] = {}  # candidate path → the names its versions spell
+        self.scans = 0
+        self.skipped_commits: list[str] = []
+        self.cut: list[str] = []  # commits whose importers were more than MAX_IMPORTERS
+        self.failed: list[str] = []
+        self.timed_out = False
+
+    def know(self, path: str, data: bytes) -> None:
+        """A wanted version of `path`: what it may import."""
+        source = to_source(path, data)[0]
+        if source is not None and any(d.wants(source) for d in self.versions.detectors):
+            self.words.setdefault(path, set()).update(_NAME.findall(source.text))
+
+    def know_changes(self, changes: Sequence[ChangedFile]) -> None:
+        for change, (_, data) in zip(changes, read_many(self.root, [c.blob for c in changes], self.versions.max_size)):
+            if data is not None:
+                self.know(change.path, data)
+
+    def know_commit(self, rev: str) -> None:
+        """The files of `rev` ("": the index) that hold a hint of the detectors."""
+        found = files_naming(self.root, rev, HINT_WORDS, words=False)
+        if found is None:
+            self.failed.append(rev)
+            return
+        blobs = self.versions.blobs
+        for path in found:
+            data = blobs.read(f"{rev}:{path}", self.versions.max_size)[1]
+            if data is not None:
+                self.know(path, data)
+
+    def added(
+        self,
+        commit: str,
+        parents: Sequence[str],
+        modules: ChangedModules,
+        author: str | None = None,
+        date: str | None = None,
+        prefix: str = "",
+    ) -> list[Finding]:
+        """What `commit` ("" for the index) added through the unchanged importers of `modules`."""
+        names = modules.names()
+        candidates = [p for p, words in self.words.items() if words & names]
+        if candidates:
+            changed = set(modules.all_paths())
+            candidates = [p for p in candidates if p not in changed]
+        if not candidates:
+            return []
+        if self.scans + len(candidates) > MAX_IMPORTER_SCANS:
+            self.skipped_commits.append(commit)
+            return []
+        if len(candidates) > MAX_IMPORTERS:
+            self.cut.append(commit)
+            candidates = candidates[:MAX_IMPORTERS]
+        blobs = self.versions.blobs
+        out: list[Finding] = []
+        for path in candidates:
+            if self.expired():
+                self.timed_out = True
+                break
+            blob = blobs.info(f"{commit}:{path}")
+            if blob is None or blob.kind != "blob":
+                continue
+            olds = [(parent, self._blob(parent, path)) for parent in parents]
+            change = ChangedFile(commit, path, blob.oid, olds, author, date)
+            if not self.keep(change):
+                continue
+            if prefix:  # shown, and read, relative to the current folder (scan --staged)
+                change = dataclasses.replace(change, path=posixpath.relpath(path, prefix))
+            data = blobs.read(blob.oid, self.versions.max_size)[1]
+            if data is None:
+                continue
+            self.scans += 1
+            found = self.versions.at_commit(change, data, prefix)
+            if found:
+                before = self.versions.before(change, prefix)
+                out.extend(f for f in found if identity(f) not in before)
+        return out
+
+    def _blob(self, rev: str, path: str) -> str | None:
+        found = self.versions.blobs.info(f"{rev}:{path}")
+        return found.oid if found is not None and found.kind == "blob" else None
+
+    def notes(self) -> list[str]:
+        notes = []
+        if self.skipped_commits:
+            notes.append(
+                f"{len(self.skipped_commits)} commit(s) changed Python modules whose importers were not analysed "
+                f"again: the limit of {MAX_IMPORTER_SCANS} such files was reached (scan a shorter range)"
+            )
+        for commit in self.cut:
+            notes.append(
+                f"at {commit[:12] or 'the index'}: more than {MAX_IMPORTERS} files may import the changed modules; "
+                f"the first {MAX_IMPORTERS} were analysed again"
+            )
+        for commit in self.failed:
+            notes.append(
+                f"at {commit[:12] or 'the index'}: git grep failed; the files importing the changed modules "
+                "were not analysed again"
+            )
+        return notes
 
 
 def merge_by_file(findings: Iterable[Finding]) -> list[Finding]:

@@ -316,7 +316,11 @@ def history_result(
         result = scan_sources(clock.until(watch.watch(filtered) if watch else filtered), enabled)
     finally:
         big_blobs.close()
-    whole = _whole_files(info.root, picker, whole_detectors, settings, excluder, clock, watch.marked if watch else None)
+    # The range's parents outside it: their files are the importers the range left unchanged.
+    boundaries = sorted({p for c in (picker.modules.values() if picker else ()) for p in c.parents} - set(state.order))
+    whole = _whole_files(
+        info.root, picker, whole_detectors, settings, excluder, clock, watch.marked if watch else None, boundaries
+    )
     result.findings = dedupe(
         merge_by_file([*result.findings, *whole.findings]), state, info.root, annotate_head=annotate_head
     )
@@ -350,11 +354,12 @@ def _whole_files(
     excluder: Excluder,
     clock: _Deadline,
     marked: dict[tuple[str, str], set[int]] | None = None,
+    boundaries: Sequence[str] = (),
 ) -> WholeFiles:
     """What the commits added as the whole-file detectors see it (changes.py)."""
     from maniac_guard.changes import WholeFiles, added_by_commits, not_excluded
 
-    if clock.passed or picker is None or not picker.changes:
+    if clock.passed or picker is None or not (picker.changes or picker.modules):
         return WholeFiles()
     found = added_by_commits(
         root,
@@ -364,6 +369,8 @@ def _whole_files(
         keep=not_excluded(excluder, root),
         expired=clock.expired,
         marked=marked,
+        modules=list(picker.modules.values()),
+        boundaries=boundaries,
     )
     clock.passed = clock.passed or found.timed_out
     return found

@@ -5,9 +5,10 @@ each staged file (`scan --staged`) and the commit message
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from maniac_guard.engine import scan_sources
+from maniac_guard.findings import Finding
 from maniac_guard.selection import enabled_rules
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.archives import archive_kind
@@ -89,11 +90,40 @@ def scan_staged(target: ScanTarget) -> ScanResult:
     # Staged blobs are mostly files a disk scan saw: the detector cache serves them too.
     with index_reader:
         scanned = scan_sources(sources(), enabled_rules(target.settings), cached=True, many=len(wanted) >= 100)
-    scanned.messages[:0] = result.messages
+    findings, notes = _through_importers(info.root, [f.path for f in staged.files], target, excluder, prefix)
+    if findings:  # one finding per key and line, as scan . gives (MG101 and a flow on one literal)
+        from maniac_guard.changes import merge_by_file
+
+        scanned.findings = merge_by_file([*scanned.findings, *findings])
+    scanned.messages[:0] = result.messages + notes
     scanned.skipped.update(result.skipped)
     scanned.missing_paths = missing
     report_incomplete(scanned, errors)
     return scanned
+
+
+def _through_importers(
+    root: str, paths: Sequence[str], target: ScanTarget, excluder: Excluder, prefix: str
+) -> tuple[list[Finding], list[str]]:
+    """What the staged Python modules add through the unchanged files that
+    import them (settings.py's new KEY reaching client.py's SDK), as the
+    history gates see it (changes.py): findings, and notes on what the
+    budget left out."""
+    from maniac_guard.changes import added_to_index, not_excluded, whole_file_detectors
+
+    modules = [path for path in paths if path.endswith(".py")]
+    detectors = whole_file_detectors(enabled_rules(target.settings))
+    if not modules or not detectors:
+        return [], []
+    found = added_to_index(
+        root,
+        modules,
+        detectors,
+        max_size=target.settings.max_file_size,
+        keep=not_excluded(excluder, root),
+        prefix=prefix,
+    )
+    return found.findings, found.messages
 
 
 def _index_key(git_dir: str) -> str:

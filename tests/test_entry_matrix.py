@@ -99,7 +99,14 @@ def _bare(path: Path, env: dict[str, str]) -> Path:
     return path
 
 
-def run_gates(tmp_path: Path, cases: dict[str, list[Example]]) -> Gates:
+def run_gates(
+    tmp_path: Path,
+    cases: dict[str, list[Example]],
+    base: dict[str, str] | None = None,
+    changed: dict[str, str] | None = None,
+) -> Gates:
+    """The gates on one commit that adds `cases` (and writes `changed`) on
+    top of a first commit (that holds `base` too)."""
     home = tmp_path / "home"
     home.mkdir()
     env = {**git_env(home), "NO_COLOR": "1"}
@@ -112,6 +119,8 @@ def run_gates(tmp_path: Path, cases: dict[str, list[Example]]) -> Gates:
     repo.git("remote", "add", "origin", str(plain))
     repo.git("remote", "add", "guarded", str(guarded))
     repo.write("README.md", "cases, one folder per rule\n")
+    for path, text in (base or {}).items():
+        repo.write(path, text)
     repo.commit("first")
     assert push(repo, "main").returncode == 0
     repo.git("push", "-q", "--no-verify", "guarded", "main")
@@ -122,6 +131,8 @@ def run_gates(tmp_path: Path, cases: dict[str, list[Example]]) -> Gates:
                 code = os.path.dirname(example.path)
                 shutil.copytree(ROOT / code, repo.path / folder / code, dirs_exist_ok=True)
             repo.write(f"{folder}/{example.path}", example.text)
+    for path, text in (changed or {}).items():
+        repo.write(path, text)
     repo.git("add", ".")
     results: dict[str, tuple[int, Found]] = {}
     stderr: dict[str, str] = {}
@@ -200,3 +211,55 @@ def test_each_gate_refuses_exactly_what_scan_reports(invalid_tree: Gates, gate: 
 def test_a_tree_of_valid_examples_passes_every_gate(valid_tree: Gates, gate: str) -> None:
     code, found = valid_tree.results[gate]
     assert (code, found) == (0, set()), f"{gate}: {valid_tree.stderr[gate]}"
+
+
+# Issue 21: a commit that changes only the module holding the literal; the
+# file with the sink, unchanged, imports it. Every gate analyses that
+# importer again at the commit, as `scan .` analyses the tree.
+TOKEN = "tok-8f3kQ2vN9xL4" + "pR7sW1zY6bC5"  # no key pattern sees it: only the flow makes it a credential
+IMPORTER = "from maniac import Maniac\nfrom proj import settings\n\nclient = Maniac(api_key=settings.KEY)\n"
+WRAPPER = "from maniac import Maniac\n\n\ndef make_client(key):\n    return Maniac(api_key=key)\n"
+CALLER = f'from maniac import Maniac\nfrom proj.helpers import make_client\n\nclient: Maniac = make_client("{TOKEN}")\n'
+
+
+@pytest.fixture(scope="module")
+def changed_module(tmp_path_factory: pytest.TempPathFactory) -> Gates:
+    base = {"proj/__init__.py": "", "proj/settings.py": "KEY = None\n", "proj/client.py": IMPORTER}
+    changed = {"proj/settings.py": f'KEY = "{TOKEN}"\n'}
+    return run_gates(tmp_path_factory.mktemp("changed-module"), {}, base, changed)
+
+
+@pytest.mark.parametrize("gate", GATES)
+def test_a_commit_that_changes_only_the_imported_module_is_refused_by_every_gate(
+    changed_module: Gates, gate: str
+) -> None:
+    code, expected = changed_module.results["scan ."]
+    assert (code, expected) == (1, {("MG202", "proj/settings.py", 1)}), changed_module.stderr["scan ."]
+    assert changed_module.results[gate] == (1, expected), changed_module.stderr[gate]
+
+
+# A wrapper defined in another module (proj/helpers.py) given a literal in
+# proj/app.py: the commit adds the call, or (the importer analysed again)
+# only makes the wrapper hand its parameter to the SDK.
+WRAPPER_CHANGES = {
+    "the call is added": ({"proj/helpers.py": WRAPPER}, {"proj/app.py": CALLER}),
+    "only the wrapper changes": (
+        {"proj/helpers.py": "def make_client(key):\n    return key\n", "proj/app.py": CALLER},
+        {"proj/helpers.py": WRAPPER},
+    ),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(WRAPPER_CHANGES))
+def foreign_wrapper(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Gates:
+    base, changed = WRAPPER_CHANGES[request.param]
+    return run_gates(tmp_path_factory.mktemp("foreign-wrapper"), {}, {"proj/__init__.py": "", **base}, changed)
+
+
+@pytest.mark.parametrize("gate", GATES)
+def test_a_literal_given_to_a_wrapper_of_another_module_is_refused_by_every_gate(
+    foreign_wrapper: Gates, gate: str
+) -> None:
+    code, expected = foreign_wrapper.results["scan ."]
+    assert (code, expected) == (1, {("MG202", "proj/app.py", 4)}), foreign_wrapper.stderr["scan ."]
+    assert foreign_wrapper.results[gate] == (1, expected), foreign_wrapper.stderr[gate]

@@ -36,11 +36,7 @@ SEED = 20261206
 COUNT = 400
 # Constructs the analysis does not follow yet: the scan test's programs leave
 # them out (the label tests keep every construct). Empty once issue 21 is done.
-# `join` and `fstring`: chained with another string operation (an f-string of
-# `"".join([...])`, `"".join` of a `%`), the key is reported on the
-# expression, not on the literal that holds it (docs/python-analyzer.md,
-# "Measured against the oracle").
-NOT_YET_FOLLOWED: frozenset[str] = frozenset({"join", "fstring"})
+NOT_YET_FOLLOWED: frozenset[str] = frozenset()
 
 
 def _run(work: Path, programs: list[Program]) -> tuple[list[Program], dict[str, Outcome], Path]:

@@ -110,3 +110,47 @@ def test_a_line_without_any_hint_that_makes_a_flow_is_found_in_history_and_ci(re
     code, findings, _ = _ci(repo)
     assert code == 1
     assert [(f["rule_id"], f["commit"]) for f in findings] == [("MG202", commit)]
+
+
+TOKEN = "tok-8f3kQ2vN9xL4pR7sW1zY6bC5"
+IMPORTER = "from maniac import Maniac\nimport settings\n\nclient = Maniac(api_key=settings.KEY)\n"
+
+
+def test_a_commit_that_edits_an_imported_module_but_keeps_its_literal_adds_nothing(repo: Repo) -> None:
+    repo.write("settings.py", f'KEY = "{TOKEN}"\n')
+    repo.write("client.py", IMPORTER)
+    first = repo.commit("client")
+    repo.write("settings.py", f'# the settings\nKEY = "{TOKEN}"\nREGION = "eu"\n')
+    repo.commit("another setting")
+    code, findings, stderr = _ci(repo)  # HEAD~1..HEAD: settings.py changed, client.py analysed again
+    assert (code, findings) == (0, []), stderr
+    proc = run_cli("scan", "--history", "--format", "json", cwd=repo.path, env=repo.env)
+    assert proc.returncode == 1, proc.stderr
+    found = [(f["rule_id"], f["path"], f["line"], f["commit"]) for f in json.loads(proc.stdout)["findings"]]
+    assert found == [("MG202", "settings.py", 1, first)]
+
+
+def test_the_importers_looked_up_are_bounded_and_what_is_left_out_is_said(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from maniac_guard import changes
+
+    repo.write("settings.py", "KEY = None\n")
+    for name in ("a", "b", "c"):
+        repo.write(f"{name}.py", IMPORTER)
+    repo.commit("clients")
+    repo.write("settings.py", f'KEY = "{TOKEN}"\n')
+    repo.git("add", "settings.py")
+    detectors = changes.whole_file_detectors(None)
+    whole = changes.added_to_index(str(repo.path), ["settings.py"], detectors, max_size=1 << 20)
+    assert {(f.rule_id, f.path, f.line) for f in whole.findings} == {("MG202", "settings.py", 1)}
+    assert whole.messages == []
+    monkeypatch.setattr(changes, "MAX_IMPORTERS", 2)
+    whole = changes.added_to_index(str(repo.path), ["settings.py"], detectors, max_size=1 << 20)
+    assert whole.messages == [
+        "at the index: more than 2 files may import the changed modules; the first 2 were analysed again"
+    ]
+    monkeypatch.setattr(changes, "MAX_IMPORTER_SCANS", 0)
+    whole = changes.added_to_index(str(repo.path), ["settings.py"], detectors, max_size=1 << 20)
+    assert whole.findings == []
+    assert len(whole.messages) == 1 and "were not analysed again" in whole.messages[0], whole.messages

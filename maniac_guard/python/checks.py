@@ -6,12 +6,13 @@ assembled from pieces anywhere."""
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from maniac_guard.findings import mask
 from maniac_guard.keyshape import looks_like_key
-from maniac_guard.python.domain import ClassV, Frame, SeqV, Step, Values
+from maniac_guard.python.domain import ClassV, DictV, Frame, SeqV, Step, Text, Values
 from maniac_guard.python.flow import Flow
 from maniac_guard.python.fold import Folded, Values2Folded, cli_keys, sdk_base, sdk_value
 from maniac_guard.python.issues import (
@@ -36,6 +37,7 @@ from maniac_guard.python.values import (
     is_maniac_env_name,
     is_maniac_url,
 )
+from maniac_guard.python.wrappers import ForeignSink, ForeignWrappers
 
 GETENV = frozenset({"os.getenv", "os.environ.get"})
 ENV_SETTERS = frozenset({"os.environ.setdefault", "os.putenv"})
@@ -129,6 +131,8 @@ class Checker(Resolver):
                 self._check_env_update(call)
             elif any(k.arg == "headers" for k in call.node.keywords):
                 self._check_http_call(call.node)
+        for sink in ForeignWrappers(self.flow, self.module, self._foreign_sdk).sinks():
+            self._check_foreign_sink(sink)
         for assign in self.env_assigns:
             name = self.fold(assign.target.slice)
             self._check_env_write(
@@ -152,25 +156,33 @@ class Checker(Resolver):
 
     # ---- the SDK ----------------------------------------------------------
 
-    def _sdk_arguments(self, call: ast.Call, partial: bool, frame: Frame | None = None) -> SdkArguments:
-        """The values of the key, of `default_headers`, and of headers unpacked from `**…`."""
+    def _sdk_arguments(
+        self, call: ast.Call, partial: bool, frame: Frame | None = None, mod: ModuleInfo | None = None
+    ) -> SdkArguments:
+        """The values of the key, of `default_headers`, and of headers unpacked
+        from `**…` (`mod`: the module the call is in, when not the analyzed one)."""
         found = SdkArguments()
         reach = self.reach
+        where = mod or self.module
+
+        def evaluate(expr: ast.expr) -> Values:
+            return self.flow.eval(expr, where, frame)
+
         for keyword in call.keywords:
             if keyword.arg == "api_key":
-                found.keys += reach.options(keyword.value, frame)
+                found.keys += reach.strings(evaluate(keyword.value))
             elif keyword.arg == "default_headers":
-                headers = self._headers(reach.eval(keyword.value, frame))
+                headers = self._headers(evaluate(keyword.value))
                 (found.unpacked if partial else found.headers).extend(headers)
             elif keyword.arg is None:  # Maniac(**{"api_key": …}), or a name bound to such a dict
-                for key, values in reach.entries(reach.eval(keyword.value, frame)) or []:
+                for key, values in reach.entries(evaluate(keyword.value)) or []:
                     if key == "api_key":
                         found.keys += reach.strings(values)
                     elif key == "default_headers":
                         found.unpacked += self._headers(values)
         given = positional(call)[1 if partial else 0 :]
         if given:
-            values = reach.eval(given[0], frame)
+            values = evaluate(given[0])
             found.keys += reach.strings(values)
             for key, inner in reach.entries(values) or []:  # Maniac({"apiKey": ...}) from older releases
                 if key in LEGACY_KEY_FIELDS:
@@ -195,6 +207,34 @@ class Checker(Resolver):
         for header, values in arguments.unpacked:  # no fix: the header is not in the call to move
             self._check_header(header, values, call, f"{sdk}(**…)", sdk_call=False)
 
+    def _foreign_sdk(self, call: Call, mod: ModuleInfo, frame: Frame | None) -> tuple[str, bool] | None:
+        """(SDK class, bound by partial?) when `call`, in another module, makes the SDK's client."""
+        func = call.node.func
+        sdk = mod.resolver.sdk_of(func, call.qnames) or sdk_value(self.flow, self.flow.eval(func, mod, frame))
+        if sdk is not None:
+            return sdk, False
+        given = positional(call.node)
+        if call.qnames & PARTIAL and given:
+            bound = mod.resolver.sdk_of(given[0]) or sdk_value(self.flow, self.flow.eval(given[0], mod, frame))
+            return None if bound is None else (bound, True)
+        if isinstance(func, ast.Attribute) and func.attr == "__init__" and isinstance(func.value, ast.Call):
+            maker = func.value.func
+            owner = mod.owner(call.node)
+            cls = mod.enclosing_class(owner) if owner is not None else None
+            if isinstance(maker, ast.Name) and maker.id == "super" and cls is not None:
+                base = sdk_base(self.flow, ClassV(cls, mod))
+                return None if base is None else (base, False)
+        return None
+
+    def _check_foreign_sink(self, sink: ForeignSink) -> None:
+        """A key this module passes to a wrapper of another module: only what
+        went in through the wrapper's call here (the rest is that module's)."""
+        args = self.flow.args(sink.entry, self.module, None)
+        passed = _sites((*args.pos, *(values for _, values in args.kw)))
+        for folded in self._sdk_arguments(sink.call, sink.partial, sink.frame, sink.mod).keys:
+            if folded.via is not None and folded.site in passed:
+                self._judge_sdk_value(folded, sink.entry, sink.sdk, (sink.call, sink.mod))
+
     def _wrapper_frames(self, call: ast.Call) -> list[Frame]:
         exprs = [k.value for k in call.keywords if k.arg in ("api_key", None)] + positional(call)[:2]
         frames: list[Frame] = []
@@ -202,7 +242,11 @@ class Checker(Resolver):
             frames += self.reach.frames(expr)
         return frames
 
-    def _judge_sdk_value(self, folded: Folded, call: ast.Call, sdk_name: str) -> None:
+    def _judge_sdk_value(
+        self, folded: Folded, call: ast.Call, sdk_name: str, sink: tuple[ast.Call, ModuleInfo] | None = None
+    ) -> None:
+        """`call`: where the value is used in this module (the SDK call, or the
+        call of a wrapper of another module whose SDK call is `sink`)."""
         sdk = sdk_name if sdk_name == CLI else f"{sdk_name}()"  # the CLI's name carries its own words
         kind = classify(folded.value, self.in_test)
         secret = env_name = None
@@ -239,7 +283,8 @@ class Checker(Resolver):
             (REPLACE_WITH_GETENV, folded.site, "safe"),
             call if through else None,
             env_name,
-            call,
+            call if sink is None else sink[0],
+            None if sink is None else sink[1],
         )
 
     def _issue(
@@ -252,13 +297,17 @@ class Checker(Resolver):
         call_site: Located | None,
         env_name: str | None = None,
         sink: Located | None = None,
+        sink_mod: ModuleInfo | None = None,
     ) -> None:
         """One issue at the literal, with its flow (the literal, its steps, the sink)."""
         if folded.path is not None:
             fix = (None, None, None)  # the literal is in another file: no edit here
         flow: list[Step] = list(folded.steps)
         if sink is not None:
-            flow.append(self.flow.step(sink, self.module, "sink"))
+            at_sink = self.flow.step(sink, sink_mod or self.module, "sink")
+            if flow and flow[-1][:2] == at_sink[:2]:
+                flow.pop()  # built on the sink's own line: one step there
+            flow.append(at_sink)
         issue = PyIssue(rule, message, folded.site, secret, *fix, call_site, env_name)
         issue.path = folded.path
         issue.flow = tuple(flow) if len({s[:2] for s in flow}) > 1 else ()
@@ -284,8 +333,7 @@ class Checker(Resolver):
                 continue
             if not force and not looks_like_key(credential):
                 continue
-            if folded.path is not None or sdk_call:  # reported at the literal itself
-                folded = self.reach.narrow(folded, credential)
+            folded = self.reach.narrow(folded, credential)  # reported at the literal itself
             message = f"credential {mask(credential)} in the {header} header of {where}"
             fix: tuple[str | None, Located | None, str | None] = (None, None, None)
             if sdk_call and not folded.through_name:
@@ -432,3 +480,21 @@ class Checker(Resolver):
                 continue
             message = f"Maniac API key {mask(folded.value)} assembled from pieces"
             self._add(PyIssue("MG203", message, node, folded.value, REPLACE_WITH_GETENV, node, "safe"))
+
+
+def _sites(groups: Iterable[Values], depth: int = 3) -> set[ast.expr]:
+    """Where the strings among these values were written (the pieces of built ones too)."""
+    found: set[ast.expr] = set()
+    for values in groups:
+        for value in values:
+            if isinstance(value, Text):
+                stack = [value]
+                while stack and len(found) < 256:
+                    text = stack.pop()
+                    found.add(text.site)
+                    stack += text.parts
+            elif depth and isinstance(value, DictV):
+                found |= _sites((v for _, v in value.items), depth - 1)
+            elif depth and isinstance(value, SeqV):
+                found |= _sites((*(value.elts or ()), value.more), depth - 1)
+    return found

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field, replace
 
-from maniac_guard.python import objects
+from maniac_guard.python import objects, strops
 from maniac_guard.python.domain import ClassV, DictV, EnumV, ExtV, Frame, FuncV, Step, Text, Values, deps_of
 from maniac_guard.python.flow import Flow
 from maniac_guard.python.frames import bind
@@ -51,16 +51,8 @@ class Values2Folded:
     def narrow(self, folded: Folded, secret: str) -> Folded:
         """The piece of a built string that is the whole `secret` (`f"Bearer
         {TOKEN}"`: TOKEN's literal), reported there; else `folded` itself."""
-        stack = [folded.origin] if folded.origin is not None else []
-        while stack:
-            text = stack.pop()
-            if text is None:
-                continue
-            for part in text.parts:
-                if part.value.strip() == secret and part.site is not text.site:
-                    return replace(self._folded(part), through_name=True)
-                stack.append(part)
-        return folded
+        found = None if folded.origin is None else strops.holder(folded.origin, secret)
+        return folded if found is None else self._folded(found)
 
     def strings(self, values: Values) -> list[Folded]:
         out: list[Folded] = []

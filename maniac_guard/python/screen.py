@@ -216,11 +216,17 @@ class _Ingredients:
                 return True
         return False
 
+    def _call_could_fire(self) -> bool:
+        """Any call given an argument the analyzer could fold."""
+        return any(_may_fold(a) for call in self.calls for a in [*call.args, *(k.value for k in call.keywords)])
+
     def could_fire(self) -> bool:
         if SDK_MODULE in self.names and not SDK_CLASSES.isdisjoint(self.names) and self._sdk_call_could_fire():
             return True
         if self.foreign and (self.env_sink() or self.headers):
             return True  # a sink whose value may come from elsewhere
+        if self.foreign and SDK_MODULE in self.names and self._call_could_fire():
+            return True  # a call of a project function that may hand its argument to the SDK (wrappers.py)
         if any(literal.startswith("--api-key") for literal in self.literals) and URL_WORD in self.literals:
             return True  # the SDK's CLI run with a key (`maniac --api-key …`)
         if reachable(KEY_PREFIX, self.literals, self.joins):

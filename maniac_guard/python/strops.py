@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from maniac_guard.python.domain import (
+    MAX_STEPS,
     MAX_TEXT,
     MAX_VALUES,
     UNKNOWN,
@@ -60,6 +61,7 @@ PURE_METHODS = frozenset(
     }
 )
 MAX_PRODUCT = 64
+MAX_PIECES_VISITED = 256  # pieces of a built string searched for the literal
 
 
 def _product(groups: Sequence[list[Text]]) -> list[tuple[Text, ...]]:
@@ -312,3 +314,53 @@ def substitute(template: Values, args: Args, safe: bool, site: ast.expr, path: s
             built = template_substitute(first.value, dict(zip(names, (c.value for c in combo))), safe=safe)
             out.append(None if built is None else _built(built, site, path, (first, *combo)))
     return _texts_or_unknown(out, template)
+
+
+def _build_label(site: ast.expr) -> str:
+    """How a built string was built, for its step in a finding's flow."""
+    if isinstance(site, ast.JoinedStr):
+        return "f-string"
+    if isinstance(site, ast.BinOp):
+        return {ast.Add: "+", ast.Mod: "%", ast.Mult: "*"}.get(type(site.op), "built")
+    if isinstance(site, ast.Call) and isinstance(site.func, ast.Attribute):
+        return f".{site.func.attr}()"
+    return "built"
+
+
+def holder(text: Text, secret: str) -> Text | None:
+    """The innermost piece of the built string `text` that is the whole
+    `secret` (`"".join([f"{"%s" % (KEY,)}"])`: KEY's literal), with the
+    steps from that literal through every string built around it up to
+    `text`'s own; None when no piece is."""
+    best: list[Text] | None = None
+    stack: list[list[Text]] = [[text]]
+    for _ in range(MAX_PIECES_VISITED):
+        if not stack:
+            break
+        chain = stack.pop()
+        current = chain[-1]
+        if len(chain) > 1 and current.value.strip() == secret and (best is None or len(chain) > len(best)):
+            best = chain
+        # Pieces at the same site too: `x += "%s" % (KEY,)` builds twice on one expression.
+        stack += [[*chain, part] for part in current.parts]
+    if best is None:
+        return None
+    steps = list(best[-1].steps)
+    for outer in reversed(best[:-1]):
+        built = (outer.path, getattr(outer.site, "lineno", 0), outer.site.col_offset + 1, _build_label(outer.site))
+        if not steps or steps[-1][:2] != built[:2]:
+            steps.append(built)
+        # What `outer` took from its pieces when built (_built: the first
+        # piece's steps), then the bindings it went through itself.
+        inherited = next((p.steps for p in outer.parts if p.steps), ())
+        if outer.steps[: len(inherited)] == inherited:
+            later = outer.steps[len(inherited) :]
+        else:
+            later = tuple(s for s in outer.steps if s not in steps)
+        for step in later:
+            if steps[-1][:2] != step[:2]:
+                steps.append(step)
+    if len(steps) > MAX_STEPS:
+        steps = [*steps[: MAX_STEPS - 1], steps[-1]]
+    leaf = best[-1]
+    return replace(leaf, through=True, steps=tuple(steps), via=leaf.via or text.via)

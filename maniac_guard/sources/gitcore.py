@@ -126,3 +126,27 @@ def widen_pipe(stream: IO[bytes]) -> None:
         fcntl.fcntl(stream.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
     except (ImportError, OSError):
         pass
+
+
+def diff_header_path(line: bytes) -> bytes | None:
+    """The new path from `diff --cc PATH` or `diff --git a/OLD b/NEW`, for
+    files whose diff has no `+++` line (binary files). An unquoted header
+    with spaces is split where both halves name the same path (a rename
+    names its paths in `rename to` instead)."""
+    if line.startswith(b"diff --git "):
+        rest = line[len(b"diff --git ") :]
+        if rest.startswith(b'"'):
+            end = quoted_end(rest)
+            new = rest[end + 1 :]
+            return unquote_path(new).removeprefix(b"b/")
+        if rest.endswith(b'"'):
+            start = rest.rfind(b' "b/')
+            return unquote_path(rest[start + 1 :]).removeprefix(b"b/") if start >= 0 else None
+        if len(rest) % 2 == 1:
+            half = len(rest) // 2
+            old, new = rest[:half], rest[half + 1 :]
+            if old.startswith(b"a/") and new.startswith(b"b/") and old[2:] == new[2:]:
+                return new[2:]
+        return None
+    rest = line.split(b" ", 2)[2] if line.count(b" ") >= 2 else b""
+    return unquote_path(rest) or None

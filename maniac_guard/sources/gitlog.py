@@ -28,8 +28,8 @@ from maniac_guard.sources.gitblobs import BlobReader
 from maniac_guard.sources.gitcore import (
     GitError,
     decode_path,
+    diff_header_path,
     git_command,
-    quoted_end,
     run_git,
     unquote_path,
     widen_pipe,
@@ -308,7 +308,7 @@ def _parse(
             continue
         if line.startswith((b"diff --git ", b"diff --cc ", b"diff --combined ")):
             yield from flush()
-            current, in_hunks = FileDiff(path=_header_path(line)), False
+            current, in_hunks = FileDiff(path=diff_header_path(line)), False
             continue
         if current is None:
             continue
@@ -337,30 +337,6 @@ def _parse(
                 current.numbers.append(current.line)
         current.line += 1
     yield from flush()
-
-
-def _header_path(line: bytes) -> bytes | None:
-    """The new path from `diff --cc PATH` or `diff --git a/OLD b/NEW`, for
-    files whose diff has no `+++` line (binary files). An unquoted header
-    with spaces is split where both halves name the same path (a rename
-    names its paths in `rename to` instead)."""
-    if line.startswith(b"diff --git "):
-        rest = line[len(b"diff --git ") :]
-        if rest.startswith(b'"'):
-            end = quoted_end(rest)
-            new = rest[end + 1 :]
-            return _strip(unquote_path(new), b"b/")
-        if rest.endswith(b'"'):
-            start = rest.rfind(b' "b/')
-            return _strip(unquote_path(rest[start + 1 :]), b"b/") if start >= 0 else None
-        if len(rest) % 2 == 1:
-            half = len(rest) // 2
-            old, new = rest[:half], rest[half + 1 :]
-            if old.startswith(b"a/") and new.startswith(b"b/") and old[2:] == new[2:]:
-                return new[2:]
-        return None
-    rest = line.split(b" ", 2)[2] if line.count(b" ") >= 2 else b""
-    return unquote_path(rest) or None
 
 
 def _strip(path: bytes, prefix: bytes) -> bytes:

@@ -10,11 +10,12 @@ Every blob comes from the long-lived `git cat-file` processes of one
 from __future__ import annotations
 
 import posixpath
+import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from maniac_guard.sources.gitblobs import BlobReader
-from maniac_guard.sources.gitcore import GitError
+from maniac_guard.sources.gitcore import GitError, decode_path, diff_header_path, git_command
 from maniac_guard.sources.gitmodel import Commit, FileDiff
 
 
@@ -63,6 +64,39 @@ class ChangedFile:
     date: str | None = None
 
 
+MODULE_SUFFIXES = b".py"  # what an import can name (a .pyi stub changes no value)
+
+
+@dataclass
+class ChangedModules:
+    """The Python modules one commit added or modified."""
+
+    commit: str
+    parents: list[str]
+    author: str | None = None
+    date: str | None = None
+    paths: list[str] = field(default_factory=list)
+    headers: list[bytes] = field(default_factory=list)  # diff headers, decoded only when needed
+
+    def all_paths(self) -> list[str]:
+        decoded = (_diff_path(header) for header in self.headers)
+        return [*self.paths, *(path for path in decoded if path is not None)]
+
+    def names(self) -> set[str]:
+        """The names an import spells for these modules (module_names, read
+        from the diff headers without decoding them: a quoted name is skipped)."""
+        names = set(module_names(self.paths))
+        for header in self.headers:
+            folder, _, base = header.rpartition(b"/")
+            base = base.rpartition(b" ")[2]  # `diff --cc x.py`
+            if base == b"__init__.py":
+                base = folder.rpartition(b"/")[2] + b".py"
+            name = base[:-3].decode("ascii", "replace")
+            if name.isidentifier():
+                names.add(name)
+        return names
+
+
 class WholeFileTracker:
     """Which files of the history stream the whole-file detectors must see.
 
@@ -93,6 +127,10 @@ class WholeFileTracker:
         self.clean: set[str] = set()  # versions known to fail the test
         self.changes: list[ChangedFile] = []
         self.read = 0  # versions read to decide
+        # Every commit's changed Python modules, wanted or not: a module
+        # without any hint (settings.py's KEY) can still change what a file
+        # that imports it gives (changes.py re-analyses those importers).
+        self.modules: dict[str, ChangedModules] = {}
 
     def wanted_path(self, path: str) -> bool:
         return path.encode("utf-8", "surrogateescape").lower().endswith(self.suffixes)
@@ -106,24 +144,46 @@ class WholeFileTracker:
         # NUL-separated, which `quiet` would take for UTF-16 text).
         diffs = block[max(0, block.find(b"\ndiff --")) :]
         quiet = tuple(x.lower().encode() for x in self.quiet(diffs)) if self.quiet is not None else ()
+        modules: list[bytes] = []
         for name, olds, new, text in _file_diffs(block):
             lowered = name.lower()
             if not lowered.endswith(self.suffixes):
                 continue
             if new is None:
                 continue
+            if lowered.endswith(MODULE_SUFFIXES):
+                modules.append(name)
             if any(o is not None and o not in self.clean for o in olds):
                 return False
             if not (quiet and lowered.endswith(quiet)) and self.wants(name.decode("utf-8", "surrogateescape"), text):
                 return False
             news.append(new)
         self.clean.update(news)
+        if modules:
+            self._note_modules(block, modules)
         return True
+
+    def _note_modules(self, block: bytes, headers: list[bytes]) -> None:
+        """The changed modules of a commit the parser skips (its record line:
+        NUL, sha, author, date, parents)."""
+        fields = block[: block.find(b"\n")].split(b"\0")
+        if len(fields) < 5:
+            return
+        sha = fields[1].decode("ascii", "replace")
+        parents = fields[4].decode("ascii", "replace").split()
+        author, date = fields[2].decode("utf-8", "replace"), fields[3].decode("ascii", "replace")
+        entry = self.modules.setdefault(sha, ChangedModules(sha, parents, author, date))
+        entry.headers.extend(headers)
 
     def consider(self, commit: Commit, path: str, diff: FileDiff, added: bytes | None, reader: BlobReader) -> None:
         """One file of a parsed commit; `added`: its added lines (None: not known, e.g. binary to git)."""
         if diff.new_blob is None or commit.sha is None or not self.wanted_path(path):
             return
+        if path.lower().endswith(MODULE_SUFFIXES.decode()):
+            entry = self.modules.setdefault(
+                commit.sha, ChangedModules(commit.sha, list(commit.parents), commit.author, commit.date)
+            )
+            entry.paths.append(path)
         parents = diff.parent_blobs or [None] * max(1, len(commit.parents))
         if added is not None and all(o is None or o in self.clean for o in parents) and not self.wants(path, added):
             self.clean.add(diff.new_blob)
@@ -139,6 +199,12 @@ class WholeFileTracker:
             return
         pairs = list(zip(commit.parents, parents))
         self.changes.append(ChangedFile(commit.sha, path, diff.new_blob, pairs, commit.author, commit.date))
+
+
+def _diff_path(name: bytes) -> str | None:
+    """The new path of a diff header as _file_diffs gives it (its closing quote cut)."""
+    found = diff_header_path(name + b'"' if b' "b/' in name or name.startswith(b'diff --git "') else name)
+    return None if found is None else decode_path(found)
 
 
 def _file_diffs(block: bytes) -> Iterator[tuple[bytes, list[str | None], str | None, bytes]]:
@@ -162,3 +228,44 @@ def _file_diffs(block: bytes) -> Iterator[tuple[bytes, list[str | None], str | N
             new = None if not new_id or set(new_id) == {48} else new_id.decode("ascii", "replace")
         yield name, olds, new, text
         at = end
+
+
+def module_names(paths: Sequence[str]) -> list[str]:
+    """The names an import spells for these modules: `settings` for
+    pkg/settings.py, `pkg` for pkg/__init__.py."""
+    names: dict[str, None] = {}
+    for path in paths:
+        folder, base = posixpath.split(path)
+        name = posixpath.basename(folder) if base == "__init__.py" else base.rpartition(".")[0]
+        if name.isidentifier():
+            names[name] = None
+    return list(names)
+
+
+def files_naming(root: str, rev: str, names: Sequence[str], words: bool = True) -> list[str] | None:
+    """The Python files of `rev` (a commit; "" for the index) that spell one
+    of `names` (as a word; else anywhere, in any case), relative to the
+    repository root (one `git grep`, in C). None: git failed."""
+    if not names:
+        return []
+    args = [*git_command(), "grep", "-l", "-z", "-F", "--full-name", "-w" if words else "-i"]
+    if not rev:
+        args.append("--cached")
+    for name in names:
+        args += ["-e", name]
+    if rev:
+        args.append(rev)
+    args += ["--", "*.py"]
+    try:
+        proc = subprocess.run(args, cwd=root, capture_output=True, check=False)
+    except OSError:
+        return None
+    if proc.returncode == 1:  # no match
+        return []
+    if proc.returncode != 0:
+        return None
+    found = []
+    for raw in proc.stdout.split(b"\0"):
+        if raw:
+            found.append(raw.decode("utf-8", "surrogateescape").removeprefix(f"{rev}:" if rev else ""))
+    return found
