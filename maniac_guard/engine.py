@@ -182,7 +182,7 @@ def _scan_files(
             _scan_nested_repository(path, shown, scope, cache, prefilter, result)
             continue
         if read.data is None:
-            result.findings += _name_findings(shown, scope.enabled)
+            result.findings += name_findings(shown, scope.enabled)
             if read.error and read.message:
                 result.errors.append(read.message)
                 continue
@@ -192,7 +192,7 @@ def _scan_files(
             continue
         source, skipped, message = to_source(shown, read.data)
         if source is None:
-            result.findings += _name_findings(shown, scope.enabled)
+            result.findings += name_findings(shown, scope.enabled)
             result.skipped[skipped or "unreadable"] += 1
             if message:
                 result.messages.append(message)
@@ -300,14 +300,21 @@ def _scan_nested_repository(
     result.merge(_scan_files(files, scope, cache, prefilter))
 
 
-def _name_findings(shown: str, enabled: frozenset[str] | None) -> list[Finding]:
+def name_findings(
+    shown: str,
+    enabled: frozenset[str] | None,
+    commit: str | None = None,
+    author: str | None = None,
+    date: str | None = None,
+) -> list[Finding]:
     """A file not read as text (binary, too big, unreadable) is still named
     after a key or not (MG105)."""
     if "mk" not in shown:
         return []
     from maniac_guard.detectors.file_names import RULE_IDS, path_findings
 
-    return list(path_findings(shown)) if enabled is None or not RULE_IDS.isdisjoint(enabled) else []
+    wanted = enabled is None or not RULE_IDS.isdisjoint(enabled)
+    return list(path_findings(shown, commit, author, date)) if wanted else []
 
 
 def available_cores() -> int:
@@ -385,6 +392,9 @@ def scan_paths(
     result.learnt = Learnt()  # frees what the cache now holds
     if walk.binary_by_name:
         result.skipped["binary"] += walk.binary_by_name
+        shown_from = display_path_under(scope.cwd)
+        for path in walk.binary_named_mk:
+            result.findings += name_findings(shown_from(path), scope.enabled)
     result.messages[:0] = walk.messages
     if tree and jobs > workers:
         result.messages.insert(0, f"-j {jobs}: only {workers} core{'s' * (workers != 1)} available, using {workers}")

@@ -143,7 +143,7 @@ def _present_at_head(root: str, paths: Sequence[str], max_size: int = 1 << 62) -
     """For each path, what a scan of its HEAD version finds (`_presence`)."""
     from maniac_guard.changes import whole_file_source
     from maniac_guard.detectors import load_detectors
-    from maniac_guard.engine import scan_source
+    from maniac_guard.engine import name_findings, scan_source
     from maniac_guard.sources.gitblobs import BlobReader
     from maniac_guard.sources.gitproject import CommitReader
 
@@ -161,6 +161,8 @@ def _present_at_head(root: str, paths: Sequence[str], max_size: int = 1 << 62) -
             source = whole_file_source(path, data, head) if data is not None else None
             if source is not None:
                 found[path] = {_presence(f) for f in scan_source(source, detectors)}
+            elif data is not None:  # binary: only its name can hold a key (MG105)
+                found[path] = {_presence(f) for f in name_findings(path, None)}
     return found
 
 
@@ -295,7 +297,7 @@ def history_result(
     `list_suppressions`: the findings that inline comments on added lines
     hide go to `result.stages.suppressed` (`ci`)."""
     from maniac_guard.changes import merge_by_file, tracker, whole_file_detectors
-    from maniac_guard.engine import scan_sources
+    from maniac_guard.engine import name_findings, scan_sources
     from maniac_guard.selection import enabled_rules
     from maniac_guard.sources.files import Excluder
     from maniac_guard.sources.gitbig import BigBlobs
@@ -321,8 +323,14 @@ def history_result(
     whole = _whole_files(
         info.root, picker, whole_detectors, settings, excluder, clock, watch.marked if watch else None, boundaries
     )
+    named = [
+        finding
+        for path, commit in state.binary_named_mk
+        if not (excluder and excluder.excluded(os.path.join(info.root, path)))
+        for finding in name_findings(path, enabled, commit.sha, commit.author, commit.date)
+    ]
     result.findings = dedupe(
-        merge_by_file([*result.findings, *whole.findings]), state, info.root, annotate_head=annotate_head
+        merge_by_file([*result.findings, *whole.findings, *named]), state, info.root, annotate_head=annotate_head
     )
     if watch is not None:
         hidden = merge_by_file([*watch.found, *whole.suppressed])

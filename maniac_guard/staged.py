@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 
-from maniac_guard.engine import scan_sources
+from maniac_guard.engine import name_findings, scan_sources
 from maniac_guard.findings import Finding
 from maniac_guard.selection import enabled_rules
 from maniac_guard.sources import SourceFile
@@ -45,6 +45,7 @@ def scan_staged(target: ScanTarget) -> ScanResult:
     settings = target.settings
     excluder = Excluder.of(settings, target.cli_exclude)
     wanted = [f for f in staged.files if not (excluder and excluder.excluded(os.path.join(info.root, f.path)))]
+    enabled = enabled_rules(settings)
     result = ScanResult()
     result.skipped.update(staged.skipped)
     errors: list[str] = []
@@ -68,6 +69,7 @@ def scan_staged(target: ScanTarget) -> ScanResult:
                 binary = yield from blob_windows(info.root, item.blob, shown)
                 if binary:
                     result.skipped["binary"] += 1
+                    result.findings += name_findings(shown, enabled)
                 else:
                     result.messages.append(f"{shown}: {over_limit_note(found.size, settings.max_file_size)}")
                 continue
@@ -81,6 +83,7 @@ def scan_staged(target: ScanTarget) -> ScanResult:
             source, skipped, message = to_source(shown, data)
             if source is None:
                 result.skipped[skipped or "unreadable"] += 1
+                result.findings += name_findings(shown, enabled)  # a key as a binary file's name
                 if message:
                     result.messages.append(message)
                 continue
@@ -89,7 +92,8 @@ def scan_staged(target: ScanTarget) -> ScanResult:
 
     # Staged blobs are mostly files a disk scan saw: the detector cache serves them too.
     with index_reader:
-        scanned = scan_sources(sources(), enabled_rules(target.settings), cached=True, many=len(wanted) >= 100)
+        scanned = scan_sources(sources(), enabled, cached=True, many=len(wanted) >= 100)
+    scanned.findings += result.findings
     findings, notes = _through_importers(info.root, [f.path for f in staged.files], target, excluder, prefix)
     if findings:  # one finding per key and line, as scan . gives (MG101 and a flow on one literal)
         from maniac_guard.changes import merge_by_file

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.gitrepo import git_env, make_repo
 from tests.helpers import fake_key, run_cli
 
 FORMATS = ("text", "json", "sarif", "github", "gitlab", "junit")
@@ -150,3 +151,26 @@ def test_key_in_a_file_name_is_reported_and_masked_everywhere(tmp_path: Path) ->
     )
     assert "does not parse" in seen["scan . -v"]  # the note was printed, with the path masked
     assert_hidden([key[3:], folder_key[3:]], seen)
+
+
+def test_a_binary_file_is_still_named_after_a_key_on_disk_staged_and_in_history(tmp_path: Path) -> None:
+    key = fake_key("binary-name")
+    home = tmp_path / "home"
+    home.mkdir()
+    repo = make_repo(tmp_path / "tree", git_env(home))
+    masked = f"mk-{key[3:7]}…{key[-2:]}"
+    # A suffix the walk never opens, and content that is binary whatever the name.
+    repo.write(f"{key}.png", b"\x89PNG\r\n\x1a\n\x00\x00")
+    repo.write(f"backup-{key}.dat", b"\x00\x01\x02")
+    expected = [("MG105", f"backup-{masked}.dat"), ("MG105", f"{masked}.png")]
+    repo.git("add", ".")
+    for args in (["scan", "."], ["scan", "--staged"], ["scan", "--history"]):
+        if args[-1] == "--history":
+            repo.commit("binary files named after a key")
+        done = run_cli(*args, "--format", "json", cwd=repo.path, env=repo.env)
+        assert done.returncode == 1, (args, done.stderr)
+        found = sorted((f["rule_id"], f["path"]) for f in json.loads(done.stdout)["findings"])
+        assert found == expected, args
+        assert key[3:] not in done.stdout + done.stderr
+    history = json.loads(run_cli("scan", "--history", "--format", "json", cwd=repo.path, env=repo.env).stdout)
+    assert all(f["details"]["present_at_head"] for f in history["findings"])

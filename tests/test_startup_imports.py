@@ -84,6 +84,7 @@ ANALYSIS_OWN = {
             "strings",
             "strops",
             "values",
+            "wrappers",
         )
     ),
 }

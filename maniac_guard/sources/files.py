@@ -52,6 +52,8 @@ class WalkReport:
     errors: list[str] = field(default_factory=list)
     missing_paths: list[str] = field(default_factory=list)
     binary_by_name: int = 0  # files with a BINARY_SUFFIXES name, never opened
+    # Those of them whose path could hold a key (MG105 judges names, not content).
+    binary_named_mk: list[str] = field(default_factory=list)
 
 
 class Excluder:
@@ -315,7 +317,9 @@ def iter_path_batches(
             if excluder:
                 batch = [path for path in batch if not excluder.excluded(path)]
             kept = [path for path in batch if not path.lower().endswith(BINARY_SUFFIXES)]
-            report.binary_by_name += len(batch) - len(kept)
+            if len(kept) != len(batch):
+                report.binary_by_name += len(batch) - len(kept)
+                report.binary_named_mk += [path for path in batch if "mk" in path and path not in kept]
             if kept:
                 yield kept
 

@@ -55,6 +55,8 @@ def blob_sources(
     if source is None:
         if skipped == "binary":
             state.binary += 1
+            if "mk" in path:
+                state.binary_named_mk.append((path, commit))
         elif message:
             state.messages.append(f"{message} (at {at})")
         return []

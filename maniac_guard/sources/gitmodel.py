@@ -13,6 +13,8 @@ class HistoryState:
     order: dict[str, int] = field(default_factory=dict)  # commit -> position, oldest first
     renames: dict[str, str] = field(default_factory=dict)  # old path -> new path
     binary: int = 0
+    # Binary versions whose path could hold a key: (path, commit), for MG105.
+    binary_named_mk: list[tuple[str, Commit]] = field(default_factory=list)
     submodules: int = 0
     too_large: int = 0
     messages: list[str] = field(default_factory=list)
