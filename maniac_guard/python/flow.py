@@ -258,7 +258,7 @@ class Flow:
             out.append(self.binding(binding, mod, frame) if guarded is None else guarded)
         values = union(*out)
         if any(isinstance(v, (DictV, SeqV)) for v in values):
-            values = stepped(objects.mutated(self, values, bindings, mod, frame), None)
+            values = stepped(objects.mutated(self, values, bindings, node.id, mod, frame), None)
         return values
 
     def _unbound(self, name: str, mod: ModuleInfo) -> Values:

@@ -12,11 +12,12 @@ library and the Maniac SDK itself are never read: they are outside names.
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from maniac_guard.python.resolve import Resolver
+from maniac_guard.python.resolve import Deferred, Resolver
 from maniac_guard.python.scopes import Binding
 
 if TYPE_CHECKING:
@@ -32,16 +33,26 @@ _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 
 
 class ModuleInfo:
-    """A parsed module, its scopes (resolve.Resolver), and indexes built on first use."""
+    """A parsed module, its scopes (resolve.Resolver), and indexes built on first use.
 
-    def __init__(self, path: str, tree: ast.Module, text: str, resolver: Resolver | None = None) -> None:
+    `lazy` (a module read for an import): the indexes, like the scopes,
+    cover the top level first and each function body when a node in it is
+    first asked about, so following an import costs what it reaches."""
+
+    def __init__(
+        self, path: str, tree: ast.Module, text: str, resolver: Resolver | None = None, *, lazy: bool = False
+    ) -> None:
         self.path = path
         self.tree = tree
-        self.resolver = resolver if resolver is not None else Resolver(tree, text)
+        self.text = text
+        self.resolver = resolver if resolver is not None else Resolver(tree, text, lazy=lazy)
+        self._lazy = lazy
+        self._deferred = Deferred()
         self._parents: dict[ast.AST, ast.AST] | None = None
         self._owner: dict[ast.AST, Function | None] | None = None
         self._returns: dict[ast.AST, list[ast.expr]] = {}
-        self._mutations: dict[int, list[ast.AST]] | None = None
+        self._receivers: dict[str, list[tuple[ast.Name, ast.AST]]] | None = None
+        self._mutations: dict[str, dict[int, list[ast.AST]]] = {}
         self.cache: dict[object, object] = {}  # the value flow's per-module indexes
 
     def __hash__(self) -> int:
@@ -57,37 +68,59 @@ class ModuleInfo:
 
     # ---- structure ---------------------------------------------------------
 
-    def _index(self) -> None:
+    def _index(self, stack: list[tuple[ast.AST, Function | None]]) -> None:
         """Parents, and the function each node runs in (defaults,
-        decorators and annotations run outside theirs)."""
-        parents: dict[ast.AST, ast.AST] = {}
-        owner: dict[ast.AST, Function | None] = {}
-        stack: list[tuple[ast.AST, Function | None]] = [(self.tree, None)]
+        decorators and annotations run outside theirs), from `stack`'s
+        nodes down; a lazy module leaves the bodies of functions defined
+        outside any function for later."""
+        if self._parents is None or self._owner is None:
+            self._parents, self._owner = {}, {}
+        parents, owner = self._parents, self._owner
+        defer = self._lazy
         while stack:
             node, current = stack.pop()
             owner[node] = current
-            inner = node if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) else current
-            outside: set[int] = set()
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
                 args = node.args
                 outside = {id(d) for d in [*args.defaults, *args.kw_defaults] if d is not None}
+                body: list[ast.stmt] | ast.expr = node.body
                 if not isinstance(node, ast.Lambda):
                     outside |= {id(d) for d in node.decorator_list}
+                    if defer and current is None:
+                        self._deferred.add(node)
+                        body = []
+                for child in _children(node, body):
+                    parents[child] = node
+                    stack.append((child, current if id(child) in outside else node))
+                continue
             for child in ast.iter_child_nodes(node):
                 parents[child] = node
-                stack.append((child, current if id(child) in outside else inner))
-        self._parents, self._owner = parents, owner
+                stack.append((child, current))
+
+    def _indexed(self, node: ast.AST) -> dict[ast.AST, ast.AST]:
+        """The parent index, holding `node` if it is in this module."""
+        if self._parents is None:
+            self._index([(self.tree, None)])
+        assert self._parents is not None
+        if node not in self._parents and self._deferred and node is not self.tree:
+            function = self._deferred.pop_at(node)
+            if function is not None:
+                self._index([(statement, function) for statement in function.body])
+                for statement in function.body:
+                    self._parents[statement] = function
+            elif not hasattr(node, "lineno"):  # found by no position: index everything
+                for function in self._deferred.pop_all():
+                    self._index([(statement, function) for statement in function.body])
+                    for statement in function.body:
+                        self._parents[statement] = function
+        return self._parents
 
     def parent(self, node: ast.AST) -> ast.AST | None:
-        if self._parents is None:
-            self._index()
-        assert self._parents is not None
-        return self._parents.get(node)
+        return self._indexed(node).get(node)
 
     def owner(self, node: ast.AST) -> Function | None:
         """The function (or lambda) `node` runs in; None at module or class level."""
-        if self._owner is None:
-            self._index()
+        self._indexed(node)
         assert self._owner is not None
         return self._owner.get(node)
 
@@ -111,28 +144,36 @@ class ModuleInfo:
             self._returns[function] = found
         return found
 
-    def mutations(self, bindings: Sequence[object]) -> list[ast.AST]:
-        """`d[k] = v`, `d.update(…)`, `l.append(x)`…: changes made through a
-        name, found by the binding list the name refers to."""
-        if self._mutations is None:
-            self._mutations = {}
-            for node in ast.walk(self.tree):
-                receiver: ast.expr | None = None
-                if isinstance(node, (ast.Assign, ast.AugAssign)):
-                    for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
-                        if isinstance(target, ast.Subscript):
-                            receiver = target.value
-                            self._note_mutation(receiver, node)
-                elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATORS:
-                    self._note_mutation(node.func.value, node)
-        return self._mutations.get(id(bindings), [])
+    def mutations(self, bindings: Sequence[object], name: str) -> list[ast.AST]:
+        """`d[k] = v`, `d.update(…)`, `l.append(x)`…: changes made through
+        `name`, found by the binding list the name refers to. The text is
+        asked first: most names are never changed this way, and then the
+        module is not walked."""
+        by_binding = self._mutations.get(name)
+        if by_binding is None:
+            by_binding = self._mutations[name] = {}
+            if _mutation_text(name).search(self.text) is not None:
+                for receiver, node in self._mutation_sites().get(name, []):
+                    found = self.resolver.bindings_of(receiver)
+                    if found:
+                        by_binding.setdefault(id(found), []).append(node)
+        return by_binding.get(id(bindings), [])
 
-    def _note_mutation(self, receiver: ast.expr, node: ast.AST) -> None:
-        assert self._mutations is not None
-        if isinstance(receiver, ast.Name):
-            found = self.resolver.bindings_of(receiver)
-            if found:
-                self._mutations.setdefault(id(found), []).append(node)
+    def _mutation_sites(self) -> dict[str, list[tuple[ast.Name, ast.AST]]]:
+        """Every `name[…] = …` and `name.update(…)`-like call, by the name (one walk)."""
+        if self._receivers is None:
+            self._receivers = {}
+            for node in ast.walk(self.tree):
+                receivers: list[ast.expr] = []
+                if isinstance(node, (ast.Assign, ast.AugAssign)):
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    receivers = [t.value for t in targets if isinstance(t, ast.Subscript)]
+                elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATORS:
+                    receivers = [node.func.value]
+                for receiver in receivers:
+                    if isinstance(receiver, ast.Name):
+                        self._receivers.setdefault(receiver.id, []).append((receiver, node))
+        return self._receivers
 
     def module_bindings(self, name: str) -> list[Binding] | None:
         return self.resolver.module_scope.names.get(name)
@@ -158,6 +199,24 @@ class ModuleInfo:
 
 MUTATORS = frozenset({"update", "setdefault", "append", "extend", "insert", "add"})
 
+
+def _mutation_text(name: str) -> re.Pattern[str]:
+    """What a change through `name` must look like in the text (a loose
+    superset: any subscript, `(name)[…]`, a mutator after a line break)."""
+    methods = "|".join(sorted(MUTATORS))
+    return re.compile(rf"\b{re.escape(name)}[\s\\)]*(?:\[|\.[\s\\]*(?:{methods})\b)")
+
+
+def _children(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, body: object) -> Iterator[ast.AST]:
+    """A function's child nodes, its body given apart (a lazy index leaves it out)."""
+    for field_name, value in ast.iter_fields(node):
+        if field_name == "body":
+            value = body
+        if isinstance(value, ast.AST):
+            yield value
+        elif isinstance(value, list):
+            yield from (item for item in value if isinstance(item, ast.AST))
+
 # Parsed modules by (path, content hash), shared by the analyses of one process.
 _PARSED: dict[tuple[str, bytes], ModuleInfo | None] = {}
 
@@ -172,7 +231,7 @@ def _parse(path: str, data: bytes) -> ModuleInfo | None:
     try:
         text = data.decode("utf-8").removeprefix("\ufeff")
         tree = ast.parse(text)
-        info = ModuleInfo(path, tree, text)
+        info = ModuleInfo(path, tree, text, lazy=True)
     except (SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError):
         info = None
     if len(_PARSED) >= _CACHE_SIZE:

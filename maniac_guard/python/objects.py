@@ -83,7 +83,7 @@ def module_member(flow: Flow, mod: ModuleInfo, name: str) -> Values:
     if bindings:
         values = union(*(flow.binding(b, mod, None) for b in bindings))
         if any(isinstance(v, (DictV, SeqV)) for v in values):
-            values = mutated(flow, values, bindings, mod, None)
+            values = mutated(flow, values, bindings, name, mod, None)
         return values
     if mod.path.endswith("__init__.py") or mod.path == "__init__.py":
         sub = flow.project.find("." + name, mod.package)
@@ -400,8 +400,10 @@ def _parser_attr(flow: Flow, parser: ParserV, name: str) -> Values:
 # ---- containers changed through a name -----------------------------------------
 
 
-def mutated(flow: Flow, values: Values, bindings: Sequence[object], mod: ModuleInfo, frame: Frame | None) -> Values:
-    changes = mod.mutations(bindings)
+def mutated(
+    flow: Flow, values: Values, bindings: Sequence[object], name: str, mod: ModuleInfo, frame: Frame | None
+) -> Values:
+    changes = mod.mutations(bindings, name)
     if not changes:
         return values
     items: list[tuple[str, Values]] = []
