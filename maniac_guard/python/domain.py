@@ -81,17 +81,24 @@ class Frame:
     bound: tuple[tuple[str, Values], ...]
     parent: Frame | None
     depth: int = 0
+    # Frames key the memo, so each is hashed many times: its hash (which
+    # hashes every value bound, nested containers included) is computed once.
+    _hash: int = field(default=0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((id(self.func), self.bound, self.parent)))
 
     def __eq__(self, other: object) -> bool:
-        return (
+        return self is other or (
             isinstance(other, Frame)
+            and self._hash == other._hash
             and self.func is other.func
             and self.bound == other.bound
             and self.parent == other.parent
         )
 
     def __hash__(self) -> int:
-        return hash((id(self.func), self.bound, self.parent))
+        return self._hash
 
     def lookup(self, name: str) -> Values | None:
         for bound_name, values in self.bound:

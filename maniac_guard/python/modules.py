@@ -217,6 +217,7 @@ def _children(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, body: o
         elif isinstance(value, list):
             yield from (item for item in value if isinstance(item, ast.AST))
 
+
 # Parsed modules by (path, content hash), shared by the analyses of one process.
 _PARSED: dict[tuple[str, bytes], ModuleInfo | None] = {}
 

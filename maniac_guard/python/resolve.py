@@ -90,7 +90,7 @@ class Resolver:
     def __init__(self, tree: ast.Module, text: str, *, lazy: bool = False) -> None:
         self._text = text
         self._rows_cache: list[bytes] | None = None
-        self._lines = not lazy  # which statements start a line: the checks' (main module's) concern
+        self._lines = not lazy  # removable statements, implicit concatenations: the checks' (main module's) concern
         self._deferred = Deferred()
         self._outer: dict[FunctionNode, Scope] = {}  # a deferred body's enclosing scope
         self._defer = lazy and _GLOBAL.search(text) is None
@@ -375,7 +375,7 @@ class Resolver:
         self._compound_stack.pop()
 
     def _visit_Constant(self, node: ast.Constant) -> None:
-        if isinstance(node.value, str) and self.concatenated(node):
+        if self._lines and isinstance(node.value, str) and self.concatenated(node):
             parent = self._compound_stack[-1] if self._compound_stack else None
             self._compounds.append((node, parent))
 
