@@ -53,7 +53,7 @@ FILE_BUDGET = 15_000  # evaluations per analyzed file (imported modules' include
 # class? a wrapper?): an alias, a factory, a partial take a few dozen; a
 # method of an object built deep in a library (`response.json` after an
 # HTTP client's `request`) can take thousands and is neither.
-CALLEE_BUDGET = 200
+CALLEE_BUDGET = 100
 MAX_LITERAL = 256  # elements of a list/tuple/set literal kept by position; a longer one is a data table
 Key = tuple[ast.AST, Frame | None]
 COMPREHENSIONS = iteration.COMPREHENSIONS
@@ -307,6 +307,8 @@ class Flow:
         """A builtin, or a name from `from x import *`."""
         for star in mod.star_imports():
             dotted = "." * star.level + (star.module or "")
+            if not self.project.may_define(dotted, mod.package, name):
+                continue
             other = self.project.find(dotted, mod.package)
             if other is not None:
                 exported = other.exported()
@@ -327,6 +329,8 @@ class Flow:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return objects.decorated(self, node, mod, frame)
         if isinstance(node, (ast.Import, ast.ImportFrom)) and binding.qname is not None:
+            if _type_checking_only(node, mod):  # never runs: nothing to read
+                return (ExtV(binding.qname),) if not binding.qname.startswith(".") else UNKNOWN
             return self.imported(binding.qname, mod)
         if isinstance(node, ast.Name):
             values = self.stored(node, mod, frame)
@@ -439,6 +443,17 @@ class Flow:
                     if isinstance(value, FuncV):
                         self._callers.setdefault(value.node, []).append((call.node, value, main))
         return self._callers.get(function, [])
+
+
+def _type_checking_only(statement: ast.stmt, mod: ModuleInfo) -> bool:
+    """Whether `statement` sits in the body of an `if TYPE_CHECKING:` (`typing.`, `t.` too)."""
+    parent = mod.parent(statement)
+    if not isinstance(parent, ast.If) or not any(s is statement for s in parent.body):
+        return False
+    test = parent.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _function_of(arg: ast.arg, mod: ModuleInfo) -> ast.AST | None:

@@ -252,24 +252,48 @@ class Project:
         self.reader = reader
         self.reads: dict[str, str | None] = {}
         self._modules: dict[str, ModuleInfo | None] = {main.path: main}
+        self._data: dict[str, bytes | None] = {}
         self._found: dict[tuple[str, str], ModuleInfo | None] = {}
         self.exhausted = False
 
-    def load(self, path: str) -> ModuleInfo | None:
-        if path in self._modules:
-            return self._modules[path]
-        info: ModuleInfo | None = None
+    def _bytes(self, path: str) -> bytes | None:
+        """The file at `path` (None: absent, too big, or past the read budget), read once."""
+        if path in self._data:
+            return self._data[path]
+        data: bytes | None = None
         if self.reader is not None and len(self.reads) < MAX_MODULES:
             data = self.reader.read(path)
             import hashlib
 
             self.reads[path] = None if data is None else hashlib.blake2b(data, digest_size=16).hexdigest()
-            if data is not None and len(data) <= MAX_MODULE_BYTES:
-                info = _parse(path, data)
+            if data is not None and len(data) > MAX_MODULE_BYTES:
+                data = None
         elif self.reader is not None:
             self.exhausted = True
+        self._data[path] = data
+        return data
+
+    def load(self, path: str) -> ModuleInfo | None:
+        if path in self._modules:
+            return self._modules[path]
+        data = self._bytes(path)
+        info = _parse(path, data) if data is not None else None
         self._modules[path] = info
         return info
+
+    def may_define(self, dotted: str, base: str, name: str) -> bool:
+        """Whether the module `dotted` can give `name` to `from … import *`:
+        its text says the name or star-imports in turn (read, not parsed:
+        a package's `__init__` that star-imports ten modules parses only the
+        one that defines the name)."""
+        if self.reader is None:
+            return True
+        word = re.compile(rb"\b%s\b|import\s+\*" % re.escape(name.encode()))
+        for candidate in candidates(dotted, base):
+            data = self._bytes(candidate)
+            if data is not None:
+                return word.search(data) is not None
+        return True
 
     def find(self, dotted: str, base: str) -> ModuleInfo | None:
         """The module `dotted` names (`app.settings`, or `..settings` from

@@ -90,7 +90,10 @@ def module_member(flow: Flow, mod: ModuleInfo, name: str) -> Values:
         if sub is not None:
             return (ModV(sub),)
     for star in mod.star_imports():
-        other = flow.project.find("." * star.level + (star.module or ""), mod.package)
+        dotted = "." * star.level + (star.module or "")
+        if not flow.project.may_define(dotted, mod.package, name):
+            continue
+        other = flow.project.find(dotted, mod.package)
         if other is not None and other is not mod:
             exported = other.exported()
             if exported is None or name in exported:
