@@ -129,6 +129,19 @@ def thaw(frozen: str, source: SourceFile) -> list[Finding]:
     return findings
 
 
+def _notes(frozen: str | None) -> list[str] | None:
+    """The notes kept with a result ([]: none), None when damaged."""
+    if frozen is None:
+        return []
+    try:
+        notes = json.loads(frozen)
+    except ValueError:
+        return None
+    if not isinstance(notes, list) or not all(isinstance(n, str) and keeps(n) for n in notes):
+        return None
+    return notes
+
+
 def _flow(value: Any) -> tuple[tuple[str, int, int, str], ...]:
     if not isinstance(value, list):
         raise _Shape
@@ -155,6 +168,23 @@ def with_reads(entry: bytes, reads: dict[str, str | None]) -> bytes:
     return digest.digest()
 
 
+# The one note a cached result keeps: it depends only on the file and what it
+# read, so a warm run prints it again instead of redoing the analysis.
+WORK_LIMIT = (
+    "the Python analysis reached its work limit; findings so far are reported, flows beyond it are not followed"
+)
+
+
+def keeps(note: str) -> bool:
+    """Whether a detector's note can be cached with its result."""
+    return note.endswith(f": {WORK_LIMIT}")
+
+
+def _notes_key(entry: bytes) -> str:
+    """Where the notes of an entry's result are kept (beside the findings)."""
+    return "02" + entry.hex()
+
+
 def _deps_key(entry: bytes) -> str:
     """Where the list of files an entry's result read is kept (beside the findings)."""
     return "01" + entry.hex()
@@ -174,20 +204,31 @@ class Learnt:
     clean: list[bytes] = field(default_factory=list)
     found: list[tuple[bytes, str]] = field(default_factory=list)
 
-    def add(self, entry: bytes, findings: list[Finding], data: bytes, source: SourceFile | None = None) -> None:
-        """Remember a result. When it read other files (`source.reads`), their
-        list is kept under the plain entry and the result under one that
-        holds their hashes; findings in another file are not kept."""
+    def add(
+        self,
+        entry: bytes,
+        findings: list[Finding],
+        data: bytes,
+        source: SourceFile | None = None,
+        notes: list[str] | None = None,
+    ) -> None:
+        """Remember a result, and the notes it gave (`keeps`). When it read
+        other files (`source.reads`), their list is kept under the plain
+        entry and the result under one that holds their hashes; findings in
+        another file are not kept."""
         path = None
         if source is not None and source.reads:
             self.found.append((bytes.fromhex(_deps_key(entry)), json.dumps(sorted(source.reads))))
             entry = with_reads(entry, source.reads)
             path = source.path
-        if not findings:
-            self.clean.append(entry)
+        frozen = freeze(findings, data, path) if findings else None
+        if findings and frozen is None:
             return
-        frozen = freeze(findings, data, path)
-        if frozen is not None:
+        if notes:
+            self.found.append((bytes.fromhex(_notes_key(entry)), json.dumps(notes, ensure_ascii=False)))
+        if frozen is None:
+            self.clean.append(entry)
+        else:
             self.found.append((entry, frozen))
 
 
@@ -253,15 +294,20 @@ class DetectorCache:
             if current is None:
                 return None
             entry = current
+        found: list[Finding] | None = None
         if entry in self.clean:
-            return []
-        frozen = self.found.get(entry.hex())
-        if frozen is None:
-            return None
-        try:
-            return thaw(frozen, source)
-        except (ValueError, RecursionError, _Shape):
-            return None  # a damaged entry: analyze again
+            found = []
+        elif entry.hex() in self.found:
+            try:
+                found = thaw(self.found[entry.hex()], source)
+            except (ValueError, RecursionError, _Shape):
+                return None  # a damaged entry: analyze again
+        if found is not None:
+            notes = _notes(self.found.get(_notes_key(entry)))
+            if notes is None:
+                return None
+            source.notes.extend(notes)
+        return found
 
     def _with_current_reads(self, entry: bytes, deps: str, source: SourceFile) -> bytes | None:
         try:

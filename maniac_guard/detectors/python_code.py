@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from maniac_guard.debuglog import debug
+from maniac_guard.detectorcache import WORK_LIMIT
 from maniac_guard.findings import Finding
 from maniac_guard.sources import SourceFile
 
@@ -297,10 +298,7 @@ def detect(source: SourceFile) -> Iterator[Finding]:
         source.partial = True
         return
     if analysis.exhausted:
-        source.notes.append(
-            f"{source.path}: the Python analysis reached its work limit; findings so far are reported, "
-            "flows beyond it are not followed"
-        )
+        source.notes.append(f"{source.path}: {WORK_LIMIT}")
     source.reads.update(analysis.reads)
     if not analysis.issues:
         return
