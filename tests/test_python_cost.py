@@ -162,3 +162,22 @@ def test_a_result_over_the_work_limit_is_cached_with_its_note(tmp_path: Path, mo
     warm_findings = scan_source(warm, load_detectors(), DetectorCache(str(tmp_path)), Learnt())
     assert [n for n in warm.notes if n.startswith(note)] == [n for n in cold.notes if n.startswith(note)]
     assert [f.rule_id for f in warm_findings] == [f.rule_id for f in cold_findings]
+
+
+def test_imports_of_libraries_outside_the_tree_do_not_use_up_the_module_budget(tmp_path: Path) -> None:
+    libraries = [f"outside{i}" for i in range(12)]  # each tried in every folder above the file: ~20 misses
+    imports = "\n".join(f"import {name}" for name in libraries)
+    fallbacks = " or ".join(f"{name}.key()" for name in libraries)
+    analysis = analyze(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/settings.py": f"KEY = '{LITERAL}'\n",
+            "app/deep/er/still/client.py": f"from maniac import Maniac\nfrom app.settings import KEY\n{imports}\n"
+            f"client = Maniac(api_key={fallbacks} or KEY)\n",
+        },
+        "app/deep/er/still/client.py",
+    )
+    assert len(analysis.reads) > 64
+    assert not analysis.exhausted
+    assert [issue.rule_id for issue in analysis.issues] == ["MG202"]

@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 
 MAX_MODULE_BYTES = 256 * 1024  # as the detector's own limit
 MAX_MODULES = 64  # other modules one analysis may read (the project's budget)
+# Paths one analysis may look at: an absolute import tries each folder above
+# the file (and its src/) before the one that holds it, or finds nothing (a
+# library outside the tree); a miss costs a failed open, not a module.
+MAX_PROBES = 1024
 _CACHE_SIZE = 256
 _EXTERNAL_TOPS = frozenset({*getattr(sys, "stdlib_module_names", ()), "maniac", "__future__"})
 
@@ -253,6 +257,7 @@ class Project:
         self.reads: dict[str, str | None] = {}
         self._modules: dict[str, ModuleInfo | None] = {main.path: main}
         self._data: dict[str, bytes | None] = {}
+        self._present = 0  # reads that found a file
         self._found: dict[tuple[str, str], ModuleInfo | None] = {}
         self.exhausted = False
 
@@ -261,11 +266,12 @@ class Project:
         if path in self._data:
             return self._data[path]
         data: bytes | None = None
-        if self.reader is not None and len(self.reads) < MAX_MODULES:
+        if self.reader is not None and self._present < MAX_MODULES and len(self.reads) < MAX_PROBES:
             data = self.reader.read(path)
             import hashlib
 
             self.reads[path] = None if data is None else hashlib.blake2b(data, digest_size=16).hexdigest()
+            self._present += data is not None
             if data is not None and len(data) > MAX_MODULE_BYTES:
                 data = None
         elif self.reader is not None:
