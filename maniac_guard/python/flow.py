@@ -69,6 +69,7 @@ class Flow:
         self.budget = FILE_BUDGET if budget is None else budget
         self._memo: dict[Key, Values] = {}
         self._constants: dict[ast.AST, Values] = {}
+        self._callees: dict[ast.AST, Values] = {}
         self._active: set[Key] = set()
         self._callers: dict[ast.AST, list[tuple[ast.Call, FuncV, ModuleInfo]]] | None = None
 
@@ -116,6 +117,15 @@ class Flow:
             return None
         finally:
             self.budget = saved - (limit - max(self.budget, 0))
+
+    def callee(self, func: ast.expr, mod: ModuleInfo) -> Values:
+        """What a call's function may be (the SDK class? a wrapper?), within
+        CALLEE_BUDGET evaluations (UNKNOWN beyond them, remembered: the
+        checks and `callers` ask about the same calls)."""
+        found = self._callees.get(func)
+        if found is None:
+            found = self._callees[func] = self.within(CALLEE_BUDGET, partial(self.eval, func, mod, None)) or UNKNOWN
+        return found
 
     def frame_for(self, node: ast.AST, mod: ModuleInfo, frame: Frame | None) -> Frame | None:
         """The frame of the function (or comprehension element) `node` runs in, from `frame`'s chain."""
@@ -433,8 +443,7 @@ class Flow:
             self._callers = {}
             main = self.project.main
             for call in main.resolver.calls:
-                callee = partial(self.eval, call.node.func, main, None)
-                for value in self.within(CALLEE_BUDGET, callee) or ():
+                for value in self.callee(call.node.func, main):
                     if isinstance(value, ClassV):
                         init = objects.init_of(self, value)
                         if init is None:

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, replace
 
 from maniac_guard.python import objects
 from maniac_guard.python.domain import (
-    UNKNOWN,
     ClassV,
     DictV,
     EnumV,
@@ -24,7 +23,7 @@ from maniac_guard.python.domain import (
     Values,
     deps_of,
 )
-from maniac_guard.python.flow import CALLEE_BUDGET, Flow
+from maniac_guard.python.flow import Flow
 from maniac_guard.python.frames import bind
 from maniac_guard.python.modules import ModuleInfo
 from maniac_guard.python.sdk import sdk_class
@@ -89,7 +88,7 @@ class Values2Folded:
 
     def callee(self, func: ast.expr) -> Values:
         """What a call's function may be, within the callee budget (UNKNOWN beyond it)."""
-        return self.flow.within(CALLEE_BUDGET, lambda: self.eval(func)) or UNKNOWN
+        return self.flow.callee(func, self.mod)
 
     def options(self, expr: ast.expr, frame: Frame | None = None) -> list[Folded]:
         """Each constant `expr` may hold."""
