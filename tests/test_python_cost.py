@@ -181,3 +181,33 @@ def test_imports_of_libraries_outside_the_tree_do_not_use_up_the_module_budget(t
     assert len(analysis.reads) > 64
     assert not analysis.exhausted
     assert [issue.rule_id for issue in analysis.issues] == ["MG202"]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_a_change_through_a_name_is_found_in_the_statement_that_makes_it(tmp_path: Path, newline: str) -> None:
+    settings = newline.join(
+        [
+            "CONFIG = {}",
+            *[f"def noise{i}(x):\n    return x" for i in range(20)],
+            "@decorate(CONFIG.update(other='unused'))",
+            "def load():",
+            f"    CONFIG['key'] = '{LITERAL}'",
+            "",
+        ]
+    )
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app/settings.py").write_bytes(settings.replace("\n", newline).encode())
+    analysis = analyze(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/client.py": """
+                from maniac import Maniac
+                from .settings import CONFIG
+
+                client = Maniac(api_key=CONFIG['key'])
+            """,
+        },
+        "app/client.py",
+    )
+    assert [issue.rule_id for issue in analysis.issues] == ["MG202"]

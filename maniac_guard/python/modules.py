@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import re
 import sys
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
@@ -55,7 +56,7 @@ class ModuleInfo:
         self._parents: dict[ast.AST, ast.AST] | None = None
         self._owner: dict[ast.AST, Function | None] | None = None
         self._returns: dict[ast.AST, list[ast.expr]] = {}
-        self._receivers: dict[str, list[tuple[ast.Name, ast.AST]]] | None = None
+        self._breaks: list[int] | None = None  # offsets of the text's line breaks
         self._mutations: dict[str, dict[int, list[ast.AST]]] = {}
         self.cache: dict[object, object] = {}  # the value flow's per-module indexes
 
@@ -152,32 +153,46 @@ class ModuleInfo:
         """`d[k] = v`, `d.update(…)`, `l.append(x)`…: changes made through
         `name`, found by the binding list the name refers to. The text is
         asked first: most names are never changed this way, and then the
-        module is not walked."""
+        module is not walked; otherwise only the top-level statements on the
+        lines that match are."""
         by_binding = self._mutations.get(name)
         if by_binding is None:
             by_binding = self._mutations[name] = {}
-            if _mutation_text(name).search(self.text) is not None:
-                for receiver, node in self._mutation_sites().get(name, []):
-                    found = self.resolver.bindings_of(receiver)
-                    if found:
-                        by_binding.setdefault(id(found), []).append(node)
+            for receiver, node in self._mutation_sites(name):
+                found = self.resolver.bindings_of(receiver)
+                if found:
+                    by_binding.setdefault(id(found), []).append(node)
         return by_binding.get(id(bindings), [])
 
-    def _mutation_sites(self) -> dict[str, list[tuple[ast.Name, ast.AST]]]:
-        """Every `name[…] = …` and `name.update(…)`-like call, by the name (one walk)."""
-        if self._receivers is None:
-            self._receivers = {}
-            for node in ast.walk(self.tree):
+    def _mutation_sites(self, name: str) -> list[tuple[ast.Name, ast.AST]]:
+        """Every `name[…] = …` and `name.update(…)`-like call (receiver, change)."""
+        lines = {self._line_of(match.start()) for match in _mutation_text(name).finditer(self.text)}
+        if not lines:
+            return []
+        body = self.tree.body
+        starts = [min([s.lineno, *(d.lineno for d in getattr(s, "decorator_list", ()))]) for s in body]
+        statements: dict[int, ast.stmt] = {}
+        for line in lines:
+            index = bisect_right(starts, line) - 1
+            if index >= 0 and line <= (body[index].end_lineno or body[index].lineno):
+                statements[index] = body[index]
+        out: list[tuple[ast.Name, ast.AST]] = []
+        for _, statement in sorted(statements.items()):
+            for node in ast.walk(statement):
                 receivers: list[ast.expr] = []
                 if isinstance(node, (ast.Assign, ast.AugAssign)):
                     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                     receivers = [t.value for t in targets if isinstance(t, ast.Subscript)]
                 elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATORS:
                     receivers = [node.func.value]
-                for receiver in receivers:
-                    if isinstance(receiver, ast.Name):
-                        self._receivers.setdefault(receiver.id, []).append((receiver, node))
-        return self._receivers
+                out += [(r, node) for r in receivers if isinstance(r, ast.Name) and r.id == name]
+        return out
+
+    def _line_of(self, offset: int) -> int:
+        """The 1-based line of a character offset in the text."""
+        if self._breaks is None:
+            self._breaks = [match.start() for match in _LINE_BREAK.finditer(self.text)]
+        return bisect_left(self._breaks, offset) + 1
 
     def module_bindings(self, name: str) -> list[Binding] | None:
         return self.resolver.module_scope.names.get(name)
@@ -202,6 +217,8 @@ class ModuleInfo:
 
 
 MUTATORS = frozenset({"update", "setdefault", "append", "extend", "insert", "add"})
+# Where ast's line numbers break lines (\r\n, \r or \n; \f and \v do not).
+_LINE_BREAK = re.compile(r"\r\n?|\n")
 
 
 def _mutation_text(name: str) -> re.Pattern[str]:
