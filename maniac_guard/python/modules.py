@@ -57,6 +57,8 @@ class ModuleInfo:
         self._owner: dict[ast.AST, Function | None] | None = None
         self._returns: dict[ast.AST, list[ast.expr]] = {}
         self._breaks: list[int] | None = None  # offsets of the text's line breaks
+        self._starts: list[int] | None = None  # first line of each top-level statement
+        self._changes: dict[int, dict[str, list[tuple[ast.Name, ast.AST]]]] = {}
         self._mutations: dict[str, dict[int, list[ast.AST]]] = {}
         self.cache: dict[object, object] = {}  # the value flow's per-module indexes
 
@@ -98,9 +100,16 @@ class ModuleInfo:
                     parents[child] = node
                     stack.append((child, current if id(child) in outside else node))
                 continue
-            for child in ast.iter_child_nodes(node):
-                parents[child] = node
-                stack.append((child, current))
+            for field_name in node._fields:  # ast.iter_child_nodes, inlined: this visits every node
+                value = getattr(node, field_name, None)
+                if isinstance(value, list):
+                    for child in value:
+                        if isinstance(child, AST) and not isinstance(child, _LEAVES):
+                            parents[child] = node
+                            stack.append((child, current))
+                elif isinstance(value, AST) and not isinstance(value, _LEAVES):
+                    parents[value] = node
+                    stack.append((value, current))
 
     def _indexed(self, node: ast.AST) -> dict[ast.AST, ast.AST]:
         """The parent index, holding `node` if it is in this module."""
@@ -113,7 +122,7 @@ class ModuleInfo:
                 self._index([(statement, function) for statement in function.body])
                 for statement in function.body:
                     self._parents[statement] = function
-            elif not hasattr(node, "lineno"):  # found by no position: index everything
+            elif not hasattr(node, "lineno") and not isinstance(node, _LEAVES):  # no position: index everything
                 for function in self._deferred.pop_all():
                     self._index([(statement, function) for statement in function.body])
                     for statement in function.body:
@@ -166,27 +175,40 @@ class ModuleInfo:
 
     def _mutation_sites(self, name: str) -> list[tuple[ast.Name, ast.AST]]:
         """Every `name[…] = …` and `name.update(…)`-like call (receiver, change)."""
-        lines = {self._line_of(match.start()) for match in _mutation_text(name).finditer(self.text)}
+        text = self.text
+        lines = {
+            self._line_of(match.start())
+            for match in _mutation_text(name).finditer(text)
+            if not match.start() or not (text[match.start() - 1].isalnum() or text[match.start() - 1] == "_")
+        }
         if not lines:
             return []
         body = self.tree.body
-        starts = [min([s.lineno, *(d.lineno for d in getattr(s, "decorator_list", ()))]) for s in body]
-        statements: dict[int, ast.stmt] = {}
+        if self._starts is None:
+            self._starts = [min([s.lineno, *(d.lineno for d in getattr(s, "decorator_list", ()))]) for s in body]
+        indexes: set[int] = set()
         for line in lines:
-            index = bisect_right(starts, line) - 1
+            index = bisect_right(self._starts, line) - 1
             if index >= 0 and line <= (body[index].end_lineno or body[index].lineno):
-                statements[index] = body[index]
-        out: list[tuple[ast.Name, ast.AST]] = []
-        for _, statement in sorted(statements.items()):
-            for node in ast.walk(statement):
+                indexes.add(index)
+        return [site for index in sorted(indexes) for site in self._changes_in(index).get(name, [])]
+
+    def _changes_in(self, index: int) -> dict[str, list[tuple[ast.Name, ast.AST]]]:
+        """The changes through a name in one top-level statement, by the name (walked once)."""
+        found = self._changes.get(index)
+        if found is None:
+            found = self._changes[index] = {}
+            for node in ast.walk(self.tree.body[index]):
                 receivers: list[ast.expr] = []
                 if isinstance(node, (ast.Assign, ast.AugAssign)):
                     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                     receivers = [t.value for t in targets if isinstance(t, ast.Subscript)]
                 elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATORS:
                     receivers = [node.func.value]
-                out += [(r, node) for r in receivers if isinstance(r, ast.Name) and r.id == name]
-        return out
+                for receiver in receivers:
+                    if isinstance(receiver, ast.Name):
+                        found.setdefault(receiver.id, []).append((receiver, node))
+        return found
 
     def _line_of(self, offset: int) -> int:
         """The 1-based line of a character offset in the text."""
@@ -216,6 +238,10 @@ class ModuleInfo:
         return None
 
 
+AST = ast.AST
+# Shared singletons with no position (`Load`, `Add`…): nothing asks for their parent.
+_LEAVES = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+
 MUTATORS = frozenset({"update", "setdefault", "append", "extend", "insert", "add"})
 # Where ast's line numbers break lines (\r\n, \r or \n; \f and \v do not).
 _LINE_BREAK = re.compile(r"\r\n?|\n")
@@ -225,7 +251,8 @@ def _mutation_text(name: str) -> re.Pattern[str]:
     """What a change through `name` must look like in the text (a loose
     superset: any subscript, `(name)[…]`, a mutator after a line break)."""
     methods = "|".join(sorted(MUTATORS))
-    return re.compile(rf"\b{re.escape(name)}[\s\\)]*(?:\[|\.[\s\\]*(?:{methods})\b)")
+    # The name first (not `\b`): the engine then skips ahead to it; the caller checks what precedes.
+    return re.compile(rf"{re.escape(name)}[\s\\)]*(?:\[|\.[\s\\]*(?:{methods})\b)")
 
 
 def _children(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, body: object) -> Iterator[ast.AST]:
