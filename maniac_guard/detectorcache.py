@@ -10,7 +10,10 @@ patterns, so cacheable detectors (Detector.cacheable) remember their result per
   secret is stored as the byte offset and length where it stands in the
   file, and read back from the file's own bytes (same hash, same bytes). A
   file whose secret is not written out literally in it (a key built from
-  pieces) is analyzed again on every scan instead.
+  pieces) is analyzed again on every scan instead;
+- the one note a result may keep (the Python analysis's work limit), beside
+  it, printed again when the result is reused. A result with any other note
+  is not cached.
 
 The version changes with the package's code, Python and rules, so an upgrade
 or an edit starts afresh; the files are safe to delete, and
