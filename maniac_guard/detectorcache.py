@@ -171,15 +171,12 @@ def with_reads(entry: bytes, reads: dict[str, str | None]) -> bytes:
     return digest.digest()
 
 
-# The one note a cached result keeps: it depends only on the file and what it
-# read, so a warm run prints it again instead of redoing the analysis.
-WORK_LIMIT = (
-    "the Python analysis reached its work limit; findings so far are reported, flows beyond it are not followed"
-)
-
-
 def keeps(note: str) -> bool:
-    """Whether a detector's note can be cached with its result."""
+    """Whether a detector's note can be cached with its result: the Python
+    analysis's work limit depends only on the file and what it read, so a
+    warm run prints it again instead of redoing the analysis."""
+    from maniac_guard.detectors.python_code import WORK_LIMIT  # asked only when a file gave a note
+
     return note.endswith(f": {WORK_LIMIT}")
 
 

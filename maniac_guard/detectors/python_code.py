@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from maniac_guard.debuglog import debug
-from maniac_guard.detectorcache import WORK_LIMIT
 from maniac_guard.findings import Finding
 from maniac_guard.sources import SourceFile
 
@@ -29,6 +28,11 @@ if TYPE_CHECKING:
     from maniac_guard.sources.notebook import NotebookCode
 
 RULE_IDS = frozenset({"MG201", "MG202", "MG203", "MG204", "MG205", "MG206", "MG207", "MG208"})
+
+# The note of a file whose analysis spent its budget (the detector cache keeps it with the result).
+WORK_LIMIT = (
+    "the Python analysis reached its work limit; findings so far are reported, flows beyond it are not followed"
+)
 
 PYTHON_SUFFIXES = frozenset({".py", ".pyi"})
 NOTEBOOK_SUFFIX = ".ipynb"
