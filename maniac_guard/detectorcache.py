@@ -10,7 +10,10 @@ patterns, so cacheable detectors (Detector.cacheable) remember their result per
   secret is stored as the byte offset and length where it stands in the
   file, and read back from the file's own bytes (same hash, same bytes). A
   file whose secret is not written out literally in it (a key built from
-  pieces) is analyzed again on every scan instead.
+  pieces) is analyzed again on every scan instead;
+- the one note a result may keep (the Python analysis's work limit), beside
+  it, printed again when the result is reused. A result with any other note
+  is not cached.
 
 The version changes with the package's code, Python and rules, so an upgrade
 or an edit starts afresh; the files are safe to delete, and
@@ -129,6 +132,19 @@ def thaw(frozen: str, source: SourceFile) -> list[Finding]:
     return findings
 
 
+def _notes(frozen: str | None) -> list[str] | None:
+    """The notes kept with a result ([]: none), None when damaged."""
+    if frozen is None:
+        return []
+    try:
+        notes = json.loads(frozen)
+    except ValueError:
+        return None
+    if not isinstance(notes, list) or not all(isinstance(n, str) and keeps(n) for n in notes):
+        return None
+    return notes
+
+
 def _flow(value: Any) -> tuple[tuple[str, int, int, str], ...]:
     if not isinstance(value, list):
         raise _Shape
@@ -153,6 +169,20 @@ def with_reads(entry: bytes, reads: dict[str, str | None]) -> bytes:
     return digest.digest()
 
 
+def keeps(note: str) -> bool:
+    """Whether a detector's note can be cached with its result: the Python
+    analysis's work limit depends only on the file and what it read, so a
+    warm run prints it again instead of redoing the analysis."""
+    from maniac_guard.detectors.python_code import WORK_LIMIT  # asked only when a file gave a note
+
+    return note.endswith(f": {WORK_LIMIT}")
+
+
+def _notes_key(entry: bytes) -> str:
+    """Where the notes of an entry's result are kept (beside the findings)."""
+    return "02" + entry.hex()
+
+
 def _deps_key(entry: bytes) -> str:
     """Where the list of files an entry's result read is kept (beside the findings)."""
     return "01" + entry.hex()
@@ -170,20 +200,31 @@ class Learnt:
     clean: list[bytes] = field(default_factory=list)
     found: list[tuple[bytes, str]] = field(default_factory=list)
 
-    def add(self, entry: bytes, findings: list[Finding], data: bytes, source: SourceFile | None = None) -> None:
-        """Remember a result. When it read other files (`source.reads`), their
-        list is kept under the plain entry and the result under one that
-        holds their hashes; findings in another file are not kept."""
+    def add(
+        self,
+        entry: bytes,
+        findings: list[Finding],
+        data: bytes,
+        source: SourceFile | None = None,
+        notes: list[str] | None = None,
+    ) -> None:
+        """Remember a result, and the notes it gave (`keeps`). When it read
+        other files (`source.reads`), their list is kept under the plain
+        entry and the result under one that holds their hashes; findings in
+        another file are not kept."""
         path = None
         if source is not None and source.reads:
             self.found.append((bytes.fromhex(_deps_key(entry)), json.dumps(sorted(source.reads))))
             entry = with_reads(entry, source.reads)
             path = source.path
-        if not findings:
-            self.clean.append(entry)
+        frozen = freeze(findings, data, path) if findings else None
+        if findings and frozen is None:
             return
-        frozen = freeze(findings, data, path)
-        if frozen is not None:
+        if notes:
+            self.found.append((bytes.fromhex(_notes_key(entry)), json.dumps(notes, ensure_ascii=False)))
+        if frozen is None:
+            self.clean.append(entry)
+        else:
             self.found.append((entry, frozen))
 
 
@@ -247,15 +288,20 @@ class DetectorCache:
             if current is None:
                 return None
             entry = current
+        found: list[Finding] | None = None
         if entry in self.clean:
-            return []
-        frozen = self.found.get(entry.hex())
-        if frozen is None:
-            return None
-        try:
-            return thaw(frozen, source)
-        except (ValueError, RecursionError, _Shape):
-            return None  # a damaged entry: analyze again
+            found = []
+        elif entry.hex() in self.found:
+            try:
+                found = thaw(self.found[entry.hex()], source)
+            except (ValueError, RecursionError, _Shape):
+                return None  # a damaged entry: analyze again
+        if found is not None:
+            notes = _notes(self.found.get(_notes_key(entry)))
+            if notes is None:
+                return None
+            source.notes.extend(notes)
+        return found
 
     def _with_current_reads(self, entry: bytes, deps: str, source: SourceFile) -> bytes | None:
         try:

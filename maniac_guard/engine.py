@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from maniac_guard.config import find_config
-from maniac_guard.detectorcache import DetectorCache, Learnt
+from maniac_guard.detectorcache import DetectorCache, Learnt, keeps
 from maniac_guard.detectors import Detector, load_detectors
 from maniac_guard.findings import Finding, sort_key
 from maniac_guard.inline import drop_suppressed, hide_each_other, merge_duplicates
@@ -99,8 +99,9 @@ def scan_source(
             # One detector out of its depth must not cost the others' findings.
             source.notes.append(f"{source.path}: too deeply nested for {detector.name}; other rules still ran")
             continue
-        if entry is not None and len(source.notes) == notes and not source.partial and learnt is not None:
-            learnt.add(entry, produced, source.data, source)
+        fresh = source.notes[notes:]  # a result is cached with its notes only if they are its own (keeps)
+        if entry is not None and all(keeps(n) for n in fresh) and not source.partial and learnt is not None:
+            learnt.add(entry, produced, source.data, source, fresh)
         found.extend(produced)
     if not found:
         return found

@@ -29,6 +29,11 @@ if TYPE_CHECKING:
 
 RULE_IDS = frozenset({"MG201", "MG202", "MG203", "MG204", "MG205", "MG206", "MG207", "MG208"})
 
+# The note of a file whose analysis spent its budget (the detector cache keeps it with the result).
+WORK_LIMIT = (
+    "the Python analysis reached its work limit; findings so far are reported, flows beyond it are not followed"
+)
+
 PYTHON_SUFFIXES = frozenset({".py", ".pyi"})
 NOTEBOOK_SUFFIX = ".ipynb"
 # The issue's prefilter (Maniac, maniac, MANIAC_, mk-, api_key, apiKey,
@@ -297,10 +302,7 @@ def detect(source: SourceFile) -> Iterator[Finding]:
         source.partial = True
         return
     if analysis.exhausted:
-        source.notes.append(
-            f"{source.path}: the Python analysis reached its work limit; findings so far are reported, "
-            "flows beyond it are not followed"
-        )
+        source.notes.append(f"{source.path}: {WORK_LIMIT}")
     source.reads.update(analysis.reads)
     if not analysis.issues:
         return

@@ -89,7 +89,7 @@ class Checker(Resolver):
         found = super().sdk_of(func, qnames)
         if found is not None:
             return found
-        return sdk_value(self.flow, self.reach.eval(func))
+        return sdk_value(self.flow, self.reach.callee(func))
 
     def _partial_sdk(self, call: Call) -> str | None:
         """`functools.partial(Maniac, …)`: the SDK class it binds arguments to."""

@@ -81,17 +81,24 @@ class Frame:
     bound: tuple[tuple[str, Values], ...]
     parent: Frame | None
     depth: int = 0
+    # Frames key the memo, so each is hashed many times: its hash (which
+    # hashes every value bound, nested containers included) is computed once.
+    _hash: int = field(default=0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((id(self.func), self.bound, self.parent)))
 
     def __eq__(self, other: object) -> bool:
-        return (
+        return self is other or (
             isinstance(other, Frame)
+            and self._hash == other._hash
             and self.func is other.func
             and self.bound == other.bound
             and self.parent == other.parent
         )
 
     def __hash__(self) -> int:
-        return hash((id(self.func), self.bound, self.parent))
+        return self._hash
 
     def lookup(self, name: str) -> Values | None:
         for bound_name, values in self.bound:
@@ -201,29 +208,39 @@ def texts(values: Values) -> list[Text]:
 
 def stepped(values: Values, step: Step | None, *, via: str | None = None, depth: int = 2) -> Values:
     """The values reached through a binding: marked `through`, with `step`
-    added (and containers' contents too, a level or two down)."""
+    added (and containers' contents too, a level or two down). A value that
+    would not change is passed on as it is (this runs for every value an
+    attribute, subscript or binding passes on)."""
     out: list[AVal] = []
+    changed = False
     for value in values:
+        new = value
         if isinstance(value, Text):
             steps = value.steps
             if step is not None and len(steps) < MAX_STEPS and (not steps or steps[-1][:2] != step[:2]):
                 steps = (*steps, step)
-            # The constructor, not dataclasses.replace: this runs for every value a binding passes on.
-            value = Text(
-                value.value,
-                value.site,
-                value.path,
-                value.compound,
-                True,
-                steps,
-                value.via or via,
-                value.raw,
-                value.parts,
-            )
+            if steps is not value.steps or not value.through or (via is not None and value.via is None):
+                # The constructor, not dataclasses.replace.
+                new = Text(
+                    value.value,
+                    value.site,
+                    value.path,
+                    value.compound,
+                    True,
+                    steps,
+                    value.via or via,
+                    value.raw,
+                    value.parts,
+                )
         elif depth and isinstance(value, DictV):
-            value = DictV(tuple((k, stepped(v, step, via=via, depth=depth - 1)) for k, v in value.items), value.open)
+            items = tuple((k, stepped(v, step, via=via, depth=depth - 1)) for k, v in value.items)
+            if any(new_v is not old_v for (_, new_v), (_, old_v) in zip(items, value.items)):
+                new = DictV(items, value.open)
         elif depth and isinstance(value, SeqV):
             elts = None if value.elts is None else tuple(stepped(e, step, via=via, depth=depth - 1) for e in value.elts)
-            value = SeqV(elts, stepped(value.more, step, via=via, depth=depth - 1))
-        out.append(value)
-    return tuple(out)
+            more = stepped(value.more, step, via=via, depth=depth - 1)
+            if more is not value.more or (elts is not None and any(a is not b for a, b in zip(elts, value.elts or ()))):
+                new = SeqV(elts, more)
+        changed = changed or new is not value
+        out.append(new)
+    return tuple(out) if changed else values

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
+from functools import partial
 
 from maniac_guard.python import calls, iteration, objects
 from maniac_guard.python.domain import (
+    MAX_VALUES,
     UNKNOWN,
     Args,
     AVal,
@@ -47,6 +49,12 @@ from maniac_guard.python.scopes import Binding, Param
 from maniac_guard.python.strops import binop, fstring
 
 FILE_BUDGET = 15_000  # evaluations per analyzed file (imported modules' included); the cost of one grows with what is known, so the SDK's own _base.py, which spends it all, stops at ~0.4 s (at 60,000: ~5 s)
+# Evaluations one call's function may cost when asked what it is (the SDK
+# class? a wrapper?): an alias, a factory, a partial take a few dozen; a
+# method of an object built deep in a library (`response.json` after an
+# HTTP client's `request`) can take thousands and is neither.
+CALLEE_BUDGET = 100
+MAX_LITERAL = 256  # elements of a list/tuple/set literal kept by position; a longer one is a data table
 Key = tuple[ast.AST, Frame | None]
 COMPREHENSIONS = iteration.COMPREHENSIONS
 
@@ -60,12 +68,19 @@ class Flow:
         self.project = project
         self.budget = FILE_BUDGET if budget is None else budget
         self._memo: dict[Key, Values] = {}
+        self._constants: dict[ast.AST, Values] = {}
+        self._callees: dict[ast.AST, Values] = {}
         self._active: set[Key] = set()
         self._callers: dict[ast.AST, list[tuple[ast.Call, FuncV, ModuleInfo]]] | None = None
 
     # ---- the evaluator -----------------------------------------------------
 
     def eval(self, expr: ast.expr, mod: ModuleInfo, frame: Frame | None = None) -> Values:
+        if type(expr) is ast.Constant:  # the same in every frame, and as cheap as the memo
+            found = self._constants.get(expr)
+            if found is None:
+                found = self._constants[expr] = self._constant(expr, mod)
+            return found
         frame = self.frame_for(expr, mod, frame)
         return self._once(expr, frame, lambda: self._eval(expr, mod, frame))
 
@@ -87,6 +102,30 @@ class Flow:
             self._active.discard(key)
         self._memo[key] = result
         return result
+
+    def within(self, limit: int, compute: Callable[[], Values]) -> Values | None:
+        """`compute()` allowed at most `limit` more evaluations (None: it
+        needed more). What it finished stays memoised; the file's budget
+        pays what it spent, and its own end is still `Exhausted`."""
+        saved = self.budget
+        if saved <= limit:
+            return compute()
+        self.budget = limit
+        try:
+            return compute()
+        except Exhausted:
+            return None
+        finally:
+            self.budget = saved - (limit - max(self.budget, 0))
+
+    def callee(self, func: ast.expr, mod: ModuleInfo) -> Values:
+        """What a call's function may be (the SDK class? a wrapper?), within
+        CALLEE_BUDGET evaluations (UNKNOWN beyond them, remembered: the
+        checks and `callers` ask about the same calls)."""
+        found = self._callees.get(func)
+        if found is None:
+            found = self._callees[func] = self.within(CALLEE_BUDGET, partial(self.eval, func, mod, None)) or UNKNOWN
+        return found
 
     def frame_for(self, node: ast.AST, mod: ModuleInfo, frame: Frame | None) -> Frame | None:
         """The frame of the function (or comprehension element) `node` runs in, from `frame`'s chain."""
@@ -158,6 +197,8 @@ class Flow:
         return fstring(expr, mod.path, parts)
 
     def sequence(self, elts: list[ast.expr], mod: ModuleInfo, frame: Frame | None) -> SeqV:
+        if len(elts) > MAX_LITERAL:
+            return self._table(elts, mod, frame)
         out: list[Values] = []
         more: Values = ()
         exact = True
@@ -175,6 +216,17 @@ class Flow:
         if not exact:
             return SeqV(None, union(more, *out))
         return SeqV(tuple(out))
+
+    def _table(self, elts: list[ast.expr], mod: ModuleInfo, frame: Frame | None) -> SeqV:
+        """A literal too long to keep by position (a data table): what its
+        elements hold, evaluated in order until the value set is full."""
+        more: Values = ()
+        for elt in elts:
+            inner = self.eval(elt.value if isinstance(elt, ast.Starred) else elt, mod, frame)
+            more = union(more, self.iterate(inner) if isinstance(elt, ast.Starred) else inner)
+            if len(more) >= MAX_VALUES:
+                return SeqV(None, union(more, UNKNOWN))
+        return SeqV(None, more)
 
     def _dict(self, expr: ast.Dict, mod: ModuleInfo, frame: Frame | None) -> Values:
         items: list[tuple[str, Values]] = []
@@ -258,13 +310,15 @@ class Flow:
             out.append(self.binding(binding, mod, frame) if guarded is None else guarded)
         values = union(*out)
         if any(isinstance(v, (DictV, SeqV)) for v in values):
-            values = stepped(objects.mutated(self, values, bindings, mod, frame), None)
+            values = stepped(objects.mutated(self, values, bindings, node.id, mod, frame), None)
         return values
 
     def _unbound(self, name: str, mod: ModuleInfo) -> Values:
         """A builtin, or a name from `from x import *`."""
         for star in mod.star_imports():
             dotted = "." * star.level + (star.module or "")
+            if not self.project.may_define(dotted, mod.package, name):
+                continue
             other = self.project.find(dotted, mod.package)
             if other is not None:
                 exported = other.exported()
@@ -285,6 +339,8 @@ class Flow:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return objects.decorated(self, node, mod, frame)
         if isinstance(node, (ast.Import, ast.ImportFrom)) and binding.qname is not None:
+            if _type_checking_only(node, mod):  # never runs: nothing to read
+                return (ExtV(binding.qname),) if not binding.qname.startswith(".") else UNKNOWN
             return self.imported(binding.qname, mod)
         if isinstance(node, ast.Name):
             values = self.stored(node, mod, frame)
@@ -387,7 +443,7 @@ class Flow:
             self._callers = {}
             main = self.project.main
             for call in main.resolver.calls:
-                for value in self.eval(call.node.func, main, None):
+                for value in self.callee(call.node.func, main):
                     if isinstance(value, ClassV):
                         init = objects.init_of(self, value)
                         if init is None:
@@ -396,6 +452,17 @@ class Flow:
                     if isinstance(value, FuncV):
                         self._callers.setdefault(value.node, []).append((call.node, value, main))
         return self._callers.get(function, [])
+
+
+def _type_checking_only(statement: ast.stmt, mod: ModuleInfo) -> bool:
+    """Whether `statement` sits in the body of an `if TYPE_CHECKING:` (`typing.`, `t.` too)."""
+    parent = mod.parent(statement)
+    if not isinstance(parent, ast.If) or not any(s is statement for s in parent.body):
+        return False
+    test = parent.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _function_of(arg: ast.arg, mod: ModuleInfo) -> ast.AST | None:

@@ -11,7 +11,18 @@ import ast
 from dataclasses import dataclass, field, replace
 
 from maniac_guard.python import objects, strops
-from maniac_guard.python.domain import ClassV, DictV, EnumV, ExtV, Frame, FuncV, Step, Text, Values, deps_of
+from maniac_guard.python.domain import (
+    ClassV,
+    DictV,
+    EnumV,
+    ExtV,
+    Frame,
+    FuncV,
+    Step,
+    Text,
+    Values,
+    deps_of,
+)
 from maniac_guard.python.flow import Flow
 from maniac_guard.python.frames import bind
 from maniac_guard.python.modules import ModuleInfo
@@ -66,6 +77,10 @@ class Values2Folded:
 
     def eval(self, expr: ast.expr, frame: Frame | None = None) -> Values:
         return self.flow.eval(expr, self.mod, frame)
+
+    def callee(self, func: ast.expr) -> Values:
+        """What a call's function may be, within the callee budget (UNKNOWN beyond it)."""
+        return self.flow.callee(func, self.mod)
 
     def options(self, expr: ast.expr, frame: Frame | None = None) -> list[Folded]:
         """Each constant `expr` may hold."""

@@ -83,14 +83,17 @@ def module_member(flow: Flow, mod: ModuleInfo, name: str) -> Values:
     if bindings:
         values = union(*(flow.binding(b, mod, None) for b in bindings))
         if any(isinstance(v, (DictV, SeqV)) for v in values):
-            values = mutated(flow, values, bindings, mod, None)
+            values = mutated(flow, values, bindings, name, mod, None)
         return values
     if mod.path.endswith("__init__.py") or mod.path == "__init__.py":
         sub = flow.project.find("." + name, mod.package)
         if sub is not None:
             return (ModV(sub),)
     for star in mod.star_imports():
-        other = flow.project.find("." * star.level + (star.module or ""), mod.package)
+        dotted = "." * star.level + (star.module or "")
+        if not flow.project.may_define(dotted, mod.package, name):
+            continue
+        other = flow.project.find(dotted, mod.package)
         if other is not None and other is not mod:
             exported = other.exported()
             if exported is None or name in exported:
@@ -400,8 +403,10 @@ def _parser_attr(flow: Flow, parser: ParserV, name: str) -> Values:
 # ---- containers changed through a name -----------------------------------------
 
 
-def mutated(flow: Flow, values: Values, bindings: Sequence[object], mod: ModuleInfo, frame: Frame | None) -> Values:
-    changes = mod.mutations(bindings)
+def mutated(
+    flow: Flow, values: Values, bindings: Sequence[object], name: str, mod: ModuleInfo, frame: Frame | None
+) -> Values:
+    changes = mod.mutations(bindings, name)
     if not changes:
         return values
     items: list[tuple[str, Values]] = []

@@ -12,6 +12,8 @@ are in `checks.py`.
 from __future__ import annotations
 
 import ast
+import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from maniac_guard.python.issues import source_rows
@@ -37,12 +39,61 @@ class EnvAssign:
     statement: ast.stmt | None
 
 
+_GLOBAL = re.compile(r"\bglobal\b")
+
+
+class Deferred:
+    """Function bodies left for later, found by the position of a node in
+    them (top-level functions and methods: their spans never overlap)."""
+
+    def __init__(self) -> None:
+        self._spans: list[tuple[tuple[int, int], tuple[int, int], FunctionNode]] = []
+        self._sorted = True
+
+    def __bool__(self) -> bool:
+        return bool(self._spans)
+
+    def add(self, node: FunctionNode) -> None:
+        end = (node.end_lineno or node.lineno, node.end_col_offset or 0)
+        self._spans.append(((node.lineno, node.col_offset), end, node))
+        self._sorted = False
+
+    def pop_at(self, node: ast.AST) -> FunctionNode | None:
+        """The deferred function whose text holds `node` (None: none does)."""
+        line = getattr(node, "lineno", None)
+        if line is None:
+            return None
+        if not self._sorted:
+            self._spans.sort(key=lambda span: span[0])
+            self._sorted = True
+        at = (line, getattr(node, "col_offset", 0))
+        index = bisect_right(self._spans, at, key=lambda span: span[0]) - 1
+        if index < 0 or self._spans[index][1] < at:
+            return None
+        return self._spans.pop(index)[2]
+
+    def pop_all(self) -> list[FunctionNode]:
+        out = [span[2] for span in self._spans]
+        self._spans.clear()
+        return out
+
+
 class Resolver:
     """Collects in one pass; answers once the whole module is known (a name
-    is local to a function if it is bound anywhere in it)."""
+    is local to a function if it is bound anywhere in it).
 
-    def __init__(self, tree: ast.Module, text: str) -> None:
-        self._rows = [row.encode("utf-8", "surrogatepass") for row in source_rows(text)]  # ast columns count bytes
+    `lazy` (another module the value flow reads): function bodies are
+    resolved when a name in them is first asked about, so a module read for
+    one name costs its top level. A module that says `global` anywhere is
+    resolved whole (a function may bind a module name)."""
+
+    def __init__(self, tree: ast.Module, text: str, *, lazy: bool = False) -> None:
+        self._text = text
+        self._rows_cache: list[bytes] | None = None
+        self._lines = not lazy  # removable statements, implicit concatenations: the checks' (main module's) concern
+        self._deferred = Deferred()
+        self._outer: dict[FunctionNode, Scope] = {}  # a deferred body's enclosing scope
+        self._defer = lazy and _GLOBAL.search(text) is None
         self._scope = Scope("module", None)
         self._scope_of: dict[ast.Name, Scope] = {}
         self._pending: dict[ast.Name, ast.expr] = {}  # Name target → the value assigned to it
@@ -50,15 +101,63 @@ class Resolver:
         self._in_line: set[ast.stmt] = set()  # statements that start a line (or follow `;` on one)
         self._env_candidates: list[EnvAssign] = []
         self.star_maniac = False
-        self.calls: list[Call] = []
-        self.env_assigns: list[EnvAssign] = []
-        self.or_fallbacks: list[tuple[list[ast.expr], ast.expr]] = []  # `<lookups> or <fallback>`
-        self.compounds: list[tuple[ast.expr, ast.expr | None]] = []
+        self._calls: list[Call] = []
+        self._env_assigns: list[EnvAssign] = []
+        self._or_fallbacks: list[tuple[list[ast.expr], ast.expr]] = []  # `<lookups> or <fallback>`
+        self._compounds: list[tuple[ast.expr, ast.expr | None]] = []
         self._compound_stack: list[ast.expr] = []
         self._visit(tree)
-        for call in self.calls:
+        self._defer = False
+        self._settle(0, 0)
+
+    def _settle(self, first_call: int, first_env: int) -> None:
+        """Qualified names of the calls (and environment writes) collected since."""
+        for call in self._calls[first_call:]:
             call.qnames = self.qnames(call.node.func)
-        self.env_assigns = [a for a in self._env_candidates if "os.environ" in self.qnames(a.target.value)]
+        for candidate in self._env_candidates[first_env:]:
+            if "os.environ" in self.qnames(candidate.target.value):
+                self._env_assigns.append(candidate)
+
+    def _resolve_body(self, node: FunctionNode) -> None:
+        """A deferred function body, in the scope it was defined in."""
+        first_call, first_env = len(self._calls), len(self._env_candidates)
+        saved, statement = self._scope, self._statement
+        self._scope = Scope("function", self._outer.pop(node))
+        self._bind_params(node.args, node)
+        self._statements(node.body)
+        self._scope, self._statement = saved, statement
+        self._settle(first_call, first_env)
+
+    def complete(self) -> None:
+        """Resolve every deferred body (what module-wide lists need)."""
+        for node in self._deferred.pop_all():
+            self._resolve_body(node)
+
+    @property
+    def calls(self) -> list[Call]:
+        self.complete()
+        return self._calls
+
+    @property
+    def env_assigns(self) -> list[EnvAssign]:
+        self.complete()
+        return self._env_assigns
+
+    @property
+    def or_fallbacks(self) -> list[tuple[list[ast.expr], ast.expr]]:
+        self.complete()
+        return self._or_fallbacks
+
+    @property
+    def compounds(self) -> list[tuple[ast.expr, ast.expr | None]]:
+        self.complete()
+        return self._compounds
+
+    @property
+    def _rows(self) -> list[bytes]:
+        if self._rows_cache is None:  # ast columns count bytes
+            self._rows_cache = [row.encode("utf-8", "surrogatepass") for row in source_rows(self._text)]
+        return self._rows_cache
 
     # ---- collecting -------------------------------------------------------
 
@@ -88,7 +187,7 @@ class Resolver:
         for index, statement in enumerate(body):
             if index and body[index - 1].end_lineno != statement.lineno:
                 head = statement
-            if not self._rows[head.lineno - 1][: head.col_offset].strip():
+            if self._lines and not self._rows[head.lineno - 1][: head.col_offset].strip():
                 self._in_line.add(statement)
             outer, self._statement = self._statement, statement
             self._visit(statement)
@@ -126,6 +225,10 @@ class Resolver:
         if node.returns is not None:
             self._visit(node.returns)
         self._scope.bind(node.name, Binding(node))
+        if self._defer:
+            self._outer[node] = self._scope
+            self._deferred.add(node)
+            return
         outer = self._enter_scope("function")
         self._bind_params(node.args, node)
         self._statements(node.body)
@@ -232,7 +335,7 @@ class Resolver:
     def _visit_Call(self, node: ast.Call) -> None:
         statement = self._statement
         whole = isinstance(statement, ast.Expr) and statement.value is node
-        self.calls.append(Call(node, self._removable(statement) if whole and statement is not None else None))
+        self._calls.append(Call(node, self._removable(statement) if whole and statement is not None else None))
         compound = isinstance(node.func, ast.Attribute) and node.func.attr in COMPOUND_METHODS
         if compound:
             self._enter_compound(node)
@@ -246,14 +349,14 @@ class Resolver:
 
     def _enter_compound(self, node: ast.expr) -> None:
         parent = self._compound_stack[-1] if self._compound_stack else None
-        self.compounds.append((node, parent))
+        self._compounds.append((node, parent))
         self._compound_stack.append(node)
 
     def _visit_BoolOp(self, node: ast.BoolOp) -> None:
         if isinstance(node.op, ast.Or):
             # `a or b or c` is one node here; each `<left> or <next>` counts.
             for index in range(len(node.values) - 1, 0, -1):
-                self.or_fallbacks.append((node.values[:index], node.values[index]))
+                self._or_fallbacks.append((node.values[:index], node.values[index]))
         self._children(node)
 
     def _visit_BinOp(self, node: ast.BinOp) -> None:
@@ -272,9 +375,9 @@ class Resolver:
         self._compound_stack.pop()
 
     def _visit_Constant(self, node: ast.Constant) -> None:
-        if isinstance(node.value, str) and self.concatenated(node):
+        if self._lines and isinstance(node.value, str) and self.concatenated(node):
             parent = self._compound_stack[-1] if self._compound_stack else None
-            self.compounds.append((node, parent))
+            self._compounds.append((node, parent))
 
     def concatenated(self, node: ast.Constant) -> bool:
         """`"ab" "cd"`: several literals that the parser made one."""
@@ -293,8 +396,17 @@ class Resolver:
 
     # ---- bindings ---------------------------------------------------------
 
-    def _bindings(self, name: ast.Name) -> list[Binding] | None:
+    def _scope_at(self, name: ast.Name) -> Scope | None:
         scope = self._scope_of.get(name)
+        if scope is None and self._deferred:
+            body = self._deferred.pop_at(name)
+            if body is not None:
+                self._resolve_body(body)
+                scope = self._scope_of.get(name)
+        return scope
+
+    def _bindings(self, name: ast.Name) -> list[Binding] | None:
+        scope = self._scope_at(name)
         return None if scope is None else scope.lookup(name.id)
 
     def bindings_of(self, name: ast.Name) -> list[Binding] | None:
@@ -307,7 +419,7 @@ class Resolver:
 
     def qnames(self, node: ast.AST) -> frozenset[str]:
         if isinstance(node, ast.Name):
-            scope = self._scope_of.get(node)
+            scope = self._scope_at(node)
             return frozenset(scope.qualified(node.id)) if scope is not None else frozenset()
         if isinstance(node, ast.Attribute):
             return frozenset(f"{q}.{node.attr}" for q in self.qnames(node.value))
