@@ -138,6 +138,14 @@ class Resolver:
         self.complete()
         return self._calls
 
+    def calls_with(self, function: ast.AST) -> list[Call]:
+        """The calls known once `function`'s body is resolved (a lazy module
+        resolves that body only, not every deferred one)."""
+        body = self._deferred.pop_at(function) if self._deferred else None
+        if body is not None:
+            self._resolve_body(body)
+        return self._calls
+
     @property
     def env_assigns(self) -> list[EnvAssign]:
         self.complete()

@@ -49,17 +49,15 @@ def _functions(flow: Flow, values: Values) -> Iterator[FuncV]:
 
 
 def _calls_in(mod: ModuleInfo, function: ast.AST) -> list[Call]:
-    """The calls that run in `function` itself (indexed once per module)."""
-    key = ("wrappers.calls_by_owner",)
+    """The calls that run in `function` itself (its body resolved on demand:
+    another module's other functions stay unread)."""
+    key = ("wrappers.calls_in", function)
     cached = mod.cache.get(key)
-    if isinstance(cached, dict):
-        index: dict[ast.AST | None, list[Call]] = cached
-    else:
-        index = {}
-        for call in mod.resolver.calls:
-            index.setdefault(mod.owner(call.node), []).append(call)
-        mod.cache[key] = index
-    return index.get(function, [])
+    if isinstance(cached, list):
+        return cached
+    found = [call for call in mod.resolver.calls_with(function) if mod.owner(call.node) is function]
+    mod.cache[key] = found
+    return found
 
 
 class ForeignWrappers:
