@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from maniac_guard.python import objects
-from maniac_guard.python.domain import ClassV, Frame, FuncV, InstV, Values
+from maniac_guard.python.domain import UNKNOWN, ClassV, Frame, FuncV, InstV, Values
 from maniac_guard.python.flow import Flow
 from maniac_guard.python.fold import MAX_WRAPPERS
 from maniac_guard.python.frames import bind
@@ -21,6 +21,11 @@ from maniac_guard.python.modules import ModuleInfo
 from maniac_guard.python.resolve import Call
 
 MAX_FOREIGN_FUNCTIONS = 64  # functions of other modules searched for sinks, per analyzed file
+# Evaluations the search may spend per analyzed file: the frames it binds
+# are new each time, so nothing is shared with the checks' own memo, and the
+# SDK's own `_base.py` (every call a function of another SDK module) spent
+# the file's whole budget here (~1.5 s) before this bound.
+WRAPPER_BUDGET = 2_000
 
 # (the call, the module it is in, the frame it runs in) → (SDK class, partial?) when it is an SDK call
 SdkOf = Callable[[Call, ModuleInfo, Frame | None], tuple[str, bool] | None]
@@ -66,17 +71,26 @@ class ForeignWrappers:
         self.main = main
         self.sdk_of = sdk_of
         self.budget = MAX_FOREIGN_FUNCTIONS
+        self.cut = False  # the search ran out of its evaluations: not every wrapper was followed
 
-    def sinks(self) -> Iterator[ForeignSink]:
+    def sinks(self) -> list[ForeignSink]:
         """Each SDK call reached from a call in the analyzed module through a
-        function of another module, with that function's frame at the call."""
+        function of another module, with that function's frame at the call;
+        those found within WRAPPER_BUDGET evaluations (`cut` says if not all)."""
         flow, main = self.flow, self.main
-        for call in main.resolver.calls:
-            for function in _functions(flow, flow.eval(call.node.func, main, None)):
-                if function.mod is main:
-                    continue
-                frame = bind(flow, function, flow.args(call.node, main, None), call.node, main)
-                yield from self._within(function, frame, call.node, 0)
+        found: list[ForeignSink] = []
+
+        def search() -> Values:
+            for call in main.resolver.calls:
+                for function in _functions(flow, flow.callee(call.node.func, main)):
+                    if function.mod is main:
+                        continue
+                    frame = bind(flow, function, flow.args(call.node, main, None), call.node, main)
+                    found.extend(self._within(function, frame, call.node, 0))
+            return UNKNOWN
+
+        self.cut = flow.within(WRAPPER_BUDGET, search) is None
+        return found
 
     def _within(self, function: FuncV, frame: Frame | None, entry: ast.Call, level: int) -> Iterator[ForeignSink]:
         if frame is None or level >= MAX_WRAPPERS or self.budget <= 0:
