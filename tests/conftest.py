@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,7 +41,8 @@ _SHARED_FIXTURE_GROUPS = {
     "generated": "redaction-generated",
     "invalid_tree": "entry-matrix-invalid",
     "valid_tree": "entry-matrix-valid",
-    "installed": "footprint-install",
+    "installed": "built-wheel",  # tests/test_footprint.py installs the built wheel
+    "built_wheel": "built-wheel",
     "hook_repo": "pre-commit-home",  # also used by tests/test_prepush.py
 }
 
@@ -54,3 +56,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             if group is not None:
                 item.add_marker(pytest.mark.xdist_group(group))
                 break
+
+
+@pytest.fixture(scope="session")
+def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This checkout's wheel, built once (as `pip wheel .` does: isolated
+    build, hatchling) for the tests that read or install it."""
+    folder = tmp_path_factory.mktemp("wheel")
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(folder), str(root)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return next(folder.glob("maniac_guard-*.whl"))
