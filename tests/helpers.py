@@ -91,10 +91,24 @@ def run_in_process(
     return subprocess.CompletedProcess([console_script(), *args], result.exit_code, result.stdout, result.stderr)
 
 
+# The package's per-process state besides functools caches (module, name,
+# value a new process starts with); tests/test_in_process.py lists what it finds.
+PER_PROCESS_STATE = (
+    ("maniac_guard.permissions.policy", "_active", None),  # the policy `activate` set
+    ("maniac_guard.python.modules", "_PARSED", {}),  # parsed modules, by content
+    ("maniac_guard.ci_git", "_fetched_from", {}),  # where fetched commits came from
+)
+
+
 def _clear_package_caches() -> None:
+    """Leave the package as a new process would find it."""
     for name, module in list(sys.modules.items()):
         if name == "maniac_guard" or name.startswith("maniac_guard."):
             for value in list(vars(module).values()):
                 clear = getattr(value, "cache_clear", None)
                 if callable(clear) and getattr(value, "__module__", None) == name:
                     clear()
+    for name, attribute, fresh in PER_PROCESS_STATE:
+        module = sys.modules.get(name)
+        if module is not None:
+            setattr(module, attribute, type(fresh)() if isinstance(fresh, dict) else fresh)

@@ -48,7 +48,8 @@ def test_each_xdist_group_runs_on_one_worker(tmp_path: Path) -> None:
     (tmp_path / "test_grouped.py").write_text(SUITE)
     where = tmp_path / "where.jsonl"
     # Only xdist: the other installed plugins cost seconds of start-up per worker.
-    env = {**os.environ, "WHERE": str(where), "PYTHONPATH": str(ROOT), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}  # the outer run's options are not ours
+    env.update(WHERE=str(where), PYTHONPATH=str(ROOT), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
     proc = subprocess.run(
         [
             sys.executable,
