@@ -26,7 +26,7 @@ import pytest
 
 from maniac_guard.sources.archives import ArchiveLimits, ArchiveReport, archive_kind, archive_sources
 from tests.gitrepo import Repo, git_env, make_repo
-from tests.helpers import fake_key, run_cli, run_in_process
+from tests.helpers import fake_key, run_cli
 from tests.test_report_sarif import validate
 
 KEY = fake_key("archives")
@@ -205,13 +205,13 @@ def test_every_format_names_the_member(tmp_path: Path) -> None:
     (tmp_path / "dist").mkdir()
     (tmp_path / "dist" / "pkg-1.0.whl").write_bytes(zip_bytes({"pkg/.env": ENV}))
     shown = "dist/pkg-1.0.whl!/pkg/.env"
-    text = run_in_process("scan", "dist", cwd=tmp_path)
+    text = run_cli("scan", "dist", cwd=tmp_path)
     assert text.returncode == 1 and f"{shown}:1:" in text.stdout
-    report = json.loads(run_in_process("scan", "dist", "--format", "json", cwd=tmp_path).stdout)
+    report = json.loads(run_cli("scan", "dist", "--format", "json", cwd=tmp_path).stdout)
     assert {f["path"] for f in report["findings"]} == {shown}
-    gitlab = json.loads(run_in_process("scan", "dist", "--format", "gitlab", cwd=tmp_path).stdout)
+    gitlab = json.loads(run_cli("scan", "dist", "--format", "gitlab", cwd=tmp_path).stdout)
     assert {v["location"]["file"] for v in gitlab["vulnerabilities"]} == {shown}
-    junit = run_in_process("scan", "dist", "--format", "junit", cwd=tmp_path).stdout
+    junit = run_cli("scan", "dist", "--format", "junit", cwd=tmp_path).stdout
     assert f"at {shown}:1:" in junit
     for out in (text.stdout, json.dumps(report), json.dumps(gitlab), junit):
         assert KEY not in out
@@ -220,27 +220,24 @@ def test_every_format_names_the_member(tmp_path: Path) -> None:
 def test_suppressions_baseline_and_ignore_file_work_on_members(tmp_path: Path) -> None:
     suppressed = f'KEY = "{KEY}"  # maniac-guard: ignore\n'.encode()
     (tmp_path / "a.zip").write_bytes(zip_bytes({"quiet.py": suppressed}))
-    assert run_in_process("scan", ".", cwd=tmp_path).returncode == 0
+    assert run_cli("scan", ".", cwd=tmp_path).returncode == 0
     (tmp_path / "b.zip").write_bytes(zip_bytes({"conf/.env": ENV}))
-    assert run_in_process("scan", ".", cwd=tmp_path).returncode == 1
-    created = run_in_process("baseline", "create", "-o", "base.json", cwd=tmp_path)
+    assert run_cli("scan", ".", cwd=tmp_path).returncode == 1
+    created = run_cli("baseline", "create", "-o", "base.json", cwd=tmp_path)
     assert created.returncode == 0, created.stderr
     entries = json.loads((tmp_path / "base.json").read_text())["findings"]
     assert {e["path"] for e in entries} == {"b.zip!/conf/.env"}
-    assert run_in_process("scan", ".", "--baseline", "base.json", cwd=tmp_path).returncode == 0
+    assert run_cli("scan", ".", "--baseline", "base.json", cwd=tmp_path).returncode == 0
     # The entry is stale once the archive named on the command line no longer holds the key.
     (tmp_path / "b.zip").write_bytes(zip_bytes({"conf/.env": b"MANIAC_API_KEY=\n"}))
-    stale = json.loads(
-        run_in_process("scan", "b.zip", "--baseline", "base.json", "--format", "json", cwd=tmp_path).stdout
-    )
+    stale = json.loads(run_cli("scan", "b.zip", "--baseline", "base.json", "--format", "json", cwd=tmp_path).stdout)
     assert stale["summary"]["baseline_stale"] == len(entries)
     (tmp_path / "b.zip").write_bytes(zip_bytes({"conf/.env": ENV}))
     fingerprints = {
-        f["fingerprint"]
-        for f in json.loads(run_in_process("scan", ".", "--format", "json", cwd=tmp_path).stdout)["findings"]
+        f["fingerprint"] for f in json.loads(run_cli("scan", ".", "--format", "json", cwd=tmp_path).stdout)["findings"]
     }
     (tmp_path / ".maniac-guard-ignore").write_text("".join(f"{fp}  # a test archive\n" for fp in fingerprints))
-    assert run_in_process("scan", ".", cwd=tmp_path).returncode == 0
+    assert run_cli("scan", ".", cwd=tmp_path).returncode == 0
 
 
 def test_an_archive_over_the_file_size_limit_is_still_opened(tmp_path: Path) -> None:
@@ -287,7 +284,7 @@ def test_a_zip_bomb_that_lies_about_its_size_is_stopped_while_inflating(tmp_path
     # Text, so that it is read on (zeros are left as binary after 8 KiB).
     stream, crc = deflated_fill(b"a")
     (tmp_path / "liar.zip").write_bytes(raw_zip([("zeros.txt", stream, 8, crc, 100)]))
-    done = run_in_process("scan", "liar.zip", cwd=tmp_path)
+    done = run_cli("scan", "liar.zip", cwd=tmp_path)
     assert done.returncode == 2
     assert "liar.zip!/zeros.txt: expands over 100 times (a zip bomb?); not scanned" in done.stderr
 
@@ -306,7 +303,7 @@ def test_a_binary_bomb_costs_nothing_it_is_left_after_its_first_bytes(tmp_path: 
     stream, crc = deflated_fill()
     header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
     (tmp_path / "zeros.img.gz").write_bytes(header + stream + struct.pack("<2I", crc, 1 << 30))
-    done = run_in_process("scan", ".", "--format", "json", cwd=tmp_path)
+    done = run_cli("scan", ".", "--format", "json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["summary"]["files_skipped"] == {"binary": 1}
 
@@ -354,7 +351,7 @@ def test_an_encrypted_member_is_named_and_exits_2_the_others_are_scanned(tmp_pat
 def test_a_broken_archive_is_named_and_exits_2(tmp_path: Path) -> None:
     (tmp_path / "cut.tar.gz").write_bytes(tar_bytes({"a/.env": ENV * 100}, "w:gz")[:60])
     (tmp_path / "bad.whl").write_bytes(b"PK\x03\x04" + bytes(100))
-    done = run_in_process("scan", ".", cwd=tmp_path)
+    done = run_cli("scan", ".", cwd=tmp_path)
     assert done.returncode == 2
     assert "bad.whl: cannot read the zip archive" in done.stderr
     assert "cut.tar.gz: cannot read the gzip archive" in done.stderr
@@ -364,9 +361,9 @@ def test_7z_and_rar_are_not_opened_exit_2_when_named_noted_in_a_tree(tmp_path: P
     (tmp_path / "backup.7z").write_bytes(b"7z\xbc\xaf\x27\x1c\x00\x04" + bytes(32))
     (tmp_path / "backup.rar").write_bytes(b"Rar!\x1a\x07\x01\x00" + bytes(32))
     for name in ("backup.7z", "backup.rar"):
-        done = run_in_process("scan", name, cwd=tmp_path)
+        done = run_cli("scan", name, cwd=tmp_path)
         assert done.returncode == 2 and f"{name}: " in done.stderr and "not opened" in done.stderr
-    walked = run_in_process("scan", ".", cwd=tmp_path)
+    walked = run_cli("scan", ".", cwd=tmp_path)
     assert walked.returncode == 0 and "backup.7z: 7z archive, not opened" in walked.stderr
 
 
@@ -457,7 +454,7 @@ def test_a_staged_wheel_is_opened_by_the_pre_commit_scan(repo: Repo) -> None:
     repo.write("vendor/pkg-1.0.whl", zip_bytes({"pkg/.env": ENV}))
     repo.write("vendor/locked.zip", b"7z\xbc\xaf\x27\x1c\x00\x04" + bytes(32))
     repo.git("add", ".")
-    done = run_in_process("scan", "--staged", "--format", "json", cwd=repo.path, env=repo.env)
+    done = run_cli("scan", "--staged", "--format", "json", cwd=repo.path, env=repo.env)
     assert done.returncode == 2, done.stderr  # the 7z cannot be opened: never clean
     assert {f["path"] for f in json.loads(done.stdout)["findings"]} == {"vendor/pkg-1.0.whl!/pkg/.env"}
     assert "vendor/locked.zip: 7z archive, not opened" in done.stderr
@@ -468,25 +465,25 @@ def test_history_names_an_added_archive_it_does_not_open(repo: Repo) -> None:
     repo.commit("init")
     repo.write("dist/pkg-1.0.whl", zip_bytes({"pkg/.env": ENV}))
     sha = repo.commit("add a wheel")
-    done = run_in_process("scan", "--history", cwd=repo.path, env=repo.env)
+    done = run_cli("scan", "--history", cwd=repo.path, env=repo.env)
     assert f"dist/pkg-1.0.whl at {sha[:12]}: archive, not opened in history scans" in done.stderr
 
 
 def test_fix_leaves_archives_alone(tmp_path: Path) -> None:
     wheel = zip_bytes({"pkg/client.py": PYTHON})
     (tmp_path / "pkg.whl").write_bytes(wheel)
-    diff = run_in_process("scan", "--diff", ".", cwd=tmp_path)
+    diff = run_cli("scan", "--diff", ".", cwd=tmp_path)
     assert "cannot read" not in diff.stderr and "pkg.whl" not in diff.stdout
-    fixed = run_in_process("scan", "--fix", ".", cwd=tmp_path)
+    fixed = run_cli("scan", "--fix", ".", cwd=tmp_path)
     assert fixed.returncode == 1 and (tmp_path / "pkg.whl").read_bytes() == wheel
 
 
 def test_baseline_update_does_not_prune_what_it_could_not_open(tmp_path: Path) -> None:
     (tmp_path / "b.zip").write_bytes(zip_bytes({"conf/.env": ENV}))
-    assert run_in_process("baseline", "create", "-o", "base.json", cwd=tmp_path).returncode == 0
+    assert run_cli("baseline", "create", "-o", "base.json", cwd=tmp_path).returncode == 0
     before = (tmp_path / "base.json").read_text()
     (tmp_path / "b.zip").write_bytes(b"PK\x03\x04" + bytes(100))  # now unreadable
-    updated = run_in_process("baseline", "update", "-o", "base.json", cwd=tmp_path)
+    updated = run_cli("baseline", "update", "-o", "base.json", cwd=tmp_path)
     assert updated.returncode == 2 and "b.zip: cannot read the zip archive" in updated.stderr
     assert (tmp_path / "base.json").read_text() == before
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.helpers import FIXTURES, fake_key, run_cli, run_in_process
+from tests.helpers import FIXTURES, fake_key, run_cli
 
 HERE = FIXTURES / "permissions"
 
@@ -40,7 +40,7 @@ def test_policy_infer_prints_the_minimal_permissions_as_yaml_ready_to_paste(tmp_
 
 def test_policy_compares_a_keys_code_globs_with_what_the_code_needs(tmp_path: Path) -> None:
     root = _tree(tmp_path, "app")
-    done = run_in_process("policy", "--format", "json", cwd=root)
+    done = run_cli("policy", "--format", "json", cwd=root)
     report = json.loads(done.stdout)
     got = sorted((f["rule_id"], f["line"], f["details"]["yaml_path"]) for f in report["findings"])
     assert got == [
@@ -55,7 +55,7 @@ def test_policy_compares_a_keys_code_globs_with_what_the_code_needs(tmp_path: Pa
 
 def test_policy_json_holds_the_inferred_set(tmp_path: Path) -> None:
     root = _tree(tmp_path, "app")
-    report = json.loads(run_in_process("policy", "--infer", "--format", "json", cwd=root).stdout)
+    report = json.loads(run_cli("policy", "--infer", "--format", "json", cwd=root).stdout)
     assert report["summary"]["inferred"]["permissions"] == [
         "containers:read",
         "data:write",
@@ -67,7 +67,7 @@ def test_policy_json_holds_the_inferred_set(tmp_path: Path) -> None:
 
 def test_policy_with_a_user_policy_lists_waived_findings_and_counts_them(tmp_path: Path) -> None:
     root = _tree(tmp_path, "declarations", "policies")
-    done = run_in_process("policy", "declarations/bad", "--policy", "policies/strict.yaml", cwd=root)
+    done = run_cli("policy", "declarations/bad", "--policy", "policies/strict.yaml", cwd=root)
     assert done.returncode == 1
     assert "MG404 info declarations/bad/maniac-keys.yaml:22:9" in done.stdout
     assert "Waived: 1 finding (listed above as info, not hidden):" in done.stdout
@@ -82,14 +82,14 @@ def test_the_config_key_policy_is_used_by_scan_and_policy(tmp_path: Path) -> Non
     root = _tree(tmp_path, "declarations", "policies")
     (root / ".maniac-guard.toml").write_text('policy = "policies/strict.yaml"\n')
     for command in ("scan", "policy"):
-        done = run_in_process(command, "declarations/bad", cwd=root)
+        done = run_cli(command, "declarations/bad", cwd=root)
         assert "waived until 2026-12-31" in done.stdout, (command, done.stdout, done.stderr)
         assert "MG410" not in done.stdout
 
 
 def test_a_broken_policy_is_exit_2_with_one_line(tmp_path: Path) -> None:
     root = _tree(tmp_path, "declarations", "policies")
-    done = run_in_process("policy", "declarations", "--policy", "policies/broken.yaml", cwd=root)
+    done = run_cli("policy", "declarations", "--policy", "policies/broken.yaml", cwd=root)
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0
     assert "broken.yaml: severity.MG406: 'urgent' is not one of" in done.stderr
@@ -99,7 +99,7 @@ def test_scan_reports_bad_declarations_and_goes_on_with_the_next_file(tmp_path: 
     root = _tree(tmp_path, "bad-yaml", "docs")
     key = fake_key("permissions-cli")
     (root / "settings.py").write_text(f'MANIAC_KEY = "{key}"\n')
-    done = run_in_process("scan", ".", "--format", "json", cwd=root)
+    done = run_cli("scan", ".", "--format", "json", cwd=root)
     assert done.returncode == 1
     assert "Traceback" not in done.stderr and key not in done.stdout + done.stderr
     report = json.loads(done.stdout)
@@ -115,6 +115,6 @@ def test_scan_reports_bad_declarations_and_goes_on_with_the_next_file(tmp_path: 
 
 
 def test_rules_and_explain_know_the_permission_rules() -> None:
-    listed = run_in_process("rules").stdout
+    listed = run_cli("rules").stdout
     assert all(f"MG4{n:02d}" in listed for n in range(1, 15))
-    assert "## Fix safety" in run_in_process("explain", "MG412").stdout
+    assert "## Fix safety" in run_cli("explain", "MG412").stdout
