@@ -9,6 +9,7 @@ import shutil
 import string
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -53,3 +54,61 @@ def run_cli(
         input=input,
         timeout=timeout,
     )
+
+
+def run_in_process(
+    *args: str,
+    cwd: str | os.PathLike[str] | None = None,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """What `run_cli` gives, from the CLI run in this process (click's
+    CliRunner): no Python start-up and imports per call, the bulk of a small
+    test's time. For tests of what a command decides (findings, exit codes,
+    messages) on a small tree; what only a process shows (a terminal, signals,
+    writing to /dev/stdout, the installed script itself) stays on `run_cli`.
+    Every cache the package keeps between calls is emptied first, as a new
+    process would have it."""
+    from click.testing import CliRunner
+
+    from maniac_guard.cli import main
+
+    _clear_package_caches()
+    before = os.getcwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with warnings.catch_warnings():
+            # As in a process: a library's DeprecationWarning is not shown.
+            warnings.filterwarnings("ignore", category=DeprecationWarning)
+            result = CliRunner().invoke(
+                main, list(args), env={"NO_COLOR": "1", **(env or {})}, input=input, prog_name="maniac-guard"
+            )
+    finally:
+        os.chdir(before)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess([console_script(), *args], result.exit_code, result.stdout, result.stderr)
+
+
+# The package's per-process state besides functools caches (module, name,
+# value a new process starts with); tests/test_in_process.py lists what it finds.
+PER_PROCESS_STATE = (
+    ("maniac_guard.permissions.policy", "_active", None),  # the policy `activate` set
+    ("maniac_guard.python.modules", "_PARSED", {}),  # parsed modules, by content
+    ("maniac_guard.ci_git", "_fetched_from", {}),  # where fetched commits came from
+)
+
+
+def _clear_package_caches() -> None:
+    """Leave the package as a new process would find it."""
+    for name, module in list(sys.modules.items()):
+        if name == "maniac_guard" or name.startswith("maniac_guard."):
+            for value in list(vars(module).values()):
+                clear = getattr(value, "cache_clear", None)
+                if callable(clear) and getattr(value, "__module__", None) == name:
+                    clear()
+    for name, attribute, fresh in PER_PROCESS_STATE:
+        module = sys.modules.get(name)
+        if module is not None:
+            setattr(module, attribute, type(fresh)() if isinstance(fresh, dict) else fresh)

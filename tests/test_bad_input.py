@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import fake_key, run_cli
+from tests.helpers import fake_key, run_cli, run_in_process
 
 
 def _scan_json(cwd: Path, *args: str) -> tuple[int, dict[str, object], str]:
@@ -119,7 +119,7 @@ def test_unreadable_and_vanished_files(tree: Path, monkeypatch: pytest.MonkeyPat
 
 def test_bad_config_is_a_one_line_error(tree: Path) -> None:
     (tree / ".maniac-guard.toml").write_text("exclude = [unclosed\n")
-    proc = run_cli("scan", ".", cwd=tree)
+    proc = run_in_process("scan", ".", cwd=tree)
     assert proc.returncode == 2
     assert proc.stderr.startswith("maniac-guard: error: ") and ".maniac-guard.toml: invalid TOML" in proc.stderr
     assert proc.stderr.count("\n") == 1
@@ -128,7 +128,7 @@ def test_bad_config_is_a_one_line_error(tree: Path) -> None:
 def test_python_that_does_not_parse_falls_back_and_says_so(tree: Path) -> None:
     key = fake_key("py2")
     (tree / "old.py").write_text(f'from maniac import Maniac\nprint "py2"\nc = Maniac(api_key="{key}")\n')
-    quiet = run_cli("scan", "old.py", cwd=tree)
+    quiet = run_in_process("scan", "old.py", cwd=tree)
     assert quiet.returncode == 1 and "MG101" in quiet.stdout
     assert "maniac-guard: old.py: does not parse as Python" in quiet.stderr and "(line 2)" in quiet.stderr
     assert key not in quiet.stdout + quiet.stderr
@@ -138,7 +138,7 @@ def test_fix_with_staged_is_a_usage_error(tree: Path) -> None:
     import subprocess
 
     subprocess.run(["git", "init", "-q"], cwd=tree, check=True)
-    proc = run_cli("scan", "--staged", "--fix", cwd=tree)
+    proc = run_in_process("scan", "--staged", "--fix", cwd=tree)
     assert proc.returncode == 2
     assert (
         proc.stderr

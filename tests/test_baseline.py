@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from maniac_guard.findings import Secret
-from tests.helpers import fake_key, run_cli
+from tests.helpers import fake_key, run_cli, run_in_process
 
 OLD = fake_key("baseline-old")
 OLD2 = fake_key("baseline-old-2")
@@ -84,7 +84,7 @@ def test_round_trip_create_add_remove_update(legacy: Path) -> None:
 def test_update_add_new_accepts_current_findings(legacy: Path) -> None:
     create(legacy)
     write(legacy, "src/new.py", f'NEW = "{NEW}"\n')
-    done = run_cli("baseline", "update", "--add-new", cwd=legacy)
+    done = run_in_process("baseline", "update", "--add-new", cwd=legacy)
     assert done.returncode == 0, done.stderr
     assert "Removed 0 baseline entries" in done.stdout and "1 added" in done.stdout
     code, document = scan_json(legacy, "--baseline", BASELINE)
@@ -94,10 +94,10 @@ def test_update_add_new_accepts_current_findings(legacy: Path) -> None:
 def test_update_of_some_paths_keeps_entries_elsewhere(legacy: Path) -> None:
     create(legacy)
     (legacy / "src/old.py").unlink()
-    done = run_cli("baseline", "update", "deploy", cwd=legacy)
+    done = run_in_process("baseline", "update", "deploy", cwd=legacy)
     assert "Removed 0 baseline entries" in done.stdout
     assert len(json.loads((legacy / BASELINE).read_text())["findings"]) == 2
-    done = run_cli("baseline", "update", cwd=legacy)
+    done = run_in_process("baseline", "update", cwd=legacy)
     assert "Removed 1 baseline entry" in done.stdout
     assert len(json.loads((legacy / BASELINE).read_text())["findings"]) == 1
 
@@ -145,27 +145,27 @@ def test_config_baseline_is_relative_to_the_config_file_and_no_baseline_override
     assert code == 1 and document["summary"]["baselined"] == 0 and len(document["findings"]) == 1
     # create and update default to the configured file
     (legacy / "src/old.py").unlink()
-    done = run_cli("baseline", "update", cwd=legacy)
+    done = run_in_process("baseline", "update", cwd=legacy)
     assert "Removed 1 baseline entry" in done.stdout
     assert "ci/accepted.json" in done.stdout
 
 
 def test_missing_or_broken_baseline_is_a_one_line_error(legacy: Path) -> None:
-    done = run_cli("scan", "--baseline", "nope.json", cwd=legacy)
+    done = run_in_process("scan", "--baseline", "nope.json", cwd=legacy)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "nope.json" in done.stderr and "baseline create" in done.stderr
     write(legacy, "broken.json", '{\n  "version": 1,\n  "findings": [\n')
-    done = run_cli("scan", "--baseline", "broken.json", cwd=legacy)
+    done = run_in_process("scan", "--baseline", "broken.json", cwd=legacy)
     assert done.returncode == 2 and "broken.json:" in done.stderr and "invalid JSON" in done.stderr
     write(legacy, "wrong.json", '{"version": 1, "findings": [{"fingerprint": "not-hex"}]}')
-    done = run_cli("scan", "--baseline", "wrong.json", cwd=legacy)
+    done = run_in_process("scan", "--baseline", "wrong.json", cwd=legacy)
     assert done.returncode == 2 and "wrong.json: findings[0]" in done.stderr
-    done = run_cli("baseline", "update", "-o", "nope.json", cwd=legacy)
+    done = run_in_process("baseline", "update", "-o", "nope.json", cwd=legacy)
     assert done.returncode == 2 and "nope.json" in done.stderr
 
 
 def test_create_on_missing_paths_writes_nothing(tmp_path: Path) -> None:
-    done = run_cli("baseline", "create", "does-not-exist", cwd=tmp_path)
+    done = run_in_process("baseline", "create", "does-not-exist", cwd=tmp_path)
     assert done.returncode == 2
     assert not (tmp_path / BASELINE).exists()
 

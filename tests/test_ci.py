@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.gitrepo import Repo, git_env, make_repo
-from tests.helpers import fake_key, run_cli
+from tests.helpers import fake_key, run_cli, run_in_process
 
 ZERO = "0" * 40
 
@@ -51,7 +51,7 @@ def run_ci(
         path = tmp_path / "event.json"
         path.write_text(json.dumps(event))
         extra["GITHUB_EVENT_PATH"] = str(path)
-    proc = run_cli("ci", "--format", "json", *args, cwd=b.repo.path, env={**b.repo.env, **extra})
+    proc = run_in_process("ci", "--format", "json", *args, cwd=b.repo.path, env={**b.repo.env, **extra})
     if proc.returncode == 2:
         return 2, set(), proc.stderr
     report = json.loads(proc.stdout)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.gitrepo import Repo, git_env, make_repo
-from tests.helpers import fake_key, run_cli
+from tests.helpers import fake_key, run_in_process
 
 ZERO = "0" * 40
 # CI variables these tests set, blanked so a CI machine's own never leak in.
@@ -84,7 +84,7 @@ class Origin:
             path = self.tmp / "event.json"
             path.write_text(json.dumps(event))
             extra["GITHUB_EVENT_PATH"] = str(path)
-        proc = run_cli("ci", "--format", "json", cwd=job.path, env={**job.env, **extra})
+        proc = run_in_process("ci", "--format", "json", cwd=job.path, env={**job.env, **extra})
         if proc.returncode not in (0, 1):
             return proc.returncode, set(), proc.stderr
         report = json.loads(proc.stdout)

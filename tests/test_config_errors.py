@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import fake_key, run_cli
+from tests.helpers import fake_key, run_cli, run_in_process
 
 
 def _leaky_tree(tmp_path: Path) -> Path:
@@ -39,26 +39,26 @@ def test_a_tool_key_that_is_not_a_table_is_a_config_error(tmp_path: Path, name: 
 def test_a_config_that_is_not_utf8_is_a_config_error(tmp_path: Path, name: str) -> None:
     tree = _leaky_tree(tmp_path)
     (tree / name).write_bytes(b"# caf\xe9 au lait\n[tool.maniac-guard]\nfail-on = 'high'\n")
-    _assert_one_line_error(run_cli("scan", ".", cwd=tree), name, "UTF-8")
+    _assert_one_line_error(run_in_process("scan", ".", cwd=tree), name, "UTF-8")
 
 
 def test_an_exclude_ending_in_a_backslash_is_named_on_the_command_line(tmp_path: Path) -> None:
     tree = _leaky_tree(tmp_path)
-    _assert_one_line_error(run_cli("scan", ".", "--exclude", "foo\\", cwd=tree), "--exclude", "foo\\")
+    _assert_one_line_error(run_in_process("scan", ".", "--exclude", "foo\\", cwd=tree), "--exclude", "foo\\")
 
 
 def test_an_exclude_ending_in_a_backslash_is_named_in_the_config(tmp_path: Path) -> None:
     tree = _leaky_tree(tmp_path)
     (tree / ".maniac-guard.toml").write_text('exclude = ["logs/", "foo\\\\"]\n')
-    _assert_one_line_error(run_cli("scan", ".", cwd=tree), ".maniac-guard.toml", "exclude", "foo\\")
+    _assert_one_line_error(run_in_process("scan", ".", cwd=tree), ".maniac-guard.toml", "exclude", "foo\\")
 
 
 def test_a_baseline_nested_deeply_is_a_config_error(tmp_path: Path) -> None:
     tree = _leaky_tree(tmp_path)
     (tree / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
-    _assert_one_line_error(run_cli("scan", ".", "--baseline", "deep.json", cwd=tree), "deep.json")
+    _assert_one_line_error(run_in_process("scan", ".", "--baseline", "deep.json", cwd=tree), "deep.json")
     (tree / "deep.json").write_text('{"version": 1, "findings": ' + "[" * 100_000 + "]" * 100_000 + "}")
-    _assert_one_line_error(run_cli("scan", ".", "--baseline", "deep.json", cwd=tree), "deep.json")
+    _assert_one_line_error(run_in_process("scan", ".", "--baseline", "deep.json", cwd=tree), "deep.json")
 
 
 @pytest.mark.parametrize(
@@ -91,13 +91,13 @@ def test_a_baseline_nested_deeply_is_a_config_error(tmp_path: Path) -> None:
 def test_every_config_key_is_checked_like_its_flag(tmp_path: Path, line: str, key: str) -> None:
     tree = _leaky_tree(tmp_path)
     (tree / ".maniac-guard.toml").write_text(line + "\n")
-    _assert_one_line_error(run_cli("scan", ".", cwd=tree), ".maniac-guard.toml", f"'{key}'")
+    _assert_one_line_error(run_in_process("scan", ".", cwd=tree), ".maniac-guard.toml", f"'{key}'")
 
 
 def test_the_same_values_on_the_command_line_are_refused_too(tmp_path: Path) -> None:
     tree = _leaky_tree(tmp_path)
     for args in (["--select", ""], ["--select", " , "], ["--max-file-size", "0"]):
-        proc = run_cli("scan", ".", *args, cwd=tree)
+        proc = run_in_process("scan", ".", *args, cwd=tree)
         assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
 
 
@@ -106,6 +106,6 @@ def test_valid_config_values_still_scan(tmp_path: Path) -> None:
     (tree / ".maniac-guard.toml").write_text(
         'select = ["MG1"]\nmax-file-size = 1000\njobs = 0\nverify-timeout = 2.5\nenv-var = "MY_KEY"\n'
     )
-    proc = run_cli("scan", ".", cwd=tree)
+    proc = run_in_process("scan", ".", cwd=tree)
     assert proc.returncode == 1, proc.stderr
     assert "MG101" in proc.stdout

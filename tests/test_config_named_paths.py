@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 from tests.gitrepo import git_env, make_repo
-from tests.helpers import fake_key, run_cli
+from tests.helpers import fake_key, run_cli, run_in_process
 
 
 def _paths(stdout: str) -> set[str]:
@@ -45,7 +45,7 @@ def test_a_checked_out_submodule_is_scanned(tmp_path: Path) -> None:
     outer.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(inner.path), "vendor/inner")
     outer.commit("add submodule")
 
-    proc = run_cli("scan", ".", "--format", "json", cwd=outer.path, env=outer.env)
+    proc = run_in_process("scan", ".", "--format", "json", cwd=outer.path, env=outer.env)
     assert proc.returncode == 1, proc.stderr
     assert _paths(proc.stdout) == {"vendor/inner/settings.env"}
 
@@ -61,5 +61,5 @@ def test_a_submodule_not_checked_out_is_named_on_stderr(tmp_path: Path) -> None:
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(outer.path), str(clone)], env={**os.environ, **env}, check=True)
 
-    proc = run_cli("scan", ".", cwd=clone, env=env)
+    proc = run_in_process("scan", ".", cwd=clone, env=env)
     assert "vendor/inner: git submodule not checked out; not scanned" in proc.stderr

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.helpers import fake_key, run_cli
+from tests.helpers import fake_key, run_cli, run_in_process
 
 
 def _tree(tmp_path: Path) -> Path:
@@ -37,27 +37,27 @@ def test_the_first_paths_config_does_not_govern_the_others(tmp_path: Path) -> No
 
 def test_order_of_the_paths_does_not_matter(tmp_path: Path) -> None:
     tree = _tree(tmp_path)
-    one = run_cli("scan", "fixtures/a.txt", "src/leak.env", "--format", "json", cwd=tree)
-    other = run_cli("scan", "src/leak.env", "fixtures/a.txt", "--format", "json", cwd=tree)
+    one = run_in_process("scan", "fixtures/a.txt", "src/leak.env", "--format", "json", cwd=tree)
+    other = run_in_process("scan", "src/leak.env", "fixtures/a.txt", "--format", "json", cwd=tree)
     assert _found(one.stdout) == _found(other.stdout) and one.returncode == other.returncode == 1
 
 
 def test_a_folders_own_config_applies_when_the_run_starts_there(tmp_path: Path) -> None:
     tree = _tree(tmp_path)
-    assert run_cli("scan", "a.txt", cwd=tree / "fixtures").returncode == 0
-    assert run_cli("scan", ".", cwd=tree / "fixtures").returncode == 0
+    assert run_in_process("scan", "a.txt", cwd=tree / "fixtures").returncode == 0
+    assert run_in_process("scan", ".", cwd=tree / "fixtures").returncode == 0
     # From the root, the root's config (none: the defaults) governs it, as `scan .` there does.
-    proc = run_cli("scan", "fixtures/a.txt", cwd=tree)
+    proc = run_in_process("scan", "fixtures/a.txt", cwd=tree)
     assert proc.returncode == 1
     assert "fixtures/.maniac-guard.toml: not read; one config governs a run (the defaults)" in proc.stderr
-    assert run_cli("scan", ".", cwd=tree).returncode == 1
+    assert run_in_process("scan", ".", cwd=tree).returncode == 1
 
 
 def test_the_root_config_governs_every_named_file(tmp_path: Path) -> None:
     tree = _tree(tmp_path)
     (tree / "pyproject.toml").write_text('[tool.maniac-guard]\nexclude = ["src/leak.env"]\n')
     (tree / "other.env").write_text(f"MANIAC_API_KEY={fake_key('root-governed')}\n")
-    proc = run_cli("scan", "fixtures/a.txt", "src/leak.env", "other.env", "--format", "json", cwd=tree)
+    proc = run_in_process("scan", "fixtures/a.txt", "src/leak.env", "other.env", "--format", "json", cwd=tree)
     assert _found(proc.stdout) == {("fixtures/a.txt", "MG101"), ("other.env", "MG101"), ("other.env", "MG302")}
 
 
@@ -65,14 +65,16 @@ def test_cli_flags_apply_over_the_config(tmp_path: Path) -> None:
     tree = _tree(tmp_path)
     (tree / "pyproject.toml").write_text('[tool.maniac-guard]\nignore = ["MG1"]\n')
     # --ignore replaces the config's `ignore`, as flags replace config values.
-    proc = run_cli("scan", "fixtures/a.txt", "src/leak.env", "--ignore", "MG3", "--format", "json", cwd=tree)
+    proc = run_in_process("scan", "fixtures/a.txt", "src/leak.env", "--ignore", "MG3", "--format", "json", cwd=tree)
     assert _found(proc.stdout) == {("fixtures/a.txt", "MG101"), ("src/leak.env", "MG101")}
 
 
 def test_an_explicit_config_governs_every_path(tmp_path: Path) -> None:
     tree = _tree(tmp_path)
     (tree / "strict.toml").write_text('fail-on = "low"\n')
-    proc = run_cli("scan", "--config", "strict.toml", "fixtures/a.txt", "src/leak.env", "--format", "json", cwd=tree)
+    proc = run_in_process(
+        "scan", "--config", "strict.toml", "fixtures/a.txt", "src/leak.env", "--format", "json", cwd=tree
+    )
     assert ("fixtures/a.txt", "MG101") in _found(proc.stdout)
     assert "not read" not in proc.stderr
 
@@ -80,10 +82,10 @@ def test_an_explicit_config_governs_every_path(tmp_path: Path) -> None:
 def test_a_bad_key_in_the_runs_config_is_an_error(tmp_path: Path) -> None:
     tree = _tree(tmp_path)
     (tree / "fixtures" / ".maniac-guard.toml").write_text("max-file-size = 0\n")
-    proc = run_cli("scan", "a.txt", cwd=tree / "fixtures")
+    proc = run_in_process("scan", "a.txt", cwd=tree / "fixtures")
     assert proc.returncode == 2 and ".maniac-guard.toml" in proc.stderr and "max-file-size" in proc.stderr
     (tree / "fixtures" / ".maniac-guard.toml").write_text('select = ["MG9"]\n')
-    proc = run_cli("scan", "a.txt", cwd=tree / "fixtures")
+    proc = run_in_process("scan", "a.txt", cwd=tree / "fixtures")
     assert proc.returncode == 2 and ".maniac-guard.toml" in proc.stderr and "MG9" in proc.stderr
 
 
@@ -93,9 +95,9 @@ def test_the_runs_selection_holds_in_the_report_and_the_baseline(tmp_path: Path)
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / ".maniac-guard.toml").write_text('select = ["MG1"]\n')
     (tmp_path / "src" / "key.txt").write_text(f"key = {fake_key('src-mg1')}\n")
-    proc = run_cli("scan", "leak.env", "src/key.txt", "--format", "json", cwd=tmp_path)
+    proc = run_in_process("scan", "leak.env", "src/key.txt", "--format", "json", cwd=tmp_path)
     assert _found(proc.stdout) == {("leak.env", "MG302")}
-    created = run_cli("baseline", "create", "leak.env", "src/key.txt", "-o", "b.json", cwd=tmp_path)
+    created = run_in_process("baseline", "create", "leak.env", "src/key.txt", "-o", "b.json", cwd=tmp_path)
     assert created.returncode == 0, created.stderr
     recorded = {(e["path"], e["rule_id"]) for e in json.loads((tmp_path / "b.json").read_text())["findings"]}
     assert recorded == {("leak.env", "MG302")}

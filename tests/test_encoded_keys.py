@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from maniac_guard.detectors import encoded
-from tests.helpers import fake_key, run_cli
+from tests.helpers import fake_key, run_cli, run_in_process
 
 KEY = fake_key("encoded-text")
 BODY = KEY[3:]
@@ -77,7 +77,7 @@ def _encoded_spans(text: str) -> list[str]:
 
 
 def _results(tmp_path: Path) -> tuple[list[dict[str, Any]], str]:
-    proc = run_cli("scan", ".", "--format", "sarif", "--no-cache", cwd=tmp_path)
+    proc = run_in_process("scan", ".", "--format", "sarif", "--no-cache", cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
     output = proc.stdout + proc.stderr
     for piece in _encoded_spans(KEY):

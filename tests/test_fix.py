@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from maniac_guard.fix import FixOptions, fix_bytes, fix_files, render_diff
-from tests.helpers import FIXTURES, fake_key, run_cli
+from tests.helpers import FIXTURES, fake_key, run_cli, run_in_process
 
 CASES = FIXTURES / "fix"
 CASE_NAMES = sorted(p.name for p in CASES.iterdir() if p.is_dir())
@@ -152,39 +152,39 @@ def test_diff_prints_and_writes_nothing_exit_1_then_0_when_clean(tmp_path: Path)
 
 def test_fix_reports_fixed_findings_and_rotation_and_exits_0_when_clean(tmp_path: Path) -> None:
     root = _project(tmp_path, "sdk_keyword_alias", "getenv_default")
-    proc = run_cli("fix", ".", cwd=root)
+    proc = run_in_process("fix", ".", cwd=root)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (
         "Fixed 4 findings in 2 files; the exposed keys must still be rotated (they are in your history)." in proc.stdout
     )
     assert (root / "getenv_default.py").read_bytes() == (CASES / "getenv_default/after.py").read_bytes()
-    again = run_cli("scan", ".", cwd=root)
+    again = run_in_process("scan", ".", cwd=root)
     assert again.returncode == 0, again.stdout
 
 
 def test_fix_exits_1_when_unsafe_findings_remain_and_json_summary_counts_fixes(tmp_path: Path) -> None:
     root = _project(tmp_path, "env_write_safe_only", "through_name")
-    proc = run_cli("scan", "--fix", "--format", "json", ".", cwd=root)
+    proc = run_in_process("scan", "--fix", "--format", "json", ".", cwd=root)
     assert proc.returncode == 1
     report = json.loads(proc.stdout)
     assert report["summary"]["fixes"] == {"fixed": 1, "files": ["through_name.py"], "rotate": True}
     assert [f["rule_id"] for f in report["findings"]] == ["MG204"]
-    proc = run_cli("fix", "--unsafe-fixes", ".", cwd=root)
+    proc = run_in_process("fix", "--unsafe-fixes", ".", cwd=root)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (root / "env_write_safe_only.py").read_text() == "import os\n"
 
 
 def test_fail_on_decides_the_exit_code_after_fixing(tmp_path: Path) -> None:
     root = _project(tmp_path, "env_write_safe_only")
-    assert run_cli("fix", "--fail-on", "critical", ".", cwd=root).returncode == 1
-    assert run_cli("fix", "--ignore", "MG204", "--ignore", "MG101", ".", cwd=root).returncode == 0
+    assert run_in_process("fix", "--fail-on", "critical", ".", cwd=root).returncode == 1
+    assert run_in_process("fix", "--ignore", "MG204", "--ignore", "MG101", ".", cwd=root).returncode == 0
 
 
 def test_env_var_option_names_the_variable(tmp_path: Path) -> None:
     root = _project(tmp_path, "env_var_option")
-    assert run_cli("fix", "--env-var", "MANIAC_API_KEY_SEARCH", ".", cwd=root).returncode == 0
+    assert run_in_process("fix", "--env-var", "MANIAC_API_KEY_SEARCH", ".", cwd=root).returncode == 0
     assert (root / "env_var_option.py").read_bytes() == (CASES / "env_var_option/after.py").read_bytes()
-    bad = run_cli("fix", "--env-var", "not a name", ".", cwd=root)
+    bad = run_in_process("fix", "--env-var", "not a name", ".", cwd=root)
     assert bad.returncode == 2 and "--env-var" in bad.stderr
 
 
@@ -238,7 +238,7 @@ def test_console_script_fixes_a_copy_of_the_fixtures_project_as_expected(tmp_pat
 def test_write_env_creates_a_private_ignored_file(tmp_path: Path) -> None:
     root = _project(tmp_path, "sdk_keyword_alias")
     _git(root, "init", "-q")
-    proc = run_cli("fix", "--write-env", ".env.local", ".", cwd=root)
+    proc = run_in_process("fix", "--write-env", ".env.local", ".", cwd=root)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     env_file = root / ".env.local"
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
@@ -255,16 +255,16 @@ def test_write_env_refuses_a_tracked_file(tmp_path: Path) -> None:
     _git(root, "init", "-q")
     _git(root, "add", "settings.env")
     _git(root, "commit", "-qm", "env")
-    proc = run_cli("fix", "--write-env", "settings.env", ".", cwd=root)
+    proc = run_in_process("fix", "--write-env", "settings.env", ".", cwd=root)
     assert "tracked by git" in proc.stderr
     assert (root / "settings.env").read_text() == "DEBUG=1\n"
 
 
 def test_write_env_is_off_by_default_and_needs_fix(tmp_path: Path) -> None:
     root = _project(tmp_path, "sdk_keyword_alias")
-    run_cli("fix", ".", cwd=root)
+    run_in_process("fix", ".", cwd=root)
     assert sorted(p.name for p in root.iterdir()) == ["sdk_keyword_alias.py"]
-    assert run_cli("scan", "--write-env", "x.env", ".", cwd=root).returncode == 2
+    assert run_in_process("scan", "--write-env", "x.env", ".", cwd=root).returncode == 2
 
 
 def test_every_python_rule_states_its_fix_safety_matching_its_fix_field() -> None:

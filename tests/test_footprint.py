@@ -25,7 +25,8 @@ HEAVY = {"rich", "pre_commit", "httpx", "pygments", "virtualenv", "nodeenv", "id
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def installed(tmp_path_factory: pytest.TempPathFactory, built_wheel: Path) -> Path:
+    """This checkout as a user's `pip install` gets it: the wheel and its dependencies."""
     target = tmp_path_factory.mktemp("footprint") / "site"
     proc = subprocess.run(
         [
@@ -38,7 +39,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--no-input",
             "--target",
             str(target),
-            str(ROOT),
+            str(built_wheel),
         ],
         capture_output=True,
         text=True,

@@ -14,7 +14,7 @@ from maniac_guard.findings import Finding, Location, Secret, Severity
 from maniac_guard.report import ReportContext, render
 from maniac_guard.report.github import escape_data, escape_property
 from maniac_guard.summary import ScanResult
-from tests.helpers import fake_key, run_cli
+from tests.helpers import fake_key, run_cli, run_in_process
 
 KEY_A = fake_key("formats-a")
 KEY_B = fake_key("formats-b")
@@ -221,7 +221,7 @@ def case_path(case: ET.Element) -> str:
 
 
 def test_junit_has_one_failing_testcase_per_finding(tree: Path) -> None:
-    done = run_cli("scan", ".", "--format", "junit", cwd=tree)
+    done = run_in_process("scan", ".", "--format", "junit", cwd=tree)
     assert done.returncode == 1, done.stderr
     root = ET.fromstring(done.stdout)
     assert root.tag == "testsuites"
@@ -235,7 +235,7 @@ def test_junit_has_one_failing_testcase_per_finding(tree: Path) -> None:
 
 
 def test_junit_findings_below_fail_on_are_skipped_not_failed(tree: Path) -> None:
-    done = run_cli("scan", ".", "--format", "junit", "--fail-on", "critical", cwd=tree)
+    done = run_in_process("scan", ".", "--format", "junit", "--fail-on", "critical", cwd=tree)
     root = ET.fromstring(done.stdout)
     outcome = {
         (case_path(case), case.get("classname")): "failure" if case.find("failure") is not None else "skipped"
@@ -249,7 +249,7 @@ def test_junit_findings_below_fail_on_are_skipped_not_failed(tree: Path) -> None
 
 def test_junit_clean_scan_is_one_passing_testcase(tmp_path: Path) -> None:
     write_tree(tmp_path, {"ok.py": "import os\nkey = os.environ['MANIAC_API_KEY']\n"})
-    done = run_cli("scan", ".", "--format", "junit", cwd=tmp_path)
+    done = run_in_process("scan", ".", "--format", "junit", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     root = ET.fromstring(done.stdout)
     cases = list(root.iter("testcase"))
@@ -270,7 +270,7 @@ def test_junit_is_well_formed_even_with_control_characters() -> None:
 
 @pytest.mark.parametrize("fmt", ["github", "gitlab", "junit"])
 def test_no_format_holds_a_full_key(tree: Path, fmt: str) -> None:
-    done = run_cli("scan", ".", "--format", fmt, cwd=tree, env=NO_SHA)
+    done = run_in_process("scan", ".", "--format", fmt, cwd=tree, env=NO_SHA)
     assert done.returncode == 1, done.stderr
     for key in (KEY_A, KEY_B):
         assert key not in done.stdout and key[3:] not in done.stdout
@@ -289,7 +289,7 @@ PARSERS = {
 def test_format_written_to_a_file_with_output(tree: Path, fmt: str) -> None:
     target = tree / "out" / f"report.{fmt}"
     target.parent.mkdir()
-    done = run_cli("scan", "app.py", ".env", "--format", fmt, "-o", str(target), cwd=tree, env=NO_SHA)
+    done = run_in_process("scan", "app.py", ".env", "--format", fmt, "-o", str(target), cwd=tree, env=NO_SHA)
     assert done.returncode == 1, done.stderr
     assert done.stdout == ""
     assert len(PARSERS[fmt](target.read_text(encoding="utf-8"))) == 3

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.gitrepo import Repo, started_repo
-from tests.helpers import fake_key, run_cli
+from tests.helpers import fake_key, run_cli, run_in_process
 
 
 @pytest.fixture
@@ -41,14 +41,14 @@ def test_an_empty_range_is_a_usage_error_not_a_scan_of_the_work_tree(repo: Repo,
 
 
 def test_since_with_a_date_says_it_takes_a_revision(repo: Repo) -> None:
-    proc = run_cli("scan", "--since", "2024-01-01", cwd=repo.path, env=repo.env)
+    proc = run_in_process("scan", "--since", "2024-01-01", cwd=repo.path, env=repo.env)
     assert proc.returncode == 2
     assert "--since takes a revision" in proc.stderr, proc.stderr
     assert "'2024-01-01'" in proc.stderr
 
 
 def test_pre_push_with_lines_that_are_not_gits_says_what_it_expects(repo: Repo) -> None:
-    proc = run_cli("pre-push", "origin", "url", cwd=repo.path, env=repo.env, input="x y z w\n")
+    proc = run_in_process("pre-push", "origin", "url", cwd=repo.path, env=repo.env, input="x y z w\n")
     assert proc.returncode == 2
     assert "fatal" not in proc.stderr and "bad revision" not in proc.stderr, proc.stderr
     assert "stdin line 1 is not `<local ref> <local sha> <remote ref> <remote sha>`" in proc.stderr
@@ -57,7 +57,7 @@ def test_pre_push_with_lines_that_are_not_gits_says_what_it_expects(repo: Repo) 
 def test_ci_on_a_new_branch_without_origin_does_not_claim_a_branch_it_lacks(repo: Repo) -> None:
     env = {**repo.env, "GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "push", "CI_DEFAULT_BRANCH": "main"}
     env |= {"CI_COMMIT_SHA": repo.head(), "CI_COMMIT_BRANCH": "feature", "CI_COMMIT_BEFORE_SHA": "0" * 40}
-    proc = run_cli("ci", cwd=repo.path, env=env)
+    proc = run_in_process("ci", cwd=repo.path, env=env)
     assert proc.returncode == 0, proc.stderr
     assert "using this clone's origin/main" not in proc.stderr
     assert "no remote `origin`" in proc.stderr, proc.stderr
@@ -70,7 +70,7 @@ def test_history_says_a_key_is_still_at_head_when_another_rule_reports_it_there(
     repo.commit("a key")
     repo.write("app.py", f'from maniac import Maniac\nKEY = "{key}"\nclient = Maniac(api_key=KEY)\n')
     repo.commit("use it")
-    proc = run_cli("scan", "--history", "--format", "json", cwd=repo.path, env=repo.env)
+    proc = run_in_process("scan", "--history", "--format", "json", cwd=repo.path, env=repo.env)
     assert proc.returncode == 1, proc.stderr
     findings = json.loads(proc.stdout)["findings"]
     assert findings
@@ -97,11 +97,11 @@ def test_ci_judges_a_change_by_its_bases_configuration_not_its_own(repo: Repo, h
     elif how == "ignore-file":
         repo.write(".maniac-guard-ignore", f"{_fingerprint(repo, 'deploy.sh')}  # accepted by the change itself\n")
     else:
-        run = run_cli("baseline", "create", "deploy.sh", cwd=repo.path, env=repo.env)
+        run = run_in_process("baseline", "create", "deploy.sh", cwd=repo.path, env=repo.env)
         assert run.returncode == 0, run.stderr
     repo.commit("a key, and the rules to let it through")
     args = ("--baseline", ".maniac-guard-baseline.json") if how == "baseline" else ()
-    proc = run_cli("ci", "--format", "json", *args, cwd=repo.path, env=repo.env)
+    proc = run_in_process("ci", "--format", "json", *args, cwd=repo.path, env=repo.env)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert [f["rule_id"] for f in json.loads(proc.stdout)["findings"]] == ["MG101"]
     assert "judged by its base" in proc.stderr
@@ -112,7 +112,7 @@ def test_ci_applies_the_bases_configuration(repo: Repo) -> None:
     repo.commit("config")
     repo.write("vendor/lib.sh", f"export MANIAC_API_KEY={fake_key('vendored')}\n")
     repo.commit("a vendored file")
-    proc = run_cli("ci", cwd=repo.path, env=repo.env)
+    proc = run_in_process("ci", cwd=repo.path, env=repo.env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "configuration from .maniac-guard.toml at" in proc.stderr
 
@@ -126,7 +126,7 @@ def test_ci_lists_the_inline_suppressions_a_change_adds(repo: Repo) -> None:
     body = 'PREFIX = "mk-"\nclient = Maniac(api_key=PREFIX + "SKuCzYRumfOhEmUv5a41WEODLWfspjT7")'
     repo.write("app.py", f"from maniac import Maniac\n{body}  # maniac-guard: ignore\n")
     repo.commit("a key and a comment that hides it")
-    proc = run_cli("ci", "--format", "json", cwd=repo.path, env=repo.env)
+    proc = run_in_process("ci", "--format", "json", cwd=repo.path, env=repo.env)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["findings"] == []
@@ -135,14 +135,14 @@ def test_ci_lists_the_inline_suppressions_a_change_adds(repo: Repo) -> None:
         ("MG101", "deploy.sh", 1),
         ("MG203", "app.py", 3),
     ]
-    text = run_cli("ci", cwd=repo.path, env=repo.env)
+    text = run_in_process("ci", cwd=repo.path, env=repo.env)
     assert "2 inline suppressions added by this change: " in text.stdout, text.stdout
-    sarif = run_cli("ci", "--format", "sarif", cwd=repo.path, env=repo.env)
+    sarif = run_in_process("ci", "--format", "sarif", cwd=repo.path, env=repo.env)
     results = json.loads(sarif.stdout)["runs"][0]["results"]
     assert sorted(r["ruleId"] for r in results) == ["MG101", "MG203"]
     assert all(r["suppressions"][0]["kind"] == "inSource" for r in results)
     assert key not in sarif.stdout + text.stdout + proc.stdout
 
-    failing = run_cli("ci", "--format", "json", "--fail-on-new-suppressions", cwd=repo.path, env=repo.env)
+    failing = run_in_process("ci", "--format", "json", "--fail-on-new-suppressions", cwd=repo.path, env=repo.env)
     assert failing.returncode == 1, failing.stderr
     assert sorted(f["rule_id"] for f in json.loads(failing.stdout)["findings"]) == ["MG101", "MG203"]

@@ -11,7 +11,7 @@ import pytest
 from maniac_guard.history import HistorySpec
 from maniac_guard.sources.git import HistoryState, history_sources, unquote_path
 from tests.gitrepo import Repo, git_env, make_repo, scan_json
-from tests.helpers import fake_key, run_cli
+from tests.helpers import fake_key, run_cli, run_in_process
 
 
 @pytest.fixture
@@ -198,7 +198,7 @@ def test_history_with_a_bad_revision_is_a_one_line_usage_error(repo: Repo) -> No
     repo.write("a.txt", "x\n")
     repo.commit("one")
     for args in (("--range", "nope..HEAD"), ("--since", "2024-01-01"), ("--range", "HEAD")):
-        proc = run_cli("scan", *args, cwd=repo.path, env=repo.env)
+        proc = run_in_process("scan", *args, cwd=repo.path, env=repo.env)
         assert proc.returncode == 2, args
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
 

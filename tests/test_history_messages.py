@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.gitrepo import Repo, git_env, make_repo
-from tests.helpers import fake_key, run_cli
+from tests.helpers import fake_key, run_cli, run_in_process
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ def test_history_scans_tag_messages_tags_of_blobs_and_every_stash(repo: Repo) ->
 
 
 def test_commit_msg_hook_blocks_a_key_in_the_message(repo: Repo) -> None:
-    proc = run_cli("install-hook", "--hook", "commit-msg", cwd=repo.path, env=repo.env)
+    proc = run_in_process("install-hook", "--hook", "commit-msg", cwd=repo.path, env=repo.env)
     assert proc.returncode == 0, proc.stderr
     hook = repo.path / ".git" / "hooks" / "commit-msg"
     assert 'scan --commit-msg -- "$1"' in hook.read_text()
@@ -101,10 +101,10 @@ def test_commit_msg_scan_stops_at_the_scissors_line_and_names_a_missing_file(rep
         "# ------------------------ >8 ------------------------\n"
         f"+KEY = '{fake_key('verbose-diff')}'\n"
     )
-    assert run_cli("scan", "--commit-msg", "--", str(message), cwd=repo.path, env=repo.env).returncode == 0
+    assert run_in_process("scan", "--commit-msg", "--", str(message), cwd=repo.path, env=repo.env).returncode == 0
     message.write_text(f"Subject {fake_key('subject')}\n")
-    assert run_cli("scan", "--commit-msg", "--", str(message), cwd=repo.path, env=repo.env).returncode == 1
-    missing = run_cli("scan", "--commit-msg", "nope.txt", cwd=repo.path, env=repo.env)
+    assert run_in_process("scan", "--commit-msg", "--", str(message), cwd=repo.path, env=repo.env).returncode == 1
+    missing = run_in_process("scan", "--commit-msg", "nope.txt", cwd=repo.path, env=repo.env)
     assert missing.returncode == 2 and "nope.txt" in missing.stderr
 
 

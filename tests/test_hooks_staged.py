@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.gitrepo import Repo, git_env, make_repo
-from tests.helpers import fake_key, run_cli
+from tests.helpers import fake_key, run_cli, run_in_process
 
 LFS_ATTRIBUTES = "*.dat filter=lfs diff=lfs merge=lfs -text\n"
 
@@ -73,7 +73,7 @@ def test_staged_lfs_pointer_scans_the_work_tree_file_it_stands_for(repo: Repo) -
     content = f"api_key: {fake_key('lfs-staged')}\n".encode()
     stage_lfs_file(repo, "model.dat", content)
 
-    proc = run_cli("scan", "--staged", "--format", "json", cwd=repo.path, env=repo.env)
+    proc = run_in_process("scan", "--staged", "--format", "json", cwd=repo.path, env=repo.env)
     assert proc.returncode == 1, proc.stderr
     [finding] = json.loads(proc.stdout)["findings"]
     assert finding["path"] == "model.dat"
@@ -84,12 +84,12 @@ def test_staged_lfs_pointer_whose_content_is_gone_fails_closed(repo: Repo) -> No
     stage_lfs_file(repo, "model.dat", content)
     repo.write("model.dat", "edited after git add\n")
 
-    proc = run_cli("scan", "--staged", cwd=repo.path, env=repo.env)
+    proc = run_in_process("scan", "--staged", cwd=repo.path, env=repo.env)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "model.dat" in proc.stderr and "LFS" in proc.stderr
     # The local LFS store has it (git lfs puts it there on `git add`): scanned.
     put_in_lfs_store(repo, content)
-    assert run_cli("scan", "--staged", cwd=repo.path, env=repo.env).returncode == 1
+    assert run_in_process("scan", "--staged", cwd=repo.path, env=repo.env).returncode == 1
 
 
 def test_history_reads_lfs_objects_it_has_and_fails_on_those_it_lacks(repo: Repo) -> None:
@@ -101,14 +101,14 @@ def test_history_reads_lfs_objects_it_has_and_fails_on_those_it_lacks(repo: Repo
     added = repo.commit("lfs files")
     put_in_lfs_store(repo, present)
 
-    proc = run_cli("scan", "--history", "--format", "json", cwd=repo.path, env=repo.env)
+    proc = run_in_process("scan", "--history", "--format", "json", cwd=repo.path, env=repo.env)
     assert proc.returncode == 2, proc.stderr
     report = json.loads(proc.stdout)
     assert [(f["path"], f["commit"]) for f in report["findings"]] == [("present.dat", added)]
     [error] = [line for line in proc.stderr.splitlines() if "error" in line]
     assert "absent.dat" in error and added[:12] in error and hashlib.sha256(absent).hexdigest()[:12] in error
     put_in_lfs_store(repo, absent)
-    assert run_cli("scan", "--history", cwd=repo.path, env=repo.env).returncode == 1
+    assert run_in_process("scan", "--history", cwd=repo.path, env=repo.env).returncode == 1
 
 
 def test_staged_pathspecs_are_literal(repo: Repo) -> None:
@@ -116,10 +116,10 @@ def test_staged_pathspecs_are_literal(repo: Repo) -> None:
     repo.write("other.txt", f"{fake_key('glob')}\n")
     repo.git("add", "--", "*.txt", "other.txt")
     # The file named `*.txt` is what was asked: `other.txt` is not part of it.
-    proc = run_cli("scan", "--staged", "--format", "json", "--", "*.txt", cwd=repo.path, env=repo.env)
+    proc = run_in_process("scan", "--staged", "--format", "json", "--", "*.txt", cwd=repo.path, env=repo.env)
     assert proc.returncode == 0, proc.stdout
     assert json.loads(proc.stdout)["summary"]["files_scanned"] == 1
-    assert run_cli("scan", "--staged", "--", "other.txt", cwd=repo.path, env=repo.env).returncode == 1
+    assert run_in_process("scan", "--staged", "--", "other.txt", cwd=repo.path, env=repo.env).returncode == 1
 
 
 def hook_commit(repo: Repo, message: str) -> subprocess.CompletedProcess[str]:
@@ -130,7 +130,7 @@ def hook_commit(repo: Repo, message: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_installed_hook_ends_options_so_file_names_stay_file_names(repo: Repo) -> None:
-    assert run_cli("install-hook", "--", "--fail-on", "low", cwd=repo.path, env=repo.env).returncode == 0
+    assert run_in_process("install-hook", "--", "--fail-on", "low", cwd=repo.path, env=repo.env).returncode == 0
     text = (repo.path / ".git" / "hooks" / "pre-commit").read_text()
     runs = [line for line in text.splitlines() if "scan --staged" in line]
     assert runs and all(line.rstrip().endswith("--fail-on low --") for line in runs), runs

@@ -12,7 +12,7 @@ import pytest
 from maniac_guard.config import ConfigError
 from maniac_guard.findings import Secret
 from maniac_guard.ignorefile import parse
-from tests.helpers import fake_key, run_cli
+from tests.helpers import fake_key, run_cli, run_in_process
 
 ACCEPTED = fake_key("ignore-accepted")
 OTHER = fake_key("ignore-other")
@@ -103,7 +103,7 @@ def test_ignore_file_is_found_from_a_subfolder_and_matches_there(repo: Path) -> 
 
 def test_entry_without_reason_fails_the_scan_with_exit_2(repo: Path) -> None:
     write(repo, ".maniac-guard-ignore", f"# accepted\n{FP}\n")
-    done = run_cli("scan", ".", cwd=repo)
+    done = run_in_process("scan", ".", cwd=repo)
     assert done.returncode == 2
     assert ".maniac-guard-ignore:2:" in done.stderr and "needs a reason" in done.stderr
     assert done.stderr.count("\n") == 1
@@ -119,14 +119,14 @@ def test_ignore_file_from_config_and_from_the_command_line(repo: Path) -> None:
     code, document = scan_json(repo, ".", "--ignore-file", "security/accepted.txt")
     assert document["summary"]["ignored"] == 1
     assert [f["masked_secret"] for f in document["findings"]] == [Secret(ACCEPTED).masked]
-    done = run_cli("scan", ".", "--ignore-file", "missing.txt", cwd=repo)
+    done = run_in_process("scan", ".", "--ignore-file", "missing.txt", cwd=repo)
     assert done.returncode == 2 and "missing.txt: ignore file not found" in done.stderr
 
 
 def test_baseline_create_leaves_ignored_findings_out(repo: Path) -> None:
     fingerprint = fingerprint_of(repo, Secret(ACCEPTED).masked)
     write(repo, ".maniac-guard-ignore", f"{fingerprint}  # vendor docs example\n")
-    done = run_cli("baseline", "create", cwd=repo)
+    done = run_in_process("baseline", "create", cwd=repo)
     assert done.returncode == 0, done.stderr
     entries = json.loads((repo / ".maniac-guard-baseline.json").read_text())["findings"]
     assert [e["path"] for e in entries] == ["src/app.py"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.helpers import fake_key, run_cli
+from tests.helpers import fake_key, run_cli, run_in_process
 
 MARK = "maniac-guard: ignore"
 
@@ -90,7 +90,7 @@ def test_history_honours_the_same_comments(tmp_path: Path) -> None:
     repo.write("nb.ipynb", _notebook([_code(f'A = "{quiet}"  # {MARK}\n', f'B = "{kept}"\n')]))
     repo.write("config.json", json.dumps({"key": f"{data} # {MARK}"}) + "\n")
     repo.commit("add")
-    proc = run_cli("scan", "--history", "--format", "json", cwd=repo.path, env=git_env(home))
+    proc = run_in_process("scan", "--history", "--format", "json", cwd=repo.path, env=git_env(home))
     report = json.loads(proc.stdout)
     assert sorted(f["path"] for f in report["findings"]) == ["config.json", "nb.ipynb"], report["findings"]
     assert report["summary"]["suppressed"] == 1

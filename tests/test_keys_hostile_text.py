@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from maniac_guard.detectors import keys
 from maniac_guard.keyshape import placeholder_reason
-from tests.helpers import fake_key, run_cli
+from tests.helpers import fake_key, run_cli, run_in_process
 
 TOKEN_LENGTH = 10_000
 # Pieces that wake every shape test: words and CamelCase letters, digits,
@@ -124,7 +124,7 @@ KEY = fake_key("glued-to-escapes")
 def _found(tmp_path: Path, files: dict[str, str]) -> dict[str, list[int]]:
     for name, text in files.items():
         (tmp_path / name).write_text(text)
-    proc = run_cli("scan", ".", "--format", "sarif", "--no-cache", cwd=tmp_path)
+    proc = run_in_process("scan", ".", "--format", "sarif", "--no-cache", cwd=tmp_path)
     assert proc.returncode in (0, 1), proc.stderr
     assert KEY[3:] not in proc.stdout and KEY[3:] not in proc.stderr
     found: dict[str, list[int]] = {}

@@ -1,4 +1,5 @@
-"""The wheel carries rules/, so a non-editable install finds its rules."""
+"""The wheel carries rules/, so a non-editable install finds its rules.
+(`built_wheel`, tests/conftest.py: built once per session.)"""
 
 from __future__ import annotations
 
@@ -10,15 +11,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_wheel_ships_every_rule(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    wheel = next(tmp_path.glob("maniac_guard-*.whl"))
+def test_wheel_ships_every_rule(built_wheel: Path) -> None:
+    wheel = built_wheel
     names = set(zipfile.ZipFile(wheel).namelist())
     shipped = {Path(n).name for n in names if n.startswith("maniac_guard/_rules/")}
     expected = {p.name for p in (ROOT / "rules").iterdir() if p.is_file()}
@@ -27,21 +21,10 @@ def test_wheel_ships_every_rule(tmp_path: Path) -> None:
     assert "maniac-guard = maniac_guard.entry:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
-def _built_wheel(tmp_path: Path) -> Path:
-    proc = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return next(tmp_path.glob("maniac_guard-*.whl"))
-
-
-def test_wheel_ships_the_mit_licence_and_full_metadata(tmp_path: Path) -> None:
+def test_wheel_ships_the_mit_licence_and_full_metadata(built_wheel: Path) -> None:
     from maniac_guard import __version__
 
-    wheel = zipfile.ZipFile(_built_wheel(tmp_path))
+    wheel = zipfile.ZipFile(built_wheel)
     names = wheel.namelist()
     [licence] = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
     text = wheel.read(licence).decode()

@@ -16,7 +16,7 @@ from maniac_guard.engine import ScanResult
 from maniac_guard.findings import Finding, Location, Secret, Severity
 from maniac_guard.report import ReportContext, render
 from maniac_guard.report.escape import printable
-from tests.helpers import fake_key, run_cli
+from tests.helpers import fake_key, run_cli, run_in_process
 
 KEY = fake_key("escaping")
 LATIN1_NAME = b"caf\xe9.txt"
@@ -81,13 +81,13 @@ def test_output_file_is_written_when_a_path_is_not_utf8(latin1_tree: Path, tmp_p
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_stdout_is_written_when_a_path_is_not_utf8(latin1_tree: Path, tmp_path: Path, fmt: str) -> None:
-    done = run_cli("scan", ".", "--format", fmt, cwd=latin1_tree, env={NOT_A_REPO: str(tmp_path)})
+    done = run_in_process("scan", ".", "--format", fmt, cwd=latin1_tree, env={NOT_A_REPO: str(tmp_path)})
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr and done.stdout
 
 
 def test_text_output_neutralises_escape_sequences_from_lines_and_names(hostile_tree: Path) -> None:
-    done = run_cli("scan", ".", cwd=hostile_tree)
+    done = run_in_process("scan", ".", cwd=hostile_tree)
     assert done.returncode == 1, done.stderr
     assert no_raw_controls(done.stdout), repr(done.stdout)
     assert "evil\\x1b[2K\\x1b[1A.txt:1:9" in done.stdout  # visible, not acted on
@@ -95,7 +95,7 @@ def test_text_output_neutralises_escape_sequences_from_lines_and_names(hostile_t
 
 
 def test_github_annotations_neutralise_escape_sequences(hostile_tree: Path) -> None:
-    done = run_cli("scan", ".", "--format", "github", cwd=hostile_tree)
+    done = run_in_process("scan", ".", "--format", "github", cwd=hostile_tree)
     assert done.returncode == 1, done.stderr
     assert no_raw_controls(done.stdout), repr(done.stdout)
     [command] = [line for line in done.stdout.splitlines() if line.startswith("::")]
@@ -104,7 +104,7 @@ def test_github_annotations_neutralise_escape_sequences(hostile_tree: Path) -> N
 
 @pytest.mark.parametrize("fmt", ["json", "sarif", "gitlab"])
 def test_json_formats_keep_controls_escaped(hostile_tree: Path, fmt: str) -> None:
-    done = run_cli("scan", ".", "--format", fmt, cwd=hostile_tree, env={"CI_COMMIT_SHA": ""})
+    done = run_in_process("scan", ".", "--format", fmt, cwd=hostile_tree, env={"CI_COMMIT_SHA": ""})
     assert done.returncode == 1, done.stderr
     assert no_raw_controls(done.stdout), repr(done.stdout)
     # Escaped in the text, the real characters once parsed.

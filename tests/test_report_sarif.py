@@ -18,7 +18,7 @@ from maniac_guard.findings import Finding, Location, Secret, Severity
 from maniac_guard.report import ReportContext, render
 from maniac_guard.report import sarif as sarif_report
 from tests.gitrepo import git_env, make_repo
-from tests.helpers import FIXTURES, fake_key, run_cli
+from tests.helpers import FIXTURES, fake_key, run_cli, run_in_process
 
 KEY_A = fake_key("sarif-a")
 KEY_B = fake_key("sarif-b")
@@ -202,7 +202,7 @@ def test_more_than_25000_results_are_cut_with_a_notification_and_a_stderr_line(t
 
 
 def test_no_notification_and_no_warning_under_the_limit(repo: Path) -> None:
-    done = run_cli("scan", ".", "--format", "sarif", cwd=repo)
+    done = run_in_process("scan", ".", "--format", "sarif", cwd=repo)
     assert "left out" not in done.stderr
     assert "toolExecutionNotifications" not in json.loads(done.stdout)["runs"][0]["invocations"][0]
 

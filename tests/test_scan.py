@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import FIXTURES, fake_key, run_cli
+from tests.helpers import FIXTURES, fake_key, run_cli, run_in_process
 
 TREE = FIXTURES / "scan_tree"
 
@@ -102,11 +102,11 @@ def test_console_script_reports_the_same_set_as_json(tree: Path) -> None:
 
 
 def test_every_finding_has_a_stable_fingerprint_and_masked_key(tree: Path) -> None:
-    first = _json_findings(run_cli("scan", ".", "--format", "json", cwd=tree).stdout)
+    first = _json_findings(run_in_process("scan", ".", "--format", "json", cwd=tree).stdout)
     # Moving a key down a line keeps its fingerprint.
     dockerfile = tree / "Dockerfile"
     dockerfile.write_text("# moved\n" + dockerfile.read_text())
-    second = _json_findings(run_cli("scan", ".", "--format", "json", cwd=tree).stdout)
+    second = _json_findings(run_in_process("scan", ".", "--format", "json", cwd=tree).stdout)
     prints = {f["fingerprint"] for f in first}
     assert prints == {f["fingerprint"] for f in second}
     assert len(prints) == len(first)
@@ -120,8 +120,8 @@ def test_no_full_key_in_any_output(tree: Path, tmp_path: Path, fmt: str) -> None
     keys = planted_keys()
     assert len(keys) >= 28
     out = tmp_path / f"report.{fmt}"
-    to_stdout = run_cli("scan", ".", "--format", fmt, "-v", cwd=tree)
-    to_file = run_cli("scan", ".", "--format", fmt, "-o", str(out), cwd=tree)
+    to_stdout = run_in_process("scan", ".", "--format", fmt, "-v", cwd=tree)
+    to_file = run_in_process("scan", ".", "--format", fmt, "-o", str(out), cwd=tree)
     assert to_stdout.returncode == to_file.returncode == 1
     everything = to_stdout.stdout + to_stdout.stderr + to_file.stdout + to_file.stderr + out.read_text()
     assert "mk-" in everything
@@ -133,7 +133,7 @@ def test_sarif_validates_against_the_oasis_schema(tree: Path) -> None:
     import jsonschema
 
     schema = json.loads((FIXTURES / "sarif-schema-2.1.0.json").read_text())
-    proc = run_cli("scan", ".", "--format", "sarif", cwd=tree)
+    proc = run_in_process("scan", ".", "--format", "sarif", cwd=tree)
     sarif = json.loads(proc.stdout)
     jsonschema.Draft4Validator(schema).validate(sarif)
     run = sarif["runs"][0]
@@ -154,7 +154,7 @@ def test_sarif_validates_against_the_oasis_schema(tree: Path) -> None:
 
 
 def test_text_report_blocks_and_summary(tree: Path) -> None:
-    proc = run_cli("scan", "Dockerfile", ".env.example", cwd=tree)
+    proc = run_in_process("scan", "Dockerfile", ".env.example", cwd=tree)
     assert proc.returncode == 1
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("MG101 critical Dockerfile:2:20 mk-")
@@ -162,7 +162,7 @@ def test_text_report_blocks_and_summary(tree: Path) -> None:
     assert lines[3].startswith("  help: Remove the key")
     assert "rotate" in lines[3]
     assert lines[-1].startswith("Scanned 2 files in ") and lines[-1].endswith("1 finding (1 critical).")
-    assert "\x1b[" not in proc.stdout  # NO_COLOR is set by run_cli
+    assert "\x1b[" not in proc.stdout  # NO_COLOR is set by run_in_process
 
 
 def test_colour_only_when_asked_or_on_a_terminal(tree: Path) -> None:
@@ -174,42 +174,44 @@ def test_colour_only_when_asked_or_on_a_terminal(tree: Path) -> None:
 
 def test_clean_tree_exits_zero(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text("import os\nkey = os.getenv('MANIAC_API_KEY')\n")
-    proc = run_cli("scan", ".", cwd=tmp_path)
+    proc = run_in_process("scan", ".", cwd=tmp_path)
     assert proc.returncode == 0
     assert "Scanned 1 file in" in proc.stdout and "0 findings" in proc.stdout
 
 
 def test_inline_ignores_any_comment_syntax(tree: Path) -> None:
-    proc = run_cli("scan", "decoys.txt", "--format", "json", cwd=tree)
+    proc = run_in_process("scan", "decoys.txt", "--format", "json", cwd=tree)
     assert proc.returncode == 0 and _json_findings(proc.stdout) == []
     (tree / "x.sql").write_text(
         (tree / "decoys.txt").read_text().replace("maniac-guard: ignore[MG101]", "maniac-guard: ignore[MG302]")
     )
-    found = _json_findings(run_cli("scan", "x.sql", "--format", "json", cwd=tree).stdout)
+    found = _json_findings(run_in_process("scan", "x.sql", "--format", "json", cwd=tree).stdout)
     assert [(f["line"], f["rule_id"]) for f in found] == [(13, "MG101")]
 
 
 def test_select_ignore_and_fail_on(tree: Path) -> None:
-    only_files = _json_findings(run_cli("scan", ".", "--select", "MG3", "--format", "json", cwd=tree).stdout)
+    only_files = _json_findings(run_in_process("scan", ".", "--select", "MG3", "--format", "json", cwd=tree).stdout)
     assert {f["rule_id"] for f in only_files} == {"MG301", "MG302"}
-    no_keys = _json_findings(run_cli("scan", ".", "--ignore", "MG101,MG102", "--format", "json", cwd=tree).stdout)
+    no_keys = _json_findings(
+        run_in_process("scan", ".", "--ignore", "MG101,MG102", "--format", "json", cwd=tree).stdout
+    )
     assert {f["rule_id"] for f in no_keys} == {"MG301", "MG302"}
-    assert run_cli("scan", ".", "--select", "MG3", "--fail-on", "critical", cwd=tree).returncode == 0
-    assert run_cli("scan", ".", "--select", "MG3", "--fail-on", "high", cwd=tree).returncode == 1
-    bad = run_cli("scan", ".", "--select", "MG999", cwd=tree)
+    assert run_in_process("scan", ".", "--select", "MG3", "--fail-on", "critical", cwd=tree).returncode == 0
+    assert run_in_process("scan", ".", "--select", "MG3", "--fail-on", "high", cwd=tree).returncode == 1
+    bad = run_in_process("scan", ".", "--select", "MG999", cwd=tree)
     assert bad.returncode == 2 and "MG999" in bad.stderr
 
 
 def test_config_file_excludes_and_unknown_keys(tree: Path) -> None:
     (tree / "pyproject.toml").write_text('[tool.maniac-guard]\nexclude = ["logs/", "static/**"]\nfail-on = "high"\n')
-    found = _json_findings(run_cli("scan", ".", "--format", "json", cwd=tree).stdout)
+    found = _json_findings(run_in_process("scan", ".", "--format", "json", cwd=tree).stdout)
     paths = {f["path"] for f in found}
     assert not any(p.startswith(("logs/", "static/")) for p in paths) and "Dockerfile" in paths
     # A CLI flag wins over the file; --exclude adds to it.
-    cli = _json_findings(run_cli("scan", ".", "--exclude", "config/*", "--format", "json", cwd=tree).stdout)
+    cli = _json_findings(run_in_process("scan", ".", "--exclude", "config/*", "--format", "json", cwd=tree).stdout)
     assert not any(str(f["path"]).startswith("config/") for f in cli)
     (tree / ".maniac-guard.toml").write_text("exclude = []\nfail_on = 'high'\n")
-    bad = run_cli("scan", ".", cwd=tree)
+    bad = run_in_process("scan", ".", cwd=tree)
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0
     assert ".maniac-guard.toml" in bad.stderr and "fail_on" in bad.stderr
@@ -220,10 +222,10 @@ def test_gitignore_is_honoured_inside_a_work_tree(tree: Path) -> None:
 
     subprocess.run(["git", "init", "-q"], cwd=tree, check=True)
     (tree / ".gitignore").write_text("logs/\n")
-    found = _json_findings(run_cli("scan", ".", "--format", "json", cwd=tree).stdout)
+    found = _json_findings(run_in_process("scan", ".", "--format", "json", cwd=tree).stdout)
     assert not any(str(f["path"]).startswith("logs/") for f in found)
     assert any(str(f["path"]) == ".env" for f in found)  # hidden files are scanned
-    everything = _json_findings(run_cli("scan", ".", "--no-gitignore", "--format", "json", cwd=tree).stdout)
+    everything = _json_findings(run_in_process("scan", ".", "--no-gitignore", "--format", "json", cwd=tree).stdout)
     assert any(str(f["path"]).startswith("logs/") for f in everything)
 
 
@@ -232,19 +234,19 @@ def test_git_folder_is_never_scanned(tmp_path: Path) -> None:
 
     (tmp_path / ".git").mkdir()
     (tmp_path / ".git" / "config").write_text(f"token = {fake_key('git')}\n")
-    assert run_cli("scan", ".", "--no-gitignore", cwd=tmp_path).returncode == 0
+    assert run_in_process("scan", ".", "--no-gitignore", cwd=tmp_path).returncode == 0
 
 
 def test_rules_and_explain(tmp_path: Path) -> None:
-    listing = run_cli("rules", cwd=tmp_path)
+    listing = run_in_process("rules", cwd=tmp_path)
     assert listing.returncode == 0
     ids = [line.split()[0] for line in listing.stdout.splitlines()]
     assert {"MG101", "MG102", "MG301", "MG302"} <= set(ids)
-    doc = run_cli("explain", "mg101", cwd=tmp_path)
+    doc = run_in_process("explain", "mg101", cwd=tmp_path)
     assert doc.returncode == 0
     for section in ("## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Fix safety"):
         assert section in doc.stdout
-    missing = run_cli("explain", "MG999", cwd=tmp_path)
+    missing = run_in_process("explain", "MG999", cwd=tmp_path)
     assert missing.returncode == 2 and "MG999" in missing.stderr
 
 
@@ -305,7 +307,7 @@ def test_compiled_and_image_files_are_counted_binary_by_name_and_others_by_conte
     (tmp_path / "LOGO.PNG").write_text(f"not really a png {key}\n")
     (tmp_path / "blob.dat").write_bytes(b"\0" + key.encode())
     (tmp_path / "notes.dat").write_text(f"key {key}\n")
-    proc = run_cli("scan", "--no-gitignore", ".", "--format", "json", cwd=tmp_path)
+    proc = run_in_process("scan", "--no-gitignore", ".", "--format", "json", cwd=tmp_path)
     document = json.loads(proc.stdout)
     assert document["summary"]["files_skipped"] == {"binary": 3}
     assert [f["path"] for f in document["findings"]] == ["notes.dat"]
@@ -334,7 +336,7 @@ def test_output_to_a_fifo_or_device_writes_into_it_instead_of_replacing_it(tmp_p
 
 
 def test_an_unwritable_output_path_is_a_one_line_error(tmp_path: Path) -> None:
-    proc = run_cli("scan", str(tmp_path), "-o", str(tmp_path / "missing" / "report.json"))
+    proc = run_in_process("scan", str(tmp_path), "-o", str(tmp_path / "missing" / "report.json"))
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         f"maniac-guard: error: {tmp_path / 'missing' / 'report.json'}: cannot write: No such file or directory"

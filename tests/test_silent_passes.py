@@ -18,7 +18,7 @@ import pytest
 
 from maniac_guard.findings import Finding
 from tests.gitrepo import Repo, git_env, make_repo, push
-from tests.helpers import console_script, fake_key, run_cli
+from tests.helpers import console_script, fake_key, run_cli, run_in_process
 
 ELEVEN_MIB = 11 << 20
 
@@ -62,7 +62,7 @@ def test_a_key_across_a_window_boundary_is_found_once_with_its_real_position(tmp
         data[at + len(key) : at + len(key) + 1] = b" "
         keys[at] = key
     (tmp_path / "min.js").write_bytes(bytes(data))
-    proc = run_cli("scan", ".", "--format", "json", cwd=tmp_path)
+    proc = run_in_process("scan", ".", "--format", "json", cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
     assert sorted(_lines(proc)) == [("min.js", 1, at + 1) for at in sorted(keys)]
 
@@ -207,7 +207,7 @@ def test_a_folder_git_cannot_open_is_an_error(locked_tree: Path) -> None:
 def test_a_path_longer_than_the_system_allows_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "ok.txt").write_text("fine\n")
     long_name = "n" * 300 + ".txt"
-    proc = run_cli("scan", "ok.txt", long_name, cwd=tmp_path)
+    proc = run_in_process("scan", "ok.txt", long_name, cwd=tmp_path)
     assert proc.returncode == 2
     assert f"maniac-guard: error: {long_name}: cannot read: File name too long" in proc.stderr
 
@@ -224,7 +224,7 @@ def test_a_folder_nested_deeper_than_the_system_allows_is_an_error(tmp_path: Pat
             handle.write(f"MANIAC_API_KEY={fake_key('deep')}\n")
     finally:
         os.close(folder)
-    proc = run_cli("scan", ".", "--no-gitignore", cwd=tmp_path)
+    proc = run_in_process("scan", ".", "--no-gitignore", cwd=tmp_path)
     assert proc.returncode == 2
     assert "cannot list folder: File name too long" in proc.stderr
 
@@ -250,7 +250,7 @@ def test_nested_repositories_are_scanned(tmp_path: Path) -> None:
     other.commit("other")
     other.git("worktree", "add", "-q", "-b", "feature", str(outer.path / "wt"))  # a linked worktree inside
     Repo(outer.path / "wt", env).write("wt.env", f"MANIAC_API_KEY={fake_key('nested-wt')}\n")
-    proc = run_cli("scan", ".", "--format", "json", cwd=outer.path, env=env)
+    proc = run_in_process("scan", ".", "--format", "json", cwd=outer.path, env=env)
     assert proc.returncode == 1, proc.stderr
     paths = {path for path, _, _ in _lines(proc)}
     assert paths == {"vendor/clone/leak.env", "linked/app.env", "wt/wt.env"}
@@ -266,7 +266,7 @@ def test_nested_repositories_are_scanned(tmp_path: Path) -> None:
 )
 def test_switching_every_rule_off_on_the_command_line_is_an_error(tmp_path: Path, args: list[str]) -> None:
     (tmp_path / "leak.env").write_text(f"MANIAC_API_KEY={fake_key('all-off')}\n")
-    proc = run_cli("scan", ".", *args, cwd=tmp_path)
+    proc = run_in_process("scan", ".", *args, cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "switch every rule off" in proc.stderr
 
@@ -274,7 +274,7 @@ def test_switching_every_rule_off_on_the_command_line_is_an_error(tmp_path: Path
 def test_switching_every_rule_off_in_config_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.maniac-guard]\nignore = ["MG1", "MG2", "MG3", "MG4"]\n')
     (tmp_path / "leak.env").write_text(f"MANIAC_API_KEY={fake_key('all-off-config')}\n")
-    proc = run_cli("scan", ".", cwd=tmp_path)
+    proc = run_in_process("scan", ".", cwd=tmp_path)
     assert proc.returncode == 2
     assert "pyproject.toml" in proc.stderr and "switch every rule off" in proc.stderr
 
@@ -285,14 +285,14 @@ def test_switching_every_rule_off_in_config_names_the_file(tmp_path: Path) -> No
 @pytest.mark.parametrize("table", ["maniac_guard", "maniacguard", "Maniac-Guard", "maniac-gaurd"])
 def test_a_misspelt_config_table_is_named(tmp_path: Path, table: str) -> None:
     (tmp_path / "pyproject.toml").write_text(f'[tool.{table}]\nexclude = ["**"]\n')
-    proc = run_cli("scan", ".", cwd=tmp_path)
+    proc = run_in_process("scan", ".", cwd=tmp_path)
     assert proc.returncode == 2
     assert f"pyproject.toml: [tool.{table}] is not read; did you mean [tool.maniac-guard]?" in proc.stderr
 
 
 def test_an_unknown_selector_in_a_config_file_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.maniac-guard]\nignore = ["MG9"]\n')
-    proc = run_cli("scan", ".", cwd=tmp_path)
+    proc = run_in_process("scan", ".", cwd=tmp_path)
     assert proc.returncode == 2
     assert "pyproject.toml: 'ignore': unknown rule selector 'MG9'" in proc.stderr
 
@@ -310,7 +310,7 @@ def test_scan_staged_and_the_hooks_file_list_give_one_verdict(tmp_path: Path) ->
     repo.git("add", ".")
     verdicts = {}
     for name, args in {"tree": ["."], "hook": ["--", "sub/leak.env"], "staged": ["--staged"]}.items():
-        proc = run_cli("scan", "--format", "json", *args, cwd=repo.path, env=env)
+        proc = run_in_process("scan", "--format", "json", *args, cwd=repo.path, env=env)
         verdicts[name] = (proc.returncode, {path for path, _, _ in _lines(proc)})
     assert verdicts["tree"] == verdicts["hook"] == verdicts["staged"] == (1, {"sub/leak.env"})
 
@@ -319,7 +319,7 @@ def test_a_subfolder_config_that_is_not_read_is_named(tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / ".maniac-guard.toml").write_text('exclude = ["**"]\n')
     (tmp_path / "sub" / "leak.env").write_text(f"MANIAC_API_KEY={fake_key('subfolder-note')}\n")
-    proc = run_cli("scan", "sub/leak.env", cwd=tmp_path)
+    proc = run_in_process("scan", "sub/leak.env", cwd=tmp_path)
     assert proc.returncode == 1
     assert "sub/.maniac-guard.toml: not read; one config governs a run" in proc.stderr
 
@@ -328,14 +328,14 @@ def test_a_subfolder_config_that_is_not_read_is_named(tmp_path: Path) -> None:
 
 
 def test_an_exclude_glob_that_does_not_compile_is_a_usage_error(tmp_path: Path) -> None:
-    proc = run_cli("scan", ".", "--exclude", "**/[z-a]", cwd=tmp_path)
+    proc = run_in_process("scan", ".", "--exclude", "**/[z-a]", cwd=tmp_path)
     assert proc.returncode == 2
     assert (
         proc.stderr
         == "maniac-guard: error: --exclude: invalid gitignore pattern '**/[z-a]' (bad character range z-a)\n"
     )
     (tmp_path / ".maniac-guard.toml").write_text('exclude = ["[z-a]"]\n')
-    proc = run_cli("scan", ".", cwd=tmp_path)
+    proc = run_in_process("scan", ".", cwd=tmp_path)
     assert proc.returncode == 2 and ".maniac-guard.toml: 'exclude': invalid gitignore pattern" in proc.stderr
 
 

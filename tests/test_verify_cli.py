@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.fake_maniac import FakeManiac
-from tests.helpers import console_script, fake_key, run_cli
+from tests.helpers import console_script, fake_key, run_cli, run_in_process
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def tree(tmp_path: Path, api: FakeManiac) -> Tree:
 
 
 def scan(api: FakeManiac, tree: Tree, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return run_cli(
+    return run_in_process(
         "scan",
         ".",
         "--verify",
