@@ -131,10 +131,8 @@ class Checker(Resolver):
                 self._check_env_update(call)
             elif any(k.arg == "headers" for k in call.node.keywords):
                 self._check_http_call(call.node)
-        wrappers = ForeignWrappers(self.flow, self.module, self._foreign_sdk)
-        for sink in wrappers.sinks():
+        for sink in ForeignWrappers(self.flow, self.module, self._foreign_sdk).sinks():
             self._check_foreign_sink(sink)
-        self.project.exhausted |= wrappers.cut  # said in the work-limit note
         for assign in self.env_assigns:
             name = self.fold(assign.target.slice)
             self._check_env_write(

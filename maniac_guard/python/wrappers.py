@@ -71,12 +71,11 @@ class ForeignWrappers:
         self.main = main
         self.sdk_of = sdk_of
         self.budget = MAX_FOREIGN_FUNCTIONS
-        self.cut = False  # the search ran out of its evaluations: not every wrapper was followed
 
     def sinks(self) -> list[ForeignSink]:
         """Each SDK call reached from a call in the analyzed module through a
         function of another module, with that function's frame at the call;
-        those found within WRAPPER_BUDGET evaluations (`cut` says if not all)."""
+        those found within WRAPPER_BUDGET evaluations."""
         flow, main = self.flow, self.main
         found: list[ForeignSink] = []
 
@@ -89,7 +88,8 @@ class ForeignWrappers:
                     found.extend(self._within(function, frame, call.node, 0))
             return UNKNOWN
 
-        self.cut = flow.within(WRAPPER_BUDGET, search) is None
+        if flow.within(WRAPPER_BUDGET, search) is None:
+            flow.project.exhausted = True  # not every wrapper followed: the work-limit note says so
         return found
 
     def _within(self, function: FuncV, frame: Frame | None, entry: ast.Call, level: int) -> Iterator[ForeignSink]:
