@@ -211,3 +211,31 @@ def test_a_change_through_a_name_is_found_in_the_statement_that_makes_it(tmp_pat
         "app/client.py",
     )
     assert [issue.rule_id for issue in analysis.issues] == ["MG202"]
+
+
+def test_calls_of_helpers_that_make_no_client_do_not_use_up_the_work_limit(tmp_path: Path) -> None:
+    # A test file's shape: hundreds of calls of a helper of another module
+    # (which makes no client), and one wrapper that does.
+    calls = "\n".join(f"run('step{i}', '--flag', str({i}))" for i in range(300))
+    analysis = analyze(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/helpers.py": """
+                import subprocess
+                from maniac import Maniac
+
+                def run(*args):
+                    done = subprocess.run(["tool", *args], capture_output=True, text=True)
+                    return done.stdout.strip()
+
+                def make_client(key):
+                    return Maniac(api_key=key)
+            """,
+            "app/test_tool.py": f"from maniac import Maniac\nfrom .helpers import run, make_client\n\n{calls}\n"
+            f"client = make_client('{LITERAL}')\n",
+        },
+        "app/test_tool.py",
+    )
+    assert not analysis.exhausted  # no work-limit note
+    assert [(issue.rule_id, issue.node.lineno) for issue in analysis.issues] == [("MG202", 304)]

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from maniac_guard.python import objects
 from maniac_guard.python.domain import UNKNOWN, ClassV, Frame, FuncV, InstV, Values
 from maniac_guard.python.flow import Flow
-from maniac_guard.python.fold import MAX_WRAPPERS
+from maniac_guard.python.fold import MAX_WRAPPERS, sdk_value
 from maniac_guard.python.frames import bind
 from maniac_guard.python.modules import ModuleInfo
 from maniac_guard.python.resolve import Call
+from maniac_guard.python.sdk import SDK_CLASSES
 
 MAX_FOREIGN_FUNCTIONS = 64  # functions of other modules searched for sinks, per analyzed file
 # Evaluations the search may spend per analyzed file: the frames it binds
@@ -65,12 +66,32 @@ def _calls_in(mod: ModuleInfo, function: ast.AST) -> list[Call]:
     return found
 
 
+_PARTIAL = frozenset({"functools.partial"})
+
+
+def _parameters(function: ast.AST) -> frozenset[str]:
+    if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        return frozenset()
+    args = function.args
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, *filter(None, [args.vararg, args.kwarg])]
+    return frozenset(arg.arg for arg in every)
+
+
+def _method(cls: ast.ClassDef | None, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """`name` defined in `cls` itself (not its bases)."""
+    for statement in cls.body if cls is not None else ():
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name == name:
+            return statement
+    return None
+
+
 class ForeignWrappers:
     def __init__(self, flow: Flow, main: ModuleInfo, sdk_of: SdkOf) -> None:
         self.flow = flow
         self.main = main
         self.sdk_of = sdk_of
         self.budget = MAX_FOREIGN_FUNCTIONS
+        self._may: dict[ast.AST, bool] = {}
 
     def sinks(self) -> list[ForeignSink]:
         """Each SDK call reached from a call in the analyzed module through a
@@ -82,7 +103,7 @@ class ForeignWrappers:
         def search() -> Values:
             for call in main.resolver.calls:
                 for function in _functions(flow, flow.callee(call.node.func, main)):
-                    if function.mod is main:
+                    if function.mod is main or not self._may_make_client(function):
                         continue
                     frame = bind(flow, function, flow.args(call.node, main, None), call.node, main)
                     found.extend(self._within(function, frame, call.node, 0))
@@ -91,6 +112,42 @@ class ForeignWrappers:
         if flow.within(WRAPPER_BUDGET, search) is None:
             flow.project.exhausted = True  # not every wrapper followed: the work-limit note says so
         return found
+
+    def _may_make_client(self, function: FuncV) -> bool:
+        """Whether `function` may make an SDK client, itself or through the
+        functions it calls, judged without binding its parameters (which is
+        what costs: the SDK's own `_base.py` and test files that call helpers
+        hundreds of times spent their budget binding functions that make no
+        client). Errs towards True: a cycle, a call of a parameter, a method
+        of `self` not found, `__init__` of a base, `functools.partial`."""
+        known = self._may.get(function.node)
+        if known is None:
+            self._may[function.node] = True  # a cycle: assume it may
+            known = self._may[function.node] = any(
+                self._call_may_make_client(call, function) for call in _calls_in(function.mod, function.node)
+            )
+        return known
+
+    def _call_may_make_client(self, call: Call, function: FuncV) -> bool:
+        mod, func = function.mod, call.node.func
+        if mod.resolver.sdk_of(func, call.qnames) is not None or call.qnames & _PARTIAL:
+            return True
+        if isinstance(func, ast.Name) and func.id in _parameters(function.node):
+            return True
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in ("self", "cls"):
+            cls = mod.enclosing_class(function.node)
+            method = _method(cls, func.attr)
+            if method is None:  # inherited, or an attribute holding a class: it may
+                return cls is None or bool(cls.bases) or func.attr in SDK_CLASSES
+            return self._may_make_client(FuncV(method, mod, None, ()))
+        if isinstance(func, ast.Attribute) and func.attr == "__init__":  # super().__init__(…) of an SDK subclass
+            return True
+        values = self.flow.callee(func, mod)
+        if sdk_value(self.flow, values) is not None:
+            return True
+        return any(
+            self._may_make_client(callee) for callee in _functions(self.flow, values) if callee.mod is not self.main
+        )
 
     def _within(self, function: FuncV, frame: Frame | None, entry: ast.Call, level: int) -> Iterator[ForeignSink]:
         if frame is None or level >= MAX_WRAPPERS or self.budget <= 0:
@@ -103,7 +160,7 @@ class ForeignWrappers:
                 yield ForeignSink(inner.node, mod, frame, found[0], found[1], entry)
                 continue
             for callee in _functions(flow, flow.eval(inner.node.func, mod, frame)):
-                if callee.mod is self.main:
-                    continue  # its sinks are the analyzed module's own
+                if callee.mod is self.main or not self._may_make_client(callee):
+                    continue  # the analyzed module's sinks are its own checks'; the others make no client
                 callee_frame = bind(flow, callee, flow.args(inner.node, mod, frame), inner.node, mod)
                 yield from self._within(callee, callee_frame, entry, level + 1)
