@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from maniac_guard.python import objects
 from maniac_guard.python.domain import UNKNOWN, ClassV, Frame, FuncV, InstV, Values
 from maniac_guard.python.flow import Flow
-from maniac_guard.python.fold import MAX_WRAPPERS, sdk_value
+from maniac_guard.python.fold import MAX_WRAPPERS, sdk_base, sdk_value
 from maniac_guard.python.frames import bind
 from maniac_guard.python.modules import ModuleInfo
 from maniac_guard.python.resolve import Call
@@ -77,14 +77,6 @@ def _parameters(function: ast.AST) -> frozenset[str]:
     return frozenset(arg.arg for arg in every)
 
 
-def _method(cls: ast.ClassDef | None, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-    """`name` defined in `cls` itself (not its bases)."""
-    for statement in cls.body if cls is not None else ():
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name == name:
-            return statement
-    return None
-
-
 class ForeignWrappers:
     def __init__(self, flow: Flow, main: ModuleInfo, sdk_of: SdkOf) -> None:
         self.flow = flow
@@ -118,8 +110,8 @@ class ForeignWrappers:
         functions it calls, judged without binding its parameters (which is
         what costs: the SDK's own `_base.py` and test files that call helpers
         hundreds of times spent their budget binding functions that make no
-        client). Errs towards True: a cycle, a call of a parameter, a method
-        of `self` not found, `__init__` of a base, `functools.partial`."""
+        client). Errs towards True: a cycle, a call of a parameter, an
+        attribute of `self` that is no method, `functools.partial`."""
         known = self._may.get(function.node)
         if known is None:
             self._may[function.node] = True  # a cycle: assume it may
@@ -134,20 +126,31 @@ class ForeignWrappers:
             return True
         if isinstance(func, ast.Name) and func.id in _parameters(function.node):
             return True
+        cls = mod.enclosing_class(function.node)
+        if isinstance(func, ast.Attribute) and func.attr == "__init__":  # super().__init__(…): of an SDK subclass?
+            return cls is None or sdk_base(self.flow, ClassV(cls, mod)) is not None
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in ("self", "cls"):
-            cls = mod.enclosing_class(function.node)
-            method = _method(cls, func.attr)
-            if method is None:  # inherited, or an attribute holding a class: it may
-                return cls is None or bool(cls.bases) or func.attr in SDK_CLASSES
-            return self._may_make_client(FuncV(method, mod, None, ()))
-        if isinstance(func, ast.Attribute) and func.attr == "__init__":  # super().__init__(…) of an SDK subclass
-            return True
+            if cls is None or func.attr in SDK_CLASSES:
+                return True
+            found = self._method(ClassV(cls, mod), func.attr)
+            return found is None or self._may_make_client(found)  # None: an attribute, maybe holding a class
         values = self.flow.callee(func, mod)
         if sdk_value(self.flow, values) is not None:
             return True
         return any(
             self._may_make_client(callee) for callee in _functions(self.flow, values) if callee.mod is not self.main
         )
+
+    def _method(self, cls: ClassV, name: str) -> FuncV | None:
+        """`name` as a method of `cls` or of a base of it the project defines
+        (a base read from elsewhere has none that makes a client, unless it is
+        the SDK's own class, which `sdk_base` tells)."""
+        for owner in objects.mro(self.flow, cls):
+            if isinstance(owner, ClassV):
+                for statement in owner.node.body:
+                    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name == name:
+                        return FuncV(statement, owner.mod, None, ())
+        return None
 
     def _within(self, function: FuncV, frame: Frame | None, entry: ast.Call, level: int) -> Iterator[ForeignSink]:
         if frame is None or level >= MAX_WRAPPERS or self.budget <= 0:
