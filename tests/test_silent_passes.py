@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from maniac_guard.findings import Finding
-from tests.gitrepo import Repo, git_env, make_repo, push
+from tests.gitrepo import Repo, git_env, make_repo, push, started_repo
 from tests.helpers import console_script, fake_key, run_cli, run_in_process
 
 ELEVEN_MIB = 11 << 20
@@ -347,14 +347,9 @@ def test_an_endless_user_file_is_refused_in_one_line(tmp_path: Path, option: str
 
 
 def test_an_endless_ci_event_file_is_refused_in_one_line(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    env = git_env(home)
-    repo = make_repo(tmp_path / "job", env)
-    repo.write("readme.md", "hello\n")
-    repo.commit("c1")
+    repo = started_repo(tmp_path)
     event = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": "/dev/zero"}
-    proc = run_cli("ci", cwd=repo.path, env={**env, **event}, timeout=60)
+    proc = run_cli("ci", cwd=repo.path, env={**repo.env, **event}, timeout=60)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.count("\n") == 1 and "GITHUB_EVENT_PATH /dev/zero" in proc.stderr
     assert "64 MiB limit" in proc.stderr
