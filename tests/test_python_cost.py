@@ -239,3 +239,26 @@ def test_calls_of_helpers_that_make_no_client_do_not_use_up_the_work_limit(tmp_p
     )
     assert not analysis.exhausted  # no work-limit note
     assert [(issue.rule_id, issue.node.lineno) for issue in analysis.issues] == [("MG202", 304)]
+
+
+def test_a_wrapper_reached_through_mutual_recursion_is_still_followed(tmp_path: Path) -> None:
+    analysis = analyze(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/helpers.py": """
+                from maniac import Maniac
+
+                def walk(key, depth):
+                    return connect(key, depth) if depth else None
+
+                def connect(key, depth):
+                    if depth > 3:
+                        return walk(key, depth - 1)
+                    return Maniac(api_key=key)
+            """,
+            "app/main.py": f"from maniac import Maniac\nfrom .helpers import connect, walk\n\nwalk('{LITERAL}', 5)\n",
+        },
+        "app/main.py",
+    )
+    assert [(issue.rule_id, issue.node.lineno) for issue in analysis.issues] == [("MG202", 4)]

@@ -84,6 +84,8 @@ class ForeignWrappers:
         self.sdk_of = sdk_of
         self.budget = MAX_FOREIGN_FUNCTIONS
         self._may: dict[ast.AST, bool] = {}
+        self._open: set[ast.AST] = set()  # functions being judged
+        self._assumed = False  # a judgement met one of them
 
     def sinks(self) -> list[ForeignSink]:
         """Each SDK call reached from a call in the analyzed module through a
@@ -110,15 +112,23 @@ class ForeignWrappers:
         functions it calls, judged without binding its parameters (which is
         what costs: the SDK's own `_base.py` and test files that call helpers
         hundreds of times spent their budget binding functions that make no
-        client). Errs towards True: a cycle, a call of a parameter, an
-        attribute of `self` that is no method, `functools.partial`."""
-        known = self._may.get(function.node)
-        if known is None:
-            self._may[function.node] = True  # a cycle: assume it may
-            known = self._may[function.node] = any(
-                self._call_may_make_client(call, function) for call in _calls_in(function.mod, function.node)
-            )
-        return known
+        client). Errs towards True: a call of a parameter, an attribute of
+        `self` that is no method, `functools.partial`."""
+        node = function.node
+        known = self._may.get(node)
+        if known is not None:
+            return known
+        if node in self._open:  # a cycle: no by itself; what depended on it is not remembered
+            self._assumed = True
+            return False
+        self._open.add(node)
+        outer, self._assumed = self._assumed, False
+        found = any(self._call_may_make_client(call, function) for call in _calls_in(function.mod, node))
+        self._open.discard(node)
+        if found or not self._assumed:
+            self._may[node] = found
+        self._assumed = outer or self._assumed
+        return found
 
     def _call_may_make_client(self, call: Call, function: FuncV) -> bool:
         mod, func = function.mod, call.node.func
