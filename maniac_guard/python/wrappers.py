@@ -144,6 +144,8 @@ class ForeignWrappers:
                 return True
             found = self._method(ClassV(cls, mod), func.attr)
             return found is None or self._may_make_client(found)  # None: an attribute, maybe holding a class
+        if isinstance(func, ast.Attribute) and not call.qnames:
+            return func.attr in SDK_CLASSES  # a method of some object: judging each one is what cost
         values = self.flow.callee(func, mod)
         if sdk_value(self.flow, values) is not None:
             return True
