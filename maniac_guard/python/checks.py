@@ -27,6 +27,7 @@ from maniac_guard.python.issues import (
 )
 from maniac_guard.python.modules import ModuleInfo, Project
 from maniac_guard.python.resolve import Call, Resolver, getenv_parts, positional
+from maniac_guard.python.sdk import PARTIAL
 from maniac_guard.python.values import (
     ENV_NAME,
     PLACEHOLDER,
@@ -44,7 +45,6 @@ ENV_SETTERS = frozenset({"os.environ.setdefault", "os.putenv"})
 ENV_UPDATE = "os.environ.update"
 SUBPROCESS = ("subprocess.", "asyncio.create_subprocess_")
 CLI = "the maniac CLI's --api-key"
-PARTIAL = frozenset({"functools.partial"})
 LEGACY_KEY_FIELDS = ("apiKey", "api_key")
 
 if TYPE_CHECKING:

@@ -8,6 +8,8 @@ SDK_MODULE = "maniac"
 # same signature. A qualified name maniac.….Maniac ends with the class's own
 # name, which the source spells out (an import, an attribute, `import *`).
 SDK_CLASSES = frozenset({"Maniac", "AsyncManiac", "ManiacClient"})
+# `functools.partial(Maniac, …)` makes a client maker.
+PARTIAL = frozenset({"functools.partial"})
 
 
 def sdk_class(qualified_name: str) -> str | None:

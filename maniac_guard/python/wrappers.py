@@ -19,7 +19,7 @@ from maniac_guard.python.fold import MAX_WRAPPERS, sdk_base, sdk_value
 from maniac_guard.python.frames import bind
 from maniac_guard.python.modules import ModuleInfo
 from maniac_guard.python.resolve import Call
-from maniac_guard.python.sdk import SDK_CLASSES
+from maniac_guard.python.sdk import PARTIAL, SDK_CLASSES
 
 MAX_FOREIGN_FUNCTIONS = 64  # functions of other modules searched for sinks, per analyzed file
 # Evaluations the search may spend per analyzed file: the frames it binds
@@ -64,9 +64,6 @@ def _calls_in(mod: ModuleInfo, function: ast.AST) -> list[Call]:
     found = [call for call in mod.resolver.calls_with(function) if mod.owner(call.node) is function]
     mod.cache[key] = found
     return found
-
-
-_PARTIAL = frozenset({"functools.partial"})
 
 
 def _parameters(function: ast.AST) -> frozenset[str]:
@@ -132,7 +129,7 @@ class ForeignWrappers:
 
     def _call_may_make_client(self, call: Call, function: FuncV) -> bool:
         mod, func = function.mod, call.node.func
-        if mod.resolver.sdk_of(func, call.qnames) is not None or call.qnames & _PARTIAL:
+        if mod.resolver.sdk_of(func, call.qnames) is not None or call.qnames & PARTIAL:
             return True
         if isinstance(func, ast.Name) and func.id in _parameters(function.node):
             return True
