@@ -318,8 +318,9 @@ def iter_path_batches(
                 batch = [path for path in batch if not excluder.excluded(path)]
             kept = [path for path in batch if not path.lower().endswith(BINARY_SUFFIXES)]
             if len(kept) != len(batch):
-                report.binary_by_name += len(batch) - len(kept)
-                report.binary_named_mk += [path for path in batch if "mk" in path and path not in kept]
+                unread = [path for path in batch if path.lower().endswith(BINARY_SUFFIXES)]
+                report.binary_by_name += len(unread)
+                report.binary_named_mk += [path for path in unread if "mk" in path]
             if kept:
                 yield kept
 

@@ -44,11 +44,11 @@ def blob_sources(
             f"{path} at {at}: {info.size / 1048576:.1f} MiB is over the {max_size / 1048576:.1f} MiB limit, skipped"
         )
         return []
-    olds = [old for oid in diff.old_blobs if (old := reader.read(oid, max_size)[1]) is not None]
     from maniac_guard.sources.archives import archive_kind
 
-    if archive_kind(data) is not None:
-        return _archive_members(path, at, data, olds, commit, max_size, state)
+    kind = archive_kind(data)
+    if kind is not None:
+        return _archive_members(path, at, data, kind, _old_versions(diff, reader, max_size), commit, max_size, state)
     from maniac_guard.sources.files import to_source
 
     source, skipped, message = to_source(path, data)
@@ -61,12 +61,17 @@ def blob_sources(
             state.messages.append(f"{message} (at {at})")
         return []
     before: set[bytes] = set()
-    for old in olds:
+    for old in _old_versions(diff, reader, max_size):  # read only now: a binary file needs none
         old_source = to_source(path, old)[0]
         if old_source is not None:
             before.update(old_source.data.split(b"\n"))
     added = _added(source, before, commit)
     return [added] if added is not None else []
+
+
+def _old_versions(diff: FileDiff, reader: BlobReader, max_size: int) -> list[bytes]:
+    """The parent versions' bytes (those that can be read)."""
+    return [old for oid in diff.old_blobs if (old := reader.read(oid, max_size)[1]) is not None]
 
 
 def _added(source: SourceFile, before: set[bytes], commit: Commit) -> SourceFile | None:
@@ -85,7 +90,7 @@ def _added(source: SourceFile, before: set[bytes], commit: Commit) -> SourceFile
 
 
 def _archive_members(
-    path: str, at: str, data: bytes, olds: list[bytes], commit: Commit, max_size: int, state: HistoryState
+    path: str, at: str, data: bytes, kind: str, olds: list[bytes], commit: Commit, max_size: int, state: HistoryState
 ) -> list[SourceFile]:
     """The members of an archive a commit added, each reduced to the lines
     the same member of the parent versions did not have. What cannot be
@@ -99,8 +104,6 @@ def _archive_members(
         if old_kind is not None:
             for member in archive_sources(path, old, old_kind, limits, ArchiveReport()):
                 before.setdefault(member.path, set()).update(member.data.split(b"\n"))
-    kind = archive_kind(data)
-    assert kind is not None
     report = ArchiveReport()
     members = archive_sources(path, data, kind, limits, report)
     added = [a for m in members if (a := _added(m, before.get(m.path, set()), commit)) is not None]
