@@ -28,7 +28,7 @@ from maniac_guard.detectors import load_detectors
 from maniac_guard.engine import scan_source
 from maniac_guard.sources import SourceFile
 from tests.gitrepo import git_env, make_repo, push
-from tests.helpers import console_script, run_cli
+from tests.helpers import console_script, fake_key, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = load_rules()
@@ -103,7 +103,7 @@ def run_gates(
     tmp_path: Path,
     cases: dict[str, list[Example]],
     base: dict[str, str] | None = None,
-    changed: dict[str, str] | None = None,
+    changed: dict[str, str | bytes] | None = None,
 ) -> Gates:
     """The gates on one commit that adds `cases` (and writes `changed`) on
     top of a first commit (that holds `base` too)."""
@@ -263,3 +263,44 @@ def test_a_literal_given_to_a_wrapper_of_another_module_is_refused_by_every_gate
     code, expected = foreign_wrapper.results["scan ."]
     assert (code, expected) == (1, {("MG202", "proj/app.py", 4)}), foreign_wrapper.stderr["scan ."]
     assert foreign_wrapper.results[gate] == (1, expected), foreign_wrapper.stderr[gate]
+
+
+# This round's cases with no rule example of their own: a key as a binary
+# file's name (MG105), and a key in a member of an archive the commit adds.
+def _zip(members: dict[str, str]) -> bytes:
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in members.items():
+            archive.writestr(name, text)
+    return out.getvalue()
+
+
+NAMED = fake_key("matrix-binary-name")
+ZIPPED = fake_key("matrix-zipped")
+
+
+@pytest.fixture(scope="module")
+def binary_cases(tmp_path_factory: pytest.TempPathFactory) -> Gates:
+    changed: dict[str, str | bytes] = {
+        f"assets/{NAMED}.png": b"\x89PNG\r\n\x1a\n\x00\x00",
+        "dist/pkg-1.0.whl": _zip({"pkg/.env": f"MANIAC_API_KEY={ZIPPED}\n"}),
+    }
+    return run_gates(tmp_path_factory.mktemp("binary-cases"), {}, None, changed)
+
+
+@pytest.mark.parametrize("gate", GATES)
+def test_a_key_named_by_a_binary_file_or_inside_an_added_archive_is_refused_by_every_gate(
+    binary_cases: Gates, gate: str
+) -> None:
+    code, expected = binary_cases.results["scan ."]
+    masked = f"mk-{NAMED[3:7]}…{NAMED[-2:]}"
+    assert code == 1 and {(rule, path) for rule, path, _ in expected} == {
+        ("MG105", f"assets/{masked}.png"),
+        ("MG101", "dist/pkg-1.0.whl!/pkg/.env"),
+        ("MG302", "dist/pkg-1.0.whl!/pkg/.env"),
+    }, binary_cases.stderr["scan ."]
+    assert binary_cases.results[gate] == (1, expected), binary_cases.stderr[gate]
+    assert all(key[3:] not in text for key in (NAMED, ZIPPED) for text in binary_cases.stderr.values())
