@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,11 +23,11 @@ from maniac_guard.sources.git import (
     GitError,
     HistoryState,
     encode_path,
-    history_sources,
     repo_info,
     report_incomplete,
     run_git,
 )
+from maniac_guard.sources.gitlog import PatchStream
 from maniac_guard.sources.gitmessages import (
     MessageLog,
     is_message_path,
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
     from maniac_guard.config import Settings
     from maniac_guard.detectors import Detector
     from maniac_guard.sources.files import Excluder
-    from maniac_guard.sources.gitbig import BigBlobs
     from maniac_guard.sources.gitproject import WholeFileTracker
     from maniac_guard.summary import ScanResult
     from maniac_guard.target import ScanTarget
@@ -226,36 +226,27 @@ def _revisions(root: str, spec: HistorySpec) -> list[str]:
 def _all_sources(
     root: str,
     spec: HistorySpec,
-    revs: list[str],
+    stream: PatchStream,
+    messages: MessageLog,
     state: HistoryState,
     max_size: int,
     progress: bool,
     whole: WholeFileTracker | None = None,
-    big_blobs: BigBlobs | None = None,
 ) -> Iterator[SourceFile]:
     """File diffs, then commit messages, then (whole-repository scans) tags."""
-    from maniac_guard.prefilter import any_match
+    from maniac_guard.prefilter import match_ends
     from maniac_guard.sources.gitblobs import BlobReader
 
-    # The messages' git log runs beside the patch stream (on the core that
-    # parsing leaves idle) instead of after it.
-    with MessageLog(root, revs, spec.max_commits) as messages:
-        yield from history_sources(
-            root,
-            revs,
-            state,
-            max_commits=spec.max_commits,
-            max_size=max_size,
-            progress=progress,
-            hints=fragment_hints(),
-            whole=whole,
-            # Not "anymatch-…": the tracker keeps the Python hints under that name.
-            one_pass=lambda patterns: any_match(patterns, family="history-hints-"),
-            big_blobs=big_blobs,
-        )
-        for message in messages.sources(max_size):
-            state.order.setdefault(message.commit or "", len(state.order))  # commits that only touched big files
-            yield message
+    yield from stream.sources(
+        state,
+        progress=progress,
+        hints=fragment_hints(),
+        whole=whole,
+        one_pass=lambda groups: match_ends(groups, family="history-hints-"),
+    )
+    for message in messages.sources(max_size):
+        state.order.setdefault(message.commit or "", len(state.order))  # commits that only touched big files
+        yield message
     if spec.whole_repository:
         with BlobReader(root) as reader:
             yield from tag_sources(root, reader, max_size, state.messages)
@@ -302,22 +293,29 @@ def history_result(
     from maniac_guard.sources.files import Excluder
     from maniac_guard.sources.gitbig import BigBlobs
 
-    info = repo_info(root)
-    big_blobs = BigBlobs(info.root, settings.max_file_size)  # git reads object headers while we set up
-    try:
+    big_blobs = BigBlobs(root, settings.max_file_size)  # git reads object headers while we set up
+    with ExitStack() as running:
+        running.callback(big_blobs.close)
+        info = repo_info(root)
+        revs = _revisions(info.root, spec)
+        # git log -p starts before the rest of the setup (its output is read
+        # ahead meanwhile); the messages' git log runs beside it, on the core
+        # that parsing leaves idle.
+        stream = PatchStream(
+            info.root, revs, max_commits=spec.max_commits, max_size=settings.max_file_size, big_blobs=big_blobs
+        )
+        running.callback(stream.close)
+        messages = running.enter_context(MessageLog(info.root, revs, spec.max_commits))
         excluder = Excluder.of(settings, cli_exclude)
         state = HistoryState()
-        revs = _revisions(info.root, spec)
         enabled = enabled_rules(settings)
         whole_detectors = whole_file_detectors(enabled)
         picker = tracker(whole_detectors, settings.max_file_size) if whole_detectors else None
-        sources = _all_sources(info.root, spec, revs, state, settings.max_file_size, progress, picker, big_blobs)
+        sources = _all_sources(info.root, spec, stream, messages, state, settings.max_file_size, progress, picker)
         clock = _Deadline(deadline)
         watch = _Suppressions(enabled) if list_suppressions else None
         filtered = _filtered(sources, excluder, info.root)
         result = scan_sources(clock.until(watch.watch(filtered) if watch else filtered), enabled)
-    finally:
-        big_blobs.close()
     # The range's parents outside it: their files are the importers the range left unchanged.
     boundaries = sorted({p for c in (picker.modules.values() if picker else ()) for p in c.parents} - set(state.order))
     whole = _whole_files(
