@@ -27,7 +27,7 @@ from maniac_guard.sources.git import (
     report_incomplete,
     run_git,
 )
-from maniac_guard.sources.gitlog import PatchStream
+from maniac_guard.sources.gitlog import PatchStream, hint_groups
 from maniac_guard.sources.gitmessages import (
     MessageLog,
     is_message_path,
@@ -237,16 +237,13 @@ def _all_sources(
     from maniac_guard.prefilter import match_ends
     from maniac_guard.sources.gitblobs import BlobReader
 
-    yield from stream.sources(
-        state,
-        progress=progress,
-        hints=fragment_hints(),
-        whole=whole,
-        one_pass=lambda groups: match_ends(groups, family="history-hints-"),
-    )
-    for message in messages.sources(max_size):
-        state.order.setdefault(message.commit or "", len(state.order))  # commits that only touched big files
-        yield message
+    hints = fragment_hints()
+    groups = hint_groups(hints, whole)
+    matches = match_ends(groups, family="history-hints-") if groups is not None else None
+    yield from stream.sources(state, progress=progress, hints=hints, whole=whole, matches=matches)
+    # Group 0 holds every fragment detector's hints: a message without a
+    # match is counted (state.order, files scanned), not scanned.
+    yield from messages.sources(max_size, matches, lambda commit: state.order.setdefault(commit, len(state.order)))
     if spec.whole_repository:
         with BlobReader(root) as reader:
             yield from tag_sources(root, reader, max_size, state.messages)
@@ -316,6 +313,7 @@ def history_result(
         watch = _Suppressions(enabled) if list_suppressions else None
         filtered = _filtered(sources, excluder, info.root)
         result = scan_sources(clock.until(watch.watch(filtered) if watch else filtered), enabled)
+        result.files_scanned += messages.skipped
     # The range's parents outside it: their files are the importers the range left unchanged.
     boundaries = sorted({p for c in (picker.modules.values() if picker else ()) for p in c.parents} - set(state.order))
     whole = _whole_files(

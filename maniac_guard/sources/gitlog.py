@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from maniac_guard.sources import SourceFile
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from maniac_guard.sources.gitbig import BigBlobs
     from maniac_guard.sources.gitstream import Matches
 
-__all__ = ["Commit", "FileDiff", "HistoryState", "PatchStream", "history_sources", "log_args"]
+__all__ = ["Commit", "FileDiff", "HistoryState", "PatchStream", "hint_groups", "history_sources", "log_args"]
 
 SUBMODULE_MODE = b"160000"
 # A record separator no diff line can start with: every diff content line
@@ -192,20 +192,20 @@ class PatchStream:
         progress: bool = False,
         hints: Sequence[bytes] | None = None,
         whole: WholeFileTracker | None = None,
-        one_pass: OnePass | None = None,
+        matches: Matches | None = None,
     ) -> Iterator[SourceFile]:
         """One SourceFile per (commit, file) with lines added by that commit.
         `hints`: byte patterns one of which a commit must hold to be worth
         parsing (the detectors' hints); None parses every commit. `whole`
         collects the changed files the whole-file detectors must see.
-        `one_pass` builds the native matcher of groups of patterns
+        `matches`: the native matcher of `hint_groups(hints, whole)`
         (`prefilter.match_ends`); without one, `re` searches one at a time."""
         from maniac_guard.sources.gitbig import big_path_sources
 
         meter = Progress(count_commits(self.root, self.revs, self.max_commits)) if progress else None
         with BlobReader(self.root) as reader:
             try:
-                lines = _lines_worth_parsing(self.reader.chunks(), hints, whole, one_pass)
+                lines = _lines_worth_parsing(self.reader.chunks(), hints, whole, matches)
                 yield from _parse(lines, state, self.max_size, meter, reader, whole)
                 self._finish()
             finally:
@@ -218,10 +218,6 @@ class PatchStream:
                 )
 
 
-# Builds the one-pass matcher of groups of patterns (None: not available).
-OnePass = Callable[[Sequence[Sequence[bytes]]], "Matches | None"]
-
-
 def history_sources(
     root: str,
     revs: Sequence[str],
@@ -232,13 +228,13 @@ def history_sources(
     progress: bool = False,
     hints: Sequence[bytes] | None = None,
     whole: WholeFileTracker | None = None,
-    one_pass: OnePass | None = None,
+    matches: Matches | None = None,
     big_blobs: BigBlobs | None = None,
 ) -> Iterator[SourceFile]:
     """`PatchStream(...).sources(...)`: git starts when this is first read."""
     stream = PatchStream(root, revs, max_commits=max_commits, max_size=max_size, big_blobs=big_blobs)
     try:
-        yield from stream.sources(state, progress=progress, hints=hints, whole=whole, one_pass=one_pass)
+        yield from stream.sources(state, progress=progress, hints=hints, whole=whole, matches=matches)
     finally:
         stream.close()
 
@@ -247,11 +243,21 @@ def history_sources(
 _ALWAYS_PARSE = (rb"\nrename from ", rb"\nBinary files ", SUBMODULE_MODE, rb"\n[ +]+oid sha256:")
 
 
+def hint_groups(hints: Sequence[bytes] | None, tracker: WholeFileTracker | None) -> list[list[bytes]] | None:
+    """What the native matcher of the history stream looks for: group 0, what
+    makes a commit worth parsing (the detectors' `hints` and the header lines
+    the parser records); group 1, the whole-file detectors' hints (the
+    tracker's). None: `hints` is None, every commit is parsed."""
+    if hints is None:
+        return None
+    return [[*_ALWAYS_PARSE, *hints], list(tracker.quiet_hints) if tracker is not None else []]
+
+
 def _lines_worth_parsing(
     chunks: Iterable[bytes],
     hints: Sequence[bytes] | None,
     tracker: WholeFileTracker | None = None,
-    one_pass: OnePass | None = None,
+    matches: Matches | None = None,
 ) -> Iterator[bytes]:
     """Most commits hold nothing a detector looks for: parsing their diffs
     line by line in Python was 4x the time of `git log` itself. Such a commit
@@ -259,12 +265,11 @@ def _lines_worth_parsing(
     unless the whole-file tracker must see one of its files."""
     from maniac_guard.sources.gitstream import Marker, commit_runs
 
-    patterns = None if hints is None else [*_ALWAYS_PARSE, *hints]
-    # One native pass over each run of commits for both hint sets (the
-    # detectors', the whole-file detectors') instead of two per commit.
-    groups = [patterns or [], list(tracker.quiet_hints) if tracker is not None else []]
-    matches = one_pass(groups) if one_pass is not None and patterns is not None else None
-    marker = Marker(matches) if matches is not None else None
+    groups = hint_groups(hints, tracker)
+    patterns = None if groups is None else groups[0]
+    # One native pass over each run of commits for both hint groups instead
+    # of two per commit.
+    marker = Marker(matches) if matches is not None and patterns is not None else None
     wanted = [re.compile(p) for p in patterns] if patterns is not None and marker is None else []
     for run, starts in commit_runs(chunks, BLOCK_LIMIT):
         if not starts or patterns is None:  # a piece of a commit too big to hold, or nothing to filter with

@@ -16,11 +16,15 @@ from __future__ import annotations
 import re
 import subprocess
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.gitblobs import BlobReader
 from maniac_guard.sources.gitcore import GitError, decode_path, git_command, run_git, widen_pipe
+
+if TYPE_CHECKING:
+    from maniac_guard.sources.gitstream import Matches
 
 COMMIT_MESSAGE = "<commit message>"
 MESSAGE_FORMAT = "--format=%x00%H%x00%an <%ae>%x00%aI%n%B"
@@ -62,15 +66,60 @@ class MessageLog:
         assert self.proc.stdout is not None
         self.stdout = self.proc.stdout
         widen_pipe(self.stdout)  # 1 MiB of messages (~5,000 commits) before git waits for us
+        self.skipped = 0  # messages no detector could fire on, not made sources
 
-    def sources(self, max_size: int) -> Iterator[SourceFile]:
-        yield from _split_messages(self.stdout, max_size)
+    def sources(
+        self, max_size: int, matches: Matches | None = None, seen: Callable[[str], object] | None = None
+    ) -> Iterator[SourceFile]:
+        """The messages; `seen(commit)` is told every commit in order. With
+        `matches` (a native matcher whose group 0 holds every fragment
+        detector's hints), only the messages holding a match become sources:
+        no detector can fire on the others (`skipped` counts them)."""
+        if matches is None:
+            for source in _split_messages(self.stdout, max_size):
+                if seen is not None:
+                    seen(source.commit or "")
+                yield source
+        else:
+            yield from self._matched(max_size, matches, seen)
         self.stdout.close()
         code = self.proc.wait()
         if code != 0:
             self.errors.seek(0)
             reason = self.errors.read().decode("utf-8", "replace").strip().splitlines()
             raise GitError(reason[-1] if reason else "git log failed")
+
+    def _matched(self, max_size: int, matches: Matches, seen: Callable[[str], object] | None) -> Iterator[SourceFile]:
+        """One native pass per run of messages (cut at a record); a
+        message is split into lines only when it holds a match."""
+        from maniac_guard.sources.gitstream import Marker, record_starts
+
+        marker = Marker(matches)
+        rest = b""
+        while True:
+            chunk = self.stdout.read(1 << 20)
+            data = rest + chunk if rest else chunk
+            cut = len(data) if not chunk else data.rfind(b"\n\0") + 1
+            run, rest = data[:cut], data[cut:]
+            if run:
+                starts = record_starts(run)
+                parse, loud = marker.mark(run, starts, records=3)
+                hits = parse | loud  # loud: a NUL (UTF-16 text?) or a Python hint; scanned as before
+                bounds = [*starts, len(run)]
+                for index in range(len(starts)):
+                    start = bounds[index]
+                    if index in hits:
+                        for source in _split_messages(run[start : bounds[index + 1]].splitlines(True), max_size):
+                            if seen is not None:
+                                seen(source.commit or "")
+                            yield source
+                        continue
+                    self.skipped += 1
+                    if seen is not None:
+                        sha_end = run.find(b"\0", start + 1, bounds[index + 1])
+                        seen(run[start + 1 : sha_end].decode("ascii", "replace"))
+            if not chunk:
+                return
 
     def __enter__(self) -> MessageLog:
         return self

@@ -162,8 +162,9 @@ class Marker:
     def __init__(self, matches: Matches) -> None:
         self.matches = matches
 
-    def mark(self, run: bytes, starts: Sequence[int]) -> tuple[set[int], set[int]]:
-        """(commits to parse, commits whose files need a look), by index."""
+    def mark(self, run: bytes, starts: Sequence[int], records: int = RECORD_NULS) -> tuple[set[int], set[int]]:
+        """(commits to parse, commits whose files need a look), by index.
+        `records`: the NULs of one record line."""
         found = self.matches(run)
         if found is None:  # the native scan failed: never lose a finding
             every = set(range(len(starts)))
@@ -173,9 +174,9 @@ class Marker:
         for group, end in found:
             index = max(0, bisect_right(starts, max(0, end - 1)) - 1)
             (parse if group == 0 else loud).add(index)
-        if run.count(b"\0") != RECORD_NULS * len(starts):
+        if run.count(b"\0") != records * len(starts):
             # A NUL in some diff (a file git was told to diff as text):
             # those files may read as UTF-16, so the one-pass test is void.
             bounds = [*starts, len(run)]
-            loud.update(i for i in range(len(starts)) if run.count(b"\0", bounds[i], bounds[i + 1]) > RECORD_NULS)
+            loud.update(i for i in range(len(starts)) if run.count(b"\0", bounds[i], bounds[i + 1]) > records)
         return parse, loud
