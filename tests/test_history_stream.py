@@ -1,0 +1,166 @@
+"""The history stream's reading and marking (issue 26, target 3): git's output
+is cut into runs of whole commits and one native pass marks the commits to
+parse; nothing a commit-by-commit filter would parse may be left out."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from maniac_guard.sources.gitstream import Marker, commit_runs, record_starts
+from tests.gitrepo import Repo, git_env, make_repo
+from tests.helpers import fake_key, run_in_process
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    home = tmp_path / "home"
+    home.mkdir()
+    return make_repo(tmp_path / "repo", git_env(home))
+
+
+def record(sha: str) -> bytes:
+    return b"\0" + sha.encode() + b"\0A U <a@example.com>\0" + b"2024-01-01T00:00:00+00:00\0\n"
+
+
+_LINES = st.lists(
+    st.sampled_from([b"+plain\n", b"-gone\n", b" kept\n", b"+with\0nul\n", b"diff --git a/x b/x\n", b"+mk-\n"]),
+    max_size=6,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_LINES, min_size=1, max_size=6), st.lists(st.integers(1, 97), max_size=12), st.integers(8, 200))
+def test_runs_hold_every_commit_once_however_the_output_is_cut(
+    bodies: list[list[bytes]], cuts: list[int], limit: int
+) -> None:
+    commits = [record(f"{n:040x}") + b"".join(body) for n, body in enumerate(bodies)]
+    text = b"".join(commits)
+    chunks, at = [], 0
+    for size in cuts:
+        chunks.append(text[at : at + size])
+        at += size
+    chunks.append(text[at:])
+    runs = list(commit_runs([c for c in chunks if c], limit))
+    assert b"".join(run for run, _ in runs) == text
+    whole = []
+    for run, starts in runs:
+        bounds = [*starts, len(run)]
+        whole.extend(run[bounds[i] : bounds[i + 1]] for i in range(len(starts)))
+        assert not starts or starts[0] == 0  # a run of whole commits starts with a record
+    # Every commit no larger than the limit arrives whole, as one commit of a run.
+    assert [c for c in commits if len(c) <= limit and c in whole] == [c for c in commits if len(c) <= limit]
+    assert all(c in commits for c in whole)
+
+
+def test_record_starts_skip_the_nuls_of_record_lines_and_of_diff_text() -> None:
+    first, second = record("a" * 40), record("b" * 40)
+    run = first + b"+a\0b\n" + second + b"+c\n"
+    assert record_starts(run) == [0, len(first) + len(b"+a\0b\n")]
+
+
+def test_a_match_marks_the_commit_that_holds_it_and_a_nul_marks_its_files() -> None:
+    from maniac_guard.prefilter import match_ends
+
+    matches = match_ends([[rb"mk-"], [rb"MANIAC_"]], family="test-stream-")
+    assert matches is not None
+    commits = [
+        record("a" * 40) + b"+plain\n",
+        record("b" * 40) + b"+x = 'mk-\n",
+        record("c" * 40) + b"+MANIAC_\n",
+        record("d" * 40) + b"+text\0with a nul\n",
+        record("e" * 40) + b"+mk-\n",
+    ]
+    run = b"".join(commits)
+    parse, loud = Marker(matches).mark(run, record_starts(run))
+    assert parse == {1, 4}
+    assert loud == {2, 3}
+
+
+def test_a_failed_native_scan_marks_every_commit() -> None:
+    run = record("a" * 40) + b"+plain\n" + record("b" * 40) + b"+plain\n"
+    assert Marker(lambda data: None).mark(run, record_starts(run)) == ({0, 1}, {0, 1})
+
+
+def test_the_native_marking_and_the_re_filter_give_the_same_sources(repo: Repo) -> None:
+    """Every kind of commit the filter decides on: plain, a key, a Python
+    hint, a rename, a binary file, a merge; the native pass over runs of
+    commits and the commit-by-commit `re` search agree."""
+    from maniac_guard.changes import tracker, whole_file_detectors
+    from maniac_guard.history import fragment_hints
+    from maniac_guard.prefilter import match_ends
+    from maniac_guard.sources.git import HistoryState, history_sources
+    from maniac_guard.sources.gitlog import hint_groups
+
+    repo.write("plain.txt", "nothing here\n")
+    repo.commit("plain")
+    repo.write("app.py", "import os\nKEY = os.environ['MANIAC_API_KEY']\n")
+    repo.commit("python")
+    repo.write("conf.env", f"TOKEN={fake_key('stream-native')}\n")
+    repo.commit("key")
+    repo.git("mv", "plain.txt", "moved.txt")
+    repo.commit("rename")
+    (repo.path / "blob.bin").write_bytes(b"\0\1\2" + fake_key("stream-binary").encode())
+    repo.git("add", "blob.bin")
+    repo.commit("binary")
+    repo.git("checkout", "-q", "-b", "side", "HEAD~2")
+    repo.write("side.py", "def f():\n    return 1\n")
+    repo.commit("side")
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--no-edit", "side")
+
+    def sources(native: bool) -> tuple[list[tuple[str | None, str, bytes]], list[str], int]:
+        picker = tracker(whole_file_detectors(None), 1 << 20)
+        hints = fragment_hints()
+        groups = hint_groups(hints, picker)
+        matches = match_ends(groups, family="test-stream-") if native and groups else None
+        state = HistoryState()
+        found = history_sources(str(repo.path), ["--all"], state, hints=hints, whole=picker, matches=matches)
+        return [(s.commit, s.path, s.data) for s in found], list(state.order), len(picker.changes)
+
+    native = sources(True)
+    assert native == sources(False)
+    assert {path for _, path, _ in native[0]} == {"conf.env", "app.py"}  # blob.bin: binary, judged, skipped
+
+
+def test_a_key_in_one_message_of_many_is_found_and_every_message_counts(repo: Repo) -> None:
+    for n in range(30):
+        repo.write("a.txt", f"{n}\n")
+        repo.commit(f"change {n}")
+    key = fake_key("stream-message")
+    repo.write("a.txt", "last\n")
+    leaky = repo.commit(f"Fix\n\nused {key}\n")
+    for n in range(30):
+        repo.write("b.txt", f"{n}\n")
+        repo.commit(f"more {n}")
+    proc = run_in_process("scan", "--history", "--format", "json", cwd=repo.path, env=repo.env)
+    report = json.loads(proc.stdout)
+    [finding] = report["findings"]
+    assert (finding["path"], finding["commit"]) == ("<commit message>", leaky)
+    assert report["summary"]["history"]["commits"] == 61
+    assert report["summary"]["files_scanned"] >= 61  # every message, scanned or known to hold no hint
+    assert key not in proc.stdout + proc.stderr
+    assert re.search(r"mk-\w{4}", json.dumps(finding))
+
+
+def test_a_scan_that_stops_early_stops_git_and_the_reading_thread(repo: Repo) -> None:
+    """A deadline or an error ends the scan between two files: git (still
+    writing, its output read ahead) is stopped and the thread released."""
+    from maniac_guard.sources.git import HistoryState
+    from maniac_guard.sources.gitlog import PatchStream
+
+    for n in range(40):
+        repo.write(f"f{n}.env", f"TOKEN={fake_key(f'stream-stop-{n}')}\n" + "filler line\n" * 2000)
+        repo.commit(f"key {n}")
+    stream = PatchStream(str(repo.path), ["--all"])
+    sources = stream.sources(HistoryState())
+    assert next(sources).path == "f0.env"
+    sources.close()
+    assert stream.proc.poll() is not None
+    assert not stream.reader._thread.is_alive()
+    assert stream.proc.stdout is not None and stream.proc.stdout.closed
