@@ -32,7 +32,7 @@ from maniac_guard.findings import Finding
 from maniac_guard.inline import merge_duplicates
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.files import Excluder, to_source
-from maniac_guard.sources.gitblobs import BlobReader, read_many
+from maniac_guard.sources.gitblobs import BlobReader, ObjectInfo, read_many
 from maniac_guard.sources.gitproject import (
     ChangedFile,
     ChangedModules,
@@ -227,6 +227,7 @@ def added_by_commits(
     marked: dict[tuple[str, str], set[int]] | None = None,
     modules: Sequence[ChangedModules] = (),
     boundaries: Sequence[str] = (),
+    blobs: BlobReader | None = None,
 ) -> WholeFiles:
     """What the commits added, as the whole-file `detectors` see each of
     `changes` (the files the tracker picked; `keep` filters them: excluded
@@ -237,13 +238,16 @@ def added_by_commits(
     modules, whose importers the commit did not change are analysed again
     at that commit too (a new KEY in settings.py reaching client.py's SDK);
     `boundaries`: the parents of the range's commits outside it, whose
-    files are the importers the range did not change."""
+    files are the importers the range did not change. `blobs`: the
+    caller's reader of objects (else one of its own)."""
+    from contextlib import nullcontext
+
     out = WholeFiles()
     changes = [change for change in changes if keep(change)]
     if not changes and not modules:
         return out
-    with BlobReader(root) as blobs:
-        versions = _Versions(blobs, detectors, max_size, out, marked)
+    with nullcontext(blobs) if blobs is not None else BlobReader(root) as reader:
+        versions = _Versions(reader, detectors, max_size, out, marked)
         _scan_changes(root, changes, versions, out, max_size, expired)
         importers = _Importers(root, versions, keep, expired)
         if modules:
@@ -284,6 +288,19 @@ def added_to_index(
     return out
 
 
+FEW_BLOBS = 64  # fewer are asked of the running reader, one by one, than of a new git process
+
+
+def _read(
+    blobs: BlobReader, root: str, oids: Sequence[str], max_size: int
+) -> Iterable[tuple[ObjectInfo | None, bytes | None]]:
+    """`read_many`, or for a few blobs the open reader (a git process
+    started costs more than a few round trips: ~5 ms)."""
+    if len(oids) <= FEW_BLOBS:
+        return (blobs.read(oid, max_size) for oid in oids)
+    return read_many(root, oids, max_size)
+
+
 def _scan_changes(
     root: str,
     changes: Sequence[ChangedFile],
@@ -292,7 +309,7 @@ def _scan_changes(
     max_size: int,
     expired: Callable[[], bool],
 ) -> None:
-    for change, (_, data) in zip(changes, read_many(root, [c.blob for c in changes], max_size)):
+    for change, (_, data) in zip(changes, _read(versions.blobs, root, [c.blob for c in changes], max_size)):
         if expired():
             out.timed_out = True
             break
@@ -339,7 +356,10 @@ class _Importers:
             self.words.setdefault(path, set()).update(_NAME.findall(source.text))
 
     def know_changes(self, changes: Sequence[ChangedFile]) -> None:
-        for change, (_, data) in zip(changes, read_many(self.root, [c.blob for c in changes], self.versions.max_size)):
+        blobs = self.versions.blobs
+        for change, (_, data) in zip(
+            changes, _read(blobs, self.root, [c.blob for c in changes], self.versions.max_size)
+        ):
             if data is not None:
                 self.know(change.path, data)
 

@@ -42,10 +42,12 @@ if TYPE_CHECKING:
     from maniac_guard.config import Settings
     from maniac_guard.detectors import Detector
     from maniac_guard.sources.files import Excluder
+    from maniac_guard.sources.gitblobs import BlobReader
     from maniac_guard.sources.gitproject import WholeFileTracker
     from maniac_guard.summary import ScanResult
     from maniac_guard.target import ScanTarget
 
+FEW_PATHS = 256  # paths whose HEAD blobs are asked of the open reader, not of `git ls-tree`
 SHALLOW_NOTE = "shallow clone: commits beyond its depth are not scanned (`git fetch --unshallow` for the full history)"
 
 
@@ -123,8 +125,12 @@ def _presence(finding: Finding) -> str:
     return f"{finding.rule_id}:{finding.subject}"
 
 
-def _head_blobs(root: str, paths: Sequence[str]) -> dict[str, str]:
-    """Blob id of each path at HEAD (paths of any bytes, newlines included)."""
+def _head_blobs(root: str, paths: Sequence[str], reader: BlobReader) -> dict[str, str]:
+    """Blob id of each path at HEAD (paths of any bytes, newlines included):
+    a few are asked of the open reader, more of `git ls-tree`."""
+    if len(paths) <= FEW_PATHS and not any("\n" in path for path in paths):
+        asked = ((path, reader.info(f"HEAD:{path}")) for path in paths)
+        return {path: info.oid for path, info in asked if info is not None and info.kind == "blob"}
     wanted = {encode_path(p): p for p in paths}
     found: dict[str, str] = {}
     names = sorted(wanted)
@@ -139,24 +145,27 @@ def _head_blobs(root: str, paths: Sequence[str]) -> dict[str, str]:
     return found
 
 
-def _present_at_head(root: str, paths: Sequence[str], max_size: int = 1 << 62) -> dict[str, set[str]]:
-    """For each path, what a scan of its HEAD version finds (`_presence`)."""
+def _present_at_head(
+    root: str, paths: Sequence[str], max_size: int = 1 << 62, blobs: BlobReader | None = None
+) -> dict[str, set[str]]:
+    """For each path, what a scan of its HEAD version finds (`_presence`).
+    `blobs`: the caller's reader of objects (else one of its own)."""
+    from contextlib import nullcontext
+
     from maniac_guard.changes import whole_file_source
     from maniac_guard.detectors import load_detectors
     from maniac_guard.engine import name_findings, scan_source
     from maniac_guard.sources.gitblobs import BlobReader
     from maniac_guard.sources.gitproject import CommitReader
 
-    try:
-        head_id = run_git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], root).decode("ascii").strip()
-    except GitError:
-        return {}
-    blobs = _head_blobs(root, paths)
-    detectors = load_detectors()
-    found: dict[str, set[str]] = {}
-    with BlobReader(root) as reader:
-        head = CommitReader(reader, head_id, max_size)  # imports as they are at HEAD
-        for path, oid in blobs.items():
+    with nullcontext(blobs) if blobs is not None else BlobReader(root) as reader:
+        head_commit = reader.info("HEAD")
+        if head_commit is None or head_commit.kind != "commit":
+            return {}
+        head = CommitReader(reader, head_commit.oid, max_size)  # imports as they are at HEAD
+        detectors = load_detectors()
+        found: dict[str, set[str]] = {}
+        for path, oid in _head_blobs(root, paths, reader).items():
             data = reader.read(oid, max_size)[1]
             source = whole_file_source(path, data, head) if data is not None else None
             if source is not None:
@@ -166,9 +175,17 @@ def _present_at_head(root: str, paths: Sequence[str], max_size: int = 1 << 62) -
     return found
 
 
-def dedupe(findings: Sequence[Finding], state: HistoryState, root: str, *, annotate_head: bool = True) -> list[Finding]:
+def dedupe(
+    findings: Sequence[Finding],
+    state: HistoryState,
+    root: str,
+    *,
+    annotate_head: bool = True,
+    blobs: BlobReader | None = None,
+) -> list[Finding]:
     """One finding per fingerprint: the first commit's, annotated for HEAD
-    (not on a server, whose HEAD says nothing about what is being pushed)."""
+    (not on a server, whose HEAD says nothing about what is being pushed).
+    `blobs`: the caller's reader of objects (else one of its own)."""
     never = len(state.order) + 1
     groups: dict[str, list[Finding]] = {}
     for finding in findings:
@@ -180,7 +197,7 @@ def dedupe(findings: Sequence[Finding], state: HistoryState, root: str, *, annot
     wanted = {
         p for f, _ in firsts if not is_message_path(f.path) for p in (f.path, follow_renames(f.path, state.renames))
     }
-    at_head = _present_at_head(root, sorted(wanted)) if annotate_head else {}
+    at_head = _present_at_head(root, sorted(wanted), blobs=blobs) if annotate_head else {}
     out = []
     for first, commits in firsts:
         if not annotate_head:
@@ -232,20 +249,24 @@ def _all_sources(
     max_size: int,
     progress: bool,
     whole: WholeFileTracker | None = None,
+    blobs: BlobReader | None = None,
 ) -> Iterator[SourceFile]:
-    """File diffs, then commit messages, then (whole-repository scans) tags."""
+    """File diffs, then commit messages, then (whole-repository scans) tags.
+    `blobs`: the reader of objects for all of them (else one each)."""
+    from contextlib import nullcontext
+
     from maniac_guard.prefilter import match_ends
     from maniac_guard.sources.gitblobs import BlobReader
 
     hints = fragment_hints()
     groups = hint_groups(hints, whole)
     matches = match_ends(groups, family="history-hints-") if groups is not None else None
-    yield from stream.sources(state, progress=progress, hints=hints, whole=whole, matches=matches)
+    yield from stream.sources(state, progress=progress, hints=hints, whole=whole, matches=matches, blobs=blobs)
     # Group 0 holds every fragment detector's hints: a message without a
     # match is counted (state.order, files scanned), not scanned.
     yield from messages.sources(max_size, matches, lambda commit: state.order.setdefault(commit, len(state.order)))
     if spec.whole_repository:
-        with BlobReader(root) as reader:
+        with nullcontext(blobs) if blobs is not None else BlobReader(root) as reader:
             yield from tag_sources(root, reader, max_size, state.messages)
 
 
@@ -289,6 +310,7 @@ def history_result(
     from maniac_guard.selection import enabled_rules
     from maniac_guard.sources.files import Excluder
     from maniac_guard.sources.gitbig import BigBlobs
+    from maniac_guard.sources.gitblobs import BlobReader
 
     big_blobs = BigBlobs(root, settings.max_file_size)  # git reads object headers while we set up
     with ExitStack() as running:
@@ -303,31 +325,40 @@ def history_result(
         )
         running.callback(stream.close)
         messages = running.enter_context(MessageLog(info.root, revs, spec.max_commits))
+        # One reader of objects (two git processes) for every step below.
+        blobs = running.enter_context(BlobReader(info.root))
         excluder = Excluder.of(settings, cli_exclude)
         state = HistoryState()
         enabled = enabled_rules(settings)
         whole_detectors = whole_file_detectors(enabled)
         picker = tracker(whole_detectors, settings.max_file_size) if whole_detectors else None
-        sources = _all_sources(info.root, spec, stream, messages, state, settings.max_file_size, progress, picker)
+        sources = _all_sources(
+            info.root, spec, stream, messages, state, settings.max_file_size, progress, picker, blobs
+        )
         clock = _Deadline(deadline)
         watch = _Suppressions(enabled) if list_suppressions else None
         filtered = _filtered(sources, excluder, info.root)
         result = scan_sources(clock.until(watch.watch(filtered) if watch else filtered), enabled)
         result.files_scanned += messages.skipped
-    # The range's parents outside it: their files are the importers the range left unchanged.
-    boundaries = sorted({p for c in (picker.modules.values() if picker else ()) for p in c.parents} - set(state.order))
-    whole = _whole_files(
-        info.root, picker, whole_detectors, settings, excluder, clock, watch.marked if watch else None, boundaries
-    )
-    named = [
-        finding
-        for path, commit in state.binary_named_mk
-        if not (excluder and excluder.excluded(os.path.join(info.root, path)))
-        for finding in name_findings(path, enabled, commit.sha, commit.author, commit.date)
-    ]
-    result.findings = dedupe(
-        merge_by_file([*result.findings, *whole.findings, *named]), state, info.root, annotate_head=annotate_head
-    )
+        # The range's parents outside it: their files are the importers the range left unchanged.
+        boundaries = sorted(
+            {p for c in (picker.modules.values() if picker else ()) for p in c.parents} - set(state.order)
+        )
+        marked = watch.marked if watch else None
+        whole = _whole_files(info.root, picker, whole_detectors, settings, excluder, clock, marked, boundaries, blobs)
+        named = [
+            finding
+            for path, commit in state.binary_named_mk
+            if not (excluder and excluder.excluded(os.path.join(info.root, path)))
+            for finding in name_findings(path, enabled, commit.sha, commit.author, commit.date)
+        ]
+        result.findings = dedupe(
+            merge_by_file([*result.findings, *whole.findings, *named]),
+            state,
+            info.root,
+            annotate_head=annotate_head,
+            blobs=blobs,
+        )
     if watch is not None:
         hidden = merge_by_file([*watch.found, *whole.suppressed])
         result.stages.suppressed = dedupe(hidden, state, info.root, annotate_head=False)
@@ -359,6 +390,7 @@ def _whole_files(
     clock: _Deadline,
     marked: dict[tuple[str, str], set[int]] | None = None,
     boundaries: Sequence[str] = (),
+    blobs: BlobReader | None = None,
 ) -> WholeFiles:
     """What the commits added as the whole-file detectors see it (changes.py)."""
     from maniac_guard.changes import WholeFiles, added_by_commits, not_excluded
@@ -375,6 +407,7 @@ def _whole_files(
         marked=marked,
         modules=list(picker.modules.values()),
         boundaries=boundaries,
+        blobs=blobs,
     )
     clock.passed = clock.passed or found.timed_out
     return found

@@ -193,17 +193,21 @@ class PatchStream:
         hints: Sequence[bytes] | None = None,
         whole: WholeFileTracker | None = None,
         matches: Matches | None = None,
+        blobs: BlobReader | None = None,
     ) -> Iterator[SourceFile]:
         """One SourceFile per (commit, file) with lines added by that commit.
         `hints`: byte patterns one of which a commit must hold to be worth
         parsing (the detectors' hints); None parses every commit. `whole`
         collects the changed files the whole-file detectors must see.
         `matches`: the native matcher of `hint_groups(hints, whole)`
-        (`prefilter.match_ends`); without one, `re` searches one at a time."""
+        (`prefilter.match_ends`); without one, `re` searches one at a time.
+        `blobs`: the caller's reader of objects (else one of its own)."""
+        from contextlib import nullcontext
+
         from maniac_guard.sources.gitbig import big_path_sources
 
         meter = Progress(count_commits(self.root, self.revs, self.max_commits)) if progress else None
-        with BlobReader(self.root) as reader:
+        with nullcontext(blobs) if blobs is not None else BlobReader(self.root) as reader:
             try:
                 lines = _lines_worth_parsing(self.reader.chunks(), hints, whole, matches)
                 yield from _parse(lines, state, self.max_size, meter, reader, whole)
