@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -22,6 +22,7 @@ from maniac_guard.sources import SourceFile
 from maniac_guard.sources.git import (
     GitError,
     HistoryState,
+    RepoInfo,
     encode_path,
     repo_info,
     report_incomplete,
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from maniac_guard.config import Settings
     from maniac_guard.detectors import Detector
     from maniac_guard.sources.files import Excluder
+    from maniac_guard.sources.gitbig import BigBlobs
     from maniac_guard.sources.gitblobs import BlobReader
     from maniac_guard.sources.gitproject import WholeFileTracker
     from maniac_guard.summary import ScanResult
@@ -232,11 +234,11 @@ def _filtered(sources: Iterable[SourceFile], excluder: Excluder, root: str) -> I
         yield source
 
 
-def _revisions(root: str, spec: HistorySpec) -> list[str]:
+def _revisions(root: str, spec: HistorySpec, git_dir: str = "") -> list[str]:
     """`git log` arguments for the spec: its own, and every stash entry for a whole-repository scan."""
     revs = list(spec.revs)
     if spec.whole_repository:
-        revs += stash_commits(root)
+        revs += stash_commits(root, git_dir)
     return revs
 
 
@@ -250,9 +252,11 @@ def _all_sources(
     progress: bool,
     whole: WholeFileTracker | None = None,
     blobs: BlobReader | None = None,
+    expired: Callable[[], bool] | None = None,
 ) -> Iterator[SourceFile]:
     """File diffs, then commit messages, then (whole-repository scans) tags.
-    `blobs`: the reader of objects for all of them (else one each)."""
+    `blobs`: the reader of objects for all of them (else one each);
+    `expired`: the deadline, checked where no source comes out."""
     from contextlib import nullcontext
 
     from maniac_guard.prefilter import match_ends
@@ -261,10 +265,14 @@ def _all_sources(
     hints = fragment_hints()
     groups = hint_groups(hints, whole)
     matches = match_ends(groups, family="history-hints-") if groups is not None else None
-    yield from stream.sources(state, progress=progress, hints=hints, whole=whole, matches=matches, blobs=blobs)
+    yield from stream.sources(
+        state, progress=progress, hints=hints, whole=whole, matches=matches, blobs=blobs, expired=expired
+    )
     # Group 0 holds every fragment detector's hints: a message without a
     # match is counted (state.order, files scanned), not scanned.
-    yield from messages.sources(max_size, matches, lambda commit: state.order.setdefault(commit, len(state.order)))
+    yield from messages.sources(
+        max_size, matches, lambda commit: state.order.setdefault(commit, len(state.order)), expired
+    )
     if spec.whole_repository:
         with nullcontext(blobs) if blobs is not None else BlobReader(root) as reader:
             yield from tag_sources(root, reader, max_size, state.messages)
@@ -296,6 +304,8 @@ def history_result(
     deadline: float | None = None,
     annotate_head: bool = True,
     list_suppressions: bool = False,
+    big_blobs: BigBlobs | None = None,
+    info: RepoInfo | None = None,
 ) -> ScanResult:
     """Scan what the commits of `spec` added in the repository at `root` (a
     work tree, or a bare repository's git folder), their messages, and for a
@@ -304,7 +314,9 @@ def history_result(
     Past `deadline` (time.monotonic) the scan stops between two files and
     says so in `result.stages.history.timed_out`; what it found is kept.
     `list_suppressions`: the findings that inline comments on added lines
-    hide go to `result.stages.suppressed` (`ci`)."""
+    hide go to `result.stages.suppressed` (`ci`). `big_blobs`: the check
+    for blobs over the size limit, if the caller started it (this closes it);
+    `info`: `repo_info(root)`, if the caller has it."""
     from maniac_guard.changes import merge_by_file, tracker, whole_file_detectors
     from maniac_guard.engine import name_findings, scan_sources
     from maniac_guard.selection import enabled_rules
@@ -312,11 +324,12 @@ def history_result(
     from maniac_guard.sources.gitbig import BigBlobs
     from maniac_guard.sources.gitblobs import BlobReader
 
-    big_blobs = BigBlobs(root, settings.max_file_size)  # git reads object headers while we set up
+    if big_blobs is None:
+        big_blobs = BigBlobs(root, settings.max_file_size)  # git reads object headers while we set up
     with ExitStack() as running:
         running.callback(big_blobs.close)
-        info = repo_info(root)
-        revs = _revisions(info.root, spec)
+        info = info or repo_info(root)
+        revs = _revisions(info.root, spec, info.git_dir)
         # git log -p starts before the rest of the setup (its output is read
         # ahead meanwhile); the messages' git log runs beside it, on the core
         # that parsing leaves idle.
@@ -332,10 +345,10 @@ def history_result(
         enabled = enabled_rules(settings)
         whole_detectors = whole_file_detectors(enabled)
         picker = tracker(whole_detectors, settings.max_file_size) if whole_detectors else None
-        sources = _all_sources(
-            info.root, spec, stream, messages, state, settings.max_file_size, progress, picker, blobs
-        )
         clock = _Deadline(deadline)
+        sources = _all_sources(
+            info.root, spec, stream, messages, state, settings.max_file_size, progress, picker, blobs, clock.expired
+        )
         watch = _Suppressions(enabled) if list_suppressions else None
         filtered = _filtered(sources, excluder, info.root)
         result = scan_sources(clock.until(watch.watch(filtered) if watch else filtered), enabled)
@@ -459,9 +472,16 @@ class _Deadline:
 
 
 def scan_history(
-    target: ScanTarget, spec: HistorySpec, root: str | None = None, *, list_suppressions: bool = False
+    target: ScanTarget,
+    spec: HistorySpec,
+    root: str | None = None,
+    *,
+    list_suppressions: bool = False,
+    big_blobs: BigBlobs | None = None,
+    info: RepoInfo | None = None,
 ) -> ScanResult:
-    """`scan --history` / `ci`: `history_result` with the target's settings."""
+    """`scan --history` / `ci`: `history_result` with the target's settings
+    (`info`: the repository's, if the caller has it)."""
     return history_result(
         root or os.getcwd(),
         spec,
@@ -469,6 +489,8 @@ def scan_history(
         cli_exclude=target.cli_exclude,
         progress=sys.stderr.isatty() and not target.quiet,
         list_suppressions=list_suppressions,
+        big_blobs=big_blobs,
+        info=info,
     )
 
 

@@ -164,3 +164,43 @@ def test_a_scan_that_stops_early_stops_git_and_the_reading_thread(repo: Repo) ->
     assert stream.proc.poll() is not None
     assert not stream.reader._thread.is_alive()
     assert stream.proc.stdout is not None and stream.proc.stdout.closed
+
+
+def test_an_older_stash_is_scanned_from_a_linked_work_tree_too(repo: Repo, tmp_path: Path) -> None:
+    """The stash's reflog lives in the common git folder: a scan run in a
+    linked work tree (whose git folder has no logs of its own) still reads
+    every stash entry, not just the newest that `--all` reaches."""
+    from maniac_guard.sources.gitmessages import _may_have_stash_log
+
+    repo.write("a.txt", "start\n")
+    repo.commit("start")
+    assert not _may_have_stash_log(str(repo.path / ".git"))  # no stash: no git run needed
+    repo.write("a.txt", f"start\n{fake_key('linked-stash')}\n")
+    repo.git("stash", "-q")
+    repo.write("a.txt", "start\nnewer stash, no key\n")
+    repo.git("stash", "-q")
+    repo.git("worktree", "add", "-q", str(tmp_path / "linked"), "-b", "linked")
+    linked_git_dir = repo.git("-C", str(tmp_path / "linked"), "rev-parse", "--absolute-git-dir")
+    assert _may_have_stash_log(linked_git_dir)
+    proc = run_in_process("scan", "--history", "--format", "json", cwd=tmp_path / "linked", env=repo.env)
+    paths = [f["path"] for f in json.loads(proc.stdout)["findings"]]
+    assert paths == ["a.txt"]
+
+
+def test_a_deadline_stops_a_history_whose_commits_and_messages_make_no_source(repo: Repo) -> None:
+    """Commits and messages without any hint make no source, so the check
+    between two sources never comes: the stream and the messages check the
+    deadline themselves, and the scan says it timed out."""
+    import time
+
+    from maniac_guard.config import Settings
+    from maniac_guard.history import HistorySpec, history_result
+
+    for n in range(5):
+        repo.write("a.txt", f"plain {n}\n")
+        repo.commit(f"plain {n}")
+    spec = HistorySpec(("--all",), "all refs", whole_repository=True)
+    done = history_result(str(repo.path), spec, Settings())
+    assert done.stages.history is not None and not done.stages.history.timed_out
+    late = history_result(str(repo.path), spec, Settings(), deadline=time.monotonic())
+    assert late.stages.history is not None and late.stages.history.timed_out

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from maniac_guard.sources import SourceFile
@@ -194,6 +194,7 @@ class PatchStream:
         whole: WholeFileTracker | None = None,
         matches: Matches | None = None,
         blobs: BlobReader | None = None,
+        expired: Callable[[], bool] | None = None,
     ) -> Iterator[SourceFile]:
         """One SourceFile per (commit, file) with lines added by that commit.
         `hints`: byte patterns one of which a commit must hold to be worth
@@ -201,7 +202,10 @@ class PatchStream:
         collects the changed files the whole-file detectors must see.
         `matches`: the native matcher of `hint_groups(hints, whole)`
         (`prefilter.match_ends`); without one, `re` searches one at a time.
-        `blobs`: the caller's reader of objects (else one of its own)."""
+        `blobs`: the caller's reader of objects (else one of its own).
+        Once `expired()` says so, the stream stops between two runs of
+        commits (most commits make no source, so the caller's check between
+        two sources may never come) and git is stopped."""
         from contextlib import nullcontext
 
         from maniac_guard.sources.gitbig import big_path_sources
@@ -209,8 +213,13 @@ class PatchStream:
         meter = Progress(count_commits(self.root, self.revs, self.max_commits)) if progress else None
         with nullcontext(blobs) if blobs is not None else BlobReader(self.root) as reader:
             try:
-                lines = _lines_worth_parsing(self.reader.chunks(), hints, whole, matches)
+                chunks = self.reader.chunks()
+                if expired is not None:
+                    chunks = _until(chunks, expired)
+                lines = _lines_worth_parsing(chunks, hints, whole, matches)
                 yield from _parse(lines, state, self.max_size, meter, reader, whole)
+                if expired is not None and expired():
+                    return  # git may still be writing: close() stops it
                 self._finish()
             finally:
                 self.close()
@@ -220,6 +229,13 @@ class PatchStream:
                 yield from big_path_sources(
                     self.root, self.revs, self.max_commits, self.big, state, reader, self.max_size
                 )
+
+
+def _until(chunks: Iterable[bytes], expired: Callable[[], bool]) -> Iterator[bytes]:
+    for chunk in chunks:
+        if expired():
+            return
+        yield chunk
 
 
 def history_sources(

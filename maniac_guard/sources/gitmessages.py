@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from maniac_guard.sources import SourceFile
@@ -38,13 +38,35 @@ def is_message_path(path: str) -> bool:
     return path.startswith("<")
 
 
-def stash_commits(root: str) -> list[str]:
-    """Every stash entry (`git log --all` reaches only the newest)."""
+def stash_commits(root: str, git_dir: str = "") -> list[str]:
+    """Every stash entry (`git log --all` reaches only the newest). With
+    `git_dir`, a repository whose refs are files and hold no stash log has
+    none (its newest entry, if any, is a ref `--all` reaches): no git run."""
+    if git_dir and not _may_have_stash_log(git_dir):
+        return []
     try:
         out = run_git(["log", "--walk-reflogs", "--format=%H", "refs/stash", "--"], root)
     except GitError:  # no stash
         return []
     return out.decode("ascii", "replace").split()
+
+
+def _may_have_stash_log(git_dir: str) -> bool:
+    """False only where the refs are plain files and the stash's reflog file
+    is absent (then `git log --walk-reflogs refs/stash` lists nothing)."""
+    import os
+
+    if os.environ.get("GIT_COMMON_DIR"):
+        return True
+    common = git_dir
+    try:
+        with open(os.path.join(git_dir, "commondir"), encoding="utf-8") as handle:  # a linked work tree's
+            common = os.path.join(git_dir, handle.read().strip())
+    except OSError:
+        pass
+    if os.path.exists(os.path.join(common, "reftable")):  # another ref store: ask git
+        return True
+    return os.path.exists(os.path.join(common, "logs", "refs", "stash"))
 
 
 class MessageLog:
@@ -69,19 +91,26 @@ class MessageLog:
         self.skipped = 0  # messages no detector could fire on, not made sources
 
     def sources(
-        self, max_size: int, matches: Matches | None = None, seen: Callable[[str], object] | None = None
+        self,
+        max_size: int,
+        matches: Matches | None = None,
+        seen: Callable[[str], object] | None = None,
+        expired: Callable[[], bool] | None = None,
     ) -> Iterator[SourceFile]:
         """The messages; `seen(commit)` is told every commit in order. With
         `matches` (a native matcher whose group 0 holds every fragment
         detector's hints), only the messages holding a match become sources:
-        no detector can fire on the others (`skipped` counts them)."""
+        no detector can fire on the others (`skipped` counts them); then
+        the messages stop between two runs once `expired()` says so."""
         if matches is None:
             for source in _split_messages(self.stdout, max_size):
                 if seen is not None:
                     seen(source.commit or "")
                 yield source
         else:
-            yield from self._matched(max_size, matches, seen)
+            finished = yield from self._matched(max_size, matches, seen, expired or (lambda: False))
+            if not finished:
+                return  # stopped early: __exit__ stops git
         self.stdout.close()
         code = self.proc.wait()
         if code != 0:
@@ -89,14 +118,17 @@ class MessageLog:
             reason = self.errors.read().decode("utf-8", "replace").strip().splitlines()
             raise GitError(reason[-1] if reason else "git log failed")
 
-    def _matched(self, max_size: int, matches: Matches, seen: Callable[[str], object] | None) -> Iterator[SourceFile]:
+    def _matched(
+        self, max_size: int, matches: Matches, seen: Callable[[str], object] | None, expired: Callable[[], bool]
+    ) -> Generator[SourceFile, None, bool]:
         """One native pass per run of messages (cut at a record); a
-        message is split into lines only when it holds a match."""
+        message is split into lines only when it holds a match. Returns
+        whether it read them all (not stopped by `expired`)."""
         from maniac_guard.sources.gitstream import Marker, record_starts
 
         marker = Marker(matches)
         rest = b""
-        while True:
+        while not expired():
             chunk = self.stdout.read(1 << 20)
             data = rest + chunk if rest else chunk
             cut = len(data) if not chunk else data.rfind(b"\n\0") + 1
@@ -119,7 +151,8 @@ class MessageLog:
                         sha_end = run.find(b"\0", start + 1, bounds[index + 1])
                         seen(run[start + 1 : sha_end].decode("ascii", "replace"))
             if not chunk:
-                return
+                return True
+        return False
 
     def __enter__(self) -> MessageLog:
         return self
