@@ -47,9 +47,10 @@ def test_runs_hold_every_commit_once_however_the_output_is_cut(
         at += size
     chunks.append(text[at:])
     runs = list(commit_runs([c for c in chunks if c], limit))
-    assert b"".join(run for run, _ in runs) == text
+    assert b"".join(run for run, _, _ in runs) == text
     whole = []
-    for run, starts in runs:
+    for run, starts, strays in runs:
+        assert all(run[at] == 0 and at not in starts for at in strays)
         bounds = [*starts, len(run)]
         whole.extend(run[bounds[i] : bounds[i + 1]] for i in range(len(starts)))
         assert not starts or starts[0] == 0  # a run of whole commits starts with a record
@@ -58,10 +59,12 @@ def test_runs_hold_every_commit_once_however_the_output_is_cut(
     assert all(c in commits for c in whole)
 
 
-def test_record_starts_skip_the_nuls_of_record_lines_and_of_diff_text() -> None:
+def test_record_starts_skip_the_nuls_of_record_lines_and_collect_those_of_diff_text() -> None:
     first, second = record("a" * 40), record("b" * 40)
     run = first + b"+a\0b\n" + second + b"+c\n"
-    assert record_starts(run) == [0, len(first) + len(b"+a\0b\n")]
+    strays: list[int] = []
+    assert record_starts(run, strays) == [0, len(first) + len(b"+a\0b\n")]
+    assert strays == [len(first) + 2]
 
 
 def test_a_match_marks_the_commit_that_holds_it_and_a_nul_marks_its_files() -> None:
@@ -77,7 +80,8 @@ def test_a_match_marks_the_commit_that_holds_it_and_a_nul_marks_its_files() -> N
         record("e" * 40) + b"+mk-\n",
     ]
     run = b"".join(commits)
-    parse, loud = Marker(matches).mark(run, record_starts(run))
+    strays: list[int] = []
+    parse, loud = Marker(matches).mark(run, record_starts(run, strays), strays)
     assert parse == {1, 4}
     assert loud == {2, 3}
 

@@ -259,8 +259,10 @@ def history_sources(
         stream.close()
 
 
-# Header lines whose facts the parser records even when no key can be near.
-_ALWAYS_PARSE = (rb"\nrename from ", rb"\nBinary files ", SUBMODULE_MODE, rb"\n[ +]+oid sha256:")
+# Header lines whose facts the parser records even when no key can be near
+# (and a Git LFS pointer's line: plain text, as `\n[ +]+oid sha256:` tripled
+# the native pass over a commit without any match).
+_ALWAYS_PARSE = (rb"\nrename from ", rb"\nBinary files ", SUBMODULE_MODE, rb"oid sha256:")
 
 
 def hint_groups(hints: Sequence[bytes] | None, tracker: WholeFileTracker | None) -> list[list[bytes]] | None:
@@ -270,7 +272,8 @@ def hint_groups(hints: Sequence[bytes] | None, tracker: WholeFileTracker | None)
     tracker's). None: `hints` is None, every commit is parsed."""
     if hints is None:
         return None
-    return [[*_ALWAYS_PARSE, *hints], list(tracker.quiet_hints) if tracker is not None else []]
+    # dict.fromkeys: a hint two detectors share is searched once.
+    return [list(dict.fromkeys([*_ALWAYS_PARSE, *hints])), list(tracker.quiet_hints) if tracker is not None else []]
 
 
 def _lines_worth_parsing(
@@ -291,11 +294,11 @@ def _lines_worth_parsing(
     # of two per commit.
     marker = Marker(matches) if matches is not None and patterns is not None else None
     wanted = [re.compile(p) for p in patterns] if patterns is not None and marker is None else []
-    for run, starts in commit_runs(chunks, BLOCK_LIMIT):
+    for run, starts, strays in commit_runs(chunks, BLOCK_LIMIT):
         if not starts or patterns is None:  # a piece of a commit too big to hold, or nothing to filter with
             yield from run.splitlines(keepends=True)
             continue
-        parse, loud = marker.mark(run, starts) if marker is not None else (set(), set())
+        parse, loud = marker.mark(run, starts, strays) if marker is not None else (set(), set())
         bounds = [*starts, len(run)]
         for index in range(len(starts)):
             block = run[bounds[index] : bounds[index + 1]]

@@ -134,8 +134,9 @@ class MessageLog:
             cut = len(data) if not chunk else data.rfind(b"\n\0") + 1
             run, rest = data[:cut], data[cut:]
             if run:
-                starts = record_starts(run)
-                parse, loud = marker.mark(run, starts, records=3)
+                strays: list[int] = []
+                starts = record_starts(run, strays)
+                parse, loud = marker.mark(run, starts, strays)
                 hits = parse | loud  # loud: a NUL (UTF-16 text?) or a Python hint; scanned as before
                 bounds = [*starts, len(run)]
                 for index in range(len(starts)):

@@ -26,9 +26,9 @@ from maniac_guard.sources.gitcore import GitError
 READ_SIZE = 1 << 20
 READ_AHEAD = 16  # chunks of at most READ_SIZE held between git and the parser
 RUN_SIZE = 4 << 20  # what has arrived is joined into runs of about this size
-# The commit record line: NUL, sha, NUL, author, NUL, date, NUL, parents.
+# A record (a commit's: NUL, sha, NUL, author, NUL, date, NUL, parents)
+# starts a line with NUL.
 RECORD = b"\n\0"
-RECORD_NULS = 4
 
 # A run's matches: (group, end offset) pairs, or None when the native scan
 # failed (every commit of the run then counts as matched).
@@ -101,12 +101,14 @@ class PipeReader:
         self._thread.join()
 
 
-def record_starts(run: bytes, first: int = 0) -> list[int]:
-    """Where each commit record of `run` starts, from `first` on. A record is
-    the only line that starts with NUL (every diff line starts with its
-    prefix), so NULs are found with memchr and the byte before checked."""
+def record_starts(run: bytes, strays: list[int] | None = None) -> list[int]:
+    """Where each record of `run` starts (a commit's, or a message's). A
+    record is the only line that starts with NUL (every diff line starts
+    with its prefix), so NULs are found with memchr and the byte before
+    checked; `strays` collects the NULs outside record lines (text git was
+    told to diff, which may read as UTF-16)."""
     starts = []
-    at = run.find(b"\0", first)
+    at = run.find(b"\0")
     while at >= 0:
         if at == 0 or run[at - 1] == 10:
             starts.append(at)
@@ -115,14 +117,17 @@ def record_starts(run: bytes, first: int = 0) -> list[int]:
                 break
             at = run.find(b"\0", line_end)
         else:
+            if strays is not None:
+                strays.append(at)
             at = run.find(b"\0", at + 1)
     return starts
 
 
-def commit_runs(chunks: Iterable[bytes], limit: int) -> Iterator[tuple[bytes, list[int]]]:
-    """The log as runs of whole commits: (run, where each commit starts). A
-    commit larger than `limit` comes in pieces cut at line ends, each a run
-    without starts (to be parsed whole, as is the rest of that commit)."""
+def commit_runs(chunks: Iterable[bytes], limit: int) -> Iterator[tuple[bytes, list[int], list[int]]]:
+    """The log as runs of whole commits: (run, where each commit starts, the
+    NULs outside record lines). A commit larger than `limit` comes in pieces
+    cut at line ends, each a run without starts (to be parsed whole, as is
+    the rest of that commit)."""
     rest = b""
     pieced = False  # `rest` continues a commit already sent in pieces
     for chunk in chunks:
@@ -133,25 +138,27 @@ def commit_runs(chunks: Iterable[bytes], limit: int) -> Iterator[tuple[bytes, li
             if pieced:
                 first = run.find(RECORD) + 1
                 if first > 0:
-                    yield run[:first], []
+                    yield run[:first], [], []
                     run = run[first:]
                 else:
-                    yield run, []
+                    yield run, [], []
                     run = b""
                 pieced = False
             if run:
-                yield run, record_starts(run)
+                strays: list[int] = []
+                yield run, record_starts(run, strays), strays
         elif len(data) > limit:
             end = data.rfind(b"\n") + 1
             if end > 0:
-                yield data[:end], []
+                yield data[:end], [], []
                 rest, pieced = data[end:], True
             else:
                 rest = data
         else:
             rest = data
     if rest:
-        yield (rest, []) if pieced else (rest, record_starts(rest))
+        strays = []
+        yield (rest, [], []) if pieced else (rest, record_starts(rest, strays), strays)
 
 
 class Marker:
@@ -162,21 +169,17 @@ class Marker:
     def __init__(self, matches: Matches) -> None:
         self.matches = matches
 
-    def mark(self, run: bytes, starts: Sequence[int], records: int = RECORD_NULS) -> tuple[set[int], set[int]]:
-        """(commits to parse, commits whose files need a look), by index.
-        `records`: the NULs of one record line."""
+    def mark(self, run: bytes, starts: Sequence[int], strays: Sequence[int] = ()) -> tuple[set[int], set[int]]:
+        """(records to parse, records whose files need a look), by index;
+        `strays`: NULs outside record lines (`record_starts`), whose records
+        need a look too (their text may read as UTF-16)."""
         found = self.matches(run)
         if found is None:  # the native scan failed: never lose a finding
             every = set(range(len(starts)))
             return every, set(every)
         parse: set[int] = set()
-        loud: set[int] = set()
+        loud = {bisect_right(starts, at) - 1 for at in strays}
         for group, end in found:
             index = max(0, bisect_right(starts, max(0, end - 1)) - 1)
             (parse if group == 0 else loud).add(index)
-        if run.count(b"\0") != records * len(starts):
-            # A NUL in some diff (a file git was told to diff as text):
-            # those files may read as UTF-16, so the one-pass test is void.
-            bounds = [*starts, len(run)]
-            loud.update(i for i in range(len(starts)) if run.count(b"\0", bounds[i], bounds[i + 1]) > records)
         return parse, loud
