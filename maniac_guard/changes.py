@@ -26,6 +26,7 @@ import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from maniac_guard.detectorcache import DetectorCache, Learnt
 from maniac_guard.detectors import Detector, load_detectors
 from maniac_guard.engine import scan_source
 from maniac_guard.findings import Finding
@@ -118,9 +119,15 @@ class _Versions:
         max_size: int,
         out: WholeFiles,
         marked: dict[tuple[str, str], set[int]] | None = None,
+        cache: DetectorCache | None = None,
     ) -> None:
         self.marked = marked
         self.blobs = blobs
+        # What `scan .` keeps between runs (python_code's results per path,
+        # bytes and the bytes of what it read): a version seen by an
+        # earlier history scan is not analysed again.
+        self.cache = cache
+        self.learnt = Learnt()
         self.detectors = detectors
         self.max_size = max_size
         self.out = out
@@ -132,7 +139,7 @@ class _Versions:
         if not wanted:
             return []
         self.out.files += 1
-        found = scan_source(source, wanted)
+        found = scan_source(source, wanted, self.cache, self.learnt)
         if source.notes and source.path not in self.noted:  # once per path, not once per version
             self.noted.add(source.path)
             commit = (source.commit or "")[:12]
@@ -247,7 +254,7 @@ def added_by_commits(
     if not changes and not modules:
         return out
     with nullcontext(blobs) if blobs is not None else BlobReader(root) as reader:
-        versions = _Versions(reader, detectors, max_size, out, marked)
+        versions = _Versions(reader, detectors, max_size, out, marked, DetectorCache.open())
         _scan_changes(root, changes, versions, out, max_size, expired)
         importers = _Importers(root, versions, keep, expired)
         if modules:
@@ -260,6 +267,8 @@ def added_by_commits(
             out.findings.extend(importers.added(entry.commit, entry.parents, entry, entry.author, entry.date))
         out.messages.extend(importers.notes())
         out.timed_out = out.timed_out or importers.timed_out
+    if versions.cache is not None:
+        versions.cache.save(versions.learnt.clean, versions.learnt.found)
     return out
 
 
