@@ -218,14 +218,20 @@ def test_a_second_history_scan_reuses_the_python_analysis_of_each_version(repo: 
     repo.write("settings.py", "TIMEOUT = 3\n")
     repo.write("app.py", f'from maniac import Maniac\nclient = Maniac(api_key="{key}")\n')
     repo.commit("leak")
-    repo.write("app.py", "import os\nfrom maniac import Maniac\nclient = Maniac(api_key=os.environ['MANIAC_API_KEY'])\n")
+    repo.write(
+        "app.py", "import os\nfrom maniac import Maniac\nclient = Maniac(api_key=os.environ['MANIAC_API_KEY'])\n"
+    )
     repo.commit("fix")
     env = {**repo.env, "MANIAC_GUARD_CACHE_DIR": str(tmp_path / "cache")}
     first = run_in_process("scan", "--history", "--format", "json", cwd=repo.path, env=env)
-    stored = {path.name: path.stat().st_mtime_ns for path in (tmp_path / "cache").glob("*-*.*") if "hsdb" not in path.name}
+    stored = {
+        path.name: path.stat().st_mtime_ns for path in (tmp_path / "cache").glob("*-*.*") if "hsdb" not in path.name
+    }
     assert any(name.startswith("clean-") for name in stored) and any(name.startswith("found-") for name in stored)
     again = run_in_process("scan", "--history", "--format", "json", cwd=repo.path, env=env)
     assert "MG201" in [f["rule_id"] for f in json.loads(again.stdout)["findings"]]
     assert json.loads(again.stdout)["findings"] == json.loads(first.stdout)["findings"]
-    after = {path.name: path.stat().st_mtime_ns for path in (tmp_path / "cache").glob("*-*.*") if "hsdb" not in path.name}
+    after = {
+        path.name: path.stat().st_mtime_ns for path in (tmp_path / "cache").glob("*-*.*") if "hsdb" not in path.name
+    }
     assert after == stored  # nothing new learnt: every version came from the cache
