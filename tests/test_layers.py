@@ -32,7 +32,22 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("sources", ("sources",)),
     ("detectors", ("detectors", "python", "permissions")),
     ("engine", ("engine", "inline", "prefilter", "forkshare", "detectorcache")),
-    ("stages", ("ignorefile", "baseline", "verify", "fix", "history", "changes", "staged", "ci", "ci_git", "ci_trust")),
+    (
+        "stages",
+        (
+            "ignorefile",
+            "baseline",
+            "verify",
+            "fix",
+            "history",
+            "historyhead",
+            "changes",
+            "staged",
+            "ci",
+            "ci_git",
+            "ci_trust",
+        ),
+    ),
     ("reports", ("report",)),
     ("commands", ("commands", "cli", "entry", "__main__", "lsp")),
 )
