@@ -235,3 +235,18 @@ def test_a_second_history_scan_reuses_the_python_analysis_of_each_version(repo: 
         path.name: path.stat().st_mtime_ns for path in (tmp_path / "cache").glob("*-*.*") if "hsdb" not in path.name
     }
     assert after == stored  # nothing new learnt: every version came from the cache
+
+
+def test_the_size_check_keeps_only_blobs_over_the_limit(repo: Repo) -> None:
+    """The object list is read without types (cheaper for git); a tree or a
+    commit over the limit is not a blob, so no path is read apart for it."""
+    from maniac_guard.sources.gitbig import BigBlobs
+
+    for n in range(60):
+        repo.write(f"file-with-a-long-name-{n:03}.txt", f"{n}\n")
+    repo.write("big.txt", "x" * 5000 + "\n")
+    repo.commit("many files and a big one\n\n" + "a long message line\n" * 100)
+    tree = repo.git("rev-parse", "HEAD^{tree}")
+    assert int(repo.git("cat-file", "-s", tree)) > 2048 and int(repo.git("cat-file", "-s", "HEAD")) > 2048
+    big = repo.git("rev-parse", "HEAD:big.txt")
+    assert BigBlobs(str(repo.path), 2048).result() == {big.encode()}
