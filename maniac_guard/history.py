@@ -31,6 +31,7 @@ from maniac_guard.sources.git import (
 from maniac_guard.sources.gitlog import PatchStream, hint_groups
 from maniac_guard.sources.gitmessages import (
     MessageLog,
+    TagList,
     is_message_path,
     stash_commits,
     tag_sources,
@@ -135,10 +136,12 @@ def _all_sources(
     whole: WholeFileTracker | None = None,
     blobs: BlobReader | None = None,
     expired: Callable[[], bool] | None = None,
+    tags: TagList | None = None,
 ) -> Iterator[SourceFile]:
     """File diffs, then commit messages, then (whole-repository scans) tags.
     `blobs`: the reader of objects for all of them (else one each);
-    `expired`: the deadline, checked where no source comes out."""
+    `expired`: the deadline, checked where no source comes out; `tags`:
+    the tags' listing, if started earlier."""
     from contextlib import nullcontext
 
     from maniac_guard.prefilter import match_ends
@@ -157,7 +160,7 @@ def _all_sources(
     )
     if spec.whole_repository:
         with nullcontext(blobs) if blobs is not None else BlobReader(root) as reader:
-            yield from tag_sources(root, reader, max_size, state.messages)
+            yield from tag_sources(root, reader, max_size, state.messages, tags)
 
 
 def fragment_hints() -> list[bytes] | None:
@@ -220,6 +223,9 @@ def history_result(
         )
         running.callback(stream.close)
         messages = running.enter_context(MessageLog(info.root, revs, spec.max_commits))
+        tags = TagList(info.root) if spec.whole_repository else None
+        if tags is not None:
+            running.callback(tags.close)
         # One reader of objects (two git processes) for every step below.
         blobs = running.enter_context(BlobReader(info.root))
         excluder = Excluder.of(settings, cli_exclude)
@@ -229,7 +235,17 @@ def history_result(
         picker = tracker(whole_detectors, settings.max_file_size) if whole_detectors else None
         clock = _Deadline(deadline)
         sources = _all_sources(
-            info.root, spec, stream, messages, state, settings.max_file_size, progress, picker, blobs, clock.expired
+            info.root,
+            spec,
+            stream,
+            messages,
+            state,
+            settings.max_file_size,
+            progress,
+            picker,
+            blobs,
+            clock.expired,
+            tags,
         )
         watch = _Suppressions(enabled) if list_suppressions else None
         filtered = _filtered(sources, excluder, info.root)

@@ -198,9 +198,45 @@ def _split_messages(stream: Iterable[bytes], max_size: int) -> Iterator[SourceFi
         yield source
 
 
-def tag_sources(root: str, reader: BlobReader, max_size: int, messages: list[str]) -> Iterator[SourceFile]:
-    """Annotated tag messages, and what a tag points at when that is not a commit."""
-    out = run_git(["for-each-ref", f"--format={TAG_FORMAT}", "refs/tags"], root)
+class TagList:
+    """`git for-each-ref` over the tags, started before it is read (it runs
+    while the patch stream is parsed instead of after it)."""
+
+    def __init__(self, root: str) -> None:
+        try:
+            self.proc = subprocess.Popen(
+                ["git", "for-each-ref", f"--format={TAG_FORMAT}", "refs/tags"],
+                cwd=root,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        except OSError as exc:
+            raise GitError(f"cannot run git: {exc.strerror}") from None
+
+    def output(self) -> bytes:
+        out, err = self.proc.communicate()
+        if self.proc.returncode != 0:
+            reason = err.decode("utf-8", "replace").strip().splitlines()
+            raise GitError(reason[-1] if reason else "git for-each-ref failed")
+        return out
+
+    def close(self) -> None:
+        """Stops git if its answer was never read."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.communicate()
+
+
+def tag_sources(
+    root: str, reader: BlobReader, max_size: int, messages: list[str], listing: TagList | None = None
+) -> Iterator[SourceFile]:
+    """Annotated tag messages, and what a tag points at when that is not a
+    commit (`listing`: the tags' for-each-ref, if started earlier)."""
+    out = (
+        listing.output()
+        if listing is not None
+        else run_git(["for-each-ref", f"--format={TAG_FORMAT}", "refs/tags"], root)
+    )
     for record in out.split(b"\n\0") if out else []:
         record = record.lstrip(b"\0")
         head, _, contents = record.partition(b"\n")
