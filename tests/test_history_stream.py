@@ -250,3 +250,34 @@ def test_the_size_check_keeps_only_blobs_over_the_limit(repo: Repo) -> None:
     assert int(repo.git("cat-file", "-s", tree)) > 2048 and int(repo.git("cat-file", "-s", "HEAD")) > 2048
     big = repo.git("rev-parse", "HEAD:big.txt")
     assert BigBlobs(str(repo.path), 2048).result() == {big.encode()}
+
+
+def test_what_the_reading_thread_meets_is_raised_to_the_parser_never_a_hang(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import os
+
+    from maniac_guard.sources import gitstream
+    from maniac_guard.sources.gitcore import GitError
+
+    class Failing:
+        @staticmethod
+        def read(fd: int, size: int) -> bytes:
+            raise MemoryError
+
+    read_end, write_end = os.pipe()
+    try:
+        monkeypatch.setattr(gitstream, "os", Failing)
+        with pytest.raises(MemoryError):
+            list(gitstream.PipeReader(io.FileIO(read_end, closefd=False)).chunks())
+        monkeypatch.undo()
+        os.close(read_end)
+
+        class Closed:
+            @staticmethod
+            def fileno() -> int:
+                return read_end
+
+        with pytest.raises(GitError, match="cannot read git's output"):
+            list(gitstream.PipeReader(Closed()).chunks())  # type: ignore[arg-type]  # a closed descriptor
+    finally:
+        os.close(write_end)

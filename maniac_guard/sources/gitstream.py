@@ -41,12 +41,12 @@ class PipeReader:
 
     def __init__(self, stream: IO[bytes]) -> None:
         self._fd = stream.fileno()
-        self._queue: queue.Queue[bytes | OSError | None] = queue.Queue(READ_AHEAD)
+        self._queue: queue.Queue[bytes | BaseException | None] = queue.Queue(READ_AHEAD)
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="git-log-reader", daemon=True)
         self._thread.start()
 
-    def _put(self, item: bytes | OSError | None) -> bool:
+    def _put(self, item: bytes | BaseException | None) -> bool:
         while not self._stopped.is_set():
             try:
                 self._queue.put(item, timeout=0.1)
@@ -60,7 +60,7 @@ class PipeReader:
             while chunk := os.read(self._fd, READ_SIZE):
                 if not self._put(chunk):
                     return
-        except OSError as exc:
+        except BaseException as exc:  # noqa: BLE001 - raised again in the reading thread, never lost
             self._put(exc)
             return
         self._put(None)
@@ -71,8 +71,8 @@ class PipeReader:
             item = self._queue.get()
             if item is None:
                 return
-            if isinstance(item, OSError):
-                raise GitError(f"cannot read git's output: {item.strerror}")
+            if isinstance(item, BaseException):
+                raise _error(item)
             parts, size = [item], len(item)
             while size < RUN_SIZE:
                 try:
@@ -82,8 +82,8 @@ class PipeReader:
                 if more is None:
                     ended = True
                     break
-                if isinstance(more, OSError):
-                    raise GitError(f"cannot read git's output: {more.strerror}")
+                if isinstance(more, BaseException):
+                    raise _error(more)
                 parts.append(more)
                 size += len(more)
             yield parts[0] if len(parts) == 1 else b"".join(parts)
@@ -99,6 +99,13 @@ class PipeReader:
 
     def join(self) -> None:
         self._thread.join()
+
+
+def _error(exc: BaseException) -> BaseException:
+    """What the reading thread met, raised in the parser's thread."""
+    if isinstance(exc, OSError):
+        return GitError(f"cannot read git's output: {exc.strerror}")
+    return exc
 
 
 def record_starts(run: bytes, strays: list[int] | None = None) -> list[int]:
