@@ -125,9 +125,8 @@ class Progress:
 
 
 class PatchStream:
-    """`git log -p` over `revs`, started at once and read ahead on a thread
-    (`gitstream.PipeReader`), so git works while the scan sets itself up;
-    `sources()` parses it. `big_blobs`: the check for blobs over the size
+    """`git log -p` over `revs`, started at once, so git works while the
+    scan sets itself up (up to what its pipe holds); `sources()` parses it. `big_blobs`: the check for blobs over the size
     limit, if started earlier (their paths are read apart, `gitbig.py`).
     Close it (or read `sources()` to the end) to stop git."""
 
@@ -141,7 +140,6 @@ class PatchStream:
         big_blobs: BigBlobs | None = None,
     ) -> None:
         from maniac_guard.sources.gitbig import big_paths, exclude_pathspecs
-        from maniac_guard.sources.gitstream import PipeReader
 
         self.root, self.revs, self.max_commits, self.max_size = root, list(revs), max_commits, max_size
         big = big_paths(root, revs, max_commits, max_size, big_blobs)
@@ -158,18 +156,15 @@ class PatchStream:
             self.errors.close()
             raise GitError(f"cannot run git: {exc.strerror}") from None
         assert self.proc.stdout is not None
-        widen_pipe(self.proc.stdout)
-        self.reader = PipeReader(self.proc.stdout)
+        widen_pipe(self.proc.stdout)  # git runs up to 1 MiB ahead of us while we set up or parse
         self.closed = False
 
     def close(self) -> int:
         """Stops git if it is still writing; its exit code."""
         if not self.closed:
             self.closed = True
-            self.reader.stop()
             if self.proc.poll() is None:
                 self.proc.kill()
-            self.reader.join()
             assert self.proc.stdout is not None
             self.proc.stdout.close()
             self.proc.wait()
@@ -209,11 +204,13 @@ class PatchStream:
         from contextlib import nullcontext
 
         from maniac_guard.sources.gitbig import big_path_sources
+        from maniac_guard.sources.gitstream import read_chunks
 
         meter = Progress(count_commits(self.root, self.revs, self.max_commits)) if progress else None
         with nullcontext(blobs) if blobs is not None else BlobReader(self.root) as reader:
             try:
-                chunks = self.reader.chunks()
+                assert self.proc.stdout is not None
+                chunks = read_chunks(self.proc.stdout)
                 if expired is not None:
                     chunks = _until(chunks, expired)
                 lines = _lines_worth_parsing(chunks, hints, whole, matches)

@@ -1,22 +1,16 @@
 """`git log -p`'s output as runs of whole commits, and which of them are worth parsing.
 
-A thread reads git's pipe in 1 MiB reads into a bounded queue (READ_AHEAD
-chunks), so git keeps writing while the scan sets itself up, reads a blob
-or parses a commit; before, git stopped whenever its 1 MiB pipe was full.
-
-The consumer takes what has arrived as one run of whole commits (cut at the
-last commit record) and asks one native pass over the run where the hints
-match (`Marker`): only the commits holding a match are parsed line by line.
-The previous filter made two native passes per commit (the detectors'
-hints, then the Python rules' hints); on the benchmark's 2,000 commits the
-per-commit calls cost as much as the passes.
+What git has written (one read of its pipe) is cut at the last commit
+record into one run of whole commits, and one native pass over the run
+(`Marker`) finds where the hints match: only the commits holding a match
+are parsed line by line. The previous filter made two native passes per
+commit (the detectors' hints, then the Python rules' hints); on the
+benchmark's 2,000 commits the per-commit calls cost as much as the passes.
 """
 
 from __future__ import annotations
 
 import os
-import queue
-import threading
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO
@@ -24,8 +18,6 @@ from typing import IO
 from maniac_guard.sources.gitcore import GitError
 
 READ_SIZE = 1 << 20
-READ_AHEAD = 16  # chunks of at most READ_SIZE held between git and the parser
-RUN_SIZE = 4 << 20  # what has arrived is joined into runs of about this size
 # A record (a commit's: NUL, sha, NUL, author, NUL, date, NUL, parents)
 # starts a line with NUL.
 RECORD = b"\n\0"
@@ -35,77 +27,20 @@ RECORD = b"\n\0"
 Matches = Callable[[bytes], "list[tuple[int, int]] | None"]
 
 
-class PipeReader:
-    """Reads `stream` on a thread; `chunks()` gives what it read, joined up
-    to RUN_SIZE. `stop()` (then ending the writer) releases the thread."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self._fd = stream.fileno()
-        self._queue: queue.Queue[bytes | BaseException | None] = queue.Queue(READ_AHEAD)
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="git-log-reader", daemon=True)
-        self._thread.start()
-
-    def _put(self, item: bytes | BaseException | None) -> bool:
-        while not self._stopped.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _run(self) -> None:
+def read_chunks(stream: IO[bytes]) -> Iterator[bytes]:
+    """git's output in reads of up to READ_SIZE (what the pipe holds). A
+    thread reading ahead into a queue was measured slower than this (the
+    GIL passed to it and back on every chunk: 673 against 597 ms median,
+    taking turns): git runs ahead by its pipe (1 MiB, `widen_pipe`)."""
+    fd = stream.fileno()
+    while True:
         try:
-            while chunk := os.read(self._fd, READ_SIZE):
-                if not self._put(chunk):
-                    return
-        except BaseException as exc:  # noqa: BLE001 - raised again in the reading thread, never lost
-            self._put(exc)
+            chunk = os.read(fd, READ_SIZE)
+        except OSError as exc:
+            raise GitError(f"cannot read git's output: {exc.strerror}") from None
+        if not chunk:
             return
-        self._put(None)
-
-    def chunks(self) -> Iterator[bytes]:
-        ended = False
-        while not ended:
-            item = self._queue.get()
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise _error(item)
-            parts, size = [item], len(item)
-            while size < RUN_SIZE:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    ended = True
-                    break
-                if isinstance(more, BaseException):
-                    raise _error(more)
-                parts.append(more)
-                size += len(more)
-            yield parts[0] if len(parts) == 1 else b"".join(parts)
-
-    def stop(self) -> None:
-        """Unblocks the thread (the caller then stops git, which ends its read)."""
-        self._stopped.set()
-        while True:
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                break
-
-    def join(self) -> None:
-        self._thread.join()
-
-
-def _error(exc: BaseException) -> BaseException:
-    """What the reading thread met, raised in the parser's thread."""
-    if isinstance(exc, OSError):
-        return GitError(f"cannot read git's output: {exc.strerror}")
-    return exc
+        yield chunk
 
 
 def record_starts(run: bytes, strays: list[int] | None = None) -> list[int]:
