@@ -46,6 +46,10 @@ class Detector(NamedTuple):
     # Judges the file's name, not its bytes: asked whatever the prefilter
     # found in them (its hints still let history parse the commits that name it).
     on_path: bool = False
+    # What it reports depends on more than a file's path and bytes (and the
+    # rules): the key-permission checks read the policy and today's date. A
+    # clean archive is remembered only when no member woke such a detector.
+    reads_more: bool = False
 
 
 def _encoded_detect(source: SourceFile) -> Iterable[Finding]:
@@ -68,6 +72,7 @@ DETECTORS: tuple[Detector, ...] = (
         permissions.detect,
         needs_whole_file=True,
         suffixes=(".yaml", ".yml"),
+        reads_more=True,
     ),
     Detector(
         "python_code",
