@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from maniac_guard.config import find_config
 from maniac_guard.detectorcache import DetectorCache, Learnt
@@ -49,6 +49,11 @@ __all__ = [
 ]
 
 CHUNK_SIZE = 64  # at most; small enough to balance the processes when slow files cluster
+# A file that took longer hands the rest of its chunk to whichever process is
+# free: on a cold cache the Maniac SDK's own modules (~0.2 s of analysis
+# each, neighbours in one chunk) kept one process busy ~0.5 s while the
+# other waited at the end.
+SLOW_FILE = 0.03
 
 
 def scan_bytes(path: str, data: bytes, detectors: Sequence[Detector] | None = None) -> list[Finding]:
@@ -61,14 +66,26 @@ def scan_bytes(path: str, data: bytes, detectors: Sequence[Detector] | None = No
 
 
 def _scan_files(
-    paths: Sequence[str], scope: ScanScope, cache: DetectorCache | None = None, prefilter: Prefilter | None = None
+    paths: Sequence[str],
+    scope: ScanScope,
+    cache: DetectorCache | None = None,
+    prefilter: Prefilter | None = None,
+    hand: Callable[[list[str]], bool] | None = None,
 ) -> Scanned:
-    """Read and scan these files (absolute, normalized paths)."""
+    """Read and scan these files (absolute, normalized paths). `hand(rest)`:
+    after a slow file, offer the files not scanned yet to another process
+    (forkshare.run_streamed); True: they are its to scan, stop here."""
     result = Scanned()
     detectors = load_detectors(scope.enabled)
     shown_from = display_path_under(scope.cwd)  # its prefix worked out once, not per file
     project = WorkTreeReader(scope.cwd)  # where the Python analysis reads imported modules
-    for path in paths:
+    last = time.perf_counter()
+    for at, path in enumerate(paths):
+        if hand is not None and at:
+            now = time.perf_counter()
+            if now - last > SLOW_FILE and hand(list(paths[at:])):
+                break
+            last = now
         shown = shown_from(path)
         follow = path in scope.explicit
         read = read_file(path, shown, scope.max_size, scope.roots, follow=follow, skip_binary=True)
@@ -286,7 +303,11 @@ def _scan_streamed(
 
     load_detectors(scope.enabled)
     result = Scanned()
-    for part in run_streamed(chunks, lambda chunk: _scan_files(chunk, scope, cache, prefilter), workers - 1):
+
+    def scan(chunk: list[str], hand: Callable[[list[str]], bool]) -> Scanned:
+        return _scan_files(chunk, scope, cache, prefilter, hand)
+
+    for part in run_streamed(chunks, scan, workers - 1, handing=True):
         result.merge(part)  # in walk order, so messages keep path order
     return result
 

@@ -28,7 +28,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from maniac_guard.debuglog import debug
 
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 Chunk = TypeVar("Chunk")
 Result = TypeVar("Result")
+Key = TypeVar("Key")
 
 _INDEX = struct.Struct("<I")  # 4 bytes: one atomic pipe read or write
 
@@ -126,25 +127,42 @@ def path_chunks(walked: list[str], batches: Iterable[list[str]], first: int, siz
         yield chunk
 
 
-def run_streamed(chunks: Iterable[list[str]], work: Callable[[list[str]], Result], helpers: int) -> list[Result]:
+def run_streamed(
+    chunks: Iterable[list[str]], work: Callable[..., Result], helpers: int, handing: bool = False
+) -> list[Result]:
     """`run_shared` for chunks of paths still being made (a walk in
     progress): the helpers are forked first and take each chunk from a
     socket as soon as it is made, so no core waits for the whole listing.
     While the helpers are busy (the socket is full) this process keeps what
     it made and walks on; once the chunks end, it scans what the socket had
-    no room for, then takes from the socket too."""
+    no room for, then takes from the socket too.
+
+    `handing`: `work(paths, hand)` may give the paths it has not scanned
+    yet (a suffix of `paths`) to whichever process is free, by
+    `hand(rest)` (False: no room, scan them yourself), and return the result
+    of what it scanned: a chunk with two slow files in it (the Maniac SDK's
+    own modules, analyzed on a cold cache) then costs the time of one, not
+    both, while the other process waits. Results come in walk order, one per
+    piece a chunk was scanned in."""
     import socket
 
     if helpers < 1 or not hasattr(os, "fork") or not hasattr(socket, "SOCK_SEQPACKET"):
-        return [work(chunk) for chunk in chunks]
+        return [work(chunk, _keep) if handing else work(chunk) for chunk in chunks]
     # SEQPACKET keeps each chunk one message, whichever process reads it.
     give, take = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    # Pieces handed on go to the other side: a helper's to this process, this
+    # process's to the helpers (a process that took back its own piece at
+    # once would gain nothing).
+    to_parent = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    to_helpers = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    pieces = _Pieces(to_helpers[0], to_parent[1], work, handing)
+    helper_pieces = _Pieces(to_parent[0], to_helpers[1], work, handing)
     made: list[list[str]] = []
-    done: dict[int, Result] = {}
+    done: dict[tuple[int, int], tuple[Result, int]] = {}  # (chunk, first path) -> (result, path after the last)
     pipes: dict[int, int] = {}
     try:
         for _ in range(helpers):
-            forked = _fork(lambda parent: _take_streamed(take, work, parent), give.close)
+            forked = _fork(lambda parent: _take_streamed(take, helper_pieces, parent), give.close)
             if forked is None:
                 break
             pipes[forked[1]] = forked[0]
@@ -179,34 +197,113 @@ def run_streamed(chunks: Iterable[list[str]], work: Callable[[list[str]], Result
         # middle that may be slow.
         while True:
             flush()
+            done.update(pieces.take_all())
             if not backlog:
                 break
             index = backlog.popleft()
-            done[index] = work(made[index])
+            done.update([pieces.run(index, 0, made[index])])
         give.close()  # the helpers read what is queued, then the end
-        _scan_and_gather(lambda: _take_streamed(take, work), pipes, done)
+        _scan_and_gather(lambda: _take_streamed(take, pieces), pipes, done, pieces)
+        # Handed on by helpers that are gone, or by this process after they went.
+        done.update(pieces.take_all(handing=False) + helper_pieces.take_all(handing=False))
     finally:
         for read_end, pid in pipes.items():
             _kill(pid)
             os.close(read_end)
         give.close()
         take.close()
-    return [done[index] if index in done else work(made[index]) for index in range(len(made))]
+        for pair in (to_parent, to_helpers):
+            pair[0].close()
+            pair[1].close()
+    results: list[Result] = []
+    for index, chunk in enumerate(made):
+        start = 0
+        while True:
+            result, after = done.get((index, start)) or pieces.run(index, start, chunk[start:], handing=False)[1]
+            results.append(result)
+            if after <= start or after >= len(chunk):
+                break
+            start = after
+    return results
+
+
+def _keep(rest: list[str]) -> bool:
+    return False  # nobody to hand to
+
+
+_PIECE = struct.Struct("<II")  # a handed-on piece: its chunk, and where in it the piece starts
+
+
+class _Pieces(Generic[Result]):
+    """Pieces of chunks handed on by the process scanning them, for any
+    process to take (run_streamed's `handing`)."""
+
+    def __init__(self, send: socket.socket, receive: socket.socket, work: Callable[..., Result], handing: bool) -> None:
+        send.setblocking(False)
+        receive.setblocking(False)
+        self.send, self.receive, self.work, self.handing = send, receive, work, handing
+
+    def fileno(self) -> int:
+        return self.receive.fileno()
+
+    def run(
+        self, index: int, start: int, paths: list[str], handing: bool | None = None
+    ) -> tuple[tuple[int, int], tuple[Result, int]]:
+        """Scan `paths` (chunk `index` from `start` on): ((index, start),
+        (result, where the next piece starts))."""
+        end = start + len(paths)
+
+        def hand(rest: list[str]) -> bool:
+            nonlocal end
+            at = len(paths) - len(rest)
+            if not rest or at <= 0 or paths[at:] != rest:
+                return False
+            try:
+                self.send.send(_PIECE.pack(index, start + at) + "\0".join(rest).encode("utf-8", "surrogateescape"))
+            except (BlockingIOError, OSError):  # no room: scan them here
+                return False
+            end = start + at
+            return True
+
+        if not self.handing:
+            return (index, start), (self.work(paths), end)
+        result = self.work(paths, hand if handing is not False else _keep)
+        return (index, start), (result, end)
+
+    def take(self) -> tuple[int, int, list[str]] | None:
+        try:
+            message = self.receive.recv(_MAX_MESSAGE)
+        except (BlockingIOError, OSError):
+            return None
+        if len(message) < _PIECE.size:
+            return None
+        index, start = _PIECE.unpack_from(message)
+        return index, start, message[_PIECE.size :].decode("utf-8", "surrogateescape").split("\0")
+
+    def take_all(self, handing: bool | None = None) -> list[tuple[tuple[int, int], tuple[Result, int]]]:
+        """Scan every piece waiting now."""
+        results: list[tuple[tuple[int, int], tuple[Result, int]]] = []
+        while (piece := self.take()) is not None:
+            results.append(self.run(*piece, handing=handing))
+        return results
 
 
 def _take_streamed(
-    take: socket.socket, work: Callable[[list[str]], Result], parent: int | None = None
-) -> list[tuple[int, Result]]:
-    """Chunks from the socket until its sending end is closed and it is empty."""
-    results: list[tuple[int, Result]] = []
+    take: socket.socket, pieces: _Pieces[Result], parent: int | None = None
+) -> list[tuple[tuple[int, int], tuple[Result, int]]]:
+    """Chunks from the socket until its sending end is closed and it is
+    empty, and the pieces other processes handed on meanwhile."""
+    results: list[tuple[tuple[int, int], tuple[Result, int]]] = []
     while True:
         if parent is not None and os.getppid() != parent:
             os._exit(1)
+        results += pieces.take_all()
         message = take.recv(_MAX_MESSAGE)
         if len(message) < _INDEX.size:
-            return results
+            return results + pieces.take_all()
         (index,) = _INDEX.unpack_from(message)
-        results.append((index, work(message[_INDEX.size :].decode("utf-8", "surrogateescape").split("\0"))))
+        paths = message[_INDEX.size :].decode("utf-8", "surrogateescape").split("\0")
+        results.append(pieces.run(index, 0, paths))
 
 
 def _fork_helper(tasks: int, chunks: Sequence[Chunk], work: Callable[[Chunk], Result]) -> tuple[int, int] | None:
@@ -215,7 +312,7 @@ def _fork_helper(tasks: int, chunks: Sequence[Chunk], work: Callable[[Chunk], Re
 
 
 def _fork(
-    take: Callable[[int], list[tuple[int, Result]]], close: Callable[[], None] = lambda: None
+    take: Callable[[int], list[tuple[Key, Result]]], close: Callable[[], None] = lambda: None
 ) -> tuple[int, int] | None:
     """A helper that runs `take(parent pid)` and sends back what it returns;
     `close` runs in the helper first (ends of sockets it must not hold)."""
@@ -241,31 +338,51 @@ def _fork(
 
 
 def _scan_and_gather(
-    scan_mine: Callable[[], list[tuple[int, Result]]], pipes: dict[int, int], done: dict[int, Result]
+    scan_mine: Callable[[], list[tuple[Key, Result]]],
+    pipes: dict[int, int],
+    done: dict[Key, Result],
+    pieces: _Pieces[Any] | None = None,
 ) -> None:
-    """This process scans what it takes, then gathers the helpers' results;
-    a helper is given up on after ten times this process's average chunk."""
+    """This process scans what it takes, then gathers the helpers' results
+    (scanning the `pieces` they hand on meanwhile); a helper is given up on
+    after ten times this process's average chunk."""
     started = time.monotonic()
     mine = scan_mine()
     average = (time.monotonic() - started) / max(1, len(mine))
     done.update(mine)
-    for payload in _collect(pipes, max(STALL_SECONDS, 10 * average)):
+
+    def take_pieces() -> None:
+        if pieces is not None:
+            done.update(pieces.take_all())  # type: ignore[arg-type]  # Key is (chunk, start) here
+
+    for payload in _collect(pipes, max(STALL_SECONDS, 10 * average), pieces, take_pieces):
         try:
             done.update(pickle.loads(payload))
         except Exception:  # noqa: BLE001 - a helper that died mid-way: its chunks are redone by the caller
             pass
 
 
-def _collect(pipes: dict[int, int], stall: float) -> list[bytes]:
+def _collect(
+    pipes: dict[int, int],
+    stall: float,
+    pieces: _Pieces[Any] | None = None,
+    take_pieces: Callable[[], None] = lambda: None,
+) -> list[bytes]:
     """Each helper's whole result payload; a helper that dies, stays stopped
     or stalls is reaped and left out (its chunks are redone by the caller).
-    Entries leave `pipes` as they are dealt with."""
+    Entries leave `pipes` as they are dealt with. Pieces handed on
+    meanwhile are scanned here (`take_pieces`) as they come."""
     payloads: list[bytes] = []
     received: dict[int, list[bytes]] = {fd: [] for fd in pipes}
     stopped_at: dict[int, float] = {}
     deadline = time.monotonic() + stall
     while pipes:
-        ready, _, _ = select.select(list(pipes), [], [], _POLL)
+        watched: list[int] = [*pipes, pieces.fileno()] if pieces is not None else list(pipes)
+        ready, _, _ = select.select(watched, [], [], _POLL)
+        if pieces is not None and pieces.fileno() in ready:
+            take_pieces()
+            deadline = max(deadline, time.monotonic() + stall)  # time spent here is not the helpers'
+            ready.remove(pieces.fileno())
         for fd in ready:
             data = os.read(fd, 1 << 20)
             if data:
@@ -340,7 +457,7 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _helper(take: Callable[[int], list[tuple[int, Result]]], out: int, parent: int, blocked: Iterable[int]) -> None:
+def _helper(take: Callable[[int], list[tuple[Key, Result]]], out: int, parent: int, blocked: Iterable[int]) -> None:
     status = 1
     try:
         for signum in _SIGNALS:
