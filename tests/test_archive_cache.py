@@ -5,9 +5,7 @@ detector judges by more than their bytes is opened on every scan."""
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -15,16 +13,9 @@ import pytest
 
 from maniac_guard.sources import archives
 from tests.helpers import fake_key, run_in_process
+from tests.test_archives import zip_bytes
 
 KEY = fake_key("archive-cache")
-
-
-def _wheel(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 CLEAN = {
@@ -56,7 +47,7 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def _tree(root: Path, members: dict[str, bytes]) -> Path:
     (root / "dist").mkdir(parents=True)
-    (root / "dist" / "pkg-1.0-py3-none-any.whl").write_bytes(_wheel(members))
+    (root / "dist" / "pkg-1.0-py3-none-any.whl").write_bytes(zip_bytes(members))
     (root / "README.md").write_text("A package.\n")
     return root
 
@@ -93,7 +84,7 @@ def test_a_changed_archive_is_opened_again_and_its_key_found(tmp_path: Path, ope
     _scan(root, cache)
     _scan(root, cache)
     wheel = root / "dist" / "pkg-1.0-py3-none-any.whl"
-    wheel.write_bytes(_wheel({**CLEAN, "pkg/.env": f"MANIAC_API_KEY={KEY}\n".encode()}))
+    wheel.write_bytes(zip_bytes({**CLEAN, "pkg/.env": f"MANIAC_API_KEY={KEY}\n".encode()}))
     report = _scan(root, cache)
     assert len(opened) == 3
     assert {f["path"] for f in report["findings"]} == {"dist/pkg-1.0-py3-none-any.whl!/pkg/.env"}
