@@ -64,7 +64,7 @@ def scan_archive(
         part.files_scanned += 1
         part.findings.extend(scan_source(source, detectors, cache, part.learnt, prefilter, part.suppressed))
         part.messages.extend(source.notes)
-        if remember and any(d.reads_more and d.wants(source) for d in detectors):
+        if remember and any(d.reads_more is not None and d.reads_more(source) for d in detectors):
             remember = False
     part.messages.extend(report.messages)
     part.skipped.update(report.skipped)

@@ -95,8 +95,8 @@ def test_a_changed_archive_is_opened_again_and_its_key_found(tmp_path: Path, ope
     [
         pytest.param({"pkg/.env": f"MANIAC_API_KEY={KEY}\n".encode()}, id="a finding"),
         pytest.param({"pkg/data.bin": b"x" * 100 + b"\xff" * 10, "pkg/big.txt": b"y" * 5000}, id="a note"),
-        # The key-permission checks read the policy and the date, not only the bytes.
-        pytest.param({"deploy/config.yaml": b"permissions: none\n"}, id="a member a policy may judge"),
+        # A key declaration is judged under the policy and on today's date.
+        pytest.param({"deploy/keys.yaml": b"permissions: [containers:read]\n"}, id="a key declaration"),
     ],
 )
 def test_an_archive_with_something_to_say_is_opened_on_every_scan(
@@ -107,6 +107,17 @@ def test_an_archive_with_something_to_say_is_opened_on_every_scan(
     reports = [_scan(root, cache, "--max-file-size", "4096") for _ in range(3)]
     assert len(opened) == 3
     assert _counts(reports[0]) == _counts(reports[2])
+
+
+def test_a_workflow_permissions_block_does_not_keep_an_archive_from_being_remembered(
+    tmp_path: Path, opened: list[str]
+) -> None:
+    workflow = b"on: [push]\npermissions:\n  contents: read\njobs:\n  test:\n    runs-on: ubuntu-latest\n"
+    root = _tree(tmp_path / "tree", {**CLEAN, "pkg/.github/workflows/ci.yml": workflow})
+    cache = tmp_path / "cache"
+    for _ in range(3):
+        _scan(root, cache)
+    assert len(opened) == 2
 
 
 def test_a_clean_archive_is_remembered_per_rule_selection(tmp_path: Path, opened: list[str]) -> None:
