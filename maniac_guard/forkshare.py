@@ -157,12 +157,20 @@ def run_streamed(
     to_helpers = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     pieces = _Pieces(to_helpers[0], to_parent[1], work, handing)
     helper_pieces = _Pieces(to_parent[0], to_helpers[1], work, handing)
+
+    def helper_ends() -> None:
+        """In a helper: close this process's ends, so that each side sees the
+        other's end once it is closed."""
+        give.close()
+        to_helpers[0].close()
+        to_parent[1].close()
+
     made: list[list[str]] = []
     done: dict[tuple[int, int], tuple[Result, int]] = {}  # (chunk, first path) -> (result, path after the last)
     pipes: dict[int, int] = {}
     try:
         for _ in range(helpers):
-            forked = _fork(lambda parent: _take_streamed(take, helper_pieces, parent), give.close)
+            forked = _fork(lambda parent: _take_streamed(take, helper_pieces, parent), helper_ends)
             if forked is None:
                 break
             pipes[forked[1]] = forked[0]
@@ -241,7 +249,14 @@ class _Pieces(Generic[Result]):
     def __init__(self, send: socket.socket, receive: socket.socket, work: Callable[..., Result], handing: bool) -> None:
         send.setblocking(False)
         receive.setblocking(False)
-        self.send, self.receive, self.work, self.handing = send, receive, work, handing
+        self.send: socket.socket | None = send
+        self.receive, self.work, self.handing = receive, work, handing
+
+    def stop_handing(self) -> None:
+        """Hand nothing on any more; the other side sees the end (`wait_all`)."""
+        if self.send is not None:
+            self.send.close()
+            self.send = None
 
     def fileno(self) -> int:
         return self.receive.fileno()
@@ -257,6 +272,8 @@ class _Pieces(Generic[Result]):
             nonlocal end
             at = len(paths) - len(rest)
             if not rest or at <= 0 or paths[at:] != rest:
+                return False
+            if self.send is None:  # nobody takes any more
                 return False
             try:
                 self.send.send(_PIECE.pack(index, start + at) + "\0".join(rest).encode("utf-8", "surrogateescape"))
@@ -287,6 +304,30 @@ class _Pieces(Generic[Result]):
             results.append(self.run(*piece, handing=handing))
         return results
 
+    def wait_all(self, parent: int) -> list[tuple[tuple[int, int], tuple[Result, int]]]:
+        """In a helper whose chunks have run out: the pieces this process
+        hands on while it still scans, until it hands on no more (it closed
+        its end), so the helper is there to take the rest of a slow chunk."""
+        results: list[tuple[tuple[int, int], tuple[Result, int]]] = []
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            ready, _, _ = select.select([self.receive], [], [], 0.5)
+            if not ready:
+                continue
+            try:
+                message = self.receive.recv(_MAX_MESSAGE)
+            except BlockingIOError:  # another helper took it
+                continue
+            except OSError:
+                return results
+            if not message:  # the other end is closed and nothing is left
+                return results
+            if len(message) >= _PIECE.size:
+                index, start = _PIECE.unpack_from(message)
+                paths = message[_PIECE.size :].decode("utf-8", "surrogateescape").split("\0")
+                results.append(self.run(index, start, paths, handing=False))
+
 
 def _take_streamed(
     take: socket.socket, pieces: _Pieces[Result], parent: int | None = None
@@ -300,7 +341,7 @@ def _take_streamed(
         results += pieces.take_all()
         message = take.recv(_MAX_MESSAGE)
         if len(message) < _INDEX.size:
-            return results + pieces.take_all()
+            return results + (pieces.wait_all(parent) if parent is not None else pieces.take_all())
         (index,) = _INDEX.unpack_from(message)
         paths = message[_INDEX.size :].decode("utf-8", "surrogateescape").split("\0")
         results.append(pieces.run(index, 0, paths))
@@ -350,10 +391,12 @@ def _scan_and_gather(
     mine = scan_mine()
     average = (time.monotonic() - started) / max(1, len(mine))
     done.update(mine)
+    if pieces is not None:
+        pieces.stop_handing()  # the helpers waiting for pieces may finish
 
     def take_pieces() -> None:
         if pieces is not None:
-            done.update(pieces.take_all())  # type: ignore[arg-type]  # Key is (chunk, start) here
+            done.update(pieces.take_all(handing=False))  # type: ignore[arg-type]  # Key is (chunk, start) here
 
     for payload in _collect(pipes, max(STALL_SECONDS, 10 * average), pieces, take_pieces):
         try:

@@ -314,3 +314,22 @@ def test_with_nobody_to_hand_to_a_chunk_is_scanned_whole() -> None:
 
     results = forkshare.run_streamed(_three_paths(5), hand_on, helpers=0, handing=True)
     assert results == list(_three_paths(5))
+
+
+def test_a_chunk_this_process_hands_on_is_finished_by_a_helper_that_waited_for_it() -> None:
+    """A helper whose chunks ran out waits for what this process hands on
+    until it hands on no more, rather than leaving it the rest of a slow chunk."""
+
+    def hand_on_here(paths: list[str], hand: Callable[[list[str]], bool]) -> tuple[list[str], int]:
+        time.sleep(0.002)
+        scanned: list[str] = []
+        for at, path in enumerate(paths):
+            if at and path.endswith("slow.py") and os.getpid() == PARENT and hand(paths[at:]):
+                break
+            scanned.append(path)
+        return scanned, os.getpid()
+
+    results = forkshare.run_streamed(_three_paths(100), hand_on_here, helpers=1, handing=True)
+    assert [path for scanned, _ in results for path in scanned] == [p for chunk in _three_paths(100) for p in chunk]
+    pieces = [pid for scanned, pid in results if scanned[0].endswith("slow.py")]
+    assert pieces and set(pieces) != {PARENT}
