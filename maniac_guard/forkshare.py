@@ -6,6 +6,11 @@ sends its results back in one piece when the pipe is empty. Helpers are
 forked after the chunks exist, so they inherit them (and every loaded module
 and cache) and only 4-byte indexes cross the pipe.
 
+A tree scan's chunks are streamed to the helpers as the walk makes them
+(`run_streamed`), and a process that meets a slow file hands the rest of
+its chunk on to the other side (`Pieces`), so two slow files in one chunk
+no longer run one after the other while a core waits.
+
 This replaces concurrent.futures for the scan: its import (multiprocessing,
 tempfile, socket: ~20 ms), queue-feeding thread and per-chunk pickling were
 a tenth of a tree scan's wall time. Where fork is missing, a helper dies,
@@ -28,9 +33,10 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from maniac_guard.debuglog import debug
+from maniac_guard.forkpieces import MAX_MESSAGE, Pieces, keep
 
 if TYPE_CHECKING:
     import socket
@@ -47,7 +53,7 @@ _INDEX = struct.Struct("<I")  # 4 bytes: one atomic pipe read or write
 # list runs in rounds.
 MAX_CHUNKS = 4096 // _INDEX.size
 # A streamed chunk's paths, in one socket message (the engine keeps it below).
-_MAX_MESSAGE = 1 << 17
+_MAX_MESSAGE = MAX_MESSAGE
 CHUNK_BYTES = _MAX_MESSAGE - _INDEX.size
 
 # A helper stopped (SIGSTOP, SIGTSTP) this long while this process runs is
@@ -147,7 +153,7 @@ def run_streamed(
     import socket
 
     if helpers < 1 or not hasattr(os, "fork") or not hasattr(socket, "SOCK_SEQPACKET"):
-        return [work(chunk, _keep) if handing else work(chunk) for chunk in chunks]
+        return [work(chunk, keep) if handing else work(chunk) for chunk in chunks]
     # SEQPACKET keeps each chunk one message, whichever process reads it.
     give, take = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     # Pieces handed on go to the other side: a helper's to this process, this
@@ -155,8 +161,8 @@ def run_streamed(
     # once would gain nothing).
     to_parent = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     to_helpers = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    pieces = _Pieces(to_helpers[0], to_parent[1], work, handing)
-    helper_pieces = _Pieces(to_parent[0], to_helpers[1], work, handing)
+    pieces = Pieces(to_helpers[0], to_parent[1], work, handing)
+    helper_pieces = Pieces(to_parent[0], to_helpers[1], work, handing)
 
     def helper_ends() -> None:
         """In a helper: close this process's ends, so that each side sees the
@@ -227,110 +233,18 @@ def run_streamed(
     for index, chunk in enumerate(made):
         start = 0
         while True:
-            result, after = done.get((index, start)) or pieces.run(index, start, chunk[start:], handing=False)[1]
-            results.append(result)
-            if after <= start or after >= len(chunk):
+            piece = done.get((index, start))
+            if piece is None or not (piece[1] == len(chunk) or start < piece[1] < len(chunk)):
+                piece = pieces.run(index, start, chunk[start:], handing=False)[1]  # nobody finished it: here
+            results.append(piece[0])
+            if piece[1] >= len(chunk):
                 break
-            start = after
+            start = piece[1]
     return results
 
 
-def _keep(rest: list[str]) -> bool:
-    return False  # nobody to hand to
-
-
-_PIECE = struct.Struct("<II")  # a handed-on piece: its chunk, and where in it the piece starts
-
-
-class _Pieces(Generic[Result]):
-    """Pieces of chunks handed on by the process scanning them, for any
-    process to take (run_streamed's `handing`)."""
-
-    def __init__(self, send: socket.socket, receive: socket.socket, work: Callable[..., Result], handing: bool) -> None:
-        send.setblocking(False)
-        receive.setblocking(False)
-        self.send: socket.socket | None = send
-        self.receive, self.work, self.handing = receive, work, handing
-
-    def stop_handing(self) -> None:
-        """Hand nothing on any more; the other side sees the end (`wait_all`)."""
-        if self.send is not None:
-            self.send.close()
-            self.send = None
-
-    def fileno(self) -> int:
-        return self.receive.fileno()
-
-    def run(
-        self, index: int, start: int, paths: list[str], handing: bool | None = None
-    ) -> tuple[tuple[int, int], tuple[Result, int]]:
-        """Scan `paths` (chunk `index` from `start` on): ((index, start),
-        (result, where the next piece starts))."""
-        end = start + len(paths)
-
-        def hand(rest: list[str]) -> bool:
-            nonlocal end
-            at = len(paths) - len(rest)
-            if not rest or at <= 0 or paths[at:] != rest:
-                return False
-            if self.send is None:  # nobody takes any more
-                return False
-            try:
-                self.send.send(_PIECE.pack(index, start + at) + "\0".join(rest).encode("utf-8", "surrogateescape"))
-            except (BlockingIOError, OSError):  # no room: scan them here
-                return False
-            end = start + at
-            return True
-
-        if not self.handing:
-            return (index, start), (self.work(paths), end)
-        result = self.work(paths, hand if handing is not False else _keep)
-        return (index, start), (result, end)
-
-    def take(self) -> tuple[int, int, list[str]] | None:
-        try:
-            message = self.receive.recv(_MAX_MESSAGE)
-        except (BlockingIOError, OSError):
-            return None
-        if len(message) < _PIECE.size:
-            return None
-        index, start = _PIECE.unpack_from(message)
-        return index, start, message[_PIECE.size :].decode("utf-8", "surrogateescape").split("\0")
-
-    def take_all(self, handing: bool | None = None) -> list[tuple[tuple[int, int], tuple[Result, int]]]:
-        """Scan every piece waiting now."""
-        results: list[tuple[tuple[int, int], tuple[Result, int]]] = []
-        while (piece := self.take()) is not None:
-            results.append(self.run(*piece, handing=handing))
-        return results
-
-    def wait_all(self, parent: int) -> list[tuple[tuple[int, int], tuple[Result, int]]]:
-        """In a helper whose chunks have run out: the pieces this process
-        hands on while it still scans, until it hands on no more (it closed
-        its end), so the helper is there to take the rest of a slow chunk."""
-        results: list[tuple[tuple[int, int], tuple[Result, int]]] = []
-        while True:
-            if os.getppid() != parent:
-                os._exit(1)
-            ready, _, _ = select.select([self.receive], [], [], 0.5)
-            if not ready:
-                continue
-            try:
-                message = self.receive.recv(_MAX_MESSAGE)
-            except BlockingIOError:  # another helper took it
-                continue
-            except OSError:
-                return results
-            if not message:  # the other end is closed and nothing is left
-                return results
-            if len(message) >= _PIECE.size:
-                index, start = _PIECE.unpack_from(message)
-                paths = message[_PIECE.size :].decode("utf-8", "surrogateescape").split("\0")
-                results.append(self.run(index, start, paths, handing=False))
-
-
 def _take_streamed(
-    take: socket.socket, pieces: _Pieces[Result], parent: int | None = None
+    take: socket.socket, pieces: Pieces[Result], parent: int | None = None
 ) -> list[tuple[tuple[int, int], tuple[Result, int]]]:
     """Chunks from the socket until its sending end is closed and it is
     empty, and the pieces other processes handed on meanwhile."""
@@ -382,7 +296,7 @@ def _scan_and_gather(
     scan_mine: Callable[[], list[tuple[Key, Result]]],
     pipes: dict[int, int],
     done: dict[Key, Result],
-    pieces: _Pieces[Any] | None = None,
+    pieces: Pieces[Any] | None = None,
 ) -> None:
     """This process scans what it takes, then gathers the helpers' results
     (scanning the `pieces` they hand on meanwhile); a helper is given up on
@@ -408,7 +322,7 @@ def _scan_and_gather(
 def _collect(
     pipes: dict[int, int],
     stall: float,
-    pieces: _Pieces[Any] | None = None,
+    pieces: Pieces[Any] | None = None,
     take_pieces: Callable[[], None] = lambda: None,
 ) -> list[bytes]:
     """Each helper's whole result payload; a helper that dies, stays stopped
