@@ -6,12 +6,12 @@ import functools
 import json
 import os
 import re
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from maniac_guard.cachefiles import blake2b, cache_dir, read_cached, store_cached
 from maniac_guard.errors import CatalogError
 from maniac_guard.findings import Severity
+from maniac_guard.records import dataclass, field
 
 if TYPE_CHECKING:
     from pathlib import Path

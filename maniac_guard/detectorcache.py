@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
 from typing import Any
 
 from maniac_guard.cachefiles import blake2b, cache_folder, read_cached, store_cached
 from maniac_guard.findings import Finding, Location, Secret
+from maniac_guard.records import dataclass, field
 from maniac_guard.sources import SourceFile
 
 # Each depends only on the file's path and bytes.

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
 
 from maniac_guard.config import find_config
 from maniac_guard.detectorcache import DetectorCache, Learnt, keeps
@@ -18,6 +17,7 @@ from maniac_guard.detectors import Detector, load_detectors
 from maniac_guard.findings import Finding, sort_key
 from maniac_guard.inline import drop_suppressed, hide_each_other, merge_duplicates
 from maniac_guard.prefilter import PendingPrefilter, Prefilter
+from maniac_guard.records import dataclass, field, replace
 from maniac_guard.selection import enabled_rules, select_findings
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.archives import archive_on_disk

@@ -9,10 +9,10 @@ documented in docs/formats.md.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from maniac_guard.findings import Finding
+from maniac_guard.records import dataclass, field
 
 
 # The stages' records are NamedTuples: as immutable as frozen dataclasses,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, NamedTuple
 
 from maniac_guard.engine import scan_disk
 from maniac_guard.errors import EXIT_USAGE, ConfigError
+from maniac_guard.records import dataclass, replace
 from maniac_guard.selection import check_selectors, exit_code, select_findings
 from maniac_guard.summary import ScanResult
 from maniac_guard.target import ScanTarget

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass, field
 from typing import Protocol
+
+from maniac_guard.records import dataclass, field
 
 
 class ProjectReader(Protocol):

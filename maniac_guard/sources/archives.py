@@ -19,10 +19,10 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import IO, cast
 
 from maniac_guard.findings import mask_keys_in_text
+from maniac_guard.records import dataclass, field
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.inflate import (
     CHUNK,

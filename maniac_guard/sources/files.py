@@ -8,9 +8,9 @@ import os
 import re
 import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from maniac_guard.records import dataclass, field
 from maniac_guard.sources import SourceFile
 
 if TYPE_CHECKING:
