@@ -91,7 +91,7 @@ def main() -> None:
 
         click_main()
         return
-    from maniac_guard.commands.boundary import guarded
+    from maniac_guard.commands.boundary import exit_now, guarded
     from maniac_guard.commands.scan import ScanOptions, run_command
 
-    sys.exit(guarded(lambda: run_command(ScanOptions(**options))))
+    exit_now(guarded(lambda: run_command(ScanOptions(**options))))

@@ -126,12 +126,16 @@ NEVER_STDLIB = {
 ONLY_WHEN_NEEDED = {"hashlib", "hmac", "pathlib", "urllib"}
 
 # The console script's own code (pip writes it: `import re, sys` and main()),
-# run with the modules it loaded written out at exit. sys.modules, not
-# `-X importtime`: importlib.import_module (report formats) bypasses the latter.
+# run with the modules it loaded written out at exit (the hook leaves with
+# os._exit, which runs no atexit handler). sys.modules, not `-X importtime`:
+# importlib.import_module (report formats) bypasses the latter.
 _DUMP_MODULES = """
-import atexit, runpy, sys
+import atexit, os, runpy, sys
 script, listing = sys.argv.pop(1), sys.argv.pop(1)
-atexit.register(lambda: open(listing, "w").write("\\n".join(sys.modules)))
+dump = lambda: open(listing, "w").write("\\n".join(sys.modules))
+atexit.register(dump)
+real_exit = os._exit
+os._exit = lambda code: (dump(), real_exit(code))
 sys.argv[0] = script
 runpy.run_path(script, run_name="__main__")
 """
@@ -248,3 +252,18 @@ def test_the_fast_path_reports_like_the_full_command_line(tmp_path: Path, small_
     assert untimed(fast.stdout) == untimed(full.stdout) and "mk-" in fast.stdout
     refused = run_cli("scan", "--pre-commit", *small_change, cwd=tmp_path)
     assert refused.returncode == 2 and "must end with `--`" in refused.stderr
+
+
+def test_the_fast_exit_flushes_a_long_report_into_a_pipe(tmp_path: Path) -> None:
+    # The hook leaves with os._exit (no teardown): a report larger than a
+    # pipe's buffer must still arrive whole, on both streams, with its exit code.
+    lines = [f"KEY_{i} = '{fake_key(f'pipe-{i}')}'" for i in range(300)]
+    (tmp_path / "many.py").write_text("\n".join(lines) + "\n")
+    (tmp_path / "gone.txt").write_text("x\n")
+    (tmp_path / "gone.txt").unlink()
+    fast = run_cli("scan", "--", "many.py", "gone.txt", cwd=tmp_path)
+    full = run_cli("scan", "--no-cache", "--", "many.py", "gone.txt", cwd=tmp_path)
+    assert fast.returncode == full.returncode == 1
+    assert len(fast.stdout) > 65536 and fast.stdout.endswith(": 300 findings (300 critical).\n")
+    assert re.sub(r" in \d+\.\d+s:", "", fast.stdout) == re.sub(r" in \d+\.\d+s:", "", full.stdout)
+    assert fast.stderr == full.stderr and "gone.txt: no such file or directory" in fast.stderr
