@@ -6,15 +6,16 @@ import functools
 import json
 import os
 import re
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from maniac_guard.cachefiles import blake2b, cache_dir, read_cached, store_cached
 from maniac_guard.errors import CatalogError
 from maniac_guard.findings import Severity
-from maniac_guard.records import dataclass, field
+from maniac_guard.records import NamedTuple, dataclass, field
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any
 
 DOC_SECTIONS = (
     ("what", "What it does"),

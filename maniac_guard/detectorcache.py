@@ -24,12 +24,15 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
 
 from maniac_guard.cachefiles import blake2b, cache_folder, read_cached, store_cached
 from maniac_guard.findings import Finding, Location, Secret
 from maniac_guard.records import dataclass, field
 from maniac_guard.sources import SourceFile
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 # Each depends only on the file's path and bytes.
 CLEAN_CACHE_MAX = 200_000  # entries (16 bytes each)

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 # The flags a hook passes (.pre-commit-hooks.yaml, install-hook) and the
 # option each sets; any other option goes through click.

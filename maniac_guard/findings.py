@@ -10,12 +10,14 @@ import enum
 import functools
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
 
 from maniac_guard import records
 from maniac_guard.records import dataclass, field
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     from maniac_guard.verification import Verification  # built by --verify only
 
 KEY_PREFIX = "mk-"

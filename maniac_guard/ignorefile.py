@@ -15,11 +15,10 @@ import functools
 import os
 import re
 from collections.abc import Iterable
-from typing import NamedTuple
 
 from maniac_guard.config import ConfigError, Settings
 from maniac_guard.findings import Finding, mask
-from maniac_guard.records import dataclass, replace
+from maniac_guard.records import NamedTuple, dataclass, replace
 from maniac_guard.summary import IgnoreSummary, ScanResult
 from maniac_guard.writer import read_user_text
 

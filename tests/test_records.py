@@ -195,3 +195,69 @@ def test_the_package_declares_its_records_with_maniac_guard_records() -> None:
             if "dataclasses" in names:
                 offenders.append(f"{path.relative_to(package.parent)}:{node.lineno}")
     assert offenders == []
+
+
+def _tuples(make_base: Any) -> Any:
+    class Context(make_base):  # type: ignore[misc, valid-type]
+        """How to report."""
+
+        color: bool
+        verbose: bool = False
+        fail_on: str = "low"
+
+        @property
+        def loud(self) -> bool:
+            return bool(self.color and self.verbose)
+
+        def label(self) -> str:
+            return f"{self.fail_on}!"
+
+    return Context
+
+
+def _tuple_behaviour(cls: Any) -> list[Any]:
+    c = cls(True, verbose=True)
+    return [
+        repr(c),
+        tuple(c),
+        c == (True, True, "low"),
+        hash(c) == hash((True, True, "low")),
+        c.loud,
+        c.label(),
+        c._replace(fail_on="high"),
+        c._asdict(),
+        cls._fields,
+        cls._field_defaults,
+        cls.__doc__,
+        cls.__qualname__.rsplit(".", 1)[-1],
+        list(cls.__annotations__),  # the names; typing wraps string annotations in ForwardRef, records keeps them
+        [base.__name__ for base in cls.__mro__],
+        isinstance(c, tuple),
+    ]
+
+
+def test_named_tuples_behave_as_typing_named_tuples() -> None:
+    import typing
+
+    assert _tuple_behaviour(_tuples(RECORDS.NamedTuple)) == _tuple_behaviour(_tuples(typing.NamedTuple))
+
+
+class Shipped(RECORDS.NamedTuple):  # type: ignore[misc]
+    path: str
+    lines: tuple[int, ...] = ()
+
+
+def test_named_tuples_pickle_and_refuse_what_typing_refuses() -> None:
+    assert pickle.loads(pickle.dumps(Shipped("a", (1,)))) == Shipped("a", (1,))
+    with pytest.raises(TypeError, match="Non-default namedtuple field"):
+
+        class Bad(RECORDS.NamedTuple):  # type: ignore[misc]
+            a: int = 0
+            b: int
+
+    with pytest.raises(AttributeError, match="Cannot overwrite NamedTuple attribute _replace"):
+
+        class Clash(RECORDS.NamedTuple):  # type: ignore[misc]
+            a: int
+
+            def _replace(self) -> None: ...

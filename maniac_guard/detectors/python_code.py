@@ -15,12 +15,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, NamedTuple
 
 from maniac_guard.debuglog import debug
 from maniac_guard.findings import Finding
+from maniac_guard.records import NamedTuple
 from maniac_guard.sources import SourceFile
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
 if TYPE_CHECKING:
     import ast
 

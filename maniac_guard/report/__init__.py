@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import importlib
-from typing import NamedTuple
 
+from maniac_guard.records import NamedTuple
 from maniac_guard.summary import ScanResult
 
 FORMATS = {

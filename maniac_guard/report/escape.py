@@ -15,9 +15,12 @@ from __future__ import annotations
 import functools
 import json
 import re
-from typing import Any
 
 from maniac_guard.findings import mask_real_keys
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 # Lone surrogates: U+DC80..U+DCFF are bytes that were not UTF-8 (PEP 383).
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
-from typing import IO, cast
 
 from maniac_guard.findings import mask_keys_in_text
 from maniac_guard.records import dataclass, field
@@ -36,6 +35,10 @@ from maniac_guard.sources.inflate import (
     read_up_to,
     zip_member_chunks,
 )
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
+if TYPE_CHECKING:
+    from typing import IO
 
 SEPARATOR = "!/"  # `outer.zip!/inner/path`, as Java's jar: URLs write it
 
@@ -252,6 +255,8 @@ class _Run:
                     yield from self.member(member, name, depth)
 
     def _compressed(self, fileobj: IO[bytes], shown: str, kind: str, depth: int) -> Iterator[SourceFile]:
+        from typing import cast  # here: a hook's start does without typing
+
         counted = Counting(fileobj)
         with decompressing(kind, cast("IO[bytes]", counted)) as opened:
             # The library's readers ask their decompressor for at most what
