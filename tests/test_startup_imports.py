@@ -121,17 +121,20 @@ NEVER_STDLIB = {
     "xml",
     "zipfile",
 }
-# ~3 ms; the hook's modules use `TYPE_CHECKING = False` and records.NamedTuple
-# (the Python analysis, loaded for a file the screen cannot clear, imports it).
-NOT_BEFORE_ANALYSIS = {"typing"}
+# Not on the hook's common path (issue 26), though the Python analysis,
+# loaded for a file the screen cannot clear, may import them: typing (~3 ms;
+# `TYPE_CHECKING = False` and records.NamedTuple instead), signal (its enums;
+# interrupts.py uses _signal), importlib and warnings (report formats are
+# imported with __import__).
+NOT_BEFORE_ANALYSIS = {"typing", "signal", "importlib", "warnings"}
 # Loaded only for what needs them: a config file found (pathlib), a file a
 # cached detector reads (hashlib, hmac: OpenSSL), a report that hashes.
 ONLY_WHEN_NEEDED = {"hashlib", "hmac", "pathlib", "urllib"}
 
 # The console script's own code (pip writes it: `import re, sys` and main()),
 # run with the modules it loaded written out at exit (the hook leaves with
-# os._exit, which runs no atexit handler). sys.modules, not `-X importtime`:
-# importlib.import_module (report formats) bypasses the latter.
+# os._exit, which runs no atexit handler). sys.modules: every module loaded,
+# however it was imported.
 # Run as Python runs a script (not runpy, whose pkgutil imports typing).
 _DUMP_MODULES = """
 import atexit, os, sys
