@@ -4,7 +4,7 @@ importing `dataclasses` or `typing` (issue 26: a pre-commit hook's start-up).
 The standard module imports `inspect` (and with it ast, dis, tokenize): ~10 ms
 of every start, and it compiles six functions per frozen class (~1 ms each).
 Here a class costs one `exec` of its `__init__` (the only generated method a
-scan calls millions of times); equality, hashing, ordering and repr are shared
+scan calls millions of times), on its first instantiation; equality, hashing, ordering and repr are shared
 functions over the class's field names. mypy sees the standard module (the
 `TYPE_CHECKING` branch below), so every class is type-checked as a dataclass;
 tests/test_records.py holds this module to the standard one's behaviour for
@@ -147,6 +147,21 @@ def _init_source(fields: list[Field], frozen: bool, post_init: bool) -> tuple[st
     return f"def __init__({signature}):\n{lines}\n", names
 
 
+def _compiled_on_first_call(cls: type, source: str, names: dict[str, Any]) -> Callable[..., None]:
+    """`__init__` compiled when the class is first instantiated: a third of
+    the records a hook defines are never made in its run (archives, windows,
+    the ignore file), and compiling is most of what a record costs."""
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        exec(source, names)
+        init = names["__init__"]
+        init.__qualname__ = f"{cls.__qualname__}.__init__"
+        cls.__init__ = init  # type: ignore[misc]
+        init(self, *args, **kwargs)
+
+    return __init__
+
+
 def _values(fields: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
     def values(self: Any) -> tuple[Any, ...]:
         return tuple([getattr(self, name) for name in fields])
@@ -226,10 +241,7 @@ def _process(cls: type, eq: bool, frozen: bool, order: bool) -> type:
     own = cls.__dict__
     if "__init__" not in own:
         source, names = _init_source(ordered, frozen, hasattr(cls, "__post_init__"))
-        exec(source, names)
-        init = names["__init__"]
-        init.__qualname__ = f"{cls.__qualname__}.__init__"
-        cls.__init__ = init  # type: ignore[misc]
+        cls.__init__ = _compiled_on_first_call(cls, source, names)  # type: ignore[misc]
     if "__repr__" not in own:
         cls.__repr__ = _repr_of(tuple(f.name for f in ordered if f.repr))  # type: ignore[assignment]
     compared = _values(tuple(f.name for f in ordered if f.compare))

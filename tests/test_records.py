@@ -261,3 +261,26 @@ def test_named_tuples_pickle_and_refuse_what_typing_refuses() -> None:
             a: int
 
             def _replace(self) -> None: ...
+
+
+def test_init_compiled_on_first_use_serves_base_and_subclass_alike() -> None:
+    # records.py compiles a class's __init__ when it is first made: a
+    # subclass made first must not leave its base with the subclass's.
+    @RECORDS.dataclass
+    class Base:
+        a: int
+        items: list[int] = RECORDS.field(default_factory=list)
+
+    @RECORDS.dataclass
+    class Child(Base):
+        b: str = "b"
+
+    class Plain(Base):  # not a record: inherits Base's __init__
+        pass
+
+    assert vars(Child(1, [2], "c")) == {"a": 1, "items": [2], "b": "c"}
+    assert vars(Plain(3)) == {"a": 3, "items": []}
+    assert vars(Base(4)) == {"a": 4, "items": []}
+    assert vars(Child(5)) == {"a": 5, "items": [], "b": "b"}
+    with pytest.raises(TypeError):
+        Base(1, [], "extra")
