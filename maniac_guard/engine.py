@@ -20,7 +20,6 @@ from maniac_guard.prefilter import PendingPrefilter, Prefilter
 from maniac_guard.records import dataclass, field, replace
 from maniac_guard.selection import enabled_rules, select_findings
 from maniac_guard.sources import SourceFile
-from maniac_guard.sources.archives import archive_on_disk
 from maniac_guard.sources.files import (
     Excluder,
     WalkReport,
@@ -32,6 +31,7 @@ from maniac_guard.sources.files import (
     to_source,
     utf8_problem,
 )
+from maniac_guard.sources.magic import archive_on_disk
 from maniac_guard.sources.windows import WindowSource, windows
 from maniac_guard.sources.worktree import WorkTreeReader
 from maniac_guard.summary import ScanResult

@@ -51,9 +51,8 @@ CORE_OWN = {
     "maniac_guard.report.text",
     "maniac_guard.selection",
     "maniac_guard.sources",
-    "maniac_guard.sources.archives",  # an archive is known by its first bytes, whatever its name
     "maniac_guard.sources.files",
-    "maniac_guard.sources.inflate",
+    "maniac_guard.sources.magic",  # an archive is known by its first bytes, whatever its name (archives.py: only then)
     "maniac_guard.sources.windows",
     "maniac_guard.sources.worktree",
     "maniac_guard.summary",

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 
+from maniac_guard.sources.magic import PEEK_SIZE
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
 if TYPE_CHECKING:
     import bz2
@@ -29,7 +31,6 @@ if TYPE_CHECKING:
 
 
 CHUNK = 64 * 1024
-PEEK_SIZE = 512  # enough for every archive's magic (tar's sits at byte 257)
 
 
 class ArchiveBound(Exception):
