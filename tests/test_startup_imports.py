@@ -100,9 +100,9 @@ NEVER_STDLIB = {
     "datetime",  # tomllib's: only with a TOML config
     "decimal",
     "difflib",
+    "dis",
     "email",
     "gzip",
-    "dis",
     "html",
     "http",
     "inspect",
@@ -133,8 +133,8 @@ ONLY_WHEN_NEEDED = {"hashlib", "hmac", "pathlib", "urllib"}
 # The console script's own code (pip writes it: `import re, sys` and main()),
 # run with the modules it loaded written out at exit (the hook leaves with
 # os._exit, which runs no atexit handler). sys.modules: every module loaded,
-# however it was imported.
-# Run as Python runs a script (not runpy, whose pkgutil imports typing).
+# however it was imported. Run as Python runs a script (runpy's pkgutil would
+# import typing).
 _DUMP_MODULES = """
 import atexit, os, sys
 script, listing = sys.argv.pop(1), sys.argv.pop(1)
@@ -268,8 +268,6 @@ def test_the_fast_exit_flushes_a_long_report_into_a_pipe(tmp_path: Path) -> None
     # pipe's buffer must still arrive whole, on both streams, with its exit code.
     lines = [f"KEY_{i} = '{fake_key(f'pipe-{i}')}'" for i in range(300)]
     (tmp_path / "many.py").write_text("\n".join(lines) + "\n")
-    (tmp_path / "gone.txt").write_text("x\n")
-    (tmp_path / "gone.txt").unlink()
     fast = run_cli("scan", "--", "many.py", "gone.txt", cwd=tmp_path)
     full = run_cli("scan", "--no-cache", "--", "many.py", "gone.txt", cwd=tmp_path)
     assert fast.returncode == full.returncode == 1
