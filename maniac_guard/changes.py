@@ -19,17 +19,17 @@ version has a finding.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import posixpath
 import re
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, field
 
+from maniac_guard import records
 from maniac_guard.detectors import Detector, load_detectors
 from maniac_guard.engine import scan_source
 from maniac_guard.findings import Finding
 from maniac_guard.inline import merge_duplicates
+from maniac_guard.records import dataclass, field
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.files import Excluder, to_source
 from maniac_guard.sources.gitblobs import BlobReader, read_many
@@ -66,7 +66,7 @@ def suppressed_inline(source: SourceFile, detectors: Sequence[Detector]) -> list
     if b"maniac-guard" not in source.data:
         return []
     hidden: list[Finding] = []
-    scan_source(dataclasses.replace(source, notes=[]), detectors, suppressed=hidden)  # the first run said its notes
+    scan_source(records.replace(source, notes=[]), detectors, suppressed=hidden)  # the first run said its notes
     return hidden
 
 
@@ -379,7 +379,7 @@ class _Importers:
             if not self.keep(change):
                 continue
             if prefix:  # shown, and read, relative to the current folder (scan --staged)
-                change = dataclasses.replace(change, path=posixpath.relpath(path, prefix))
+                change = records.replace(change, path=posixpath.relpath(path, prefix))
             data = blobs.read(blob.oid, self.versions.max_size)[1]
             if data is None:
                 continue

@@ -19,7 +19,6 @@ from maniac_guard.prefilter import PendingPrefilter, Prefilter
 from maniac_guard.scanfile import PARALLEL_MIN_FILES, Scanned, ScanScope, scan_source
 from maniac_guard.selection import enabled_rules, select_findings
 from maniac_guard.sources import SourceFile
-from maniac_guard.sources.archives import archive_on_disk
 from maniac_guard.sources.files import (
     Excluder,
     WalkReport,
@@ -31,6 +30,7 @@ from maniac_guard.sources.files import (
     to_source,
     utf8_problem,
 )
+from maniac_guard.sources.magic import archive_on_disk
 from maniac_guard.sources.windows import windows
 from maniac_guard.sources.worktree import WorkTreeReader
 from maniac_guard.summary import ScanResult

@@ -13,10 +13,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from maniac_guard.findings import Finding, sort_key
+from maniac_guard.records import dataclass
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.git import (
     GitError,

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
 
 from maniac_guard.debuglog import debug
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     from maniac_guard.detectors import Detector
 
 

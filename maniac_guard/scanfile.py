@@ -5,13 +5,13 @@ engine_archives.py)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
 
 from maniac_guard.detectorcache import DetectorCache, Learnt, keeps
 from maniac_guard.detectors import Detector
 from maniac_guard.findings import Finding
 from maniac_guard.inline import drop_suppressed, hide_each_other, merge_duplicates
 from maniac_guard.prefilter import Prefilter
+from maniac_guard.records import dataclass, field, replace
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.files import Excluder
 from maniac_guard.sources.windows import WindowSource

@@ -11,7 +11,6 @@ from maniac_guard.engine import name_findings, scan_sources
 from maniac_guard.findings import Finding
 from maniac_guard.selection import enabled_rules
 from maniac_guard.sources import SourceFile
-from maniac_guard.sources.archives import archive_kind
 from maniac_guard.sources.files import Excluder, read_file, to_source
 from maniac_guard.sources.git import (
     GitError,
@@ -25,6 +24,7 @@ from maniac_guard.sources.gitbig import blob_windows, over_limit_note
 from maniac_guard.sources.gitblobs import BlobReader, read_many
 from maniac_guard.sources.gitmessages import SCISSORS
 from maniac_guard.sources.gitproject import CommitReader
+from maniac_guard.sources.magic import archive_kind
 from maniac_guard.summary import ScanResult
 from maniac_guard.target import ScanTarget
 

@@ -26,6 +26,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "writer",
             "interrupts",
             "progress",
+            "records",
         ),
     ),
     ("configuration and rules", ("config", "catalog", "selection", "target")),

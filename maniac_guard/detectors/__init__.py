@@ -13,10 +13,10 @@ Python analyzer) inside ``detect``, so a scan that never needs it never pays for
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
-from typing import NamedTuple
 
 from maniac_guard.detectors import config_files, encoded, file_names, keys, permissions, python_code
 from maniac_guard.findings import Finding
+from maniac_guard.records import NamedTuple
 from maniac_guard.sources import SourceFile
 
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
 if TYPE_CHECKING:
     from maniac_guard.sources import SourceFile
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 from maniac_guard.python import objects
 from maniac_guard.python.domain import UNKNOWN, ClassV, Frame, FuncV, InstV, Values
@@ -20,6 +19,7 @@ from maniac_guard.python.frames import bind
 from maniac_guard.python.modules import ModuleInfo
 from maniac_guard.python.resolve import Call
 from maniac_guard.python.sdk import PARTIAL, SDK_CLASSES
+from maniac_guard.records import dataclass
 
 MAX_FOREIGN_FUNCTIONS = 64  # functions of other modules searched for sinks, per analyzed file
 # Evaluations the search may spend per analyzed file: the frames it binds
