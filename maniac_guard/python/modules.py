@@ -303,6 +303,7 @@ class Project:
         self._data: dict[str, bytes | None] = {}
         self._present = 0  # reads that found a file
         self._found: dict[tuple[str, str], ModuleInfo | None] = {}
+        self._installs: dict[str, frozenset[str]] = {}  # a folder's entries when it holds installed distributions
         self.exhausted = False
 
     def _bytes(self, path: str) -> bytes | None:
@@ -345,6 +346,27 @@ class Project:
                 return word.search(data) is not None
         return True
 
+    def _installed(self, candidate: str, dotted: str, base: str) -> bool:
+        """Whether the module `dotted` at `candidate` belongs to another
+        installed distribution than the importing module (in `base`): its
+        top-level package sits in a folder that holds `*.dist-info` folders
+        (a site-packages), and the importing module is not inside it. Only a
+        reader that can list folders (the work tree) tells."""
+        top = dotted.split(".", 1)[0]
+        relative = dotted.replace(".", "/")
+        folder = candidate.removesuffix("/__init__.py").removesuffix(".py").removesuffix(relative).rstrip("/")
+        if f"{base}/".startswith(f"{folder}/{top}/" if folder else f"{top}/"):
+            return False  # its own package
+        if folder not in self._installs:
+            names = getattr(self.reader, "names", None)
+            listing: list[str] | None = names(folder) if names is not None else None
+            marks = sorted(name for name in listing or () if name.endswith(".dist-info"))
+            self._installs[folder] = frozenset(listing or ()) if marks else frozenset()
+            if marks:  # what the result depends on: without them, the library is read again
+                self._bytes(f"{folder}/{marks[0]}/METADATA" if folder else f"{marks[0]}/METADATA")
+        entries = self._installs[folder]
+        return top in entries or f"{top}.py" in entries
+
     def find(self, dotted: str, base: str) -> ModuleInfo | None:
         """The module `dotted` names (`app.settings`, or `..settings` from
         `base`, the importing module's folder); None if not in the project."""
@@ -354,6 +376,8 @@ class Project:
         found = None
         if self.reader is not None:
             for candidate in candidates(dotted, base):
+                if not dotted.startswith(".") and self._installed(candidate, dotted, base):
+                    break  # another installed distribution: outside, as the standard library
                 found = self.load(candidate)
                 if found is not None:
                     break

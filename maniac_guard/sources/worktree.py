@@ -38,3 +38,13 @@ class WorkTreeReader:
 
     def key(self) -> str:
         return ""
+
+    def names(self, folder: str) -> list[str] | None:
+        """The entries of `folder` (POSIX, relative to the base; "" the base
+        itself); None when it is not a readable folder."""
+        if folder.startswith("/") or "\0" in folder:
+            return None
+        try:
+            return os.listdir(os.path.join(self.base, *folder.split("/")) if folder else self.base)
+        except (OSError, ValueError):
+            return None
