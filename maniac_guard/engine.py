@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from maniac_guard.config import find_config
 from maniac_guard.detectorcache import DetectorCache, Learnt, keeps
 from maniac_guard.detectors import Detector, load_detectors
+from maniac_guard.detectors.python_callers import RULE_IDS, imports_sdk, scan_callers
 from maniac_guard.findings import Finding, sort_key
 from maniac_guard.inline import drop_suppressed, hide_each_other, merge_duplicates
 from maniac_guard.prefilter import PendingPrefilter, Prefilter
@@ -52,6 +53,7 @@ class _Scanned(ScanResult):
     learnt: Learnt = field(default_factory=Learnt, repr=False)
     # Files or folders that are there but could not be read: exit 2.
     errors: list[str] = field(default_factory=list)
+    sdk_modules: list[str] = field(default_factory=list)  # .py files importing the SDK (python_callers)
 
     def merge(self, other: ScanResult) -> None:
         super().merge(other)
@@ -59,6 +61,7 @@ class _Scanned(ScanResult):
             self.learnt.clean.extend(other.learnt.clean)
             self.learnt.found.extend(other.learnt.found)
             self.errors.extend(other.errors)
+            self.sdk_modules.extend(other.sdk_modules)
 
 
 def scan_source(
@@ -200,6 +203,8 @@ def _scan_files(
             continue
         result.files_scanned += 1
         source.project = project
+        if imports_sdk(shown, read.data):
+            result.sdk_modules.append(path)
         findings = scan_source(source, detectors, cache, result.learnt, prefilter, result.suppressed)
         if findings:
             note = utf8_problem(source)
@@ -388,6 +393,8 @@ def scan_paths(
             files.extend(batch)
         prefilter = pending.result() if pending is not None else None
         result = _scan_files(files, scope, cache, prefilter)
+    if enabled is None or enabled & RULE_IDS:  # files calling a wrapper of the SDK, never naming it
+        scan_callers(files, scope.cwd, result, max_file_size, not tree, scan_source)
     if cache is not None:
         cache.save(result.learnt.clean, result.learnt.found)
     result.learnt = Learnt()  # frees what the cache now holds

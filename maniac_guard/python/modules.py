@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import ast
 import re
-import sys
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from maniac_guard.python.paths import candidates
 from maniac_guard.python.resolve import Deferred, Resolver
 from maniac_guard.python.scopes import Binding
 
@@ -31,7 +31,6 @@ MAX_MODULES = 64  # other modules one analysis may read (the project's budget)
 # library outside the tree); a miss costs a failed open, not a module.
 MAX_PROBES = 1024
 _CACHE_SIZE = 256
-_EXTERNAL_TOPS = frozenset({*getattr(sys, "stdlib_module_names", ()), "maniac", "__future__"})
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
@@ -383,26 +382,3 @@ class Project:
                     break
         self._found[key] = found
         return found
-
-
-def candidates(dotted: str, base: str) -> list[str]:
-    """Paths a module name may be read from, nearest first."""
-    level = len(dotted) - len(dotted.lstrip("."))
-    name = dotted[level:]
-    relative = name.replace(".", "/")
-    if level:
-        folders = base.split("/") if base else []
-        if level - 1 > len(folders):
-            return []
-        root = "/".join(folders[: len(folders) - (level - 1)])
-        stem = f"{root}/{relative}" if root and relative else root or relative
-        return [f"{stem}.py", f"{stem}/__init__.py"] if relative else [f"{root}/__init__.py" if root else "__init__.py"]
-    if not name or name.split(".")[0] in _EXTERNAL_TOPS:
-        return []
-    parts = base.split("/") if base else []
-    out: list[str] = []
-    for cut in range(len(parts), -1, -1):
-        for folder in ("/".join(parts[:cut]), "/".join([*parts[:cut], "src"])):
-            prefix = f"{folder}/" if folder else ""
-            out += [f"{prefix}{relative}.py", f"{prefix}{relative}/__init__.py"]
-    return list(dict.fromkeys(out))
