@@ -15,7 +15,8 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from typing import Protocol
 
 from maniac_guard.detectors import Detector, python_code
@@ -44,7 +45,7 @@ SDK_IMPORT = re.compile(rb"(?:from|import)[ \t]+maniac\b")
 _IMPORTED = re.compile(rb"^[ \t]*(?:from[ \t]+(\.+|\w+)|import[ \t]+(\w+))", re.M)
 
 
-def _imports_project(data: bytes) -> bool:
+def imports_project(data: bytes) -> bool:
     """Whether a file imports anything but the standard library and the SDK
     (read on its text, before the analysis's modules are loaded for it)."""
     for match in _IMPORTED.finditer(data):
@@ -63,13 +64,16 @@ class Scanned(Protocol):
     findings: list[Finding]
     suppressed: list[Finding]
     messages: list[str]
+
+
+class TreeScanned(Scanned, Protocol):
     sdk_modules: list[str]
 
 
 def scan_callers(
     files: Sequence[str],
     cwd: str,
-    result: Scanned,
+    result: TreeScanned,
     max_size: int,
     few: bool,
     scan: Callable[..., list[Finding]],
@@ -128,11 +132,8 @@ def caller_sources(
         source.project = project
         for module in near:
             spelled.setdefault(module, []).append((source, data))
-        if few and _imports_project(data):
-            from maniac_guard.python.callers import calls_a_wrapper
-
-            if calls_a_wrapper(shown, data, project):
-                found.append(source)
+        if few and _calls_a_wrapper(source):
+            found.append(source)
     for module, sources in spelled.items():
         data = _read(module, shown_from(module), max_size)
         names = wrapper_names(data.decode("utf-8", "replace")) if data is not None else frozenset()
@@ -141,6 +142,31 @@ def caller_sources(
     if len(unique) > MAX_CALLERS:
         notes.append(_left_out(False))
     return unique[:MAX_CALLERS], notes
+
+
+def scan_listed_callers(sources: Iterable[SourceFile], result: Scanned, scan: Callable[..., list[Finding]]) -> None:
+    """`scan_callers` for files already read and scanned (a commit's staged
+    blobs, with the reader of that version): those the byte hints passed
+    over that call a wrapper of another module, looked for from their side."""
+    for source in sources:
+        if is_caller(source):
+            again = replace(source, notes=[])
+            result.findings += scan(again, [CALLER], suppressed=result.suppressed)
+            result.messages += again.notes
+
+
+def is_caller(source: SourceFile) -> bool:
+    """Whether a `.py` file the byte hints pass over calls a wrapper of
+    another module of the project (read through `source.project`)."""
+    return source.suffix == ".py" and not python_code.may_fire(source.data) and _calls_a_wrapper(source)
+
+
+def _calls_a_wrapper(source: SourceFile) -> bool:
+    if source.project is None or not imports_project(source.data):
+        return False
+    from maniac_guard.python.callers import calls_a_wrapper
+
+    return calls_a_wrapper(source.path, source.data, source.project)
 
 
 def _read(path: str, shown: str, max_size: int) -> bytes | None:
