@@ -17,12 +17,15 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from maniac_guard.detectors import Detector, python_code
 from maniac_guard.findings import Finding
 from maniac_guard.sources import ProjectReader, SourceFile
 from maniac_guard.sources.files import display_path_under, read_file, to_source
+
+if TYPE_CHECKING:
+    from maniac_guard.sources.gitblobs import BlobReader
 
 MAX_READS = 4096  # files read to find the callers of the tree's wrapper modules
 MAX_CALLERS = 64  # callers analysed per scan
@@ -167,6 +170,23 @@ def _calls_a_wrapper(source: SourceFile) -> bool:
     from maniac_guard.python.callers import calls_a_wrapper
 
     return calls_a_wrapper(source.path, source.data, source.project)
+
+
+def wrappers_at(root: str, blobs: BlobReader, max_size: int, revs: set[str]) -> list[tuple[str, str, frozenset[str]]]:
+    """(the folder its callers are under, its module name, its wrappers) for
+    each wrapper module of the commits `revs` (one `git grep` each)."""
+    from maniac_guard.python.callers import import_root, module_word, wrapper_names
+    from maniac_guard.sources.gitproject import files_naming
+
+    out = []
+    for rev in sorted(revs):
+        for path in files_naming(root, rev, ("maniac",), words=False) or ():
+            data = blobs.read(f"{rev}:{path}", max_size)[1]
+            names = wrapper_names(data.decode("utf-8", "replace")) if data and imports_sdk(path, data) else None
+            folder = import_root(path) if names else None
+            if names and folder is not None:
+                out.append((f"{folder}/" if folder else "", module_word(path), names))
+    return out
 
 
 def _read(path: str, shown: str, max_size: int) -> bytes | None:
