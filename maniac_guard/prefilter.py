@@ -14,6 +14,7 @@ does its own `re` searches, with the same results, only slower.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -144,14 +145,14 @@ def any_match(patterns: Sequence[bytes], family: str = "anymatch-") -> Callable[
 def _load_or_compile(hyperscan: Any, patterns: list[bytes], family: str = "prefilter-") -> Any:
     """The compiled hints: from the cache folder when this hyperscan compiled
     these hints before (loading takes microseconds, compiling ~7 ms)."""
-    import hashlib
+    # BLAKE2b from _blake2 and the folder as a string: hashlib (OpenSSL)
+    # and pathlib cost ~3 and ~4 ms of imports that nothing else here needs.
+    from maniac_guard.cachefiles import blake2b, cache_folder, read_cached, store_cached
 
-    from maniac_guard.cachefiles import cache_dir, read_cached, store_cached
-
-    name = hashlib.blake2b(b"\0".join([hyperscan.__version__.encode(), *patterns]), digest_size=16).hexdigest()
-    folder = cache_dir()
+    name = blake2b(b"\0".join([hyperscan.__version__.encode(), *patterns]), digest_size=16).hexdigest()
+    folder = cache_folder()
     # One file per family: storing one deletes the family's others (old versions).
-    path = None if folder is None else folder / f"{family}{name}.hsdb"
+    path = None if folder is None else os.path.join(folder, f"{family}{name}.hsdb")
     if path is not None and (stored := read_cached(path)):
         try:
             loaded = hyperscan.loadb(stored, hyperscan.HS_MODE_BLOCK)

@@ -31,7 +31,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("configuration and rules", ("config", "catalog", "selection", "target")),
     ("sources", ("sources",)),
     ("detectors", ("detectors", "python", "permissions")),
-    ("engine", ("engine", "inline", "prefilter", "forkshare", "detectorcache")),
+    (
+        "engine",
+        ("engine", "engine_archives", "scanfile", "inline", "prefilter", "forkshare", "forkpieces", "detectorcache"),
+    ),
     ("stages", ("ignorefile", "baseline", "verify", "fix", "history", "changes", "staged", "ci", "ci_git", "ci_trust")),
     ("reports", ("report",)),
     ("commands", ("commands", "cli", "entry", "__main__", "lsp")),

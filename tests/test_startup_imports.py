@@ -49,6 +49,7 @@ CORE_OWN = {
     "maniac_guard.report",
     "maniac_guard.report.escape",
     "maniac_guard.report.text",
+    "maniac_guard.scanfile",  # one file's scan (moved out of engine.py)
     "maniac_guard.selection",
     "maniac_guard.sources",
     "maniac_guard.sources.archives",  # an archive is known by its first bytes, whatever its name

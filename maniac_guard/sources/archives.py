@@ -97,6 +97,11 @@ def read_head(path: str, follow: bool) -> bytes:
         os.close(fd)
 
 
+# An archive on disk up to this size is read whole when the detector cache
+# may remember it (its bytes are the cache's key); a bigger one is streamed.
+READ_WHOLE_MAX = 64 << 20
+
+
 def archive_on_disk(path: str, data: bytes | None, skipped: str | None, follow: bool) -> str | None:
     """The archive kind of a file a disk scan has read (`data`) or refused
     as binary or too large without reading it whole; None for all others."""
