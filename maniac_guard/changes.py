@@ -26,6 +26,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 
 from maniac_guard import records
 from maniac_guard.detectors import Detector, load_detectors
+from maniac_guard.detectors.python_callers import CALLER, is_caller, wrappers_at
 from maniac_guard.engine import scan_source
 from maniac_guard.findings import Finding
 from maniac_guard.inline import merge_duplicates
@@ -44,6 +45,11 @@ from maniac_guard.sources.gitproject import (
 Identity = tuple[str, str]
 MAX_IMPORTER_SCANS = 256  # files analysed again, in all, because a module they import changed
 MAX_IMPORTERS = 32  # files analysed again per commit for the modules it changed
+MAX_CALLER_CHECKS = 256  # changed .py files read for a call of a wrapper of the SDK in another module
+CALLERS_LEFT_OUT = (
+    f"more than {MAX_CALLER_CHECKS} changed Python files may call a wrapper of the SDK defined in another "
+    "module: the others were not checked (scan a shorter range)"
+)
 # What the Python detector's hints hold, as words git grep finds (a superset: -i).
 HINT_WORDS = ("maniac", "mk-", "--api-key")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -232,6 +238,8 @@ def added_by_commits(
     with BlobReader(root) as blobs:
         versions = _Versions(blobs, detectors, max_size, out, marked)
         _scan_changes(root, changes, versions, out, max_size, expired)
+        if any(d.name == "python_code" for d in detectors):
+            _scan_callers(root, changes, modules, _Versions(blobs, [CALLER], max_size, out), keep, out)
         importers = _Importers(root, versions, keep, expired)
         if modules:
             importers.know_changes(changes)
@@ -290,6 +298,59 @@ def _scan_changes(
             continue
         before = versions.before(change)
         out.findings.extend(f for f in found if identity(f) not in before)
+
+
+def _scan_callers(
+    root: str,
+    changes: Sequence[ChangedFile],
+    modules: Sequence[ChangedModules],
+    versions: _Versions,
+    keep: Callable[[ChangedFile], bool],
+    out: WholeFiles,
+) -> None:
+    """What each commit added in the changed `.py` files the hints passed
+    over that call a wrapper of the SDK in another module (`from app.clients
+    import make_client`), each analysed at its commit as `scan .` does. The
+    wrappers are those of the range's first and last commits (one `git grep`
+    each): a changed file is read only if it is under the folder one of them
+    can be imported from, and analysed only if it spells its names and
+    imports it; MAX_CALLER_CHECKS files read, a note past it."""
+    revs = {modules[0].commit, modules[-1].commit} if modules else set()
+    wrappers = wrappers_at(root, versions.blobs, versions.max_size, revs)
+    if not wrappers:
+        return
+    from maniac_guard.python.callers import may_call
+
+    picked = {(change.commit, change.path) for change in changes}
+    blobs, checked = versions.blobs, 0
+    for entry in modules:
+        for path in entry.all_paths():
+            near = [
+                (word, names) for folder, word, names in wrappers if path.startswith(folder) and path.endswith(".py")
+            ]
+            if not near or (entry.commit, path) in picked:
+                continue
+            if checked >= MAX_CALLER_CHECKS:
+                out.messages.append(CALLERS_LEFT_OUT)
+                return
+            checked += 1
+            found = blobs.info(f"{entry.commit}:{path}")
+            data = blobs.read(found.oid, versions.max_size)[1] if found is not None and found.kind == "blob" else None
+            if found is None or data is None or not any(may_call(data, word, names) for word, names in near):
+                continue
+            reader = _reader(blobs, entry.commit, versions.max_size, "")
+            source = whole_file_source(path, data, reader, commit=entry.commit)
+            olds = [(parent, _blob_at(blobs, parent, path)) for parent in entry.parents]
+            change = ChangedFile(entry.commit, path, found.oid, olds, entry.author, entry.date)
+            if source is not None and keep(change) and is_caller(source):
+                added = versions.at_commit(change, data)
+                before = versions.before(change) if added else set()
+                out.findings.extend(f for f in added if identity(f) not in before)
+
+
+def _blob_at(blobs: BlobReader, rev: str, path: str) -> str | None:
+    found = blobs.info(f"{rev}:{path}")
+    return found.oid if found is not None and found.kind == "blob" else None
 
 
 class _Importers:

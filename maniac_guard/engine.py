@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from maniac_guard.config import find_config
 from maniac_guard.detectorcache import DetectorCache, Learnt
 from maniac_guard.detectors import Detector, load_detectors
+from maniac_guard.detectors.python_callers import RULE_IDS, imports_sdk, scan_callers
 from maniac_guard.findings import Finding, sort_key
 from maniac_guard.prefilter import PendingPrefilter, Prefilter
 from maniac_guard.scanfile import PARALLEL_MIN_FILES, Scanned, ScanScope, scan_source
@@ -119,6 +120,8 @@ def _scan_files(
             continue
         result.files_scanned += 1
         source.project = project
+        if imports_sdk(shown, read.data):
+            result.sdk_modules.append(path)
         findings = scan_source(source, detectors, cache, result.learnt, prefilter, result.suppressed)
         if findings:
             note = utf8_problem(source)
@@ -268,6 +271,8 @@ def scan_paths(
             files.extend(batch)
         prefilter = pending.result() if pending is not None else None
         result = _scan_files(files, scope, cache, prefilter)
+    if enabled is None or enabled & RULE_IDS:  # files calling a wrapper of the SDK, never naming it
+        scan_callers(files, scope.cwd, result, max_file_size, not tree, scan_source)
     if cache is not None:
         cache.save(result.learnt.clean, result.learnt.found, mark=result.learnt.archives_passed > 0)
     result.learnt = Learnt()  # frees what the cache now holds

@@ -31,6 +31,7 @@ class Scanned(ScanResult):
     learnt: Learnt = field(default_factory=Learnt, repr=False)
     # Files or folders that are there but could not be read: exit 2.
     errors: list[str] = field(default_factory=list)
+    sdk_modules: list[str] = field(default_factory=list)  # .py files importing the SDK (python_callers)
 
     def merge(self, other: ScanResult) -> None:
         super().merge(other)
@@ -39,6 +40,7 @@ class Scanned(ScanResult):
             self.learnt.found.extend(other.learnt.found)
             self.learnt.archives_passed += other.learnt.archives_passed
             self.errors.extend(other.errors)
+            self.sdk_modules.extend(other.sdk_modules)
 
 
 def scan_source(

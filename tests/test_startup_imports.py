@@ -34,6 +34,7 @@ CORE_OWN = {
     "maniac_guard.detectors.file_names",  # MG105: every path is judged
     "maniac_guard.detectors.keys",
     "maniac_guard.detectors.permissions",
+    "maniac_guard.detectors.python_callers",  # which files call a wrapper of the SDK (read only for imports)
     "maniac_guard.detectors.python_code",
     "maniac_guard.detectors.snippet",
     "maniac_guard.engine",
@@ -80,6 +81,7 @@ ANALYSIS_OWN = {
             "iteration",
             "modules",
             "objects",
+            "paths",
             "resolve",
             "scopes",
             "strings",

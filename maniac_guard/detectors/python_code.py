@@ -194,6 +194,14 @@ def _screened(source: SourceFile, text: str) -> tuple[bool, Guard]:
     return False, guard
 
 
+def _unscreened(source: SourceFile, text: str) -> tuple[bool, Guard]:
+    """As `_screened`, the screen left out (and the depth checked on the tree)."""
+    guard = _guard(text, check_depth=True)
+    if guard.reason is not None:
+        source.notes.append(f"{source.path}: {guard.reason}; Python rules skipped, key patterns only")
+    return guard.reason is not None, guard
+
+
 class _Locator:
     """Byte offsets in `source.data` for `ast` positions (whose columns count
     UTF-8 bytes of the decoded text, not of the file)."""
@@ -275,6 +283,17 @@ class _Locator:
 
 
 def detect(source: SourceFile) -> Iterator[Finding]:
+    return _detect(source, screen=True)
+
+
+def detect_caller(source: SourceFile) -> Iterator[Finding]:
+    """The analysis of a `.py` file that calls a wrapper of another module
+    of the project (python/callers.py) though its text names nothing the
+    hints or the screen look for: analysed whole, as a file naming the SDK is."""
+    return _detect(source, screen=False)
+
+
+def _detect(source: SourceFile, *, screen: bool) -> Iterator[Finding]:
     notebook: NotebookCode | None = None
     if source.suffix == NOTEBOOK_SUFFIX:
         from maniac_guard.sources.notebook import extract
@@ -293,7 +312,7 @@ def detect(source: SourceFile) -> Iterator[Finding]:
         text = notebook.text
     else:
         text = source.text.removeprefix("\ufeff")  # a BOM is the encoding's, as Python's tokenizer says
-        skip, guard = _screened(source, text)
+        skip, guard = _screened(source, text) if screen else _unscreened(source, text)
         if skip:
             return
         module = guard.tree
