@@ -15,12 +15,12 @@ import functools
 import json
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from maniac_guard.config import ConfigError, Settings
 from maniac_guard.findings import Finding, mask_real_keys
 from maniac_guard.ignorefile import FINGERPRINT_RE, anchor_dir, anchored, finding_keys, shown_path
+from maniac_guard.records import dataclass
 from maniac_guard.summary import BaselineSummary, ScanResult
 from maniac_guard.writer import read_user_text
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from typing import TYPE_CHECKING
 
 # hashlib's BLAKE2b and hmac's compare_digest, from the modules they come
 # from: importing hashlib or hmac loads OpenSSL (~3 ms of a hook's start),
@@ -31,6 +30,7 @@ except ImportError:  # an interpreter without CPython's builtin modules
     from hashlib import blake2b
     from hmac import compare_digest  # type: ignore[no-redef]  # the same function, typed apart
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
 if TYPE_CHECKING:
     from pathlib import Path
 

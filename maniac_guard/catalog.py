@@ -6,15 +6,16 @@ import functools
 import json
 import os
 import re
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from maniac_guard.cachefiles import blake2b, cache_dir, read_cached, store_cached
 from maniac_guard.errors import CatalogError
 from maniac_guard.findings import Severity
+from maniac_guard.records import NamedTuple, dataclass, field
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any
 
 DOC_SECTIONS = (
     ("what", "What it does"),
@@ -188,14 +189,18 @@ def _rule_from_json(raw: Any) -> Rule:
         if not isinstance(items, list):
             raise _Shape
         out = []
-        for item in items:
-            if not isinstance(item, list) or len(item) != 3 or not isinstance(item[2], list):
+        for item in items:  # 185 of them: written for a hook's start (issue 26)
+            if not isinstance(item, list) or len(item) != 3:
                 raise _Shape
-            lines = item[2]
-            if not all(isinstance(n, int) and not isinstance(n, bool) for n in lines):
+            hex_path, hex_text, lines = item
+            if not isinstance(hex_path, str) or not isinstance(hex_text, str) or not isinstance(lines, list):
                 raise _Shape
+            for number in lines:
+                if type(number) is not int:  # not a bool either
+                    raise _Shape
             try:
-                path, text = (bytes.fromhex(_text(item[i])).decode("utf-8", "surrogatepass") for i in (0, 1))
+                path = bytes.fromhex(hex_path).decode("utf-8", "surrogatepass")
+                text = bytes.fromhex(hex_text).decode("utf-8", "surrogatepass")
             except ValueError:
                 raise _Shape from None
             out.append(Example(path, text, tuple(lines)))

@@ -19,18 +19,19 @@ version has a finding.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import posixpath
 import re
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, field
 
+from maniac_guard import records
 from maniac_guard.detectorcache import DetectorCache, Learnt
 from maniac_guard.detectors import Detector, load_detectors
+from maniac_guard.detectors.python_callers import CALLER, is_caller, wrappers_at
 from maniac_guard.engine import scan_source
 from maniac_guard.findings import Finding
 from maniac_guard.inline import merge_duplicates
+from maniac_guard.records import dataclass, field
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.files import Excluder, to_source
 from maniac_guard.sources.gitblobs import BlobReader, ObjectInfo, read_many
@@ -38,13 +39,17 @@ from maniac_guard.sources.gitproject import (
     ChangedFile,
     ChangedModules,
     CommitReader,
-    WholeFileTracker,
     files_naming,
 )
 
 Identity = tuple[str, str]
 MAX_IMPORTER_SCANS = 256  # files analysed again, in all, because a module they import changed
 MAX_IMPORTERS = 32  # files analysed again per commit for the modules it changed
+MAX_CALLER_CHECKS = 256  # changed .py files read for a call of a wrapper of the SDK in another module
+CALLERS_LEFT_OUT = (
+    f"more than {MAX_CALLER_CHECKS} changed Python files may call a wrapper of the SDK defined in another "
+    "module: the others were not checked (scan a shorter range)"
+)
 # What the Python detector's hints hold, as words git grep finds (a superset: -i).
 HINT_WORDS = ("maniac", "mk-", "--api-key")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -67,7 +72,7 @@ def suppressed_inline(source: SourceFile, detectors: Sequence[Detector]) -> list
     if b"maniac-guard" not in source.data:
         return []
     hidden: list[Finding] = []
-    scan_source(dataclasses.replace(source, notes=[]), detectors, suppressed=hidden)  # the first run said its notes
+    scan_source(records.replace(source, notes=[]), detectors, suppressed=hidden)  # the first run said its notes
     return hidden
 
 
@@ -178,51 +183,6 @@ class _Versions:
         return known
 
 
-def tracker(detectors: Sequence[Detector], max_size: int) -> WholeFileTracker:
-    """What the history parser needs to pick the changed files these detectors must see."""
-
-    def wants(path: str, data: bytes) -> bool:
-        source = to_source(path, data)[0]  # UTF-16 decoded, as a scan reads it; None: binary
-        return source is not None and any(d.wants(source) for d in detectors if path.lower().endswith(d.suffixes))
-
-    hints, suffixes = _quiet_hints(detectors)
-    quiet = _quiet_suffixes(hints, suffixes) if suffixes else None
-    return WholeFileTracker(
-        [x for d in detectors for x in d.suffixes], wants, max_size, quiet, quiet_hints=hints, quiet_suffixes=suffixes
-    )
-
-
-def _quiet_hints(detectors: Sequence[Detector]) -> tuple[list[bytes], tuple[str, ...]]:
-    """For the tracker: a commit's text without any hint of the detectors
-    that have hints (and without NUL bytes, so no file of it is read as
-    UTF-16) leaves their files unwanted: `python_code.wants` is true only
-    where its hints match (its gate is its hints), and a file's text is part
-    of the commit's. Detectors without hints (key permissions) are asked per
-    file as before. (The hints, and the suffixes they leave unwanted.)"""
-    hinted = [d for d in detectors if d.hints is not None]
-    asked = {x.lower() for d in detectors if d.hints is None for x in d.suffixes}
-    suffixes = tuple(x for d in hinted for x in d.suffixes if x.lower() not in asked)
-    return [hint for d in hinted for hint in d.hints or ()], suffixes
-
-
-def _quiet_suffixes(hints: Sequence[bytes], suffixes: tuple[str, ...]) -> Callable[[bytes], Sequence[str]]:
-    """`_quiet_hints` as a test of one commit's text, compiled when first
-    asked (the history stream tests whole runs with its own pass instead)."""
-    from maniac_guard.prefilter import any_match
-
-    built: list[Callable[[bytes], bool] | None] = []
-
-    def quiet(block: bytes) -> Sequence[str]:
-        if not built:
-            built.append(any_match(hints))
-        matches = built[0]
-        if matches is None:  # no hyperscan: one `re` alternation per commit would cost more than it saves
-            return ()
-        return () if b"\0" in block or matches(block) else suffixes
-
-    return quiet
-
-
 def added_by_commits(
     root: str,
     changes: Sequence[ChangedFile],
@@ -256,6 +216,8 @@ def added_by_commits(
     with nullcontext(blobs) if blobs is not None else BlobReader(root) as reader:
         versions = _Versions(reader, detectors, max_size, out, marked, DetectorCache.open())
         _scan_changes(root, changes, versions, out, max_size, expired)
+        if any(d.name == "python_code" for d in detectors):
+            _scan_callers(root, changes, modules, _Versions(reader, [CALLER], max_size, out), keep, out)
         importers = _Importers(root, versions, keep, expired)
         if modules:
             importers.know_changes(changes)
@@ -329,6 +291,59 @@ def _scan_changes(
             continue
         before = versions.before(change)
         out.findings.extend(f for f in found if identity(f) not in before)
+
+
+def _scan_callers(
+    root: str,
+    changes: Sequence[ChangedFile],
+    modules: Sequence[ChangedModules],
+    versions: _Versions,
+    keep: Callable[[ChangedFile], bool],
+    out: WholeFiles,
+) -> None:
+    """What each commit added in the changed `.py` files the hints passed
+    over that call a wrapper of the SDK in another module (`from app.clients
+    import make_client`), each analysed at its commit as `scan .` does. The
+    wrappers are those of the range's first and last commits (one `git grep`
+    each): a changed file is read only if it is under the folder one of them
+    can be imported from, and analysed only if it spells its names and
+    imports it; MAX_CALLER_CHECKS files read, a note past it."""
+    revs = {modules[0].commit, modules[-1].commit} if modules else set()
+    wrappers = wrappers_at(root, versions.blobs, versions.max_size, revs)
+    if not wrappers:
+        return
+    from maniac_guard.python.callers import may_call
+
+    picked = {(change.commit, change.path) for change in changes}
+    blobs, checked = versions.blobs, 0
+    for entry in modules:
+        for path in entry.all_paths():
+            near = [
+                (word, names) for folder, word, names in wrappers if path.startswith(folder) and path.endswith(".py")
+            ]
+            if not near or (entry.commit, path) in picked:
+                continue
+            if checked >= MAX_CALLER_CHECKS:
+                out.messages.append(CALLERS_LEFT_OUT)
+                return
+            checked += 1
+            found = blobs.info(f"{entry.commit}:{path}")
+            data = blobs.read(found.oid, versions.max_size)[1] if found is not None and found.kind == "blob" else None
+            if found is None or data is None or not any(may_call(data, word, names) for word, names in near):
+                continue
+            reader = _reader(blobs, entry.commit, versions.max_size, "")
+            source = whole_file_source(path, data, reader, commit=entry.commit)
+            olds = [(parent, _blob_at(blobs, parent, path)) for parent in entry.parents]
+            change = ChangedFile(entry.commit, path, found.oid, olds, entry.author, entry.date)
+            if source is not None and keep(change) and is_caller(source):
+                added = versions.at_commit(change, data)
+                before = versions.before(change) if added else set()
+                out.findings.extend(f for f in added if identity(f) not in before)
+
+
+def _blob_at(blobs: BlobReader, rev: str, path: str) -> str | None:
+    found = blobs.info(f"{rev}:{path}")
+    return found.oid if found is not None and found.kind == "blob" else None
 
 
 class _Importers:
@@ -421,7 +436,7 @@ class _Importers:
             if not self.keep(change):
                 continue
             if prefix:  # shown, and read, relative to the current folder (scan --staged)
-                change = dataclasses.replace(change, path=posixpath.relpath(path, prefix))
+                change = records.replace(change, path=posixpath.relpath(path, prefix))
             data = blobs.read(blob.oid, self.versions.max_size)[1]
             if data is None:
                 continue

@@ -11,13 +11,12 @@ scan. Every choice is said on stderr.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from maniac_guard import records
 from maniac_guard.ci_git import (
     REMOTE,
     CiError,
@@ -28,6 +27,7 @@ from maniac_guard.ci_git import (
     shallow_commits,
 )
 from maniac_guard.history import HistorySpec
+from maniac_guard.records import dataclass
 from maniac_guard.sources.git import GitError, run_git
 from maniac_guard.writer import read_user_file
 
@@ -288,4 +288,4 @@ def detect_range(env: Mapping[str, str], root: str) -> CiRange:
         found = gitlab(env, root)
     else:
         found = fallback(root)
-    return dataclasses.replace(found, spec=dataclasses.replace(found.spec, complete=True))
+    return records.replace(found, spec=records.replace(found.spec, complete=True))

@@ -12,10 +12,10 @@ relative to the repository root.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from typing import Any
 
+from maniac_guard import records
 from maniac_guard.config import CONFIG_FILE, ConfigError, Settings, apply_overrides, load_settings
 from maniac_guard.ignorefile import IGNORE_FILE
 from maniac_guard.sources.gitblobs import BlobReader
@@ -67,10 +67,10 @@ def trusted_settings(
                 raise ConfigError(
                     str(exc).replace(folder + os.sep, "").replace(": ", f" at {base[:12]}: ", 1)
                 ) from None
-            settings = dataclasses.replace(settings, config_explicit=False)
+            settings = records.replace(settings, config_explicit=False)
             if settings.config_path:
                 shown = os.path.relpath(settings.config_path, folder).replace(os.sep, "/")
-                settings = dataclasses.replace(settings, config_path=f"{shown} at {base[:12]}")
+                settings = records.replace(settings, config_path=f"{shown} at {base[:12]}")
                 lines.append(f"configuration from {shown} at {base[:12]}")
             else:
                 lines.append(f"no configuration at {base[:12]}: the defaults")
@@ -101,7 +101,7 @@ def trusted_settings(
             changed[name] = copy
             lines.append(f"{name} {rel} " + (f"at {base[:12]}" if copy else f"is not in {base[:12]}: none applies"))
     overrides = {k: v for k, v in overrides.items() if k not in ("baseline", "policy")}
-    settings = dataclasses.replace(settings, **changed)
+    settings = records.replace(settings, **changed)
     return apply_overrides(settings, overrides) if overrides else settings, lines
 
 

@@ -13,15 +13,16 @@ import functools
 import math
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
 
 from maniac_guard.errors import ConfigError
 from maniac_guard.findings import Severity
+from maniac_guard.records import dataclass, field, replace
 from maniac_guard.writer import read_user_file
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
 if TYPE_CHECKING:
     from pathlib import Path  # imported when a config file is found: a run without one needs none
+    from typing import Any
 
 __all__ = ["ConfigError", "Settings", "load_settings"]
 
@@ -33,7 +34,7 @@ CONFIG_FILE = ".maniac-guard.toml"
 class Settings:
     """A run's settings, built once: the file config, then the command line
     over it (`apply_overrides`). Frozen: a stage that needs other settings
-    makes a copy (`dataclasses.replace`) and says why."""
+    makes a copy (`records.replace`) and says why."""
 
     exclude: list[str] = field(default_factory=list)
     select: list[str] = field(default_factory=list)

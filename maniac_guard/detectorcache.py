@@ -13,7 +13,11 @@ patterns, so cacheable detectors (Detector.cacheable) remember their result per
   pieces) is analyzed again on every scan instead;
 - the one note a result may keep (the Python analysis's work limit), beside
   it, printed again when the result is reused. A result with any other note
-  is not cached.
+  is not cached;
+- an archive on disk with nothing to report (no finding, note or problem in
+  any member, and no member the key-permission checks read, whose verdict
+  also depends on the policy and the date): how many members it scanned and
+  skipped, keyed by its bytes, so an unchanged wheel is not inflated again.
 
 The version changes with the package's code, Python and rules, so an upgrade
 or an edit starts afresh; the files are safe to delete, and
@@ -24,12 +28,16 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Collection
 
 from maniac_guard.cachefiles import blake2b, cache_folder, read_cached, store_cached
 from maniac_guard.findings import Finding, Location, Secret
+from maniac_guard.records import dataclass, field
 from maniac_guard.sources import SourceFile
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 # Each depends only on the file's path and bytes.
 CLEAN_CACHE_MAX = 200_000  # entries (16 bytes each)
@@ -187,6 +195,11 @@ def _notes_key(entry: bytes) -> str:
     return "02" + entry.hex()
 
 
+def _archive_key(entry: bytes) -> str:
+    """Where what a clean archive counted is kept (beside the findings)."""
+    return "03" + entry.hex()
+
+
 def _deps_key(entry: bytes) -> str:
     """Where the list of files an entry's result read is kept (beside the findings)."""
     return "01" + entry.hex()
@@ -203,6 +216,9 @@ class Learnt:
 
     clean: list[bytes] = field(default_factory=list)
     found: list[tuple[bytes, str]] = field(default_factory=list)
+    # Archives scanned without being remembered because the cache was unused
+    # (DetectorCache.remembers_archives): saving then marks it used.
+    archives_passed: int = 0
 
     def add(
         self,
@@ -231,6 +247,10 @@ class Learnt:
         else:
             self.found.append((entry, frozen))
 
+    def add_archive(self, entry: bytes, files: int, skipped: dict[str, int]) -> None:
+        """Remember an archive with nothing to report: its counts only."""
+        self.found.append((bytes.fromhex(_archive_key(entry)), json.dumps([files, skipped])))
+
 
 class DetectorCache:
     """Results of cacheable detectors, keyed by hashes of (detector, path, bytes).
@@ -246,6 +266,7 @@ class DetectorCache:
         self.key = b""
         self.clean: set[bytes] = set()
         self.found: dict[str, str] = {}  # entry (hex) -> frozen findings
+        self.used = False  # a scan of this version has saved to it
 
     @classmethod
     def open(cls) -> DetectorCache | None:
@@ -261,8 +282,10 @@ class DetectorCache:
             if len(raw) % 16:  # not a list of 16-byte entries: not ours
                 raw = b""
             self.clean = {raw[i : i + 16] for i in range(0, len(raw) - 15, 16)}
+            stored = read_cached(self._found_path)
+            self.used = bool(raw or stored)
             try:
-                found = json.loads(read_cached(self._found_path) or b"{}")
+                found = json.loads(stored or b"{}")
             except (ValueError, RecursionError):
                 found = {}
             valid = isinstance(found, dict) and all(isinstance(v, str) for v in found.values())
@@ -282,6 +305,37 @@ class DetectorCache:
         digest.update(f"{detector}\0{source.path}\0".encode("utf-8", "surrogateescape"))
         digest.update(source.data)
         return digest.digest()
+
+    def remembers_archives(self) -> bool:
+        """Whether archives are looked up and remembered: not on a cache no
+        scan has saved to yet (a CI runner's first run, a cold benchmark),
+        where hashing each archive's bytes (~1 ms per MB) would be paid for
+        nothing; such a scan marks it used (`save`), so the next one does."""
+        return self.load().used
+
+    def archive_entry(self, shown: str, data: bytes, enabled: Collection[str] | None, max_size: int) -> bytes:
+        """The entry of an archive's bytes, as scanned with these rules and member size limit."""
+        digest = blake2b(key=self.load().key[:64], digest_size=16)
+        rules = "*" if enabled is None else ",".join(sorted(enabled))
+        digest.update(f"archive\0{shown}\0{rules}\0{max_size}\0".encode("utf-8", "surrogateescape"))
+        digest.update(data)
+        return digest.digest()
+
+    def archive_lookup(self, entry: bytes) -> tuple[int, dict[str, int]] | None:
+        """(members scanned, members skipped by reason) of a clean archive
+        seen before, or None."""
+        frozen = self.load().found.get(_archive_key(entry))
+        if frozen is None:
+            return None
+        try:
+            files, skipped = json.loads(frozen)
+        except (ValueError, TypeError):
+            return None
+        if not isinstance(files, int) or isinstance(files, bool) or files < 0 or not isinstance(skipped, dict):
+            return None
+        if not all(isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in skipped.items()):
+            return None
+        return files, skipped
 
     def lookup(self, entry: bytes, source: SourceFile) -> list[Finding] | None:
         """The remembered findings (empty: clean), or None if not known. A
@@ -320,11 +374,17 @@ class DetectorCache:
             reads[path] = None if data is None else content_hash(data)
         return with_reads(entry, reads)
 
-    def save(self, clean: list[bytes], found: list[tuple[bytes, str]]) -> None:
-        """Old entries, then new ones, the newest kept; best effort."""
-        if not clean and not found:
+    def save(self, clean: list[bytes], found: list[tuple[bytes, str]], mark: bool = False) -> None:
+        """Old entries, then new ones, the newest kept; best effort. `mark`:
+        write the findings file even with nothing new, so the next scan
+        finds the cache used (remembers_archives)."""
+        if not clean and not found and not mark:
             return
         self.load()
+        if mark and not self.used and not found:
+            store_cached(self._found_path, json.dumps(self.found).encode(), "found-")
+        if not clean and not found:
+            return
         fresh = [e for e in dict.fromkeys(clean) if e not in self.clean]
         new_found = {entry.hex(): frozen for entry, frozen in found if self.found.get(entry.hex()) != frozen}
         if fresh:
@@ -348,7 +408,8 @@ def _version() -> bytes:
 
     version = blake2b(f"detector-cache-v2\0{__version__}\0{sys.version}".encode(), digest_size=32)
     package = os.path.dirname(os.path.abspath(__file__))
-    for current, dirs, files in sorted(os.walk(package)):
+    # Walked as it goes (sorted(os.walk()) would list every __pycache__ first: ~1 ms of a hook).
+    for current, dirs, files in os.walk(package):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
         for name in sorted(files):
             if name.endswith(".py"):

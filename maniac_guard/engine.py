@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Sequence
 
 from maniac_guard.config import find_config
-from maniac_guard.detectorcache import DetectorCache, Learnt, keeps
+from maniac_guard.detectorcache import DetectorCache, Learnt
 from maniac_guard.detectors import Detector, load_detectors
+from maniac_guard.detectors.python_callers import RULE_IDS, imports_sdk, scan_callers
 from maniac_guard.findings import Finding, sort_key
-from maniac_guard.inline import drop_suppressed, hide_each_other, merge_duplicates
 from maniac_guard.prefilter import PendingPrefilter, Prefilter
+from maniac_guard.scanfile import PARALLEL_MIN_FILES, Scanned, ScanScope, scan_source
 from maniac_guard.selection import enabled_rules, select_findings
 from maniac_guard.sources import SourceFile
-from maniac_guard.sources.archives import archive_on_disk
 from maniac_guard.sources.files import (
     Excluder,
     WalkReport,
@@ -32,109 +31,30 @@ from maniac_guard.sources.files import (
     to_source,
     utf8_problem,
 )
-from maniac_guard.sources.windows import WindowSource, windows
+from maniac_guard.sources.magic import archive_on_disk
+from maniac_guard.sources.windows import windows
 from maniac_guard.sources.worktree import WorkTreeReader
 from maniac_guard.summary import ScanResult
 from maniac_guard.target import ScanTarget
 
-# Below this, one process: a hook's handful of files costs less than a fork.
-# Above, helpers pay even on a small repository (measured when the MG2xx
-# analysis ran on libcst, ~0.1 s per Python file that reached it;
-# docs/speed.md has today's numbers).
-PARALLEL_MIN_FILES = 100
+# What other modules import from here (scan_source and the rest moved to scanfile.py).
+__all__ = [
+    "PARALLEL_MIN_FILES",
+    "ScanResult",
+    "name_findings",
+    "scan_bytes",
+    "scan_disk",
+    "scan_paths",
+    "scan_source",
+    "scan_sources",
+]
+
 CHUNK_SIZE = 64  # at most; small enough to balance the processes when slow files cluster
-
-
-@dataclass
-class _Scanned(ScanResult):
-    """A chunk's result plus the detector-cache entries it learnt (never shown)."""
-
-    learnt: Learnt = field(default_factory=Learnt, repr=False)
-    # Files or folders that are there but could not be read: exit 2.
-    errors: list[str] = field(default_factory=list)
-
-    def merge(self, other: ScanResult) -> None:
-        super().merge(other)
-        if isinstance(other, _Scanned):
-            self.learnt.clean.extend(other.learnt.clean)
-            self.learnt.found.extend(other.learnt.found)
-            self.errors.extend(other.errors)
-
-
-def scan_source(
-    source: SourceFile,
-    detectors: Sequence[Detector],
-    cache: DetectorCache | None = None,
-    learnt: Learnt | None = None,
-    prefilter: Prefilter | None = None,
-    suppressed: list[Finding] | None = None,
-) -> list[Finding]:
-    """Run every interested detector on one file; merge and apply inline ignores
-    (what they drop is added to `suppressed`, for the summary's count).
-
-    With a cache, cacheable detectors reuse what they found in this file before,
-    and what they find in new files is added to `learnt`. A prefilter built
-    for `detectors` skips those whose hints the file lacks."""
-    found: list[Finding] = []
-    fragment = source.line_numbers is not None  # added lines of a diff, not a whole file
-    woken = prefilter.woken(source.data) if prefilter is not None else None
-    for index, detector in enumerate(detectors):
-        if woken is not None and index not in woken and not detector.on_path:
-            continue
-        if fragment and detector.needs_whole_file:
-            continue
-        if not detector.wants(source):
-            continue
-        entry = None
-        if cache is not None and detector.cacheable:
-            entry = cache.entry(detector.name, source)
-            remembered = cache.lookup(entry, source)
-            if remembered is not None:
-                found.extend(remembered)
-                continue
-        notes = len(source.notes)
-        try:
-            produced = list(detector.detect(source))
-        except RecursionError:
-            # One detector out of its depth must not cost the others' findings.
-            source.notes.append(f"{source.path}: too deeply nested for {detector.name}; other rules still ran")
-            continue
-        fresh = source.notes[notes:]  # a result is cached with its notes only if they are its own (keeps)
-        if entry is not None and all(keeps(n) for n in fresh) and not source.partial and learnt is not None:
-            learnt.add(entry, produced, source.data, source, fresh)
-        found.extend(produced)
-    if not found:
-        return found
-    if len(found) > 1:
-        found = hide_each_other(merge_duplicates(found))
-    if b"maniac-guard" in source.data:
-        found, dropped = drop_suppressed(source, found)
-        if suppressed is not None:
-            suppressed.extend(dropped)
-    if isinstance(source, WindowSource):
-        found = _owned_by_window(found, source)
-    return found
-
-
-def _owned_by_window(findings: list[Finding], window: WindowSource) -> list[Finding]:
-    """The findings that start in the part of a big file this window owns
-    (sources/windows.py), with columns counted from the real line start."""
-    low = window.position(window.owned_from)
-    high = window.position(window.owned_until) if window.owned_until is not None else None
-    first_line = window.real_line(1)
-    kept = []
-    for finding in findings:
-        at = (finding.line, finding.location.column)
-        if at < low or (high is not None and at >= high):
-            continue
-        if window.first_column and finding.line == first_line:
-            where = finding.location
-            end_column = where.end_column + window.first_column if where.end_line == first_line else where.end_column
-            finding = finding.replace(
-                location=replace(where, column=where.column + window.first_column, end_column=end_column)
-            )
-        kept.append(finding)
-    return kept
+# A file that took longer hands the rest of its chunk to whichever process is
+# free: on a cold cache the Maniac SDK's own modules (~0.2 s of analysis
+# each, neighbours in one chunk) kept one process busy ~0.5 s while the
+# other waited at the end.
+SLOW_FILE = 0.03
 
 
 def scan_bytes(path: str, data: bytes, detectors: Sequence[Detector] | None = None) -> list[Finding]:
@@ -146,35 +66,35 @@ def scan_bytes(path: str, data: bytes, detectors: Sequence[Detector] | None = No
     return scan_source(source, load_detectors() if detectors is None else detectors)
 
 
-@dataclass(frozen=True)
-class ScanScope:
-    """What every worker needs to know about this scan."""
-
-    max_size: int
-    roots: tuple[str, ...]
-    cwd: str  # paths are shown relative to it
-    explicit: frozenset[str]  # files named on the command line (symlinks followed)
-    enabled: frozenset[str] | None = None  # rule ids; None: all
-    # How a nested repository's folder met in a listing is listed in turn.
-    excluder: Excluder = field(default_factory=Excluder)
-    use_gitignore: bool = True
-
-
 def _scan_files(
-    paths: Sequence[str], scope: ScanScope, cache: DetectorCache | None = None, prefilter: Prefilter | None = None
-) -> _Scanned:
-    """Read and scan these files (absolute, normalized paths)."""
-    result = _Scanned()
+    paths: Sequence[str],
+    scope: ScanScope,
+    cache: DetectorCache | None = None,
+    prefilter: Prefilter | None = None,
+    hand: Callable[[list[str]], bool] | None = None,
+) -> Scanned:
+    """Read and scan these files (absolute, normalized paths). `hand(rest)`:
+    after a slow file, offer the files not scanned yet to another process
+    (forkshare.run_streamed); True: they are its to scan, stop here."""
+    result = Scanned()
     detectors = load_detectors(scope.enabled)
     shown_from = display_path_under(scope.cwd)  # its prefix worked out once, not per file
     project = WorkTreeReader(scope.cwd)  # where the Python analysis reads imported modules
-    for path in paths:
+    last = time.perf_counter()
+    for at, path in enumerate(paths):
+        if hand is not None and at:
+            now = time.perf_counter()
+            if now - last > SLOW_FILE and hand(list(paths[at:])):
+                break
+            last = now
         shown = shown_from(path)
         follow = path in scope.explicit
         read = read_file(path, shown, scope.max_size, scope.roots, follow=follow, skip_binary=True)
         kind = archive_on_disk(path, read.data, read.skipped, follow)
         if kind is not None:  # opened in place, whatever its size
-            _scan_archive(path, shown, kind, read.data, scope, detectors, cache, prefilter, result)
+            from maniac_guard.engine_archives import scan_archive
+
+            scan_archive(path, shown, kind, read.data, scope, detectors, cache, prefilter, result)
             continue
         if read.skipped == "too-large":
             _scan_big_file(path, shown, scope, detectors, result)
@@ -200,6 +120,8 @@ def _scan_files(
             continue
         result.files_scanned += 1
         source.project = project
+        if imports_sdk(shown, read.data):
+            result.sdk_modules.append(path)
         findings = scan_source(source, detectors, cache, result.learnt, prefilter, result.suppressed)
         if findings:
             note = utf8_problem(source)
@@ -212,46 +134,7 @@ def _scan_files(
     return result
 
 
-def _scan_archive(
-    path: str,
-    shown: str,
-    kind: str,
-    data: bytes | None,
-    scope: ScanScope,
-    detectors: Sequence[Detector],
-    cache: DetectorCache | None,
-    prefilter: Prefilter | None,
-    result: _Scanned,
-) -> None:
-    """The text files inside an archive, scanned as files on disk are; what
-    it could not open goes to `stages.incomplete` (exit 2)."""
-    from maniac_guard.sources.archives import NOT_OPENED, ArchiveLimits, ArchiveReport, archive_sources, open_archive
-
-    if kind in NOT_OPENED and path not in scope.explicit:
-        # Found while walking a tree: counted and named, as before; named
-        # on the command line, it is a file the user asked for (exit 2).
-        result.skipped["binary"] += 1
-        result.messages.append(f"{shown}: {kind} archive, not opened")
-        return
-    report = ArchiveReport()
-    limits = ArchiveLimits(max_member_size=scope.max_size)
-    if data is not None:
-        members = archive_sources(shown, data, kind, limits, report)
-    else:
-        members = open_archive(path, shown, kind, limits, report, follow=path in scope.explicit)
-    for count, source in enumerate(members, 1):
-        if prefilter is None and count == PARALLEL_MIN_FILES:  # a wheel named alone: thousands of members
-            prefilter = Prefilter.build(detectors)
-        result.files_scanned += 1
-        result.findings.extend(scan_source(source, detectors, cache, result.learnt, prefilter, result.suppressed))
-        result.messages.extend(source.notes)
-    result.messages.extend(report.messages)
-    result.skipped.update(report.skipped)
-    if report.problems:
-        result.stages.incomplete = (result.stages.incomplete or []) + report.problems
-
-
-def _scan_big_file(path: str, shown: str, scope: ScanScope, detectors: Sequence[Detector], result: _Scanned) -> None:
+def _scan_big_file(path: str, shown: str, scope: ScanScope, detectors: Sequence[Detector], result: Scanned) -> None:
     """A file over the size limit: the key patterns over overlapping windows
     (sources/windows.py); the whole-file analyses (Python, YAML) skip it."""
     try:
@@ -285,7 +168,7 @@ def _scan_nested_repository(
     scope: ScanScope,
     cache: DetectorCache | None,
     prefilter: Prefilter | None,
-    result: _Scanned,
+    result: Scanned,
 ) -> None:
     """A folder in git's listing: a nested repository (an untracked clone, a
     linked worktree, a gitlink without .gitmodules). Its work-tree files are
@@ -388,8 +271,10 @@ def scan_paths(
             files.extend(batch)
         prefilter = pending.result() if pending is not None else None
         result = _scan_files(files, scope, cache, prefilter)
+    if enabled is None or enabled & RULE_IDS:  # files calling a wrapper of the SDK, never naming it
+        scan_callers(files, scope.cwd, result, max_file_size, not tree, scan_source)
     if cache is not None:
-        cache.save(result.learnt.clean, result.learnt.found)
+        cache.save(result.learnt.clean, result.learnt.found, mark=result.learnt.archives_passed > 0)
     result.learnt = Learnt()  # frees what the cache now holds
     if walk.binary_by_name:
         result.skipped["binary"] += walk.binary_by_name
@@ -415,15 +300,19 @@ def _scan_streamed(
     workers: int,
     cache: DetectorCache | None,
     prefilter: Prefilter | None,
-) -> _Scanned:
+) -> Scanned:
     """Chunks of files shared between this process and workers - 1 forked
     helpers, which inherit the loaded detectors, the cache and the prefilter
     and take each chunk as the walk makes it."""
     from maniac_guard.forkshare import run_streamed
 
     load_detectors(scope.enabled)
-    result = _Scanned()
-    for part in run_streamed(chunks, lambda chunk: _scan_files(chunk, scope, cache, prefilter), workers - 1):
+    result = Scanned()
+
+    def scan(chunk: list[str], hand: Callable[[list[str]], bool]) -> Scanned:
+        return _scan_files(chunk, scope, cache, prefilter, hand)
+
+    for part in run_streamed(chunks, scan, workers - 1, handing=True):
         result.merge(part)  # in walk order, so messages keep path order
     return result
 
@@ -474,7 +363,7 @@ def scan_sources(
     detectors = load_detectors(enabled)
     cache = DetectorCache.open() if cached else None
     prefilter = Prefilter.build(detectors) if many else None
-    result = _Scanned()
+    result = Scanned()
     for source in sources:
         result.files_scanned += 1
         result.findings.extend(scan_source(source, detectors, cache, result.learnt, prefilter, result.suppressed))

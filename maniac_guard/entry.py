@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 # The flags a hook passes (.pre-commit-hooks.yaml, install-hook) and the
 # option each sets; any other option goes through click.
@@ -91,7 +94,7 @@ def main() -> None:
 
         click_main()
         return
-    from maniac_guard.commands.boundary import guarded
+    from maniac_guard.commands.boundary import exit_now, guarded
     from maniac_guard.commands.scan import ScanOptions, run_command
 
-    sys.exit(guarded(lambda: run_command(ScanOptions(**options))))
+    exit_now(guarded(lambda: run_command(ScanOptions(**options))))

@@ -6,15 +6,18 @@ reporters only ever see `Finding.masked` and `Finding.fingerprint`.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import functools
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
+from maniac_guard import records
+from maniac_guard.records import dataclass, field
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     from maniac_guard.verification import Verification  # built by --verify only
 
 KEY_PREFIX = "mk-"
@@ -282,7 +285,7 @@ class Finding:
         return digest(raw)[:32]
 
     def replace(self, **changes: Any) -> Finding:
-        return dataclasses.replace(self, **changes)
+        return records.replace(self, **changes)
 
     def hiding(self, secrets: Iterable[Secret]) -> Finding:
         """This finding with other findings' keys (and their pieces) masked in
@@ -290,7 +293,7 @@ class Finding:
         print the other half, which only the MG203 finding knows."""
         others = tuple(s for s in secrets if s is not self.secret)
         snippet = redact(self.snippet, others) if others and self.snippet else self.snippet
-        return self if snippet == self.snippet else dataclasses.replace(self, snippet=snippet)
+        return self if snippet == self.snippet else records.replace(self, snippet=snippet)
 
 
 def _masked(value: Any, secrets: tuple[Secret, ...] = ()) -> Any:

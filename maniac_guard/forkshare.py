@@ -6,6 +6,11 @@ sends its results back in one piece when the pipe is empty. Helpers are
 forked after the chunks exist, so they inherit them (and every loaded module
 and cache) and only 4-byte indexes cross the pipe.
 
+A tree scan's chunks are streamed to the helpers as the walk makes them
+(`run_streamed`), and a process that meets a slow file hands the rest of
+its chunk on to the other side (`Pieces`), so two slow files in one chunk
+no longer run one after the other while a core waits.
+
 This replaces concurrent.futures for the scan: its import (multiprocessing,
 tempfile, socket: ~20 ms), queue-feeding thread and per-chunk pickling were
 a tenth of a tree scan's wall time. Where fork is missing, a helper dies,
@@ -28,15 +33,17 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from maniac_guard.debuglog import debug
+from maniac_guard.forkpieces import MAX_MESSAGE, Pieces, keep
 
 if TYPE_CHECKING:
     import socket
 
 Chunk = TypeVar("Chunk")
 Result = TypeVar("Result")
+Key = TypeVar("Key")
 
 _INDEX = struct.Struct("<I")  # 4 bytes: one atomic pipe read or write
 
@@ -46,7 +53,7 @@ _INDEX = struct.Struct("<I")  # 4 bytes: one atomic pipe read or write
 # list runs in rounds.
 MAX_CHUNKS = 4096 // _INDEX.size
 # A streamed chunk's paths, in one socket message (the engine keeps it below).
-_MAX_MESSAGE = 1 << 17
+_MAX_MESSAGE = MAX_MESSAGE
 CHUNK_BYTES = _MAX_MESSAGE - _INDEX.size
 
 # A helper stopped (SIGSTOP, SIGTSTP) this long while this process runs is
@@ -126,25 +133,50 @@ def path_chunks(walked: list[str], batches: Iterable[list[str]], first: int, siz
         yield chunk
 
 
-def run_streamed(chunks: Iterable[list[str]], work: Callable[[list[str]], Result], helpers: int) -> list[Result]:
+def run_streamed(
+    chunks: Iterable[list[str]], work: Callable[..., Result], helpers: int, handing: bool = False
+) -> list[Result]:
     """`run_shared` for chunks of paths still being made (a walk in
     progress): the helpers are forked first and take each chunk from a
     socket as soon as it is made, so no core waits for the whole listing.
     While the helpers are busy (the socket is full) this process keeps what
     it made and walks on; once the chunks end, it scans what the socket had
-    no room for, then takes from the socket too."""
+    no room for, then takes from the socket too.
+
+    `handing`: `work(paths, hand)` may give the paths it has not scanned
+    yet (a suffix of `paths`) to whichever process is free, by
+    `hand(rest)` (False: no room, scan them yourself), and return the result
+    of what it scanned: a chunk with two slow files in it (the Maniac SDK's
+    own modules, analyzed on a cold cache) then costs the time of one, not
+    both, while the other process waits. Results come in walk order, one per
+    piece a chunk was scanned in."""
     import socket
 
     if helpers < 1 or not hasattr(os, "fork") or not hasattr(socket, "SOCK_SEQPACKET"):
-        return [work(chunk) for chunk in chunks]
+        return [work(chunk, keep) if handing else work(chunk) for chunk in chunks]
     # SEQPACKET keeps each chunk one message, whichever process reads it.
     give, take = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    # Pieces handed on go to the other side: a helper's to this process, this
+    # process's to the helpers (a process that took back its own piece at
+    # once would gain nothing).
+    to_parent = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    to_helpers = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    pieces = Pieces(to_helpers[0], to_parent[1], work, handing)
+    helper_pieces = Pieces(to_parent[0], to_helpers[1], work, handing)
+
+    def helper_ends() -> None:
+        """In a helper: close this process's ends, so that each side sees the
+        other's end once it is closed."""
+        give.close()
+        to_helpers[0].close()
+        to_parent[1].close()
+
     made: list[list[str]] = []
-    done: dict[int, Result] = {}
+    done: dict[tuple[int, int], tuple[Result, int]] = {}  # (chunk, first path) -> (result, path after the last)
     pipes: dict[int, int] = {}
     try:
         for _ in range(helpers):
-            forked = _fork(lambda parent: _take_streamed(take, work, parent), give.close)
+            forked = _fork(lambda parent: _take_streamed(take, helper_pieces, parent), helper_ends)
             if forked is None:
                 break
             pipes[forked[1]] = forked[0]
@@ -179,34 +211,54 @@ def run_streamed(chunks: Iterable[list[str]], work: Callable[[list[str]], Result
         # middle that may be slow.
         while True:
             flush()
+            done.update(pieces.take_all())
             if not backlog:
                 break
             index = backlog.popleft()
-            done[index] = work(made[index])
+            done.update([pieces.run(index, 0, made[index])])
         give.close()  # the helpers read what is queued, then the end
-        _scan_and_gather(lambda: _take_streamed(take, work), pipes, done)
+        _scan_and_gather(lambda: _take_streamed(take, pieces), pipes, done, pieces)
+        # Handed on by helpers that are gone, or by this process after they went.
+        done.update(pieces.take_all(handing=False) + helper_pieces.take_all(handing=False))
     finally:
         for read_end, pid in pipes.items():
             _kill(pid)
             os.close(read_end)
         give.close()
         take.close()
-    return [done[index] if index in done else work(made[index]) for index in range(len(made))]
+        for pair in (to_parent, to_helpers):
+            pair[0].close()
+            pair[1].close()
+    results: list[Result] = []
+    for index, chunk in enumerate(made):
+        start = 0
+        while True:
+            piece = done.get((index, start))
+            if piece is None or not (piece[1] == len(chunk) or start < piece[1] < len(chunk)):
+                piece = pieces.run(index, start, chunk[start:], handing=False)[1]  # nobody finished it: here
+            results.append(piece[0])
+            if piece[1] >= len(chunk):
+                break
+            start = piece[1]
+    return results
 
 
 def _take_streamed(
-    take: socket.socket, work: Callable[[list[str]], Result], parent: int | None = None
-) -> list[tuple[int, Result]]:
-    """Chunks from the socket until its sending end is closed and it is empty."""
-    results: list[tuple[int, Result]] = []
+    take: socket.socket, pieces: Pieces[Result], parent: int | None = None
+) -> list[tuple[tuple[int, int], tuple[Result, int]]]:
+    """Chunks from the socket until its sending end is closed and it is
+    empty, and the pieces other processes handed on meanwhile."""
+    results: list[tuple[tuple[int, int], tuple[Result, int]]] = []
     while True:
         if parent is not None and os.getppid() != parent:
             os._exit(1)
+        results += pieces.take_all()
         message = take.recv(_MAX_MESSAGE)
         if len(message) < _INDEX.size:
-            return results
+            return results + (pieces.wait_all(parent) if parent is not None else pieces.take_all())
         (index,) = _INDEX.unpack_from(message)
-        results.append((index, work(message[_INDEX.size :].decode("utf-8", "surrogateescape").split("\0"))))
+        paths = message[_INDEX.size :].decode("utf-8", "surrogateescape").split("\0")
+        results.append(pieces.run(index, 0, paths))
 
 
 def _fork_helper(tasks: int, chunks: Sequence[Chunk], work: Callable[[Chunk], Result]) -> tuple[int, int] | None:
@@ -215,7 +267,7 @@ def _fork_helper(tasks: int, chunks: Sequence[Chunk], work: Callable[[Chunk], Re
 
 
 def _fork(
-    take: Callable[[int], list[tuple[int, Result]]], close: Callable[[], None] = lambda: None
+    take: Callable[[int], list[tuple[Key, Result]]], close: Callable[[], None] = lambda: None
 ) -> tuple[int, int] | None:
     """A helper that runs `take(parent pid)` and sends back what it returns;
     `close` runs in the helper first (ends of sockets it must not hold)."""
@@ -241,31 +293,53 @@ def _fork(
 
 
 def _scan_and_gather(
-    scan_mine: Callable[[], list[tuple[int, Result]]], pipes: dict[int, int], done: dict[int, Result]
+    scan_mine: Callable[[], list[tuple[Key, Result]]],
+    pipes: dict[int, int],
+    done: dict[Key, Result],
+    pieces: Pieces[Any] | None = None,
 ) -> None:
-    """This process scans what it takes, then gathers the helpers' results;
-    a helper is given up on after ten times this process's average chunk."""
+    """This process scans what it takes, then gathers the helpers' results
+    (scanning the `pieces` they hand on meanwhile); a helper is given up on
+    after ten times this process's average chunk."""
     started = time.monotonic()
     mine = scan_mine()
     average = (time.monotonic() - started) / max(1, len(mine))
     done.update(mine)
-    for payload in _collect(pipes, max(STALL_SECONDS, 10 * average)):
+    if pieces is not None:
+        pieces.stop_handing()  # the helpers waiting for pieces may finish
+
+    def take_pieces() -> None:
+        if pieces is not None:
+            done.update(pieces.take_all(handing=False))  # type: ignore[arg-type]  # Key is (chunk, start) here
+
+    for payload in _collect(pipes, max(STALL_SECONDS, 10 * average), pieces, take_pieces):
         try:
             done.update(pickle.loads(payload))
         except Exception:  # noqa: BLE001 - a helper that died mid-way: its chunks are redone by the caller
             pass
 
 
-def _collect(pipes: dict[int, int], stall: float) -> list[bytes]:
+def _collect(
+    pipes: dict[int, int],
+    stall: float,
+    pieces: Pieces[Any] | None = None,
+    take_pieces: Callable[[], None] = lambda: None,
+) -> list[bytes]:
     """Each helper's whole result payload; a helper that dies, stays stopped
     or stalls is reaped and left out (its chunks are redone by the caller).
-    Entries leave `pipes` as they are dealt with."""
+    Entries leave `pipes` as they are dealt with. Pieces handed on
+    meanwhile are scanned here (`take_pieces`) as they come."""
     payloads: list[bytes] = []
     received: dict[int, list[bytes]] = {fd: [] for fd in pipes}
     stopped_at: dict[int, float] = {}
     deadline = time.monotonic() + stall
     while pipes:
-        ready, _, _ = select.select(list(pipes), [], [], _POLL)
+        watched: list[int] = [*pipes, pieces.fileno()] if pieces is not None else list(pipes)
+        ready, _, _ = select.select(watched, [], [], _POLL)
+        if pieces is not None and pieces.fileno() in ready:
+            take_pieces()
+            deadline = max(deadline, time.monotonic() + stall)  # time spent here is not the helpers'
+            ready.remove(pieces.fileno())
         for fd in ready:
             data = os.read(fd, 1 << 20)
             if data:
@@ -340,7 +414,7 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _helper(take: Callable[[int], list[tuple[int, Result]]], out: int, parent: int, blocked: Iterable[int]) -> None:
+def _helper(take: Callable[[int], list[tuple[Key, Result]]], out: int, parent: int, blocked: Iterable[int]) -> None:
     status = 1
     try:
         for signum in _SIGNALS:

@@ -14,11 +14,11 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from maniac_guard.findings import Finding
 from maniac_guard.historyhead import dedupe
+from maniac_guard.records import dataclass
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.git import (
     GitError,
@@ -202,8 +202,9 @@ def history_result(
     hide go to `result.stages.suppressed` (`ci`). `big_blobs`: the check
     for blobs over the size limit, if the caller started it (this closes it);
     `info`: `repo_info(root)`, if the caller has it."""
-    from maniac_guard.changes import merge_by_file, tracker, whole_file_detectors
+    from maniac_guard.changes import merge_by_file, whole_file_detectors
     from maniac_guard.engine import name_findings, scan_sources
+    from maniac_guard.historytracker import tracker
     from maniac_guard.selection import enabled_rules
     from maniac_guard.sources.files import Excluder
     from maniac_guard.sources.gitbig import BigBlobs

@@ -15,11 +15,10 @@ import functools
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import NamedTuple
 
 from maniac_guard.config import ConfigError, Settings
 from maniac_guard.findings import Finding, mask
+from maniac_guard.records import NamedTuple, dataclass, replace
 from maniac_guard.summary import IgnoreSummary, ScanResult
 from maniac_guard.writer import read_user_text
 
@@ -63,12 +62,10 @@ def anchored_path(path: str, base_dir: str) -> str:
 
 
 def anchored(finding: Finding, base_dir: str) -> Finding:
-    import dataclasses
-
     path = anchored_path(finding.path, base_dir)
     if path == finding.path:
         return finding
-    return finding.replace(location=dataclasses.replace(finding.location, path=path))
+    return finding.replace(location=replace(finding.location, path=path))
 
 
 def finding_keys(finding: Finding, base_dir: str) -> set[str]:

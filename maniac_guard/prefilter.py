@@ -14,12 +14,15 @@ does its own `re` searches, with the same results, only slower.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
 
 from maniac_guard.debuglog import debug
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     from maniac_guard.detectors import Detector
 
 
@@ -146,16 +149,16 @@ def _load_or_compile(
 ) -> Any:
     """The compiled hints: from the cache folder when this hyperscan compiled
     these hints before (loading takes microseconds, compiling ~7 ms)."""
-    import hashlib
-
-    from maniac_guard.cachefiles import cache_dir, read_cached, store_cached
+    # BLAKE2b from _blake2 and the folder as a string: hashlib (OpenSSL)
+    # and pathlib cost ~3 and ~4 ms of imports that nothing else here needs.
+    from maniac_guard.cachefiles import blake2b, cache_folder, read_cached, store_cached
 
     flag = hyperscan.HS_FLAG_SINGLEMATCH if flags is None else flags  # SINGLEMATCH: whether, not where
     parts = [hyperscan.__version__.encode(), *patterns] + ([] if flags is None else [b"flags=%d" % flag])
-    name = hashlib.blake2b(b"\0".join(parts), digest_size=16).hexdigest()
-    folder = cache_dir()
+    name = blake2b(b"\0".join(parts), digest_size=16).hexdigest()
+    folder = cache_folder()
     # One file per family: storing one deletes the family's others (old versions).
-    path = None if folder is None else folder / f"{family}{name}.hsdb"
+    path = None if folder is None else os.path.join(folder, f"{family}{name}.hsdb")
     if path is not None and (stored := read_cached(path)):
         try:
             loaded = hyperscan.loadb(stored, hyperscan.HS_MODE_BLOCK)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from maniac_guard.errors import EXIT_CLEAN, EXIT_FINDINGS, ConfigError
 from maniac_guard.findings import Finding, Severity
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
 if TYPE_CHECKING:
     from maniac_guard.config import Settings
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 
-from maniac_guard.engine import name_findings, scan_sources
-from maniac_guard.findings import Finding
+from maniac_guard.detectors.python_callers import RULE_IDS, scan_listed_callers
+from maniac_guard.engine import name_findings, scan_source, scan_sources
+from maniac_guard.findings import Finding, sort_key
 from maniac_guard.selection import enabled_rules
 from maniac_guard.sources import SourceFile
-from maniac_guard.sources.archives import archive_kind
 from maniac_guard.sources.files import Excluder, read_file, to_source
 from maniac_guard.sources.git import (
     GitError,
@@ -25,6 +25,7 @@ from maniac_guard.sources.gitbig import blob_windows, over_limit_note
 from maniac_guard.sources.gitblobs import BlobReader, read_many
 from maniac_guard.sources.gitmessages import SCISSORS
 from maniac_guard.sources.gitproject import CommitReader
+from maniac_guard.sources.magic import archive_kind
 from maniac_guard.summary import ScanResult
 from maniac_guard.target import ScanTarget
 
@@ -88,11 +89,17 @@ def scan_staged(target: ScanTarget) -> ScanResult:
                     result.messages.append(message)
                 continue
             source.project = project
+            if source.suffix == ".py":
+                python.append(source)
             yield source
 
+    python: list[SourceFile] = []  # for the callers of a wrapper that never name the SDK
     # Staged blobs are mostly files a disk scan saw: the detector cache serves them too.
     with index_reader:
         scanned = scan_sources(sources(), enabled, cached=True, many=len(wanted) >= 100)
+        if enabled is None or enabled & RULE_IDS:
+            scan_listed_callers(python, scanned, scan_source)
+            scanned.findings.sort(key=sort_key)
     scanned.findings += result.findings
     findings, notes = _through_importers(info.root, [f.path for f in staged.files], target, excluder, prefix)
     if findings:  # one finding per key and line, as scan . gives (MG101 and a flow on one literal)

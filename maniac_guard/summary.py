@@ -9,10 +9,13 @@ documented in docs/formats.md.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
 
 from maniac_guard.findings import Finding
+from maniac_guard.records import NamedTuple, dataclass, field
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 # The stages' records are NamedTuples: as immutable as frozen dataclasses,

@@ -4,9 +4,8 @@ command's request (formats, colours and outputs stay with the command)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from maniac_guard.config import Settings
+from maniac_guard.records import dataclass, field
 
 
 @dataclass

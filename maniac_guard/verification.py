@@ -4,7 +4,7 @@ costs every run's start ~0.5 ms to create."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from maniac_guard.records import dataclass
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,10 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from typing import TextIO
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
+if TYPE_CHECKING:
+    from typing import TextIO
 
 
 class WriteError(Exception):

@@ -220,6 +220,8 @@ TOKEN = "tok-8f3kQ2vN9xL4" + "pR7sW1zY6bC5"  # no key pattern sees it: only the 
 IMPORTER = "from maniac import Maniac\nfrom proj import settings\n\nclient = Maniac(api_key=settings.KEY)\n"
 WRAPPER = "from maniac import Maniac\n\n\ndef make_client(key):\n    return Maniac(api_key=key)\n"
 CALLER = f'from maniac import Maniac\nfrom proj.helpers import make_client\n\nclient: Maniac = make_client("{TOKEN}")\n'
+# A caller that never names the SDK: no byte hint sends it to the analysis.
+QUIET_CALLER = f'from proj.helpers import make_client\n\n\nclient = make_client("{TOKEN}")\n'
 
 
 @pytest.fixture(scope="module")
@@ -243,6 +245,7 @@ def test_a_commit_that_changes_only_the_imported_module_is_refused_by_every_gate
 # only makes the wrapper hand its parameter to the SDK.
 WRAPPER_CHANGES = {
     "the call is added": ({"proj/helpers.py": WRAPPER}, {"proj/app.py": CALLER}),
+    "the call is added where the SDK is never named": ({"proj/helpers.py": WRAPPER}, {"proj/app.py": QUIET_CALLER}),
     "only the wrapper changes": (
         {"proj/helpers.py": "def make_client(key):\n    return key\n", "proj/app.py": CALLER},
         {"proj/helpers.py": WRAPPER},

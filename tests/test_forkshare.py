@@ -8,7 +8,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -268,3 +268,68 @@ def test_each_archive_is_a_chunk_of_its_own() -> None:
         ["/tree/wheels/f.py", "/tree/z.py"],
         ["/tree/z.zip"],
     ]  # in walk order
+
+
+def _three_paths(count: int) -> Iterator[list[str]]:
+    for n in range(count):
+        time.sleep(0.001)
+        yield [f"/tree/dir{n}/a.py", f"/tree/dir{n}/slow.py", f"/tree/dir{n}/caf\udce9-{n}.txt"]
+
+
+def _hand_on_in_helpers(paths: list[str], hand: Callable[[list[str]], bool]) -> tuple[list[str], int]:
+    """Scans up to `slow.py`; in a helper, hands it and what follows on."""
+    time.sleep(0.002)
+    scanned: list[str] = []
+    for at, path in enumerate(paths):
+        if at and path.endswith("slow.py") and os.getpid() != PARENT and hand(paths[at:]):
+            break
+        scanned.append(path)
+    return scanned, os.getpid()
+
+
+def test_a_chunk_a_helper_hands_on_midway_is_finished_by_this_process() -> None:
+    """A slow file hands the rest of its chunk to another process: on a cold
+    cache the Maniac SDK's modules, neighbours in one chunk, kept one
+    process busy for half a second while the other waited (issue 26)."""
+    results = forkshare.run_streamed(_three_paths(100), _hand_on_in_helpers, helpers=1, handing=True)
+    assert [path for scanned, _ in results for path in scanned] == [p for chunk in _three_paths(100) for p in chunk]
+    pieces = [(scanned, pid) for scanned, pid in results if scanned[0].endswith("slow.py")]
+    assert pieces, "no helper handed a piece on"
+    assert {pid for _, pid in pieces} == {PARENT}
+
+
+def test_a_helper_that_dies_after_handing_on_has_its_chunk_redone_here_once() -> None:
+    def hand_on_then_die(paths: list[str], hand: Callable[[list[str]], bool]) -> list[str]:
+        if os.getpid() != PARENT and hand(paths[1:]):
+            os._exit(9)
+        return paths
+
+    results = forkshare.run_streamed(_three_paths(30), hand_on_then_die, helpers=1, handing=True)
+    assert [path for scanned in results for path in scanned] == [p for chunk in _three_paths(30) for p in chunk]
+
+
+def test_with_nobody_to_hand_to_a_chunk_is_scanned_whole() -> None:
+    def hand_on(paths: list[str], hand: Callable[[list[str]], bool]) -> list[str]:
+        return paths[:1] if hand(paths[1:]) else paths
+
+    results = forkshare.run_streamed(_three_paths(5), hand_on, helpers=0, handing=True)
+    assert results == list(_three_paths(5))
+
+
+def test_a_chunk_this_process_hands_on_is_finished_by_a_helper_that_waited_for_it() -> None:
+    """A helper whose chunks ran out waits for what this process hands on
+    until it hands on no more, rather than leaving it the rest of a slow chunk."""
+
+    def hand_on_here(paths: list[str], hand: Callable[[list[str]], bool]) -> tuple[list[str], int]:
+        time.sleep(0.002)
+        scanned: list[str] = []
+        for at, path in enumerate(paths):
+            if at and path.endswith("slow.py") and os.getpid() == PARENT and hand(paths[at:]):
+                break
+            scanned.append(path)
+        return scanned, os.getpid()
+
+    results = forkshare.run_streamed(_three_paths(100), hand_on_here, helpers=1, handing=True)
+    assert [path for scanned, _ in results for path in scanned] == [p for chunk in _three_paths(100) for p in chunk]
+    pieces = [pid for scanned, pid in results if scanned[0].endswith("slow.py")]
+    assert pieces and set(pieces) != {PARENT}

@@ -304,8 +304,9 @@ def test_python_files_of_commits_without_any_python_hint_are_judged_in_one_pass(
     commit the parser skips when no part of the commit's diffs holds a hint
     of the Python rules (the commit's record line, NUL-separated, is not
     file text)."""
-    from maniac_guard.changes import tracker, whole_file_detectors
+    from maniac_guard.changes import whole_file_detectors
     from maniac_guard.history import fragment_hints
+    from maniac_guard.historytracker import tracker
 
     for n in range(3):
         repo.write(f"m{n}.py", f"def f():\n    return {n}\n")

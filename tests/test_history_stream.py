@@ -95,8 +95,9 @@ def test_the_native_marking_and_the_re_filter_give_the_same_sources(repo: Repo) 
     """Every kind of commit the filter decides on: plain, a key, a Python
     hint, a rename, a binary file, a merge; the native pass over runs of
     commits and the commit-by-commit `re` search agree."""
-    from maniac_guard.changes import tracker, whole_file_detectors
+    from maniac_guard.changes import whole_file_detectors
     from maniac_guard.history import fragment_hints
+    from maniac_guard.historytracker import tracker
     from maniac_guard.prefilter import match_ends
     from maniac_guard.sources.git import HistoryState, history_sources
     from maniac_guard.sources.gitlog import hint_groups

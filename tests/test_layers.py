@@ -26,12 +26,16 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "writer",
             "interrupts",
             "progress",
+            "records",
         ),
     ),
     ("configuration and rules", ("config", "catalog", "selection", "target")),
     ("sources", ("sources",)),
     ("detectors", ("detectors", "python", "permissions")),
-    ("engine", ("engine", "inline", "prefilter", "forkshare", "detectorcache")),
+    (
+        "engine",
+        ("engine", "engine_archives", "scanfile", "inline", "prefilter", "forkshare", "forkpieces", "detectorcache"),
+    ),
     (
         "stages",
         (
@@ -41,6 +45,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "fix",
             "history",
             "historyhead",
+            "historytracker",
             "changes",
             "staged",
             "ci",

@@ -262,3 +262,51 @@ def test_a_wrapper_reached_through_mutual_recursion_is_still_followed(tmp_path: 
         "app/main.py",
     )
     assert [(issue.rule_id, issue.node.lineno) for issue in analysis.issues] == [("MG202", 4)]
+
+
+def test_an_installed_library_beside_the_file_is_not_read_but_the_file_s_own_package_is(tmp_path: Path) -> None:
+    # A site-packages folder (the SDK's own source copied with its
+    # dependencies): `import httpx` from maniac_x/client.py names another
+    # installed distribution, read no more than the standard library is.
+    library = "\n".join(f"def helper{i}(x):\n    return x + '{i}'\n" for i in range(20))
+    analysis = analyze(
+        tmp_path,
+        {
+            "lib/httpx-0.28.1.dist-info/METADATA": "Name: httpx\n",
+            "lib/wrapper_x-1.0.dist-info/METADATA": "Name: wrapper-x\n",
+            "lib/httpx/__init__.py": f"from ._client import Client\n{library}",
+            "lib/httpx/_client.py": "class Client:\n    def __init__(self, **kw):\n        self.kw = kw\n",
+            "lib/wrapper_x/__init__.py": "",
+            "lib/wrapper_x/settings.py": f"KEY = '{LITERAL}'\n",
+            "lib/wrapper_x/client.py": """
+                import httpx
+                from maniac import Maniac
+                from wrapper_x.settings import KEY
+
+                http = httpx.Client(timeout=3)
+                sdk = Maniac(api_key=httpx.helper1(KEY))
+                own = Maniac(api_key=KEY)
+            """,
+        },
+        "lib/wrapper_x/client.py",
+    )
+    assert not any(path.startswith("lib/httpx/") for path, found in analysis.reads.items() if found)
+    assert [(issue.rule_id, issue.path) for issue in analysis.issues] == [("MG202", "lib/wrapper_x/settings.py")]
+
+
+def test_a_project_folder_without_installed_distributions_is_read_across_packages(tmp_path: Path) -> None:
+    analysis = analyze(
+        tmp_path,
+        {
+            "helpers/__init__.py": "def strip(x):\n    return x.strip()\n",
+            "app/__init__.py": "",
+            "app/client.py": f"""
+                import helpers
+                from maniac import Maniac
+
+                sdk = Maniac(api_key=helpers.strip(" {LITERAL} "))
+            """,
+        },
+        "app/client.py",
+    )
+    assert [issue.rule_id for issue in analysis.issues] == ["MG202"]

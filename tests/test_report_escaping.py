@@ -130,3 +130,7 @@ def test_printable_keeps_what_it_is_told_and_ordinary_text() -> None:
     assert printable("tab\there é ✓") == "tab\\x09here é ✓"
     assert printable("tab\there", keep="\t") == "tab\there"
     assert printable("caf\udce9\x1b\x7f\x85\u202e") == "caf\\xe9\\x1b\\x7f\\x85\\u202e"
+    # ASCII text takes a smaller pattern (escape.py): every ASCII control still shows.
+    assert printable("".join(map(chr, range(128))), keep="\n") == "".join(
+        c if c == "\n" or 32 <= ord(c) < 127 else f"\\x{ord(c):02x}" for c in map(chr, range(128))
+    )

@@ -34,6 +34,7 @@ CORE_OWN = {
     "maniac_guard.detectors.file_names",  # MG105: every path is judged
     "maniac_guard.detectors.keys",
     "maniac_guard.detectors.permissions",
+    "maniac_guard.detectors.python_callers",  # which files call a wrapper of the SDK (read only for imports)
     "maniac_guard.detectors.python_code",
     "maniac_guard.detectors.snippet",
     "maniac_guard.engine",
@@ -45,14 +46,15 @@ CORE_OWN = {
     "maniac_guard.interrupts",
     "maniac_guard.keyshape",
     "maniac_guard.prefilter",
+    "maniac_guard.records",  # dataclass() without the standard module's import of inspect
     "maniac_guard.report",
     "maniac_guard.report.escape",
     "maniac_guard.report.text",
+    "maniac_guard.scanfile",  # one file's scan (moved out of engine.py)
     "maniac_guard.selection",
     "maniac_guard.sources",
-    "maniac_guard.sources.archives",  # an archive is known by its first bytes, whatever its name
     "maniac_guard.sources.files",
-    "maniac_guard.sources.inflate",
+    "maniac_guard.sources.magic",  # an archive is known by its first bytes, whatever its name (archives.py: only then)
     "maniac_guard.sources.windows",
     "maniac_guard.sources.worktree",
     "maniac_guard.summary",
@@ -79,6 +81,7 @@ ANALYSIS_OWN = {
             "iteration",
             "modules",
             "objects",
+            "paths",
             "resolve",
             "scopes",
             "strings",
@@ -96,13 +99,16 @@ NEVER_STDLIB = {
     "argparse",
     "bz2",
     "concurrent",
+    "dataclasses",  # imports inspect, ast, dis, tokenize: maniac_guard.records instead
     "datetime",  # tomllib's: only with a TOML config
     "decimal",
     "difflib",
+    "dis",
     "email",
     "gzip",
     "html",
     "http",
+    "inspect",
     "logging",
     "lzma",
     "multiprocessing",
@@ -112,23 +118,37 @@ NEVER_STDLIB = {
     "subprocess",  # a hook that names its files never starts git
     "tarfile",
     "tempfile",
+    "tokenize",
     "tomllib",
     "xml",
     "zipfile",
 }
+# Not on the hook's common path (issue 26), though the Python analysis,
+# loaded for a file the screen cannot clear, may import them: typing (~3 ms;
+# `TYPE_CHECKING = False` and records.NamedTuple instead), signal (its enums;
+# interrupts.py uses _signal), importlib and warnings (report formats are
+# imported with __import__).
+NOT_BEFORE_ANALYSIS = {"typing", "signal", "importlib", "warnings"}
 # Loaded only for what needs them: a config file found (pathlib), a file a
 # cached detector reads (hashlib, hmac: OpenSSL), a report that hashes.
 ONLY_WHEN_NEEDED = {"hashlib", "hmac", "pathlib", "urllib"}
 
 # The console script's own code (pip writes it: `import re, sys` and main()),
-# run with the modules it loaded written out at exit. sys.modules, not
-# `-X importtime`: importlib.import_module (report formats) bypasses the latter.
+# run with the modules it loaded written out at exit (the hook leaves with
+# os._exit, which runs no atexit handler). sys.modules: every module loaded,
+# however it was imported. Run as Python runs a script (runpy's pkgutil would
+# import typing).
 _DUMP_MODULES = """
-import atexit, runpy, sys
+import atexit, os, sys
 script, listing = sys.argv.pop(1), sys.argv.pop(1)
-atexit.register(lambda: open(listing, "w").write("\\n".join(sys.modules)))
+dump = lambda: open(listing, "w").write("\\n".join(sys.modules))
+atexit.register(dump)
+real_exit = os._exit
+os._exit = lambda code: (dump(), real_exit(code))
 sys.argv[0] = script
-runpy.run_path(script, run_name="__main__")
+with open(script, "rb") as handle:
+    code = compile(handle.read(), script, "exec")
+exec(code, {"__name__": "__main__", "__file__": script, "__builtins__": __builtins__})
 """
 
 
@@ -174,7 +194,7 @@ def test_files_the_screen_clears_load_the_core_and_the_screen(
     own, stdlib, other = _split(modules)
     assert own - (CORE_OWN | SCREEN_OWN) == set()
     assert own >= SCREEN_OWN  # job.py names MANIAC_API_KEY: it was screened, and cleared
-    assert stdlib & (NEVER_STDLIB | ONLY_WHEN_NEEDED) == set()
+    assert stdlib & (NEVER_STDLIB | ONLY_WHEN_NEEDED | NOT_BEFORE_ANALYSIS) == set()
     assert other - ALLOWED_OTHER == set()  # no click, yaml, libcst, pathspec, httpx…
 
 
@@ -184,7 +204,8 @@ def test_files_without_python_to_screen_load_no_python_analysis(tmp_path: Path, 
     assert proc.returncode == 1, proc.stderr
     own, stdlib, other = _split(modules)
     assert own - CORE_OWN == set()
-    assert stdlib & (NEVER_STDLIB | ONLY_WHEN_NEEDED) == set()
+    # ast: only to screen Python, and no file here is Python
+    assert stdlib & (NEVER_STDLIB | ONLY_WHEN_NEEDED | NOT_BEFORE_ANALYSIS | {"ast"}) == set()
     assert other - ALLOWED_OTHER == set()
 
 
@@ -243,3 +264,16 @@ def test_the_fast_path_reports_like_the_full_command_line(tmp_path: Path, small_
     assert untimed(fast.stdout) == untimed(full.stdout) and "mk-" in fast.stdout
     refused = run_cli("scan", "--pre-commit", *small_change, cwd=tmp_path)
     assert refused.returncode == 2 and "must end with `--`" in refused.stderr
+
+
+def test_the_fast_exit_flushes_a_long_report_into_a_pipe(tmp_path: Path) -> None:
+    # The hook leaves with os._exit (no teardown): a report larger than a
+    # pipe's buffer must still arrive whole, on both streams, with its exit code.
+    lines = [f"KEY_{i} = '{fake_key(f'pipe-{i}')}'" for i in range(300)]
+    (tmp_path / "many.py").write_text("\n".join(lines) + "\n")
+    fast = run_cli("scan", "--", "many.py", "gone.txt", cwd=tmp_path)
+    full = run_cli("scan", "--no-cache", "--", "many.py", "gone.txt", cwd=tmp_path)
+    assert fast.returncode == full.returncode == 1
+    assert len(fast.stdout) > 65536 and fast.stdout.endswith(": 300 findings (300 critical).\n")
+    assert re.sub(r" in \d+\.\d+s:", "", fast.stdout) == re.sub(r" in \d+\.\d+s:", "", full.stdout)
+    assert fast.stderr == full.stderr and "gone.txt: no such file or directory" in fast.stderr

@@ -18,8 +18,8 @@ import os
 import shlex
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from maniac_guard.records import dataclass
 from maniac_guard.sources.git import GitError, repo_info, run_git
 
 HOOKS = {

@@ -6,11 +6,14 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from maniac_guard.config import Settings, apply_overrides, common_folder, load_settings
 from maniac_guard.errors import ConfigError
 from maniac_guard.findings import Severity
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def use_color(flag: bool | None) -> bool:

@@ -4,11 +4,12 @@ optional `--infer` of the scopes the Python code under PATHS needs."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
+from maniac_guard import records
 
 if TYPE_CHECKING:
     from maniac_guard.commands.scan import ScanRequest
@@ -50,7 +51,7 @@ def run_policy(request: ScanRequest, infer: bool) -> int:
 
     settings = request.settings
     if not settings.select:
-        request.settings = settings = dataclasses.replace(settings, select=["MG4"])
+        request.settings = settings = records.replace(settings, select=["MG4"])
 
     def source(target: ScanTarget) -> ScanResult:
         result = scan_disk(target)

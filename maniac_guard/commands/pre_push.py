@@ -15,14 +15,14 @@ config, baseline, ignore file and report.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
+from maniac_guard import records
 from maniac_guard.config import ConfigError
+from maniac_guard.records import dataclass
 
 ZERO_SHA = re.compile(r"^0+$")
 SHA = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
@@ -138,7 +138,7 @@ def run_pre_push(
 
     settings = load_settings(settings_paths[0] if settings_paths else info.root, config)
     if fail_on:
-        settings = dataclasses.replace(settings, fail_on=Severity.parse(fail_on))
+        settings = records.replace(settings, fail_on=Severity.parse(fail_on))
     spec = HistorySpec(tuple(revs), "the commits being pushed")
     request = ScanRequest(
         paths=[info.root],

@@ -20,18 +20,18 @@ hook's command line (and `--config FILE`, chosen by the administrator).
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from maniac_guard import records
 from maniac_guard.config import ConfigError, Settings
 from maniac_guard.findings import Finding, Severity, mask_real_keys
+from maniac_guard.records import dataclass, field
 from maniac_guard.words import counted
 
 if TYPE_CHECKING:
@@ -163,7 +163,7 @@ def scan_revisions(
 
     # Patterns are relative to the repository root (this process runs in it).
     patterns = [*settings.exclude, *exclude]
-    on_root = dataclasses.replace(settings, exclude=[])
+    on_root = records.replace(settings, exclude=[])
     with time_budget(timeout, _hard_stop(timeout or 0, on_timeout)) as deadline:
         found = history.scan_revisions(
             git_dir, revs, on_root, "the pushed commits", cli_exclude=patterns, deadline=deadline

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, NamedTuple
 
 from maniac_guard.engine import scan_disk
 from maniac_guard.errors import EXIT_USAGE, ConfigError
+from maniac_guard.records import NamedTuple, dataclass, replace
 from maniac_guard.selection import check_selectors, exit_code, select_findings
 from maniac_guard.summary import ScanResult
 from maniac_guard.target import ScanTarget
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
 if TYPE_CHECKING:
     from maniac_guard.fix.apply import FixRequest
 

@@ -13,10 +13,10 @@ Python analyzer) inside ``detect``, so a scan that never needs it never pays for
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
-from typing import NamedTuple
 
 from maniac_guard.detectors import config_files, encoded, file_names, keys, permissions, python_code
 from maniac_guard.findings import Finding
+from maniac_guard.records import NamedTuple
 from maniac_guard.sources import SourceFile
 
 
@@ -46,6 +46,11 @@ class Detector(NamedTuple):
     # Judges the file's name, not its bytes: asked whatever the prefilter
     # found in them (its hints still let history parse the commits that name it).
     on_path: bool = False
+    # Whether what it reports on a file depends on more than the file's path
+    # and bytes (and the rules): a key declaration is judged under the policy
+    # and on today's date. A clean archive is remembered (detectorcache.py)
+    # only when this says no for each member. None: never.
+    reads_more: Callable[[SourceFile], bool] | None = None
 
 
 def _encoded_detect(source: SourceFile) -> Iterable[Finding]:
@@ -68,6 +73,7 @@ DETECTORS: tuple[Detector, ...] = (
         permissions.detect,
         needs_whole_file=True,
         suffixes=(".yaml", ".yml"),
+        reads_more=permissions.reads_more,
     ),
     Detector(
         "python_code",

@@ -7,11 +7,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from functools import cache
-from typing import AnyStr
 
 from maniac_guard.findings import Finding, mask
 from maniac_guard.keyshape import placeholder_reason
 from maniac_guard.sources import SourceFile
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
+if TYPE_CHECKING:
+    from typing import AnyStr
 
 RULE_IDS = frozenset({"MG301", "MG302"})
 

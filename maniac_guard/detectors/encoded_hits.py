@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from functools import lru_cache
 
 from maniac_guard.detectors.encoded import _BREAK, _INVISIBLE, _LOOKALIKE_DASH, _PDF, _trigger_res
 from maniac_guard.detectors.keys import real_keys, vendor_named_near
 from maniac_guard.findings import Finding, mask
+from maniac_guard.records import dataclass
 from maniac_guard.sources import SourceFile
 
 

@@ -23,6 +23,18 @@ def wants(source: SourceFile) -> bool:
     return name.endswith(_SUFFIXES) and b"permissions" in source.data
 
 
+def reads_more(source: SourceFile) -> bool:
+    """Whether its verdict on this file depends on more than the file: a
+    key declaration is judged under the policy, on today's date; a YAML file
+    that is not one (a CI workflow's `permissions:`) only by its bytes."""
+    if not wants(source):
+        return False
+    from maniac_guard.permissions.declarations import named_declaration, parse
+
+    named = named_declaration(source.name)
+    return named or parse(source.path, source.text, len(source.data), named)[0] is not None
+
+
 def detect(source: SourceFile) -> Iterable[Finding]:
     from maniac_guard.permissions.check import check_source
 

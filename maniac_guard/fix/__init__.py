@@ -11,11 +11,11 @@ import ast
 import difflib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from maniac_guard.findings import Secret, mask, redact
 from maniac_guard.fix.codemod import FixOptions, Issue, ModuleFix, fix_module
+from maniac_guard.records import dataclass, field
 
 if TYPE_CHECKING:
     import libcst as cst

@@ -6,10 +6,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from maniac_guard.fix.codemod import FixOptions
+from maniac_guard.records import dataclass
 from maniac_guard.summary import FixSummary
 
 if TYPE_CHECKING:

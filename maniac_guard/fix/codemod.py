@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Protocol
 
 import libcst as cst
@@ -23,6 +22,7 @@ from libcst.metadata import MetadataWrapper, ParentNodeProvider
 
 from maniac_guard.fix.edits import getenv_call, insert_arg_before, remove_element
 from maniac_guard.fix.osname import add_os_import, choose_os_name
+from maniac_guard.records import dataclass, field
 
 GETENV_KINDS = frozenset({"replace-with-getenv", "header-to-api-key"})
 FIX_KINDS = GETENV_KINDS | {"drop-getenv-default", "drop-or-fallback", "remove-statement"}

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
 from maniac_guard.python.issues import DROP_OR_FALLBACK, REMOVE_STATEMENT, Located, PyIssue, char_column, source_rows
+from maniac_guard.records import dataclass
 
 Span = tuple[int, int, int, int]  # start line, column, end line, column (characters)
 

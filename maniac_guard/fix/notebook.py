@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any
+
+from maniac_guard.records import dataclass
 
 CELL_MARK = "# @@maniac-guard-cell {}@@"
 CELL_MARK_RE = re.compile(r"# @@maniac-guard-cell (\d+)@@\n")

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-from dataclasses import dataclass, field
 
 from maniac_guard.config import Settings
 from maniac_guard.errors import UsageError
 from maniac_guard.findings import Finding, mask_keys_in_text, sort_key
+from maniac_guard.records import dataclass, field
 from maniac_guard.summary import ScanResult
 
 

@@ -11,13 +11,13 @@ import difflib
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec, ServerTextPosition
 
 from maniac_guard.findings import Finding, Severity, mask_keys_in_text
+from maniac_guard.records import dataclass
 from maniac_guard.selection import IGNORE_RE
 
 SOURCE = "maniac-guard"

@@ -21,7 +21,6 @@ import os
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from lsprotocol import types
@@ -47,6 +46,7 @@ from maniac_guard.lsp.protocol import (
     overlaps,
     text_edits,
 )
+from maniac_guard.records import dataclass
 
 DEBOUNCE = 0.15  # seconds of quiet after a keystroke before the file is analysed
 # Saving one of these can change what every open file reports.

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from maniac_guard.permissions.yamlsafe import Located, YamlProblem, join_index, join_key, load
+from maniac_guard.records import dataclass, field
 
 DECLARATION_NAMES = frozenset({"maniac-keys.yaml", "maniac-keys.yml"})
 MAX_DECLARATION_BYTES = 1024 * 1024

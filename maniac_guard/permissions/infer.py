@@ -16,10 +16,10 @@ from __future__ import annotations
 import ast
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from maniac_guard.permissions.scopes import Catalog, load_catalog
+from maniac_guard.records import dataclass, field
 from maniac_guard.words import counted
 
 

@@ -8,13 +8,13 @@ import datetime as dt
 import functools
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from maniac_guard.errors import ConfigError
 from maniac_guard.findings import Severity
 from maniac_guard.permissions.declarations import DeclarationFile, KeyDecl, Waiver, read_waivers
 from maniac_guard.permissions.scopes import Catalog
+from maniac_guard.records import dataclass, field
 from maniac_guard.writer import read_user_text
 
 if TYPE_CHECKING:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import difflib
 import functools
-from dataclasses import dataclass
 from typing import Any
+
+from maniac_guard.records import dataclass
 
 WILDCARD = "*"
 

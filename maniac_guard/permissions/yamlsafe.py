@@ -9,8 +9,9 @@ tag (`!!python/object`, `!Ref`) is an error, not a constructor call.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
+
+from maniac_guard.records import dataclass, field
 
 MAX_NODES = 50_000
 MAX_DEPTH = 64

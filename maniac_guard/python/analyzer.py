@@ -20,7 +20,6 @@ analysis at all.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from maniac_guard.python.checks import Checker
@@ -35,6 +34,7 @@ from maniac_guard.python.issues import (
 )
 from maniac_guard.python.sdk import SDK_CLASSES
 from maniac_guard.python.values import is_test_path
+from maniac_guard.records import dataclass, field
 
 if TYPE_CHECKING:
     from maniac_guard.sources import ProjectReader

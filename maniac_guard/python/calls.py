@@ -8,7 +8,6 @@ argparse, `importlib.import_module`)."""
 from __future__ import annotations
 
 import ast
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from maniac_guard.python import objects, strops
@@ -36,6 +35,7 @@ from maniac_guard.python.domain import (
     union,
 )
 from maniac_guard.python.frames import int_literal, run
+from maniac_guard.records import replace
 
 if TYPE_CHECKING:
     from maniac_guard.python.evaluator import Evaluator as Flow

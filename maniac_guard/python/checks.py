@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from maniac_guard.findings import mask
@@ -39,6 +38,7 @@ from maniac_guard.python.values import (
     is_maniac_url,
 )
 from maniac_guard.python.wrappers import ForeignSink, ForeignWrappers
+from maniac_guard.records import dataclass, field
 
 GETENV = frozenset({"os.getenv", "os.environ.get"})
 ENV_SETTERS = frozenset({"os.environ.setdefault", "os.putenv"})

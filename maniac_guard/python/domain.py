@@ -11,8 +11,9 @@ functions, classes, instances and modules that strings travel in.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from maniac_guard.records import dataclass, field
 
 if TYPE_CHECKING:
     from maniac_guard.python.modules import ModuleInfo

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 class Evaluator(Protocol):
     project: Project
+    members: set[tuple[ModuleInfo, str]]
 
     def eval(self, expr: ast.expr, mod: ModuleInfo, frame: Frame | None = None) -> Values: ...
 

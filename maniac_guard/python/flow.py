@@ -71,6 +71,7 @@ class Flow:
         self._constants: dict[ast.AST, Values] = {}
         self._callees: dict[ast.AST, Values] = {}
         self._active: set[Key] = set()
+        self.members: set[tuple[ModuleInfo, str]] = set()  # module names being looked up (an import cycle)
         self._callers: dict[ast.AST, list[tuple[ast.Call, FuncV, ModuleInfo]]] | None = None
 
     # ---- the evaluator -----------------------------------------------------
@@ -418,7 +419,10 @@ class Flow:
         level = len(qname) - len(qname.lstrip("."))
         parts = qname[level:].split(".") if qname[level:] else []
         dots = "." * level
-        for cut in range(len(parts), -1 if level else 0, -1):
+        cuts = list(range(len(parts), -1 if level else 0, -1))
+        if len(cuts) > 1:  # `from pkg import name`: pkg first (a name is more often not a module)
+            cuts[0], cuts[1] = cuts[1], cuts[0]
+        for cut in cuts:
             dotted = dots + ".".join(parts[:cut])
             if not dotted:
                 continue

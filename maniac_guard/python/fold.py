@@ -8,7 +8,6 @@ wrapper: `def client(key): return Maniac(api_key=key)` called as
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field, replace
 
 from maniac_guard.python import objects, strops
 from maniac_guard.python.domain import (
@@ -27,6 +26,7 @@ from maniac_guard.python.flow import Flow
 from maniac_guard.python.frames import bind
 from maniac_guard.python.modules import ModuleInfo
 from maniac_guard.python.sdk import sdk_class
+from maniac_guard.records import dataclass, field, replace
 
 MAX_WRAPPERS = 3  # wrapper → wrapper → … levels followed
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass
 
 from maniac_guard.findings import mask
+from maniac_guard.records import dataclass
 
 # fix kinds (the contract with maniac_guard.fix)
 REPLACE_WITH_GETENV = "replace-with-getenv"

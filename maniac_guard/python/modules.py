@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import ast
 import re
-import sys
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from maniac_guard.python.paths import candidates
 from maniac_guard.python.resolve import Deferred, Resolver
 from maniac_guard.python.scopes import Binding
 
@@ -31,7 +31,6 @@ MAX_MODULES = 64  # other modules one analysis may read (the project's budget)
 # library outside the tree); a miss costs a failed open, not a module.
 MAX_PROBES = 1024
 _CACHE_SIZE = 256
-_EXTERNAL_TOPS = frozenset({*getattr(sys, "stdlib_module_names", ()), "maniac", "__future__"})
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
@@ -303,6 +302,7 @@ class Project:
         self._data: dict[str, bytes | None] = {}
         self._present = 0  # reads that found a file
         self._found: dict[tuple[str, str], ModuleInfo | None] = {}
+        self._installs: dict[str, frozenset[str]] = {}  # a folder's entries when it holds installed distributions
         self.exhausted = False
 
     def _bytes(self, path: str) -> bytes | None:
@@ -345,6 +345,27 @@ class Project:
                 return word.search(data) is not None
         return True
 
+    def _installed(self, candidate: str, dotted: str, base: str) -> bool:
+        """Whether the module `dotted` at `candidate` belongs to another
+        installed distribution than the importing module (in `base`): its
+        top-level package sits in a folder that holds `*.dist-info` folders
+        (a site-packages), and the importing module is not inside it. Only a
+        reader that can list folders (the work tree) tells."""
+        top = dotted.split(".", 1)[0]
+        relative = dotted.replace(".", "/")
+        folder = candidate.removesuffix("/__init__.py").removesuffix(".py").removesuffix(relative).rstrip("/")
+        if f"{base}/".startswith(f"{folder}/{top}/" if folder else f"{top}/"):
+            return False  # its own package
+        if folder not in self._installs:
+            names = getattr(self.reader, "names", None)
+            listing: list[str] | None = names(folder) if names is not None else None
+            marks = sorted(name for name in listing or () if name.endswith(".dist-info"))
+            self._installs[folder] = frozenset(listing or ()) if marks else frozenset()
+            if marks:  # what the result depends on: without them, the library is read again
+                self._bytes(f"{folder}/{marks[0]}/METADATA" if folder else f"{marks[0]}/METADATA")
+        entries = self._installs[folder]
+        return top in entries or f"{top}.py" in entries
+
     def find(self, dotted: str, base: str) -> ModuleInfo | None:
         """The module `dotted` names (`app.settings`, or `..settings` from
         `base`, the importing module's folder); None if not in the project."""
@@ -354,31 +375,10 @@ class Project:
         found = None
         if self.reader is not None:
             for candidate in candidates(dotted, base):
+                if not dotted.startswith(".") and self._installed(candidate, dotted, base):
+                    break  # another installed distribution: outside, as the standard library
                 found = self.load(candidate)
                 if found is not None:
                     break
         self._found[key] = found
         return found
-
-
-def candidates(dotted: str, base: str) -> list[str]:
-    """Paths a module name may be read from, nearest first."""
-    level = len(dotted) - len(dotted.lstrip("."))
-    name = dotted[level:]
-    relative = name.replace(".", "/")
-    if level:
-        folders = base.split("/") if base else []
-        if level - 1 > len(folders):
-            return []
-        root = "/".join(folders[: len(folders) - (level - 1)])
-        stem = f"{root}/{relative}" if root and relative else root or relative
-        return [f"{stem}.py", f"{stem}/__init__.py"] if relative else [f"{root}/__init__.py" if root else "__init__.py"]
-    if not name or name.split(".")[0] in _EXTERNAL_TOPS:
-        return []
-    parts = base.split("/") if base else []
-    out: list[str] = []
-    for cut in range(len(parts), -1, -1):
-        for folder in ("/".join(parts[:cut]), "/".join([*parts[:cut], "src"])):
-            prefix = f"{folder}/" if folder else ""
-            out += [f"{prefix}{relative}.py", f"{prefix}{relative}/__init__.py"]
-    return list(dict.fromkeys(out))

@@ -79,6 +79,17 @@ def attribute(flow: Flow, base: Values, name: str, node: ast.expr | None, mod: M
 
 
 def module_member(flow: Flow, mod: ModuleInfo, name: str) -> Values:
+    key = (mod, name)
+    if key in flow.members:  # `from pkg import sub` in pkg/__init__.py when sub.py is past the read limit
+        return UNKNOWN
+    flow.members.add(key)
+    try:
+        return _module_member(flow, mod, name)
+    finally:
+        flow.members.discard(key)
+
+
+def _module_member(flow: Flow, mod: ModuleInfo, name: str) -> Values:
     bindings = mod.module_bindings(name)
     if bindings:
         values = union(*(flow.binding(b, mod, None) for b in bindings))

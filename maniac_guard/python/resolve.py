@@ -14,11 +14,11 @@ from __future__ import annotations
 import ast
 import re
 from bisect import bisect_right
-from dataclasses import dataclass, field
 
 from maniac_guard.python.issues import source_rows
 from maniac_guard.python.scopes import Binding, FunctionNode, Owner, Param, Scope, import_bindings
 from maniac_guard.python.sdk import SDK_CLASSES, sdk_class
+from maniac_guard.records import dataclass, field
 
 COMPOUND_METHODS = frozenset({"join", "format", "substitute", "safe_substitute"})
 

@@ -13,7 +13,8 @@ gives its name a qualified name (`from maniac import Maniac as M`: M is
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+
+from maniac_guard.records import dataclass, field
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 Owner = FunctionNode | ast.Lambda

@@ -9,7 +9,6 @@ from __future__ import annotations
 import ast
 import itertools
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 
 from maniac_guard.python.domain import (
     MAX_STEPS,
@@ -26,6 +25,7 @@ from maniac_guard.python.domain import (
     union,
 )
 from maniac_guard.python.strings import percent_format, str_format, template_substitute
+from maniac_guard.records import replace
 
 # Methods of str computed on known strings: none has a side effect, and
 # none makes a string much longer than its inputs.

@@ -15,22 +15,31 @@ from __future__ import annotations
 import functools
 import json
 import re
-from typing import Any
 
 from maniac_guard.findings import mask_real_keys
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
+if TYPE_CHECKING:
+    from typing import Any
+
 # Lone surrogates: U+DC80..U+DCFF are bytes that were not UTF-8 (PEP 383).
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE = "[\ud800-\udfff]"
 # C0 and C1 controls, DEL, and the bidi controls of "Trojan Source".
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_CONTROL = "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+# The part of _CONTROL that ASCII text can hold.
+_ASCII_CONTROL = "[\x00-\x1f\x7f]"
 
 
-@functools.lru_cache(maxsize=1)
-def _json_raw() -> re.Pattern[str]:
-    """What json.dumps(ensure_ascii=False) leaves raw in its output: DEL, C1
-    and bidi controls (it escapes C0 itself) and lone surrogates (it cannot
-    encode). Compiled for a first JSON report (~0.5 ms a text report never pays)."""
-    return re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """Compiled on first use: the non-ASCII classes cost ~1 ms, which a
+    hook's ASCII paths and lines never pay."""
+    return re.compile(pattern)
+
+
+# What json.dumps(ensure_ascii=False) leaves raw in its output: DEL, C1 and
+# bidi controls (it escapes C0 itself) and lone surrogates (it cannot encode).
+_JSON_RAW = "[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
 
 
 def _visible(char: str) -> str:
@@ -46,14 +55,15 @@ def undecodable(text: str) -> str:
     """`text` with bytes that were not UTF-8 shown as `\\xNN`; encodable as UTF-8."""
     if text.isascii():
         return text
-    return _SURROGATE.sub(lambda m: _visible(m.group()), text)
+    return _compiled(_SURROGATE).sub(lambda m: _visible(m.group()), text)
 
 
 def printable(text: str, keep: str = "") -> str:
     """`text` safe to print on a terminal: controls (but those in `keep`) and
     undecodable bytes become visible escapes; a key (a file named after one) masked."""
     text = mask_real_keys(text)
-    return _CONTROL.sub(lambda m: m.group() if m.group() in keep else _visible(m.group()), text)
+    controls = _compiled(_ASCII_CONTROL if text.isascii() else _CONTROL)
+    return controls.sub(lambda m: m.group() if m.group() in keep else _visible(m.group()), text)
 
 
 # Up to this many findings JSON reports are indented for people; above it,
@@ -78,4 +88,4 @@ def json_text(document: Any, *, lossless_paths: bool, items: int = 0) -> str:
             return "\\" + _visible(match.group())
         return f"\\u{code:04x}"
 
-    return _json_raw().sub(escaped, text) + "\n"
+    return _compiled(_JSON_RAW).sub(escaped, text) + "\n"

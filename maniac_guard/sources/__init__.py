@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass, field
-from typing import Protocol
 
+from maniac_guard.records import dataclass, field
 
-class ProjectReader(Protocol):
-    """The other files of the same project at the same version (the working
-    tree, or one commit): what the Python analysis reads to follow imports.
-    Paths are POSIX and in the same terms as `SourceFile.path`."""
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
+if TYPE_CHECKING:  # a type only: the modules that name it import it under TYPE_CHECKING too
+    from typing import Protocol
 
-    def read(self, path: str) -> bytes | None:
-        """The file's bytes; None when it is absent, unreadable or too big."""
-        ...
+    class ProjectReader(Protocol):
+        """The other files of the same project at the same version (the working
+        tree, or one commit): what the Python analysis reads to follow imports.
+        Paths are POSIX and in the same terms as `SourceFile.path`."""
 
-    def key(self) -> str:
-        """What identifies this version for caches (a commit id, or "" for a work tree)."""
-        ...
+        def read(self, path: str) -> bytes | None:
+            """The file's bytes; None when it is absent, unreadable or too big."""
+            ...
+
+        def key(self) -> str:
+            """What identifies this version for caches (a commit id, or "" for a work tree)."""
+            ...
 
 
 @dataclass

@@ -19,14 +19,12 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import IO, cast
 
 from maniac_guard.findings import mask_keys_in_text
+from maniac_guard.records import dataclass, field
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.inflate import (
     CHUNK,
-    PEEK_SIZE,
     ArchiveBound,
     Counting,
     Inflating,
@@ -37,42 +35,19 @@ from maniac_guard.sources.inflate import (
     zip_member_chunks,
 )
 
+# Re-exported: what the first bytes say (the engine, history and tests read it here too).
+from maniac_guard.sources.magic import NOT_OPENED as NOT_OPENED
+from maniac_guard.sources.magic import OPENED
+from maniac_guard.sources.magic import archive_kind as archive_kind
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
+if TYPE_CHECKING:
+    from typing import IO
+
 SEPARATOR = "!/"  # `outer.zip!/inner/path`, as Java's jar: URLs write it
 
-_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a first member, or an empty archive
-_COMPRESSED_MAGIC = {b"\x1f\x8b\x08": "gzip", b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz"}
-_UNREAD_MAGIC = {b"7z\xbc\xaf\x27\x1c": "7z", b"Rar!\x1a\x07": "rar"}
-# Every first bytes `archive_kind` can answer for, for one cheap `startswith`.
-_ANY_MAGIC = (*_ZIP_MAGIC, *_COMPRESSED_MAGIC, *_UNREAD_MAGIC)
-# bzip2's "BZh" could start a text file: the level and a block's magic follow.
-_BZIP2_BLOCKS = (b"1AY&SY", b"\x17rE8P\x90")  # a first block, or an empty stream
-# POSIX and GNU tar headers; both hold a NUL, which no text file does.
-_TAR_MAGIC = (b"ustar\x0000", b"ustar  \x00")
 # Names of single compressed files, and what the file inside is called.
 _STRIP_SUFFIXES = {".gz": "", ".bz2": "", ".xz": "", ".tgz": ".tar", ".tbz2": ".tar", ".tbz": ".tar", ".txz": ".tar"}
-OPENED = ("zip", "tar", "gzip", "bzip2", "xz")
-NOT_OPENED = ("7z", "rar")
-
-
-def archive_kind(head: bytes) -> str | None:
-    """What these first bytes of a file say it is: one of OPENED or
-    NOT_OPENED, or None for anything else. A few ns for most files."""
-    if head.startswith(_ANY_MAGIC):
-        if head.startswith(_ZIP_MAGIC):
-            return "zip"
-        if head.startswith(b"BZh"):
-            return "bzip2" if head[3:4] in b"123456789" and head[4:10] in _BZIP2_BLOCKS else None
-        for table in (_COMPRESSED_MAGIC, _UNREAD_MAGIC):
-            for magic, kind in table.items():
-                if head.startswith(magic):
-                    return kind
-    if head[257:265].startswith(_TAR_MAGIC):
-        return "tar"
-    if head.startswith(b"#!"):  # a zipapp (.pyz): a shebang line, then the zip
-        after = head.find(b"\n", 0, 256) + 1
-        if after and head.startswith(_ZIP_MAGIC, after):
-            return "zip"
-    return None
 
 
 def archive_member_path(shown: str, cwd: str) -> bool:
@@ -82,29 +57,9 @@ def archive_member_path(shown: str, cwd: str) -> bool:
     return bool(separator) and os.path.isfile(os.path.join(cwd, outer))
 
 
-def read_head(path: str, follow: bool) -> bytes:
-    """The first PEEK_SIZE bytes of a file on disk (b"" when it cannot be read)."""
-    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | (0 if follow else getattr(os, "O_NOFOLLOW", 0))
-    try:
-        fd = os.open(path, flags)
-    except OSError:
-        return b""
-    try:
-        return os.pread(fd, PEEK_SIZE, 0)
-    except OSError:
-        return b""
-    finally:
-        os.close(fd)
-
-
-def archive_on_disk(path: str, data: bytes | None, skipped: str | None, follow: bool) -> str | None:
-    """The archive kind of a file a disk scan has read (`data`) or refused
-    as binary or too large without reading it whole; None for all others."""
-    if data is not None:
-        return archive_kind(data)
-    if skipped in ("binary", "too-large"):
-        return archive_kind(read_head(path, follow))
-    return None
+# An archive on disk up to this size is read whole when the detector cache
+# may remember it (its bytes are the cache's key); a bigger one is streamed.
+READ_WHOLE_MAX = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -252,6 +207,8 @@ class _Run:
                     yield from self.member(member, name, depth)
 
     def _compressed(self, fileobj: IO[bytes], shown: str, kind: str, depth: int) -> Iterator[SourceFile]:
+        from typing import cast  # here: a hook's start does without typing
+
         counted = Counting(fileobj)
         with decompressing(kind, cast("IO[bytes]", counted)) as opened:
             # The library's readers ask their decompressor for at most what

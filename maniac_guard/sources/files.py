@@ -8,12 +8,14 @@ import os
 import re
 import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
+from maniac_guard.records import dataclass, field
 from maniac_guard.sources import SourceFile
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     import pathspec
 
     from maniac_guard.config import Settings

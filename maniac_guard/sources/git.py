@@ -15,9 +15,9 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from maniac_guard.records import dataclass, field
 from maniac_guard.sources.gitblobs import BlobReader
 from maniac_guard.sources.gitcore import (
     GitError,

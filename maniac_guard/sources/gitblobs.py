@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from types import TracebackType
 from typing import IO, Self
 
+from maniac_guard.records import dataclass
 from maniac_guard.sources.gitcore import GitError, git_command
 
 CHUNK = 1 << 20

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import IO
 
 from maniac_guard.config import ConfigError
+from maniac_guard.records import dataclass
 
 
 class GitError(ConfigError):

@@ -3,7 +3,7 @@ readers of what git will not diff (gitbinary.py, gitbig.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from maniac_guard.records import dataclass, field
 
 
 @dataclass

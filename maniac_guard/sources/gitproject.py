@@ -12,8 +12,8 @@ from __future__ import annotations
 import posixpath
 import subprocess
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 
+from maniac_guard.records import dataclass, field
 from maniac_guard.sources.gitblobs import BlobReader
 from maniac_guard.sources.gitcore import GitError, decode_path, diff_header_path, git_command
 from maniac_guard.sources.gitmodel import Commit, FileDiff

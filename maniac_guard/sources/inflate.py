@@ -9,23 +9,28 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from typing import IO, TYPE_CHECKING, Protocol, cast
 
+from maniac_guard.sources.magic import PEEK_SIZE
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
 if TYPE_CHECKING:
     import bz2
     import zipfile
     import zlib
+    from typing import IO, Protocol
+
+    class Ratio(Protocol):
+        @property
+        def max_ratio(self) -> int: ...  # decompressed/compressed
+
+        @property
+        def ratio_after(self) -> int: ...  # below this many bytes out, the ratio is not judged
+
+    class Readable(Protocol):
+        def read(self, size: int = -1, /) -> bytes: ...
+
 
 CHUNK = 64 * 1024
-PEEK_SIZE = 512  # enough for every archive's magic (tar's sits at byte 257)
-
-
-class Ratio(Protocol):
-    @property
-    def max_ratio(self) -> int: ...  # decompressed/compressed
-
-    @property
-    def ratio_after(self) -> int: ...  # below this many bytes out, the ratio is not judged
 
 
 class ArchiveBound(Exception):
@@ -40,6 +45,7 @@ class ArchiveBound(Exception):
 def decompressing(kind: str, raw: IO[bytes]) -> IO[bytes]:
     if kind == "gzip":
         import gzip
+        from typing import cast
 
         return cast("IO[bytes]", gzip.GzipFile(fileobj=raw, mode="rb"))
     if kind == "bzip2":
@@ -82,10 +88,6 @@ def declared_members(fileobj: IO[bytes]) -> tuple[int, int]:
         if len(record) == 56 and record.startswith(_ZIP64_EOCD):
             entries, directory = struct.unpack_from("<2Q", record, 32)
     return int(entries), int(directory) // _CENTRAL_ENTRY_MIN
-
-
-class Readable(Protocol):
-    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class Counting:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 
+from maniac_guard.records import dataclass
 from maniac_guard.sources.gitcore import GitError, run_git
 
 POINTER_MAX = 1024  # git-lfs: a pointer is under 1024 bytes

@@ -17,8 +17,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
+
+from maniac_guard.records import dataclass, field
 
 _STRING_RE = re.compile(rb'"(?:[^"\\]|\\.)*"')
 _NEWLINE_RE = re.compile(r"\r\n|\r|\n")

@@ -17,8 +17,8 @@ window's own part keep the check of what precedes `mk-` honest.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
+from maniac_guard.records import dataclass
 from maniac_guard.sources import SourceFile, char_count
 
 WINDOW = 8 << 20

@@ -14,6 +14,7 @@ class WorkTreeReader:
     def __init__(self, base: str, max_size: int = MAX_READ_BYTES) -> None:
         self.base = base
         self.max_size = max_size
+        self._listed: dict[str, list[str] | None] = {}
 
     def read(self, path: str) -> bytes | None:
         """The bytes of a regular file at `path` (POSIX, relative to the base);
@@ -38,3 +39,15 @@ class WorkTreeReader:
 
     def key(self) -> str:
         return ""
+
+    def names(self, folder: str) -> list[str] | None:
+        """The entries of `folder` (POSIX, relative to the base; "" the base
+        itself); None when it is not a readable folder."""
+        if folder.startswith("/") or "\0" in folder:
+            return None
+        if folder not in self._listed:  # kept: each analysis of the scan asks for the same few folders
+            try:
+                self._listed[folder] = os.listdir(os.path.join(self.base, *folder.split("/")) if folder else self.base)
+            except (OSError, ValueError):
+                self._listed[folder] = None
+        return self._listed[folder]

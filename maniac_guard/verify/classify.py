@@ -12,10 +12,10 @@ import json
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from maniac_guard.findings import mask
+from maniac_guard.records import dataclass
 from maniac_guard.verification import Verification
 
 LIVE, REVOKED, UNKNOWN = "live", "revoked", "unknown"

@@ -9,10 +9,10 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from maniac_guard.config import ConfigError, Settings
+from maniac_guard.records import dataclass
 
 DEFAULT_BASE_URL = "https://platform.maniac.ai"
 DEFAULT_TIMEOUT = 10.0  # seconds per request; the SDK's 60 s is too long for a scan

@@ -11,11 +11,11 @@ import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 
 from maniac_guard.config import ConfigError
 from maniac_guard.findings import Finding, Severity
 from maniac_guard.keyshape import looks_like_key
+from maniac_guard.records import dataclass, field
 from maniac_guard.verification import Verification
 from maniac_guard.verify.classify import LIVE, NOT_LIVE_AT_MANIAC, REVOKED, UNKNOWN, kept_by_only_live
 from maniac_guard.verify.options import VerifyOptions
