@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 
 from maniac_guard import records
+from maniac_guard.detectorcache import DetectorCache, Learnt
 from maniac_guard.detectors import Detector, load_detectors
 from maniac_guard.detectors.python_callers import CALLER, is_caller, wrappers_at
 from maniac_guard.engine import scan_source
@@ -33,12 +34,11 @@ from maniac_guard.inline import merge_duplicates
 from maniac_guard.records import dataclass, field
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.files import Excluder, to_source
-from maniac_guard.sources.gitblobs import BlobReader, read_many
+from maniac_guard.sources.gitblobs import BlobReader, ObjectInfo, read_many
 from maniac_guard.sources.gitproject import (
     ChangedFile,
     ChangedModules,
     CommitReader,
-    WholeFileTracker,
     files_naming,
 )
 
@@ -124,9 +124,15 @@ class _Versions:
         max_size: int,
         out: WholeFiles,
         marked: dict[tuple[str, str], set[int]] | None = None,
+        cache: DetectorCache | None = None,
     ) -> None:
         self.marked = marked
         self.blobs = blobs
+        # What `scan .` keeps between runs (python_code's results per path,
+        # bytes and the bytes of what it read): a version seen by an
+        # earlier history scan is not analysed again.
+        self.cache = cache
+        self.learnt = Learnt()
         self.detectors = detectors
         self.max_size = max_size
         self.out = out
@@ -138,7 +144,7 @@ class _Versions:
         if not wanted:
             return []
         self.out.files += 1
-        found = scan_source(source, wanted)
+        found = scan_source(source, wanted, self.cache, self.learnt)
         if source.notes and source.path not in self.noted:  # once per path, not once per version
             self.noted.add(source.path)
             commit = (source.commit or "")[:12]
@@ -177,38 +183,6 @@ class _Versions:
         return known
 
 
-def tracker(detectors: Sequence[Detector], max_size: int) -> WholeFileTracker:
-    """What the history parser needs to pick the changed files these detectors must see."""
-
-    def wants(path: str, data: bytes) -> bool:
-        source = to_source(path, data)[0]  # UTF-16 decoded, as a scan reads it; None: binary
-        return source is not None and any(d.wants(source) for d in detectors if path.lower().endswith(d.suffixes))
-
-    return WholeFileTracker([x for d in detectors for x in d.suffixes], wants, max_size, _quiet_suffixes(detectors))
-
-
-def _quiet_suffixes(detectors: Sequence[Detector]) -> Callable[[bytes], Sequence[str]] | None:
-    """For the tracker: a commit's text without any hint of the detectors
-    that have hints (and without NUL bytes, so no file of it is read as
-    UTF-16) leaves their files unwanted: `python_code.wants` is true only
-    where its hints match (its gate is its hints), and a file's text is part
-    of the commit's. Detectors without hints (key permissions) are asked per
-    file as before."""
-    from maniac_guard.prefilter import any_match
-
-    hinted = [d for d in detectors if d.hints is not None]
-    asked = {x.lower() for d in detectors if d.hints is None for x in d.suffixes}
-    suffixes = tuple(x for d in hinted for x in d.suffixes if x.lower() not in asked)
-    matches = any_match([hint for d in hinted for hint in d.hints or ()]) if suffixes else None
-    if matches is None:  # no hyperscan: one `re` alternation per commit would cost more than it saves
-        return None
-
-    def quiet(block: bytes) -> Sequence[str]:
-        return () if b"\0" in block or matches(block) else suffixes
-
-    return quiet
-
-
 def added_by_commits(
     root: str,
     changes: Sequence[ChangedFile],
@@ -220,6 +194,7 @@ def added_by_commits(
     marked: dict[tuple[str, str], set[int]] | None = None,
     modules: Sequence[ChangedModules] = (),
     boundaries: Sequence[str] = (),
+    blobs: BlobReader | None = None,
 ) -> WholeFiles:
     """What the commits added, as the whole-file `detectors` see each of
     `changes` (the files the tracker picked; `keep` filters them: excluded
@@ -230,16 +205,19 @@ def added_by_commits(
     modules, whose importers the commit did not change are analysed again
     at that commit too (a new KEY in settings.py reaching client.py's SDK);
     `boundaries`: the parents of the range's commits outside it, whose
-    files are the importers the range did not change."""
+    files are the importers the range did not change. `blobs`: the
+    caller's reader of objects (else one of its own)."""
+    from contextlib import nullcontext
+
     out = WholeFiles()
     changes = [change for change in changes if keep(change)]
     if not changes and not modules:
         return out
-    with BlobReader(root) as blobs:
-        versions = _Versions(blobs, detectors, max_size, out, marked)
+    with nullcontext(blobs) if blobs is not None else BlobReader(root) as reader:
+        versions = _Versions(reader, detectors, max_size, out, marked, DetectorCache.open())
         _scan_changes(root, changes, versions, out, max_size, expired)
         if any(d.name == "python_code" for d in detectors):
-            _scan_callers(root, changes, modules, _Versions(blobs, [CALLER], max_size, out), keep, out)
+            _scan_callers(root, changes, modules, _Versions(reader, [CALLER], max_size, out), keep, out)
         importers = _Importers(root, versions, keep, expired)
         if modules:
             importers.know_changes(changes)
@@ -251,6 +229,8 @@ def added_by_commits(
             out.findings.extend(importers.added(entry.commit, entry.parents, entry, entry.author, entry.date))
         out.messages.extend(importers.notes())
         out.timed_out = out.timed_out or importers.timed_out
+    if versions.cache is not None:
+        versions.cache.save(versions.learnt.clean, versions.learnt.found)
     return out
 
 
@@ -279,6 +259,19 @@ def added_to_index(
     return out
 
 
+FEW_BLOBS = 64  # fewer are asked of the running reader, one by one, than of a new git process
+
+
+def _read(
+    blobs: BlobReader, root: str, oids: Sequence[str], max_size: int
+) -> Iterable[tuple[ObjectInfo | None, bytes | None]]:
+    """`read_many`, or for a few blobs the open reader (a git process
+    started costs more than a few round trips: ~5 ms)."""
+    if len(oids) <= FEW_BLOBS:
+        return (blobs.read(oid, max_size) for oid in oids)
+    return read_many(root, oids, max_size)
+
+
 def _scan_changes(
     root: str,
     changes: Sequence[ChangedFile],
@@ -287,7 +280,7 @@ def _scan_changes(
     max_size: int,
     expired: Callable[[], bool],
 ) -> None:
-    for change, (_, data) in zip(changes, read_many(root, [c.blob for c in changes], max_size)):
+    for change, (_, data) in zip(changes, _read(versions.blobs, root, [c.blob for c in changes], max_size)):
         if expired():
             out.timed_out = True
             break
@@ -387,7 +380,10 @@ class _Importers:
             self.words.setdefault(path, set()).update(_NAME.findall(source.text))
 
     def know_changes(self, changes: Sequence[ChangedFile]) -> None:
-        for change, (_, data) in zip(changes, read_many(self.root, [c.blob for c in changes], self.versions.max_size)):
+        blobs = self.versions.blobs
+        for change, (_, data) in zip(
+            changes, _read(blobs, self.root, [c.blob for c in changes], self.versions.max_size)
+        ):
             if data is not None:
                 self.know(change.path, data)
 

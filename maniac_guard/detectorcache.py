@@ -135,6 +135,10 @@ def thaw(frozen: str, source: SourceFile) -> list[Finding]:
                 fixable=fixable,
                 extra=item["extra"],
                 flow=flow,
+                # A version in history: its commit, not kept (the same bytes may come in several).
+                commit=source.commit,
+                author=source.author,
+                date=source.date,
             )
         )
     return findings

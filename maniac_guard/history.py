@@ -12,23 +12,26 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
-from maniac_guard.findings import Finding, sort_key
+from maniac_guard.findings import Finding
+from maniac_guard.historyhead import dedupe
 from maniac_guard.records import dataclass
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.git import (
     GitError,
     HistoryState,
-    encode_path,
-    history_sources,
+    RepoInfo,
     repo_info,
     report_incomplete,
     run_git,
 )
+from maniac_guard.sources.gitlog import PatchStream, hint_groups
 from maniac_guard.sources.gitmessages import (
     MessageLog,
+    TagList,
     is_message_path,
     stash_commits,
     tag_sources,
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
     from maniac_guard.detectors import Detector
     from maniac_guard.sources.files import Excluder
     from maniac_guard.sources.gitbig import BigBlobs
+    from maniac_guard.sources.gitblobs import BlobReader
     from maniac_guard.sources.gitproject import WholeFileTracker
     from maniac_guard.summary import ScanResult
     from maniac_guard.target import ScanTarget
@@ -106,108 +110,6 @@ def history_spec(
     return HistorySpec(("--all",), "all refs", max_commits, whole_repository=True)
 
 
-def follow_renames(path: str, renames: dict[str, str]) -> str:
-    seen = {path}
-    while path in renames and renames[path] not in seen:
-        path = renames[path]
-        seen.add(path)
-    return path
-
-
-def _presence(finding: Finding) -> str:
-    """What "still at HEAD" is about: the key itself, whichever rule reports
-    it there (a plain key that HEAD passes to the SDK is MG201 there, not
-    MG101); a finding without a key, by its rule and subject."""
-    if finding.secret is not None:
-        return f"secret:{finding.secret.digest}"
-    return f"{finding.rule_id}:{finding.subject}"
-
-
-def _head_blobs(root: str, paths: Sequence[str]) -> dict[str, str]:
-    """Blob id of each path at HEAD (paths of any bytes, newlines included)."""
-    wanted = {encode_path(p): p for p in paths}
-    found: dict[str, str] = {}
-    names = sorted(wanted)
-    for start in range(0, len(names), 500):  # keep each command line short
-        chunk = [n.decode("utf-8", "surrogateescape") for n in names[start : start + 500]]
-        out = run_git(["--literal-pathspecs", "ls-tree", "-r", "-z", "--full-tree", "HEAD", "--", *chunk], root)
-        for entry in out.split(b"\0"):
-            meta, _, path = entry.partition(b"\t")
-            parts = meta.split()
-            if len(parts) == 3 and parts[1] == b"blob" and path in wanted:
-                found[wanted[path]] = parts[2].decode("ascii")
-    return found
-
-
-def _present_at_head(root: str, paths: Sequence[str], max_size: int = 1 << 62) -> dict[str, set[str]]:
-    """For each path, what a scan of its HEAD version finds (`_presence`)."""
-    from maniac_guard.changes import whole_file_source
-    from maniac_guard.detectors import load_detectors
-    from maniac_guard.engine import name_findings, scan_source
-    from maniac_guard.sources.gitblobs import BlobReader
-    from maniac_guard.sources.gitproject import CommitReader
-
-    try:
-        head_id = run_git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], root).decode("ascii").strip()
-    except GitError:
-        return {}
-    blobs = _head_blobs(root, paths)
-    detectors = load_detectors()
-    found: dict[str, set[str]] = {}
-    with BlobReader(root) as reader:
-        head = CommitReader(reader, head_id, max_size)  # imports as they are at HEAD
-        for path, oid in blobs.items():
-            data = reader.read(oid, max_size)[1]
-            source = whole_file_source(path, data, head) if data is not None else None
-            if source is not None:
-                found[path] = {_presence(f) for f in scan_source(source, detectors)}
-            elif data is not None:  # binary: only its name can hold a key (MG105)
-                found[path] = {_presence(f) for f in name_findings(path, None)}
-    return found
-
-
-def dedupe(findings: Sequence[Finding], state: HistoryState, root: str, *, annotate_head: bool = True) -> list[Finding]:
-    """One finding per fingerprint: the first commit's, annotated for HEAD
-    (not on a server, whose HEAD says nothing about what is being pushed)."""
-    never = len(state.order) + 1
-    groups: dict[str, list[Finding]] = {}
-    for finding in findings:
-        groups.setdefault(finding.fingerprint, []).append(finding)
-    firsts = [
-        (min(group, key=lambda f: (state.order.get(f.commit or "", never), f.line)), len({f.commit for f in group}))
-        for group in groups.values()
-    ]
-    wanted = {
-        p for f, _ in firsts if not is_message_path(f.path) for p in (f.path, follow_renames(f.path, state.renames))
-    }
-    at_head = _present_at_head(root, sorted(wanted)) if annotate_head else {}
-    out = []
-    for first, commits in firsts:
-        if not annotate_head:
-            out.append(first)
-            continue
-        present_path = None
-        for path in (first.path, follow_renames(first.path, state.renames)):
-            if _presence(first) in at_head.get(path, set()):
-                present_path = path
-                break
-        extra = {**first.extra, "present_at_head": present_path is not None, "commits": commits}
-        if present_path is not None and present_path != first.path:
-            extra["path_at_head"] = present_path
-        if is_message_path(first.path):
-            note = "in git metadata every clone has: rotate the key"
-        elif present_path is None:
-            note = "no longer at HEAD but still in the history: rotate the key"
-        elif present_path != first.path:
-            note = f"still at HEAD in {present_path}"
-        else:
-            note = "still at HEAD"
-        message = f"{first.message} (first added in {(first.commit or '?')[:12]}; {note})"
-        out.append(first.replace(extra=extra, message=message))
-    out.sort(key=sort_key)
-    return out
-
-
 def _filtered(sources: Iterable[SourceFile], excluder: Excluder, root: str) -> Iterator[SourceFile]:
     for source in sources:
         if excluder and not is_message_path(source.path) and excluder.excluded(os.path.join(root, source.path)):
@@ -215,50 +117,50 @@ def _filtered(sources: Iterable[SourceFile], excluder: Excluder, root: str) -> I
         yield source
 
 
-def _revisions(root: str, spec: HistorySpec) -> list[str]:
+def _revisions(root: str, spec: HistorySpec, git_dir: str = "") -> list[str]:
     """`git log` arguments for the spec: its own, and every stash entry for a whole-repository scan."""
     revs = list(spec.revs)
     if spec.whole_repository:
-        revs += stash_commits(root)
+        revs += stash_commits(root, git_dir)
     return revs
 
 
 def _all_sources(
     root: str,
     spec: HistorySpec,
-    revs: list[str],
+    stream: PatchStream,
+    messages: MessageLog,
     state: HistoryState,
     max_size: int,
     progress: bool,
     whole: WholeFileTracker | None = None,
-    big_blobs: BigBlobs | None = None,
+    blobs: BlobReader | None = None,
+    expired: Callable[[], bool] | None = None,
+    tags: TagList | None = None,
 ) -> Iterator[SourceFile]:
-    """File diffs, then commit messages, then (whole-repository scans) tags."""
-    from maniac_guard.prefilter import any_match
+    """File diffs, then commit messages, then (whole-repository scans) tags.
+    `blobs`: the reader of objects for all of them (else one each);
+    `expired`: the deadline, checked where no source comes out; `tags`:
+    the tags' listing, if started earlier."""
+    from contextlib import nullcontext
+
+    from maniac_guard.prefilter import match_ends
     from maniac_guard.sources.gitblobs import BlobReader
 
-    # The messages' git log runs beside the patch stream (on the core that
-    # parsing leaves idle) instead of after it.
-    with MessageLog(root, revs, spec.max_commits) as messages:
-        yield from history_sources(
-            root,
-            revs,
-            state,
-            max_commits=spec.max_commits,
-            max_size=max_size,
-            progress=progress,
-            hints=fragment_hints(),
-            whole=whole,
-            # Not "anymatch-…": the tracker keeps the Python hints under that name.
-            one_pass=lambda patterns: any_match(patterns, family="history-hints-"),
-            big_blobs=big_blobs,
-        )
-        for message in messages.sources(max_size):
-            state.order.setdefault(message.commit or "", len(state.order))  # commits that only touched big files
-            yield message
+    hints = fragment_hints()
+    groups = hint_groups(hints, whole)
+    matches = match_ends(groups, family="history-hints-") if groups is not None else None
+    yield from stream.sources(
+        state, progress=progress, hints=hints, whole=whole, matches=matches, blobs=blobs, expired=expired
+    )
+    # Group 0 holds every fragment detector's hints: a message without a
+    # match is counted (state.order, files scanned), not scanned.
+    yield from messages.sources(
+        max_size, matches, lambda commit: state.order.setdefault(commit, len(state.order)), expired
+    )
     if spec.whole_repository:
-        with BlobReader(root) as reader:
-            yield from tag_sources(root, reader, max_size, state.messages)
+        with nullcontext(blobs) if blobs is not None else BlobReader(root) as reader:
+            yield from tag_sources(root, reader, max_size, state.messages, tags)
 
 
 def fragment_hints() -> list[bytes] | None:
@@ -287,6 +189,8 @@ def history_result(
     deadline: float | None = None,
     annotate_head: bool = True,
     list_suppressions: bool = False,
+    big_blobs: BigBlobs | None = None,
+    info: RepoInfo | None = None,
 ) -> ScanResult:
     """Scan what the commits of `spec` added in the repository at `root` (a
     work tree, or a bare repository's git folder), their messages, and for a
@@ -295,43 +199,78 @@ def history_result(
     Past `deadline` (time.monotonic) the scan stops between two files and
     says so in `result.stages.history.timed_out`; what it found is kept.
     `list_suppressions`: the findings that inline comments on added lines
-    hide go to `result.stages.suppressed` (`ci`)."""
-    from maniac_guard.changes import merge_by_file, tracker, whole_file_detectors
+    hide go to `result.stages.suppressed` (`ci`). `big_blobs`: the check
+    for blobs over the size limit, if the caller started it (this closes it);
+    `info`: `repo_info(root)`, if the caller has it."""
+    from maniac_guard.changes import merge_by_file, whole_file_detectors
     from maniac_guard.engine import name_findings, scan_sources
+    from maniac_guard.historytracker import tracker
     from maniac_guard.selection import enabled_rules
     from maniac_guard.sources.files import Excluder
     from maniac_guard.sources.gitbig import BigBlobs
+    from maniac_guard.sources.gitblobs import BlobReader
 
-    info = repo_info(root)
-    big_blobs = BigBlobs(info.root, settings.max_file_size)  # git reads object headers while we set up
-    try:
+    if big_blobs is None:
+        big_blobs = BigBlobs(root, settings.max_file_size)  # git reads object headers while we set up
+    with ExitStack() as running:
+        running.callback(big_blobs.close)
+        info = info or repo_info(root)
+        revs = _revisions(info.root, spec, info.git_dir)
+        # git log -p starts before the rest of the setup (its output is read
+        # ahead meanwhile); the messages' git log runs beside it, on the core
+        # that parsing leaves idle.
+        stream = PatchStream(
+            info.root, revs, max_commits=spec.max_commits, max_size=settings.max_file_size, big_blobs=big_blobs
+        )
+        running.callback(stream.close)
+        messages = running.enter_context(MessageLog(info.root, revs, spec.max_commits))
+        tags = TagList(info.root) if spec.whole_repository else None
+        if tags is not None:
+            running.callback(tags.close)
+        # One reader of objects (two git processes) for every step below.
+        blobs = running.enter_context(BlobReader(info.root))
         excluder = Excluder.of(settings, cli_exclude)
         state = HistoryState()
-        revs = _revisions(info.root, spec)
         enabled = enabled_rules(settings)
         whole_detectors = whole_file_detectors(enabled)
         picker = tracker(whole_detectors, settings.max_file_size) if whole_detectors else None
-        sources = _all_sources(info.root, spec, revs, state, settings.max_file_size, progress, picker, big_blobs)
         clock = _Deadline(deadline)
+        sources = _all_sources(
+            info.root,
+            spec,
+            stream,
+            messages,
+            state,
+            settings.max_file_size,
+            progress,
+            picker,
+            blobs,
+            clock.expired,
+            tags,
+        )
         watch = _Suppressions(enabled) if list_suppressions else None
         filtered = _filtered(sources, excluder, info.root)
         result = scan_sources(clock.until(watch.watch(filtered) if watch else filtered), enabled)
-    finally:
-        big_blobs.close()
-    # The range's parents outside it: their files are the importers the range left unchanged.
-    boundaries = sorted({p for c in (picker.modules.values() if picker else ()) for p in c.parents} - set(state.order))
-    whole = _whole_files(
-        info.root, picker, whole_detectors, settings, excluder, clock, watch.marked if watch else None, boundaries
-    )
-    named = [
-        finding
-        for path, commit in state.binary_named_mk
-        if not (excluder and excluder.excluded(os.path.join(info.root, path)))
-        for finding in name_findings(path, enabled, commit.sha, commit.author, commit.date)
-    ]
-    result.findings = dedupe(
-        merge_by_file([*result.findings, *whole.findings, *named]), state, info.root, annotate_head=annotate_head
-    )
+        result.files_scanned += messages.skipped
+        # The range's parents outside it: their files are the importers the range left unchanged.
+        boundaries = sorted(
+            {p for c in (picker.modules.values() if picker else ()) for p in c.parents} - set(state.order)
+        )
+        marked = watch.marked if watch else None
+        whole = _whole_files(info.root, picker, whole_detectors, settings, excluder, clock, marked, boundaries, blobs)
+        named = [
+            finding
+            for path, commit in state.binary_named_mk
+            if not (excluder and excluder.excluded(os.path.join(info.root, path)))
+            for finding in name_findings(path, enabled, commit.sha, commit.author, commit.date)
+        ]
+        result.findings = dedupe(
+            merge_by_file([*result.findings, *whole.findings, *named]),
+            state,
+            info.root,
+            annotate_head=annotate_head,
+            blobs=blobs,
+        )
     if watch is not None:
         hidden = merge_by_file([*watch.found, *whole.suppressed])
         result.stages.suppressed = dedupe(hidden, state, info.root, annotate_head=False)
@@ -363,6 +302,7 @@ def _whole_files(
     clock: _Deadline,
     marked: dict[tuple[str, str], set[int]] | None = None,
     boundaries: Sequence[str] = (),
+    blobs: BlobReader | None = None,
 ) -> WholeFiles:
     """What the commits added as the whole-file detectors see it (changes.py)."""
     from maniac_guard.changes import WholeFiles, added_by_commits, not_excluded
@@ -379,6 +319,7 @@ def _whole_files(
         marked=marked,
         modules=list(picker.modules.values()),
         boundaries=boundaries,
+        blobs=blobs,
     )
     clock.passed = clock.passed or found.timed_out
     return found
@@ -430,9 +371,16 @@ class _Deadline:
 
 
 def scan_history(
-    target: ScanTarget, spec: HistorySpec, root: str | None = None, *, list_suppressions: bool = False
+    target: ScanTarget,
+    spec: HistorySpec,
+    root: str | None = None,
+    *,
+    list_suppressions: bool = False,
+    big_blobs: BigBlobs | None = None,
+    info: RepoInfo | None = None,
 ) -> ScanResult:
-    """`scan --history` / `ci`: `history_result` with the target's settings."""
+    """`scan --history` / `ci`: `history_result` with the target's settings
+    (`info`: the repository's, if the caller has it)."""
     return history_result(
         root or os.getcwd(),
         spec,
@@ -440,6 +388,8 @@ def scan_history(
         cli_exclude=target.cli_exclude,
         progress=sys.stderr.isatty() and not target.quiet,
         list_suppressions=list_suppressions,
+        big_blobs=big_blobs,
+        info=info,
     )
 
 

@@ -144,14 +144,18 @@ def any_match(patterns: Sequence[bytes], family: str = "anymatch-") -> Callable[
     return matches
 
 
-def _load_or_compile(hyperscan: Any, patterns: list[bytes], family: str = "prefilter-") -> Any:
+def _load_or_compile(
+    hyperscan: Any, patterns: list[bytes], family: str = "prefilter-", flags: int | None = None
+) -> Any:
     """The compiled hints: from the cache folder when this hyperscan compiled
     these hints before (loading takes microseconds, compiling ~7 ms)."""
     # BLAKE2b from _blake2 and the folder as a string: hashlib (OpenSSL)
     # and pathlib cost ~3 and ~4 ms of imports that nothing else here needs.
     from maniac_guard.cachefiles import blake2b, cache_folder, read_cached, store_cached
 
-    name = blake2b(b"\0".join([hyperscan.__version__.encode(), *patterns]), digest_size=16).hexdigest()
+    flag = hyperscan.HS_FLAG_SINGLEMATCH if flags is None else flags  # SINGLEMATCH: whether, not where
+    parts = [hyperscan.__version__.encode(), *patterns] + ([] if flags is None else [b"flags=%d" % flag])
+    name = blake2b(b"\0".join(parts), digest_size=16).hexdigest()
     folder = cache_folder()
     # One file per family: storing one deletes the family's others (old versions).
     path = None if folder is None else os.path.join(folder, f"{family}{name}.hsdb")
@@ -170,7 +174,7 @@ def _load_or_compile(hyperscan: Any, patterns: list[bytes], family: str = "prefi
             expressions=patterns,
             ids=list(range(len(patterns))),
             elements=len(patterns),
-            flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(patterns),
+            flags=[flag] * len(patterns),
         )
     except hyperscan.error as exc:  # a hint hyperscan cannot express
         debug(__name__, "hyperscan cannot compile the detector hints (%s); using re", exc)
@@ -178,3 +182,38 @@ def _load_or_compile(hyperscan: Any, patterns: list[bytes], family: str = "prefi
     if path is not None:
         store_cached(path, hyperscan.dumpb(database), family)
     return database
+
+
+def match_ends(
+    groups: Sequence[Sequence[bytes]], family: str
+) -> Callable[[bytes], list[tuple[int, int]] | None] | None:
+    """Every place one of `groups`' patterns matches in some bytes, as
+    (group index, end offset) pairs, in one native pass (`scan --history`
+    marks the commits of a whole run of git's output at once). The scan
+    gives None when it fails (the caller then assumes a match everywhere);
+    this function gives None where hyperscan is missing or cannot express
+    the patterns. `family`: the cache files' name prefix (`any_match`)."""
+    try:
+        import hyperscan
+    except ImportError:
+        return None
+    expressions = [b"|".join(b"(?:" + p + b")" for p in group) for group in groups if group]
+    database = _load_or_compile(hyperscan, expressions, family=family, flags=0)
+    if database is None:
+        return None
+    scratch = hyperscan.Scratch(database)
+    numbers = [index for index, group in enumerate(groups) if group]
+
+    def ends(data: bytes) -> list[tuple[int, int]] | None:
+        found: list[tuple[int, int]] = []
+
+        def on_match(expression: int, start: int, end: int, flags: int, context: object) -> None:
+            found.append((numbers[expression], end))
+
+        try:
+            database.scan(data, match_event_handler=on_match, scratch=scratch)
+        except hyperscan.error:
+            return None
+        return found
+
+    return ends

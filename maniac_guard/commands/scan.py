@@ -210,7 +210,7 @@ def run_command(opts: ScanOptions) -> int:
         quiet=opts.quiet,
         cli_exclude=list(opts.exclude),
     )
-    request.source = git_source(opts)
+    request.source = git_source(opts, settings.max_file_size)
     request.fix = fix_request(opts)
     return run_scan(request)
 
@@ -229,8 +229,9 @@ def fix_request(opts: ScanOptions) -> FixRequest | None:
     return FixRequest(diff=opts.show_diff, unsafe=bool(opts.unsafe_fixes), write_env=opts.write_env)
 
 
-def git_source(opts: ScanOptions) -> Callable[[ScanTarget], ScanResult] | None:
-    """Where --staged / --history / --commit-msg read from (None: files on disk)."""
+def git_source(opts: ScanOptions, max_size: int | None = None) -> Callable[[ScanTarget], ScanResult] | None:
+    """Where --staged / --history / --commit-msg read from (None: files on disk).
+    `max_size`: the size limit, for a history scan's first git process."""
     import os
 
     history = opts.history or opts.since is not None or opts.rev_range is not None or bool(opts.max_commits)
@@ -246,11 +247,21 @@ def git_source(opts: ScanOptions) -> Callable[[ScanTarget], ScanResult] | None:
         return scan_staged
     if not history:
         return None
-    from maniac_guard.history import history_spec, scan_history
-    from maniac_guard.sources.git import repo_info
+    from maniac_guard.sources.gitbig import BigBlobs
 
-    info = repo_info(os.getcwd())
-    spec = history_spec(
-        info.root, since=opts.since, range_=opts.rev_range, max_commits=opts.max_commits, shallow=info.shallow
-    )
-    return lambda target: scan_history(target, spec, info.root)
+    # The check for blobs over the size limit comes before git log -p: git
+    # reads the object headers while the history modules load.
+    big_blobs = BigBlobs(os.getcwd(), max_size) if max_size is not None else None
+    try:
+        from maniac_guard.history import history_spec, scan_history
+        from maniac_guard.sources.git import repo_info
+
+        info = repo_info(os.getcwd())
+        spec = history_spec(
+            info.root, since=opts.since, range_=opts.rev_range, max_commits=opts.max_commits, shallow=info.shallow
+        )
+    except BaseException:
+        if big_blobs is not None:
+            big_blobs.close()
+        raise
+    return lambda target: scan_history(target, spec, info.root, big_blobs=big_blobs, info=info)

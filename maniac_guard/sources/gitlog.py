@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.gitblobs import BlobReader
@@ -39,8 +39,9 @@ from maniac_guard.sources.gitproject import WholeFileTracker
 
 if TYPE_CHECKING:
     from maniac_guard.sources.gitbig import BigBlobs
+    from maniac_guard.sources.gitstream import Matches
 
-__all__ = ["Commit", "FileDiff", "HistoryState", "history_sources", "log_args"]
+__all__ = ["Commit", "FileDiff", "HistoryState", "PatchStream", "hint_groups", "history_sources", "log_args"]
 
 SUBMODULE_MODE = b"160000"
 # A record separator no diff line can start with: every diff content line
@@ -123,6 +124,117 @@ class Progress:
             sys.stderr.flush()
 
 
+class PatchStream:
+    """`git log -p` over `revs`, started at once, so git works while the
+    scan sets itself up (up to what its pipe holds); `sources()` parses it. `big_blobs`: the check for blobs over the size
+    limit, if started earlier (their paths are read apart, `gitbig.py`).
+    Close it (or read `sources()` to the end) to stop git."""
+
+    def __init__(
+        self,
+        root: str,
+        revs: Sequence[str],
+        *,
+        max_commits: int | None = None,
+        max_size: int = 10 * 1024 * 1024,
+        big_blobs: BigBlobs | None = None,
+    ) -> None:
+        from maniac_guard.sources.gitbig import big_paths, exclude_pathspecs
+
+        self.root, self.revs, self.max_commits, self.max_size = root, list(revs), max_commits, max_size
+        big = big_paths(root, revs, max_commits, max_size, big_blobs)
+        self.big = [] if len(big) > MAX_EXCLUDED else big  # a command line that long may not run: let git load them
+        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close(), which owns the process too
+        try:
+            self.proc = subprocess.Popen(
+                [*git_command(), *log_args(revs, max_commits, max_size), *exclude_pathspecs(self.big)],
+                cwd=root,
+                stdout=subprocess.PIPE,
+                stderr=self.errors,
+            )
+        except OSError as exc:
+            self.errors.close()
+            raise GitError(f"cannot run git: {exc.strerror}") from None
+        assert self.proc.stdout is not None
+        widen_pipe(self.proc.stdout)  # git runs up to 1 MiB ahead of us while we set up or parse
+        self.closed = False
+
+    def close(self) -> int:
+        """Stops git if it is still writing; its exit code."""
+        if not self.closed:
+            self.closed = True
+            if self.proc.poll() is None:
+                self.proc.kill()
+            assert self.proc.stdout is not None
+            self.proc.stdout.close()
+            self.proc.wait()
+            self.errors.close()
+        return self.proc.returncode
+
+    def _finish(self) -> None:
+        """After git's output ended: its exit code, as an error if it failed."""
+        code = self.proc.wait()
+        self.errors.seek(0)
+        reason = self.errors.read().decode("utf-8", "replace").strip().splitlines()
+        self.close()
+        if code != 0:
+            raise GitError(reason[-1] if reason else "git log failed")
+
+    def sources(
+        self,
+        state: HistoryState,
+        *,
+        progress: bool = False,
+        hints: Sequence[bytes] | None = None,
+        whole: WholeFileTracker | None = None,
+        matches: Matches | None = None,
+        blobs: BlobReader | None = None,
+        expired: Callable[[], bool] | None = None,
+    ) -> Iterator[SourceFile]:
+        """One SourceFile per (commit, file) with lines added by that commit.
+        `hints`: byte patterns one of which a commit must hold to be worth
+        parsing (the detectors' hints); None parses every commit. `whole`
+        collects the changed files the whole-file detectors must see.
+        `matches`: the native matcher of `hint_groups(hints, whole)`
+        (`prefilter.match_ends`); without one, `re` searches one at a time.
+        `blobs`: the caller's reader of objects (else one of its own).
+        Once `expired()` says so, the stream stops between two runs of
+        commits (most commits make no source, so the caller's check between
+        two sources may never come) and git is stopped."""
+        from contextlib import nullcontext
+
+        from maniac_guard.sources.gitbig import big_path_sources
+        from maniac_guard.sources.gitstream import read_chunks
+
+        meter = Progress(count_commits(self.root, self.revs, self.max_commits)) if progress else None
+        with nullcontext(blobs) if blobs is not None else BlobReader(self.root) as reader:
+            try:
+                assert self.proc.stdout is not None
+                chunks = read_chunks(self.proc.stdout)
+                if expired is not None:
+                    chunks = _until(chunks, expired)
+                lines = _lines_worth_parsing(chunks, hints, whole, matches)
+                yield from _parse(lines, state, self.max_size, meter, reader, whole)
+                if expired is not None and expired():
+                    return  # git may still be writing: close() stops it
+                self._finish()
+            finally:
+                self.close()
+                if meter is not None:
+                    meter.done()
+            if self.big:
+                yield from big_path_sources(
+                    self.root, self.revs, self.max_commits, self.big, state, reader, self.max_size
+                )
+
+
+def _until(chunks: Iterable[bytes], expired: Callable[[], bool]) -> Iterator[bytes]:
+    for chunk in chunks:
+        if expired():
+            return
+        yield chunk
+
+
 def history_sources(
     root: str,
     revs: Sequence[str],
@@ -133,113 +245,66 @@ def history_sources(
     progress: bool = False,
     hints: Sequence[bytes] | None = None,
     whole: WholeFileTracker | None = None,
-    one_pass: Callable[[Sequence[bytes]], Callable[[bytes], bool] | None] | None = None,
+    matches: Matches | None = None,
     big_blobs: BigBlobs | None = None,
 ) -> Iterator[SourceFile]:
-    """One SourceFile per (commit, file) with lines added by that commit.
-    `hints`: byte patterns one of which a commit must hold to be worth
-    parsing (the detectors' hints); None parses every commit. `whole`
-    collects the changed files the whole-file detectors must see.
-    `one_pass` builds a matcher that tests all the patterns in one pass
-    (the engine's hyperscan); without one, `re` searches one at a time.
-    `big_blobs`: the check for blobs over the size limit, if started earlier."""
-    from maniac_guard.sources.gitbig import (
-        big_path_sources,
-        big_paths,
-        exclude_pathspecs,
-    )
-
-    meter = Progress(count_commits(root, revs, max_commits)) if progress else None
-    big = big_paths(root, revs, max_commits, max_size, big_blobs)
-    if len(big) > MAX_EXCLUDED:  # a command line that long may not run: let git load them
-        big = []
-    with tempfile.TemporaryFile() as errors, BlobReader(root) as reader:
-        try:
-            proc = subprocess.Popen(
-                [*git_command(), *log_args(revs, max_commits, max_size), *exclude_pathspecs(big)],
-                cwd=root,
-                stdout=subprocess.PIPE,
-                stderr=errors,
-            )
-        except OSError as exc:
-            raise GitError(f"cannot run git: {exc.strerror}") from None
-        assert proc.stdout is not None
-        widen_pipe(proc.stdout)  # git runs up to 1 MiB ahead of us while we search a block
-        try:
-            lines = _lines_worth_parsing(proc.stdout, hints, whole, one_pass)
-            yield from _parse(lines, state, max_size, meter, reader, whole)
-        finally:
-            proc.stdout.close()
-            code = proc.wait()
-            if meter is not None:
-                meter.done()
-        if code != 0:
-            errors.seek(0)
-            reason = errors.read().decode("utf-8", "replace").strip().splitlines()
-            raise GitError(reason[-1] if reason else "git log failed")
-        if big:
-            yield from big_path_sources(root, revs, max_commits, big, state, reader, max_size)
+    """`PatchStream(...).sources(...)`: git starts when this is first read."""
+    stream = PatchStream(root, revs, max_commits=max_commits, max_size=max_size, big_blobs=big_blobs)
+    try:
+        yield from stream.sources(state, progress=progress, hints=hints, whole=whole, matches=matches)
+    finally:
+        stream.close()
 
 
-# Header lines whose facts the parser records even when no key can be near.
-_ALWAYS_PARSE = (rb"\nrename from ", rb"\nBinary files ", SUBMODULE_MODE, rb"\n[ +]+oid sha256:")
+# Header lines whose facts the parser records even when no key can be near
+# (and a Git LFS pointer's line: plain text, as `\n[ +]+oid sha256:` tripled
+# the native pass over a commit without any match).
+_ALWAYS_PARSE = (rb"\nrename from ", rb"\nBinary files ", SUBMODULE_MODE, rb"oid sha256:")
 
 
-def _commit_blocks(
-    stream: IO[bytes], block_size: int = 1 << 20, limit: int = BLOCK_LIMIT
-) -> Iterator[tuple[bytes, bool]]:
-    """The log cut at each commit record, read in large blocks: (block, whole).
-    A commit larger than `limit` comes in pieces cut at line ends (whole=False)."""
-    separator = b"\n" + COMMIT_MARK
-    buffer = bytearray()
-    partial = False  # the buffer continues a commit already sent in pieces
-    while True:
-        chunk = stream.read(block_size)
-        if not chunk:
-            break
-        searched = max(0, len(buffer) - len(separator))
-        buffer += chunk
-        start = 0
-        while (cut := buffer.find(separator, max(searched, start))) >= 0:
-            yield bytes(buffer[start : cut + 1]), not partial
-            partial = False
-            start = cut + 1
-        del buffer[:start]
-        if len(buffer) > limit:
-            end = buffer.rfind(b"\n") + 1
-            if end > 0:
-                yield bytes(buffer[:end]), False
-                del buffer[:end]
-                partial = True
-    if buffer:
-        yield bytes(buffer), not partial
+def hint_groups(hints: Sequence[bytes] | None, tracker: WholeFileTracker | None) -> list[list[bytes]] | None:
+    """What the native matcher of the history stream looks for: group 0, what
+    makes a commit worth parsing (the detectors' `hints` and the header lines
+    the parser records); group 1, the whole-file detectors' hints (the
+    tracker's). None: `hints` is None, every commit is parsed."""
+    if hints is None:
+        return None
+    # dict.fromkeys: a hint two detectors share is searched once.
+    return [list(dict.fromkeys([*_ALWAYS_PARSE, *hints])), list(tracker.quiet_hints) if tracker is not None else []]
 
 
 def _lines_worth_parsing(
-    stream: IO[bytes],
+    chunks: Iterable[bytes],
     hints: Sequence[bytes] | None,
     tracker: WholeFileTracker | None = None,
-    one_pass: Callable[[Sequence[bytes]], Callable[[bytes], bool] | None] | None = None,
+    matches: Matches | None = None,
 ) -> Iterator[bytes]:
     """Most commits hold nothing a detector looks for: parsing their diffs
     line by line in Python was 4x the time of `git log` itself. Such a commit
     keeps only its record line (for the commit order and the progress),
     unless the whole-file tracker must see one of its files."""
-    patterns = None if hints is None else [*_ALWAYS_PARSE, *hints]
-    # One native pass over each commit instead of ~40 `re` searches (most
-    # of the time above `git log` itself on the benchmark's history).
-    native = one_pass(patterns) if one_pass is not None and patterns is not None else None
-    wanted = [re.compile(p) for p in patterns] if patterns is not None and native is None else None
-    for block, whole in _commit_blocks(stream):
-        if (
-            not whole
-            or patterns is None
-            or (native(block) if native is not None else any(hint.search(block) for hint in wanted or ()))
-            or (tracker is not None and not tracker.block_is_clean(block))
-        ):
-            yield from block.splitlines(keepends=True)
-        else:
-            yield block[: block.find(b"\n") + 1] or block
+    from maniac_guard.sources.gitstream import Marker, commit_runs
+
+    groups = hint_groups(hints, tracker)
+    patterns = None if groups is None else groups[0]
+    # One native pass over each run of commits for both hint groups instead
+    # of two per commit.
+    marker = Marker(matches) if matches is not None and patterns is not None else None
+    wanted = [re.compile(p) for p in patterns] if patterns is not None and marker is None else []
+    for run, starts, strays in commit_runs(chunks, BLOCK_LIMIT):
+        if not starts or patterns is None:  # a piece of a commit too big to hold, or nothing to filter with
+            yield from run.splitlines(keepends=True)
+            continue
+        parse, loud = marker.mark(run, starts, strays) if marker is not None else (set(), set())
+        bounds = [*starts, len(run)]
+        for index in range(len(starts)):
+            block = run[bounds[index] : bounds[index + 1]]
+            if (index in parse if marker is not None else any(hint.search(block) for hint in wanted)) or (
+                tracker is not None and not tracker.block_is_clean(block, index in loud if marker is not None else None)
+            ):
+                yield from block.splitlines(keepends=True)
+            else:
+                yield block[: block.find(b"\n") + 1] or block
 
 
 def _parse(

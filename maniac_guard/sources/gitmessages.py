@@ -16,11 +16,15 @@ from __future__ import annotations
 import re
 import subprocess
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.gitblobs import BlobReader
 from maniac_guard.sources.gitcore import GitError, decode_path, git_command, run_git, widen_pipe
+
+if TYPE_CHECKING:
+    from maniac_guard.sources.gitstream import Matches
 
 COMMIT_MESSAGE = "<commit message>"
 MESSAGE_FORMAT = "--format=%x00%H%x00%an <%ae>%x00%aI%n%B"
@@ -34,13 +38,35 @@ def is_message_path(path: str) -> bool:
     return path.startswith("<")
 
 
-def stash_commits(root: str) -> list[str]:
-    """Every stash entry (`git log --all` reaches only the newest)."""
+def stash_commits(root: str, git_dir: str = "") -> list[str]:
+    """Every stash entry (`git log --all` reaches only the newest). With
+    `git_dir`, a repository whose refs are files and hold no stash log has
+    none (its newest entry, if any, is a ref `--all` reaches): no git run."""
+    if git_dir and not _may_have_stash_log(git_dir):
+        return []
     try:
         out = run_git(["log", "--walk-reflogs", "--format=%H", "refs/stash", "--"], root)
     except GitError:  # no stash
         return []
     return out.decode("ascii", "replace").split()
+
+
+def _may_have_stash_log(git_dir: str) -> bool:
+    """False only where the refs are plain files and the stash's reflog file
+    is absent (then `git log --walk-reflogs refs/stash` lists nothing)."""
+    import os
+
+    if os.environ.get("GIT_COMMON_DIR"):
+        return True
+    common = git_dir
+    try:
+        with open(os.path.join(git_dir, "commondir"), encoding="utf-8") as handle:  # a linked work tree's
+            common = os.path.join(git_dir, handle.read().strip())
+    except OSError:
+        pass
+    if os.path.exists(os.path.join(common, "reftable")):  # another ref store: ask git
+        return True
+    return os.path.exists(os.path.join(common, "logs", "refs", "stash"))
 
 
 class MessageLog:
@@ -62,15 +88,72 @@ class MessageLog:
         assert self.proc.stdout is not None
         self.stdout = self.proc.stdout
         widen_pipe(self.stdout)  # 1 MiB of messages (~5,000 commits) before git waits for us
+        self.skipped = 0  # messages no detector could fire on, not made sources
 
-    def sources(self, max_size: int) -> Iterator[SourceFile]:
-        yield from _split_messages(self.stdout, max_size)
+    def sources(
+        self,
+        max_size: int,
+        matches: Matches | None = None,
+        seen: Callable[[str], object] | None = None,
+        expired: Callable[[], bool] | None = None,
+    ) -> Iterator[SourceFile]:
+        """The messages; `seen(commit)` is told every commit in order. With
+        `matches` (a native matcher whose group 0 holds every fragment
+        detector's hints), only the messages holding a match become sources:
+        no detector can fire on the others (`skipped` counts them); then
+        the messages stop between two runs once `expired()` says so."""
+        if matches is None:
+            for source in _split_messages(self.stdout, max_size):
+                if seen is not None:
+                    seen(source.commit or "")
+                yield source
+        else:
+            finished = yield from self._matched(max_size, matches, seen, expired or (lambda: False))
+            if not finished:
+                return  # stopped early: __exit__ stops git
         self.stdout.close()
         code = self.proc.wait()
         if code != 0:
             self.errors.seek(0)
             reason = self.errors.read().decode("utf-8", "replace").strip().splitlines()
             raise GitError(reason[-1] if reason else "git log failed")
+
+    def _matched(
+        self, max_size: int, matches: Matches, seen: Callable[[str], object] | None, expired: Callable[[], bool]
+    ) -> Generator[SourceFile, None, bool]:
+        """One native pass per run of messages (cut at a record); a
+        message is split into lines only when it holds a match. Returns
+        whether it read them all (not stopped by `expired`)."""
+        from maniac_guard.sources.gitstream import Marker, record_starts
+
+        marker = Marker(matches)
+        rest = b""
+        while not expired():
+            chunk = self.stdout.read(1 << 20)
+            data = rest + chunk if rest else chunk
+            cut = len(data) if not chunk else data.rfind(b"\n\0") + 1
+            run, rest = data[:cut], data[cut:]
+            if run:
+                strays: list[int] = []
+                starts = record_starts(run, strays)
+                parse, loud = marker.mark(run, starts, strays)
+                hits = parse | loud  # loud: a NUL (UTF-16 text?) or a Python hint; scanned as before
+                bounds = [*starts, len(run)]
+                for index in range(len(starts)):
+                    start = bounds[index]
+                    if index in hits:
+                        for source in _split_messages(run[start : bounds[index + 1]].splitlines(True), max_size):
+                            if seen is not None:
+                                seen(source.commit or "")
+                            yield source
+                        continue
+                    self.skipped += 1
+                    if seen is not None:
+                        sha_end = run.find(b"\0", start + 1, bounds[index + 1])
+                        seen(run[start + 1 : sha_end].decode("ascii", "replace"))
+            if not chunk:
+                return True
+        return False
 
     def __enter__(self) -> MessageLog:
         return self
@@ -115,9 +198,45 @@ def _split_messages(stream: Iterable[bytes], max_size: int) -> Iterator[SourceFi
         yield source
 
 
-def tag_sources(root: str, reader: BlobReader, max_size: int, messages: list[str]) -> Iterator[SourceFile]:
-    """Annotated tag messages, and what a tag points at when that is not a commit."""
-    out = run_git(["for-each-ref", f"--format={TAG_FORMAT}", "refs/tags"], root)
+class TagList:
+    """`git for-each-ref` over the tags, started before it is read (it runs
+    while the patch stream is parsed instead of after it)."""
+
+    def __init__(self, root: str) -> None:
+        try:
+            self.proc = subprocess.Popen(
+                ["git", "for-each-ref", f"--format={TAG_FORMAT}", "refs/tags"],
+                cwd=root,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        except OSError as exc:
+            raise GitError(f"cannot run git: {exc.strerror}") from None
+
+    def output(self) -> bytes:
+        out, err = self.proc.communicate()
+        if self.proc.returncode != 0:
+            reason = err.decode("utf-8", "replace").strip().splitlines()
+            raise GitError(reason[-1] if reason else "git for-each-ref failed")
+        return out
+
+    def close(self) -> None:
+        """Stops git if its answer was never read."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.communicate()
+
+
+def tag_sources(
+    root: str, reader: BlobReader, max_size: int, messages: list[str], listing: TagList | None = None
+) -> Iterator[SourceFile]:
+    """Annotated tag messages, and what a tag points at when that is not a
+    commit (`listing`: the tags' for-each-ref, if started earlier)."""
+    out = (
+        listing.output()
+        if listing is not None
+        else run_git(["for-each-ref", f"--format={TAG_FORMAT}", "refs/tags"], root)
+    )
     for record in out.split(b"\n\0") if out else []:
         record = record.lstrip(b"\0")
         head, _, contents = record.partition(b"\n")

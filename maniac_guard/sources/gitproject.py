@@ -116,13 +116,19 @@ class WholeFileTracker:
         wants: Callable[[str, bytes], bool],
         limit: int,
         quiet: Callable[[bytes], Sequence[str]] | None = None,
+        quiet_hints: Sequence[bytes] = (),
+        quiet_suffixes: Sequence[str] = (),
     ) -> None:
         self.suffixes = tuple(x.lower().encode() for x in suffixes)
         self.wants = wants
         # quiet(block): suffixes of the files no part of this commit's text
         # can make `wants` true for (one pass over the commit instead of a
-        # decode and a test per file).
+        # decode and a test per file). The same test as data: a text without
+        # any of `quiet_hints` makes `quiet_suffixes` unwanted (the history
+        # stream tests a whole run of commits in one pass).
         self.quiet = quiet
+        self.quiet_hints = tuple(quiet_hints)
+        self._quiet_suffixes = tuple(x.lower().encode() for x in quiet_suffixes)
         self.limit = limit
         self.clean: set[str] = set()  # versions known to fail the test
         self.changes: list[ChangedFile] = []
@@ -135,15 +141,21 @@ class WholeFileTracker:
     def wanted_path(self, path: str) -> bool:
         return path.encode("utf-8", "surrogateescape").lower().endswith(self.suffixes)
 
-    def block_is_clean(self, block: bytes) -> bool:
+    def block_is_clean(self, block: bytes, loud: bool | None = None) -> bool:
         """For a commit the parser would skip: True when none of its files
         needs a look (their new versions are then known clean); False when
-        it must be parsed."""
+        it must be parsed. `loud`: whether the commit's text holds one of
+        `quiet_hints` (or a NUL), if the caller knows; else `quiet` asks."""
         news = []
-        # The files' texts, without the commit's record line (its fields are
-        # NUL-separated, which `quiet` would take for UTF-16 text).
-        diffs = block[max(0, block.find(b"\ndiff --")) :]
-        quiet = tuple(x.lower().encode() for x in self.quiet(diffs)) if self.quiet is not None else ()
+        if loud is not None:
+            quiet = () if loud else self._quiet_suffixes
+        elif self.quiet is not None:
+            # The files' texts, without the commit's record line (its fields
+            # are NUL-separated, which `quiet` would take for UTF-16 text).
+            diffs = block[max(0, block.find(b"\ndiff --")) :]
+            quiet = tuple(x.lower().encode() for x in self.quiet(diffs))
+        else:
+            quiet = ()
         modules: list[bytes] = []
         for name, olds, new, text in _file_diffs(block):
             lowered = name.lower()
