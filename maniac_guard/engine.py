@@ -272,7 +272,8 @@ def scan_paths(
         prefilter = pending.result() if pending is not None else None
         result = _scan_files(files, scope, cache, prefilter)
     if enabled is None or enabled & RULE_IDS:  # files calling a wrapper of the SDK, never naming it
-        scan_callers(files, scope.cwd, result, max_file_size, not tree, scan_source)
+        anchors = [os.path.abspath(path) for path in paths if os.path.isdir(path)]
+        scan_callers(files, scope.cwd, result, max_file_size, not tree, scan_source, anchors)
     if cache is not None:
         cache.save(result.learnt.clean, result.learnt.found, mark=result.learnt.archives_passed > 0)
     result.learnt = Learnt()  # frees what the cache now holds

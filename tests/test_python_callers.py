@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_cli
+from tests.helpers import run_cli, run_in_process
 
 SECRET = "Zx81kQ2mP0aLw7" + "Rt"  # a credential no key pattern sees, split so no rule sees it here
 
@@ -82,3 +82,32 @@ def test_a_module_that_imports_the_sdk_without_a_wrapper_sends_no_caller_to_the_
     files.update({f"app/other/m{i}.py": "x = 1\n" for i in range(150)})
     _write(tmp_path, files)
     assert _scan(tmp_path, ".") == []
+
+
+def test_the_caller_search_reads_the_same_files_named_from_inside_or_outside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A wrapper module under a folder no import can name (`site-packages-1`):
+    # only files under that folder can import it, however the tree is named.
+    # Named from outside (`../tree`), the folders above the tree counted as
+    # package names, and the search read the whole tree (0.24 s of 0.7 on
+    # the benchmark's corpus, and its read limit's note on a bigger tree).
+    from maniac_guard.detectors import python_callers
+
+    tree = tmp_path / "tree"
+    files = {"site-packages-1/app/__init__.py": "", "site-packages-1/app/clients.py": CLIENTS}
+    files.update({"site-packages-1/app/main.py": INVALID, "site-packages-1/app/fine.py": VALID})
+    files.update({f"docs_src/m{i}.py": "x = 1\n" for i in range(150)})
+    _write(tree, files)
+    (tmp_path / "outside").mkdir()
+    read: list[str] = []
+    real_read = python_callers._read
+    monkeypatch.setattr(python_callers, "_read", lambda path, *rest: read.append(path) or real_read(path, *rest))
+    found = {}
+    for cwd, named in ((tree, "."), (tmp_path / "outside", "../tree")):
+        read.clear()
+        proc = run_in_process("scan", named, "--format", "json", cwd=cwd, env={"XDG_CACHE_HOME": str(cwd / ".c")})
+        assert proc.returncode == 1, proc.stderr
+        found[named] = sorted((f["rule_id"], f["line"]) for f in json.loads(proc.stdout)["findings"])
+        assert not [path for path in read if "docs_src" in path], named
+    assert found["."] == found["../tree"] == [("MG202", 4), ("MG202", 5)]

@@ -82,10 +82,11 @@ def scan_callers(
     max_size: int,
     few: bool,
     scan: Callable[..., list[Finding]],
+    anchors: Sequence[str] = (),
 ) -> None:
     """Adds to `result` what `scan` (the engine's scan_source) finds in the
     callers among `files` (`caller_sources`), and the notes."""
-    sources, notes = caller_sources(files, cwd, result.sdk_modules, max_size, few=few)
+    sources, notes = caller_sources(files, cwd, result.sdk_modules, max_size, few=few, anchors=anchors)
     for source in sources:
         result.findings += scan(source, [CALLER], suppressed=result.suppressed)
         result.messages += source.notes
@@ -93,12 +94,13 @@ def scan_callers(
 
 
 def caller_sources(
-    files: Sequence[str], cwd: str, modules: Sequence[str], max_size: int, *, few: bool
+    files: Sequence[str], cwd: str, modules: Sequence[str], max_size: int, *, few: bool, anchors: Sequence[str] = ()
 ) -> tuple[list[SourceFile], list[str]]:
     """The `.py` files among `files` (absolute paths) that the byte hints
     passed over and that call a wrapper: of one of `modules` (the files of
     the walk that import the SDK) for a tree, of any module of the project
-    when the scan has `few` files. Returns them, read, and the notes."""
+    when the scan has `few` files; `anchors` are the folders the scan named
+    (absolute). Returns them, read, and the notes."""
     from maniac_guard.sources.worktree import WorkTreeReader
 
     notes: list[str] = []
@@ -108,9 +110,13 @@ def caller_sources(
     if not few and modules:
         from maniac_guard.python.callers import import_root, may_call, module_word, spells, wrapper_names
     for module in [] if few else modules:
-        root = import_root(shown_from(module))
+        # Its path from the named folder holding it: the folders above what
+        # was named are no package names, so the search is the same named
+        # from inside the tree (`.`) or from outside (`../tree`).
+        anchor = max((a for a in anchors if module.startswith(a + os.sep)), key=len, default=cwd)
+        root = import_root(os.path.relpath(module, anchor).replace(os.sep, "/"))
         if root is not None:
-            folder = os.path.normpath(os.path.join(cwd, root) if root else cwd) + os.sep
+            folder = os.path.normpath(os.path.join(anchor, root) if root else anchor) + os.sep
             roots[module] = (folder, module_word(module.replace(os.sep, "/")))
     if not roots and not few:
         return [], []
