@@ -12,6 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests import xdist_groups  # after the path above
+from tests.precommit_home import hook_repo  # noqa: F401 - the one definition of this session fixture
 
 
 def pytest_configure(config: pytest.Config) -> None:
