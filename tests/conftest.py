@@ -32,31 +32,72 @@ def _own_cache_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
         os.environ["MANIAC_GUARD_CACHE_DIR"] = previous
 
 
-# Fixtures that take seconds to build (a generated tree scanned by every
-# command, a pip install, pre-commit's hook environment). Under xdist each
-# worker builds its own copy of a module or session fixture, so every test
-# using one goes to the same worker (`--dist loadgroup`); xdist hands out
-# the biggest groups first, so these start early. Fixture -> group name.
+# Module and session fixtures of tests/ take seconds to build (a generated
+# tree scanned by every command, a pip install, pre-commit's hook
+# environment). Under xdist each worker builds its own copy of one, so every
+# test using one goes to the same worker (`--dist loadgroup`), in a group
+# named after the fixture: a new fixture is grouped without being listed
+# (the entry matrix's changed_module, foreign_wrapper and binary_cases were
+# not, and both workers built each). Fixtures whose tests share a group of
+# another name: fixture -> group.
 _SHARED_FIXTURE_GROUPS = {
-    "audit": "redaction-audit",
-    "generated": "redaction-generated",
-    "invalid_tree": "entry-matrix-invalid",
-    "valid_tree": "entry-matrix-valid",
     "installed": "built-wheel",  # tests/test_footprint.py installs the built wheel
     "built_wheel": "built-wheel",
     "hook_repo": "pre-commit-home",  # also used by tests/test_prepush.py
 }
 
 
+def shared_fixture_group(item: pytest.Item) -> str | None:
+    """The group of the first module or session fixture of tests/ the test uses."""
+    info = getattr(item, "_fixtureinfo", None)
+    for name in getattr(item, "fixturenames", ()):
+        fixturedefs = info.name2fixturedefs.get(name) if info is not None else None
+        if not fixturedefs or name.startswith("_"):
+            continue  # a plain argument, or this file's autouse cache folder
+        fixturedef = fixturedefs[-1]
+        if fixturedef.scope in ("module", "session") and fixturedef.baseid.startswith("tests"):
+            return _SHARED_FIXTURE_GROUPS.get(name, name)
+    return None
+
+
+# The longest work units (a group, or one test), longest first: xdist hands
+# work out in collection order (`--no-loadscope-reorder` in pyproject.toml),
+# so these start first and the run does not end waiting on one of them
+# while the other worker is idle. CPU-seconds measured on a 2-core machine
+# (docs/development.md); a unit not listed runs in file order after them.
+RUN_FIRST = (
+    "audit",  # 9: tests/test_redaction_audit.py, ~60 commands
+    "pre-commit-home",  # 15: pre-commit builds the hooks' environment, try-repo builds another
+    "generated",  # 8: fix --diff over ~630 generated keys
+    "tests/test_ci_action.py::test_install_step_builds_its_own_venv_from_the_actions_checkout",  # 10
+    "built-wheel",  # 6: pip wheel, then an install
+    "tests/test_xdist_groups.py::test_each_xdist_group_runs_on_one_worker",  # 3-7: a pytest -n 2
+    "foreign_wrapper",  # 5: the gates, twice
+    "tests/test_resource_limits.py::test_hundred_thousand_tiny_files",  # 6
+    "tests/test_scan.py::test_this_repository_scans_clean",  # 5
+    "invalid_tree",  # 4
+    "valid_tree",  # 4
+)
+
+
+def _rank(item: pytest.Item) -> int:
+    group = shared_fixture_group(item) or next(
+        (str(m.args[0]) for m in item.iter_markers("xdist_group") if m.args), None
+    )
+    for rank, unit in enumerate(RUN_FIRST):
+        if unit in (group, item.nodeid):
+            return rank
+    return len(RUN_FIRST)
+
+
 # tryfirst: xdist's own hook reads the marks to name each test's group.
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        for fixture in getattr(item, "fixturenames", ()):
-            group = _SHARED_FIXTURE_GROUPS.get(fixture)
-            if group is not None:
-                item.add_marker(pytest.mark.xdist_group(group))
-                break
+        group = shared_fixture_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=_rank)  # stable: the rest keep their order
 
 
 @pytest.fixture(scope="session")
