@@ -91,6 +91,31 @@ def run_in_process(
     return subprocess.CompletedProcess([console_script(), *args], result.exit_code, result.stdout, result.stderr)
 
 
+# Flags that choose what a command reads or does (its code path); the rest
+# (--format, -o and its file) only choose how the report is written.
+MODES = frozenset(
+    {"--history", "--staged", "--verify", "--only-live", "--infer", "--diff", "--unsafe-fixes", "--fix", "-v"}
+    | {"--verbose", "--no-gitignore", "--baseline", "--range", "create", "update", "--add-new"}
+)
+
+
+def _mode(args: tuple[str, ...]) -> tuple[str, ...]:
+    return (args[0], *sorted(a for a in args[1:] if a in MODES))
+
+
+def split_by_mode(commands: list[tuple[str, ...]]) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+    """(the first command of each mode, to run as the console script; the
+    others, which differ from it only in --format / -o, to run in-process).
+    For output audits: every code path still runs once as a process, where
+    whatever only a process shows (a child's stderr, output at exit) is seen."""
+    seen: set[tuple[str, ...]] = set()
+    first, others = [], []
+    for args in commands:
+        (others if _mode(args) in seen else first).append(args)
+        seen.add(_mode(args))
+    return first, others
+
+
 # The package's per-process state besides functools caches (module, name,
 # value a new process starts with); tests/test_in_process.py lists what it finds.
 PER_PROCESS_STATE = (

@@ -36,7 +36,7 @@ import pytest
 
 from tests.fake_maniac import FakeManiac
 from tests.gitrepo import Repo, git_env, make_repo
-from tests.helpers import fake_key, run_cli, run_in_process
+from tests.helpers import fake_key, run_cli, run_in_process, split_by_mode
 
 FORMATS = ("text", "json", "sarif", "github", "gitlab", "junit")
 # Where each key is planted (the seed is the place, so every key is distinct).
@@ -186,28 +186,6 @@ def _commands(audit: Audit, api_url: str) -> list[tuple[str, ...]]:
     return commands
 
 
-# Flags that choose what a command reads or does (its code path); the rest
-# (--format, -o and its file) only choose how the report is written.
-MODES = frozenset(
-    {"--history", "--staged", "--verify", "--only-live", "--infer", "--diff", "--unsafe-fixes", "--fix", "-v"}
-    | {"--verbose", "--no-gitignore", "--baseline", "--range", "create", "update", "--add-new"}
-)
-
-
-def _mode(args: tuple[str, ...]) -> tuple[str, ...]:
-    return (args[0], *sorted(a for a in args[1:] if a in MODES))
-
-
-def _split(commands: list[tuple[str, ...]]) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
-    """(the first command of each mode, to run as a process; the others, in-process)."""
-    seen: set[tuple[str, ...]] = set()
-    first, others = [], []
-    for args in commands:
-        (others if _mode(args) in seen else first).append(args)
-        seen.add(_mode(args))
-    return first, others
-
-
 def _run(cwd: Path, args: tuple[str, ...], env: dict[str, str], process: bool = True) -> Run:
     start = time.monotonic()
     proc = (run_cli if process else run_in_process)(*args, cwd=cwd, env=env)
@@ -257,7 +235,7 @@ def audit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Audit]:
     with FakeManiac() as api:
         api.add(KEYS["verify-live"], "live")
         api.add(KEYS["verify-forbidden"], "forbidden")  # every other key: 401 echoing the key
-        processes, in_process = _split(_commands(audit, api.url))
+        processes, in_process = split_by_mode(_commands(audit, api.url))
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
             audit.runs = list(pool.map(lambda args: _run(audit.project, args, env), processes))
         audit.runs += [_run(audit.project, args, env, process=False) for args in in_process]
@@ -499,7 +477,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:
         ("baseline", "create", ".", "-o", str(baseline)),
         ("scan", ".", "--baseline", str(baseline), "-v"),
     ]
-    processes, _ = _split(runs)
+    processes, _ = split_by_mode(runs)
     for index, args in enumerate(runs):
         if args in processes:
             processes.remove(args)
