@@ -3,6 +3,7 @@ own test code holds no key literal for `maniac-guard scan .` to find."""
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import shutil
@@ -75,6 +76,8 @@ def run_in_process(
 
     _clear_package_caches()
     before = os.getcwd()
+    logger = logging.getLogger("maniac_guard")  # `-v` sets its level and adds a handler
+    logged = (logger.level, list(logger.handlers))
     try:
         if cwd is not None:
             os.chdir(cwd)
@@ -86,6 +89,8 @@ def run_in_process(
             )
     finally:
         os.chdir(before)
+        logger.setLevel(logged[0])
+        logger.handlers[:] = logged[1]
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return subprocess.CompletedProcess([console_script(), *args], result.exit_code, result.stdout, result.stderr)
