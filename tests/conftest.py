@@ -63,20 +63,24 @@ def shared_fixture_group(item: pytest.Item) -> str | None:
 # The longest work units (a group, or one test), longest first: xdist hands
 # work out in collection order (`--no-loadscope-reorder` in pyproject.toml),
 # so these start first and the run does not end waiting on one of them
-# while the other worker is idle. CPU-seconds measured on a 2-core machine
-# (docs/development.md); a unit not listed runs in file order after them.
+# while the other worker is idle. CPU-seconds of a whole-suite run on the
+# 2-core machine at load 5-6 (docs/development.md); a unit not listed runs
+# in file order after them.
 RUN_FIRST = (
-    "audit",  # 9: tests/test_redaction_audit.py, ~60 commands
-    "pre-commit-home",  # 15: pre-commit builds the hooks' environment, try-repo builds another
-    "generated",  # 8: fix --diff over ~630 generated keys
-    "tests/test_ci_action.py::test_install_step_builds_its_own_venv_from_the_actions_checkout",  # 10
-    "built-wheel",  # 6: pip wheel, then an install
-    "tests/test_xdist_groups.py::test_each_xdist_group_runs_on_one_worker",  # 3-7: a pytest -n 2
-    "foreign_wrapper",  # 5: the gates, twice
-    "tests/test_resource_limits.py::test_hundred_thousand_tiny_files",  # 6
-    "tests/test_scan.py::test_this_repository_scans_clean",  # 5
-    "invalid_tree",  # 4
-    "valid_tree",  # 4
+    "pre-commit-home",  # 24: pre-commit builds the hooks' environment, try-repo another
+    "generated",  # 14: tests/test_redaction_audit.py, fix --diff over ~630 generated keys
+    "tests/test_ci_action.py::test_install_step_builds_its_own_venv_from_the_actions_checkout",  # 9
+    "audit",  # 8: tests/test_redaction_audit.py, ~60 commands
+    "built-wheel",  # 7: pip wheel, then an install
+    "tests/test_scan.py::test_this_repository_scans_clean",  # 6
+    "tests/test_fuzz_more.py::test_generated_notebooks_scan_and_fix_cleanly",  # 5
+    "tests/test_fix_property.py::test_fixed_modules_parse_hold_no_key_are_stable_and_change_only_the_keys",  # 4
+    "tests/test_report_sarif.py::test_more_than_25000_results_are_cut_with_a_notification_and_a_stderr_line",  # 4
+    "tests/test_resource_limits.py::test_hundred_thousand_tiny_files",  # 4
+    "invalid_tree",  # 4: the entry matrix's gates
+    "foreign_wrapper",  # 4: the gates, twice
+    "stub_sdk",  # 3
+    "valid_tree",  # 3
 )
 
 
