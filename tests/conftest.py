@@ -12,6 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests import xdist_groups  # after the path above
+from tests.precommit_home import hook_repo  # noqa: F401 - the one definition of this session fixture
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -31,31 +32,76 @@ def _own_cache_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
         os.environ["MANIAC_GUARD_CACHE_DIR"] = previous
 
 
-# Fixtures that take seconds to build (a generated tree scanned by every
-# command, a pip install, pre-commit's hook environment). Under xdist each
-# worker builds its own copy of a module or session fixture, so every test
-# using one goes to the same worker (`--dist loadgroup`); xdist hands out
-# the biggest groups first, so these start early. Fixture -> group name.
+# Module and session fixtures of tests/ take seconds to build (a generated
+# tree scanned by every command, a pip install, pre-commit's hook
+# environment). Under xdist each worker builds its own copy of one, so every
+# test using one goes to the same worker (`--dist loadgroup`), in a group
+# named after the fixture: a new fixture is grouped without being listed
+# (the entry matrix's changed_module, foreign_wrapper and binary_cases were
+# not, and both workers built each). Fixtures whose tests share a group of
+# another name: fixture -> group.
 _SHARED_FIXTURE_GROUPS = {
-    "audit": "redaction-audit",
-    "generated": "redaction-generated",
-    "invalid_tree": "entry-matrix-invalid",
-    "valid_tree": "entry-matrix-valid",
     "installed": "built-wheel",  # tests/test_footprint.py installs the built wheel
     "built_wheel": "built-wheel",
     "hook_repo": "pre-commit-home",  # also used by tests/test_prepush.py
 }
 
 
+def shared_fixture_group(item: pytest.Item) -> str | None:
+    """The group of the first module or session fixture of tests/ the test uses."""
+    info = getattr(item, "_fixtureinfo", None)
+    for name in getattr(item, "fixturenames", ()):
+        fixturedefs = info.name2fixturedefs.get(name) if info is not None else None
+        if not fixturedefs or name.startswith("_"):
+            continue  # a plain argument, or this file's autouse cache folder
+        fixturedef = fixturedefs[-1]
+        if fixturedef.scope in ("module", "session") and fixturedef.baseid.startswith("tests"):
+            return _SHARED_FIXTURE_GROUPS.get(name, name)
+    return None
+
+
+# The longest work units (a group, or one test), longest first: xdist hands
+# work out in collection order (`--no-loadscope-reorder` in pyproject.toml),
+# so these start first and the run does not end waiting on one of them
+# while the other worker is idle. CPU-seconds of a whole-suite run on the
+# 2-core machine at load 5-6 (docs/development.md); a unit not listed runs
+# in file order after them.
+RUN_FIRST = (
+    "pre-commit-home",  # 24: pre-commit builds the hooks' environment, try-repo another
+    "generated",  # 14: tests/test_redaction_audit.py, fix --diff over ~630 generated keys
+    "tests/test_ci_action.py::test_install_step_builds_its_own_venv_from_the_actions_checkout",  # 9
+    "audit",  # 8: tests/test_redaction_audit.py, ~60 commands
+    "built-wheel",  # 7: pip wheel, then an install
+    "tests/test_scan.py::test_this_repository_scans_clean",  # 6
+    "tests/test_fuzz_more.py::test_generated_notebooks_scan_and_fix_cleanly",  # 5
+    "tests/test_fix_property.py::test_fixed_modules_parse_hold_no_key_are_stable_and_change_only_the_keys",  # 4
+    "tests/test_report_sarif.py::test_more_than_25000_results_are_cut_with_a_notification_and_a_stderr_line",  # 4
+    "tests/test_resource_limits.py::test_hundred_thousand_tiny_files",  # 4
+    "invalid_tree",  # 4: the entry matrix's gates
+    "foreign_wrapper",  # 4: the gates, twice
+    "stub_sdk",  # 3
+    "valid_tree",  # 3
+)
+
+
+def _rank(item: pytest.Item) -> int:
+    group = shared_fixture_group(item) or next(
+        (str(m.args[0]) for m in item.iter_markers("xdist_group") if m.args), None
+    )
+    for rank, unit in enumerate(RUN_FIRST):
+        if unit in (group, item.nodeid):
+            return rank
+    return len(RUN_FIRST)
+
+
 # tryfirst: xdist's own hook reads the marks to name each test's group.
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        for fixture in getattr(item, "fixturenames", ()):
-            group = _SHARED_FIXTURE_GROUPS.get(fixture)
-            if group is not None:
-                item.add_marker(pytest.mark.xdist_group(group))
-                break
+        group = shared_fixture_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=_rank)  # stable: the rest keep their order
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@ own test code holds no key literal for `maniac-guard scan .` to find."""
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import shutil
@@ -75,6 +76,8 @@ def run_in_process(
 
     _clear_package_caches()
     before = os.getcwd()
+    logger = logging.getLogger("maniac_guard")  # `-v` sets its level and adds a handler
+    logged = (logger.level, list(logger.handlers))
     try:
         if cwd is not None:
             os.chdir(cwd)
@@ -86,9 +89,36 @@ def run_in_process(
             )
     finally:
         os.chdir(before)
+        logger.setLevel(logged[0])
+        logger.handlers[:] = logged[1]
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return subprocess.CompletedProcess([console_script(), *args], result.exit_code, result.stdout, result.stderr)
+
+
+# Flags that choose what a command reads or does (its code path); the rest
+# (--format, -o and its file) only choose how the report is written.
+MODES = frozenset(
+    {"--history", "--staged", "--verify", "--only-live", "--infer", "--diff", "--unsafe-fixes", "--fix", "-v"}
+    | {"--verbose", "--no-gitignore", "--baseline", "--range", "create", "update", "--add-new"}
+)
+
+
+def _mode(args: tuple[str, ...]) -> tuple[str, ...]:
+    return (args[0], *sorted(a for a in args[1:] if a in MODES))
+
+
+def split_by_mode(commands: list[tuple[str, ...]]) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+    """(the first command of each mode, to run as the console script; the
+    others, which differ from it only in --format / -o, to run in-process).
+    For output audits: every code path still runs once as a process, where
+    whatever only a process shows (a child's stderr, output at exit) is seen."""
+    seen: set[tuple[str, ...]] = set()
+    first, others = [], []
+    for args in commands:
+        (others if _mode(args) in seen else first).append(args)
+        seen.add(_mode(args))
+    return first, others
 
 
 # The package's per-process state besides functools caches (module, name,

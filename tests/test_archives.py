@@ -26,7 +26,7 @@ import pytest
 
 from maniac_guard.sources.archives import ArchiveLimits, ArchiveReport, archive_kind, archive_sources
 from tests.gitrepo import Repo, git_env, make_repo
-from tests.helpers import fake_key, run_cli
+from tests.helpers import fake_key, run_cli, run_in_process
 from tests.test_report_sarif import validate
 
 KEY = fake_key("archives")
@@ -143,8 +143,12 @@ KINDS: dict[str, tuple[Callable[[], bytes], str]] = {
 }
 
 
-def sarif_scan(cwd: Path, *args: str) -> tuple[int, dict[str, Any], str]:
-    done = run_cli("scan", *args, "--format", "sarif", cwd=cwd)
+def sarif_scan(cwd: Path, *args: str, process: bool = False) -> tuple[int, dict[str, Any], str]:
+    """`scan ARGS --format sarif`, validated: in-process (run_in_process decides
+    as the console script does, without ~0.3 CPU-s of start-up), or as the
+    installed console script (`process`) where a bomb that got through would
+    take the test process down with it."""
+    done = (run_cli if process else run_in_process)("scan", *args, "--format", "sarif", cwd=cwd)
     assert done.returncode in (0, 1, 2), done.stderr
     sarif: dict[str, Any] = json.loads(done.stdout)
     validate(sarif)
@@ -180,7 +184,7 @@ def test_a_zipapp_with_its_shebang_line_is_opened(tmp_path: Path) -> None:
     (tmp_path / "app" / "__main__.py").write_text("print('hi')\n")
     (tmp_path / "app" / "settings.env").write_bytes(ENV)
     zipapp.create_archive(tmp_path / "app", tmp_path / "tool.pyz", interpreter="/usr/bin/env python3")
-    done = run_cli("scan", "tool.pyz", "--format", "json", cwd=tmp_path)
+    done = run_in_process("scan", "tool.pyz", "--format", "json", cwd=tmp_path)
     assert done.returncode == 1, done.stderr
     assert {f["path"] for f in json.loads(done.stdout)["findings"]} == {"tool.pyz!/settings.env"}
 
@@ -205,13 +209,13 @@ def test_every_format_names_the_member(tmp_path: Path) -> None:
     (tmp_path / "dist").mkdir()
     (tmp_path / "dist" / "pkg-1.0.whl").write_bytes(zip_bytes({"pkg/.env": ENV}))
     shown = "dist/pkg-1.0.whl!/pkg/.env"
-    text = run_cli("scan", "dist", cwd=tmp_path)
+    text = run_in_process("scan", "dist", cwd=tmp_path)
     assert text.returncode == 1 and f"{shown}:1:" in text.stdout
-    report = json.loads(run_cli("scan", "dist", "--format", "json", cwd=tmp_path).stdout)
+    report = json.loads(run_in_process("scan", "dist", "--format", "json", cwd=tmp_path).stdout)
     assert {f["path"] for f in report["findings"]} == {shown}
-    gitlab = json.loads(run_cli("scan", "dist", "--format", "gitlab", cwd=tmp_path).stdout)
+    gitlab = json.loads(run_in_process("scan", "dist", "--format", "gitlab", cwd=tmp_path).stdout)
     assert {v["location"]["file"] for v in gitlab["vulnerabilities"]} == {shown}
-    junit = run_cli("scan", "dist", "--format", "junit", cwd=tmp_path).stdout
+    junit = run_in_process("scan", "dist", "--format", "junit", cwd=tmp_path).stdout
     assert f"at {shown}:1:" in junit
     for out in (text.stdout, json.dumps(report), json.dumps(gitlab), junit):
         assert KEY not in out
@@ -220,24 +224,27 @@ def test_every_format_names_the_member(tmp_path: Path) -> None:
 def test_suppressions_baseline_and_ignore_file_work_on_members(tmp_path: Path) -> None:
     suppressed = f'KEY = "{KEY}"  # maniac-guard: ignore\n'.encode()
     (tmp_path / "a.zip").write_bytes(zip_bytes({"quiet.py": suppressed}))
-    assert run_cli("scan", ".", cwd=tmp_path).returncode == 0
+    assert run_in_process("scan", ".", cwd=tmp_path).returncode == 0
     (tmp_path / "b.zip").write_bytes(zip_bytes({"conf/.env": ENV}))
-    assert run_cli("scan", ".", cwd=tmp_path).returncode == 1
-    created = run_cli("baseline", "create", "-o", "base.json", cwd=tmp_path)
+    assert run_in_process("scan", ".", cwd=tmp_path).returncode == 1
+    created = run_in_process("baseline", "create", "-o", "base.json", cwd=tmp_path)
     assert created.returncode == 0, created.stderr
     entries = json.loads((tmp_path / "base.json").read_text())["findings"]
     assert {e["path"] for e in entries} == {"b.zip!/conf/.env"}
-    assert run_cli("scan", ".", "--baseline", "base.json", cwd=tmp_path).returncode == 0
+    assert run_in_process("scan", ".", "--baseline", "base.json", cwd=tmp_path).returncode == 0
     # The entry is stale once the archive named on the command line no longer holds the key.
     (tmp_path / "b.zip").write_bytes(zip_bytes({"conf/.env": b"MANIAC_API_KEY=\n"}))
-    stale = json.loads(run_cli("scan", "b.zip", "--baseline", "base.json", "--format", "json", cwd=tmp_path).stdout)
+    stale = json.loads(
+        run_in_process("scan", "b.zip", "--baseline", "base.json", "--format", "json", cwd=tmp_path).stdout
+    )
     assert stale["summary"]["baseline_stale"] == len(entries)
     (tmp_path / "b.zip").write_bytes(zip_bytes({"conf/.env": ENV}))
     fingerprints = {
-        f["fingerprint"] for f in json.loads(run_cli("scan", ".", "--format", "json", cwd=tmp_path).stdout)["findings"]
+        f["fingerprint"]
+        for f in json.loads(run_in_process("scan", ".", "--format", "json", cwd=tmp_path).stdout)["findings"]
     }
     (tmp_path / ".maniac-guard-ignore").write_text("".join(f"{fp}  # a test archive\n" for fp in fingerprints))
-    assert run_cli("scan", ".", cwd=tmp_path).returncode == 0
+    assert run_in_process("scan", ".", cwd=tmp_path).returncode == 0
 
 
 def test_an_archive_over_the_file_size_limit_is_still_opened(tmp_path: Path) -> None:
@@ -274,7 +281,7 @@ def test_a_zip_bomb_is_named_and_exits_2(tmp_path: Path) -> None:
     (tmp_path / "bomb.zip").write_bytes(
         raw_zip([("zeros.txt", stream, 8, crc, 1 << 30), ("ok/.env", ENV, 0, zlib.crc32(ENV), len(ENV))])
     )
-    code, sarif, err = sarif_scan(tmp_path, "bomb.zip")
+    code, sarif, err = sarif_scan(tmp_path, "bomb.zip", process=True)
     assert code == 2
     assert "bomb.zip!/zeros.txt: expands 1,0" in err and "zip bomb" in err
     assert uris(sarif) == {"bomb.zip!/ok/.env"}  # the rest of the archive is still scanned
@@ -294,7 +301,7 @@ def test_a_gzip_bomb_is_named_and_exits_2(tmp_path: Path) -> None:
     stream, crc = deflated_fill(b"a")
     header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
     (tmp_path / "big.log.gz").write_bytes(header + stream + struct.pack("<2I", crc, 1 << 30))
-    code, _, err = sarif_scan(tmp_path, ".")
+    code, _, err = sarif_scan(tmp_path, ".", process=True)
     assert code == 2
     assert "big.log.gz: expands over 100 times (a zip bomb?); not scanned further" in err
 
@@ -351,7 +358,7 @@ def test_an_encrypted_member_is_named_and_exits_2_the_others_are_scanned(tmp_pat
 def test_a_broken_archive_is_named_and_exits_2(tmp_path: Path) -> None:
     (tmp_path / "cut.tar.gz").write_bytes(tar_bytes({"a/.env": ENV * 100}, "w:gz")[:60])
     (tmp_path / "bad.whl").write_bytes(b"PK\x03\x04" + bytes(100))
-    done = run_cli("scan", ".", cwd=tmp_path)
+    done = run_in_process("scan", ".", cwd=tmp_path)
     assert done.returncode == 2
     assert "bad.whl: cannot read the zip archive" in done.stderr
     assert "cut.tar.gz: cannot read the gzip archive" in done.stderr
@@ -361,9 +368,9 @@ def test_7z_and_rar_are_not_opened_exit_2_when_named_noted_in_a_tree(tmp_path: P
     (tmp_path / "backup.7z").write_bytes(b"7z\xbc\xaf\x27\x1c\x00\x04" + bytes(32))
     (tmp_path / "backup.rar").write_bytes(b"Rar!\x1a\x07\x01\x00" + bytes(32))
     for name in ("backup.7z", "backup.rar"):
-        done = run_cli("scan", name, cwd=tmp_path)
+        done = run_in_process("scan", name, cwd=tmp_path)
         assert done.returncode == 2 and f"{name}: " in done.stderr and "not opened" in done.stderr
-    walked = run_cli("scan", ".", cwd=tmp_path)
+    walked = run_in_process("scan", ".", cwd=tmp_path)
     assert walked.returncode == 0 and "backup.7z: 7z archive, not opened" in walked.stderr
 
 
@@ -454,7 +461,7 @@ def test_a_staged_wheel_is_opened_by_the_pre_commit_scan(repo: Repo) -> None:
     repo.write("vendor/pkg-1.0.whl", zip_bytes({"pkg/.env": ENV}))
     repo.write("vendor/locked.zip", b"7z\xbc\xaf\x27\x1c\x00\x04" + bytes(32))
     repo.git("add", ".")
-    done = run_cli("scan", "--staged", "--format", "json", cwd=repo.path, env=repo.env)
+    done = run_in_process("scan", "--staged", "--format", "json", cwd=repo.path, env=repo.env)
     assert done.returncode == 2, done.stderr  # the 7z cannot be opened: never clean
     assert {f["path"] for f in json.loads(done.stdout)["findings"]} == {"vendor/pkg-1.0.whl!/pkg/.env"}
     assert "vendor/locked.zip: 7z archive, not opened" in done.stderr
@@ -468,13 +475,13 @@ def test_history_and_the_git_gates_open_an_archive_a_commit_added(repo: Repo) ->
     other = f"MANIAC_API_KEY={fake_key('archive-two')}\n".encode()
     repo.write("dist/pkg-1.0.whl", zip_bytes({"pkg/.env": ENV, "pkg/readme.txt": b"hello\n", "pkg/more.env": other}))
     second = repo.commit("the wheel again, one member added")
-    done = run_cli("scan", "--history", "--format", "json", cwd=repo.path, env=repo.env)
+    done = run_in_process("scan", "--history", "--format", "json", cwd=repo.path, env=repo.env)
     assert done.returncode == 1, done.stderr
     found = {(f["path"], f["commit"][:12]) for f in json.loads(done.stdout)["findings"] if f["rule_id"] == "MG101"}
     # What each commit added: the unchanged member is not reported again.
     assert found == {("dist/pkg-1.0.whl!/pkg/.env", first[:12]), ("dist/pkg-1.0.whl!/pkg/more.env", second[:12])}
     assert "not opened" not in done.stderr
-    ci = run_cli("scan", "--range", f"{first}..{second}", "--format", "json", cwd=repo.path, env=repo.env)
+    ci = run_in_process("scan", "--range", f"{first}..{second}", "--format", "json", cwd=repo.path, env=repo.env)
     assert {f["path"] for f in json.loads(ci.stdout)["findings"]} >= {"dist/pkg-1.0.whl!/pkg/more.env"}
 
 
@@ -484,7 +491,7 @@ def test_an_archive_history_cannot_open_is_exit_2_not_clean(repo: Repo) -> None:
     repo.write("vendor/locked.zip", b"7z\xbc\xaf\x27\x1c\x00\x04" + bytes(32))
     repo.write("vendor/bomb.zip", zip_bytes({"big.txt": b"a" * (4 << 20)}))
     sha = repo.commit("add archives")
-    done = run_cli("scan", "--history", cwd=repo.path, env=repo.env)
+    done = run_in_process("scan", "--history", cwd=repo.path, env=repo.env)
     assert done.returncode == 2, done.stderr
     assert "vendor/locked.zip: 7z archive, not opened (maniac-guard reads zip and tar) (at " + sha[:12] in done.stderr
     assert "vendor/bomb.zip!/big.txt: expands" in done.stderr
@@ -493,18 +500,18 @@ def test_an_archive_history_cannot_open_is_exit_2_not_clean(repo: Repo) -> None:
 def test_fix_leaves_archives_alone(tmp_path: Path) -> None:
     wheel = zip_bytes({"pkg/client.py": PYTHON})
     (tmp_path / "pkg.whl").write_bytes(wheel)
-    diff = run_cli("scan", "--diff", ".", cwd=tmp_path)
+    diff = run_in_process("scan", "--diff", ".", cwd=tmp_path)
     assert "cannot read" not in diff.stderr and "pkg.whl" not in diff.stdout
-    fixed = run_cli("scan", "--fix", ".", cwd=tmp_path)
+    fixed = run_in_process("scan", "--fix", ".", cwd=tmp_path)
     assert fixed.returncode == 1 and (tmp_path / "pkg.whl").read_bytes() == wheel
 
 
 def test_baseline_update_does_not_prune_what_it_could_not_open(tmp_path: Path) -> None:
     (tmp_path / "b.zip").write_bytes(zip_bytes({"conf/.env": ENV}))
-    assert run_cli("baseline", "create", "-o", "base.json", cwd=tmp_path).returncode == 0
+    assert run_in_process("baseline", "create", "-o", "base.json", cwd=tmp_path).returncode == 0
     before = (tmp_path / "base.json").read_text()
     (tmp_path / "b.zip").write_bytes(b"PK\x03\x04" + bytes(100))  # now unreadable
-    updated = run_cli("baseline", "update", "-o", "base.json", cwd=tmp_path)
+    updated = run_in_process("baseline", "update", "-o", "base.json", cwd=tmp_path)
     assert updated.returncode == 2 and "b.zip: cannot read the zip archive" in updated.stderr
     assert (tmp_path / "base.json").read_text() == before
 
@@ -572,7 +579,7 @@ def test_compiled_and_image_members_are_counted_binary_by_name_as_on_disk(tmp_pa
     }
     archive = zip_bytes(members) if kind == "zip" else tar_bytes(members, "w:gz")
     (tmp_path / f"bundle.{kind}").write_bytes(archive)
-    proc = run_cli("scan", ".", "--format", "json", cwd=tmp_path)
+    proc = run_in_process("scan", ".", "--format", "json", cwd=tmp_path)
     document = json.loads(proc.stdout)
     assert document["summary"]["files_skipped"] == {"binary": 4}, proc.stderr
     assert {f["path"] for f in document["findings"]} == {f"bundle.{kind}!/conf/.env"}
@@ -587,6 +594,6 @@ def test_keys_in_every_member_of_a_big_archive_named_alone_are_found(tmp_path: P
     for n in planted:
         members[f"pkg/mod_{n:03}.py"] = f'API = "{fake_key(f"member-{n}")}"\n'.encode()
     (tmp_path / "pkg-1.0-py3-none-any.whl").write_bytes(zip_bytes(members))
-    proc = run_cli("scan", "pkg-1.0-py3-none-any.whl", "--format", "json", cwd=tmp_path)
+    proc = run_in_process("scan", "pkg-1.0-py3-none-any.whl", "--format", "json", cwd=tmp_path)
     paths = {f["path"] for f in json.loads(proc.stdout)["findings"]}
     assert paths == {f"pkg-1.0-py3-none-any.whl!/pkg/mod_{n:03}.py" for n in planted}, proc.stderr

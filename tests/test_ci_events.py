@@ -14,6 +14,7 @@ holds it is scanned: a shallow clone's one commit shows just its tree.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,8 +95,7 @@ class Origin:
         return proc.returncode, {f["path"] for f in report["findings"]}, proc.stderr
 
 
-@pytest.fixture
-def origin(tmp_path: Path) -> Origin:
+def _build_origin(tmp_path: Path) -> Origin:
     home = tmp_path / "home"
     home.mkdir()
     env = git_env(home)
@@ -121,6 +121,23 @@ def origin(tmp_path: Path) -> Origin:
     bare = tmp_path / "origin.git"
     work.git("clone", "-q", "--bare", str(work.path), str(bare))
     return Origin(tmp_path, env, bare, c2, m1, f1, f3)
+
+
+@pytest.fixture(scope="module")
+def origin_template(tmp_path_factory: pytest.TempPathFactory) -> Origin:
+    """The history above, made once per module (some 25 git commands)."""
+    return _build_origin(tmp_path_factory.mktemp("origin"))
+
+
+@pytest.fixture
+def origin(origin_template: Origin, tmp_path: Path) -> Origin:
+    """A copy of the template for each test (tests push to, prune and delete
+    branches of `origin`): the same commits, in a folder of the test's own."""
+    shutil.copytree(origin_template.tmp, tmp_path, dirs_exist_ok=True, symlinks=True)
+    env = git_env(tmp_path / "home")
+    return Origin(
+        tmp_path, env, tmp_path / "origin.git", *(getattr(origin_template, n) for n in ("c2", "m1", "f1", "f3"))
+    )
 
 
 def github(event_name: str, **more: str) -> dict[str, str]:

@@ -62,3 +62,18 @@ def _module_state() -> set[tuple[str, str]]:
 def test_run_in_process_resets_all_the_package_state_it_keeps() -> None:
     known = {(module, name) for module, name, _ in PER_PROCESS_STATE}
     assert _module_state() == known
+
+
+def test_a_verbose_run_leaves_the_package_logger_as_a_new_process_has_it(tmp_path: Path) -> None:
+    """`-v` gives the package's logger a handler and the DEBUG level; in a
+    process that ends with it, in run_in_process it once stayed, and a later
+    test's internal error in the same worker printed its traceback."""
+    import logging
+
+    from tests.helpers import run_in_process
+
+    logger = logging.getLogger("maniac_guard")
+    before = (logger.level, list(logger.handlers))
+    (tmp_path / "a.txt").write_text("nothing\n")
+    assert run_in_process("scan", ".", "-v", cwd=tmp_path).returncode == 0
+    assert (logger.level, list(logger.handlers)) == before

@@ -14,7 +14,7 @@ import yaml
 
 from tests.gitrepo import Repo, git_env, make_repo, push
 from tests.helpers import console_script, fake_key, run_cli
-from tests.test_precommit import ROOT, HookRepo, hook_repo, pre_commit  # noqa: F401 - the session fixture
+from tests.precommit_home import ROOT, HookRepo, pre_commit
 
 
 def remote_ref(server: Path, name: str, env: dict[str, str]) -> str | None:
@@ -119,7 +119,7 @@ def test_the_pre_commit_hook_file_offers_a_pre_push_hook() -> None:
     assert subprocess.run([console_script(), "pre-push", "--help"], capture_output=True).returncode == 0
 
 
-def test_the_pre_commit_framework_runs_it_on_push(hook_repo: HookRepo) -> None:  # noqa: F811
+def test_the_pre_commit_framework_runs_it_on_push(hook_repo: HookRepo) -> None:
     repo = hook_repo.sample()
     config = {"repos": [{"repo": "../snapshot", "rev": hook_repo.rev, "hooks": [{"id": "maniac-guard-pre-push"}]}]}
     repo.write(".pre-commit-config.yaml", yaml.safe_dump(config))

@@ -7,8 +7,13 @@ index, the fake API's error messages that echo the key). Then every command
 runs in every output format, and no planted key (nor its body, the part
 after `mk-`) may appear in stdout, stderr, any written file or the caches.
 
-One module-scoped fixture builds the tree and runs the commands (in
-parallel threads: they are separate processes); the tests only read.
+One module-scoped fixture builds the tree and runs the commands; the tests
+only read. Each command in each mode (--history, --staged, --verify, -v, …)
+runs once as the installed console script, in parallel threads, so what only
+a process shows (a git child's or a worker's stderr, anything printed at
+exit) is audited for every code path; its other output formats, which differ
+only in the report a process would write the same way, run in this process
+(run_in_process: a tenth of the CPU, no start-up and imports per command).
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import pytest
 
 from tests.fake_maniac import FakeManiac
 from tests.gitrepo import Repo, git_env, make_repo
-from tests.helpers import fake_key, run_cli
+from tests.helpers import fake_key, run_cli, run_in_process, split_by_mode
 
 FORMATS = ("text", "json", "sarif", "github", "gitlab", "junit")
 # Where each key is planted (the seed is the place, so every key is distinct).
@@ -181,9 +186,9 @@ def _commands(audit: Audit, api_url: str) -> list[tuple[str, ...]]:
     return commands
 
 
-def _run(cwd: Path, args: tuple[str, ...], env: dict[str, str]) -> Run:
+def _run(cwd: Path, args: tuple[str, ...], env: dict[str, str], process: bool = True) -> Run:
     start = time.monotonic()
-    proc = run_cli(*args, cwd=cwd, env=env)
+    proc = (run_cli if process else run_in_process)(*args, cwd=cwd, env=env)
     return Run(args, proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start)
 
 
@@ -230,8 +235,10 @@ def audit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Audit]:
     with FakeManiac() as api:
         api.add(KEYS["verify-live"], "live")
         api.add(KEYS["verify-forbidden"], "forbidden")  # every other key: 401 echoing the key
+        processes, in_process = split_by_mode(_commands(audit, api.url))
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-            audit.runs = list(pool.map(lambda args: _run(audit.project, args, env), _commands(audit, api.url)))
+            audit.runs = list(pool.map(lambda args: _run(audit.project, args, env), processes))
+        audit.runs += [_run(audit.project, args, env, process=False) for args in in_process]
         assert api.requests, "the --verify runs never reached the fake API"
     # Commands that write: baseline, then a scan against it; the fix on the copy, then its reports.
     baseline = audit.outputs / "baseline.json"
@@ -241,11 +248,9 @@ def audit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Audit]:
         ("baseline", "update", ".", "-o", str(baseline), "--add-new"),
     ):
         audit.runs.append(_run(audit.project, args, env))
-    for args in (
-        ("scan", ".", "--fix", "--unsafe-fixes", "-v"),
-        *[("scan", ".", "--format", f) for f in ("text", "sarif")],
-    ):
-        audit.runs.append(_run(audit.fixed, args, env))
+    audit.runs.append(_run(audit.fixed, ("scan", ".", "--fix", "--unsafe-fixes", "-v"), env))
+    for args in [("scan", ".", "--format", f) for f in ("text", "sarif")]:
+        audit.runs.append(_run(audit.fixed, args, env, process=False))
     audit.log_text = _debug_log(audit, env)
     yield audit
 
@@ -472,8 +477,13 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:
         ("baseline", "create", ".", "-o", str(baseline)),
         ("scan", ".", "--baseline", str(baseline), "-v"),
     ]
+    processes, _ = split_by_mode(runs)
     for index, args in enumerate(runs):
-        proc = run_cli(*args, cwd=gen.tree, env=env, timeout=600)
+        if args in processes:
+            processes.remove(args)
+            proc = run_cli(*args, cwd=gen.tree, env=env, timeout=600)
+        else:
+            proc = run_in_process(*args, cwd=gen.tree, env=env)
         assert proc.returncode in (0, 1), (args, proc.stderr[-2000:])
         gen.outputs[f"{index}: {' '.join(args)}"] = proc.stdout + proc.stderr
         if args == ("scan", ".", "--format", "json"):

@@ -1,7 +1,8 @@
 """Issue 22, items 1-3: no piece, encoding or file name of a key in any output.
 
-Each test writes a small tree, runs the installed console script in every
-output format (and `-v`, `fix --diff`, a baseline, the detector cache), and
+Each test writes a small tree, runs every output format (and `-v`, `fix
+--diff`, a baseline, the detector cache): each command and mode once as the
+installed console script, its other formats in-process (split_by_mode), and
 asserts that no 8 consecutive characters of a key's body (or of its encoded
 form) appear anywhere the tool wrote.
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.gitrepo import git_env, make_repo
-from tests.helpers import fake_key, run_cli
+from tests.helpers import fake_key, run_cli, run_in_process, split_by_mode
 
 FORMATS = ("text", "json", "sarif", "github", "gitlab", "junit")
 WINDOW = 8
@@ -37,8 +38,9 @@ def outputs(tree: Path, cache: Path, *extra: tuple[str, ...]) -> dict[str, str]:
     runs += [("scan", ".", "-v"), ("fix", ".", "--diff", "--unsafe-fixes"), *extra]
     runs.append(("baseline", "create", ".", "-o", str(tree.parent / "baseline.json")))
     seen: dict[str, str] = {}
+    processes, _ = split_by_mode(runs)
     for args in runs:
-        proc = run_cli(*args, cwd=tree, env=env)
+        proc = (run_cli if args in processes else run_in_process)(*args, cwd=tree, env=env)
         assert proc.returncode in (0, 1), (args, proc.stderr)
         seen[" ".join(args)] = proc.stdout + proc.stderr
     seen["baseline.json"] = (tree.parent / "baseline.json").read_text()

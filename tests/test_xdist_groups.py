@@ -78,3 +78,22 @@ def test_each_xdist_group_runs_on_one_worker(tmp_path: Path) -> None:
     for group, worker in rows:
         workers.setdefault(group, set()).add(worker)
     assert all(len(found) == 1 for found in workers.values()), workers
+
+
+def test_no_test_module_holds_a_session_fixture() -> None:
+    """pytest registers a fixture from every module whose namespace holds it,
+    defined there or imported: a session fixture one test module imports
+    from another is built twice (tests/test_prepush.py once imported
+    `hook_repo`, and so built pre-commit's hook environment a second time).
+    Session fixtures live in conftest.py (or a module it imports them from)."""
+    import importlib
+
+    from _pytest.fixtures import FixtureFunctionDefinition
+
+    held = []
+    for path in sorted(Path(__file__).parent.glob("test_*.py")):
+        module = importlib.import_module(f"tests.{path.stem}")
+        for name, value in vars(module).items():
+            if isinstance(value, FixtureFunctionDefinition) and value._fixture_function_marker.scope == "session":
+                held.append(f"{path.name}: {name}")
+    assert held == []
