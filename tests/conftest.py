@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -30,6 +31,18 @@ def _own_cache_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
         del os.environ["MANIAC_GUARD_CACHE_DIR"]
     else:
         os.environ["MANIAC_GUARD_CACHE_DIR"] = previous
+
+
+@pytest.fixture(autouse=True)
+def _package_logger_as_found() -> Iterator[None]:
+    """`-v` run in-process (CliRunner) sets the package logger's level and
+    adds a handler; a process ends with them, a test must too, or a later
+    test in the same xdist worker prints tracebacks it never asked for."""
+    logger = logging.getLogger("maniac_guard")
+    level, handlers = logger.level, list(logger.handlers)
+    yield
+    logger.setLevel(level)
+    logger.handlers[:] = handlers
 
 
 # Module and session fixtures of tests/ take seconds to build (a generated
