@@ -248,12 +248,21 @@ def _take_streamed(
 ) -> list[tuple[tuple[int, int], tuple[Result, int]]]:
     """Chunks from the socket until its sending end is closed and it is
     empty, and the pieces other processes handed on meanwhile."""
+    import socket as _socket  # loaded already: run_streamed made the sockets
+
     results: list[tuple[tuple[int, int], tuple[Result, int]]] = []
     while True:
         if parent is not None and os.getppid() != parent:
             os._exit(1)
         results += pieces.take_all()
-        message = take.recv(_MAX_MESSAGE)
+        try:
+            # This process (no `parent`) has closed its sending end and
+            # queued every chunk, so an empty socket is the end here: a
+            # helper stopped before it closed its inherited copy of that end
+            # must not keep this process waiting for an end of file.
+            message = take.recv(_MAX_MESSAGE, 0 if parent is not None else _socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            message = b""
         if len(message) < _INDEX.size:
             return results + (pieces.wait_all(parent) if parent is not None else pieces.take_all())
         (index,) = _INDEX.unpack_from(message)

@@ -224,6 +224,26 @@ def test_streamed_chunks_a_helper_dropped_are_redone_here() -> None:
     assert forkshare.run_streamed(_walk_slowly(30), crash_in_helpers, helpers=2) == list(_walk_slowly(30))
 
 
+def test_a_streamed_helper_stopped_before_it_closed_its_ends_does_not_hold_this_process(
+    alarm: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A helper stopped (SIGSTOP) before it closed its copy of the socket's
+    # sending end: this process, waiting for that end of file once the walk
+    # was over, waited forever (a whole-suite run hung in test_signals).
+    monkeypatch.setattr(forkshare, "STOPPED_GRACE", 0.2)
+    real_fork = os.fork
+
+    def fork_then_stop() -> int:
+        pid = real_fork()
+        if pid == 0:
+            os.kill(os.getpid(), signal.SIGSTOP)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork_then_stop)
+    results = forkshare.run_streamed(_walk_slowly(30), _paths_and_pid, helpers=1)
+    assert results == [(chunk, PARENT) for chunk in _walk_slowly(30)]
+
+
 def test_streamed_without_helpers_runs_everything_here() -> None:
     results = forkshare.run_streamed(_walk_slowly(5), _paths_and_pid, helpers=0)
     assert results == [(chunk, PARENT) for chunk in _walk_slowly(5)]

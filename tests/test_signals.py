@@ -81,7 +81,8 @@ def scan() -> Iterator[list[subprocess.Popen[str] | int]]:
     that outlived its scan, too) is killed afterwards."""
     started: list[subprocess.Popen[str] | int] = []
     yield started
-    for item in started:
+    # Helpers first: a scan's pipes stay open while a stopped one lives.
+    for item in sorted(started, key=lambda item: not isinstance(item, int)):
         if isinstance(item, int):
             if _alive(item) and _is_a_scan(item):
                 os.kill(item, signal.SIGKILL)
