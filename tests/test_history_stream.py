@@ -59,6 +59,16 @@ def test_runs_hold_every_commit_once_however_the_output_is_cut(
     assert all(c in commits for c in whole)
 
 
+def test_a_commit_right_after_a_pieced_one_ends_at_a_chunk_end_is_a_commit() -> None:
+    # Found by the property above in CI: the big commit's last piece ended
+    # exactly where a read of git's output ended, and the next commit's
+    # record, at the start of the next read, was taken for more of it.
+    big = record("0" * 40) + b"-gone\ndiff --git a/x b/x\n+mk-\n+mk-\n"
+    small = record("0" * 39 + "1")
+    runs = list(commit_runs([big[:27], big[27:], small], len(small)))
+    assert runs[-1] == (small, [0], [])
+
+
 def test_record_starts_skip_the_nuls_of_record_lines_and_collect_those_of_diff_text() -> None:
     first, second = record("a" * 40), record("b" * 40)
     run = first + b"+a\0b\n" + second + b"+c\n"

@@ -74,6 +74,10 @@ def commit_runs(chunks: Iterable[bytes], limit: int) -> Iterator[tuple[bytes, li
     pieced = False  # `rest` continues a commit already sent in pieces
     for chunk in chunks:
         data = rest + chunk if rest else chunk
+        if pieced and data[:1] == b"\0":
+            # A piece ends at a line end, so what follows starts a line: one
+            # that starts with NUL is the next commit's record.
+            pieced = False
         last = data.rfind(RECORD) + 1
         if last > 0:
             run, rest = data[:last], data[last:]
