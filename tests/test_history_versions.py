@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.gitrepo import git_env, make_repo, scan_json
+from tests.helpers import fake_key
 
 FIRST = "from maniac import Maniac\nfrom proj import settings\n\nclient = Maniac(api_key=settings.KEY)\n"
 SECOND = FIRST + "\n\ndef ask(text):\n    return client.chat(text)\n"
@@ -47,7 +48,7 @@ def test_a_leaked_key_in_a_repeated_version_is_still_reported(tmp_path: Path) ->
     home = tmp_path / "home"
     home.mkdir()
     repo = make_repo(tmp_path / "repo", git_env(home))
-    key = "mk-" + "Ab3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF"
+    key = fake_key("history-versions")
     leaky = f'from maniac import Maniac\n\nKEY = "{key[:12]}" + "{key[12:]}"\nclient = Maniac(api_key=KEY)\n'
     clean = "from maniac import Maniac\nimport os\n\nclient = Maniac(api_key=os.environ['MANIAC_KEY'])\n"
     commits = []
