@@ -144,7 +144,10 @@ class _Versions:
         if not wanted:
             return []
         self.out.files += 1
+        learnt = len(self.learnt.clean), len(self.learnt.found)
         found = scan_source(source, wanted, self.cache, self.learnt)
+        if self.cache is not None:  # the same version again (another commit, a parent) is looked up
+            self.cache.remember(self.learnt, *learnt)
         if source.notes and source.path not in self.noted:  # once per path, not once per version
             self.noted.add(source.path)
             commit = (source.commit or "")[:12]

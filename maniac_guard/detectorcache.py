@@ -267,6 +267,11 @@ class DetectorCache:
         self.clean: set[bytes] = set()
         self.found: dict[str, str] = {}  # entry (hex) -> frozen findings
         self.used = False  # a scan of this version has saved to it
+        # What this run learnt and will save (`remember`): looked up as the
+        # saved entries are, so a history scan does not analyse one version
+        # (same path, bytes, and bytes of what it read) twice in one run.
+        self._recent_clean: set[bytes] = set()
+        self._recent_found: dict[str, str] = {}
 
     @classmethod
     def open(cls) -> DetectorCache | None:
@@ -337,25 +342,36 @@ class DetectorCache:
             return None
         return files, skipped
 
+    def remember(self, learnt: Learnt, clean_from: int, found_from: int) -> None:
+        """Make what `learnt` gained since those lengths visible to `lookup`
+        in this run (saving is still `save`'s)."""
+        self._recent_clean.update(learnt.clean[clean_from:])
+        self._recent_found.update((entry.hex(), frozen) for entry, frozen in learnt.found[found_from:])
+
+    def _get(self, key: str) -> str | None:
+        found = self.load().found.get(key)
+        return found if found is not None else self._recent_found.get(key)
+
     def lookup(self, entry: bytes, source: SourceFile) -> list[Finding] | None:
         """The remembered findings (empty: clean), or None if not known. A
         result that read other files counts only while they hold the same bytes."""
-        deps = self.load().found.get(_deps_key(entry))
+        deps = self._get(_deps_key(entry))
         if deps is not None:
             current = self._with_current_reads(entry, deps, source)
             if current is None:
                 return None
             entry = current
         found: list[Finding] | None = None
-        if entry in self.clean:
+        frozen = self._get(entry.hex())
+        if entry in self.clean or entry in self._recent_clean:
             found = []
-        elif entry.hex() in self.found:
+        elif frozen is not None:
             try:
-                found = thaw(self.found[entry.hex()], source)
+                found = thaw(frozen, source)
             except (ValueError, RecursionError, _Shape):
                 return None  # a damaged entry: analyze again
         if found is not None:
-            notes = _notes(self.found.get(_notes_key(entry)))
+            notes = _notes(self._get(_notes_key(entry)))
             if notes is None:
                 return None
             source.notes.extend(notes)
