@@ -33,16 +33,20 @@ def _own_cache_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
         os.environ["MANIAC_GUARD_CACHE_DIR"] = previous
 
 
+_PACKAGE_LOGGER = logging.getLogger("maniac_guard")
+_LOGGER_AT_START = (_PACKAGE_LOGGER.level, list(_PACKAGE_LOGGER.handlers))
+
+
 @pytest.fixture(autouse=True)
-def _package_logger_as_found() -> Iterator[None]:
+def _package_logger_as_at_start() -> Iterator[None]:
     """`-v` run in-process (CliRunner) sets the package logger's level and
     adds a handler; a process ends with them, a test must too, or a later
-    test in the same xdist worker prints tracebacks it never asked for."""
-    logger = logging.getLogger("maniac_guard")
-    level, handlers = logger.level, list(logger.handlers)
+    test in the same xdist worker prints tracebacks it never asked for.
+    Restored to the session's start, not to the test's: a module fixture
+    that ran `-v` (the redaction audit's) is set up before this."""
     yield
-    logger.setLevel(level)
-    logger.handlers[:] = handlers
+    _PACKAGE_LOGGER.setLevel(_LOGGER_AT_START[0])
+    _PACKAGE_LOGGER.handlers[:] = _LOGGER_AT_START[1]
 
 
 # Module and session fixtures of tests/ take seconds to build (a generated
