@@ -12,6 +12,10 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from maniac_guard.python.analyzer import Analysis
 
 FIXTURES = Path(__file__).parent / "fixtures"
 _ALPHABET = string.ascii_letters + string.digits
@@ -142,3 +146,20 @@ def _clear_package_caches() -> None:
         module = sys.modules.get(name)
         if module is not None:
             setattr(module, attribute, type(fresh)() if isinstance(fresh, dict) else fresh)
+
+
+def analyze_tree(root: Path, files: dict[str, str], main: str) -> Analysis:
+    """Writes `files` under `root` and runs the value-flow analysis on
+    `main`, its imports read from that tree."""
+    import ast
+    import textwrap
+
+    from maniac_guard.python.analyzer import analyze_project
+    from maniac_guard.sources.worktree import WorkTreeReader
+
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    text = (root / main).read_text()
+    return analyze_project(ast.parse(text), text, path=main, reader=WorkTreeReader(str(root)))

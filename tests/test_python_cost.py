@@ -6,25 +6,14 @@ the analysis)."""
 
 from __future__ import annotations
 
-import ast
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from maniac_guard.python.analyzer import Analysis, analyze_project
-from maniac_guard.sources.worktree import WorkTreeReader
+from maniac_guard.python.analyzer import Analysis
+from tests.helpers import analyze_tree as analyze
 
 LITERAL = "Zx81kQ2mP0aLw7Rt"  # not an mk- key: no key pattern can see it
-
-
-def analyze(root: Path, files: dict[str, str], main: str) -> Analysis:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
-    text = (root / main).read_text()
-    return analyze_project(ast.parse(text), text, path=main, reader=WorkTreeReader(str(root)))
 
 
 def test_a_key_behind_a_long_data_table_is_found_without_reaching_the_work_limit(tmp_path: Path) -> None:
