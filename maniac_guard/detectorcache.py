@@ -362,10 +362,9 @@ class DetectorCache:
                 return None
             entry = current
         found: list[Finding] | None = None
-        frozen = self._get(entry.hex())
         if entry in self.clean or entry in self._recent_clean:
             found = []
-        elif frozen is not None:
+        elif (frozen := self._get(entry.hex())) is not None:
             try:
                 found = thaw(frozen, source)
             except (ValueError, RecursionError, _Shape):
