@@ -25,24 +25,28 @@ import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 
 from maniac_guard import records
-from maniac_guard.detectorcache import DetectorCache, Learnt
+from maniac_guard.detectorcache import DetectorCache
 from maniac_guard.detectors import Detector, load_detectors
 from maniac_guard.detectors.python_callers import CALLER, is_caller, wrappers_at
-from maniac_guard.engine import scan_source
 from maniac_guard.findings import Finding
 from maniac_guard.inline import merge_duplicates
-from maniac_guard.records import dataclass, field
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.files import Excluder, to_source
 from maniac_guard.sources.gitblobs import BlobReader, ObjectInfo, read_many
 from maniac_guard.sources.gitproject import (
     ChangedFile,
     ChangedModules,
-    CommitReader,
     files_naming,
 )
+from maniac_guard.versions import (
+    Versions,
+    WholeFiles,
+    commit_reader,
+    identity,
+    scan_changed,
+    whole_file_source,
+)
 
-Identity = tuple[str, str]
 MAX_IMPORTER_SCANS = 256  # files analysed again, in all, because a module they import changed
 MAX_IMPORTERS = 32  # files analysed again per commit for the modules it changed
 MAX_CALLER_CHECKS = 256  # changed .py files read for a call of a wrapper of the SDK in another module
@@ -60,130 +64,11 @@ def whole_file_detectors(enabled: Collection[str] | None) -> list[Detector]:
     return [d for d in load_detectors(enabled) if d.needs_whole_file and d.suffixes]
 
 
-def identity(finding: Finding) -> Identity:
-    what = finding.secret.digest if finding.secret is not None else finding.subject
-    return finding.rule_id, what
-
-
-def suppressed_inline(source: SourceFile, detectors: Sequence[Detector]) -> list[Finding]:
-    """What `maniac-guard: ignore` comments hide in this file (for a diff's
-    added lines: what the change's own comments hide). Only files that hold
-    the marker pay: their detectors run a second time."""
-    if b"maniac-guard" not in source.data:
-        return []
-    hidden: list[Finding] = []
-    scan_source(records.replace(source, notes=[]), detectors, suppressed=hidden)  # the first run said its notes
-    return hidden
-
-
 def marked_lines(source: SourceFile) -> set[int]:
     """The real line numbers of a diff's added lines that hold a suppression marker."""
     if b"maniac-guard" not in source.data:
         return set()
     return {source.real_line(i) for i, line in enumerate(source.text.splitlines(), 1) if "maniac-guard" in line}
-
-
-@dataclass
-class WholeFiles:
-    findings: list[Finding] = field(default_factory=list)
-    # Findings hidden by an inline suppression on a line the commit added.
-    suppressed: list[Finding] = field(default_factory=list)
-    files: int = 0  # versions scanned whole (commits' and parents')
-    messages: list[str] = field(default_factory=list)
-    timed_out: bool = False
-
-
-def whole_file_source(
-    path: str,
-    data: bytes,
-    project: CommitReader,
-    *,
-    commit: str | None = None,
-    author: str | None = None,
-    date: str | None = None,
-) -> SourceFile | None:
-    source, _, _ = to_source(path, data)
-    if source is None:
-        return None
-    source.commit, source.author, source.date, source.project = commit, author, date, project
-    return source
-
-
-def _reader(blobs: BlobReader, rev: str, max_size: int, prefix: str) -> CommitReader:
-    """The project at `rev` ("" : the index), paths relative to `prefix`."""
-    return CommitReader(blobs, rev, max_size, prefix=prefix, key=rev or "index")
-
-
-class _Versions:
-    """Scans of one file at one commit, the findings kept only where there are some."""
-
-    def __init__(
-        self,
-        blobs: BlobReader,
-        detectors: Sequence[Detector],
-        max_size: int,
-        out: WholeFiles,
-        marked: dict[tuple[str, str], set[int]] | None = None,
-        cache: DetectorCache | None = None,
-    ) -> None:
-        self.marked = marked
-        self.blobs = blobs
-        # What `scan .` keeps between runs (python_code's results per path,
-        # bytes and the bytes of what it read): a version seen by an
-        # earlier history scan is not analysed again.
-        self.cache = cache
-        self.learnt = Learnt()
-        self.detectors = detectors
-        self.max_size = max_size
-        self.out = out
-        self.found: dict[tuple[str, str], set[Identity]] = {}
-        self.noted: set[str] = set()
-
-    def scan(self, source: SourceFile) -> list[Finding]:
-        wanted = [d for d in self.detectors if d.wants(source)]
-        if not wanted:
-            return []
-        self.out.files += 1
-        learnt = len(self.learnt.clean), len(self.learnt.found)
-        found = scan_source(source, wanted, self.cache, self.learnt)
-        if self.cache is not None:  # the same version again (another commit, a parent) is looked up
-            self.cache.remember(self.learnt, *learnt)
-        if source.notes and source.path not in self.noted:  # once per path, not once per version
-            self.noted.add(source.path)
-            commit = (source.commit or "")[:12]
-            self.out.messages.extend(f"{note} (at {commit})" if commit else note for note in source.notes)
-        return found
-
-    def at_commit(self, change: ChangedFile, data: bytes, prefix: str = "") -> list[Finding]:
-        project = _reader(self.blobs, change.commit, self.max_size, prefix)
-        source = whole_file_source(
-            change.path, data, project, commit=change.commit, author=change.author, date=change.date
-        )
-        found = self.scan(source) if source is not None else []
-        if found:
-            self.found[(change.commit, change.path)] = {identity(f) for f in found}
-        lines = self.marked.get((change.commit, change.path)) if self.marked is not None else None
-        if lines and source is not None:
-            wanted = [d for d in self.detectors if d.wants(source)]
-            self.out.suppressed.extend(f for f in suppressed_inline(source, wanted) if f.line in lines)
-        return found
-
-    def before(self, change: ChangedFile, prefix: str = "") -> set[Identity]:
-        """What the parents' versions of the file give (the union over parents)."""
-        known: set[Identity] = set()
-        for parent, blob in change.parents:
-            if blob is None:
-                continue
-            if (parent, change.path) in self.found:
-                known |= self.found[(parent, change.path)]
-                continue
-            data = self.blobs.read(blob, self.max_size)[1]
-            if data is None:  # too big now as then: the key patterns judged it
-                continue
-            source = whole_file_source(change.path, data, _reader(self.blobs, parent, self.max_size, prefix))
-            if source is not None:
-                known |= {identity(f) for f in self.scan(source)}
-        return known
 
 
 def added_by_commits(
@@ -198,6 +83,7 @@ def added_by_commits(
     modules: Sequence[ChangedModules] = (),
     boundaries: Sequence[str] = (),
     blobs: BlobReader | None = None,
+    helpers: int = 0,
 ) -> WholeFiles:
     """What the commits added, as the whole-file `detectors` see each of
     `changes` (the files the tracker picked; `keep` filters them: excluded
@@ -209,7 +95,8 @@ def added_by_commits(
     at that commit too (a new KEY in settings.py reaching client.py's SDK);
     `boundaries`: the parents of the range's commits outside it, whose
     files are the importers the range did not change. `blobs`: the
-    caller's reader of objects (else one of its own)."""
+    caller's reader of objects (else one of its own); `helpers`: forked
+    processes that may share the analyses (versions.py)."""
     from contextlib import nullcontext
 
     out = WholeFiles()
@@ -217,10 +104,15 @@ def added_by_commits(
     if not changes and not modules:
         return out
     with nullcontext(blobs) if blobs is not None else BlobReader(root) as reader:
-        versions = _Versions(reader, detectors, max_size, out, marked, DetectorCache.open())
-        _scan_changes(root, changes, versions, out, max_size, expired)
+        versions = Versions(reader, detectors, max_size, out, marked, DetectorCache.open())
+
+        def read(blobs: BlobReader, some: Sequence[ChangedFile]) -> Iterable[bytes | None]:
+            return (data for _, data in _read(blobs, root, [c.blob for c in some], max_size))
+
+        scan_changed(root, changes, versions, read, helpers, expired)
+        callers = Versions(reader, [CALLER], max_size, out)
         if any(d.name == "python_code" for d in detectors):
-            _scan_callers(root, changes, modules, _Versions(reader, [CALLER], max_size, out), keep, out)
+            _scan_callers(root, changes, modules, callers, keep, out)
         importers = _Importers(root, versions, keep, expired)
         if modules:
             importers.know_changes(changes)
@@ -232,6 +124,7 @@ def added_by_commits(
             out.findings.extend(importers.added(entry.commit, entry.parents, entry, entry.author, entry.date))
         out.messages.extend(importers.notes())
         out.timed_out = out.timed_out or importers.timed_out
+    out.files = len(versions.analysed) + len(callers.analysed)
     if versions.cache is not None:
         versions.cache.save(versions.learnt.clean, versions.learnt.found)
     return out
@@ -253,7 +146,7 @@ def added_to_index(
     if not paths:
         return out
     with BlobReader(root) as blobs:
-        importers = _Importers(root, _Versions(blobs, detectors, max_size, out), keep, lambda: False)
+        importers = _Importers(root, Versions(blobs, detectors, max_size, out), keep, lambda: False)
         importers.know_commit("")
         out.findings.extend(
             importers.added("", ["HEAD"], ChangedModules("", ["HEAD"], paths=list(paths)), prefix=prefix)
@@ -275,32 +168,11 @@ def _read(
     return read_many(root, oids, max_size)
 
 
-def _scan_changes(
-    root: str,
-    changes: Sequence[ChangedFile],
-    versions: _Versions,
-    out: WholeFiles,
-    max_size: int,
-    expired: Callable[[], bool],
-) -> None:
-    for change, (_, data) in zip(changes, _read(versions.blobs, root, [c.blob for c in changes], max_size)):
-        if expired():
-            out.timed_out = True
-            break
-        if data is None:  # over the size limit: its added lines were sized by the patch reader
-            continue
-        found = versions.at_commit(change, data)
-        if not found:
-            continue
-        before = versions.before(change)
-        out.findings.extend(f for f in found if identity(f) not in before)
-
-
 def _scan_callers(
     root: str,
     changes: Sequence[ChangedFile],
     modules: Sequence[ChangedModules],
-    versions: _Versions,
+    versions: Versions,
     keep: Callable[[ChangedFile], bool],
     out: WholeFiles,
 ) -> None:
@@ -334,14 +206,12 @@ def _scan_callers(
             data = blobs.read(found.oid, versions.max_size)[1] if found is not None and found.kind == "blob" else None
             if found is None or data is None or not any(may_call(data, word, names) for word, names in near):
                 continue
-            reader = _reader(blobs, entry.commit, versions.max_size, "")
+            reader = commit_reader(blobs, entry.commit, versions.max_size, "")
             source = whole_file_source(path, data, reader, commit=entry.commit)
             olds = [(parent, _blob_at(blobs, parent, path)) for parent in entry.parents]
             change = ChangedFile(entry.commit, path, found.oid, olds, entry.author, entry.date)
             if source is not None and keep(change) and is_caller(source):
-                added = versions.at_commit(change, data)
-                before = versions.before(change) if added else set()
-                out.findings.extend(f for f in added if identity(f) not in before)
+                out.findings.extend(versions.added(change, data))
 
 
 def _blob_at(blobs: BlobReader, rev: str, path: str) -> str | None:
@@ -363,7 +233,7 @@ class _Importers:
     says what was left out (never a silent pass)."""
 
     def __init__(
-        self, root: str, versions: _Versions, keep: Callable[[ChangedFile], bool], expired: Callable[[], bool]
+        self, root: str, versions: Versions, keep: Callable[[ChangedFile], bool], expired: Callable[[], bool]
     ) -> None:
         self.root = root
         self.versions = versions

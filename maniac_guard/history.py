@@ -40,7 +40,6 @@ from maniac_guard.summary import HistorySummary
 from maniac_guard.words import counted
 
 if TYPE_CHECKING:
-    from maniac_guard.changes import WholeFiles
     from maniac_guard.config import Settings
     from maniac_guard.detectors import Detector
     from maniac_guard.sources.files import Excluder
@@ -49,6 +48,7 @@ if TYPE_CHECKING:
     from maniac_guard.sources.gitproject import WholeFileTracker
     from maniac_guard.summary import ScanResult
     from maniac_guard.target import ScanTarget
+    from maniac_guard.versions import WholeFiles
 
 SHALLOW_NOTE = "shallow clone: commits beyond its depth are not scanned (`git fetch --unshallow` for the full history)"
 
@@ -305,7 +305,9 @@ def _whole_files(
     blobs: BlobReader | None = None,
 ) -> WholeFiles:
     """What the commits added as the whole-file detectors see it (changes.py)."""
-    from maniac_guard.changes import WholeFiles, added_by_commits, not_excluded
+    from maniac_guard.changes import added_by_commits, not_excluded
+    from maniac_guard.engine import worker_count
+    from maniac_guard.versions import WholeFiles
 
     if clock.passed or picker is None or not (picker.changes or picker.modules):
         return WholeFiles()
@@ -320,6 +322,7 @@ def _whole_files(
         modules=list(picker.modules.values()),
         boundaries=boundaries,
         blobs=blobs,
+        helpers=worker_count(settings.jobs) - 1,
     )
     clock.passed = clock.passed or found.timed_out
     return found
@@ -336,7 +339,8 @@ class _Suppressions:
         self.marked: dict[tuple[str, str], set[int]] = {}
 
     def watch(self, sources: Iterator[SourceFile]) -> Iterator[SourceFile]:
-        from maniac_guard.changes import marked_lines, suppressed_inline
+        from maniac_guard.changes import marked_lines
+        from maniac_guard.versions import suppressed_inline
 
         for source in sources:
             if b"maniac-guard" in source.data:

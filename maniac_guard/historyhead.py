@@ -60,11 +60,11 @@ def _present_at_head(
     `blobs`: the caller's reader of objects (else one of its own)."""
     from contextlib import nullcontext
 
-    from maniac_guard.changes import whole_file_source
     from maniac_guard.detectors import load_detectors
     from maniac_guard.engine import name_findings, scan_source
     from maniac_guard.sources.gitblobs import BlobReader
     from maniac_guard.sources.gitproject import CommitReader
+    from maniac_guard.versions import whole_file_source
 
     with nullcontext(blobs) if blobs is not None else BlobReader(root) as reader:
         head_commit = reader.info("HEAD")

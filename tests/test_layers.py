@@ -47,6 +47,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "historyhead",
             "historytracker",
             "changes",
+            "versions",
             "staged",
             "ci",
             "ci_git",

@@ -1,0 +1,80 @@
+"""`scan --history` shares the whole-file analyses of many changed versions
+with a forked helper (maniac_guard/versions.py): the verdict, the notes and
+their order are those of one process (`-j 1`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.gitrepo import Repo, git_env, make_repo, scan_json
+from tests.helpers import fake_key
+
+CLEAN = "from maniac import Maniac\nimport os\n\nclient = Maniac(api_key=os.environ['MANIAC_KEY'])\n# {n}\n"
+BROKEN = "from maniac import Maniac\n\ndef broken(:\n    pass  # {n}\n"
+
+
+def _leaky(n: int) -> str:
+    key = fake_key(f"shared-{n}")
+    return f'from maniac import Maniac\n\nKEY = "{key[:12]}" + "{key[12:]}"\nclient = Maniac(api_key=KEY)\n'
+
+
+@pytest.fixture(scope="module")
+def busy_repo(tmp_path_factory: pytest.TempPathFactory) -> Repo:
+    """Thirty commits, each changing two Python files: leaks added, removed
+    and added again, and a file that does not parse (a note, once)."""
+    root = tmp_path_factory.mktemp("shared")
+    home = root / "home"
+    home.mkdir()
+    repo = make_repo(root / "repo", git_env(home))
+    for n in range(30):
+        repo.write(f"app/mod{n % 5}.py", _leaky(n) if n % 3 == 0 else CLEAN.format(n=n))
+        repo.write("app/broken.py", BROKEN.format(n=n))
+        repo.commit(f"step {n}")
+    return repo
+
+
+def test_shared_analyses_give_the_verdict_of_one_process(busy_repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    import maniac_guard.engine as engine
+    import maniac_guard.forkshare as forkshare
+
+    monkeypatch.setattr(engine, "available_cores", lambda: 2)  # the same on any machine
+    shared: list[int] = []
+    original = forkshare.run_shared
+
+    def counted(chunks, work, helpers):  # type: ignore[no-untyped-def]
+        shared.append(helpers)
+        return original(chunks, work, helpers)
+
+    monkeypatch.setattr(forkshare, "run_shared", counted)
+    one_code, one, one_err = scan_json(busy_repo, "--history", "-j", "1")
+    assert shared == []
+    two_code, two, two_err = scan_json(busy_repo, "--history", "-j", "2")
+    assert shared == [1]  # one helper took part
+    assert (one_code, two_code) == (1, 1)
+    assert two["findings"] == one["findings"]
+    assert len(one["findings"]) == 10  # each leaky version where it was added
+    assert two_err == one_err
+    assert one_err.count("app/broken.py") == 1, one_err  # its note once, not once per version
+
+
+def test_a_helper_that_dies_leaves_its_versions_to_this_process(
+    busy_repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    import maniac_guard.engine as engine
+    import maniac_guard.versions as versions
+
+    monkeypatch.setattr(engine, "available_cores", lambda: 2)
+    home = os.getpid()
+    original = versions.Versions.added
+
+    def dying(self, change, data):  # type: ignore[no-untyped-def]
+        if os.getpid() != home:
+            os._exit(9)  # the helper dies on its first version
+        return original(self, change, data)
+
+    monkeypatch.setattr(versions.Versions, "added", dying)
+    code, report, _ = scan_json(busy_repo, "--history", "-j", "2")
+    assert code == 1
+    assert len(report["findings"]) == 10
