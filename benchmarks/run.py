@@ -865,7 +865,9 @@ def bench_history(corpus: Path, args: argparse.Namespace, work: Path) -> dict[st
         {
             "git": Command(["git", "log", "-p", "--all"]),
             "git-rg": Command(["sh", "-c", piped]),
-            "mg": Command([mg, "scan", "--history", "--format", "json", "."], report),
+            "mg": Command(
+                [mg, "scan", "--history", "--format", "json", "."], report, cold_cache=work / "cache-history"
+            ),
         },
         repo,
         args.repeat,
@@ -893,6 +895,51 @@ def bench_history(corpus: Path, args: argparse.Namespace, work: Path) -> dict[st
         file=sys.stderr,
     )
     return result
+
+
+def bench_real_history(repo: Path, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """A real repository's whole history (a clone the user names): maniac-guard
+    cold and warm against `git log -p --all | rg`, taking turns. Nothing is
+    planted: the findings are counted, not scored."""
+    mg = tool("maniac-guard")
+    assert mg
+    rg = shutil.which("rg") or "rg"
+    piped = f"git log -p --all | {shlex.quote(rg)} --no-heading -o -n {shlex.quote(RG_PATTERN)}"
+    report = work / f"real-{repo.name}.json"
+    scan = [mg, "scan", "--history", "--format", "json", "."]
+    warm_cache = work / f"cache-real-{repo.name}"
+    shutil.rmtree(warm_cache, ignore_errors=True)
+    timings = time_interleaved(
+        {
+            "git": Command(["git", "log", "-p", "--all"]),
+            "git-rg": Command(["sh", "-c", piped]),
+            "mg": Command(scan, report, cold_cache=work / f"cache-cold-{repo.name}"),
+            "mg-warm": Command(scan, env={"MANIAC_GUARD_CACHE_DIR": str(warm_cache)}),
+        },
+        repo,
+        args.repeat,
+    )
+    commits = subprocess.run(["git", "rev-list", "--all", "--count"], cwd=repo, capture_output=True, text=True)
+    try:
+        findings = len(json.loads(report.read_text())["findings"])
+    except (OSError, ValueError, KeyError):
+        findings = -1
+    cold, warm, piped_rg = timings["mg"], timings["mg-warm"], timings["git-rg"]
+    print(
+        f"  real history   {repo.name}: median {cold.median:.3f}s vs git log | rg {piped_rg.median:.3f}s",
+        file=sys.stderr,
+    )
+    return {
+        "name": repo.name,
+        "commits": int(commits.stdout.strip() or 0),
+        "findings": findings,
+        "maniac_guard": {"command": " ".join(scan[1:]) + " (cold cache)", **cold.public()},
+        "maniac_guard_warm": warm.public(),
+        "git_log": timings["git"].public(),
+        "git_log_rg": piped_rg.public(),
+        "ratio_cold_over_git_log_rg_median": round(cold.median / piped_rg.median, 2),
+        "ratio_cold_over_git_log_median": round(cold.median / timings["git"].median, 2),
+    }
 
 
 # --------------------------------------------------------------------------- report
@@ -1081,6 +1128,16 @@ def table(results: dict[str, Any]) -> str:
         gr = hist["git_log_rg"]
         rows.append((case, "git log -p --all, piped to rg", secs(gr["min_s"]), secs(gr["median_s"]), "1x", ""))
         rows.append(("", "git log -p --all > /dev/null", secs(g["min_s"]), secs(g["median_s"]), "", ""))
+    for real in results.get("real_history", []):
+        mg, warm, gr, g = real["maniac_guard"], real["maniac_guard_warm"], real["git_log_rg"], real["git_log"]
+        case = f"history of {real['name']} ({real['commits']:,} commits)"
+        ratio = f"{real['ratio_cold_over_git_log_rg_median']}x git log + rg"
+        rows.append(
+            (case, "maniac-guard scan --history (cold cache)", secs(mg["min_s"]), secs(mg["median_s"]), ratio, "")
+        )
+        rows.append(("", "... warm cache", secs(warm["min_s"]), secs(warm["median_s"]), "", ""))
+        rows.append(("", "git log -p --all, piped to rg", secs(gr["min_s"]), secs(gr["median_s"]), "1x", ""))
+        rows.append(("", "git log -p --all > /dev/null", secs(g["min_s"]), secs(g["median_s"]), "", ""))
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     lines = ["| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths)) + " |" for row in rows]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
@@ -1116,6 +1173,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--cases", default="tree,precommit,history", help="comma-separated subset of tree,precommit,history"
     )
+    parser.add_argument(
+        "--real-repo",
+        type=Path,
+        action="append",
+        default=[],
+        help="also time the whole history of this clone (repeatable; e.g. a clone of pallets/click)",
+    )
     parser.add_argument("--rebuild", action="store_true", help="rebuild the corpus even if it is up to date")
     parser.add_argument("--output", type=Path, default=OUT / "results.json")
     parser.add_argument(
@@ -1148,6 +1212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         results["precommit"] = bench_precommit(corpus, args, work)
     if "history" in cases:
         results["history"] = bench_history(corpus, args, work)
+    if args.real_repo:
+        results["real_history"] = [bench_real_history(repo.resolve(), args, work) for repo in args.real_repo]
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     m = results["machine"]
