@@ -157,3 +157,49 @@ def test_outside_a_repository_the_fast_path_says_so(tmp_path: Path) -> None:
     result = run_cli("scan", "--history", "--format", "json", cwd=tmp_path)
     assert result.returncode == 2
     assert "is not inside a git repository" in result.stderr
+
+
+def test_a_grep_started_ahead_answers_as_one_run_then(repo: Repo) -> None:
+    from maniac_guard.sources import gitproject
+
+    root, head = str(repo.path), repo.head()
+    alone = gitproject.files_naming(root, head, ("maniac",), words=False)
+    gitproject.start_naming(root, head, ("maniac",), words=False)
+    gitproject.start_naming(root, head, ("nothing-names-this",))
+    assert len(gitproject._started) == 2
+    assert gitproject.files_naming(root, head, ("maniac",), words=False) == alone == ["app/settings.py"]
+    assert gitproject.files_naming(root, head, ("nothing-names-this",)) == []
+    assert gitproject._started == {}
+    gitproject.start_naming(root, head, ("maniac",), words=False)
+    gitproject.stop_naming()  # never read: stopped, not left running
+    assert gitproject._started == {}
+
+
+def test_the_history_scan_reads_the_callers_greps_it_started_as_the_diffs_ended(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    from maniac_guard.config import Settings
+    from maniac_guard.history import history_result, history_spec
+    from maniac_guard.sources import gitproject
+
+    repo.write(
+        "app/client.py", "from maniac import Maniac\n\n\ndef make_client(key):\n    return Maniac(api_key=key)\n"
+    )
+    repo.commit("a wrapper of the SDK")
+    started: list[str] = []
+    real_start, real_run = gitproject.start_naming, subprocess.run
+    monkeypatch.setattr(
+        gitproject, "start_naming", lambda root, rev, *a, **k: (started.append(rev), real_start(root, rev, *a, **k))
+    )
+    ran: list[list[str]] = []
+    monkeypatch.setattr(subprocess, "run", lambda args, *a, **k: (ran.append(list(args)), real_run(args, *a, **k))[1])
+    root = str(repo.path)
+    for name, value in repo.env.items():
+        monkeypatch.setenv(name, value)
+    result = history_result(root, history_spec(root), Settings())
+    assert started  # the first and last commits that change modules
+    assert not [args for args in ran if "grep" in args]  # every grep was one started ahead
+    assert gitproject._started == {}
+    assert {f.path for f in result.findings} >= {"app/settings.py", ".env"}
