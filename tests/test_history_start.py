@@ -203,3 +203,29 @@ def test_the_history_scan_reads_the_callers_greps_it_started_as_the_diffs_ended(
     assert not [args for args in ran if "grep" in args]  # every grep was one started ahead
     assert gitproject._started == {}
     assert {f.path for f in result.findings} >= {"app/settings.py", ".env"}
+
+
+def test_git_writes_its_whole_log_while_the_program_loads(in_repo: Repo) -> None:
+    """Past the pipe's 1 MiB, git would wait for the parser: a thread reads
+    ahead until the scan takes the stream (then every byte reaches it, in order)."""
+    import time
+
+    from maniac_guard.sources.gitlog import PatchStream
+    from maniac_guard.sources.gitmodel import HistoryState
+
+    for n in range(3):
+        in_repo.write(f"data/table_{n}.csv", "".join(f"row {n} {i} {'x' * 60}\n" for i in range(12000)))
+        in_repo.commit(f"table {n}")
+    gitstart.start_history(None)
+    early = gitstart._early
+    assert early is not None and early.log is not None
+    waited = 0.0
+    while early.log.poll() is None and waited < 60:  # nothing reads the pipe meanwhile
+        time.sleep(0.05)
+        waited += 0.05
+    assert early.log.returncode == 0  # git ended: its > 2 MiB of output is held
+    state = HistoryState()
+    stream = PatchStream(str(in_repo.path), ["--all"])
+    assert stream.proc is early.log
+    paths = {source.path for source in stream.sources(state)}
+    assert {"app/settings.py", ".env"} <= paths and len(state.order) == 5

@@ -15,6 +15,7 @@ the blob path where their size is read without reading them.
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 import sys
@@ -129,6 +130,8 @@ class PatchStream:
             self.closed = True
             if self.proc.poll() is None:
                 self.proc.kill()
+            if isinstance(self.proc, Spawned):
+                self.proc.join_reader()  # its reading thread ends with git
             assert self.proc.stdout is not None
             self.proc.stdout.close()
             self.errors.close()
@@ -173,7 +176,9 @@ class PatchStream:
         with nullcontext(blobs) if blobs is not None else BlobReader(self.root) as reader:
             try:
                 assert self.proc.stdout is not None
-                chunks = read_chunks(self.proc.stdout)
+                chunks: Iterable[bytes] = read_chunks(self.proc.stdout)
+                if isinstance(self.proc, Spawned):  # started early: what git wrote meanwhile, first
+                    chunks = itertools.chain(self.proc.take_ahead(), chunks)
                 if expired is not None:
                     chunks = _until(chunks, expired)
                 lines = _lines_worth_parsing(chunks, hints, whole, matches)
