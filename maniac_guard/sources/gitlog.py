@@ -178,7 +178,10 @@ class PatchStream:
                 assert self.proc.stdout is not None
                 chunks: Iterable[bytes] = read_chunks(self.proc.stdout)
                 if isinstance(self.proc, Spawned):  # started early: what git wrote meanwhile, first
-                    chunks = itertools.chain(self.proc.take_ahead(), chunks)
+                    try:
+                        chunks = itertools.chain(self.proc.take_ahead(), chunks)
+                    except OSError as exc:
+                        raise GitError(f"cannot read git's output: {exc.strerror}") from None
                 if expired is not None:
                     chunks = _until(chunks, expired)
                 lines = _lines_worth_parsing(chunks, hints, whole, matches)

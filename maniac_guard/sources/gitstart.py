@@ -153,12 +153,11 @@ class Spawned:
             self._ahead_error = exc
 
     def take_ahead(self) -> list[bytes]:
-        """What the thread read (it is stopped: stdout is ours again)."""
+        """What the thread read (it is stopped: stdout is ours again); the
+        OSError it met reading, if any."""
         self.join_reader()
         if self._ahead_error is not None:
-            from maniac_guard.sources.gitcore import GitError
-
-            raise GitError(f"cannot read git's output: {self._ahead_error.strerror}")
+            raise self._ahead_error
         ahead, self._ahead = self._ahead, []
         return ahead
 
