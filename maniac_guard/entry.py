@@ -13,8 +13,6 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.
 if TYPE_CHECKING:
     from typing import Any
 
-    from maniac_guard.commands.scan import ScanOptions
-
 # The flags a hook passes (.pre-commit-hooks.yaml, install-hook) and the
 # option each sets; any other option goes through click.
 _HOOK_FLAGS: dict[str, str | None] = {
@@ -167,22 +165,24 @@ def main() -> None:
 
         click_main()
         return
-    if history and options["since"] is None and options["rev_range"] is None:
-        from maniac_guard.sources.gitstart import start_history
-
-        start_history(options["max_commits"])  # before the rest loads
     from maniac_guard.commands.boundary import exit_now, guarded
-    from maniac_guard.commands.scan import ScanOptions
 
-    exit_now(guarded(lambda: _run_scan(ScanOptions(**options))))
+    early = history and options["since"] is None and options["rev_range"] is None
+    exit_now(guarded(lambda: _run_scan(options, early)))
 
 
-def _run_scan(options: ScanOptions) -> int:
-    from maniac_guard.commands.scan import run_command
-
+def _run_scan(options: dict[str, Any], early: bool) -> int:
+    """`scan` with `options`; `early`: a history scan of every ref, whose
+    `git log -p` starts before the rest loads (gitstart.py)."""
     try:
-        return run_command(options)
+        if early:
+            from maniac_guard.sources.gitstart import start_history
+
+            start_history(options["max_commits"])
+        from maniac_guard.commands.scan import ScanOptions, run_command
+
+        return run_command(ScanOptions(**options))
     finally:
-        early = sys.modules.get("maniac_guard.sources.gitstart")
-        if early is not None:
-            early.discard()  # git started early and never taken (the run stopped before it)
+        started = sys.modules.get("maniac_guard.sources.gitstart")
+        if started is not None:
+            started.discard()  # git started early and never taken (the run stopped before it)

@@ -213,15 +213,17 @@ def start_history(max_commits: int | None) -> None:
     (not a repository, no git) leaves nothing started: the scan proper
     then meets it and says why."""
     global _early
-    if sys.platform != "linux" or _early is not None:
+    if sys.platform != "linux" or not hasattr(os, "memfd_create") or _early is not None:
         return
     cwd = os.getcwd()
     try:
         check = Spawned([*git_command(), "cat-file", "--batch-all-objects", "--unordered", BIG_CHECK_FORMAT], None)
         try:
             found = big_ids(check.stdout, DEFAULT_MAX_SIZE)
-        finally:
-            check.stdout.close()
+        except BaseException:
+            check.stop()
+            raise
+        check.stdout.close()
         if check.wait() != 0:
             return
         if found:  # the paths that hold them are read apart (gitbig.py): the scan proper does it
