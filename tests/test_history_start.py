@@ -229,3 +229,26 @@ def test_git_writes_its_whole_log_while_the_program_loads(in_repo: Repo) -> None
     assert stream.proc is early.log
     paths = {source.path for source in stream.sources(state)}
     assert {"app/settings.py", ".env"} <= paths and len(state.order) == 5
+
+
+@pytest.mark.parametrize("case", ["subfolder", "stash", "config"])
+def test_a_scan_unlike_the_early_start_reports_as_click_does(repo: Repo, case: str) -> None:
+    """The early git log assumes the defaults: from a subfolder, with stash
+    entries (more revisions) or a configured size limit, the scan starts its
+    own, and reports exactly what the click path reports."""
+    cwd = repo.path
+    if case == "subfolder":
+        cwd = repo.path / "app"
+    elif case == "stash":
+        for n in range(2):
+            repo.write("app/settings.py", f'TOKEN_{n} = "{fake_key(f"stash-{n}")}"\n')
+            repo.git("stash")
+    else:
+        repo.write("pyproject.toml", "[tool.maniac-guard]\nmax-file-size = 4096\n")
+    fast = run_cli("scan", "--history", "--format", "json", env=repo.env, cwd=cwd)
+    full = run_cli("scan", "--history", "--format", "json", "--no-cache", env=repo.env, cwd=cwd)
+    assert fast.returncode == full.returncode == 1, fast.stderr
+    findings = json.loads(fast.stdout)["findings"]
+    assert findings == json.loads(full.stdout)["findings"] and fast.stderr == full.stderr
+    if case == "stash":  # both entries, the older one beyond what --all reaches
+        assert sum(f["path"] == "app/settings.py" for f in findings) >= 3
