@@ -252,3 +252,11 @@ def test_a_scan_unlike_the_early_start_reports_as_click_does(repo: Repo, case: s
     assert findings == json.loads(full.stdout)["findings"] and fast.stderr == full.stderr
     if case == "stash":  # both entries, the older one beyond what --all reaches
         assert sum(f["path"] == "app/settings.py" for f in findings) >= 3
+
+
+def test_the_history_fast_path_loads_neither_click_nor_tempfile(repo: Repo) -> None:
+    from tests.test_startup_imports import _imported
+
+    modules, proc = _imported(["scan", "--history", "--format", "json"], repo.path)
+    assert proc.returncode == 1, proc.stderr  # the keys of the fixture's history: the scan ran
+    assert {m.split(".")[0] for m in modules} & {"click", "tempfile", "shutil", "argparse"} == set()

@@ -19,7 +19,6 @@ import itertools
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
@@ -37,7 +36,7 @@ from maniac_guard.sources.gitcore import (
 )
 from maniac_guard.sources.gitmodel import Commit, FileDiff, HistoryState
 from maniac_guard.sources.gitproject import WholeFileTracker
-from maniac_guard.sources.gitstart import Spawned, claim_log, log_args
+from maniac_guard.sources.gitstart import Spawned, claim_log, error_file, log_args
 
 if TYPE_CHECKING:
     from maniac_guard.sources.gitbig import BigBlobs
@@ -115,7 +114,7 @@ class PatchStream:
         if early is not None:
             self.proc, self.errors = early
             return
-        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close(), which owns the process too
+        self.errors = error_file()  # closed by close(), which owns the process too
         try:
             self.proc = subprocess.Popen(argv, cwd=root, stdout=subprocess.PIPE, stderr=self.errors)
         except OSError as exc:

@@ -107,6 +107,20 @@ def big_ids(stream: IO[bytes], max_size: int) -> set[bytes]:
     return found
 
 
+def error_file() -> IO[bytes]:
+    """An anonymous file for a git process's stderr: a `memfd` on Linux
+    (tempfile, and the shutil and random it imports, cost ~4 ms of every
+    history scan), else a temporary file."""
+    if hasattr(os, "memfd_create"):
+        try:
+            return open(os.memfd_create("maniac-guard-git-errors", os.MFD_CLOEXEC), "w+b")
+        except OSError:
+            pass
+    import tempfile
+
+    return tempfile.TemporaryFile()
+
+
 class Spawned:
     """What `PatchStream` uses of `subprocess.Popen`, for a process started
     with `os.posix_spawnp`; its stdout is a pipe, its stderr `errors`."""
@@ -229,7 +243,7 @@ def start_history(max_commits: int | None) -> None:
         if found:  # the paths that hold them are read apart (gitbig.py): the scan proper does it
             return
         argv = [*git_command(), *log_args(["--all"], max_commits)]
-        errors = open(os.memfd_create("maniac-guard-git-log", os.MFD_CLOEXEC), "w+b")  # noqa: SIM115 - _Early owns it
+        errors = error_file()
         try:
             log = Spawned(argv, errors)
         except BaseException:
