@@ -123,13 +123,13 @@ def error_file() -> IO[bytes]:
 
 class Spawned:
     """What `PatchStream` uses of `subprocess.Popen`, for a process started
-    with `os.posix_spawnp`; its stdout is a pipe, its stderr `errors`."""
+    with `os.posix_spawnp`; its stdout is a pipe, its stderr `errors` (None:
+    /dev/null, as for `gitbig.BigBlobs`: the scan proper says what failed)."""
 
     def __init__(self, argv: list[str], errors: IO[bytes] | None) -> None:
+        error_fd = errors.fileno() if errors is not None else os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
         read_end, write_end = os.pipe()
-        actions = [(os.POSIX_SPAWN_DUP2, write_end, 1)]
-        if errors is not None:
-            actions.append((os.POSIX_SPAWN_DUP2, errors.fileno(), 2))
+        actions = [(os.POSIX_SPAWN_DUP2, write_end, 1), (os.POSIX_SPAWN_DUP2, error_fd, 2)]
         try:
             # SIGPIPE as git expects it (Python ignores it): stopped early, git ends at its next write.
             self.pid = os.posix_spawnp(argv[0], argv, os.environ, file_actions=actions, setsigdef=(_SIGPIPE,))
@@ -138,6 +138,8 @@ class Spawned:
             raise
         finally:
             os.close(write_end)
+            if errors is None:
+                os.close(error_fd)
         self.stdout: IO[bytes] = open(read_end, "rb")  # noqa: SIM115 - closed by its owner, as Popen's
         widen_pipe(self.stdout)
         self.returncode: int | None = None
