@@ -1,6 +1,8 @@
 """The console script's entry: a hook's plain `scan [--pre-commit] -- FILE…`
-runs without click (importing it and building every command's options costs
-more than starting Python); everything else goes to the click CLI (cli.py)."""
+and a plain `scan --history` (the options `history_scan_options` knows) run
+without click (importing it and building every command's options costs
+more than starting Python); everything else goes to the click CLI (cli.py).
+A history scan's `git log -p` starts here, before the rest loads (gitstart.py)."""
 
 from __future__ import annotations
 
@@ -87,14 +89,100 @@ def hook_scan_options(argv: Sequence[str]) -> dict[str, Any] | None:
     return options
 
 
+# `scan --history`'s options the fast path parses, as click would (cli.py's
+# FORMATS and SEVERITIES: tests/test_history_start.py compares); a value
+# outside these sets, or any other option, goes through click.
+_FORMATS = ("text", "json", "sarif", "github", "gitlab", "junit")
+_SEVERITIES = ("info", "low", "medium", "high", "critical")
+_HISTORY_FLAGS = {"--history": "history", "-q": "quiet", "--quiet": "quiet"}
+_HISTORY_VALUES = {
+    "--format": "fmt",
+    "-o": "output",
+    "--output": "output",
+    "--fail-on": "fail_on",
+    "--max-commits": "max_commits",
+    "--since": "since",
+    "--range": "rev_range",
+}
+
+
+def _history_value(name: str, value: str) -> object:
+    """`value` as click converts it for option `name`; None where click
+    might do otherwise (refuse it, or read it another way)."""
+    import os
+
+    if not value or value.startswith("-"):
+        return None
+    if name == "fmt":
+        return value if value in _FORMATS else None
+    if name == "fail_on":
+        return value if value in _SEVERITIES else None
+    if name == "max_commits":
+        return int(value) if value.isascii() and value.isdigit() and value[0] != "0" else None
+    if name == "output" and os.path.isdir(value):
+        return None  # click.Path(dir_okay=False) says why
+    return value
+
+
+def history_scan_options(argv: Sequence[str]) -> dict[str, Any] | None:
+    """`scan`'s options when `argv` is `scan --history` with only options of
+    _HISTORY_FLAGS and _HISTORY_VALUES (each once) and paths, else None."""
+    if not argv or argv[0] != "scan" or "--history" not in argv:
+        return None
+    options = scan_defaults()
+    seen: set[str] = set()
+    paths: list[str] = []
+    converted: object
+    args = iter(argv[1:])
+    for arg in args:
+        flag, equals, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        if flag in _HISTORY_FLAGS and not equals:
+            name, converted = _HISTORY_FLAGS[flag], True
+        elif flag in _HISTORY_VALUES:
+            name = _HISTORY_VALUES[flag]
+            converted = _history_value(name, value if equals else next(args, ""))
+            if converted is None:
+                return None
+        elif arg.startswith("-"):
+            return None  # another option, `--`, `-`, `--help`: click's
+        else:
+            paths.append(arg)
+            continue
+        if name in seen:
+            return None
+        seen.add(name)
+        options[name] = converted
+    options["paths"] = tuple(paths)
+    return options
+
+
 def main() -> None:
-    options = hook_scan_options(sys.argv[1:])
+    argv = sys.argv[1:]
+    options = hook_scan_options(argv)
+    history = options is None and (options := history_scan_options(argv)) is not None
     if options is None:
         from maniac_guard.cli import main as click_main
 
         click_main()
         return
     from maniac_guard.commands.boundary import exit_now, guarded
-    from maniac_guard.commands.scan import ScanOptions, run_command
 
-    exit_now(guarded(lambda: run_command(ScanOptions(**options))))
+    early = history and options["since"] is None and options["rev_range"] is None
+    exit_now(guarded(lambda: _run_scan(options, early)))
+
+
+def _run_scan(options: dict[str, Any], early: bool) -> int:
+    """`scan` with `options`; `early`: a history scan of every ref, whose
+    `git log -p` starts before the rest loads (gitstart.py)."""
+    try:
+        if early:
+            from maniac_guard.sources.gitstart import start_history
+
+            start_history(options["max_commits"])
+        from maniac_guard.commands.scan import ScanOptions, run_command
+
+        return run_command(ScanOptions(**options))
+    finally:
+        started = sys.modules.get("maniac_guard.sources.gitstart")
+        if started is not None:
+            started.discard()  # git started early and never taken (the run stopped before it)

@@ -137,11 +137,13 @@ def _all_sources(
     blobs: BlobReader | None = None,
     expired: Callable[[], bool] | None = None,
     tags: TagList | None = None,
+    after_stream: Callable[[], None] | None = None,
 ) -> Iterator[SourceFile]:
     """File diffs, then commit messages, then (whole-repository scans) tags.
     `blobs`: the reader of objects for all of them (else one each);
     `expired`: the deadline, checked where no source comes out; `tags`:
-    the tags' listing, if started earlier."""
+    the tags' listing, if started earlier; `after_stream`: called once the
+    diffs are read."""
     from contextlib import nullcontext
 
     from maniac_guard.prefilter import match_ends
@@ -153,6 +155,8 @@ def _all_sources(
     yield from stream.sources(
         state, progress=progress, hints=hints, whole=whole, matches=matches, blobs=blobs, expired=expired
     )
+    if after_stream is not None:
+        after_stream()
     # Group 0 holds every fragment detector's hints: a message without a
     # match is counted (state.order, files scanned), not scanned.
     yield from messages.sources(
@@ -161,6 +165,20 @@ def _all_sources(
     if spec.whole_repository:
         with nullcontext(blobs) if blobs is not None else BlobReader(root) as reader:
             yield from tag_sources(root, reader, max_size, state.messages, tags)
+
+
+def _start_caller_greps(root: str, picker: WholeFileTracker | None, detectors: Sequence[Detector]) -> None:
+    """The `git grep`s of `changes._scan_callers` (`wrappers_at`: the files
+    naming "maniac" at the first and last commits that change modules),
+    started as the diffs end (the commits are known then), so that git runs
+    them while the messages and the changed files are scanned."""
+    from maniac_guard.sources.gitproject import start_naming
+
+    if picker is None or not picker.modules or not any(d.name == "python_code" for d in detectors):
+        return
+    modules = list(picker.modules.values())
+    for rev in sorted({modules[0].commit, modules[-1].commit}):
+        start_naming(root, rev, ("maniac",), words=False)
 
 
 def fragment_hints() -> list[bytes] | None:
@@ -209,6 +227,7 @@ def history_result(
     from maniac_guard.sources.files import Excluder
     from maniac_guard.sources.gitbig import BigBlobs
     from maniac_guard.sources.gitblobs import BlobReader
+    from maniac_guard.sources.gitproject import stop_naming
 
     if big_blobs is None:
         big_blobs = BigBlobs(root, settings.max_file_size)  # git reads object headers while we set up
@@ -234,6 +253,7 @@ def history_result(
         enabled = enabled_rules(settings)
         whole_detectors = whole_file_detectors(enabled)
         picker = tracker(whole_detectors, settings.max_file_size) if whole_detectors else None
+        running.callback(stop_naming)  # greps started for the whole-file step that never came
         clock = _Deadline(deadline)
         sources = _all_sources(
             info.root,
@@ -247,6 +267,7 @@ def history_result(
             blobs,
             clock.expired,
             tags,
+            lambda: _start_caller_greps(info.root, picker, whole_detectors),
         )
         watch = _Suppressions(enabled) if list_suppressions else None
         filtered = _filtered(sources, excluder, info.root)

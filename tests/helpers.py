@@ -131,6 +131,8 @@ PER_PROCESS_STATE = (
     ("maniac_guard.permissions.policy", "_active", None),  # the policy `activate` set
     ("maniac_guard.python.modules", "_PARSED", {}),  # parsed modules, by content
     ("maniac_guard.ci_git", "_fetched_from", {}),  # where fetched commits came from
+    ("maniac_guard.sources.gitstart", "_early", None),  # git started by the console script, not yet taken
+    ("maniac_guard.sources.gitproject", "_started", {}),  # git greps started ahead of their reader
 )
 
 

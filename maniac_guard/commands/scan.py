@@ -248,10 +248,13 @@ def git_source(opts: ScanOptions, max_size: int | None = None) -> Callable[[Scan
     if not history:
         return None
     from maniac_guard.sources.gitbig import BigBlobs
+    from maniac_guard.sources.gitstart import no_big_blobs
 
     # The check for blobs over the size limit comes before git log -p: git
-    # reads the object headers while the history modules load.
-    big_blobs = BigBlobs(os.getcwd(), max_size) if max_size is not None else None
+    # reads the object headers while the history modules load (or the
+    # console script already did, gitstart.py).
+    cwd = os.getcwd()
+    big_blobs = BigBlobs(cwd, max_size, none_found=no_big_blobs(cwd, max_size)) if max_size is not None else None
     try:
         from maniac_guard.history import history_spec, scan_history
         from maniac_guard.sources.git import repo_info

@@ -19,6 +19,7 @@ from typing import IO, TYPE_CHECKING
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.gitblobs import BlobReader
 from maniac_guard.sources.gitcore import GitError, decode_path, git_command
+from maniac_guard.sources.gitstart import BIG_CHECK_FORMAT, big_ids
 
 if TYPE_CHECKING:
     from maniac_guard.sources.gitmodel import Commit, HistoryState
@@ -50,33 +51,25 @@ def big_blobs(root: str, max_size: int) -> set[bytes]:
 class BigBlobs:
     """`big_blobs`, started before it is needed: git reads the object
     headers while the scan sets itself up (it ran alone before `git log -p`
-    could start). A large repository has millions of objects: lines are
-    matched by a regex over 1 MiB blocks (only sizes with enough digits),
-    not split one by one."""
+    could start). `none_found`: the console script's early check
+    (`gitstart.start_history`) found none already: no git runs."""
 
-    def __init__(self, root: str, max_size: int) -> None:
+    def __init__(self, root: str, max_size: int, *, none_found: bool = False) -> None:
         self.root = root
         self.max_size = max_size
-        # No %(objecttype): it costs git ~40% more on every object (the type
-        # of a delta is its base's); the few large objects are typed after.
-        fmt = "--batch-check=%(objectsize) %(objectname)"
-        self._run = _stream(root, ["cat-file", "--batch-all-objects", "--unordered", fmt])
-        self._stdout = next(self._run)  # git starts here
-        self._found: set[bytes] | None = None
+        self._found: set[bytes] | None = set() if none_found else None
+        self._run: Generator[IO[bytes], None, None] | None = None
+        if not none_found:
+            # No %(objecttype): it costs git ~40% more on every object (the type
+            # of a delta is its base's); the few large objects are typed after.
+            self._run = _stream(root, ["cat-file", "--batch-all-objects", "--unordered", BIG_CHECK_FORMAT])
+            self._stdout = next(self._run)  # git starts here
 
     def result(self) -> set[bytes]:
         if self._found is not None:
             return self._found
-        found: set[bytes] = set()
-        max_size = self.max_size
-        line = re.compile(rb"^(\d{%d,}) ([0-9a-f]+)$" % len(str(max_size)), re.MULTILINE)
-        rest = b""
-        while chunk := self._stdout.read(1 << 20):
-            block = rest + chunk
-            end = block.rfind(b"\n") + 1
-            block, rest = block[:end], block[end:]
-            found.update(oid for size, oid in line.findall(block) if int(size) > max_size)
-        found.update(oid for size, oid in line.findall(rest) if int(size) > max_size)
+        assert self._run is not None
+        found = big_ids(self._stdout, self.max_size)
         next(self._run, None)  # waits for git; raises GitError if it failed
         if found:  # large trees or commits are not blobs
             with BlobReader(self.root) as reader:
@@ -86,7 +79,8 @@ class BigBlobs:
 
     def close(self) -> None:
         """Stops git if its answer was never read (the scan ended first)."""
-        self._run.close()
+        if self._run is not None:
+            self._run.close()
 
 
 def _nul_tokens(stream: IO[bytes]) -> Iterator[bytes]:

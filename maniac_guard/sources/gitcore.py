@@ -5,21 +5,18 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Sequence
-from typing import IO
 
 from maniac_guard.config import ConfigError
 from maniac_guard.records import dataclass
+
+# Here for the modules that name them with the rest of git's helpers.
+from maniac_guard.sources.gitstart import git_command as git_command
+from maniac_guard.sources.gitstart import widen_pipe as widen_pipe
 
 
 class GitError(ConfigError):
     """git is missing, this is not a repository, or a revision does not resolve
     (a usage error: exit 2 with a one-line reason)."""
-
-
-def git_command() -> list[str]:
-    """`git` with the settings our parsers rely on, whatever the user's config
-    says (quoted paths, no pager, no colour)."""
-    return ["git", "--no-pager", "-c", "core.quotePath=true", "-c", "color.ui=never"]
 
 
 def run_git(args: Sequence[str], cwd: str, input: bytes | None = None) -> bytes:
@@ -115,17 +112,6 @@ def decode_path(raw: bytes) -> str:
 
 def encode_path(path: str) -> bytes:
     return path.encode("utf-8", "surrogateescape")
-
-
-def widen_pipe(stream: IO[bytes]) -> None:
-    """Let git run up to 1 MiB ahead of us instead of 64 KiB, so it keeps
-    writing while we do something else (Linux only; elsewhere a no-op)."""
-    try:
-        import fcntl
-
-        fcntl.fcntl(stream.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
-    except (ImportError, OSError):
-        pass
 
 
 def diff_header_path(line: bytes) -> bytes | None:

@@ -15,10 +15,10 @@ the blob path where their size is read without reading them.
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
@@ -36,6 +36,7 @@ from maniac_guard.sources.gitcore import (
 )
 from maniac_guard.sources.gitmodel import Commit, FileDiff, HistoryState
 from maniac_guard.sources.gitproject import WholeFileTracker
+from maniac_guard.sources.gitstart import Spawned, claim_log, error_file, log_args
 
 if TYPE_CHECKING:
     from maniac_guard.sources.gitbig import BigBlobs
@@ -47,48 +48,10 @@ SUBMODULE_MODE = b"160000"
 # A record separator no diff line can start with: every diff content line
 # begins with its +/-/space prefix.
 COMMIT_MARK = b"\0"
-LOG_FORMAT = "--format=%x00%H%x00%an <%ae>%x00%aI%x00%P"
 HUNK_RE = re.compile(rb"^@@+ (?:-\d+(?:,\d+)? )+\+(\d+)(?:,\d+)? @@")
 ZERO_OID = re.compile(rb"^0+$")
 BLOCK_LIMIT = 8 << 20  # bytes of one commit's diff held at once before parsing starts
 MAX_EXCLUDED = 2000  # paths of over-limit blobs read apart from the patch stream
-
-
-def log_args(revs: Sequence[str], max_commits: int | None, max_size: int = 10 * 1024 * 1024) -> list[str]:
-    # --reverse with --date-order: oldest first and parents before children,
-    # so the first commit that shows a key is the one that introduced it.
-    # --cc: a merge shows only lines that match none of its parents (what the
-    # merge itself introduced); the rest is scanned in the commits it merges.
-    # Explicit prefixes, --root, --no-relative: diff.noprefix,
-    # diff.mnemonicPrefix, log.showRoot and diff.relative cannot change
-    # what we parse. bigFileThreshold: git does not diff (nor load) blobs
-    # over our size limit; they come out as "Binary files" and are sized.
-    args = [
-        "-c",
-        f"core.bigFileThreshold={max(max_size, 1024)}",
-        "log",
-        "-p",
-        "--no-color",
-        "--no-ext-diff",
-        "--no-textconv",
-        "--src-prefix=a/",
-        "--dst-prefix=b/",
-        "--no-relative",
-        "--root",
-        "--full-index",
-        "--no-show-signature",
-        "--irreversible-delete",
-        "--full-history",
-        "-U0",
-        "-M",
-        "--cc",
-        "--reverse",
-        "--date-order",
-        LOG_FORMAT,
-    ]
-    if max_commits is not None:
-        args.append(f"--max-count={max_commits}")
-    return [*args, *revs, "--"]
 
 
 def count_commits(root: str, revs: Sequence[str], max_commits: int | None) -> int | None:
@@ -144,20 +107,21 @@ class PatchStream:
         self.root, self.revs, self.max_commits, self.max_size = root, list(revs), max_commits, max_size
         big = big_paths(root, revs, max_commits, max_size, big_blobs)
         self.big = [] if len(big) > MAX_EXCLUDED else big  # a command line that long may not run: let git load them
-        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close(), which owns the process too
+        argv = [*git_command(), *log_args(revs, max_commits, max_size), *exclude_pathspecs(self.big)]
+        self.closed = False
+        self.proc: subprocess.Popen[bytes] | Spawned
+        early = claim_log(argv, root)  # started by the console script before it loaded the rest (gitstart.py)
+        if early is not None:
+            self.proc, self.errors = early
+            return
+        self.errors = error_file()  # closed by close(), which owns the process too
         try:
-            self.proc = subprocess.Popen(
-                [*git_command(), *log_args(revs, max_commits, max_size), *exclude_pathspecs(self.big)],
-                cwd=root,
-                stdout=subprocess.PIPE,
-                stderr=self.errors,
-            )
+            self.proc = subprocess.Popen(argv, cwd=root, stdout=subprocess.PIPE, stderr=self.errors)
         except OSError as exc:
             self.errors.close()
             raise GitError(f"cannot run git: {exc.strerror}") from None
         assert self.proc.stdout is not None
         widen_pipe(self.proc.stdout)  # git runs up to 1 MiB ahead of us while we set up or parse
-        self.closed = False
 
     def close(self) -> int:
         """Stops git if it is still writing; its exit code."""
@@ -165,11 +129,12 @@ class PatchStream:
             self.closed = True
             if self.proc.poll() is None:
                 self.proc.kill()
+            if isinstance(self.proc, Spawned):
+                self.proc.join_reader()  # its reading thread ends with git
             assert self.proc.stdout is not None
             self.proc.stdout.close()
-            self.proc.wait()
             self.errors.close()
-        return self.proc.returncode
+        return self.proc.wait()
 
     def _finish(self) -> None:
         """After git's output ended: its exit code, as an error if it failed."""
@@ -210,7 +175,12 @@ class PatchStream:
         with nullcontext(blobs) if blobs is not None else BlobReader(self.root) as reader:
             try:
                 assert self.proc.stdout is not None
-                chunks = read_chunks(self.proc.stdout)
+                chunks: Iterable[bytes] = read_chunks(self.proc.stdout)
+                if isinstance(self.proc, Spawned):  # started early: what git wrote meanwhile, first
+                    try:
+                        chunks = itertools.chain(self.proc.take_ahead(), chunks)
+                    except OSError as exc:
+                        raise GitError(f"cannot read git's output: {exc.strerror}") from None
                 if expired is not None:
                     chunks = _until(chunks, expired)
                 lines = _lines_worth_parsing(chunks, hints, whole, matches)

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import re
 import subprocess
-import tempfile
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.gitblobs import BlobReader
 from maniac_guard.sources.gitcore import GitError, decode_path, git_command, run_git, widen_pipe
+from maniac_guard.sources.gitstart import error_file
 
 if TYPE_CHECKING:
     from maniac_guard.sources.gitstream import Matches
@@ -79,7 +79,7 @@ class MessageLog:
         args = [*git_command(), "log", "--no-show-signature", "--date-order", MESSAGE_FORMAT]
         if max_commits is not None:
             args.append(f"--max-count={max_commits}")
-        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by __exit__, which owns the process too
+        self.errors = error_file()  # closed by __exit__, which owns the process too
         try:
             self.proc = subprocess.Popen([*args, *revs, "--"], cwd=root, stdout=subprocess.PIPE, stderr=self.errors)
         except OSError as exc:

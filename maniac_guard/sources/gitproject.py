@@ -254,12 +254,7 @@ def module_names(paths: Sequence[str]) -> list[str]:
     return list(names)
 
 
-def files_naming(root: str, rev: str, names: Sequence[str], words: bool = True) -> list[str] | None:
-    """The Python files of `rev` (a commit; "" for the index) that spell one
-    of `names` (as a word; else anywhere, in any case), relative to the
-    repository root (one `git grep`, in C). None: git failed."""
-    if not names:
-        return []
+def _naming_args(rev: str, names: Sequence[str], words: bool) -> list[str]:
     args = [*git_command(), "grep", "-l", "-z", "-F", "--full-name", "-w" if words else "-i"]
     if not rev:
         args.append("--cached")
@@ -267,17 +262,59 @@ def files_naming(root: str, rev: str, names: Sequence[str], words: bool = True) 
         args += ["-e", name]
     if rev:
         args.append(rev)
-    args += ["--", "*.py"]
+    return [*args, "--", "*.py"]
+
+
+# `git grep`s started ahead of the `files_naming` call that reads them, by
+# their arguments and folder (a commit's files do not change meanwhile).
+_started: dict[tuple[str, tuple[str, ...]], subprocess.Popen[bytes]] = {}
+
+
+def start_naming(root: str, rev: str, names: Sequence[str], words: bool = True) -> None:
+    """Start the `git grep` of `files_naming(root, rev, names, words)` now
+    (a commit, not the index), so that it runs beside other work; the call
+    reads its answer. `stop_naming` stops those never read."""
+    args = _naming_args(rev, names, words)
+    if not rev or not names or (root, tuple(args)) in _started:
+        return
     try:
-        proc = subprocess.run(args, cwd=root, capture_output=True, check=False)
+        _started[(root, tuple(args))] = subprocess.Popen(
+            args, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        )
     except OSError:
-        return None
-    if proc.returncode == 1:  # no match
+        pass  # files_naming runs it again, and says so if it fails
+
+
+def stop_naming() -> None:
+    while _started:
+        proc = _started.popitem()[1]
+        proc.kill()
+        proc.communicate()
+
+
+def files_naming(root: str, rev: str, names: Sequence[str], words: bool = True) -> list[str] | None:
+    """The Python files of `rev` (a commit; "" for the index) that spell one
+    of `names` (as a word; else anywhere, in any case), relative to the
+    repository root (one `git grep`, in C; `start_naming` may have started
+    it). None: git failed."""
+    if not names:
         return []
-    if proc.returncode != 0:
+    args = _naming_args(rev, names, words)
+    started = _started.pop((root, tuple(args)), None)
+    if started is not None:
+        stdout, code = started.communicate()[0], started.returncode
+    else:
+        try:
+            proc = subprocess.run(args, cwd=root, capture_output=True, check=False)
+        except OSError:
+            return None
+        stdout, code = proc.stdout, proc.returncode
+    if code == 1:  # no match
+        return []
+    if code != 0:
         return None
     found = []
-    for raw in proc.stdout.split(b"\0"):
+    for raw in stdout.split(b"\0"):
         if raw:
             found.append(raw.decode("utf-8", "surrogateescape").removeprefix(f"{rev}:" if rev else ""))
     return found
