@@ -35,17 +35,26 @@ class Prefilter:
     """Which of `detectors` a file's bytes can wake, by their indexes."""
 
     def __init__(
-        self, hyperscan: Any, database: Any, owners: list[int], always: frozenset[int], detectors: int
+        self,
+        hyperscan: Any,
+        database: Any,
+        owners: list[int],
+        always: frozenset[int],
+        detectors: int,
+        also: Sequence[bytes] = (),
     ) -> None:
         self._hyperscan = hyperscan  # kept: woken() runs once per file
         self._database = database
-        self._detectors = range(detectors)
-        self._owners = owners  # hint id -> detector index
+        self._detectors = range(detectors + len(also))  # what a failed scan wakes
+        self._owners = owners  # hint id -> detector index (or `also`'s, after them)
         self._always = always  # detectors without hints
+        self._also = {pattern: detectors + index for index, pattern in enumerate(also)}
         self._scratch: Any = None
 
     @classmethod
-    def build(cls, detectors: Sequence[Detector]) -> Prefilter | None:
+    def build(cls, detectors: Sequence[Detector], also: Sequence[bytes] = ()) -> Prefilter | None:
+        """`also`: regexes that are no detector's, which the same pass reports
+        (`may_match`): the engine's test for files importing the SDK."""
         patterns: list[bytes] = []
         owners: list[int] = []
         always: set[int] = set()
@@ -60,6 +69,9 @@ class Prefilter:
             # scan as fast.
             patterns.append(b"|".join(b"(?:" + hint + b")" for hint in hints))
             owners.append(index)
+        for index, pattern in enumerate(also, len(detectors)):
+            patterns.append(pattern)
+            owners.append(index)
         if not patterns:
             return None
         try:
@@ -67,7 +79,9 @@ class Prefilter:
         except ImportError:
             return None
         database = _load_or_compile(hyperscan, patterns)
-        return None if database is None else cls(hyperscan, database, owners, frozenset(always), len(detectors))
+        if database is None:
+            return None
+        return cls(hyperscan, database, owners, frozenset(always), len(detectors), also)
 
     def woken(self, data: bytes) -> set[int]:
         hyperscan = self._hyperscan
@@ -86,23 +100,29 @@ class Prefilter:
                 return set(self._detectors)
         return woken
 
+    def may_match(self, woken: set[int], pattern: bytes) -> bool:
+        """Whether bytes that woke `woken` may match `pattern`: False only
+        when it was one of `also` and the pass did not find it."""
+        index = self._also.get(pattern)
+        return index is None or index in woken
+
 
 class PendingPrefilter:
     """`Prefilter.build` on a thread, started while the tree is still being
     walked: hyperscan compiles without holding the GIL, so a cold compile
     (~7 ms) overlaps the walk instead of following it."""
 
-    def __init__(self, detectors: Sequence[Detector]) -> None:
+    def __init__(self, detectors: Sequence[Detector], also: Sequence[bytes] = ()) -> None:
         import threading
 
         self._built: Prefilter | None = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._build, args=(list(detectors),), daemon=True)
+        self._thread = threading.Thread(target=self._build, args=(list(detectors), also), daemon=True)
         self._thread.start()
 
-    def _build(self, detectors: list[Detector]) -> None:
+    def _build(self, detectors: list[Detector], also: Sequence[bytes]) -> None:
         try:
-            self._built = Prefilter.build(detectors)
+            self._built = Prefilter.build(detectors, also)
         except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
             self._error = exc
 

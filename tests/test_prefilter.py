@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from maniac_guard.detectors import load_detectors
+from maniac_guard.detectors.python_callers import SDK_IMPORT, imports_sdk
 from maniac_guard.engine import scan_source
 from maniac_guard.prefilter import Prefilter, hints_of
 from maniac_guard.sources import SourceFile
@@ -22,6 +23,7 @@ from tests.helpers import FIXTURES, fake_key
 
 DETECTORS = load_detectors()
 PREFILTER = Prefilter.build(DETECTORS)
+WITH_SDK = Prefilter.build(DETECTORS, also=(SDK_IMPORT.pattern,))
 
 # Pieces that wake one detector or another, and near misses of each.
 _PIECES = [
@@ -32,6 +34,9 @@ _PIECES = [
     "stay",
     "from maniac import Maniac\n",
     "import  maniac_tools\n",
+    "import\tmaniac.client as m\n",
+    "from maniac",
+    "maniac\n",
     "MANIAC_API_KEY=",
     "api_key: ",
     "apiKey:",
@@ -142,6 +147,21 @@ def test_a_prefilter_that_fails_asks_every_detector() -> None:
     assert broken.woken(data) == set(range(len(DETECTORS)))
     plain = scan_source(SourceFile(".env", data), DETECTORS)
     assert plain and scan_source(SourceFile(".env", data), DETECTORS, prefilter=broken) == plain
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=6), st.text(max_size=40))
+def test_the_pass_that_also_looks_for_the_sdk_import_misses_no_importer(pieces: list[str], noise: str) -> None:
+    """A tree scan asks `re` whether a .py file imports the SDK (the wrapper
+    modules whose callers it then reads) only where the prefilter's pass
+    found that import: never where `re` would."""
+    assert WITH_SDK is not None and PREFILTER is not None
+    data = (noise.join(pieces) + noise).encode("utf-8", "surrogatepass")
+    woken = WITH_SDK.woken(data)
+    assert woken - {len(DETECTORS)} == PREFILTER.woken(data)  # the detectors' verdicts are unchanged
+    if imports_sdk("app.py", data):
+        assert WITH_SDK.may_match(woken, SDK_IMPORT.pattern), data
+    assert PREFILTER.may_match(PREFILTER.woken(data), SDK_IMPORT.pattern)  # not one it was built to look for
 
 
 @settings(max_examples=200, deadline=None)
