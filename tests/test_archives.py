@@ -597,3 +597,59 @@ def test_keys_in_every_member_of_a_big_archive_named_alone_are_found(tmp_path: P
     proc = run_in_process("scan", "pkg-1.0-py3-none-any.whl", "--format", "json", cwd=tmp_path)
     paths = {f["path"] for f in json.loads(proc.stdout)["findings"]}
     assert paths == {f"pkg-1.0-py3-none-any.whl!/pkg/mod_{n:03}.py" for n in planted}, proc.stderr
+
+
+# --- the central directory, read without zipfile (sources/zipdir.py) --------
+
+
+def _zip_variants() -> list[bytes]:
+    members = {"a/.env": ENV, "b/big.txt": PYTHON * 3000, "c/": b"", "d/naïve.txt": b"x\n", "e\0hidden": b"y"}
+    variants = []
+    for method in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA):
+        variants.append(zip_bytes(members, method))
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", method) as archive:
+            for name, data in members.items():
+                with archive.open(name, "w", force_zip64=True) as member:
+                    member.write(data)
+            archive.comment = b"a comment PK"
+        variants.append(buffer.getvalue())
+        variants.append(b"#!/usr/bin/env python3\n" + zip_bytes(members, method))  # a zipapp
+    variants.append(raw_zip([("x\\y.txt", b"z", 0, 0, 0), ("caf\xe9.txt", b"z", 0, 0, 0)]))
+    return variants
+
+
+def test_the_central_directory_reads_as_zipfile_reads_it() -> None:
+    from maniac_guard.sources import zipdir
+
+    def by_zipfile(data: bytes) -> object:
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                return [
+                    (i.filename, i.flag_bits, i.compress_type, i.compress_size, i.file_size, i.header_offset)
+                    for i in archive.infolist()
+                ]
+        except (zipfile.BadZipFile, NotImplementedError, UnicodeDecodeError) as exc:
+            return str(exc)
+
+    def by_zipdir(data: bytes) -> object:
+        try:
+            fileobj = io.BytesIO(data)
+            return zipdir.read_entries(fileobj, zipdir.read_end(fileobj))
+        except (ValueError, NotImplementedError) as exc:
+            return str(exc)
+
+    rng = random.Random(29)
+    seeds = _zip_variants()
+    compared = [*seeds]
+    for _ in range(3000):  # and seeded mutations, read or refused alike
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 4)):
+            at = rng.randrange(len(data))
+            if rng.random() < 0.8:
+                data[at] = rng.randrange(256)
+            else:
+                del data[at : at + rng.randint(1, 30)]
+        compared.append(bytes(data))
+    for data in compared:
+        assert by_zipdir(data) == by_zipfile(data)
