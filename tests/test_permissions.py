@@ -219,31 +219,48 @@ def test_a_literal_key_in_a_declaration_is_a_secret_finding_too() -> None:
     assert key not in repr(found)
 
 
-def test_yaml_that_only_mentions_permissions_costs_no_policy_or_schema_work(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("name", "text", "loaded"),
+    [
+        (
+            ".github/workflows/ci.yml",
+            "on: [push]\npermissions:\n  contents: read\njobs:\n  test:\n    runs-on: ubuntu-latest\n"
+            "    steps:\n      - uses: actions/checkout@v4\n",
+            [],
+        ),
+        (  # a rule's documentation: a declaration in an example, not one itself
+            "rules/MG402.yaml",
+            "id: MG402\nexamples:\n  invalid:\n    - path: maniac-keys.yaml\n      text: |\n"
+            "        keys:\n          - permissions:\n              - containers:raed\n",
+            ["yaml"],
+        ),
+    ],
+)
+def test_yaml_that_only_mentions_permissions_costs_no_policy_or_schema_work(
+    tmp_path: Path, name: str, text: str, loaded: list[str]
+) -> None:
     """A GitHub workflow's `permissions:` wakes the declaration check; it is
     not a declaration, so neither the policy nor jsonschema (~0.1 s to
-    import, in every scanning process) may be loaded for it; nor PyYAML and
-    the check (~20-30 ms): no scope, `keys` or escape in its bytes."""
+    import, in every scanning process) may be loaded for it; nor PyYAML
+    (no scope, `keys` or escape in its bytes), nor the check's own modules
+    (~10-15 ms) for any YAML that parses as no declaration."""
     import json
     import subprocess
     import sys
 
-    workflows = tmp_path / ".github" / "workflows"
-    workflows.mkdir(parents=True)
-    (workflows / "ci.yml").write_text(
-        "on: [push]\npermissions:\n  contents: read\njobs:\n  test:\n    runs-on: ubuntu-latest\n"
-        "    steps:\n      - uses: actions/checkout@v4\n"
-    )
+    (tmp_path / name).parent.mkdir(parents=True)
+    (tmp_path / name).write_text(text)
+    heavy = ("jsonschema", "yaml", "maniac_guard.permissions.check", "maniac_guard.permissions.policy")
     probe = (
         "import sys\nfrom maniac_guard.cli import main\n"
         "try:\n    main(['scan', '.', '-q', '--format', 'json'])\nexcept SystemExit as exc:\n    code = exc.code\n"
-        "print(code, [m for m in ('jsonschema', 'yaml', 'maniac_guard.permissions.check') if m in sys.modules])\n"
+        f"print(code, ','.join(m for m in {heavy!r} if m in sys.modules) or '-')\n"
     )
     env = {**__import__("os").environ, "MANIAC_GUARD_CACHE_DIR": str(tmp_path / "cache")}
     proc = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, env=env)
     report, status = proc.stdout.rsplit("\n", 2)[0], proc.stdout.split()[-2:]
     assert json.loads(report)["findings"] == []
-    assert status == ["0", "[]"], proc.stderr
+    assert status == ["0", ",".join(loaded) or "-"], proc.stderr
 
 
 # YAML not named maniac-keys.yaml that is (or, broken, names) a declaration,

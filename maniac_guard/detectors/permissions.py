@@ -59,6 +59,13 @@ def reads_more(source: SourceFile) -> bool:
 
 
 def detect(source: SourceFile) -> Iterable[Finding]:
+    from maniac_guard.permissions.declarations import named_declaration, parse
+
+    # Parsed here first: a YAML file that is no declaration (a rule file's
+    # examples, a workflow) needs neither the check's modules nor the policy's.
+    parsed = parse(source.path, source.text, len(source.data), named_declaration(source.name))
+    if parsed[0] is None and not parsed[1]:
+        return []
     from maniac_guard.permissions.check import check_source
 
-    return check_source(source)
+    return check_source(source, parsed=parsed)
