@@ -120,8 +120,8 @@ def _scan_files(
             continue
         result.files_scanned += 1
         source.project = project
-        # The prefilter's pass looks for the SDK's import too: its `re`
-        # search runs only on the files where that pass found it.
+        # The SDK's import is one of the Python rules' hints: its `re` search
+        # runs only on the files where the prefilter's pass woke them.
         woken = sdk_hint = None
         if prefilter is not None:
             woken = prefilter.woken(read.data)
@@ -257,7 +257,7 @@ def scan_paths(
     for batch in batches:
         files.extend(batch)
         if len(files) >= PARALLEL_MIN_FILES:
-            pending = PendingPrefilter(load_detectors(enabled), also=(SDK_IMPORT.pattern,))
+            pending = PendingPrefilter(load_detectors(enabled))
             break
     tree = pending is not None
     cache = DetectorCache.open()

@@ -41,20 +41,18 @@ class Prefilter:
         owners: list[int],
         always: frozenset[int],
         detectors: int,
-        also: Sequence[bytes] = (),
+        hints: dict[bytes, int] | None = None,
     ) -> None:
         self._hyperscan = hyperscan  # kept: woken() runs once per file
         self._database = database
-        self._detectors = range(detectors + len(also))  # what a failed scan wakes
-        self._owners = owners  # hint id -> detector index (or `also`'s, after them)
+        self._detectors = range(detectors)
+        self._owners = owners  # hint id -> detector index
         self._always = always  # detectors without hints
-        self._also = {pattern: detectors + index for index, pattern in enumerate(also)}
+        self._hints = hints or {}  # each hint -> its detector's index (may_match)
         self._scratch: Any = None
 
     @classmethod
-    def build(cls, detectors: Sequence[Detector], also: Sequence[bytes] = ()) -> Prefilter | None:
-        """`also`: regexes that are no detector's, which the same pass reports
-        (`may_match`): the engine's test for files importing the SDK."""
+    def build(cls, detectors: Sequence[Detector]) -> Prefilter | None:
         patterns: list[bytes] = []
         owners: list[int] = []
         always: set[int] = set()
@@ -69,9 +67,6 @@ class Prefilter:
             # scan as fast.
             patterns.append(b"|".join(b"(?:" + hint + b")" for hint in hints))
             owners.append(index)
-        for index, pattern in enumerate(also, len(detectors)):
-            patterns.append(pattern)
-            owners.append(index)
         if not patterns:
             return None
         try:
@@ -81,7 +76,8 @@ class Prefilter:
         database = _load_or_compile(hyperscan, patterns)
         if database is None:
             return None
-        return cls(hyperscan, database, owners, frozenset(always), len(detectors), also)
+        hinted = {hint: index for index, detector in enumerate(detectors) for hint in hints_of(detector) or ()}
+        return cls(hyperscan, database, owners, frozenset(always), len(detectors), hinted)
 
     def woken(self, data: bytes) -> set[int]:
         hyperscan = self._hyperscan
@@ -101,9 +97,10 @@ class Prefilter:
         return woken
 
     def may_match(self, woken: set[int], pattern: bytes) -> bool:
-        """Whether bytes that woke `woken` may match `pattern`: False only
-        when it was one of `also` and the pass did not find it."""
-        index = self._also.get(pattern)
+        """Whether bytes that woke `woken` may match the regex `pattern`:
+        False only when it is one of a detector's hints and that detector was
+        not woken (the pass found none of its hints)."""
+        index = self._hints.get(pattern)
         return index is None or index in woken
 
 
@@ -112,17 +109,17 @@ class PendingPrefilter:
     walked: hyperscan compiles without holding the GIL, so a cold compile
     (~7 ms) overlaps the walk instead of following it."""
 
-    def __init__(self, detectors: Sequence[Detector], also: Sequence[bytes] = ()) -> None:
+    def __init__(self, detectors: Sequence[Detector]) -> None:
         import threading
 
         self._built: Prefilter | None = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._build, args=(list(detectors), also), daemon=True)
+        self._thread = threading.Thread(target=self._build, args=(list(detectors),), daemon=True)
         self._thread.start()
 
-    def _build(self, detectors: list[Detector], also: Sequence[bytes]) -> None:
+    def _build(self, detectors: list[Detector]) -> None:
         try:
-            self._built = Prefilter.build(detectors, also)
+            self._built = Prefilter.build(detectors)
         except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
             self._error = exc
 
