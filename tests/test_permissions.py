@@ -251,6 +251,7 @@ def test_yaml_that_only_mentions_permissions_costs_no_policy_or_schema_work(
     (tmp_path / name).parent.mkdir(parents=True)
     (tmp_path / name).write_text(text)
     heavy = ("jsonschema", "yaml", "maniac_guard.permissions.check", "maniac_guard.permissions.policy")
+    heavy += ("maniac_guard.permissions.scopes",)  # the scope catalog, difflib
     probe = (
         "import sys\nfrom maniac_guard.cli import main\n"
         "try:\n    main(['scan', '.', '-q', '--format', 'json'])\nexcept SystemExit as exc:\n    code = exc.code\n"
