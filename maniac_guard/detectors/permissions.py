@@ -40,10 +40,12 @@ def may_declare(data: bytes) -> bool:
 
 
 def wants(source: SourceFile) -> bool:
-    name = source.name
-    if name.endswith(_NAMES):
-        return True
-    return name.endswith(_SUFFIXES) and b"permissions" in source.data and may_declare(source.data)
+    # Asked of every file (no hints): the path's end is its name's, without
+    # building the name (a YAML suffix first, which most files fail).
+    path = source.path
+    if not path.endswith(_SUFFIXES):
+        return False
+    return path.endswith(_NAMES) or (b"permissions" in source.data and may_declare(source.data))
 
 
 def reads_more(source: SourceFile) -> bool:
