@@ -182,3 +182,18 @@ def test_the_one_pass_history_filter_agrees_with_re(pieces: list[str], noise: st
     assert matches is not None
     block = (noise + "\n".join(pieces)).encode("utf-8", "surrogateescape")
     assert matches(block) == any(re.search(p, block) for p in patterns)
+
+
+def test_a_file_with_hints_on_every_line_stops_the_pass_and_asks_every_detector() -> None:
+    """The pass reports each match (a faster compile than one per hint); a
+    file of thousands of them costs a bounded number of callbacks, then
+    wakes every detector: more work for them, never a finding lost."""
+    from maniac_guard.prefilter import MATCHES_MAX
+
+    assert PREFILTER is not None
+    many = "".join(f"MANIAC_VAR_{i}=1\n" for i in range(MATCHES_MAX + 1)).encode()
+    assert PREFILTER.woken(many) == set(range(len(DETECTORS)))
+    few = "".join(f"MANIAC_VAR_{i}=1\n" for i in range(3)).encode()
+    assert PREFILTER.woken(few) != set(range(len(DETECTORS)))
+    plain = scan_source(SourceFile(".env", many), DETECTORS)
+    assert scan_source(SourceFile(".env", many), DETECTORS, prefilter=PREFILTER) == plain
