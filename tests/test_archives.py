@@ -17,7 +17,7 @@ import sys
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -388,6 +388,22 @@ def test_the_budget_and_member_count_bound_tar_streams() -> None:
     ]
 
 
+def mutated(
+    rng: random.Random, seeds: list[bytes], count: int, *, edits: int, flips: float, cut: int
+) -> Iterator[bytes]:
+    """`count` copies of seeds, each with 1 to `edits` random bytes changed
+    (a share `flips` of them) or runs of up to `cut` bytes deleted."""
+    for _ in range(count):
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, edits)):
+            at = rng.randrange(len(data))
+            if rng.random() < flips:
+                data[at] = rng.randrange(256)
+            else:
+                del data[at : at + rng.randint(1, cut)]
+        yield bytes(data)
+
+
 def test_corrupt_archives_are_named_never_an_internal_error() -> None:
     # Seeded mutations of every kind (20,000 found zipfile's ValueError,
     # IndexError, UnicodeDecodeError and NotImplementedError on bad fields).
@@ -395,19 +411,12 @@ def test_corrupt_archives_are_named_never_an_internal_error() -> None:
     seeds = [build() for build, _ in KINDS.values()]
     seeds.append(zip_bytes({"in.zip": zip_bytes({"b/.env": ENV}), "t.tgz": tar_bytes({"x": ENV}, "w:gz")}))
     opened = 0
-    for _ in range(2000):
-        data = bytearray(rng.choice(seeds))
-        for _ in range(rng.randint(1, 6)):
-            at = rng.randrange(len(data))
-            if rng.random() < 0.7:
-                data[at] = rng.randrange(256)
-            else:
-                del data[at : at + rng.randint(1, 50)]
-        kind = archive_kind(bytes(data))
+    for data in mutated(rng, seeds, 2000, edits=6, flips=0.7, cut=50):
+        kind = archive_kind(data)
         if kind is None:
             continue
         report = ArchiveReport()
-        list(archive_sources("f", bytes(data), kind, ArchiveLimits(max_member_size=1 << 20), report))
+        list(archive_sources("f", data, kind, ArchiveLimits(max_member_size=1 << 20), report))
         assert KEY not in " ".join(report.problems + report.messages)
         opened += 1
     assert opened > 1000
@@ -641,15 +650,6 @@ def test_the_central_directory_reads_as_zipfile_reads_it() -> None:
 
     rng = random.Random(29)
     seeds = _zip_variants()
-    compared = [*seeds]
-    for _ in range(3000):  # and seeded mutations, read or refused alike
-        data = bytearray(rng.choice(seeds))
-        for _ in range(rng.randint(1, 4)):
-            at = rng.randrange(len(data))
-            if rng.random() < 0.8:
-                data[at] = rng.randrange(256)
-            else:
-                del data[at : at + rng.randint(1, 30)]
-        compared.append(bytes(data))
-    for data in compared:
+    # and seeded mutations, read or refused alike
+    for data in [*seeds, *mutated(rng, seeds, 3000, edits=4, flips=0.8, cut=30)]:
         assert by_zipdir(data) == by_zipfile(data)
