@@ -121,9 +121,8 @@ def _looks_like_scopes(value: Any) -> bool:
         return False
     if not all(_SCOPE_SHAPE.match(v.strip()) for v in value):
         return False
-    from maniac_guard.permissions.scopes import (
-        load_catalog,
-    )  # here: the catalog (and difflib) only for a list of scopes
+    # Here: the scope catalog (and difflib) only for a list of scope-shaped strings.
+    from maniac_guard.permissions.scopes import load_catalog
 
     resources = load_catalog().resources
     return any(v.strip() in ("*", "*:*") or v.split(":", 1)[0] in resources for v in value)
