@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from maniac_guard.config import find_config
 from maniac_guard.detectorcache import DetectorCache, Learnt
 from maniac_guard.detectors import Detector, load_detectors
-from maniac_guard.detectors.python_callers import RULE_IDS, imports_sdk, scan_callers
+from maniac_guard.detectors.python_callers import RULE_IDS, SDK_IMPORT, imports_sdk, scan_callers
 from maniac_guard.findings import Finding, sort_key
 from maniac_guard.prefilter import PendingPrefilter, Prefilter
 from maniac_guard.scanfile import PARALLEL_MIN_FILES, Scanned, ScanScope, scan_source
@@ -120,9 +120,15 @@ def _scan_files(
             continue
         result.files_scanned += 1
         source.project = project
-        if imports_sdk(shown, read.data):
+        # The SDK's import is one of the Python rules' hints: its `re` search
+        # runs only on the files where the prefilter's pass woke them.
+        woken = sdk_hint = None
+        if prefilter is not None:
+            woken = prefilter.woken(read.data)
+            sdk_hint = prefilter.may_match(woken, SDK_IMPORT.pattern)
+        if sdk_hint is not False and imports_sdk(shown, read.data):
             result.sdk_modules.append(path)
-        findings = scan_source(source, detectors, cache, result.learnt, prefilter, result.suppressed)
+        findings = scan_source(source, detectors, cache, result.learnt, prefilter, result.suppressed, woken)
         if findings:
             note = utf8_problem(source)
             if note:

@@ -58,13 +58,14 @@ def scan_archive(
     # Remembered only if nothing is reported, and no member woke a detector
     # whose verdict depends on more than its bytes (Detector.reads_more).
     remember = entry is not None
+    reads_more = [d.reads_more for d in detectors if d.reads_more is not None]  # asked of each member
     for count, source in enumerate(members, 1):
         if prefilter is None and count == PARALLEL_MIN_FILES:  # a wheel named alone: thousands of members
             prefilter = Prefilter.build(detectors)
         part.files_scanned += 1
         part.findings.extend(scan_source(source, detectors, cache, part.learnt, prefilter, part.suppressed))
         part.messages.extend(source.notes)
-        if remember and any(d.reads_more is not None and d.reads_more(source) for d in detectors):
+        if remember and any(asks(source) for asks in reads_more):
             remember = False
     part.messages.extend(report.messages)
     part.skipped.update(report.skipped)

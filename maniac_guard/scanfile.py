@@ -50,16 +50,19 @@ def scan_source(
     learnt: Learnt | None = None,
     prefilter: Prefilter | None = None,
     suppressed: list[Finding] | None = None,
+    woken: set[int] | None = None,
 ) -> list[Finding]:
     """Run every interested detector on one file; merge and apply inline ignores
     (what they drop is added to `suppressed`, for the summary's count).
 
     With a cache, cacheable detectors reuse what they found in this file before,
     and what they find in new files is added to `learnt`. A prefilter built
-    for `detectors` skips those whose hints the file lacks."""
+    for `detectors` skips those whose hints the file lacks (`woken`: what it
+    found in this file, when the caller asked it already)."""
     found: list[Finding] = []
     fragment = source.line_numbers is not None  # added lines of a diff, not a whole file
-    woken = prefilter.woken(source.data) if prefilter is not None else None
+    if woken is None and prefilter is not None:
+        woken = prefilter.woken(source.data)
     for index, detector in enumerate(detectors):
         if woken is not None and index not in woken and not detector.on_path:
             continue

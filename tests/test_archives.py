@@ -17,7 +17,7 @@ import sys
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -388,6 +388,22 @@ def test_the_budget_and_member_count_bound_tar_streams() -> None:
     ]
 
 
+def mutated(
+    rng: random.Random, seeds: list[bytes], count: int, *, edits: int, flips: float, cut: int
+) -> Iterator[bytes]:
+    """`count` copies of seeds, each with 1 to `edits` random bytes changed
+    (a share `flips` of them) or runs of up to `cut` bytes deleted."""
+    for _ in range(count):
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, edits)):
+            at = rng.randrange(len(data))
+            if rng.random() < flips:
+                data[at] = rng.randrange(256)
+            else:
+                del data[at : at + rng.randint(1, cut)]
+        yield bytes(data)
+
+
 def test_corrupt_archives_are_named_never_an_internal_error() -> None:
     # Seeded mutations of every kind (20,000 found zipfile's ValueError,
     # IndexError, UnicodeDecodeError and NotImplementedError on bad fields).
@@ -395,19 +411,12 @@ def test_corrupt_archives_are_named_never_an_internal_error() -> None:
     seeds = [build() for build, _ in KINDS.values()]
     seeds.append(zip_bytes({"in.zip": zip_bytes({"b/.env": ENV}), "t.tgz": tar_bytes({"x": ENV}, "w:gz")}))
     opened = 0
-    for _ in range(2000):
-        data = bytearray(rng.choice(seeds))
-        for _ in range(rng.randint(1, 6)):
-            at = rng.randrange(len(data))
-            if rng.random() < 0.7:
-                data[at] = rng.randrange(256)
-            else:
-                del data[at : at + rng.randint(1, 50)]
-        kind = archive_kind(bytes(data))
+    for data in mutated(rng, seeds, 2000, edits=6, flips=0.7, cut=50):
+        kind = archive_kind(data)
         if kind is None:
             continue
         report = ArchiveReport()
-        list(archive_sources("f", bytes(data), kind, ArchiveLimits(max_member_size=1 << 20), report))
+        list(archive_sources("f", data, kind, ArchiveLimits(max_member_size=1 << 20), report))
         assert KEY not in " ".join(report.problems + report.messages)
         opened += 1
     assert opened > 1000
@@ -597,3 +606,50 @@ def test_keys_in_every_member_of_a_big_archive_named_alone_are_found(tmp_path: P
     proc = run_in_process("scan", "pkg-1.0-py3-none-any.whl", "--format", "json", cwd=tmp_path)
     paths = {f["path"] for f in json.loads(proc.stdout)["findings"]}
     assert paths == {f"pkg-1.0-py3-none-any.whl!/pkg/mod_{n:03}.py" for n in planted}, proc.stderr
+
+
+# --- the central directory, read without zipfile (sources/zipdir.py) --------
+
+
+def _zip_variants() -> list[bytes]:
+    members = {"a/.env": ENV, "b/big.txt": PYTHON * 3000, "c/": b"", "d/naïve.txt": b"x\n", "e\0hidden": b"y"}
+    variants = []
+    for method in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA):
+        variants.append(zip_bytes(members, method))
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", method) as archive:
+            for name, data in members.items():
+                with archive.open(name, "w", force_zip64=True) as member:
+                    member.write(data)
+            archive.comment = b"a comment PK"
+        variants.append(buffer.getvalue())
+        variants.append(b"#!/usr/bin/env python3\n" + zip_bytes(members, method))  # a zipapp
+    variants.append(raw_zip([("x\\y.txt", b"z", 0, 0, 0), ("caf\xe9.txt", b"z", 0, 0, 0)]))
+    return variants
+
+
+def test_the_central_directory_reads_as_zipfile_reads_it() -> None:
+    from maniac_guard.sources import zipdir
+
+    def by_zipfile(data: bytes) -> object:
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                return [
+                    (i.filename, i.flag_bits, i.compress_type, i.compress_size, i.file_size, i.header_offset)
+                    for i in archive.infolist()
+                ]
+        except (zipfile.BadZipFile, NotImplementedError, UnicodeDecodeError) as exc:
+            return str(exc)
+
+    def by_zipdir(data: bytes) -> object:
+        try:
+            fileobj = io.BytesIO(data)
+            return zipdir.read_entries(fileobj, zipdir.read_end(fileobj))
+        except (ValueError, NotImplementedError) as exc:
+            return str(exc)
+
+    rng = random.Random(29)
+    seeds = _zip_variants()
+    # and seeded mutations, read or refused alike
+    for data in [*seeds, *mutated(rng, seeds, 3000, edits=4, flips=0.8, cut=30)]:
+        assert by_zipdir(data) == by_zipfile(data)

@@ -219,27 +219,89 @@ def test_a_literal_key_in_a_declaration_is_a_secret_finding_too() -> None:
     assert key not in repr(found)
 
 
-def test_yaml_that_only_mentions_permissions_costs_no_policy_or_schema_work(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("name", "text", "loaded"),
+    [
+        (
+            ".github/workflows/ci.yml",
+            "on: [push]\npermissions:\n  contents: read\njobs:\n  test:\n    runs-on: ubuntu-latest\n"
+            "    steps:\n      - uses: actions/checkout@v4\n",
+            [],
+        ),
+        (  # a rule's documentation: a declaration in an example, not one itself
+            "rules/MG402.yaml",
+            "id: MG402\nexamples:\n  invalid:\n    - path: maniac-keys.yaml\n      text: |\n"
+            "        keys:\n          - permissions:\n              - containers:raed\n",
+            ["yaml"],
+        ),
+    ],
+)
+def test_yaml_that_only_mentions_permissions_costs_no_policy_or_schema_work(
+    tmp_path: Path, name: str, text: str, loaded: list[str]
+) -> None:
     """A GitHub workflow's `permissions:` wakes the declaration check; it is
     not a declaration, so neither the policy nor jsonschema (~0.1 s to
-    import, in every scanning process) may be loaded for it."""
+    import, in every scanning process) may be loaded for it; nor PyYAML
+    (no scope, `keys` or escape in its bytes), nor the check's own modules
+    (~10-15 ms) for any YAML that parses as no declaration."""
     import json
     import subprocess
     import sys
 
-    workflows = tmp_path / ".github" / "workflows"
-    workflows.mkdir(parents=True)
-    (workflows / "ci.yml").write_text(
-        "on: [push]\npermissions:\n  contents: read\njobs:\n  test:\n    runs-on: ubuntu-latest\n"
-        "    steps:\n      - uses: actions/checkout@v4\n"
-    )
+    (tmp_path / name).parent.mkdir(parents=True)
+    (tmp_path / name).write_text(text)
+    heavy = ("jsonschema", "yaml", "maniac_guard.permissions.check", "maniac_guard.permissions.policy")
+    heavy += ("maniac_guard.permissions.scopes",)  # the scope catalog, difflib
     probe = (
         "import sys\nfrom maniac_guard.cli import main\n"
         "try:\n    main(['scan', '.', '-q', '--format', 'json'])\nexcept SystemExit as exc:\n    code = exc.code\n"
-        "print(code, 'jsonschema' in sys.modules)\n"
+        f"print(code, ','.join(m for m in {heavy!r} if m in sys.modules) or '-')\n"
     )
     env = {**__import__("os").environ, "MANIAC_GUARD_CACHE_DIR": str(tmp_path / "cache")}
     proc = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, env=env)
     report, status = proc.stdout.rsplit("\n", 2)[0], proc.stdout.split()[-2:]
     assert json.loads(report)["findings"] == []
-    assert status == ["0", "False"], proc.stderr
+    assert status == ["0", ",".join(loaded) or "-"], proc.stderr
+
+
+# YAML not named maniac-keys.yaml that is (or, broken, names) a declaration,
+# written in the ways YAML allows: the byte screen in `wants` must pass each.
+_DECLARING = [
+    "permissions:\n  - models:read\n",
+    "permissions: ['*']\n",
+    'permissions: [ " * " ]\n',
+    "permissions:\n  - |\n    *\n",
+    "permissions:\n  - >-\n\n    *:*\n",
+    'permissions: ["models\\x3aread"]\n',
+    "keys:\n  - name: a\n    permissions: []\n",
+    '"ke\\x79s":\n  - permissions: x\n',
+    "base: &scope models:read\npermissions: [*scope]\n",
+    "permissions: [models:read\n",  # broken, and it names a scope: MG401
+    "permissions:\n  - 'models:read'\nversion: 1\nextra: {\n",
+]
+_NOT_DECLARING = [
+    "on: [push]\npermissions:\n  contents: read\n  id-token: write\n",
+    "on:\n  push:\n    tags: ['v*']\npermissions: write-all\n",
+    "permissions:\n  - admin\ncron: '0 0 * * *'\n",
+]
+
+
+@pytest.mark.parametrize("text", _DECLARING + _NOT_DECLARING)
+def test_the_byte_screen_passes_every_yaml_the_check_reports_on(text: str) -> None:
+    from maniac_guard.detectors.permissions import wants
+    from maniac_guard.permissions.declarations import parse
+
+    source = SourceFile("conf/settings.yaml", text.encode())
+    parsed = parse(source.path, source.text, len(source.data), False)
+    declares = parsed != (None, [])
+    assert declares is (text in _DECLARING)
+    assert wants(source) is declares
+
+
+def test_the_byte_screen_passes_every_fixture_that_is_checked() -> None:
+    from maniac_guard.detectors.permissions import wants
+
+    for path in sorted(HERE.rglob("*.y*ml")):
+        source = SourceFile(path.name.replace("maniac-keys", "settings"), path.read_bytes())
+        if check_source(source, load_policy(None), TODAY, with_code=False):
+            assert wants(source), path

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from maniac_guard.detectors import load_detectors
+from maniac_guard.detectors.python_callers import SDK_IMPORT, imports_sdk
 from maniac_guard.engine import scan_source
 from maniac_guard.prefilter import Prefilter, hints_of
 from maniac_guard.sources import SourceFile
@@ -32,6 +33,9 @@ _PIECES = [
     "stay",
     "from maniac import Maniac\n",
     "import  maniac_tools\n",
+    "import\tmaniac.client as m\n",
+    "from maniac",
+    "maniac\n",
     "MANIAC_API_KEY=",
     "api_key: ",
     "apiKey:",
@@ -144,6 +148,28 @@ def test_a_prefilter_that_fails_asks_every_detector() -> None:
     assert plain and scan_source(SourceFile(".env", data), DETECTORS, prefilter=broken) == plain
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=6), st.text(max_size=40))
+def test_the_sdk_import_is_asked_of_re_only_where_the_pass_found_its_hint(pieces: list[str], noise: str) -> None:
+    """A tree scan asks `re` whether a .py file imports the SDK (the wrapper
+    modules whose callers it then reads) only where the prefilter's pass
+    woke the detector whose hint that import is: never missing one."""
+    assert PREFILTER is not None
+    data = (noise.join(pieces) + noise).encode("utf-8", "surrogatepass")
+    woken = PREFILTER.woken(data)
+    if imports_sdk("app.py", data):
+        assert PREFILTER.may_match(woken, SDK_IMPORT.pattern), data
+    assert PREFILTER.may_match(woken, b"not a hint")
+
+
+def test_the_sdk_import_is_a_hint_the_pass_looks_for() -> None:
+    """If the Python rules' hints stopped naming the import, every .py file
+    of a tree would be searched again (correct, only slower): caught here."""
+    assert PREFILTER is not None
+    assert not PREFILTER.may_match(PREFILTER.woken(b"import os\n"), SDK_IMPORT.pattern)
+    assert PREFILTER.may_match(PREFILTER.woken(b"import maniac\n"), SDK_IMPORT.pattern)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from(_PIECES), max_size=4), st.text(max_size=60))
 def test_the_one_pass_history_filter_agrees_with_re(pieces: list[str], noise: str) -> None:
@@ -156,3 +182,18 @@ def test_the_one_pass_history_filter_agrees_with_re(pieces: list[str], noise: st
     assert matches is not None
     block = (noise + "\n".join(pieces)).encode("utf-8", "surrogateescape")
     assert matches(block) == any(re.search(p, block) for p in patterns)
+
+
+def test_a_file_with_hints_on_every_line_stops_the_pass_and_asks_every_detector() -> None:
+    """The pass reports each match (a faster compile than one per hint); a
+    file of thousands of them costs a bounded number of callbacks, then
+    wakes every detector: more work for them, never a finding lost."""
+    from maniac_guard.prefilter import MATCHES_MAX
+
+    assert PREFILTER is not None
+    many = "".join(f"MANIAC_VAR_{i}=1\n" for i in range(MATCHES_MAX + 1)).encode()
+    assert PREFILTER.woken(many) == set(range(len(DETECTORS)))
+    few = "".join(f"MANIAC_VAR_{i}=1\n" for i in range(3)).encode()
+    assert PREFILTER.woken(few) != set(range(len(DETECTORS)))
+    plain = scan_source(SourceFile(".env", many), DETECTORS)
+    assert scan_source(SourceFile(".env", many), DETECTORS, prefilter=PREFILTER) == plain

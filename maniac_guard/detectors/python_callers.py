@@ -53,6 +53,8 @@ CALLER = Detector(
 )
 
 
+# Also one of python_code's HINTS: a tree scan asks `re` only where the
+# prefilter's pass found that hint (Prefilter.may_match).
 SDK_IMPORT = re.compile(rb"(?:from|import)[ \t]+maniac\b")
 
 

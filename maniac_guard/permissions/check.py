@@ -10,7 +10,14 @@ import os
 import re
 
 from maniac_guard.findings import Finding, Location, Severity
-from maniac_guard.permissions.declarations import DeclarationFile, KeyDecl, Waiver, named_declaration, parse
+from maniac_guard.permissions.declarations import (
+    DeclarationFile,
+    KeyDecl,
+    Problem,
+    Waiver,
+    named_declaration,
+    parse,
+)
 from maniac_guard.permissions.infer import Inference, infer_files, python_files
 from maniac_guard.permissions.policy import Policy, Violation, active_policy, evaluate, parse_date
 from maniac_guard.permissions.scopes import Catalog, load_catalog
@@ -87,10 +94,17 @@ def apply_waiver(finding: Finding, waiver: Waiver | None, today: dt.date) -> Fin
 
 
 def check_source(
-    source: SourceFile, policy: Policy | None = None, today: dt.date | None = None, with_code: bool = True
+    source: SourceFile,
+    policy: Policy | None = None,
+    today: dt.date | None = None,
+    with_code: bool = True,
+    parsed: tuple[DeclarationFile | None, list[Problem]] | None = None,
 ) -> list[Finding]:
-    """The MG4xx findings of one file; [] when it declares no Maniac keys."""
-    decl, problems = parse(source.path, source.text, len(source.data), named_declaration(source.name))
+    """The MG4xx findings of one file; [] when it declares no Maniac keys.
+    `parsed`: what `declarations.parse` made of it, when the caller has it."""
+    if parsed is None:
+        parsed = parse(source.path, source.text, len(source.data), named_declaration(source.name))
+    decl, problems = parsed
     findings: list[Finding] = []
     for problem in problems:
         if problem.line is not None:

@@ -117,12 +117,13 @@ def named_declaration(name: str) -> bool:
 
 
 def _looks_like_scopes(value: Any) -> bool:
-    from maniac_guard.permissions.scopes import load_catalog
-
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
         return False
     if not all(_SCOPE_SHAPE.match(v.strip()) for v in value):
         return False
+    # Here: the scope catalog (and difflib) only for a list of scope-shaped strings.
+    from maniac_guard.permissions.scopes import load_catalog
+
     resources = load_catalog().resources
     return any(v.strip() in ("*", "*:*") or v.split(":", 1)[0] in resources for v in value)
 

@@ -11,7 +11,8 @@ compression-ratio limit, a member count and a nesting depth. Whatever passes
 a bound, is encrypted or cannot be read is a *problem*: named, and the run
 ends with exit 2, never clean.
 
-zipfile, tarfile, gzip, bz2 and lzma are imported only when an archive is met.
+tarfile, gzip, bz2 and lzma are imported only when an archive is met; zip's
+central directory is read here (zipdir.py), without zipfile.
 """
 
 from __future__ import annotations
@@ -22,16 +23,16 @@ from collections.abc import Callable, Iterator
 
 from maniac_guard.findings import mask_keys_in_text
 from maniac_guard.records import dataclass, field
-from maniac_guard.sources import SourceFile
+from maniac_guard.sources import SourceFile, zipdir
 from maniac_guard.sources.inflate import (
     CHUNK,
     ArchiveBound,
     Counting,
     Inflating,
-    declared_members,
     decompressing,
     format_errors,
     read_up_to,
+    small_member,
     zip_member_chunks,
 )
 
@@ -144,48 +145,51 @@ class _Run:
             self.report.problems.append(f"{_shown(shown)}: cannot read the {kind} archive ({_why(exc)}); not scanned")
 
     def _zip(self, fileobj: IO[bytes], shown: str, depth: int) -> Iterator[SourceFile]:
-        import zipfile
-
         from maniac_guard.sources.files import BINARY_SUFFIXES
 
-        # zipfile reads the whole central directory at once (10 million
-        # entries: gigabytes): its declared size is checked first.
-        declared, room = declared_members(fileobj)
-        if self.members + declared > self.limits.max_members:
-            raise ArchiveBound(f"{declared:,} members, over the limit of {self.limits.max_members:,}", True)
+        # The central directory is read whole (10 million entries:
+        # gigabytes): its declared size is checked first.
+        end = zipdir.read_end(fileobj)
+        if self.members + end.entries > self.limits.max_members:
+            raise ArchiveBound(f"{end.entries:,} members, over the limit of {self.limits.max_members:,}", True)
+        room = end.size // zipdir.ENTRY_SIZE
         if self.members + room > self.limits.max_members:
             raise ArchiveBound(f"a central directory with room for {room:,} members, over the limit", True)
-        with zipfile.ZipFile(fileobj) as archive:
-            infos = archive.infolist()
-            if self.members + len(infos) > self.limits.max_members:
-                raise ArchiveBound(f"{len(infos):,} members, over the limit of {self.limits.max_members:,}", True)
-            for info in infos:
-                self.count_member()
-                if info.is_dir():
-                    continue
-                name = f"{shown}{SEPARATOR}{_member_name(info.filename)}"
-                if info.filename.lower().endswith(BINARY_SUFFIXES):  # as on disk: never inflated
-                    self.report.skipped["binary"] += 1
-                    continue
-                if info.flag_bits & 0x1:
-                    self.report.problems.append(f"{_shown(name)}: encrypted zip member, not opened")
-                    continue
-                declared = info.file_size
-                if declared > self.limits.ratio_after and declared > self.limits.max_ratio * max(info.compress_size, 1):
-                    self.report.problems.append(
-                        f"{_shown(name)}: expands {declared // max(info.compress_size, 1):,} times "
-                        f"(over the {self.limits.max_ratio}:1 limit, a zip bomb?); not scanned"
-                    )
-                    continue
-                try:
-                    stream = self.stream(*zip_member_chunks(archive, info))
-                    yield from self.member(stream, name, depth)
-                except ArchiveBound as bound:
-                    if bound.whole:
-                        raise
-                    self.report.problems.append(f"{_shown(name)}: {bound.reason}; not scanned")
-                except format_errors() as exc:  # one broken member: the others are still read
-                    self.report.problems.append(f"{_shown(name)}: cannot read this member ({_why(exc)}); not scanned")
+        entries = zipdir.read_entries(fileobj, end)
+        if self.members + len(entries) > self.limits.max_members:
+            raise ArchiveBound(f"{len(entries):,} members, over the limit of {self.limits.max_members:,}", True)
+        ratio_after, max_ratio = self.limits.ratio_after, self.limits.max_ratio
+        for entry in entries:
+            member_name, flags, _, compressed, declared, _ = entry
+            self.count_member()
+            if member_name[-1] == "/":  # a folder (an empty name fails here, as in zipfile)
+                continue
+            name = f"{shown}{SEPARATOR}{_member_name(member_name)}"
+            if member_name.lower().endswith(BINARY_SUFFIXES):  # as on disk: never inflated
+                self.report.skipped["binary"] += 1
+                continue
+            if flags & 0x1:
+                self.report.problems.append(f"{_shown(name)}: encrypted zip member, not opened")
+                continue
+            if declared > ratio_after and declared > max_ratio * max(compressed, 1):
+                self.report.problems.append(
+                    f"{_shown(name)}: expands {declared // max(compressed, 1):,} times "
+                    f"(over the {max_ratio}:1 limit, a zip bomb?); not scanned"
+                )
+                continue
+            try:
+                whole = small_member(fileobj, entry)
+                if whole is not None:  # read whole: charged as the one chunk it would be
+                    self.charge(len(whole))
+                    yield from self.member(None, name, depth, whole)
+                else:
+                    yield from self.member(self.stream(*zip_member_chunks(fileobj, entry)), name, depth)
+            except ArchiveBound as bound:
+                if bound.whole:
+                    raise
+                self.report.problems.append(f"{_shown(name)}: {bound.reason}; not scanned")
+            except format_errors() as exc:  # one broken member: the others are still read
+                self.report.problems.append(f"{_shown(name)}: cannot read this member ({_why(exc)}); not scanned")
 
     def _tar(self, stream: Inflating, shown: str, depth: int) -> Iterator[SourceFile]:
         import tarfile
@@ -225,13 +229,22 @@ class _Run:
             self.count_member()
             yield from self.member(stream, f"{shown}{SEPARATOR}{inner}", depth)
 
-    def member(self, stream: IO[bytes] | Inflating, name: str, depth: int) -> Iterator[SourceFile]:
-        """One member: an archive opened in turn, a text file yielded, a
-        binary one left after its first bytes."""
+    def member(
+        self, stream: IO[bytes] | Inflating | None, name: str, depth: int, whole: bytes | None = None
+    ) -> Iterator[SourceFile]:
+        """One member (read from `stream`, or `whole` already): an archive
+        opened in turn, a text file yielded, a binary one left after its
+        first bytes."""
         from maniac_guard.sources.files import BINARY_SNIFF, is_binary, to_source
 
         limit = self.limits.max_member_size
-        head = read_up_to(stream, BINARY_SNIFF)
+
+        def rest(head: bytes) -> bytes:
+            if stream is None:
+                return whole[: limit + 1] if whole is not None else head
+            return head + read_up_to(stream, limit + 1 - len(head))
+
+        head = read_up_to(stream, BINARY_SNIFF) if stream is not None else (whole or b"")[:BINARY_SNIFF]
         kind = archive_kind(head)
         if kind in OPENED:
             if depth >= self.limits.max_depth:
@@ -239,7 +252,7 @@ class _Run:
                     f"{_shown(name)}: archive nested more than {self.limits.max_depth} deep, not opened"
                 )
                 return
-            data = head + read_up_to(stream, limit + 1 - len(head))
+            data = rest(head)
             if len(data) > limit:
                 self.report.problems.append(
                     f"{_shown(name)}: archive inside an archive over the {limit / 1048576:.1f} MiB "
@@ -258,7 +271,7 @@ class _Run:
         if is_binary(head):
             self.report.skipped["binary"] += 1
             return
-        data = head + read_up_to(stream, limit + 1 - len(head))
+        data = rest(head)
         if len(data) > limit:
             self.report.skipped["too-large"] += 1
             self.report.messages.append(f"{_shown(name)}: over the {limit / 1048576:.1f} MiB limit, skipped")

@@ -2,22 +2,24 @@
 or a stream yields at most a chunk, is charged to a budget and checked
 against a compression ratio, so a bomb stops early and never fills memory.
 
-zipfile, gzip, bz2, lzma and zlib are imported only when used.
+gzip, bz2, lzma and zlib are imported only when used (zipfile only to name
+its errors, when one is raised).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 
+from maniac_guard.sources import zipdir
 from maniac_guard.sources.magic import PEEK_SIZE
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
 if TYPE_CHECKING:
     import bz2
-    import zipfile
     import zlib
     from typing import IO, Protocol
+
+    from maniac_guard.sources.zipdir import Entry
 
     class Ratio(Protocol):
         @property
@@ -55,39 +57,6 @@ def decompressing(kind: str, raw: IO[bytes]) -> IO[bytes]:
     import lzma
 
     return lzma.LZMAFile(raw)
-
-
-_EOCD = b"PK\x05\x06"
-_ZIP64_LOCATOR = b"PK\x06\x07"
-_ZIP64_EOCD = b"PK\x06\x06"
-_CENTRAL_ENTRY_MIN = 46  # bytes of a central-directory entry with an empty name
-
-
-def declared_members(fileobj: IO[bytes]) -> tuple[int, int]:
-    """How many members a zip's end records say it has, and how many its
-    central directory's size has room for; (0, 0) when they cannot be
-    found (zipfile will say why)."""
-    import struct
-
-    fileobj.seek(0, os.SEEK_END)
-    size = fileobj.tell()
-    start = max(0, size - (0xFFFF + 22 + 20))  # the longest comment, the zip64 locator
-    fileobj.seek(start)
-    tail = fileobj.read()
-    fileobj.seek(0)
-    at = tail.rfind(_EOCD)
-    if at < 0 or at + 22 > len(tail):
-        return 0, 0
-    entries, directory = struct.unpack_from("<HI", tail, at + 10)
-    locator = at - 20
-    if locator >= 0 and tail[locator : locator + 4] == _ZIP64_LOCATOR:
-        (record_at,) = struct.unpack_from("<Q", tail, locator + 8)
-        fileobj.seek(record_at)
-        record = fileobj.read(56)
-        fileobj.seek(0)
-        if len(record) == 56 and record.startswith(_ZIP64_EOCD):
-            entries, directory = struct.unpack_from("<2Q", record, 32)
-    return int(entries), int(directory) // _CENTRAL_ENTRY_MIN
 
 
 class Counting:
@@ -163,56 +132,57 @@ def read_up_to(stream: IO[bytes] | Inflating, size: int) -> bytes:
     return b"".join(parts)
 
 
-def zip_member_chunks(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo
-) -> tuple[Iterator[bytes], Callable[[], int] | None]:
-    """A zip member's bytes, decompressed here with a bound on each step:
-    zipfile's own readers inflate bzip2 and LZMA without one (a few KB of
+def zip_member_chunks(fileobj: IO[bytes], entry: Entry) -> tuple[Iterator[bytes], Callable[[], int] | None]:
+    """A zip member's bytes, decompressed here with a bound on each step
+    (zipfile's own readers inflate bzip2 and LZMA without one: a few KB of
     bzip2 can expand to gigabytes in memory)."""
-    import zipfile
     import zlib
 
-    method = info.compress_type
-    if method == zipfile.ZIP_LZMA:
-        # LZMA expands at most ~7,000 times per 4 KiB zipfile reads: bounded.
-        lzma_file = archive.open(info)
-        return iter(lambda: lzma_file.read(CHUNK), b""), lambda: info.compress_size
-    if method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2):
+    method = entry[2]
+    if method not in (zipdir.STORED, zipdir.DEFLATED, zipdir.BZIP2, zipdir.LZMA):
         raise NotImplementedError(f"compression method {method} is not supported, not opened")
-    # The compressed bytes, read where the member's local header says they
-    # start (zipfile's own reader, opened per member, cost more than zlib).
-    raw = Counting(StoredBytes(archive.fp, info))
-    if method == zipfile.ZIP_STORED:
+    raw = Counting(StoredBytes(fileobj, entry))
+    if method == zipdir.STORED:
         return iter(lambda: raw.read(CHUNK), b""), None
-    if method == zipfile.ZIP_DEFLATED:
+    if method == zipdir.DEFLATED:
         return _inflate_deflate(raw, zlib.decompressobj(-15)), raw.count
+    if method == zipdir.LZMA:
+        return _inflate_lzma(raw), raw.count
     import bz2
 
     return _inflate_bz2(raw, bz2.BZ2Decompressor()), raw.count
 
 
-_LOCAL_HEADER = 30  # bytes of a zip member's local header before its name and extra field
+def small_member(fileobj: IO[bytes], entry: Entry) -> bytes | None:
+    """A stored or deflated member of at most CHUNK bytes, stored and
+    inflated, read whole: what `zip_member_chunks` would give as its first and
+    only chunk, without the layers around it (most members of a wheel are
+    small). None: the member is bigger, not whole, or held otherwise; read
+    it in chunks."""
+    _, _, method, compressed, declared, offset = entry
+    if compressed > CHUNK or declared > CHUNK or method not in (zipdir.STORED, zipdir.DEFLATED):
+        return None  # (a size declared falsely small costs one inflating of CHUNK bytes, then chunks)
+    fileobj.seek(zipdir.data_start(fileobj, offset))
+    raw = fileobj.read(compressed)
+    if len(raw) < compressed:
+        return None  # the archive ends inside it: the chunks say so where they meet the end
+    if method == zipdir.STORED:
+        return raw
+    import zlib
+
+    decompressor = zlib.decompressobj(-15)
+    data = decompressor.decompress(raw, CHUNK)
+    return data if decompressor.eof else None
 
 
 class StoredBytes:
     """A zip member's bytes as stored, from the archive file: after its local
-    header (whose name and extra field lengths may differ from the central
-    directory's), `compress_size` of them at most."""
+    header, `compress_size` of them at most."""
 
-    def __init__(self, fileobj: IO[bytes] | None, info: zipfile.ZipInfo) -> None:
-        import struct
-        import zipfile
-
-        if fileobj is None:
-            raise ValueError("the archive is closed")
-        fileobj.seek(info.header_offset)
-        header = fileobj.read(_LOCAL_HEADER)
-        if len(header) < _LOCAL_HEADER or not header.startswith(b"PK\x03\x04"):
-            raise zipfile.BadZipFile("bad magic number for a member's local header")
-        name_length, extra_length = struct.unpack_from("<HH", header, 26)
+    def __init__(self, fileobj: IO[bytes], entry: Entry) -> None:
         self.fileobj = fileobj
-        self.at = info.header_offset + _LOCAL_HEADER + name_length + extra_length
-        self.left = info.compress_size
+        self.at = zipdir.data_start(fileobj, entry[5])
+        self.left = entry[3]
 
     def read(self, size: int = -1, /) -> bytes:
         if size < 0:
@@ -239,6 +209,28 @@ def _inflate_deflate(raw: Counting, decompressor: zlib._Decompress) -> Iterator[
 
 
 def _inflate_bz2(raw: Counting, decompressor: bz2.BZ2Decompressor) -> Iterator[bytes]:
+    while not decompressor.eof:
+        data = raw.read(CHUNK) if decompressor.needs_input else b""
+        if decompressor.needs_input and not data:
+            return
+        out = decompressor.decompress(data, CHUNK)
+        if out:
+            yield out
+
+
+def _inflate_lzma(raw: Counting) -> Iterator[bytes]:
+    """A zip's LZMA member: a 4-byte header (version, properties' size), the
+    properties, then a raw LZMA1 stream (zipfile's LZMADecompressor)."""
+    import lzma
+    import struct
+
+    header = raw.read(4)
+    (size,) = struct.unpack_from("<H", header, 2)
+    properties = raw.read(size)
+    if len(properties) < size:
+        raise EOFError("the archive ends inside a member")
+    lzma_filter = lzma._decode_filter_properties(lzma.FILTER_LZMA1, properties)  # type: ignore[attr-defined]
+    decompressor = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[lzma_filter])
     while not decompressor.eof:
         data = raw.read(CHUNK) if decompressor.needs_input else b""
         if decompressor.needs_input and not data:
