@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 from functools import partial
+from typing import TypeVar
 
 from maniac_guard.python import calls, iteration, objects
 from maniac_guard.python.domain import (
@@ -56,6 +57,7 @@ FILE_BUDGET = 15_000  # evaluations per analyzed file (imported modules' include
 CALLEE_BUDGET = 100
 MAX_LITERAL = 256  # elements of a list/tuple/set literal kept by position; a longer one is a data table
 Key = tuple[ast.AST, Frame | None]
+N = TypeVar("N", bound=ast.AST)
 COMPREHENSIONS = iteration.COMPREHENSIONS
 
 
@@ -82,28 +84,14 @@ class Flow:
             if found is None:
                 found = self._constants[expr] = self._constant(expr, mod)
             return found
-        frame = self.frame_for(expr, mod, frame)
-        # `_once(expr, frame, …)` inlined (this runs ~800k times on this
-        # repository's history): the same memo, cycle cut and budget.
-        key = (expr, frame)
-        found = self._memo.get(key)
-        if found is not None:
-            return found
-        if key in self._active:
-            return UNKNOWN
-        self.budget -= 1
-        if self.budget < 0:
-            raise Exhausted
-        self._active.add(key)
-        try:
-            result = self._eval(expr, mod, frame)
-        finally:
-            self._active.discard(key)
-        self._memo[key] = result
-        return result
+        return self._once(expr, mod, self.frame_for(expr, mod, frame), self._eval)
 
-    def _once(self, node: ast.AST, frame: Frame | None, compute: Callable[[], Values]) -> Values:
-        """`compute()` memoised per (node, frame), with cycles cut and the budget spent."""
+    def _once(
+        self, node: N, mod: ModuleInfo, frame: Frame | None, compute: Callable[[N, ModuleInfo, Frame | None], Values]
+    ) -> Values:
+        """`compute(node, mod, frame)` memoised per (node, frame), with cycles
+        cut and the budget spent (a method, not a closure: this runs ~800k
+        times on this repository's history)."""
         key = (node, frame)
         found = self._memo.get(key)
         if found is not None:
@@ -115,7 +103,7 @@ class Flow:
             raise Exhausted
         self._active.add(key)
         try:
-            result = compute()
+            result = compute(node, mod, frame)
         finally:
             self._active.discard(key)
         self._memo[key] = result
@@ -375,8 +363,7 @@ class Flow:
 
     def stored(self, target: ast.Name, mod: ModuleInfo, frame: Frame | None) -> Values:
         """What one binding of a name stores, whatever the statement."""
-        frame = self.frame_for(target, mod, frame)
-        return self._once(target, frame, lambda: self._stored(target, mod, frame))
+        return self._once(target, mod, self.frame_for(target, mod, frame), self._stored)
 
     def _stored(self, target: ast.Name, mod: ModuleInfo, frame: Frame | None) -> Values:
         if frame is not None and isinstance(frame.func, COMPREHENSIONS):

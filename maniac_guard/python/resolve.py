@@ -191,7 +191,7 @@ class Resolver:
                     for item in value:
                         if isinstance(item, ast.AST):
                             self._visit(item)
-            elif isinstance(value, ast.AST):
+            elif isinstance(value, ast.AST) and not isinstance(value, _LEAVES):
                 self._visit(value)
 
     def _statements(self, body: list[ast.stmt]) -> None:
@@ -454,6 +454,8 @@ class Resolver:
 
 
 _HANDLERS: dict[tuple[type, type], Callable[..., None] | None] = {}
+# `Load`, `Add`…: no handler and no children, on every name and operator.
+_LEAVES = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
 
 
 def literal_count(segment: str) -> int:
