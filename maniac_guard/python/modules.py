@@ -104,14 +104,13 @@ class ModuleInfo:
                 continue
             for field_name in node._fields:  # ast.iter_child_nodes, inlined: this visits every node
                 value = getattr(node, field_name, None)
-                if isinstance(value, list):
-                    for child in value:
-                        if isinstance(child, AST) and not isinstance(child, _LEAVES):
-                            parents[child] = node
-                            stack.append((child, current))
-                elif isinstance(value, AST) and not isinstance(value, _LEAVES):
-                    parents[value] = node
-                    stack.append((value, current))
+                for item in value if isinstance(value, list) else (value,):
+                    if isinstance(item, AST) and not isinstance(item, _LEAVES):
+                        parents[item] = node
+                        if type(item) in _TERMINALS:  # nothing below it: indexed here, not stacked
+                            owner[item] = current
+                        else:
+                            stack.append((item, current))
 
     def _indexed(self, node: ast.AST) -> dict[ast.AST, ast.AST]:
         """The parent index, holding `node` if it is in this module."""
@@ -269,6 +268,8 @@ AST = ast.AST
 # Shared singletons with no position (`Load`, `Add`…): nothing asks for their parent.
 _LEAVES = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
 
+# Nodes with no child nodes but their `ctx` leaf (the most common ones).
+_TERMINALS = frozenset({ast.Name, ast.Constant})
 MUTATORS = frozenset({"update", "setdefault", "append", "extend", "insert", "add"})
 # Where ast's line numbers break lines (\r\n, \r or \n; \f and \v do not).
 _LINE_BREAK = re.compile(r"\r\n?|\n")
