@@ -254,15 +254,22 @@ def deps_of(values: Values) -> frozenset[ast.arg]:
     out: frozenset[ast.arg] = frozenset()
     for value in values:
         if isinstance(value, Opaque):
-            out |= value.deps
+            out = _joined(out, value.deps)
     return out
+
+
+def _joined(deps: frozenset[ast.arg], more: frozenset[ast.arg]) -> frozenset[ast.arg]:
+    """`deps | more`, without copying either when one holds the other (the usual case)."""
+    if more <= deps:
+        return deps
+    return more if not deps or deps <= more else deps | more
 
 
 def opaque(*groups: Values) -> Values:
     """Unknown, depending on what the inputs depend on."""
     deps: frozenset[ast.arg] = frozenset()
     for group in groups:
-        deps |= deps_of(group)
+        deps = _joined(deps, deps_of(group))
     return (Opaque(deps),)
 
 
