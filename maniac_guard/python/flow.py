@@ -61,6 +61,9 @@ N = TypeVar("N", bound=ast.AST)
 COMPREHENSIONS = iteration.COMPREHENSIONS
 
 
+_RUNNING: Values = (Opaque(),)  # in the memo while its evaluation runs (compared by identity)
+
+
 class Exhausted(Exception):
     """The analysis spent its budget."""
 
@@ -72,7 +75,6 @@ class Flow:
         self._memo: dict[Key, Values] = {}
         self._constants: dict[ast.AST, Values] = {}
         self._callees: dict[ast.AST, Values] = {}
-        self._active: set[Key] = set()
         self.members: set[tuple[ModuleInfo, str]] = set()  # module names being looked up (an import cycle)
         self._callers: dict[ast.AST, list[tuple[ast.Call, FuncV, ModuleInfo]]] | None = None
 
@@ -91,22 +93,24 @@ class Flow:
     ) -> Values:
         """`compute(node, mod, frame)` memoised per (node, frame), with cycles
         cut and the budget spent (a method, not a closure: this runs ~800k
-        times on this repository's history)."""
+        times on this repository's history). An evaluation under way is
+        marked in the memo itself: one lookup tells a result, a cycle or
+        neither (each lookup hashes the frame)."""
         key = (node, frame)
-        found = self._memo.get(key)
+        memo = self._memo
+        found = memo.get(key)
         if found is not None:
-            return found
-        if key in self._active:
-            return UNKNOWN  # a cycle: what it adds comes from its other paths
+            return UNKNOWN if found is _RUNNING else found  # a cycle: what it adds comes from its other paths
         self.budget -= 1
         if self.budget < 0:
             raise Exhausted
-        self._active.add(key)
+        memo[key] = _RUNNING
         try:
             result = compute(node, mod, frame)
-        finally:
-            self._active.discard(key)
-        self._memo[key] = result
+        except BaseException:
+            del memo[key]
+            raise
+        memo[key] = result
         return result
 
     def within(self, limit: int, compute: Callable[[], Values]) -> Values | None:
