@@ -130,6 +130,7 @@ def split_by_mode(commands: list[tuple[str, ...]]) -> tuple[list[tuple[str, ...]
 PER_PROCESS_STATE = (
     ("maniac_guard.permissions.policy", "_active", None),  # the policy `activate` set
     ("maniac_guard.python.modules", "_PARSED", {}),  # parsed modules, by content
+    ("maniac_guard.python.resolve", "_HANDLERS", {}),  # the resolver's visitor per node type (no scan's data)
     ("maniac_guard.ci_git", "_fetched_from", {}),  # where fetched commits came from
     ("maniac_guard.sources.gitstart", "_early", None),  # git started by the console script, not yet taken
     ("maniac_guard.sources.gitproject", "_started", {}),  # git greps started ahead of their reader

@@ -11,7 +11,10 @@ functions, classes, instances and modules that strings travel in.
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from itertools import chain
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
 
 from maniac_guard.records import dataclass, field
 
@@ -26,6 +29,31 @@ MAX_STEPS = 10
 MAX_TEXT = 4096  # longer strings are not built (a * 10**9 must not run)
 
 
+def _compared(*names: str) -> tuple[Callable[[Any], int], Callable[[Any, object], Any]]:
+    """`__hash__` and `__eq__` of a frozen value over its compared fields
+    `names` (in field order: the hash is the one records.py would give, so
+    sets and dicts of values keep their order). Values are hashed millions
+    of times (memo keys, `union`), each hash going down nested containers:
+    it is computed once and kept on the instance; equality tries identity first."""
+    get = attrgetter(*names) if len(names) > 1 else (lambda value: (getattr(value, names[0]),))
+
+    def __hash__(self: Any) -> int:
+        kept = self.__dict__
+        found: int | None = kept.get("_hash")
+        if found is None:
+            found = kept["_hash"] = hash(get(self))
+        return found
+
+    def __eq__(self: Any, other: object) -> Any:
+        if self is other:
+            return True
+        if other.__class__ is self.__class__:
+            return bool(get(self) == get(other))
+        return NotImplemented
+
+    return __hash__, __eq__
+
+
 @dataclass(frozen=True)
 class Text:
     value: str
@@ -38,12 +66,16 @@ class Text:
     raw: str | None = field(default=None, compare=False)  # the literal, when decoded from it
     parts: tuple[Text, ...] = field(default=(), compare=False)  # what it was built from
 
+    __hash__, __eq__ = _compared("value", "site", "path", "compound", "through")
+
 
 @dataclass(frozen=True)
 class Opaque:
     """Not known; `deps`: the parameters (unbound) it was computed from."""
 
     deps: frozenset[ast.arg] = frozenset()
+
+    __hash__, __eq__ = _compared("deps")
 
 
 @dataclass(frozen=True)
@@ -52,11 +84,15 @@ class Env:
 
     name: str | None
 
+    __hash__, __eq__ = _compared("name")
+
 
 @dataclass(frozen=True)
 class DictV:
     items: tuple[tuple[str, Values], ...]
     open: bool = False  # may hold keys not listed
+
+    __hash__, __eq__ = _compared("items", "open")
 
 
 @dataclass(frozen=True)
@@ -66,12 +102,16 @@ class SeqV:
     elts: tuple[Values, ...] | None
     more: Values = ()
 
+    __hash__, __eq__ = _compared("elts", "more")
+
 
 @dataclass(frozen=True)
 class Args:
     pos: tuple[Values, ...] = ()
     kw: tuple[tuple[str, Values], ...] = ()
     rest: bool = False  # a `*x`/`**x` whose content is not known
+
+    __hash__, __eq__ = _compared("pos", "kw", "rest")
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,11 +155,15 @@ class FuncV:
     frame: Frame | None
     self_: Values | None = None  # a bound method's first argument
 
+    __hash__, __eq__ = _compared("node", "mod", "frame", "self_")
+
 
 @dataclass(frozen=True)
 class PartialV:
     func: Values
     args: Args
+
+    __hash__, __eq__ = _compared("func", "args")
 
 
 @dataclass(frozen=True)
@@ -127,11 +171,15 @@ class ClassV:
     node: ast.ClassDef
     mod: ModuleInfo
 
+    __hash__, __eq__ = _compared("node", "mod")
+
 
 @dataclass(frozen=True)
 class InstV:
     cls: ClassV
     args: Args | None  # the constructor's arguments (None: not known)
+
+    __hash__, __eq__ = _compared("cls", "args")
 
 
 @dataclass(frozen=True)
@@ -139,10 +187,14 @@ class EnumV:
     cls: ClassV
     member: str
 
+    __hash__, __eq__ = _compared("cls", "member")
+
 
 @dataclass(frozen=True)
 class ModV:
     mod: ModuleInfo
+
+    __hash__, __eq__ = _compared("mod")
 
 
 @dataclass(frozen=True)
@@ -150,6 +202,8 @@ class ExtV:
     """Something outside the project, by qualified name (`maniac.Maniac`, `os.environ`)."""
 
     qname: str
+
+    __hash__, __eq__ = _compared("qname")
 
 
 @dataclass(frozen=True)
@@ -159,12 +213,16 @@ class ParserV:
     mod: ModuleInfo
     namespace: bool
 
+    __hash__, __eq__ = _compared("mod", "namespace")
+
 
 @dataclass(frozen=True)
 class TemplateV:
     """`string.Template(template)`."""
 
     template: Values
+
+    __hash__, __eq__ = _compared("template")
 
 
 AVal = (
@@ -176,6 +234,11 @@ UNKNOWN: Values = (Opaque(),)
 
 def union(*groups: Values) -> Values:
     """The values of every group, each once, at most MAX_VALUES."""
+    if len(groups) == 1 and len(groups[0]) <= 1 and type(groups[0]) is tuple:
+        return groups[0]  # nothing to merge (half of the calls)
+    whole = dict.fromkeys(chain.from_iterable(groups))
+    if len(whole) <= MAX_VALUES:
+        return tuple(whole)
     seen: dict[AVal, None] = {}
     for group in groups:
         for value in group:
@@ -191,15 +254,22 @@ def deps_of(values: Values) -> frozenset[ast.arg]:
     out: frozenset[ast.arg] = frozenset()
     for value in values:
         if isinstance(value, Opaque):
-            out |= value.deps
+            out = _joined(out, value.deps)
     return out
+
+
+def _joined(deps: frozenset[ast.arg], more: frozenset[ast.arg]) -> frozenset[ast.arg]:
+    """`deps | more`, without copying either when one holds the other (the usual case)."""
+    if more <= deps:
+        return deps
+    return more if not deps or deps <= more else deps | more
 
 
 def opaque(*groups: Values) -> Values:
     """Unknown, depending on what the inputs depend on."""
     deps: frozenset[ast.arg] = frozenset()
     for group in groups:
-        deps |= deps_of(group)
+        deps = _joined(deps, deps_of(group))
     return (Opaque(deps),)
 
 

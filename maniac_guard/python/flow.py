@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 from functools import partial
+from typing import TypeVar
 
 from maniac_guard.python import calls, iteration, objects
 from maniac_guard.python.domain import (
@@ -56,7 +57,11 @@ FILE_BUDGET = 15_000  # evaluations per analyzed file (imported modules' include
 CALLEE_BUDGET = 100
 MAX_LITERAL = 256  # elements of a list/tuple/set literal kept by position; a longer one is a data table
 Key = tuple[ast.AST, Frame | None]
+N = TypeVar("N", bound=ast.AST)
 COMPREHENSIONS = iteration.COMPREHENSIONS
+
+
+_RUNNING: Values = (Opaque(),)  # in the memo while its evaluation runs (compared by identity)
 
 
 class Exhausted(Exception):
@@ -70,7 +75,6 @@ class Flow:
         self._memo: dict[Key, Values] = {}
         self._constants: dict[ast.AST, Values] = {}
         self._callees: dict[ast.AST, Values] = {}
-        self._active: set[Key] = set()
         self.members: set[tuple[ModuleInfo, str]] = set()  # module names being looked up (an import cycle)
         self._callers: dict[ast.AST, list[tuple[ast.Call, FuncV, ModuleInfo]]] | None = None
 
@@ -82,26 +86,31 @@ class Flow:
             if found is None:
                 found = self._constants[expr] = self._constant(expr, mod)
             return found
-        frame = self.frame_for(expr, mod, frame)
-        return self._once(expr, frame, lambda: self._eval(expr, mod, frame))
+        return self._once(expr, mod, self.frame_for(expr, mod, frame), self._eval)
 
-    def _once(self, node: ast.AST, frame: Frame | None, compute: Callable[[], Values]) -> Values:
-        """`compute()` memoised per (node, frame), with cycles cut and the budget spent."""
+    def _once(
+        self, node: N, mod: ModuleInfo, frame: Frame | None, compute: Callable[[N, ModuleInfo, Frame | None], Values]
+    ) -> Values:
+        """`compute(node, mod, frame)` memoised per (node, frame), with cycles
+        cut and the budget spent (a method, not a closure: this runs ~800k
+        times on this repository's history). An evaluation under way is
+        marked in the memo itself: one lookup tells a result, a cycle or
+        neither (each lookup hashes the frame)."""
         key = (node, frame)
-        found = self._memo.get(key)
+        memo = self._memo
+        found = memo.get(key)
         if found is not None:
-            return found
-        if key in self._active:
-            return UNKNOWN  # a cycle: what it adds comes from its other paths
+            return UNKNOWN if found is _RUNNING else found  # a cycle: what it adds comes from its other paths
         self.budget -= 1
         if self.budget < 0:
             raise Exhausted
-        self._active.add(key)
+        memo[key] = _RUNNING
         try:
-            result = compute()
-        finally:
-            self._active.discard(key)
-        self._memo[key] = result
+            result = compute(node, mod, frame)
+        except BaseException:
+            del memo[key]
+            raise
+        memo[key] = result
         return result
 
     def within(self, limit: int, compute: Callable[[], Values]) -> Values | None:
@@ -130,6 +139,8 @@ class Flow:
 
     def frame_for(self, node: ast.AST, mod: ModuleInfo, frame: Frame | None) -> Frame | None:
         """The frame of the function (or comprehension element) `node` runs in, from `frame`'s chain."""
+        if frame is None:
+            return None
         owner = mod.owner(node)
         while frame is not None and frame.func is not owner:
             if isinstance(frame.func, COMPREHENSIONS) and iteration.inside(node, frame.func, mod):
@@ -340,7 +351,7 @@ class Flow:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return objects.decorated(self, node, mod, frame)
         if isinstance(node, (ast.Import, ast.ImportFrom)) and binding.qname is not None:
-            if _type_checking_only(node, mod):  # never runs: nothing to read
+            if mod.type_checking_only(node):  # never runs: nothing to read
                 return (ExtV(binding.qname),) if not binding.qname.startswith(".") else UNKNOWN
             return self.imported(binding.qname, mod)
         if isinstance(node, ast.Name):
@@ -356,8 +367,7 @@ class Flow:
 
     def stored(self, target: ast.Name, mod: ModuleInfo, frame: Frame | None) -> Values:
         """What one binding of a name stores, whatever the statement."""
-        frame = self.frame_for(target, mod, frame)
-        return self._once(target, frame, lambda: self._stored(target, mod, frame))
+        return self._once(target, mod, self.frame_for(target, mod, frame), self._stored)
 
     def _stored(self, target: ast.Name, mod: ModuleInfo, frame: Frame | None) -> Values:
         if frame is not None and isinstance(frame.func, COMPREHENSIONS):
@@ -456,17 +466,6 @@ class Flow:
                     if isinstance(value, FuncV):
                         self._callers.setdefault(value.node, []).append((call.node, value, main))
         return self._callers.get(function, [])
-
-
-def _type_checking_only(statement: ast.stmt, mod: ModuleInfo) -> bool:
-    """Whether `statement` sits in the body of an `if TYPE_CHECKING:` (`typing.`, `t.` too)."""
-    parent = mod.parent(statement)
-    if not isinstance(parent, ast.If) or not any(s is statement for s in parent.body):
-        return False
-    test = parent.test
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
 
 
 def _function_of(arg: ast.arg, mod: ModuleInfo) -> ast.AST | None:

@@ -15,6 +15,7 @@ import ast
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from maniac_guard.python.paths import candidates
@@ -60,6 +61,8 @@ class ModuleInfo:
         self._changes: dict[int, dict[str, list[tuple[ast.Name, ast.AST]]]] = {}
         self._mutations: dict[str, dict[int, list[ast.AST]]] = {}
         self.cache: dict[object, object] = {}  # the value flow's per-module indexes
+        self._stars: list[ast.ImportFrom] | None = None
+        self._typing_only: dict[ast.AST, bool] = {}
 
     def __hash__(self) -> int:
         return id(self)
@@ -101,14 +104,13 @@ class ModuleInfo:
                 continue
             for field_name in node._fields:  # ast.iter_child_nodes, inlined: this visits every node
                 value = getattr(node, field_name, None)
-                if isinstance(value, list):
-                    for child in value:
-                        if isinstance(child, AST) and not isinstance(child, _LEAVES):
-                            parents[child] = node
-                            stack.append((child, current))
-                elif isinstance(value, AST) and not isinstance(value, _LEAVES):
-                    parents[value] = node
-                    stack.append((value, current))
+                for item in value if isinstance(value, list) else (value,):
+                    if isinstance(item, AST) and not isinstance(item, _LEAVES):
+                        parents[item] = node
+                        if type(item) in _TERMINALS:  # nothing below it: indexed here, not stacked
+                            owner[item] = current
+                        else:
+                            stack.append((item, current))
 
     def _indexed(self, node: ast.AST) -> dict[ast.AST, ast.AST]:
         """The parent index, holding `node` if it is in this module."""
@@ -129,13 +131,33 @@ class ModuleInfo:
         return self._parents
 
     def parent(self, node: ast.AST) -> ast.AST | None:
+        parents = self._parents
+        if parents is not None:  # an indexed node (most asked): no index to extend
+            found = parents.get(node)
+            if found is not None:
+                return found
         return self._indexed(node).get(node)
 
     def owner(self, node: ast.AST) -> Function | None:
         """The function (or lambda) `node` runs in; None at module or class level."""
+        owners = self._owner
+        if owners is not None and node in owners:  # indexed already (every node there is)
+            return owners[node]
         self._indexed(node)
         assert self._owner is not None
         return self._owner.get(node)
+
+    def type_checking_only(self, statement: ast.stmt) -> bool:
+        """Whether `statement` sits in the body of an `if TYPE_CHECKING:`
+        (`typing.`, `t.` too); asked at each read of an imported name, so kept."""
+        found = self._typing_only.get(statement)
+        if found is None:
+            parent = self.parent(statement)
+            test = parent.test if isinstance(parent, ast.If) and any(s is statement for s in parent.body) else None
+            found = self._typing_only[statement] = (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+                isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+            )
+        return found
 
     def enclosing_class(self, function: ast.AST) -> ast.ClassDef | None:
         parent = self.parent(function)
@@ -218,10 +240,15 @@ class ModuleInfo:
     def module_bindings(self, name: str) -> list[Binding] | None:
         return self.resolver.module_scope.names.get(name)
 
-    def star_imports(self) -> Iterator[ast.ImportFrom]:
-        for statement in self.tree.body:
-            if isinstance(statement, ast.ImportFrom) and any(a.name == "*" for a in statement.names):
-                yield statement
+    def star_imports(self) -> list[ast.ImportFrom]:
+        """The module's `from … import *` statements (listed once: every unbound name asks)."""
+        if self._stars is None:
+            self._stars = [
+                statement
+                for statement in self.tree.body
+                if isinstance(statement, ast.ImportFrom) and any(a.name == "*" for a in statement.names)
+            ]
+        return self._stars
 
     def exported(self) -> list[str] | None:
         """`__all__` when it is a literal list or tuple of strings."""
@@ -241,11 +268,14 @@ AST = ast.AST
 # Shared singletons with no position (`Load`, `Add`…): nothing asks for their parent.
 _LEAVES = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
 
+# Nodes with no child nodes but their `ctx` leaf (the most common ones).
+_TERMINALS = frozenset({ast.Name, ast.Constant})
 MUTATORS = frozenset({"update", "setdefault", "append", "extend", "insert", "add"})
 # Where ast's line numbers break lines (\r\n, \r or \n; \f and \v do not).
 _LINE_BREAK = re.compile(r"\r\n?|\n")
 
 
+@lru_cache(maxsize=1024)
 def _mutation_text(name: str) -> re.Pattern[str]:
     """What a change through `name` must look like in the text (a loose
     superset: any subscript, `(name)[…]`, a mutator after a line break)."""

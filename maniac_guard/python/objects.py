@@ -232,11 +232,20 @@ def _fields(flow: Flow, cls: ClassV) -> list[tuple[str, ast.Name, ClassV]]:
             continue
         for statement in current.node.body:
             if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
-                if "ClassVar" in ast.dump(statement.annotation):
+                if _class_var(statement.annotation, current.mod):
                     continue
                 out = [f for f in out if f[0] != statement.target.id]
                 out.append((statement.target.id, statement.target, current))
     return out
+
+
+def _class_var(annotation: ast.expr, mod: ModuleInfo) -> bool:
+    """Whether a field's annotation says `ClassVar` (asked at each read of a record's field: kept per annotation)."""
+    key = ("classvar", annotation)
+    found = mod.cache.get(key)
+    if found is None:
+        found = mod.cache[key] = "ClassVar" in ast.dump(annotation)
+    return bool(found)
 
 
 def instance_attr(flow: Flow, inst: InstV, name: str) -> Values:

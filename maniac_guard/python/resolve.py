@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import re
 from bisect import bisect_right
+from collections.abc import Callable
 
 from maniac_guard.python.issues import source_rows
 from maniac_guard.python.scopes import Binding, FunctionNode, Owner, Param, Scope, import_bindings
@@ -170,14 +171,19 @@ class Resolver:
     # ---- collecting -------------------------------------------------------
 
     def _visit(self, node: ast.AST) -> None:
-        handler = getattr(self, "_visit_" + type(node).__name__, None)
+        kind = (type(self), type(node))
+        try:
+            handler = _HANDLERS[kind]
+        except KeyError:  # the method for this node type, looked up once per class
+            handler = _HANDLERS[kind] = getattr(type(self), "_visit_" + type(node).__name__, None)
         if handler is not None:
-            handler(node)
+            handler(self, node)
         else:
             self._children(node)
 
     def _children(self, node: ast.AST) -> None:
-        for _, value in ast.iter_fields(node):
+        for name in node._fields:  # ast.iter_fields, inlined: this visits every node of the module
+            value = getattr(node, name, None)
             if isinstance(value, list):
                 if value and isinstance(value[0], ast.stmt):
                     self._statements(value)
@@ -185,7 +191,7 @@ class Resolver:
                     for item in value:
                         if isinstance(item, ast.AST):
                             self._visit(item)
-            elif isinstance(value, ast.AST):
+            elif isinstance(value, ast.AST) and not isinstance(value, _LEAVES):
                 self._visit(value)
 
     def _statements(self, body: list[ast.stmt]) -> None:
@@ -445,6 +451,11 @@ class Resolver:
                 return found
         star = self.star_maniac and not qnames and isinstance(func, ast.Name) and func.id in SDK_CLASSES
         return func.id if star and isinstance(func, ast.Name) and self._bindings(func) == [] else None
+
+
+_HANDLERS: dict[tuple[type, type], Callable[..., None] | None] = {}
+# `Load`, `Add`…: no handler and no children, on every name and operator.
+_LEAVES = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
 
 
 def literal_count(segment: str) -> int:

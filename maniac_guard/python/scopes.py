@@ -89,12 +89,15 @@ class Scope:
         """Qualified names `name` stands for: an import's dotted name; a
         module-level definition's own name; nothing for locals and unbound names."""
         out: set[str] = set()
-        at_module = self.module().names.get(name, [])
+        at_module: set[int] | None = None  # the module's own bindings, by identity (a name bound 100 times: one set)
         for binding in self.lookup(name):
             if binding.qname is not None:
                 out.add(binding.qname)
-            elif any(b is binding for b in at_module):
-                out.add(name)
+            else:
+                if at_module is None:
+                    at_module = {id(b) for b in self.module().names.get(name, [])}
+                if id(binding) in at_module:
+                    out.add(name)
         return out
 
 
