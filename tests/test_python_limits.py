@@ -111,3 +111,18 @@ def test_the_fix_leaves_code_too_deep_for_its_parser_alone_and_says_so(tmp_path:
     assert "deep.py: " in result.stderr and "not fixed" in result.stderr
     assert (tmp_path / "deep.py").read_text() == code
     assert key not in result.stdout + result.stderr
+
+
+def test_a_flow_too_long_for_the_analyzer_is_named_not_passed_in_silence(tmp_path: Path) -> None:
+    """A literal handed to the SDK through 400 assignments: the analysis's
+    recursion gives out (RecursionError). It used to end in a debug line
+    only, and the scan said "0 findings" as if the file had been analyzed."""
+    from tests.helpers import run_in_process
+
+    chain = "\n".join(f"v{i} = v{i - 1}" for i in range(1, 400))
+    (tmp_path / "chain.py").write_text(
+        f'from maniac import Maniac\n\nv0 = "not-a-key-shape"\n{chain}\nclient = Maniac(api_key=v399)\n'
+    )
+    proc = run_in_process("scan", "chain.py", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "chain.py: too long a chain of steps for the Python analyzer; Python rules skipped" in proc.stderr

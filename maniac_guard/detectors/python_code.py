@@ -327,7 +327,12 @@ def _detect(source: SourceFile, *, screen: bool) -> Iterator[Finding]:
     try:
         analysis = analyze_project(module, text, path=source.path, reader=source.project)
     except RecursionError:
-        debug(__name__, "%s: too deeply nested for the Python analyzer; key patterns only", source.path)
+        # A chain of steps deeper than Python's stack (hundreds of `a = b`
+        # in a row): said, as a file that does not parse is, never "clean" in silence.
+        source.notes.append(
+            f"{source.path}: too long a chain of steps for the Python analyzer; Python rules skipped, "
+            "key patterns only"
+        )
         source.partial = True
         return
     if analysis.exhausted:
