@@ -297,3 +297,18 @@ def test_a_wheel_is_read_without_zipfile(tmp_path: Path) -> None:
     assert "pkg-1.0-py3-none-any.whl!/pkg/.env" in proc.stdout
     _, stdlib, _ = _split(modules)
     assert stdlib & {"zipfile", "pathlib", "shutil", "urllib", "tarfile"} == set()
+
+
+def test_the_analysis_and_its_findings_hash_without_hashlib(tmp_path: Path) -> None:
+    """The analysis hashes what it reads (the cache's key) and a finding
+    hashes its key (the fingerprint): CPython's own BLAKE2b and SHA-256 do,
+    since hashlib loads OpenSSL (~3 ms in each process of a tree scan)."""
+    (tmp_path / "settings.py").write_text('KEY = "Zx81kQ2mP0aLw7Rt"\n')
+    (tmp_path / "client.py").write_text(
+        "from maniac import Maniac\nimport settings\n\nc = Maniac(api_key=settings.KEY)\n"
+    )
+    modules, proc = _imported(["scan", "--pre-commit", "--", "client.py", "settings.py"], tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert "settings.py" in proc.stdout  # the literal, found through the import
+    _, stdlib, _ = _split(modules)
+    assert "hashlib" not in stdlib

@@ -330,8 +330,7 @@ def _detect(source: SourceFile, *, screen: bool) -> Iterator[Finding]:
         # A chain of steps deeper than Python's stack (hundreds of `a = b`
         # in a row): said, as a file that does not parse is, never "clean" in silence.
         source.notes.append(
-            f"{source.path}: too long a chain of steps for the Python analyzer; Python rules skipped, "
-            "key patterns only"
+            f"{source.path}: too long a chain of steps for the Python analyzer; Python rules skipped, key patterns only"
         )
         source.partial = True
         return

@@ -300,9 +300,9 @@ _PARSED: dict[tuple[str, bytes], ModuleInfo | None] = {}
 
 
 def _parse(path: str, data: bytes) -> ModuleInfo | None:
-    import hashlib
+    from maniac_guard.cachefiles import blake2b  # CPython's own: hashlib would load OpenSSL
 
-    key = (path, hashlib.blake2b(data, digest_size=16).digest())
+    key = (path, blake2b(data, digest_size=16).digest())
     if key in _PARSED:
         return _PARSED[key]
     info: ModuleInfo | None = None
@@ -342,9 +342,9 @@ class Project:
         data: bytes | None = None
         if self.reader is not None and self._present < MAX_MODULES and len(self.reads) < MAX_PROBES:
             data = self.reader.read(path)
-            import hashlib
+            from maniac_guard.cachefiles import blake2b
 
-            self.reads[path] = None if data is None else hashlib.blake2b(data, digest_size=16).hexdigest()
+            self.reads[path] = None if data is None else blake2b(data, digest_size=16).hexdigest()
             self._present += data is not None
             if data is not None and len(data) > MAX_MODULE_BYTES:
                 data = None
