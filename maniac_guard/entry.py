@@ -158,6 +158,11 @@ def history_scan_options(argv: Sequence[str]) -> dict[str, Any] | None:
 
 def main() -> None:
     argv = sys.argv[1:]
+    if argv in (["lsp"], ["lsp", "--stdio"]):  # an editor starting the server: no click (~45 ms)
+        from maniac_guard.commands.boundary import guarded
+        from maniac_guard.commands.lsp import run_command
+
+        sys.exit(guarded(run_command))
     options = hook_scan_options(argv)
     history = options is None and (options := history_scan_options(argv)) is not None
     if options is None:

@@ -90,6 +90,7 @@ RUN_FIRST = (
     "audit",  # 8: tests/test_redaction_audit.py, ~60 commands
     "built-wheel",  # 7: pip wheel, then an install
     "tests/test_scan.py::test_this_repository_scans_clean",  # 6
+    "tests/test_xdist_groups.py::test_each_xdist_group_runs_on_one_worker",  # 5: it ran last, alone
     "tests/test_fuzz_more.py::test_generated_notebooks_scan_and_fix_cleanly",  # 5
     "tests/test_fix_property.py::test_fixed_modules_parse_hold_no_key_are_stable_and_change_only_the_keys",  # 4
     "tests/test_report_sarif.py::test_more_than_25000_results_are_cut_with_a_notification_and_a_stderr_line",  # 4

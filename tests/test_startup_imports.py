@@ -312,3 +312,22 @@ def test_the_analysis_and_its_findings_hash_without_hashlib(tmp_path: Path) -> N
     assert "settings.py" in proc.stdout  # the literal, found through the import
     _, stdlib, _ = _split(modules)
     assert "hashlib" not in stdlib
+
+
+def test_the_language_server_starts_without_click(tmp_path: Path) -> None:
+    """An editor starts `maniac-guard lsp --stdio` on every launch (and the
+    tests 22 times): the server needs no command-line parser (~45 ms)."""
+    listing = tmp_path / "modules.txt"
+    proc = subprocess.run(
+        [sys.executable, "-c", _DUMP_MODULES, console_script(), str(listing), "lsp", "--stdio"],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,  # end of input: the server stops
+        capture_output=True,
+        text=True,
+        env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    modules = set(listing.read_text().split())
+    assert "maniac_guard.lsp.server" in modules  # the server itself ran
+    assert "click" not in modules
