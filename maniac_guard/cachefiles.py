@@ -29,12 +29,30 @@ try:
 except ImportError:  # an interpreter without CPython's builtin modules
     from hashlib import blake2b
     from hmac import compare_digest  # type: ignore[no-redef]  # the same function, typed apart
+# SHA-256 the same way (a finding's fingerprint): _sha256 up to Python
+# 3.11, _sha2 from 3.12; resolved once, not on every call.
+try:
+    from _sha256 import sha256  # type: ignore[import-not-found]
+except ImportError:
+    try:
+        from _sha2 import sha256  # type: ignore[import-not-found]
+    except ImportError:
+        from hashlib import sha256
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["blake2b", "cache_dir", "cache_folder", "compare_digest", "key_path", "read_cached", "store_cached"]
+__all__ = [
+    "blake2b",
+    "cache_dir",
+    "cache_folder",
+    "compare_digest",
+    "key_path",
+    "read_cached",
+    "sha256",
+    "store_cached",
+]
 
 # A text header line: `maniac-guard sealed v1 <64 hex digits>`, then the data.
 SEAL_MAGIC = b"maniac-guard sealed v1 "

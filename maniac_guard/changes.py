@@ -42,7 +42,6 @@ from maniac_guard.versions import (
     Versions,
     WholeFiles,
     commit_reader,
-    identity,
     scan_changed,
     whole_file_source,
 )
@@ -314,10 +313,7 @@ class _Importers:
             if data is None:
                 continue
             self.scans += 1
-            found = self.versions.at_commit(change, data, prefix)
-            if found:
-                before = self.versions.before(change, prefix)
-                out.extend(f for f in found if identity(f) not in before)
+            out.extend(self.versions.added(change, data, prefix))
         return out
 
     def _blob(self, rev: str, path: str) -> str | None:

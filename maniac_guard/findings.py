@@ -106,15 +106,7 @@ def mask_real_keys(text: str) -> str:
 
 
 def digest(text: str) -> str:
-    # CPython's own SHA-256, not hashlib's: importing hashlib loads OpenSSL
-    # (~3 ms in each process of a tree scan that meets a key).
-    try:
-        from _sha256 import sha256  # type: ignore[import-not-found]  # Python 3.11
-    except ImportError:
-        try:
-            from _sha2 import sha256  # type: ignore[import-not-found]  # Python 3.12+
-        except ImportError:
-            from hashlib import sha256
+    from maniac_guard.cachefiles import sha256  # CPython's own: hashlib would load OpenSSL
 
     return str(sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
 

@@ -153,12 +153,13 @@ class Versions:
                 known |= {identity(f) for f in self.scan(source)}
         return known
 
-    def added(self, change: ChangedFile, data: bytes) -> list[Finding]:
-        """What the change added to the file, as these detectors see it."""
-        found = self.at_commit(change, data)
+    def added(self, change: ChangedFile, data: bytes, prefix: str = "") -> list[Finding]:
+        """What the change added to the file, as these detectors see it
+        (its parents read only when it has findings)."""
+        found = self.at_commit(change, data, prefix)
         if not found:
             return []
-        before = self.before(change)
+        before = self.before(change, prefix)
         return [f for f in found if identity(f) not in before]
 
 
