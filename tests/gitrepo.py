@@ -83,6 +83,13 @@ def make_repo(path: Path, env: dict[str, str]) -> Repo:
     return repo
 
 
+def new_repo(root: Path) -> Repo:
+    """An empty repository at `root/repo`, with its own git home in `root/home`."""
+    home = root / "home"
+    home.mkdir()
+    return make_repo(root / "repo", git_env(home))
+
+
 def scan_json(repo: Repo, *args: str, cwd: Path | None = None) -> tuple[int, dict[str, Any], str]:
     """`maniac-guard scan ARGS --format json` in the repository (or `cwd`):
     exit code, report, stderr. Run in-process (run_in_process: the verdict is
@@ -111,9 +118,8 @@ def push(repo: Repo, *args: str, timeout: float = 900) -> subprocess.CompletedPr
 
 def started_repo(tmp_path: Path) -> Repo:
     """A repository with one commit (a README), its own git home, colours off."""
-    home = tmp_path / "home"
-    home.mkdir()
-    repo = make_repo(tmp_path / "repo", {**git_env(home), "NO_COLOR": "1"})
+    repo = new_repo(tmp_path)
+    repo.env["NO_COLOR"] = "1"
     repo.write("README.md", "hello\n")
     repo.commit("first")
     return repo

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.gitrepo import Repo, git_env, make_repo, scan_json
+from tests.gitrepo import Repo, new_repo, scan_json
 from tests.helpers import fake_key
 
 CLEAN = "from maniac import Maniac\nimport os\n\nclient = Maniac(api_key=os.environ['MANIAC_KEY'])\n# {n}\n"
@@ -23,9 +23,7 @@ def busy_repo(tmp_path_factory: pytest.TempPathFactory) -> Repo:
     """Thirty commits, each changing two Python files: leaks added, removed
     and added again, and a file that does not parse (a note, once)."""
     root = tmp_path_factory.mktemp("shared")
-    home = root / "home"
-    home.mkdir()
-    repo = make_repo(root / "repo", git_env(home))
+    repo = new_repo(root)
     for n in range(30):
         repo.write(f"app/mod{n % 5}.py", _leaky(n) if n % 3 == 0 else CLEAN.format(n=n))
         repo.write("app/broken.py", BROKEN.format(n=n))

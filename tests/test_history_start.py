@@ -15,15 +15,13 @@ import pytest
 
 from maniac_guard.entry import history_scan_options
 from maniac_guard.sources import gitstart
-from tests.gitrepo import Repo, git_env, make_repo
+from tests.gitrepo import Repo, new_repo
 from tests.helpers import fake_key, run_cli
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Repo:
-    home = tmp_path / "home"
-    home.mkdir()
-    found = make_repo(tmp_path / "repo", git_env(home))
+    found = new_repo(tmp_path)
     found.write("app/settings.py", f'MANIAC_API_KEY = "{fake_key("hist-start-1")}"\n')
     found.write(".env", f"MANIAC_API_KEY={fake_key('hist-start-2')}\n")
     found.commit("add settings")

@@ -13,15 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from maniac_guard.sources.gitstream import Marker, commit_runs, record_starts
-from tests.gitrepo import Repo, git_env, make_repo
+from tests.gitrepo import Repo, new_repo
 from tests.helpers import fake_key, run_in_process
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Repo:
-    home = tmp_path / "home"
-    home.mkdir()
-    return make_repo(tmp_path / "repo", git_env(home))
+    return new_repo(tmp_path)
 
 
 def record(sha: str) -> bytes:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.gitrepo import git_env, make_repo, scan_json
+from tests.gitrepo import new_repo, scan_json
 from tests.helpers import fake_key
 
 FIRST = "from maniac import Maniac\nfrom proj import settings\n\nclient = Maniac(api_key=settings.KEY)\n"
@@ -22,9 +22,7 @@ def test_a_version_seen_before_in_the_run_is_not_analysed_again(
 ) -> None:
     import maniac_guard.python.analyzer as analyzer
 
-    home = tmp_path / "home"
-    home.mkdir()
-    repo = make_repo(tmp_path / "repo", git_env(home))
+    repo = new_repo(tmp_path)
     repo.write("proj/__init__.py", "")
     repo.write("proj/settings.py", SETTINGS)
     for number in range(10):  # app.py goes back and forth: two versions in ten commits
@@ -45,9 +43,7 @@ def test_a_version_seen_before_in_the_run_is_not_analysed_again(
 
 
 def test_a_leaked_key_in_a_repeated_version_is_still_reported(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    repo = make_repo(tmp_path / "repo", git_env(home))
+    repo = new_repo(tmp_path)
     key = fake_key("history-versions")
     leaky = f'from maniac import Maniac\n\nKEY = "{key[:12]}" + "{key[12:]}"\nclient = Maniac(api_key=KEY)\n'
     clean = "from maniac import Maniac\nimport os\n\nclient = Maniac(api_key=os.environ['MANIAC_KEY'])\n"
