@@ -15,7 +15,6 @@ the blob path where their size is read without reading them.
 
 from __future__ import annotations
 
-import itertools
 import re
 import subprocess
 import sys
@@ -169,7 +168,7 @@ class PatchStream:
         from contextlib import nullcontext
 
         from maniac_guard.sources.gitbig import big_path_sources
-        from maniac_guard.sources.gitstream import read_chunks
+        from maniac_guard.sources.gitstream import behind, read_chunks
 
         meter = Progress(count_commits(self.root, self.revs, self.max_commits)) if progress else None
         with nullcontext(blobs) if blobs is not None else BlobReader(self.root) as reader:
@@ -178,7 +177,7 @@ class PatchStream:
                 chunks: Iterable[bytes] = read_chunks(self.proc.stdout)
                 if isinstance(self.proc, Spawned):  # started early: what git wrote meanwhile, first
                     try:
-                        chunks = itertools.chain(self.proc.take_ahead(), chunks)
+                        chunks = behind(self.proc.take_ahead(), self.proc.stdout)
                     except OSError as exc:
                         raise GitError(f"cannot read git's output: {exc.strerror}") from None
                 if expired is not None:

@@ -11,6 +11,7 @@ benchmark's 2,000 commits the per-commit calls cost as much as the passes.
 from __future__ import annotations
 
 import os
+import sys
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO
@@ -18,6 +19,9 @@ from typing import IO
 from maniac_guard.sources.gitcore import GitError
 
 READ_SIZE = 1 << 20
+BATCH = 512 << 10  # bytes of read-ahead output parsed between two looks at the pipe
+HELD_LIMIT = 32 << 20  # bytes of git's output held unparsed (gitstart.AHEAD_LIMIT's bound)
+FIONREAD = 0x541B  # Linux's ioctl: bytes waiting in a pipe (no import of termios)
 # A record (a commit's: NUL, sha, NUL, author, NUL, date, NUL, parents)
 # starts a line with NUL.
 RECORD = b"\n\0"
@@ -41,6 +45,50 @@ def read_chunks(stream: IO[bytes]) -> Iterator[bytes]:
         if not chunk:
             return
         yield chunk
+
+
+def behind(backlog: list[bytes], stream: IO[bytes]) -> Iterator[bytes]:
+    """What a thread read ahead of the parser (`backlog`, git's small writes)
+    in batches of about BATCH bytes, then the rest of `stream` as
+    `read_chunks` reads it. Between two batches, what git has written
+    meanwhile joins the backlog, read without waiting: the thread that read
+    ahead has stopped, and git, stopped at its pipe's 1 MiB while the
+    backlog is parsed, was ~35 ms slower on the benchmark's history."""
+    fd = stream.fileno()
+    at, held = 0, sum(map(len, backlog))
+    while at < len(backlog):
+        end, size = at, 0
+        while end < len(backlog) and size < BATCH:
+            size += len(backlog[end])
+            end += 1
+        batch = backlog[at] if end == at + 1 else b"".join(backlog[at:end])
+        backlog[at:end] = [b""] * (end - at)  # let the batch's pieces go
+        at, held = end, held - size
+        if held < HELD_LIMIT:  # else git waits, as it would without the thread
+            waiting = _waiting(fd)
+            backlog += waiting
+            held += sum(map(len, waiting))
+        yield batch
+    yield from read_chunks(stream)
+
+
+def _waiting(fd: int) -> list[bytes]:
+    """What the pipe `fd` holds now, read without blocking (FIONREAD: Linux,
+    where the thread that reads ahead runs; elsewhere nothing)."""
+    import fcntl
+
+    try:
+        count = int.from_bytes(fcntl.ioctl(fd, FIONREAD, bytes(4)), sys.byteorder, signed=True)
+        chunks = []
+        while count > 0:
+            chunk = os.read(fd, min(count, READ_SIZE))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            count -= len(chunk)
+        return chunks
+    except OSError as exc:
+        raise GitError(f"cannot read git's output: {exc.strerror}") from None
 
 
 def record_starts(run: bytes, strays: list[int] | None = None) -> list[int]:
