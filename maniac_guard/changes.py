@@ -83,6 +83,7 @@ def added_by_commits(
     boundaries: Sequence[str] = (),
     blobs: BlobReader | None = None,
     helpers: int = 0,
+    ahead: Versions | None = None,
 ) -> WholeFiles:
     """What the commits added, as the whole-file `detectors` see each of
     `changes` (the files the tracker picked; `keep` filters them: excluded
@@ -95,7 +96,9 @@ def added_by_commits(
     `boundaries`: the parents of the range's commits outside it, whose
     files are the importers the range did not change. `blobs`: the
     caller's reader of objects (else one of its own); `helpers`: forked
-    processes that may share the analyses (versions.py)."""
+    processes that may share the analyses (versions.py); `ahead`: the
+    `Versions` (over `blobs`, these detectors and `marked`) that analysed
+    some of `changes` while the history was read (`versions.Ahead`)."""
     from contextlib import nullcontext
 
     out = WholeFiles()
@@ -103,7 +106,8 @@ def added_by_commits(
     if not changes and not modules:
         return out
     with nullcontext(blobs) if blobs is not None else BlobReader(root) as reader:
-        versions = Versions(reader, detectors, max_size, out, marked, DetectorCache.open())
+        versions = ahead or Versions(reader, detectors, max_size, out, marked, DetectorCache.open())
+        versions.out = out
 
         def read(blobs: BlobReader, some: Sequence[ChangedFile]) -> Iterable[bytes | None]:
             return (data for _, data in _read(blobs, root, [c.blob for c in some], max_size))

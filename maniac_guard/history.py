@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from maniac_guard.sources.gitproject import WholeFileTracker
     from maniac_guard.summary import ScanResult
     from maniac_guard.target import ScanTarget
-    from maniac_guard.versions import WholeFiles
+    from maniac_guard.versions import Ahead, Versions, WholeFiles
 
 SHALLOW_NOTE = "shallow clone: commits beyond its depth are not scanned (`git fetch --unshallow` for the full history)"
 
@@ -138,12 +138,13 @@ def _all_sources(
     expired: Callable[[], bool] | None = None,
     tags: TagList | None = None,
     after_stream: Callable[[], None] | None = None,
+    idle: Callable[[], bool] | None = None,
 ) -> Iterator[SourceFile]:
     """File diffs, then commit messages, then (whole-repository scans) tags.
     `blobs`: the reader of objects for all of them (else one each);
     `expired`: the deadline, checked where no source comes out; `tags`:
     the tags' listing, if started earlier; `after_stream`: called once the
-    diffs are read."""
+    diffs are read; `idle`: work for the parser while git's pipe is empty."""
     from contextlib import nullcontext
 
     from maniac_guard.prefilter import match_ends
@@ -153,7 +154,7 @@ def _all_sources(
     groups = hint_groups(hints, whole)
     matches = match_ends(groups, family="history-hints-") if groups is not None else None
     yield from stream.sources(
-        state, progress=progress, hints=hints, whole=whole, matches=matches, blobs=blobs, expired=expired
+        state, progress=progress, hints=hints, whole=whole, matches=matches, blobs=blobs, expired=expired, idle=idle
     )
     if after_stream is not None:
         after_stream()
@@ -255,6 +256,13 @@ def history_result(
         picker = tracker(whole_detectors, settings.max_file_size) if whole_detectors else None
         running.callback(stop_naming)  # greps started for the whole-file step that never came
         clock = _Deadline(deadline)
+        watch = _Suppressions(enabled) if list_suppressions else None
+        marked = watch.marked if watch else None
+        ahead = (
+            _ahead(info.root, picker, whole_detectors, settings, excluder, clock, marked, blobs)
+            if picker is not None
+            else None
+        )
         sources = _all_sources(
             info.root,
             spec,
@@ -268,8 +276,8 @@ def history_result(
             clock.expired,
             tags,
             lambda: _start_caller_greps(info.root, picker, whole_detectors),
+            ahead.step if ahead is not None else None,
         )
-        watch = _Suppressions(enabled) if list_suppressions else None
         filtered = _filtered(sources, excluder, info.root)
         result = scan_sources(clock.until(watch.watch(filtered) if watch else filtered), enabled)
         result.files_scanned += messages.skipped
@@ -277,8 +285,18 @@ def history_result(
         boundaries = sorted(
             {p for c in (picker.modules.values() if picker else ()) for p in c.parents} - set(state.order)
         )
-        marked = watch.marked if watch else None
-        whole = _whole_files(info.root, picker, whole_detectors, settings, excluder, clock, marked, boundaries, blobs)
+        whole = _whole_files(
+            info.root,
+            picker,
+            whole_detectors,
+            settings,
+            excluder,
+            clock,
+            marked,
+            boundaries,
+            blobs,
+            ahead.versions if ahead is not None else None,
+        )
         named = [
             finding
             for path, commit in state.binary_named_mk
@@ -324,8 +342,10 @@ def _whole_files(
     marked: dict[tuple[str, str], set[int]] | None = None,
     boundaries: Sequence[str] = (),
     blobs: BlobReader | None = None,
+    ahead: Versions | None = None,
 ) -> WholeFiles:
-    """What the commits added as the whole-file detectors see it (changes.py)."""
+    """What the commits added as the whole-file detectors see it (changes.py;
+    `ahead`: what analysed some of them while the history was read)."""
     from maniac_guard.changes import added_by_commits, not_excluded
     from maniac_guard.engine import worker_count
     from maniac_guard.versions import WholeFiles
@@ -344,9 +364,34 @@ def _whole_files(
         boundaries=boundaries,
         blobs=blobs,
         helpers=worker_count(settings.jobs) - 1,
+        ahead=ahead,
     )
     clock.passed = clock.passed or found.timed_out
     return found
+
+
+def _ahead(
+    root: str,
+    picker: WholeFileTracker,
+    detectors: list[Detector],
+    settings: Settings,
+    excluder: Excluder,
+    clock: _Deadline,
+    marked: dict[tuple[str, str], set[int]] | None,
+    blobs: BlobReader,
+) -> Ahead:
+    """The picked versions' analyses, done while the parser waits for git
+    (`versions.Ahead`), with what `added_by_commits` would build."""
+    from maniac_guard.changes import not_excluded
+    from maniac_guard.versions import Ahead
+
+    def make() -> Versions:
+        from maniac_guard.detectorcache import DetectorCache
+        from maniac_guard.versions import Versions, WholeFiles
+
+        return Versions(blobs, detectors, settings.max_file_size, WholeFiles(), marked, DetectorCache.open())
+
+    return Ahead(make, picker.changes, not_excluded(excluder, root), clock.expired)
 
 
 class _Suppressions:

@@ -23,6 +23,7 @@ from maniac_guard.records import dataclass, field
 from maniac_guard.sources import SourceFile
 from maniac_guard.sources.files import to_source
 from maniac_guard.sources.gitblobs import BlobReader
+from maniac_guard.sources.gitcore import GitError
 from maniac_guard.sources.gitproject import ChangedFile, CommitReader
 
 Identity = tuple[str, str]
@@ -32,6 +33,9 @@ SHARED_FROM = 16
 # Versions per part: an analysis takes from 1 ms to 0.3 s, so parts stay
 # small and whichever process is free takes the next.
 PART = 4
+# Seconds of one analysis ahead of the parser past which no more are done
+# ahead: git's 1 MiB pipe fills in ~10 ms, then git waits.
+SLOW_STEP, SLOW_STEPS = 0.02, 3
 
 
 @dataclass
@@ -106,28 +110,61 @@ class Versions:
         self.found: dict[tuple[str, str], set[Identity]] = {}
         self.analysed: set[tuple[str, int]] = set()  # (path, hash of the bytes)
         self.noted: set[str] = set()
+        # Versions at their commit analysed ahead (`prepare`), by (commit,
+        # path, blob): whether a detector wanted it, its findings, its notes.
+        self.prepared: dict[tuple[str, str, str], tuple[bool, list[Finding], list[str]]] = {}
 
-    def scan(self, source: SourceFile) -> list[Finding]:
+    def _analyse(self, source: SourceFile) -> tuple[bool, list[Finding]]:
+        """(whether a detector wants the file, what they found)."""
         wanted = [d for d in self.detectors if d.wants(source)]
         if not wanted:
-            return []
-        self.analysed.add((source.path, hash(source.data)))
+            return False, []
         learnt = len(self.learnt.clean), len(self.learnt.found)
         found = scan_source(source, wanted, self.cache, self.learnt)
         if self.cache is not None:  # the same version again (another commit, a parent) is looked up
             self.cache.remember(self.learnt, *learnt)
+        return True, found
+
+    def prepare(self, change: ChangedFile) -> None:
+        """Analyse `change`'s version at its commit now (the history parser
+        waiting for git); `at_commit` takes the result as it would have
+        computed it: same source, same detectors, the cache's lookups."""
+        try:
+            data = self.blobs.read(change.blob, self.max_size)[1]
+        except GitError:
+            return  # at_commit's own read says what failed
+        if data is None:
+            return
+        source = self._source(change, data, "")
+        if source is not None:
+            self.prepared[(change.commit, change.path, change.blob)] = (*self._analyse(source), source.notes)
+
+    def scan(self, source: SourceFile, ahead: tuple[bool, list[Finding], list[str]] | None = None) -> list[Finding]:
+        """The detectors' findings in `source` (`ahead`: as `prepare` found them)."""
+        if ahead is not None:
+            wanted, found = ahead[0], ahead[1]
+            source.notes.extend(ahead[2])
+        else:
+            wanted, found = self._analyse(source)
+        if not wanted:
+            return []
+        self.analysed.add((source.path, hash(source.data)))
         if source.notes and source.path not in self.noted:  # once per path, not once per version
             self.noted.add(source.path)
             commit = (source.commit or "")[:12]
             self.out.messages.extend(f"{note} (at {commit})" if commit else note for note in source.notes)
         return found
 
-    def at_commit(self, change: ChangedFile, data: bytes, prefix: str = "") -> list[Finding]:
+    def _source(self, change: ChangedFile, data: bytes, prefix: str) -> SourceFile | None:
         project = commit_reader(self.blobs, change.commit, self.max_size, prefix)
-        source = whole_file_source(
+        return whole_file_source(
             change.path, data, project, commit=change.commit, author=change.author, date=change.date
         )
-        found = self.scan(source) if source is not None else []
+
+    def at_commit(self, change: ChangedFile, data: bytes, prefix: str = "") -> list[Finding]:
+        source = self._source(change, data, prefix)
+        ahead = self.prepared.pop((change.commit, change.path, change.blob), None) if not prefix else None
+        found = self.scan(source, ahead) if source is not None else []
         if found:
             self.found[(change.commit, change.path)] = {identity(f) for f in found}
         lines = self.marked.get((change.commit, change.path)) if self.marked is not None else None
@@ -163,6 +200,46 @@ class Versions:
         return [f for f in found if identity(f) not in before]
 
 
+class Ahead:
+    """The changed versions the tracker picks (`changes`, growing as the
+    history stream is parsed), analysed one at a time while the parser
+    waits for git (`step`, its pipe empty): on pallets/click ~100 ms of
+    whole-file analyses came after git ended, while the parser had waited
+    ~250 ms for it. `make` builds the `Versions` that `added_by_commits`
+    then takes over (`versions`). SLOW_STEPS analyses longer than
+    SLOW_STEP (git stops at its full pipe meanwhile; a detector's first
+    analysis imports its modules) end the steps: the rest is left to
+    `scan_changed`, which shares it with helpers."""
+
+    def __init__(
+        self,
+        make: Callable[[], Versions],
+        changes: Sequence[ChangedFile],
+        keep: Callable[[ChangedFile], bool],
+        expired: Callable[[], bool],
+    ) -> None:
+        self.make, self.changes, self.keep, self.expired = make, changes, keep, expired
+        self.versions: Versions | None = None
+        self.at = 0
+        self.slow = 0
+
+    def step(self) -> bool:
+        """Analyse the next picked version; False when there is none (or no more are wanted)."""
+        if self.slow >= SLOW_STEPS or self.at >= len(self.changes) or self.expired():
+            return False
+        import time
+
+        started = time.perf_counter()
+        change = self.changes[self.at]
+        self.at += 1
+        if self.versions is None:
+            self.versions = self.make()
+        if self.keep(change):
+            self.versions.prepare(change)
+        self.slow += time.perf_counter() - started > SLOW_STEP
+        return True
+
+
 @dataclass
 class _Part:
     """What one part of the versions gave, and what its process learnt for the cache."""
@@ -185,7 +262,8 @@ def scan_changed(
     """`versions.added` for each change (its bytes as `read` gives them: None,
     too big), into `versions.out`, shared with up to `helpers` forked
     processes when there are enough."""
-    if helpers < 1 or len(changes) < SHARED_FROM:
+    left = sum(1 for c in changes if (c.commit, c.path, c.blob) not in versions.prepared)
+    if helpers < 1 or left < SHARED_FROM:  # (the analyses done ahead are taken here, in order)
         _scan_part(changes, read(versions.blobs, changes), versions, expired)
         return
     from maniac_guard.forkshare import run_shared
@@ -198,7 +276,7 @@ def scan_changed(
         nonlocal here
         if os.getpid() != home and here is versions:  # a helper: the git readers it inherited are not its own
             here = Versions(BlobReader(root), versions.detectors, versions.max_size, WholeFiles(), versions.marked)
-            here.cache = versions.cache
+            here.cache, here.prepared = versions.cache, versions.prepared
         here.out, here.noted, here.analysed = WholeFiles(), set(), set()
         learnt = len(here.learnt.clean), len(here.learnt.found)
         notes = _scan_part(part, read(here.blobs, part), here, expired)

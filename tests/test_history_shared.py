@@ -31,6 +31,16 @@ def busy_repo(tmp_path_factory: pytest.TempPathFactory) -> Repo:
     return repo
 
 
+@pytest.fixture
+def none_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No analysis while the history is read (`versions.Ahead`): on a small
+    repository they would all be done then, leaving nothing to share."""
+    import maniac_guard.versions as versions
+
+    monkeypatch.setattr(versions, "SLOW_STEPS", 0)
+
+
+@pytest.mark.usefixtures("none_ahead")
 def test_shared_analyses_give_the_verdict_of_one_process(busy_repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
     import maniac_guard.engine as engine
     import maniac_guard.forkshare as forkshare
@@ -55,6 +65,7 @@ def test_shared_analyses_give_the_verdict_of_one_process(busy_repo: Repo, monkey
     assert one_err.count("app/broken.py") == 1, one_err  # its note once, not once per version
 
 
+@pytest.mark.usefixtures("none_ahead")
 def test_a_helper_that_dies_leaves_its_versions_to_this_process(
     busy_repo: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -76,3 +87,32 @@ def test_a_helper_that_dies_leaves_its_versions_to_this_process(
     code, report, _ = scan_json(busy_repo, "--history", "-j", "2")
     assert code == 1
     assert len(report["findings"]) == 10
+
+
+def test_versions_analysed_while_git_writes_give_the_verdict_of_the_analyses_after_it(
+    busy_repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The changed versions the parser analyses while it waits for git
+    (`versions.Ahead`) give the findings, notes and order the analyses after
+    the stream give, in one process or shared."""
+    import maniac_guard.engine as engine
+    import maniac_guard.versions as versions
+
+    monkeypatch.setattr(engine, "available_cores", lambda: 2)
+    prepared: list[str] = []
+    original = versions.Versions.prepare
+
+    def counted(self, change):  # type: ignore[no-untyped-def]
+        prepared.append(change.commit)
+        return original(self, change)
+
+    monkeypatch.setattr(versions.Versions, "prepare", counted)
+    ahead = [scan_json(busy_repo, "--history", "-j", jobs) for jobs in ("1", "2")]
+    done_ahead = len(prepared)
+    assert done_ahead > 30  # at least the versions git's end left waiting, in both runs
+    monkeypatch.setattr(versions, "SLOW_STEPS", 0)
+    after = [scan_json(busy_repo, "--history", "-j", jobs) for jobs in ("1", "2")]
+    assert len(prepared) == done_ahead
+    for (code, report, err), (code_after, report_after, err_after) in zip(ahead, after):
+        assert (code, report["findings"], err) == (code_after, report_after["findings"], err_after)
+    assert len(ahead[0][1]["findings"]) == 10

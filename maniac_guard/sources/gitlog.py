@@ -154,6 +154,7 @@ class PatchStream:
         matches: Matches | None = None,
         blobs: BlobReader | None = None,
         expired: Callable[[], bool] | None = None,
+        idle: Callable[[], bool] | None = None,
     ) -> Iterator[SourceFile]:
         """One SourceFile per (commit, file) with lines added by that commit.
         `hints`: byte patterns one of which a commit must hold to be worth
@@ -164,7 +165,8 @@ class PatchStream:
         `blobs`: the caller's reader of objects (else one of its own).
         Once `expired()` says so, the stream stops between two runs of
         commits (most commits make no source, so the caller's check between
-        two sources may never come) and git is stopped."""
+        two sources may never come) and git is stopped. `idle`: work done a
+        step at a time while git's pipe is empty (`gitstream.read_chunks`)."""
         from contextlib import nullcontext
 
         from maniac_guard.sources.gitbig import big_path_sources
@@ -174,10 +176,10 @@ class PatchStream:
         with nullcontext(blobs) if blobs is not None else BlobReader(self.root) as reader:
             try:
                 assert self.proc.stdout is not None
-                chunks: Iterable[bytes] = read_chunks(self.proc.stdout)
+                chunks: Iterable[bytes] = read_chunks(self.proc.stdout, idle)
                 if isinstance(self.proc, Spawned):  # started early: what git wrote meanwhile, first
                     try:
-                        chunks = behind(self.proc.take_ahead(), self.proc.stdout)
+                        chunks = behind(self.proc.take_ahead(), self.proc.stdout, idle)
                     except OSError as exc:
                         raise GitError(f"cannot read git's output: {exc.strerror}") from None
                 if expired is not None:

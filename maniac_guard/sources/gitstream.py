@@ -31,14 +31,20 @@ RECORD = b"\n\0"
 Matches = Callable[[bytes], "list[tuple[int, int]] | None"]
 
 
-def read_chunks(stream: IO[bytes]) -> Iterator[bytes]:
+def read_chunks(stream: IO[bytes], idle: Callable[[], bool] | None = None) -> Iterator[bytes]:
     """git's output in reads of up to READ_SIZE (what the pipe holds). A
     thread reading ahead into a queue was measured slower than this (the
     GIL passed to it and back on every chunk: 673 against 597 ms median,
-    taking turns): git runs ahead by its pipe (1 MiB, `widen_pipe`)."""
+    taking turns): git runs ahead by its pipe (1 MiB, `widen_pipe`).
+    `idle`: work to do while the pipe is empty, one step a call (False:
+    none now), instead of waiting for git (Linux: FIONREAD says it is empty)."""
     fd = stream.fileno()
+    if idle is not None and sys.platform != "linux":
+        idle = None
     while True:
         try:
+            while idle is not None and not _held(fd) and idle():
+                pass
             chunk = os.read(fd, READ_SIZE)
         except OSError as exc:
             raise GitError(f"cannot read git's output: {exc.strerror}") from None
@@ -47,7 +53,7 @@ def read_chunks(stream: IO[bytes]) -> Iterator[bytes]:
         yield chunk
 
 
-def behind(backlog: list[bytes], stream: IO[bytes]) -> Iterator[bytes]:
+def behind(backlog: list[bytes], stream: IO[bytes], idle: Callable[[], bool] | None = None) -> Iterator[bytes]:
     """What a thread read ahead of the parser (`backlog`, git's small writes)
     in batches of about BATCH bytes, then the rest of `stream` as
     `read_chunks` reads it. Between two batches, what git has written
@@ -69,16 +75,14 @@ def behind(backlog: list[bytes], stream: IO[bytes]) -> Iterator[bytes]:
             backlog += waiting
             held += sum(map(len, waiting))
         yield batch
-    yield from read_chunks(stream)
+    yield from read_chunks(stream, idle)
 
 
 def _waiting(fd: int) -> list[bytes]:
     """What the pipe `fd` holds now, read without blocking (FIONREAD: Linux,
-    where the thread that reads ahead runs; elsewhere nothing)."""
-    import fcntl
-
+    where the thread that reads ahead runs)."""
     try:
-        count = int.from_bytes(fcntl.ioctl(fd, FIONREAD, bytes(4)), sys.byteorder, signed=True)
+        count = _held(fd)
         chunks = []
         while count > 0:
             chunk = os.read(fd, min(count, READ_SIZE))
@@ -89,6 +93,13 @@ def _waiting(fd: int) -> list[bytes]:
         return chunks
     except OSError as exc:
         raise GitError(f"cannot read git's output: {exc.strerror}") from None
+
+
+def _held(fd: int) -> int:
+    """Bytes waiting in the pipe `fd` (FIONREAD, Linux)."""
+    import fcntl
+
+    return int.from_bytes(fcntl.ioctl(fd, FIONREAD, bytes(4)), sys.byteorder, signed=True)
 
 
 def record_starts(run: bytes, strays: list[int] | None = None) -> list[int]:
