@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 
 from maniac_guard import records
@@ -39,9 +38,11 @@ from maniac_guard.sources.gitproject import (
     files_naming,
 )
 from maniac_guard.versions import (
+    NAME,
     Versions,
     WholeFiles,
     commit_reader,
+    key,
     scan_changed,
     whole_file_source,
 )
@@ -55,7 +56,6 @@ CALLERS_LEFT_OUT = (
 )
 # What the Python detector's hints hold, as words git grep finds (a superset: -i).
 HINT_WORDS = ("maniac", "mk-", "--api-key")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def whole_file_detectors(enabled: Collection[str] | None) -> list[Detector]:
@@ -110,7 +110,11 @@ def added_by_commits(
         versions.out = out
 
         def read(blobs: BlobReader, some: Sequence[ChangedFile]) -> Iterable[bytes | None]:
-            return (data for _, data in _read(blobs, root, [c.blob for c in some], max_size))
+            """Their bytes; None for those analysed ahead (`Versions.ready`)."""
+            ready = [versions.ready(c) for c in some]
+            unread = [c.blob for c, done in zip(some, ready) if not done]
+            got = (data for _, data in _read(blobs, root, unread, max_size))
+            return (None if done else next(got) for done in ready)
 
         scan_changed(root, changes, versions, read, helpers, expired)
         callers = Versions(reader, [CALLER], max_size, out)
@@ -253,15 +257,20 @@ class _Importers:
         """A wanted version of `path`: what it may import."""
         source = to_source(path, data)[0]
         if source is not None and any(d.wants(source) for d in self.versions.detectors):
-            self.words.setdefault(path, set()).update(_NAME.findall(source.text))
+            self.words.setdefault(path, set()).update(NAME.findall(source.text))
 
     def know_changes(self, changes: Sequence[ChangedFile]) -> None:
-        blobs = self.versions.blobs
-        for change, (_, data) in zip(
-            changes, _read(blobs, self.root, [c.blob for c in changes], self.versions.max_size)
-        ):
-            if data is not None:
-                self.know(change.path, data)
+        """The picked versions, in order: what `know` took of those analysed ahead, else their bytes."""
+        blobs, ahead = self.versions.blobs, self.versions.words
+        unread = [c.blob for c in changes if key(c) not in ahead]
+        got = (data for _, data in _read(blobs, self.root, unread, self.versions.max_size))
+        for change in changes:
+            if key(change) not in ahead:
+                data = next(got)
+                if data is not None:
+                    self.know(change.path, data)
+            elif (words := ahead[key(change)]) is not None:
+                self.words.setdefault(change.path, set()).update(words)
 
     def know_commit(self, rev: str) -> None:
         """The files of `rev` ("": the index) that hold a hint of the detectors."""

@@ -12,6 +12,7 @@ and their order are those of a scan in one process.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Sequence
 
 from maniac_guard import records
@@ -27,6 +28,8 @@ from maniac_guard.sources.gitcore import GitError
 from maniac_guard.sources.gitproject import ChangedFile, CommitReader
 
 Identity = tuple[str, str]
+Key = tuple[str, str, str]  # a changed version: (commit, path, blob)
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # what an import can spell (changes._Importers)
 # Fewer changed versions are scanned here: a helper (fork, its own git
 # readers) costs ~10 ms, more than a few small files' analyses.
 SHARED_FROM = 16
@@ -46,6 +49,20 @@ class WholeFiles:
     files: int = 0  # distinct versions (path, bytes) scanned whole, commits' and parents'
     messages: list[str] = field(default_factory=list)
     timed_out: bool = False
+
+
+@dataclass
+class Prepared:
+    """A version's analysis at its commit (`Versions.prepare`)."""
+
+    wanted: bool  # a detector wanted it
+    found: list[Finding]
+    notes: list[str]
+    digest: int  # hash of its bytes (`Versions.analysed`)
+
+
+def key(change: ChangedFile) -> Key:
+    return change.commit, change.path, change.blob
 
 
 def identity(finding: Finding) -> Identity:
@@ -110,9 +127,10 @@ class Versions:
         self.found: dict[tuple[str, str], set[Identity]] = {}
         self.analysed: set[tuple[str, int]] = set()  # (path, hash of the bytes)
         self.noted: set[str] = set()
-        # Versions at their commit analysed ahead (`prepare`), by (commit,
-        # path, blob): whether a detector wanted it, its findings, its notes.
-        self.prepared: dict[tuple[str, str, str], tuple[bool, list[Finding], list[str]]] = {}
+        # Versions at their commit analysed ahead (`prepare`), by `key`; and
+        # what `changes._Importers.know` needs of each (NAME's words).
+        self.prepared: dict[Key, Prepared] = {}
+        self.words: dict[Key, set[str] | None] = {}
 
     def _analyse(self, source: SourceFile) -> tuple[bool, list[Finding]]:
         """(whether a detector wants the file, what they found)."""
@@ -136,24 +154,34 @@ class Versions:
         if data is None:
             return
         source = self._source(change, data, "")
-        if source is not None:
-            self.prepared[(change.commit, change.path, change.blob)] = (*self._analyse(source), source.notes)
+        if source is None:
+            self.words[key(change)] = None
+            return
+        wanted, found = self._analyse(source)
+        self.prepared[key(change)] = Prepared(wanted, found, source.notes, hash(source.data))
+        self.words[key(change)] = set(NAME.findall(source.text)) if wanted else None
 
-    def scan(self, source: SourceFile, ahead: tuple[bool, list[Finding], list[str]] | None = None) -> list[Finding]:
-        """The detectors' findings in `source` (`ahead`: as `prepare` found them)."""
-        if ahead is not None:
-            wanted, found = ahead[0], ahead[1]
-            source.notes.extend(ahead[2])
-        else:
-            wanted, found = self._analyse(source)
-        if not wanted:
+    def ready(self, change: ChangedFile) -> bool:
+        """Whether `at_commit` can take `change` without its bytes: analysed
+        ahead, and no suppression comment added in it to look at."""
+        if key(change) not in self.prepared:
+            return False
+        return not (self.marked and self.marked.get((change.commit, change.path)))
+
+    def scan(self, source: SourceFile) -> list[Finding]:
+        wanted, found = self._analyse(source)
+        return self._keep(source.path, source.commit, Prepared(wanted, found, source.notes, hash(source.data)))
+
+    def _keep(self, path: str, commit: str | None, done: Prepared) -> list[Finding]:
+        """What a version's analysis leaves: its path and bytes analysed, its notes once per path."""
+        if not done.wanted:
             return []
-        self.analysed.add((source.path, hash(source.data)))
-        if source.notes and source.path not in self.noted:  # once per path, not once per version
-            self.noted.add(source.path)
-            commit = (source.commit or "")[:12]
-            self.out.messages.extend(f"{note} (at {commit})" if commit else note for note in source.notes)
-        return found
+        self.analysed.add((path, done.digest))
+        if done.notes and path not in self.noted:  # once per path, not once per version
+            self.noted.add(path)
+            at = (commit or "")[:12]
+            self.out.messages.extend(f"{note} (at {at})" if at else note for note in done.notes)
+        return done.found
 
     def _source(self, change: ChangedFile, data: bytes, prefix: str) -> SourceFile | None:
         project = commit_reader(self.blobs, change.commit, self.max_size, prefix)
@@ -161,10 +189,19 @@ class Versions:
             change.path, data, project, commit=change.commit, author=change.author, date=change.date
         )
 
-    def at_commit(self, change: ChangedFile, data: bytes, prefix: str = "") -> list[Finding]:
-        source = self._source(change, data, prefix)
-        ahead = self.prepared.pop((change.commit, change.path, change.blob), None) if not prefix else None
-        found = self.scan(source, ahead) if source is not None else []
+    def at_commit(self, change: ChangedFile, data: bytes | None, prefix: str = "") -> list[Finding]:
+        """What the detectors find in `change`'s version; `data` None: it is
+        `ready` (analysed ahead, not read again)."""
+        ahead = self.prepared.pop(key(change), None) if not prefix else None
+        if data is None and ahead is None:  # not ready after all: read it
+            data = self.blobs.read(change.blob, self.max_size)[1]
+            if data is None:
+                return []
+        source = self._source(change, data, prefix) if data is not None else None
+        if ahead is not None:
+            found = self._keep(change.path, change.commit, ahead)
+        else:
+            found = self.scan(source) if source is not None else []
         if found:
             self.found[(change.commit, change.path)] = {identity(f) for f in found}
         lines = self.marked.get((change.commit, change.path)) if self.marked is not None else None
@@ -190,7 +227,7 @@ class Versions:
                 known |= {identity(f) for f in self.scan(source)}
         return known
 
-    def added(self, change: ChangedFile, data: bytes, prefix: str = "") -> list[Finding]:
+    def added(self, change: ChangedFile, data: bytes | None, prefix: str = "") -> list[Finding]:
         """What the change added to the file, as these detectors see it
         (its parents read only when it has findings)."""
         found = self.at_commit(change, data, prefix)
@@ -262,7 +299,7 @@ def scan_changed(
     """`versions.added` for each change (its bytes as `read` gives them: None,
     too big), into `versions.out`, shared with up to `helpers` forked
     processes when there are enough."""
-    left = sum(1 for c in changes if (c.commit, c.path, c.blob) not in versions.prepared)
+    left = sum(1 for c in changes if key(c) not in versions.prepared)
     if helpers < 1 or left < SHARED_FROM:  # (the analyses done ahead are taken here, in order)
         _scan_part(changes, read(versions.blobs, changes), versions, expired)
         return
@@ -311,7 +348,7 @@ def _scan_part(
         if expired():
             versions.out.timed_out = True
             break
-        if bytes_ is None:  # over the size limit: its added lines were sized by the patch reader
+        if bytes_ is None and not versions.ready(change):  # over the size limit: its added lines were sized
             continue
         said = len(versions.out.messages)
         versions.out.findings.extend(versions.added(change, bytes_))
