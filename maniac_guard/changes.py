@@ -222,7 +222,11 @@ def _scan_callers(
 
 
 def _blob_at(blobs: BlobReader, rev: str, path: str) -> str | None:
-    found = blobs.info(f"{rev}:{path}")
+    return _oid(blobs.info(f"{rev}:{path}"))
+
+
+def _oid(found: ObjectInfo | None) -> str | None:
+    """A blob's id (None: absent, or not a blob)."""
     return found.oid if found is not None and found.kind == "blob" else None
 
 
@@ -308,15 +312,17 @@ class _Importers:
             self.cut.append(commit)
             candidates = candidates[:MAX_IMPORTERS]
         blobs = self.versions.blobs
+        # Each candidate's blob at the commit and in its parents, asked at once.
+        found = iter(blobs.infos([f"{rev}:{path}" for path in candidates for rev in (commit, *parents)]))
         out: list[Finding] = []
         for path in candidates:
+            blob, *at_parents = (next(found) for _ in range(1 + len(parents)))
             if self.expired():
                 self.timed_out = True
                 break
-            blob = blobs.info(f"{commit}:{path}")
             if blob is None or blob.kind != "blob":
                 continue
-            olds = [(parent, self._blob(parent, path)) for parent in parents]
+            olds = [(parent, _oid(old)) for parent, old in zip(parents, at_parents)]
             change = ChangedFile(commit, path, blob.oid, olds, author, date)
             if not self.keep(change):
                 continue
@@ -328,10 +334,6 @@ class _Importers:
             self.scans += 1
             out.extend(self.versions.added(change, data, prefix))
         return out
-
-    def _blob(self, rev: str, path: str) -> str | None:
-        found = self.versions.blobs.info(f"{rev}:{path}")
-        return found.oid if found is not None and found.kind == "blob" else None
 
     def notes(self) -> list[str]:
         notes = []

@@ -37,7 +37,7 @@ def _head_blobs(root: str, paths: Sequence[str], reader: BlobReader) -> dict[str
     """Blob id of each path at HEAD (paths of any bytes, newlines included):
     a few are asked of the open reader, more of `git ls-tree`."""
     if len(paths) <= FEW_PATHS and not any("\n" in path for path in paths):
-        asked = ((path, reader.info(f"HEAD:{path}")) for path in paths)
+        asked = zip(paths, reader.infos([f"HEAD:{path}" for path in paths]))
         return {path: info.oid for path, info in asked if info is not None and info.kind == "blob"}
     wanted = {encode_path(p): p for p in paths}
     found: dict[str, str] = {}

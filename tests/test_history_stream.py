@@ -305,3 +305,32 @@ def test_what_was_read_ahead_comes_first_and_git_is_drained_while_it_is_parsed()
         os.write(write_end, b"written later\n")
         os.close(write_end)
         assert first + b"".join(batches) == expected
+
+
+def test_objects_asked_at_once_get_the_answers_asked_one_by_one(repo: Repo) -> None:
+    """`BlobReader.infos` (the importers' and HEAD's lookups, one batch
+    each) answers what `info` answers for each name, in order: blobs, trees,
+    absent paths and objects, names too long for a batch, more names than
+    one batch; a name with a newline is refused as `info` refuses it."""
+    from maniac_guard.sources.gitblobs import ASKED_AT_ONCE, MAX_NAME, BlobReader
+    from maniac_guard.sources.gitcore import GitError
+
+    for n in range(3):
+        repo.write(f"pkg/m{n}.py", f"X = {n}\n")
+    repo.write("ünïcode name.txt", "text\n")
+    first = repo.commit("files")
+    repo.write("pkg/m0.py", "X = 10\n")
+    second = repo.commit("change")
+    names = [
+        f"{rev}:{path}"
+        for rev in (first, second, "HEAD", "0" * 40)
+        for path in ("pkg/m0.py", "pkg/m1.py", "pkg", "missing.py", "ünïcode name.txt", "x" * (MAX_NAME + 1))
+    ]
+    names = (names * (ASKED_AT_ONCE // len(names) + 2))[: ASKED_AT_ONCE + 7]
+    with BlobReader(str(repo.path)) as blobs:
+        expected = [blobs.info(name) for name in names]
+        assert blobs.infos(names) == expected
+        assert blobs.info(names[0]) == expected[0]  # the reader goes on as before
+        assert any(found is None for found in expected) and any(found is not None for found in expected)
+        with pytest.raises(GitError, match="newline"):
+            blobs.infos([names[0], "HEAD:a\nb"])

@@ -17,6 +17,10 @@ from maniac_guard.records import dataclass
 from maniac_guard.sources.gitcore import GitError, git_command
 
 CHUNK = 1 << 20
+# Names asked of `git cat-file --batch-check` at once (`BlobReader.infos`):
+# with names of at most MAX_NAME bytes and answers of ~60, both pipes (64
+# KiB) hold a whole batch.
+ASKED_AT_ONCE, MAX_NAME = 128, 400
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,34 @@ class BlobReader:
             self._check = self._start("--batch-check")
         _, header = self._ask(self._check, name)
         return _parse_header(header)
+
+    def infos(self, names: Sequence[str]) -> list[ObjectInfo | None]:
+        """`info` of each name, asked ASKED_AT_ONCE at a time: git answers
+        them in one go instead of one round trip each (~0.1 ms). Both pipes
+        hold a whole batch (names and answers under 64 KiB), so neither side
+        waits for the other to read."""
+        if self._check is None:
+            self._check = self._start("--batch-check")
+        proc = self._check
+        assert proc.stdin is not None and proc.stdout is not None
+        found: list[ObjectInfo | None] = []
+        for start in range(0, len(names), ASKED_AT_ONCE):
+            batch = names[start : start + ASKED_AT_ONCE]
+            encoded = [name.encode("utf-8", "surrogateescape") for name in batch]
+            if any(b"\n" in name or len(name) > MAX_NAME for name in encoded):
+                found.extend(self.info(name) for name in batch)  # one at a time (`info` says what is wrong)
+                continue
+            try:
+                proc.stdin.write(b"".join(name + b"\n" for name in encoded))
+                proc.stdin.flush()
+            except BrokenPipeError:
+                raise GitError("git cat-file stopped unexpectedly") from None
+            for _ in batch:
+                header = proc.stdout.readline()
+                if not header.endswith(b"\n"):
+                    raise GitError("git cat-file stopped unexpectedly")
+                found.append(_parse_header(header[:-1]))
+        return found
 
     def read(self, name: str, limit: int) -> tuple[ObjectInfo | None, bytes | None]:
         """(info, content): content is None when the object is missing, not a
