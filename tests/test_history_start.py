@@ -259,3 +259,52 @@ def test_the_history_fast_path_loads_neither_click_nor_tempfile(repo: Repo) -> N
     modules, proc = _imported(["scan", "--history", "--format", "json"], repo.path)
     assert proc.returncode == 1, proc.stderr  # the keys of the fixture's history: the scan ran
     assert {m.split(".")[0] for m in modules} & {"click", "tempfile", "shutil", "argparse"} == set()
+
+
+@pytest.mark.parametrize("max_commits", [None, 3])
+def test_a_log_split_in_two_processes_gives_the_parser_what_one_git_log_gives(
+    in_repo: Repo, monkeypatch: pytest.MonkeyPatch, max_commits: int | None
+) -> None:
+    """From SPLIT_FROM commits the early `git log -p` runs as two git
+    processes over the two halves of the commit list (SplitLog): their
+    output, in order, is the one log's, byte for byte, with branches, a
+    merge, a rename and an empty commit; and so are the sources parsed."""
+    from maniac_guard.sources.gitlog import PatchStream
+    from maniac_guard.sources.gitmodel import HistoryState
+
+    repo = in_repo
+    repo.git("checkout", "-q", "-b", "side")
+    repo.write("side.txt", f"KEY={fake_key('hist-split-side')}\n")
+    repo.commit("on a side branch")
+    repo.git("checkout", "-q", "-")
+    repo.git("mv", "app/settings.py", "app/config.py")
+    repo.commit("rename")
+    repo.git("merge", "-q", "--no-ff", "-m", "merge", "side")
+    repo.git("commit", "-q", "--allow-empty", "-m", "empty")
+    repo.write(".env", f"MANIAC_API_KEY={fake_key('hist-split-3')}\n")
+    repo.commit("last")
+
+    def parsed(stream: PatchStream) -> tuple[list[tuple[str, str | None, bytes]], HistoryState]:
+        state = HistoryState()
+        try:
+            return [(s.path, s.commit, s.data) for s in stream.sources(state)], state
+        finally:
+            assert stream.close() == 0
+
+    one = parsed(PatchStream(str(repo.path), ["--all"], max_commits=max_commits))  # nothing started early
+    monkeypatch.setattr(gitstart, "SPLIT_FROM", 2)
+    gitstart.start_history(max_commits)
+    early = gitstart._early
+    assert early is not None and isinstance(early.log, gitstart.SplitLog)
+    argv = [*gitstart.git_command(), *gitstart.log_args(["--all"], max_commits)]
+    whole = __import__("subprocess").run(argv, cwd=repo.path, capture_output=True, check=True).stdout
+    stream = PatchStream(str(repo.path), ["--all"], max_commits=max_commits)
+    assert stream.proc is early.log
+    split = parsed(stream)
+    assert split[0] == one[0] and split[1].order == one[1].order and split[1].renames == one[1].renames
+    assert len(split[1].order) == (max_commits or 7)
+    gitstart.start_history(max_commits)  # again, to read its bytes
+    again = gitstart._early
+    assert again is not None and isinstance(again.log, gitstart.SplitLog)
+    assert b"".join(again.log.chunks()) == whole
+    assert again.log.wait() == 0

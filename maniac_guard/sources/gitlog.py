@@ -35,7 +35,7 @@ from maniac_guard.sources.gitcore import (
 )
 from maniac_guard.sources.gitmodel import Commit, FileDiff, HistoryState
 from maniac_guard.sources.gitproject import WholeFileTracker
-from maniac_guard.sources.gitstart import Spawned, claim_log, error_file, log_args
+from maniac_guard.sources.gitstart import Spawned, SplitLog, claim_log, error_file, log_args
 
 if TYPE_CHECKING:
     from maniac_guard.sources.gitbig import BigBlobs
@@ -108,7 +108,7 @@ class PatchStream:
         self.big = [] if len(big) > MAX_EXCLUDED else big  # a command line that long may not run: let git load them
         argv = [*git_command(), *log_args(revs, max_commits, max_size), *exclude_pathspecs(self.big)]
         self.closed = False
-        self.proc: subprocess.Popen[bytes] | Spawned
+        self.proc: subprocess.Popen[bytes] | Spawned | SplitLog
         early = claim_log(argv, root)  # started by the console script before it loaded the rest (gitstart.py)
         if early is not None:
             self.proc, self.errors = early
@@ -128,10 +128,11 @@ class PatchStream:
             self.closed = True
             if self.proc.poll() is None:
                 self.proc.kill()
-            if isinstance(self.proc, Spawned):
-                self.proc.join_reader()  # its reading thread ends with git
-            assert self.proc.stdout is not None
-            self.proc.stdout.close()
+            if isinstance(self.proc, Spawned | SplitLog):
+                self.proc.release()  # its reading threads end with git
+            else:
+                assert self.proc.stdout is not None
+                self.proc.stdout.close()
             self.errors.close()
         return self.proc.wait()
 
@@ -170,18 +171,17 @@ class PatchStream:
         from contextlib import nullcontext
 
         from maniac_guard.sources.gitbig import big_path_sources
-        from maniac_guard.sources.gitstream import behind, read_chunks
+        from maniac_guard.sources.gitstream import read_chunks
 
         meter = Progress(count_commits(self.root, self.revs, self.max_commits)) if progress else None
         with nullcontext(blobs) if blobs is not None else BlobReader(self.root) as reader:
             try:
                 assert self.proc.stdout is not None
-                chunks: Iterable[bytes] = read_chunks(self.proc.stdout, idle)
-                if isinstance(self.proc, Spawned):  # started early: what git wrote meanwhile, first
-                    try:
-                        chunks = behind(self.proc.take_ahead(), self.proc.stdout, idle)
-                    except OSError as exc:
-                        raise GitError(f"cannot read git's output: {exc.strerror}") from None
+                chunks: Iterable[bytes] = (
+                    self.proc.chunks(idle)  # started early: what git wrote meanwhile, first
+                    if isinstance(self.proc, Spawned | SplitLog)
+                    else read_chunks(self.proc.stdout, idle)
+                )
                 if expired is not None:
                     chunks = _until(chunks, expired)
                 lines = _lines_worth_parsing(chunks, hints, whole, matches)

@@ -20,7 +20,8 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ BIG_CHECK_FORMAT = "--batch-check=%(objectsize) %(objectname)"
 # What a thread reads of `git log -p` ahead of the parser while the program
 # loads (~15 MB on the benchmark's history): memory on top of the stream's own bound.
 AHEAD_LIMIT = 32 << 20
+SPLIT_FROM = 200  # commits from which `git log -p` runs as two processes (SplitLog)
 _SIGPIPE, _SIGKILL = 13, 9  # Linux's numbers (the only platform this runs on): no import of signal
 
 
@@ -126,10 +128,12 @@ class Spawned:
     with `os.posix_spawnp`; its stdout is a pipe, its stderr `errors` (None:
     /dev/null, as for `gitbig.BigBlobs`: the scan proper says what failed)."""
 
-    def __init__(self, argv: list[str], errors: IO[bytes] | None) -> None:
+    def __init__(self, argv: list[str], errors: IO[bytes] | None, stdin: int | None = None) -> None:
         error_fd = errors.fileno() if errors is not None else os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
         read_end, write_end = os.pipe()
         actions = [(os.POSIX_SPAWN_DUP2, write_end, 1), (os.POSIX_SPAWN_DUP2, error_fd, 2)]
+        if stdin is not None:
+            actions.append((os.POSIX_SPAWN_DUP2, stdin, 0))
         try:
             # SIGPIPE as git expects it (Python ignores it): stopped early, git ends at its next write.
             self.pid = os.posix_spawnp(argv[0], argv, os.environ, file_actions=actions, setsigdef=(_SIGPIPE,))
@@ -147,6 +151,7 @@ class Spawned:
         self._ahead: list[bytes] = []
         self._ahead_error: OSError | None = None
         self._stopping = False
+        self.ahead_limit = AHEAD_LIMIT
 
     def read_ahead(self) -> None:
         """Read stdout on a thread until `take_ahead` (git would stop at the
@@ -159,14 +164,34 @@ class Spawned:
     def _read(self) -> None:
         fd, size = self.stdout.fileno(), 0
         try:
-            while not self._stopping and size < AHEAD_LIMIT:
+            while not self._stopping and size < self.ahead_limit:
                 chunk = os.read(fd, 1 << 20)
                 if not chunk:
                     return
                 self._ahead.append(chunk)
                 size += len(chunk)
+                if len(chunk) < 1 << 18:
+                    # Let git write more before the next read: each read takes
+                    # the GIL from the parser (git fills its 1 MiB pipe in ~10 ms).
+                    time.sleep(0.002)
         except OSError as exc:
             self._ahead_error = exc
+
+    def chunks(self, idle: Callable[[], bool] | None = None) -> Iterator[bytes]:
+        """Its output: what the thread read ahead, then the pipe (`gitstream.behind`)."""
+        from maniac_guard.sources.gitcore import GitError
+        from maniac_guard.sources.gitstream import behind
+
+        try:
+            ahead = self.take_ahead()
+        except OSError as exc:
+            raise GitError(f"cannot read git's output: {exc.strerror}") from None
+        return behind(ahead, self.stdout, idle)
+
+    def release(self) -> None:
+        """The reading thread stopped, stdout closed (the process is its owner's to stop)."""
+        self.join_reader()
+        self.stdout.close()
 
     def take_ahead(self) -> list[bytes]:
         """What the thread read (it is stopped: stdout is ours again); the
@@ -207,8 +232,63 @@ class Spawned:
             self._reader = None
 
 
+class SplitLog:
+    """`git log -p` of the commits as two git processes, one per part of the
+    list (`git log --no-walk=unsorted --stdin`, in `--reverse --date-order`'s
+    order: the same output as one `git log -p --reverse --date-order`). Both
+    run at once, each on a core, the second read ahead by its thread while
+    the first is parsed: git was the stream's critical path (synthetic
+    history: 2 x 0.15 s instead of 0.28 s)."""
+
+    def __init__(self, parts: list[Spawned]) -> None:
+        self.parts = parts
+        for part in parts:
+            part.ahead_limit = AHEAD_LIMIT // len(parts)  # the read-ahead's memory bound, shared
+        self.stdout = parts[0].stdout
+        self.returncode: int | None = None
+
+    def read_ahead(self) -> None:
+        for part in self.parts:
+            part.read_ahead()
+
+    def chunks(self, idle: Callable[[], bool] | None = None) -> Iterator[bytes]:
+        for part in self.parts:
+            yield from part.chunks(idle)
+
+    def poll(self) -> int | None:
+        codes = [part.poll() for part in self.parts]
+        if any(code is None for code in codes):
+            return None
+        self.returncode = next((code for code in codes if code), 0)
+        return self.returncode
+
+    def wait(self) -> int:
+        codes = [part.wait() for part in self.parts]
+        self.returncode = next((code for code in codes if code), 0)
+        return self.returncode
+
+    def kill(self) -> None:
+        for part in self.parts:
+            part.kill()
+
+    def join_reader(self) -> None:
+        for part in self.parts:
+            part.join_reader()
+
+    def release(self) -> None:
+        for part in self.parts:
+            part.release()
+
+    def stop(self) -> None:
+        for part in self.parts:
+            part.stop()
+        self.wait()
+
+
 class _Early:
-    def __init__(self, cwd: str, max_size: int, log: Spawned | None, argv: list[str], errors: IO[bytes] | None):
+    def __init__(
+        self, cwd: str, max_size: int, log: Spawned | SplitLog | None, argv: list[str], errors: IO[bytes] | None
+    ):
         self.cwd, self.max_size, self.log, self.argv, self.errors = cwd, max_size, log, argv, errors
 
     def stop(self) -> None:
@@ -234,12 +314,19 @@ def start_history(max_commits: int | None) -> None:
     cwd = os.getcwd()
     try:
         check = Spawned([*git_command(), "cat-file", "--batch-all-objects", "--unordered", BIG_CHECK_FORMAT], None)
+        # The commits, listed beside the check (commits only: no blob is loaded).
+        listing = Spawned([*git_command(), *list_args(["--all"], max_commits)], None)
         try:
             found = big_ids(check.stdout, DEFAULT_MAX_SIZE)
+            commits = listing.stdout.read().split()
         except BaseException:
             check.stop()
+            listing.stop()
             raise
         check.stdout.close()
+        listing.stdout.close()
+        if listing.wait() != 0:
+            commits = []
         if check.wait() != 0:
             return
         if found:  # the paths that hold them are read apart (gitbig.py): the scan proper does it
@@ -247,7 +334,7 @@ def start_history(max_commits: int | None) -> None:
         argv = [*git_command(), *log_args(["--all"], max_commits)]
         errors = error_file()
         try:
-            log = Spawned(argv, errors)
+            log = _split_log(commits, errors) if len(commits) >= SPLIT_FROM else Spawned(argv, errors)
         except BaseException:
             errors.close()
             raise
@@ -257,13 +344,41 @@ def start_history(max_commits: int | None) -> None:
         return
 
 
+def list_args(revs: Sequence[str], max_commits: int | None) -> list[str]:
+    """`git rev-list` of the commits `log_args` shows, in its order."""
+    count = [] if max_commits is None else [f"--max-count={max_commits}"]
+    return ["rev-list", "--reverse", "--date-order", *count, *revs, "--"]
+
+
+def _split_log(commits: list[bytes], errors: IO[bytes]) -> SplitLog:
+    """`git log -p` of `commits` as SplitLog's parts, each given its commits on stdin (a `memfd`)."""
+    args = [*git_command(), *log_args([], None)]
+    args.remove("--reverse")  # the list is in order already
+    args.remove("--date-order")
+    args[-1:-1] = ["--no-walk=unsorted", "--stdin"]
+    half = len(commits) // 2
+    parts: list[Spawned] = []
+    try:
+        for part in (commits[:half], commits[half:]):
+            with open(os.memfd_create("maniac-guard-commits", os.MFD_CLOEXEC), "w+b") as listed:
+                listed.write(b"\n".join(part) + b"\n")
+                listed.flush()
+                listed.seek(0)
+                parts.append(Spawned(args, errors, stdin=listed.fileno()))
+    except BaseException:
+        for started in parts:
+            started.stop()
+        raise
+    return SplitLog(parts)
+
+
 def no_big_blobs(root: str, max_size: int) -> bool:
     """Whether the early check found no blob over `max_size` in the
     repository at `root` (False: it did not run there, at that size, or found some)."""
     return _early is not None and _early.cwd == root and _early.max_size == max_size and _early.log is not None
 
 
-def claim_log(argv: Sequence[str], root: str) -> tuple[Spawned, IO[bytes]] | None:
+def claim_log(argv: Sequence[str], root: str) -> tuple[Spawned | SplitLog, IO[bytes]] | None:
     """The early `git log -p` and its stderr file if it runs `argv` in
     `root`; else None, and the early process (if any) is stopped."""
     global _early
