@@ -36,14 +36,16 @@ def read_chunks(stream: IO[bytes], idle: Callable[[], bool] | None = None) -> It
     thread reading ahead into a queue was measured slower than this (the
     GIL passed to it and back on every chunk: 673 against 597 ms median,
     taking turns): git runs ahead by its pipe (1 MiB, `widen_pipe`).
-    `idle`: work to do while the pipe is empty, one step a call (False:
-    none now), instead of waiting for git (Linux: FIONREAD says it is empty)."""
+    `idle`: work to do while the pipe is empty and git still writing, one
+    step a call (False: none now), instead of waiting for git (Linux). Not
+    once git has ended: what is left is its caller's (which may share it
+    between processes)."""
     fd = stream.fileno()
     if idle is not None and sys.platform != "linux":
         idle = None
     while True:
         try:
-            while idle is not None and not _held(fd) and idle():
+            while idle is not None and not _readable(fd) and idle():
                 pass
             chunk = os.read(fd, READ_SIZE)
         except OSError as exc:
@@ -93,6 +95,13 @@ def _waiting(fd: int) -> list[bytes]:
         return chunks
     except OSError as exc:
         raise GitError(f"cannot read git's output: {exc.strerror}") from None
+
+
+def _readable(fd: int) -> bool:
+    """Whether a read of `fd` returns at once: bytes are waiting, or git ended."""
+    import select
+
+    return bool(select.select([fd], [], [], 0)[0])
 
 
 def _held(fd: int) -> int:
