@@ -306,5 +306,5 @@ def test_a_log_split_in_two_processes_gives_the_parser_what_one_git_log_gives(
     gitstart.start_history(max_commits)  # again, to read its bytes
     again = gitstart._early
     assert again is not None and isinstance(again.log, gitstart.SplitLog)
-    assert b"".join(again.log.chunks()) == whole
+    assert b"".join(b"".join(part.take_ahead()) + part.stdout.read() for part in again.log.parts) == whole
     assert again.log.wait() == 0

@@ -178,7 +178,7 @@ class PatchStream:
             try:
                 assert self.proc.stdout is not None
                 chunks: Iterable[bytes] = (
-                    self.proc.chunks(idle)  # started early: what git wrote meanwhile, first
+                    _early_chunks(self.proc, idle)
                     if isinstance(self.proc, Spawned | SplitLog)
                     else read_chunks(self.proc.stdout, idle)
                 )
@@ -197,6 +197,19 @@ class PatchStream:
                 yield from big_path_sources(
                     self.root, self.revs, self.max_commits, self.big, state, reader, self.max_size
                 )
+
+
+def _early_chunks(proc: Spawned | SplitLog, idle: Callable[[], bool] | None) -> Iterator[bytes]:
+    """The output of git started early, part after part: what its thread
+    read ahead, then its pipe (`gitstream.behind`)."""
+    from maniac_guard.sources.gitstream import behind
+
+    for part in proc.parts if isinstance(proc, SplitLog) else [proc]:
+        try:
+            ahead = part.take_ahead()
+        except OSError as exc:
+            raise GitError(f"cannot read git's output: {exc.strerror}") from None
+        yield from behind(ahead, part.stdout, idle)
 
 
 def _until(chunks: Iterable[bytes], expired: Callable[[], bool]) -> Iterator[bytes]:

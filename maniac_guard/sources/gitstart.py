@@ -21,7 +21,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
 if TYPE_CHECKING:
@@ -177,17 +177,6 @@ class Spawned:
         except OSError as exc:
             self._ahead_error = exc
 
-    def chunks(self, idle: Callable[[], bool] | None = None) -> Iterator[bytes]:
-        """Its output: what the thread read ahead, then the pipe (`gitstream.behind`)."""
-        from maniac_guard.sources.gitcore import GitError
-        from maniac_guard.sources.gitstream import behind
-
-        try:
-            ahead = self.take_ahead()
-        except OSError as exc:
-            raise GitError(f"cannot read git's output: {exc.strerror}") from None
-        return behind(ahead, self.stdout, idle)
-
     def release(self) -> None:
         """The reading thread stopped, stdout closed (the process is its owner's to stop)."""
         self.join_reader()
@@ -250,10 +239,6 @@ class SplitLog:
     def read_ahead(self) -> None:
         for part in self.parts:
             part.read_ahead()
-
-    def chunks(self, idle: Callable[[], bool] | None = None) -> Iterator[bytes]:
-        for part in self.parts:
-            yield from part.chunks(idle)
 
     def poll(self) -> int | None:
         codes = [part.poll() for part in self.parts]
