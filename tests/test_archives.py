@@ -422,6 +422,41 @@ def test_corrupt_archives_are_named_never_an_internal_error() -> None:
     assert opened > 1000
 
 
+def test_isal_and_zlib_inflate_the_same_members(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Deflate goes through ISA-L where `isal` is installed (it is, in the
+    # tests' environment), through zlib elsewhere: the same members, and the
+    # same members named unreadable, on intact and on mutated archives (the
+    # two word their errors differently, and may disagree on why a cut
+    # stream fails: only the member named is compared).
+    from maniac_guard.sources import inflate
+
+    assert inflate.deflate_library().__name__ == "isal.isal_zlib"
+
+    def read(data: bytes) -> tuple[object, list[str]]:
+        report = ArchiveReport()
+        kind = archive_kind(data)
+        assert kind is not None
+        members = [
+            (s.path, s.data) for s in archive_sources("f", data, kind, ArchiveLimits(max_member_size=1 << 20), report)
+        ]
+        return members, [problem.split(" (", 1)[0] for problem in report.problems + report.messages]
+
+    rng = random.Random(5)
+    seeds = [build() for build, _ in KINDS.values()]
+    seeds.append(zip_bytes({"in.zip": zip_bytes({"b/.env": ENV}), "big.bin": bytes(range(256)) * 2000}))
+    compared = unreadable = 0
+    for data in [*seeds, *mutated(rng, seeds, 1500, edits=3, flips=0.9, cut=20)]:
+        if archive_kind(data) is None:
+            continue
+        monkeypatch.setattr(inflate, "_DEFLATE", [])
+        by_isal = read(data)
+        monkeypatch.setattr(inflate, "_DEFLATE", [zlib])
+        assert read(data) == by_isal
+        compared += 1
+        unreadable += any("cannot read this member" in problem for problem in by_isal[1])
+    assert compared > 1000 and unreadable > 50
+
+
 def test_text_that_merely_starts_like_an_archive_is_text() -> None:
     assert archive_kind(b"BZh hello\n") is None
     assert archive_kind(b"x" * 257 + b"ustar is a tar format\n") is None
