@@ -364,6 +364,32 @@ def test_a_broken_archive_is_named_and_exits_2(tmp_path: Path) -> None:
     assert "cut.tar.gz: cannot read the gzip archive" in done.stderr
 
 
+@pytest.mark.parametrize("damage", ["bad header", "cut header"])
+@pytest.mark.parametrize("mode", ["w", "w:gz"])
+def test_a_tar_that_breaks_after_its_first_member_is_named_and_exits_2(tmp_path: Path, damage: str, mode: str) -> None:
+    # tarfile ends its listing without a word at a broken header after the
+    # first: the members behind it (here the keys) were never read.
+    data = bytearray(tar_bytes({"README.txt": b"notes\n", "b/.env": ENV, "c/.env": ENV}))
+    second = 1024  # the first member: its header and one block of data
+    if damage == "bad header":
+        data[second] ^= 0x20  # its name changes, its checksum no longer holds
+    else:
+        del data[second + 100 :]  # the archive ends inside the header
+    raw = bytes(data)
+    if mode == "w:gz":
+        raw = gzip.compress(raw)
+    name = "release.tar.gz" if mode == "w:gz" else "release.tar"
+    (tmp_path / name).write_bytes(raw)
+    done = run_in_process("scan", ".", cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    problem = "bad checksum" if damage == "bad header" else "truncated header"
+    assert (
+        f"{name}: cannot read the tar archive after its member README.txt ({problem}); the rest is not scanned"
+        in done.stderr
+    )
+    assert KEY not in done.stdout + done.stderr
+
+
 def test_7z_and_rar_are_not_opened_exit_2_when_named_noted_in_a_tree(tmp_path: Path) -> None:
     (tmp_path / "backup.7z").write_bytes(b"7z\xbc\xaf\x27\x1c\x00\x04" + bytes(32))
     (tmp_path / "backup.rar").write_bytes(b"Rar!\x1a\x07\x01\x00" + bytes(32))

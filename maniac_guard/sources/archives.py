@@ -196,9 +196,27 @@ class _Run:
 
         from maniac_guard.sources.files import BINARY_SUFFIXES
 
+        class Headers(tarfile.TarInfo):
+            """Remembers why the listing ended: at a broken header after the
+            first, tarfile ends it without a word, and the members behind it
+            would go unread as if there were none."""
+
+            broken = ""
+
+            @classmethod
+            def frombuf(cls, buf: bytes | bytearray, encoding: str, errors: str) -> Headers:
+                try:
+                    return super().frombuf(buf, encoding, errors)
+                except tarfile.HeaderError as exc:
+                    if type(exc).__name__ in ("InvalidHeaderError", "TruncatedHeaderError"):
+                        cls.broken = str(exc)
+                    raise
+
+        last = ""
         # Stream mode: members in order, nothing seeks, nothing is extracted.
-        with tarfile.open(fileobj=stream, mode="r|") as archive:  # type: ignore[call-overload]
+        with tarfile.open(fileobj=stream, mode="r|", tarinfo=Headers) as archive:  # type: ignore[call-overload]
             for info in archive:
+                last = info.name
                 self.count_member()
                 if not info.isreg():  # folders, links, devices: nothing to read
                     continue
@@ -209,6 +227,11 @@ class _Run:
                 member = archive.extractfile(info)
                 if member is not None:
                     yield from self.member(member, name, depth)
+        if Headers.broken:
+            self.report.problems.append(
+                f"{_shown(shown)}: cannot read the tar archive after its member {_member_name(last)} "
+                f"({Headers.broken}); the rest is not scanned"
+            )
 
     def _compressed(self, fileobj: IO[bytes], shown: str, kind: str, depth: int) -> Iterator[SourceFile]:
         from typing import cast  # here: a hook's start does without typing
