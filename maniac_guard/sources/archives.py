@@ -204,9 +204,9 @@ class _Run:
             broken = ""
 
             @classmethod
-            def frombuf(cls, buf: bytes | bytearray, encoding: str, errors: str) -> Headers:
+            def fromtarfile(cls, tarfile_: tarfile.TarFile) -> Headers:  # a header and what it names (pax, GNU)
                 try:
-                    return super().frombuf(buf, encoding, errors)
+                    return super().fromtarfile(tarfile_)
                 except tarfile.HeaderError as exc:
                     if type(exc).__name__ in ("InvalidHeaderError", "TruncatedHeaderError"):
                         cls.broken = str(exc)
