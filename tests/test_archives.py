@@ -390,6 +390,20 @@ def test_a_tar_that_breaks_after_its_first_member_is_named_and_exits_2(tmp_path:
     assert KEY not in done.stdout + done.stderr
 
 
+def test_a_tar_member_of_a_type_tar_does_not_know_is_read_as_a_file(tmp_path: Path) -> None:
+    # tarfile reads a member of an unknown type as a regular file (POSIX:
+    # "treated as a regular file"); left out, its key went unscanned.
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        info = tarfile.TarInfo("conf/.env")
+        info.size, info.type = len(ENV), b"Z"
+        archive.addfile(info, io.BytesIO(ENV))
+    (tmp_path / "odd.tar").write_bytes(buffer.getvalue())
+    done = run_in_process("scan", ".", "--format", "json", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert [f["path"] for f in json.loads(done.stdout)["findings"]] == ["odd.tar!/conf/.env"] * 2
+
+
 def test_7z_and_rar_are_not_opened_exit_2_when_named_noted_in_a_tree(tmp_path: Path) -> None:
     (tmp_path / "backup.7z").write_bytes(b"7z\xbc\xaf\x27\x1c\x00\x04" + bytes(32))
     (tmp_path / "backup.rar").write_bytes(b"Rar!\x1a\x07\x01\x00" + bytes(32))

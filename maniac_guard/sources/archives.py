@@ -218,7 +218,9 @@ class _Run:
             for info in archive:
                 last = info.name
                 self.count_member()
-                if not info.isreg():  # folders, links, devices: nothing to read
+                # Folders, links, devices: nothing to read; a type tarfile does
+                # not know is read as a file, as tarfile (and POSIX) read it.
+                if not info.isreg() and info.type in tarfile.SUPPORTED_TYPES:
                     continue
                 name = f"{shown}{SEPARATOR}{_member_name(info.name)}"
                 if info.name.lower().endswith(BINARY_SUFFIXES):  # as on disk: never read
