@@ -497,6 +497,72 @@ def test_isal_and_zlib_inflate_the_same_members(monkeypatch: pytest.MonkeyPatch)
     assert compared > 1000 and unreadable > 50
 
 
+def tar_of_every_kind(tar_format: int) -> bytes:
+    """Members of every type and name shape, in one of tarfile's formats."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tar_format) as archive:
+
+        def add(name: str, data: bytes = b"", kind: bytes = tarfile.REGTYPE, link: str = "") -> None:
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname, info.size = kind, link, len(data)
+            archive.addfile(info, io.BytesIO(data) if data else None)
+
+        add("pkg/", kind=tarfile.DIRTYPE)
+        for size in (0, 1, 511, 512, 513, 70_000):
+            add(f"pkg/file{size}.txt", (ENV * (size // len(ENV) + 1))[:size])
+        add("pkg/conf/.env", ENV)
+        add("pkg/lib.so", b"\x7fELF" + bytes(600))
+        add("pkg/link", kind=tarfile.SYMTYPE, link="conf/.env")
+        add("pkg/hard", kind=tarfile.LNKTYPE, link="pkg/conf/.env")
+        add("pkg/fifo", kind=tarfile.FIFOTYPE)
+        add("pkg/odd", ENV, kind=b"Z")
+        add("pkg/contiguous", ENV, kind=tarfile.CONTTYPE)
+        add("pkg/" + "deep/" * 30 + ".env", ENV)  # a ustar prefix, or a long-name header
+        if tar_format != tarfile.USTAR_FORMAT:
+            add("pkg/" + "x" * 120 + ".env", ENV)  # too long for a prefix: a long-name header
+        add("pkg/café/.env", ENV)
+    return buffer.getvalue()
+
+
+def test_plain_tar_headers_read_without_tarfile_give_what_tarfile_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    # sources/tarstream.py reads plain headers itself and hands the rest to
+    # tarfile at the first other one: the members, their bytes and every
+    # problem are what tarfile alone gives (with the check for a listing
+    # that breaks: archives._tarfile), on tars of every format and mutations.
+    from maniac_guard.sources import archives
+
+    def read(data: bytes) -> tuple[list[tuple[str, bytes]], list[str], list[str], object]:
+        report = ArchiveReport()
+        members = [
+            (s.path, s.data) for s in archive_sources("f", data, "tar", ArchiveLimits(max_member_size=1 << 20), report)
+        ]
+        return members, report.problems, report.messages, report.skipped
+
+    def by_tarfile(run: Any, stream: Any, shown: str, depth: int) -> Iterator[Any]:
+        return run._tarfile(stream, shown, depth)  # type: ignore[no-any-return]
+
+    seeds = [tar_of_every_kind(f) for f in (tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT)]
+    seeds.append(tar_bytes({"a/.env": ENV, "b.txt": b"x" * 3000}))
+    for size in (b"0000_000001\0", b"\x80" + bytes(10) + b"\x01"):  # valid for tarfile: its to read
+        crafted = bytearray(tar_bytes({"a.txt": b"x", "b/.env": ENV}))
+        crafted[512 * 2 + 124 : 512 * 2 + 136] = size  # the second header's size
+        crafted[512 * 2 + 148 : 512 * 2 + 156] = b" " * 8
+        crafted[512 * 2 + 148 : 512 * 2 + 155] = b"%06o\0" % sum(crafted[1024:1536])
+        seeds.append(bytes(crafted))
+    rng = random.Random(11)
+    compared = broken = 0
+    for data in [*seeds, b"", bytes(1024), bytes(100), *mutated(rng, seeds, 2000, edits=2, flips=0.8, cut=40)]:
+        fast = read(data)
+        with monkeypatch.context() as patched:
+            patched.setattr(archives._Run, "_tar", by_tarfile)
+            assert read(data) == fast
+        compared += 1
+        broken += any("after its member" in problem for problem in fast[1])
+    members = read(seeds[2])[0]
+    assert ("f!/pkg/café/.env", ENV) in members and len(members) >= 12
+    assert compared > 2000 and broken > 50
+
+
 def test_text_that_merely_starts_like_an_archive_is_text() -> None:
     assert archive_kind(b"BZh hello\n") is None
     assert archive_kind(b"x" * 257 + b"ustar is a tar format\n") is None

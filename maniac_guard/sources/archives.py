@@ -45,6 +45,8 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.
 if TYPE_CHECKING:
     from typing import IO
 
+    from maniac_guard.sources.tarstream import Member, Replay
+
 SEPARATOR = "!/"  # `outer.zip!/inner/path`, as Java's jar: URLs write it
 
 # Names of single compressed files, and what the file inside is called.
@@ -192,6 +194,32 @@ class _Run:
                 self.report.problems.append(f"{_shown(name)}: cannot read this member ({_why(exc)}); not scanned")
 
     def _tar(self, stream: Inflating, shown: str, depth: int) -> Iterator[SourceFile]:
+        """Plain headers read here (tarstream.py); from the first other one on, tarfile."""
+        from maniac_guard.sources.files import BINARY_SUFFIXES
+        from maniac_guard.sources.tarstream import Broken, Fallback, Replay, members
+
+        last = ""
+        try:
+            for last, data in members(stream):
+                self.count_member()
+                if data is None:  # folders, links, devices: nothing to read
+                    continue
+                if last.lower().endswith(BINARY_SUFFIXES):  # as on disk: never read
+                    self.report.skipped["binary"] += 1
+                    continue
+                yield from self.member(data, f"{shown}{SEPARATOR}{_member_name(last)}", depth)
+        except Broken as broken:
+            self._tar_broken(shown, last, str(broken))
+        except Fallback as fallback:
+            yield from self._tarfile(Replay(fallback.header, stream), shown, depth, last)
+
+    def _tar_broken(self, shown: str, last: str, why: str) -> None:
+        self.report.problems.append(
+            f"{_shown(shown)}: cannot read the tar archive after its member {_member_name(last)} "
+            f"({why}); the rest is not scanned"
+        )
+
+    def _tarfile(self, stream: IO[bytes] | Replay, shown: str, depth: int, last: str = "") -> Iterator[SourceFile]:
         import tarfile
 
         from maniac_guard.sources.files import BINARY_SUFFIXES
@@ -212,7 +240,6 @@ class _Run:
                         cls.broken = str(exc)
                     raise
 
-        last = ""
         # Stream mode: members in order, nothing seeks, nothing is extracted.
         with tarfile.open(fileobj=stream, mode="r|", tarinfo=Headers) as archive:  # type: ignore[call-overload]
             for info in archive:
@@ -230,10 +257,7 @@ class _Run:
                 if member is not None:
                     yield from self.member(member, name, depth)
         if Headers.broken:
-            self.report.problems.append(
-                f"{_shown(shown)}: cannot read the tar archive after its member {_member_name(last)} "
-                f"({Headers.broken}); the rest is not scanned"
-            )
+            self._tar_broken(shown, last, Headers.broken)
 
     def _compressed(self, fileobj: IO[bytes], shown: str, kind: str, depth: int) -> Iterator[SourceFile]:
         from typing import cast  # here: a hook's start does without typing
@@ -255,7 +279,7 @@ class _Run:
             yield from self.member(stream, f"{shown}{SEPARATOR}{inner}", depth)
 
     def member(
-        self, stream: IO[bytes] | Inflating | None, name: str, depth: int, whole: bytes | None = None
+        self, stream: IO[bytes] | Inflating | Member | None, name: str, depth: int, whole: bytes | None = None
     ) -> Iterator[SourceFile]:
         """One member (read from `stream`, or `whole` already): an archive
         opened in turn, a text file yielded, a binary one left after its

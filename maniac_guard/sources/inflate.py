@@ -141,7 +141,7 @@ class Inflating:
         return data
 
 
-def read_up_to(stream: IO[bytes] | Inflating, size: int) -> bytes:
+def read_up_to(stream: Readable, size: int) -> bytes:
     parts: list[bytes] = []
     while size > 0:
         data = stream.read(min(size, CHUNK))
