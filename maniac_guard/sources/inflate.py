@@ -11,6 +11,7 @@ streams (a tarball's) keep the standard library's reader.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 
 from maniac_guard.sources import zipdir
@@ -47,21 +48,16 @@ class ArchiveBound(Exception):
         self.whole = whole
 
 
-_DEFLATE: list[Any] = []  # the inflating module, chosen once
-
-
+@functools.cache
 def deflate_library() -> Any:
     """isal's zlib-compatible module where it is installed, else zlib."""
-    if not _DEFLATE:
-        try:
-            from isal import isal_zlib
+    try:
+        from isal import isal_zlib
+    except ImportError:
+        import zlib
 
-            _DEFLATE.append(isal_zlib)
-        except ImportError:
-            import zlib
-
-            _DEFLATE.append(zlib)
-    return _DEFLATE[0]
+        return zlib
+    return isal_zlib
 
 
 def decompressing(kind: str, raw: IO[bytes]) -> IO[bytes]:
