@@ -195,23 +195,26 @@ class _Run:
 
     def _tar(self, stream: Inflating, shown: str, depth: int) -> Iterator[SourceFile]:
         """Plain headers read here (tarstream.py); from the first other one on, tarfile."""
-        from maniac_guard.sources.files import BINARY_SUFFIXES
         from maniac_guard.sources.tarstream import Broken, Fallback, Replay, members
 
         last = ""
         try:
             for last, data in members(stream):
                 self.count_member()
-                if data is None:  # folders, links, devices: nothing to read
-                    continue
-                if last.lower().endswith(BINARY_SUFFIXES):  # as on disk: never read
-                    self.report.skipped["binary"] += 1
-                    continue
-                yield from self.member(data, f"{shown}{SEPARATOR}{_member_name(last)}", depth)
+                if data is not None:  # (folders, links, devices: nothing to read)
+                    yield from self._tar_member(last, data, shown, depth)
         except Broken as broken:
             self._tar_broken(shown, last, str(broken))
         except Fallback as fallback:
             yield from self._tarfile(Replay(fallback.header, stream), shown, depth, last)
+
+    def _tar_member(self, name: str, data: IO[bytes] | Member, shown: str, depth: int) -> Iterator[SourceFile]:
+        from maniac_guard.sources.files import BINARY_SUFFIXES
+
+        if name.lower().endswith(BINARY_SUFFIXES):  # as on disk: never read
+            self.report.skipped["binary"] += 1
+            return
+        yield from self.member(data, f"{shown}{SEPARATOR}{_member_name(name)}", depth)
 
     def _tar_broken(self, shown: str, last: str, why: str) -> None:
         self.report.problems.append(
@@ -221,8 +224,6 @@ class _Run:
 
     def _tarfile(self, stream: IO[bytes] | Replay, shown: str, depth: int, last: str = "") -> Iterator[SourceFile]:
         import tarfile
-
-        from maniac_guard.sources.files import BINARY_SUFFIXES
 
         class Headers(tarfile.TarInfo):
             """Remembers why the listing ended: at a broken header after the
@@ -249,13 +250,9 @@ class _Run:
                 # not know is read as a file, as tarfile (and POSIX) read it.
                 if not info.isreg() and info.type in tarfile.SUPPORTED_TYPES:
                     continue
-                name = f"{shown}{SEPARATOR}{_member_name(info.name)}"
-                if info.name.lower().endswith(BINARY_SUFFIXES):  # as on disk: never read
-                    self.report.skipped["binary"] += 1
-                    continue
                 member = archive.extractfile(info)
                 if member is not None:
-                    yield from self.member(member, name, depth)
+                    yield from self._tar_member(info.name, member, shown, depth)
         if Headers.broken:
             self._tar_broken(shown, last, Headers.broken)
 
