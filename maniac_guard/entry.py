@@ -95,7 +95,19 @@ def hook_scan_options(argv: Sequence[str]) -> dict[str, Any] | None:
 # compares); a value outside these sets, or any other option, goes through click.
 _FORMATS = ("text", "json", "sarif", "github", "gitlab", "junit")
 _SEVERITIES = ("info", "low", "medium", "high", "critical")
-_PLAIN_FLAGS = {"--history": "history", "-q": "quiet", "--quiet": "quiet"}
+# (flag: the option it sets and to what)
+_PLAIN_FLAGS: dict[str, tuple[str, object]] = {
+    "--history": ("history", True),
+    "-q": ("quiet", True),
+    "--quiet": ("quiet", True),
+    "-v": ("verbose", True),
+    "--verbose": ("verbose", True),
+    "--no-gitignore": ("no_gitignore", True),
+    "--no-baseline": ("no_baseline", True),
+    "--no-cache": ("no_cache", True),
+    "--color": ("color", True),
+    "--no-color": ("color", False),
+}
 _PLAIN_VALUES = {
     "--format": "fmt",
     "-o": "output",
@@ -104,7 +116,13 @@ _PLAIN_VALUES = {
     "--max-commits": "max_commits",
     "--since": "since",
     "--range": "rev_range",
+    "--config": "config",
+    "--baseline": "baseline_file",
+    "--ignore-file": "ignore_file",
+    "-j": "jobs",
+    "--jobs": "jobs",
 }
+_PLAIN_REPEATED = {"--select": "select", "--ignore": "ignore_rules", "--exclude": "exclude"}  # multiple=True
 
 
 def _plain_value(name: str, value: str) -> object:
@@ -118,16 +136,17 @@ def _plain_value(name: str, value: str) -> object:
         return value if value in _FORMATS else None
     if name == "fail_on":
         return value if value in _SEVERITIES else None
-    if name == "max_commits":
-        return int(value) if value.isascii() and value.isdigit() and value[0] != "0" else None
-    if name == "output" and os.path.isdir(value):
+    if name in ("max_commits", "jobs"):  # click.IntRange(min=1), (min=0)
+        plain = value.isascii() and value.isdigit() and (value[0] != "0" or (value == "0" and name == "jobs"))
+        return int(value) if plain else None
+    if name in ("output", "config", "baseline_file", "ignore_file") and os.path.isdir(value):
         return None  # click.Path(dir_okay=False) says why
     return value
 
 
 def plain_scan_options(argv: Sequence[str]) -> dict[str, Any] | None:
-    """`scan`'s options when `argv` is `scan` with only options of
-    _PLAIN_FLAGS and _PLAIN_VALUES (each once) and paths, else None."""
+    """`scan`'s options when `argv` is `scan` with paths and only options of
+    _PLAIN_FLAGS and _PLAIN_VALUES (each once) and _PLAIN_REPEATED, else None."""
     if not argv or argv[0] != "scan":
         return None
     options = scan_defaults()
@@ -138,12 +157,15 @@ def plain_scan_options(argv: Sequence[str]) -> dict[str, Any] | None:
     for arg in args:
         flag, equals, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
         if flag in _PLAIN_FLAGS and not equals:
-            name, converted = _PLAIN_FLAGS[flag], True
-        elif flag in _PLAIN_VALUES:
-            name = _PLAIN_VALUES[flag]
+            name, converted = _PLAIN_FLAGS[flag]
+        elif flag in _PLAIN_VALUES or flag in _PLAIN_REPEATED:
+            name = _PLAIN_VALUES.get(flag) or _PLAIN_REPEATED[flag]
             converted = _plain_value(name, value if equals else next(args, ""))
             if converted is None:
                 return None
+            if flag in _PLAIN_REPEATED:
+                options[name] += (converted,)
+                continue
         elif arg.startswith("-"):
             return None  # another option, `--`, `-`, `--help`: click's
         else:

@@ -40,6 +40,9 @@ def in_repo(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> Iterator[Repo]:
     gitstart.discard()
 
 
+# An option the fast path leaves to click, given its default: the same scan, parsed by click.
+CLICK = ("--max-file-size", "10485760")
+
 FAST = [
     ["--history"],
     ["--history", "--format", "json", "."],
@@ -54,6 +57,12 @@ FAST = [
     [".", "--format", "json"],
     ["--format=sarif", "-o", "report.sarif", "src", "tests"],
     ["-q", "--fail-on", "high", "app.py"],
+    # What CI jobs add: rule selection, config, baseline, cores, colours.
+    [".", "--select", "MG1", "--ignore=MG105", "--select", "MG2", "--exclude", "vendor/**"],
+    ["--config", "ci.toml", "--baseline=base.json", "--ignore-file", "accepted.txt", "-j", "0", "src"],
+    ["-v", "--no-gitignore", "--no-baseline", "--no-cache", "--no-color", "--jobs=2"],
+    ["--color", "--verbose", "--format", "json", "."],
+    ["--history", "--no-cache", "-v"],
 ]
 
 
@@ -67,10 +76,15 @@ def test_the_fast_path_gives_scan_what_click_would(argv: list[str]) -> None:
 @pytest.mark.parametrize(
     "argv",
     [
-        [".", "--select", "MG1"],
-        [".", "--format", "json", "-v"],
-        ["-j", "1", "."],
         [".", "--format", "yaml"],
+        ["-j", "01", "."],  # click reads it as 1: plain digits only here
+        ["-j2", "."],
+        ["--color=yes", "."],
+        ["--color", "--no-color"],  # click takes the last one
+        [".", "--select"],
+        [".", "--select", ""],
+        [".", "--max-file-size", "10"],
+        [".", "--config", "."],  # a folder: click.Path(dir_okay=False) refuses it
         ["--history", "--format", "JSON"],  # click says which formats there are
         ["--history", "--format"],
         ["--history", "--max-commits", "0"],
@@ -84,8 +98,6 @@ def test_the_fast_path_gives_scan_what_click_would(argv: list[str]) -> None:
         ["--history", "--since", "-x"],
         ["--history", "-o", "."],  # a folder: click.Path(dir_okay=False) refuses it
         ["--history", "-ojson"],
-        ["--history", "--no-cache"],
-        ["--history", "-v"],
         ["--history", "--", "path"],
         ["--history", "-"],
         ["--history", "--help"],
@@ -115,7 +127,7 @@ def _untimed(out: str) -> str:
 @pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github", "gitlab", "junit"])
 def test_the_fast_path_reports_as_click_does_in_every_format(repo: Repo, fmt: str) -> None:
     fast = run_cli("scan", "--history", "--format", fmt, env=repo.env, cwd=repo.path)
-    full = run_cli("scan", "--history", "--format", fmt, "--no-cache", env=repo.env, cwd=repo.path)  # click parses
+    full = run_cli("scan", "--history", "--format", fmt, *CLICK, env=repo.env, cwd=repo.path)
 
     assert fast.returncode == full.returncode == 1, fast.stderr
     assert _untimed(fast.stdout) == _untimed(full.stdout) and fast.stdout
@@ -255,7 +267,7 @@ def test_a_scan_unlike_the_early_start_reports_as_click_does(repo: Repo, case: s
     else:
         repo.write("pyproject.toml", "[tool.maniac-guard]\nmax-file-size = 4096\n")
     fast = run_cli("scan", "--history", "--format", "json", env=repo.env, cwd=cwd)
-    full = run_cli("scan", "--history", "--format", "json", "--no-cache", env=repo.env, cwd=cwd)
+    full = run_cli("scan", "--history", "--format", "json", *CLICK, env=repo.env, cwd=cwd)
     assert fast.returncode == full.returncode == 1, fast.stderr
     findings = json.loads(fast.stdout)["findings"]
     assert findings == json.loads(full.stdout)["findings"] and fast.stderr == full.stderr
@@ -266,7 +278,7 @@ def test_a_scan_unlike_the_early_start_reports_as_click_does(repo: Repo, case: s
 @pytest.mark.parametrize("fmt", ["text", "json", "sarif", "junit"])
 def test_a_plain_scan_of_paths_reports_as_click_does(repo: Repo, fmt: str) -> None:
     fast = run_cli("scan", ".", "--format", fmt, env=repo.env, cwd=repo.path)
-    full = run_cli("scan", ".", "--format", fmt, "--no-cache", env=repo.env, cwd=repo.path)  # click parses
+    full = run_cli("scan", ".", "--format", fmt, *CLICK, env=repo.env, cwd=repo.path)
     assert fast.returncode == full.returncode == 1, fast.stderr
     assert _untimed(fast.stdout) == _untimed(full.stdout) and fast.stdout
     assert fast.stderr == full.stderr
