@@ -263,6 +263,10 @@ def scan_paths(
     cache = DetectorCache.open()
     workers = worker_count(jobs)
     if workers > 1 and pending is not None:
+        import socket  # noqa: F401  (what the fork needs, loaded while hyperscan compiles)
+
+        import maniac_guard.forkshare  # noqa: F401
+
         for batch in batches:  # walk on while hyperscan compiles (no fork while its thread runs)
             files.extend(batch)
             if pending.ready():

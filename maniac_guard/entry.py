@@ -1,5 +1,6 @@
 """The console script's entry: a hook's plain `scan [--pre-commit] -- FILE…`
-and a plain `scan --history` (the options `history_scan_options` knows) run
+and a plain `scan` of paths or of the history (the options
+`plain_scan_options` knows: a CI gate's `scan . --format sarif -o F`) run
 without click (importing it and building every command's options costs
 more than starting Python); everything else goes to the click CLI (cli.py).
 A history scan's `git log -p` starts here, before the rest loads (gitstart.py)."""
@@ -89,13 +90,25 @@ def hook_scan_options(argv: Sequence[str]) -> dict[str, Any] | None:
     return options
 
 
-# `scan --history`'s options the fast path parses, as click would (cli.py's
-# FORMATS and SEVERITIES: tests/test_history_start.py compares); a value
-# outside these sets, or any other option, goes through click.
+# The options of `scan PATHS` and `scan --history` the fast path parses, as
+# click would (cli.py's FORMATS and SEVERITIES: tests/test_history_start.py
+# compares); a value outside these sets, or any other option, goes through click.
 _FORMATS = ("text", "json", "sarif", "github", "gitlab", "junit")
 _SEVERITIES = ("info", "low", "medium", "high", "critical")
-_HISTORY_FLAGS = {"--history": "history", "-q": "quiet", "--quiet": "quiet"}
-_HISTORY_VALUES = {
+# (flag: the option it sets and to what)
+_PLAIN_FLAGS: dict[str, tuple[str, object]] = {
+    "--history": ("history", True),
+    "-q": ("quiet", True),
+    "--quiet": ("quiet", True),
+    "-v": ("verbose", True),
+    "--verbose": ("verbose", True),
+    "--no-gitignore": ("no_gitignore", True),
+    "--no-baseline": ("no_baseline", True),
+    "--no-cache": ("no_cache", True),
+    "--color": ("color", True),
+    "--no-color": ("color", False),
+}
+_PLAIN_VALUES = {
     "--format": "fmt",
     "-o": "output",
     "--output": "output",
@@ -103,10 +116,16 @@ _HISTORY_VALUES = {
     "--max-commits": "max_commits",
     "--since": "since",
     "--range": "rev_range",
+    "--config": "config",
+    "--baseline": "baseline_file",
+    "--ignore-file": "ignore_file",
+    "-j": "jobs",
+    "--jobs": "jobs",
 }
+_PLAIN_REPEATED = {"--select": "select", "--ignore": "ignore_rules", "--exclude": "exclude"}  # multiple=True
 
 
-def _history_value(name: str, value: str) -> object:
+def _plain_value(name: str, value: str) -> object:
     """`value` as click converts it for option `name`; None where click
     might do otherwise (refuse it, or read it another way)."""
     import os
@@ -117,17 +136,18 @@ def _history_value(name: str, value: str) -> object:
         return value if value in _FORMATS else None
     if name == "fail_on":
         return value if value in _SEVERITIES else None
-    if name == "max_commits":
-        return int(value) if value.isascii() and value.isdigit() and value[0] != "0" else None
-    if name == "output" and os.path.isdir(value):
+    if name in ("max_commits", "jobs"):  # click.IntRange(min=1), (min=0)
+        plain = value.isascii() and value.isdigit() and (value[0] != "0" or (value == "0" and name == "jobs"))
+        return int(value) if plain else None
+    if name in ("output", "config", "baseline_file", "ignore_file") and os.path.isdir(value):
         return None  # click.Path(dir_okay=False) says why
     return value
 
 
-def history_scan_options(argv: Sequence[str]) -> dict[str, Any] | None:
-    """`scan`'s options when `argv` is `scan --history` with only options of
-    _HISTORY_FLAGS and _HISTORY_VALUES (each once) and paths, else None."""
-    if not argv or argv[0] != "scan" or "--history" not in argv:
+def plain_scan_options(argv: Sequence[str]) -> dict[str, Any] | None:
+    """`scan`'s options when `argv` is `scan` with paths and only options of
+    _PLAIN_FLAGS and _PLAIN_VALUES (each once) and _PLAIN_REPEATED, else None."""
+    if not argv or argv[0] != "scan":
         return None
     options = scan_defaults()
     seen: set[str] = set()
@@ -136,13 +156,16 @@ def history_scan_options(argv: Sequence[str]) -> dict[str, Any] | None:
     args = iter(argv[1:])
     for arg in args:
         flag, equals, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
-        if flag in _HISTORY_FLAGS and not equals:
-            name, converted = _HISTORY_FLAGS[flag], True
-        elif flag in _HISTORY_VALUES:
-            name = _HISTORY_VALUES[flag]
-            converted = _history_value(name, value if equals else next(args, ""))
+        if flag in _PLAIN_FLAGS and not equals:
+            name, converted = _PLAIN_FLAGS[flag]
+        elif flag in _PLAIN_VALUES or flag in _PLAIN_REPEATED:
+            name = _PLAIN_VALUES.get(flag) or _PLAIN_REPEATED[flag]
+            converted = _plain_value(name, value if equals else next(args, ""))
             if converted is None:
                 return None
+            if flag in _PLAIN_REPEATED:
+                options[name] += (converted,)
+                continue
         elif arg.startswith("-"):
             return None  # another option, `--`, `-`, `--help`: click's
         else:
@@ -163,8 +186,7 @@ def main() -> None:
         from maniac_guard.commands.lsp import run_command
 
         sys.exit(guarded(run_command))
-    options = hook_scan_options(argv)
-    history = options is None and (options := history_scan_options(argv)) is not None
+    options = hook_scan_options(argv) or plain_scan_options(argv)
     if options is None:
         from maniac_guard.cli import main as click_main
 
@@ -172,7 +194,7 @@ def main() -> None:
         return
     from maniac_guard.commands.boundary import exit_now, guarded
 
-    early = history and options["since"] is None and options["rev_range"] is None
+    early = options["history"] and options["since"] is None and options["rev_range"] is None
     exit_now(guarded(lambda: _run_scan(options, early)))
 
 

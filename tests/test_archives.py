@@ -364,6 +364,46 @@ def test_a_broken_archive_is_named_and_exits_2(tmp_path: Path) -> None:
     assert "cut.tar.gz: cannot read the gzip archive" in done.stderr
 
 
+@pytest.mark.parametrize("damage", ["bad header", "cut header"])
+@pytest.mark.parametrize("mode", ["w", "w:gz"])
+def test_a_tar_that_breaks_after_its_first_member_is_named_and_exits_2(tmp_path: Path, damage: str, mode: str) -> None:
+    # tarfile ends its listing without a word at a broken header after the
+    # first: the members behind it (here the keys) were never read.
+    data = bytearray(tar_bytes({"README.txt": b"notes\n", "b/.env": ENV, "c/.env": ENV}))
+    second = 1024  # the first member: its header and one block of data
+    if damage == "bad header":
+        data[second] ^= 0x20  # its name changes, its checksum no longer holds
+    else:
+        del data[second + 100 :]  # the archive ends inside the header
+    raw = bytes(data)
+    if mode == "w:gz":
+        raw = gzip.compress(raw)
+    name = "release.tar.gz" if mode == "w:gz" else "release.tar"
+    (tmp_path / name).write_bytes(raw)
+    done = run_in_process("scan", ".", cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    problem = "bad checksum" if damage == "bad header" else "truncated header"
+    assert (
+        f"{name}: cannot read the tar archive after its member README.txt ({problem}); the rest is not scanned"
+        in done.stderr
+    )
+    assert KEY not in done.stdout + done.stderr
+
+
+def test_a_tar_member_of_a_type_tar_does_not_know_is_read_as_a_file(tmp_path: Path) -> None:
+    # tarfile reads a member of an unknown type as a regular file (POSIX:
+    # "treated as a regular file"); left out, its key went unscanned.
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        info = tarfile.TarInfo("conf/.env")
+        info.size, info.type = len(ENV), b"Z"
+        archive.addfile(info, io.BytesIO(ENV))
+    (tmp_path / "odd.tar").write_bytes(buffer.getvalue())
+    done = run_in_process("scan", ".", "--format", "json", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert [f["path"] for f in json.loads(done.stdout)["findings"]] == ["odd.tar!/conf/.env"] * 2
+
+
 def test_7z_and_rar_are_not_opened_exit_2_when_named_noted_in_a_tree(tmp_path: Path) -> None:
     (tmp_path / "backup.7z").write_bytes(b"7z\xbc\xaf\x27\x1c\x00\x04" + bytes(32))
     (tmp_path / "backup.rar").write_bytes(b"Rar!\x1a\x07\x01\x00" + bytes(32))
@@ -420,6 +460,112 @@ def test_corrupt_archives_are_named_never_an_internal_error() -> None:
         assert KEY not in " ".join(report.problems + report.messages)
         opened += 1
     assert opened > 1000
+
+
+def test_isal_and_zlib_inflate_the_same_members(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Deflate goes through ISA-L where `isal` is installed (it is, in the
+    # tests' environment), through zlib elsewhere: the same members, and the
+    # same members named unreadable, on intact and on mutated archives (the
+    # two word their errors differently, and may disagree on why a cut
+    # stream fails: only the member named is compared).
+    from maniac_guard.sources import inflate
+
+    assert inflate.deflate_library().__name__ == "isal.isal_zlib"
+
+    def read(data: bytes) -> tuple[object, list[str]]:
+        report = ArchiveReport()
+        kind = archive_kind(data)
+        assert kind is not None
+        members = [
+            (s.path, s.data) for s in archive_sources("f", data, kind, ArchiveLimits(max_member_size=1 << 20), report)
+        ]
+        return members, [problem.split(" (", 1)[0] for problem in report.problems + report.messages]
+
+    rng = random.Random(5)
+    seeds = [build() for build, _ in KINDS.values()]
+    seeds.append(zip_bytes({"in.zip": zip_bytes({"b/.env": ENV}), "big.bin": bytes(range(256)) * 2000}))
+    compared = unreadable = 0
+    for data in [*seeds, *mutated(rng, seeds, 1500, edits=3, flips=0.9, cut=20)]:
+        if archive_kind(data) is None:
+            continue
+        by_isal = read(data)
+        try:
+            with monkeypatch.context() as patched:
+                patched.setitem(sys.modules, "isal", None)  # as where isal has no wheel
+                inflate.deflate_library.cache_clear()
+                assert inflate.deflate_library() is zlib
+                assert read(data) == by_isal
+        finally:
+            inflate.deflate_library.cache_clear()
+        compared += 1
+        unreadable += any("cannot read this member" in problem for problem in by_isal[1])
+    assert compared > 1000 and unreadable > 50
+
+
+def tar_of_every_kind(tar_format: int) -> bytes:
+    """Members of every type and name shape, in one of tarfile's formats."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tar_format) as archive:
+
+        def add(name: str, data: bytes = b"", kind: bytes = tarfile.REGTYPE, link: str = "") -> None:
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname, info.size = kind, link, len(data)
+            archive.addfile(info, io.BytesIO(data) if data else None)
+
+        add("pkg/", kind=tarfile.DIRTYPE)
+        for size in (0, 1, 511, 512, 513, 70_000):
+            add(f"pkg/file{size}.txt", (ENV * (size // len(ENV) + 1))[:size])
+        add("pkg/conf/.env", ENV)
+        add("pkg/lib.so", b"\x7fELF" + bytes(600))
+        add("pkg/link", kind=tarfile.SYMTYPE, link="conf/.env")
+        add("pkg/hard", kind=tarfile.LNKTYPE, link="pkg/conf/.env")
+        add("pkg/fifo", kind=tarfile.FIFOTYPE)
+        add("pkg/odd", ENV, kind=b"Z")
+        add("pkg/contiguous", ENV, kind=tarfile.CONTTYPE)
+        add("pkg/" + "deep/" * 30 + ".env", ENV)  # a ustar prefix, or a long-name header
+        if tar_format != tarfile.USTAR_FORMAT:
+            add("pkg/" + "x" * 120 + ".env", ENV)  # too long for a prefix: a long-name header
+        add("pkg/café/.env", ENV)
+    return buffer.getvalue()
+
+
+def test_plain_tar_headers_read_without_tarfile_give_what_tarfile_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    # sources/tarstream.py reads plain headers itself and hands the rest to
+    # tarfile at the first other one: the members, their bytes and every
+    # problem are what tarfile alone gives (with the check for a listing
+    # that breaks: archives._tarfile), on tars of every format and mutations.
+    from maniac_guard.sources import archives
+
+    def read(data: bytes) -> tuple[list[tuple[str, bytes]], list[str], list[str], object]:
+        report = ArchiveReport()
+        members = [
+            (s.path, s.data) for s in archive_sources("f", data, "tar", ArchiveLimits(max_member_size=1 << 20), report)
+        ]
+        return members, report.problems, report.messages, report.skipped
+
+    def by_tarfile(run: Any, stream: Any, shown: str, depth: int) -> Iterator[Any]:
+        return run._tarfile(stream, shown, depth)  # type: ignore[no-any-return]
+
+    seeds = [tar_of_every_kind(f) for f in (tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT)]
+    seeds.append(tar_bytes({"a/.env": ENV, "b.txt": b"x" * 3000}))
+    for size in (b"0000_000001\0", b"\x80" + bytes(10) + b"\x01"):  # valid for tarfile: its to read
+        crafted = bytearray(tar_bytes({"a.txt": b"x", "b/.env": ENV}))
+        crafted[512 * 2 + 124 : 512 * 2 + 136] = size  # the second header's size
+        crafted[512 * 2 + 148 : 512 * 2 + 156] = b" " * 8
+        crafted[512 * 2 + 148 : 512 * 2 + 155] = b"%06o\0" % sum(crafted[1024:1536])
+        seeds.append(bytes(crafted))
+    rng = random.Random(11)
+    compared = broken = 0
+    for data in [*seeds, b"", bytes(1024), bytes(100), *mutated(rng, seeds, 2000, edits=2, flips=0.8, cut=40)]:
+        fast = read(data)
+        with monkeypatch.context() as patched:
+            patched.setattr(archives._Run, "_tar", by_tarfile)
+            assert read(data) == fast
+        compared += 1
+        broken += any("after its member" in problem for problem in fast[1])
+    members = read(seeds[2])[0]
+    assert ("f!/pkg/café/.env", ENV) in members and len(members) >= 12
+    assert compared > 2000 and broken > 50
 
 
 def test_text_that_merely_starts_like_an_archive_is_text() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from maniac_guard.detectors import encoded
+from maniac_guard.sources import SourceFile
 from tests.helpers import fake_key, run_cli, run_in_process
 
 KEY = fake_key("encoded-text")
@@ -155,3 +156,60 @@ def test_a_python_rule_that_wins_the_merge_shows_the_masked_span(tmp_path: Path)
     results, stdout = _results(tmp_path)
     assert [r["ruleId"] for r in results] == ["MG201"]
     assert BODY[4:16] not in stdout
+
+
+def _any_branch(data: bytes) -> bool:
+    """The definition `wants` must answer: some trigger's branch matches (or a PDF's stream)."""
+    pdf = data.startswith(b"%PDF-") and b"FlateDecode" in data
+    return pdf or any(branch.search(data) is not None for trigger in encoded._trigger_res() for branch in trigger)
+
+
+def test_every_branch_opens_with_a_plain_m_or_an_encoded_one_wants_looks_for() -> None:
+    """`wants` tries the plain-`m` branches only where `_M_START` matches, and
+    the others only in files holding one of `_M_ENCODED`: each branch must open
+    with one of those, or `wants` would miss it."""
+    from maniac_guard.detectors.encoded import _M_ENCODED, _TRIGGERS
+
+    openings = [m for _, encoding in _M_ENCODED for m in encoding.split(b"|")]
+    spelled = b"\\u006d \\x6D &#109; &#x06d; %6d =6D \xd0\xbc \xef\xbd\x8d"
+    for byte, encoding in _M_ENCODED:
+        found = re.findall(encoding, spelled)
+        assert found and all(match.startswith(byte) for match in found), (byte, encoding)
+    for branch in (branch for trigger in _TRIGGERS for branch in trigger):
+        assert branch.startswith(b"m") or sum(branch.startswith(m) for m in openings) == 1, branch
+
+
+_PIECES = (
+    "m", "k", "mk", "mk-", "-", "%2D", "%6B", "%6d", "\\u002d", "\\x6b", "\\u006D", "\\U0001F600", "\\x2D",
+    "&#45;", "&#x6B;", "&#109;", "&#x06d;", "&hyphen;", "&amp;", "=2D", "=6B", "=6d", "=\n", "\\\n", "\n  ",
+    "\n", "\r\n\t", '"', "'", " ", "\u200b", "\u00ad", "\u2013", "\u043c", "\u043a", "\uff4d", "\uff4b", "\uff0d",
+    "\ufeff", "\u2060", "abcdEFGH12", "Zz_9", "x" * 20, "é",
+)  # fmt: skip
+
+
+def test_wants_answers_exactly_whether_a_trigger_matches() -> None:
+    """`wants` finds the same files as searching every branch: on the cases,
+    on texts without a key, and on 30,000 texts made of the pieces each
+    encoding, invisible and look-alike is written with."""
+    import random
+
+    texts = [text.encode() for text, _, _ in CASES.values()] + [_pdf(KEY), b"", b"m", b"mk", b"mk-"]
+    rng = random.Random(23)
+    for _ in range(30_000):
+        texts.append("".join(rng.choice(_PIECES) for _ in range(rng.randrange(1, 12))).encode())
+    wanted = 0
+    for data in texts:
+        expected = _any_branch(data)
+        assert encoded.wants(SourceFile("a.txt", data)) is expected, data
+        wanted += expected
+    assert 1_000 < wanted < len(texts) - 1_000  # both answers well covered
+
+
+@pytest.mark.parametrize("where", [0, 300, 999])
+def test_wants_past_many_places_a_key_could_start(where: int) -> None:
+    """Past `_M_STARTS_MAX` places where a plain-`m` branch could start, the
+    branches are searched whole: a trigger anywhere is still found."""
+    filler = ["mk-a\n"] * 1_000
+    assert not encoded.wants(SourceFile("a.txt", "".join(filler).encode()))
+    filler[where] = f"mk\\u002d{BODY}\n"
+    assert encoded.wants(SourceFile("a.txt", "".join(filler).encode()))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -144,6 +145,40 @@ def test_helpers_are_killed_when_this_process_leaves_early() -> None:
             except ProcessLookupError:
                 pass
         raise
+
+
+def test_a_helper_dies_mid_chunk_when_its_parent_is_killed(tmp_path: Path) -> None:
+    # A helper must not scan on for the rest of a long chunk once the scan
+    # is gone (SIGKILL: no handler in the parent runs). Here every chunk
+    # sleeps an hour, so only the helper's watch on its parent can end it.
+    pids = tmp_path / "pids"
+    script = (
+        "import os, sys, time\n"
+        "from maniac_guard.forkshare import run_shared\n"
+        "def work(chunk):\n"
+        f"    open({str(pids)!r}, 'a').write(f'{{os.getpid()}}\\n')\n"
+        "    time.sleep(3600)\n"
+        "run_shared(list(range(4)), work, helpers=1)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    helper = None
+    try:
+        deadline = time.monotonic() + 30
+        while helper is None and time.monotonic() < deadline:
+            seen = {int(line) for line in pids.read_text().split()} if pids.exists() else set()
+            helper = next(iter(seen - {parent.pid}), None)
+            time.sleep(0.02)
+        assert helper is not None, "no helper took a chunk"
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 5
+        while Path(f"/proc/{helper}").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not Path(f"/proc/{helper}").exists(), "the helper slept on after its parent was killed"
+    finally:
+        parent.kill()
+        if helper is not None and Path(f"/proc/{helper}").exists():
+            os.kill(helper, signal.SIGKILL)
 
 
 def _children() -> list[int]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from maniac_guard.entry import history_scan_options
+from maniac_guard.entry import plain_scan_options
 from maniac_guard.sources import gitstart
 from tests.gitrepo import Repo, new_repo
 from tests.helpers import fake_key, run_cli
@@ -40,6 +40,9 @@ def in_repo(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> Iterator[Repo]:
     gitstart.discard()
 
 
+# An option the fast path leaves to click, given its default: the same scan, parsed by click.
+CLICK = ("--max-file-size", "10485760")
+
 FAST = [
     ["--history"],
     ["--history", "--format", "json", "."],
@@ -48,6 +51,18 @@ FAST = [
     ["--history", "--since", "origin/main", "--quiet", "--output=report.json"],
     ["--range", "main..HEAD", "--history", "--format", "junit"],
     ["--history", "--fail-on=critical", "--max-commits=12"],
+    ["--since", "main"],  # implies --history, as click reads it (commands/scan.git_source)
+    # A plain scan of paths, as a CI job runs it: no click either.
+    [],
+    [".", "--format", "json"],
+    ["--format=sarif", "-o", "report.sarif", "src", "tests"],
+    ["-q", "--fail-on", "high", "app.py"],
+    # What CI jobs add: rule selection, config, baseline, cores, colours.
+    [".", "--select", "MG1", "--ignore=MG105", "--select", "MG2", "--exclude", "vendor/**"],
+    ["--config", "ci.toml", "--baseline=base.json", "--ignore-file", "accepted.txt", "-j", "0", "src"],
+    ["-v", "--no-gitignore", "--no-baseline", "--no-cache", "--no-color", "--jobs=2"],
+    ["--color", "--verbose", "--format", "json", "."],
+    ["--history", "--no-cache", "-v"],
 ]
 
 
@@ -55,13 +70,21 @@ FAST = [
 def test_the_fast_path_gives_scan_what_click_would(argv: list[str]) -> None:
     from maniac_guard import cli
 
-    assert history_scan_options(["scan", *argv]) == cli.scan.make_context("scan", list(argv)).params
+    assert plain_scan_options(["scan", *argv]) == cli.scan.make_context("scan", list(argv)).params
 
 
 @pytest.mark.parametrize(
     "argv",
     [
-        ["--since", "main"],  # no --history: click
+        [".", "--format", "yaml"],
+        ["-j", "01", "."],  # click reads it as 1: plain digits only here
+        ["-j2", "."],
+        ["--color=yes", "."],
+        ["--color", "--no-color"],  # click takes the last one
+        [".", "--select"],
+        [".", "--select", ""],
+        [".", "--max-file-size", "10"],
+        [".", "--config", "."],  # a folder: click.Path(dir_okay=False) refuses it
         ["--history", "--format", "JSON"],  # click says which formats there are
         ["--history", "--format"],
         ["--history", "--max-commits", "0"],
@@ -75,8 +98,6 @@ def test_the_fast_path_gives_scan_what_click_would(argv: list[str]) -> None:
         ["--history", "--since", "-x"],
         ["--history", "-o", "."],  # a folder: click.Path(dir_okay=False) refuses it
         ["--history", "-ojson"],
-        ["--history", "--no-cache"],
-        ["--history", "-v"],
         ["--history", "--", "path"],
         ["--history", "-"],
         ["--history", "--help"],
@@ -84,7 +105,7 @@ def test_the_fast_path_gives_scan_what_click_would(argv: list[str]) -> None:
     ],
 )
 def test_anything_else_goes_through_click(argv: list[str]) -> None:
-    assert history_scan_options(["scan", *argv]) is None
+    assert plain_scan_options(["scan", *argv]) is None
 
 
 def test_the_fast_paths_choices_are_clicks() -> None:
@@ -96,19 +117,20 @@ def test_the_fast_paths_choices_are_clicks() -> None:
     assert gitstart.DEFAULT_MAX_SIZE == DEFAULT_MAX_FILE_SIZE
 
 
+def _untimed(out: str) -> str:
+    out = re.sub(r'"elapsed_seconds": [0-9.]+', '"elapsed_seconds": 0', out)
+    out = re.sub(r'time="[0-9.]+"', 'time="0"', out)
+    out = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", "T", out)  # a report's start and end
+    return re.sub(r" in \d+\.\d+s", " in …s", out)
+
+
 @pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github", "gitlab", "junit"])
 def test_the_fast_path_reports_as_click_does_in_every_format(repo: Repo, fmt: str) -> None:
     fast = run_cli("scan", "--history", "--format", fmt, env=repo.env, cwd=repo.path)
-    full = run_cli("scan", "--history", "--format", fmt, "--no-cache", env=repo.env, cwd=repo.path)  # click parses
-
-    def untimed(out: str) -> str:
-        out = re.sub(r'"elapsed_seconds": [0-9.]+', '"elapsed_seconds": 0', out)
-        out = re.sub(r'time="[0-9.]+"', 'time="0"', out)
-        out = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", "T", out)  # a report's start and end
-        return re.sub(r" in \d+\.\d+s", " in …s", out)
+    full = run_cli("scan", "--history", "--format", fmt, *CLICK, env=repo.env, cwd=repo.path)
 
     assert fast.returncode == full.returncode == 1, fast.stderr
-    assert untimed(fast.stdout) == untimed(full.stdout) and fast.stdout
+    assert _untimed(fast.stdout) == _untimed(full.stdout) and fast.stdout
     assert fast.stderr == full.stderr
     if fmt == "json":
         assert {f["path"] for f in json.loads(fast.stdout)["findings"]} >= {"app/settings.py", ".env"}
@@ -245,12 +267,30 @@ def test_a_scan_unlike_the_early_start_reports_as_click_does(repo: Repo, case: s
     else:
         repo.write("pyproject.toml", "[tool.maniac-guard]\nmax-file-size = 4096\n")
     fast = run_cli("scan", "--history", "--format", "json", env=repo.env, cwd=cwd)
-    full = run_cli("scan", "--history", "--format", "json", "--no-cache", env=repo.env, cwd=cwd)
+    full = run_cli("scan", "--history", "--format", "json", *CLICK, env=repo.env, cwd=cwd)
     assert fast.returncode == full.returncode == 1, fast.stderr
     findings = json.loads(fast.stdout)["findings"]
     assert findings == json.loads(full.stdout)["findings"] and fast.stderr == full.stderr
     if case == "stash":  # both entries, the older one beyond what --all reaches
         assert sum(f["path"] == "app/settings.py" for f in findings) >= 3
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "junit"])
+def test_a_plain_scan_of_paths_reports_as_click_does(repo: Repo, fmt: str) -> None:
+    fast = run_cli("scan", ".", "--format", fmt, env=repo.env, cwd=repo.path)
+    full = run_cli("scan", ".", "--format", fmt, *CLICK, env=repo.env, cwd=repo.path)
+    assert fast.returncode == full.returncode == 1, fast.stderr
+    assert _untimed(fast.stdout) == _untimed(full.stdout) and fast.stdout
+    assert fast.stderr == full.stderr
+
+
+def test_a_ci_scan_of_a_tree_loads_no_click(repo: Repo) -> None:
+    from tests.test_startup_imports import _imported
+
+    modules, proc = _imported(["scan", ".", "--format", "sarif", "-o", "out.sarif"], repo.path)
+    assert proc.returncode == 1, proc.stderr
+    assert "click" not in {m.split(".")[0] for m in modules}
+    assert "MG101" in (repo.path / "out.sarif").read_text()
 
 
 def test_the_history_fast_path_loads_neither_click_nor_tempfile(repo: Repo) -> None:

@@ -61,6 +61,22 @@ def test_hand_checked_search_matches_the_reference_pattern(text: str) -> None:
     assert list(keys._real_keys(data)) == _reference_keys(data)
 
 
+_SPREAD = st.sampled_from(["", "", " ", "\t", "\n", "\r\n  ", "\n\t", "Q", "-"])
+
+
+@given(
+    st.sampled_from(["bWst", "1rLT", "1rLW", "1rLX", "1rLY", "tay0", "tay1", "tay2", "baWst"]),
+    st.lists(_SPREAD, min_size=5, max_size=5),
+)
+def test_the_base64_marker_check_is_a_search_once_blanks_are_deleted(marker: str, gaps: list[str]) -> None:
+    """`_has_base64_marker` (both `wants` and `detect` ask it) is the search for
+    a marker in the text with every blank deleted, however it searches."""
+    data = "".join(gap + char for gap, char in zip(gaps, marker + "\n", strict=False)).encode()
+    joined = data.translate(None, b"\r\n \t")
+    expected = any(re.search(m, joined) for m in keys._B64_MARKER_PATTERNS)
+    assert keys._has_base64_marker(data) is expected, data
+
+
 def test_a_key_inside_a_rejected_dashed_body_is_found() -> None:
     key = fake_key("nested")
     data = f"run mk-build-deps-{key} now\n".encode()

@@ -4,7 +4,9 @@ rule is triggered by tests/fixtures/permissions/declarations/bad and not by
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
+import re
 import time
 from pathlib import Path
 
@@ -305,3 +307,29 @@ def test_the_byte_screen_passes_every_fixture_that_is_checked() -> None:
         source = SourceFile(path.name.replace("maniac-keys", "settings"), path.read_bytes())
         if check_source(source, load_policy(None), TODAY, with_code=False):
             assert wants(source), path
+
+
+def test_the_yaml_readers_pattern_is_put_in_res_cache_as_the_same_set() -> None:
+    """yamlsafe puts PyYAML's reader pattern in `re`'s cache compiled from its
+    complement (4 ms less per process): the two must match the same code
+    points, the reader's source must still spell the pattern that way, and
+    the cache must be what the reader gets."""
+    import subprocess
+    import sys
+
+    import yaml.reader
+
+    from maniac_guard.permissions import yamlsafe
+
+    everything = "".join(map(chr, range(0x110000)))
+    reader = re.compile(f"(?:{yamlsafe.YAML_NON_PRINTABLE})")  # a new pattern text: compiled here
+    assert re.compile(yamlsafe.YAML_FORBIDDEN).findall(everything) == reader.findall(everything)
+    source = Path(yaml.reader.__file__).read_text(encoding="utf-8")
+    spelled = source.split("NON_PRINTABLE = re.compile(", 1)[1].split(")", 1)[0]
+    assert ast.literal_eval(spelled) == yamlsafe.YAML_NON_PRINTABLE
+    probe = (
+        "from maniac_guard.permissions import yamlsafe\nyamlsafe.load('a: 1')\nimport yaml\n"
+        "print(yaml.reader.Reader.NON_PRINTABLE.pattern == yamlsafe.YAML_FORBIDDEN)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert proc.stdout == "True\n"

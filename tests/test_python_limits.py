@@ -126,3 +126,18 @@ def test_a_flow_too_long_for_the_analyzer_is_named_not_passed_in_silence(tmp_pat
     proc = run_in_process("scan", "chain.py", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "chain.py: too long a chain of steps for the Python analyzer; Python rules skipped" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "literal",
+    ['"a"', "'a'", '""', "''", 'rb"\\\\"', "f'{x}'", "u'\\''", 'B"a"\n'],
+)
+def test_adjacent_strings_are_refused_from_exactly_the_limit(literal: str) -> None:
+    """The guard counts the quotes that end a literal another follows before
+    its search for the run: neither may change where the limit is."""
+    from maniac_guard.detectors.python_code import MAX_ADJACENT_STRINGS
+
+    below = " ".join([literal] * (MAX_ADJACENT_STRINGS - 1))
+    at = " ".join([literal] * MAX_ADJACENT_STRINGS)
+    assert too_complex(f"x = ({below})\n") is None
+    assert too_complex(f"x = ({at})\n") == f"over {MAX_ADJACENT_STRINGS} adjacent string literals"

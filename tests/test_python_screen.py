@@ -4,6 +4,7 @@ too) on files that only read the key from the environment."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -353,3 +354,53 @@ def test_a_file_that_hands_a_literal_to_the_sdk_is_analyzed_without_libcst(
     assert [(f["path"], f["line"], f["rule_id"]) for f in findings] == [("job.py", 4, "MG201")]
     # The analysis runs on the standard library's ast: libcst is for --fix.
     assert "libcst" not in modules
+
+
+def _depth(node: ast.AST) -> int:
+    return 1 + max((_depth(child) for child in ast.iter_child_nodes(node)), default=0)
+
+
+_WALKED = (
+    "import os.path as p, a.b.c\nfrom .x import (y as z)\n"
+    "def f():\n    global only_in_global\n    def g():\n        nonlocal only_in_nonlocal\n"
+    "        return f'{p!r}' + 'a' % 1\n"
+    "class K(a.Maniac, metaclass=M):\n    x: 'ann' = lambda *q, **w: [i async for i in w]\n"
+    "match v:\n    case {'k': [1, *rest]} | Point(x=0) as caught: pass\n"
+)
+
+
+@pytest.mark.parametrize("module", ["ast", "json.decoder", "argparse", "typing", ""])
+def test_the_screens_walk_collects_from_every_node(module: str) -> None:
+    """`collect` (one hand-written walk) against `ast.walk`: every string
+    literal, every identifier (dotted ones split too), every call, every
+    join; and TooDeep exactly past the depth asked."""
+    import importlib
+
+    from maniac_guard.python.screen import TooDeep, _Ingredients
+
+    text = Path(importlib.import_module(module).__file__ or "").read_text(encoding="utf-8") if module else _WALKED
+    tree = ast.parse(text)
+    ingredients = _Ingredients()
+    ingredients.collect(tree, None)
+    nodes = list(ast.walk(tree))
+    strings = [n.value for n in nodes if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    assert sorted(ingredients.literals) == sorted(strings)
+    fields = [v for n in nodes if not isinstance(n, ast.Constant) for _, v in ast.iter_fields(n)]
+    words = [w for v in fields for w in (v if isinstance(v, list) else [v]) if isinstance(w, str)]
+    assert ingredients.names == {*words, *(part for w in words for part in w.split("."))}
+    assert {id(c) for c in ingredients.calls} == {id(n) for n in nodes if isinstance(n, ast.Call)}
+    joins = [
+        *(isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Add, ast.Mod)) for n in nodes),
+        *(isinstance(n, ast.JoinedStr) and any(isinstance(v, ast.FormattedValue) for v in n.values) for n in nodes),
+        *(
+            isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Attribute)
+            and n.func.attr in ("join", "format", "substitute", "safe_substitute")
+            for n in nodes
+        ),
+    ]
+    assert ingredients.joins is any(joins)
+    depth = _depth(tree)
+    _Ingredients().collect(tree, depth)
+    with pytest.raises(TooDeep):
+        _Ingredients().collect(tree, depth - 1)

@@ -134,3 +134,21 @@ def test_printable_keeps_what_it_is_told_and_ordinary_text() -> None:
     assert printable("".join(map(chr, range(128))), keep="\n") == "".join(
         c if c == "\n" or 32 <= ord(c) < 127 else f"\\x{ord(c):02x}" for c in map(chr, range(128))
     )
+
+
+def test_text_without_a_control_is_returned_before_any_pattern() -> None:
+    """`printable` and `undecodable` return text as it is when a C test says
+    the pattern cannot match (`isprintable`, a UTF-8 encode): never when one
+    of the characters it escapes is there, over every code point."""
+    from maniac_guard.report import escape
+
+    everything = "".join(map(chr, range(0x110000)))
+    controls = re.compile(escape._CONTROL).findall(everything)
+    assert len(controls) > 2_000 and not any(c.isprintable() for c in controls)
+    surrogates = re.compile(escape._SURROGATE).findall(everything)
+    assert len(surrogates) == 2_048 and all(escape._has_surrogate(c) for c in surrogates)
+    assert not escape._has_surrogate(re.sub(escape._SURROGATE, "", everything))
+    assert printable("plain … text é") == "plain … text é"
+    assert printable("a\u202eb … \x9b") == "a\\u202eb … \\x9b"
+    assert escape.undecodable("caf\udce9 …") == "caf\\xe9 …"
+    assert escape.undecodable("café …") == "café …"

@@ -3,8 +3,9 @@
 parent alone, SIGKILL); a stopped helper does not hold the scan up, and its
 files are still scanned.
 
-The trees hold Python files that reach libcst (a tenth of a second or more
-each), so a helper has seconds of work left when the signal comes."""
+The trees hold Python files the value flow analyses, so a helper has work
+left when the signal comes (a helper killed mid-chunk, however long the
+chunk: tests/test_forkshare.py)."""
 
 from __future__ import annotations
 

@@ -45,7 +45,10 @@ _find_mk = re.compile(rb"mk[-%]").search  # HINTS[0]
 # ("tay" alone is in every "stay").
 _B64_MARKER_PIECES = ((b"b", b"W", b"s", b"t"), (b"1", b"r", b"L", b"[T-X]"), (b"t", b"a", b"y", b"[01]"))
 _B64_MARKER_PATTERNS = tuple(b"".join(pieces) for pieces in _B64_MARKER_PIECES)
-_B64_MARKER_SEARCHES = tuple(re.compile(marker).search for marker in _B64_MARKER_PATTERNS)
+# A marker whole or with blanks between its characters (base64 output wrapped
+# over lines, indented): one search each, at C speed from its first character
+# (~40% less than deleting the blanks and searching the rest for the markers).
+_B64_SPREAD_SEARCHES = tuple(re.compile(rb"[\r\n \t]*".join(pieces)).search for pieces in _B64_MARKER_PIECES)
 # Wrapped base64 (the `base64` tool's 76 columns, a Kubernetes `|` block) may
 # break a line inside a marker; these match with the break and indentation.
 _LINE_BREAK = rb"(?:\r?\n[ \t]*)?"
@@ -73,12 +76,8 @@ def _b64_wrapped_marker_re() -> re.Pattern[bytes]:
 
 
 def _has_base64_marker(data: bytes) -> bool:
-    if any(search(data) is not None for search in _B64_MARKER_SEARCHES):
-        return True
-    # A marker broken by a line break: deleting blanks is a C-speed pass, much
-    # cheaper than a regex allowing a break between every two characters.
-    joined = data.translate(None, _BLANKS)
-    return len(joined) != len(data) and any(search(joined) is not None for search in _B64_MARKER_SEARCHES)
+    """Whether `data` holds a marker once its blanks are deleted."""
+    return any(search(data) is not None for search in _B64_SPREAD_SEARCHES)
 
 
 def wants(source: SourceFile) -> bool:
@@ -257,9 +256,9 @@ def _base64_tokens(data: bytes) -> Iterator[tuple[int, int, int, int]]:
     # One literal search per marker, merged: the alternation is 10x slower. A
     # marker overlapping an earlier one lies inside that token and is skipped.
     markers = sorted(m.start() for marker in _B64_MARKER_PATTERNS for m in re.finditer(marker, data))
-    joined = data.translate(None, _BLANKS)
-    if len(joined) != len(data) and any(search(joined) for search in _B64_MARKER_SEARCHES):
-        # Some marker may be broken over lines: the slower search finds those too.
+    if b"\n" in data:
+        # Some marker may be broken over lines: the slower search finds those
+        # too (asked only of data with a marker, whole or broken).
         markers = sorted({*markers, *(m.start() for m in _b64_wrapped_marker_re().finditer(data))})
     for marker_start in markers:
         if marker_start < last_end:

@@ -9,6 +9,7 @@ tag (`!!python/object`, `!Ref`) is an error, not a constructor call.
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any
 
 from maniac_guard.records import dataclass, field
@@ -175,8 +176,29 @@ def _expanded_size(root: Any) -> int:
         raise YamlProblem(f"YAML nested too deeply (over {MAX_DEPTH} levels)", *_Builder._pos(root)) from None
 
 
+# PyYAML's reader compiles, when it is imported, the code points YAML may not
+# hold written as those it may: `re`'s compiler sets a bit for each of ~63,000
+# of them one at a time, 4 of the import's 12 ms in each scanning process
+# that parses a YAML file (for a reader the C loader used here never calls).
+# The same set, written as what it forbids, compiles in microseconds: it is
+# put in `re`'s cache under the reader's pattern first. A `re` without that
+# cache compiles the reader's own as before (tests/test_permissions.py
+# checks that both match the same code points, and that the cache is used).
+YAML_NON_PRINTABLE = "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+YAML_FORBIDDEN = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]"
+
+
+def _import_yaml() -> None:
+    if "yaml" not in sys.modules:
+        cache = getattr(re, "_cache", None)
+        if isinstance(cache, dict):
+            cache.setdefault((str, YAML_NON_PRINTABLE, 0), re.compile(YAML_FORBIDDEN))
+    import yaml  # noqa: F401
+
+
 def load(text: str) -> Located:
     """One YAML document as plain values; raises YamlProblem (never a traceback)."""
+    _import_yaml()
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -51,9 +51,18 @@ def _visible(char: str) -> str:
     return f"\\u{code:04x}"
 
 
+def _has_surrogate(text: str) -> bool:
+    """UTF-8 encodes every code point but the surrogates (in C, no pattern to compile)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def undecodable(text: str) -> str:
     """`text` with bytes that were not UTF-8 shown as `\\xNN`; encodable as UTF-8."""
-    if text.isascii():
+    if text.isascii() or not _has_surrogate(text):
         return text
     return _compiled(_SURROGATE).sub(lambda m: _visible(m.group()), text)
 
@@ -62,6 +71,8 @@ def printable(text: str, keep: str = "") -> str:
     """`text` safe to print on a terminal: controls (but those in `keep`) and
     undecodable bytes become visible escapes; a key (a file named after one) masked."""
     text = mask_real_keys(text)
+    if text.isprintable():  # False for every character of _CONTROL (C0, C1, DEL, format, surrogates)
+        return text
     controls = _compiled(_ASCII_CONTROL if text.isascii() else _CONTROL)
     return controls.sub(lambda m: m.group() if m.group() in keep else _visible(m.group()), text)
 

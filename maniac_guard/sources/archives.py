@@ -45,6 +45,8 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.
 if TYPE_CHECKING:
     from typing import IO
 
+    from maniac_guard.sources.tarstream import Member, Replay
+
 SEPARATOR = "!/"  # `outer.zip!/inner/path`, as Java's jar: URLs write it
 
 # Names of single compressed files, and what the file inside is called.
@@ -192,23 +194,67 @@ class _Run:
                 self.report.problems.append(f"{_shown(name)}: cannot read this member ({_why(exc)}); not scanned")
 
     def _tar(self, stream: Inflating, shown: str, depth: int) -> Iterator[SourceFile]:
-        import tarfile
+        """Plain headers read here (tarstream.py); from the first other one on, tarfile."""
+        from maniac_guard.sources.tarstream import Broken, Fallback, Replay, members
 
+        last = ""
+        try:
+            for last, data in members(stream):
+                self.count_member()
+                if data is not None:  # (folders, links, devices: nothing to read)
+                    yield from self._tar_member(last, data, shown, depth)
+        except Broken as broken:
+            self._tar_broken(shown, last, str(broken))
+        except Fallback as fallback:
+            yield from self._tarfile(Replay(fallback.header, stream), shown, depth, last)
+
+    def _tar_member(self, name: str, data: IO[bytes] | Member, shown: str, depth: int) -> Iterator[SourceFile]:
         from maniac_guard.sources.files import BINARY_SUFFIXES
 
+        if name.lower().endswith(BINARY_SUFFIXES):  # as on disk: never read
+            self.report.skipped["binary"] += 1
+            return
+        yield from self.member(data, f"{shown}{SEPARATOR}{_member_name(name)}", depth)
+
+    def _tar_broken(self, shown: str, last: str, why: str) -> None:
+        self.report.problems.append(
+            f"{_shown(shown)}: cannot read the tar archive after its member {_member_name(last)} "
+            f"({why}); the rest is not scanned"
+        )
+
+    def _tarfile(self, stream: IO[bytes] | Replay, shown: str, depth: int, last: str = "") -> Iterator[SourceFile]:
+        import tarfile
+
+        class Headers(tarfile.TarInfo):
+            """Remembers why the listing ended: at a broken header after the
+            first, tarfile ends it without a word, and the members behind it
+            would go unread as if there were none."""
+
+            broken = ""
+
+            @classmethod
+            def fromtarfile(cls, tarfile_: tarfile.TarFile) -> Headers:  # a header and what it names (pax, GNU)
+                try:
+                    return super().fromtarfile(tarfile_)
+                except tarfile.HeaderError as exc:
+                    if type(exc).__name__ in ("InvalidHeaderError", "TruncatedHeaderError"):
+                        cls.broken = str(exc)
+                    raise
+
         # Stream mode: members in order, nothing seeks, nothing is extracted.
-        with tarfile.open(fileobj=stream, mode="r|") as archive:  # type: ignore[call-overload]
+        with tarfile.open(fileobj=stream, mode="r|", tarinfo=Headers) as archive:  # type: ignore[call-overload]
             for info in archive:
+                last = info.name
                 self.count_member()
-                if not info.isreg():  # folders, links, devices: nothing to read
-                    continue
-                name = f"{shown}{SEPARATOR}{_member_name(info.name)}"
-                if info.name.lower().endswith(BINARY_SUFFIXES):  # as on disk: never read
-                    self.report.skipped["binary"] += 1
+                # Folders, links, devices: nothing to read; a type tarfile does
+                # not know is read as a file, as tarfile (and POSIX) read it.
+                if not info.isreg() and info.type in tarfile.SUPPORTED_TYPES:
                     continue
                 member = archive.extractfile(info)
                 if member is not None:
-                    yield from self.member(member, name, depth)
+                    yield from self._tar_member(info.name, member, shown, depth)
+        if Headers.broken:
+            self._tar_broken(shown, last, Headers.broken)
 
     def _compressed(self, fileobj: IO[bytes], shown: str, kind: str, depth: int) -> Iterator[SourceFile]:
         from typing import cast  # here: a hook's start does without typing
@@ -230,7 +276,7 @@ class _Run:
             yield from self.member(stream, f"{shown}{SEPARATOR}{inner}", depth)
 
     def member(
-        self, stream: IO[bytes] | Inflating | None, name: str, depth: int, whole: bytes | None = None
+        self, stream: IO[bytes] | Inflating | Member | None, name: str, depth: int, whole: bytes | None = None
     ) -> Iterator[SourceFile]:
         """One member (read from `stream`, or `whole` already): an archive
         opened in turn, a text file yielded, a binary one left after its
