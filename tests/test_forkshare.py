@@ -172,13 +172,21 @@ def test_a_helper_dies_mid_chunk_when_its_parent_is_killed(tmp_path: Path) -> No
         parent.kill()
         parent.wait()
         deadline = time.monotonic() + 5
-        while Path(f"/proc/{helper}").exists() and time.monotonic() < deadline:
+        while _running(helper) and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert not Path(f"/proc/{helper}").exists(), "the helper slept on after its parent was killed"
+        assert not _running(helper), "the helper slept on after its parent was killed"
     finally:
         parent.kill()
-        if helper is not None and Path(f"/proc/{helper}").exists():
+        if helper is not None and _running(helper):
             os.kill(helper, signal.SIGKILL)
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan waits for init to reap it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def _children() -> list[int]:

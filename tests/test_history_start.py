@@ -16,7 +16,7 @@ import pytest
 from maniac_guard.entry import plain_scan_options
 from maniac_guard.sources import gitstart
 from tests.gitrepo import Repo, new_repo
-from tests.helpers import fake_key, run_cli
+from tests.helpers import fake_key, run_cli, run_in_process
 
 
 @pytest.fixture
@@ -39,9 +39,6 @@ def in_repo(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> Iterator[Repo]:
     yield repo
     gitstart.discard()
 
-
-# An option the fast path leaves to click, given its default: the same scan, parsed by click.
-CLICK = ("--max-file-size", "10485760")
 
 FAST = [
     ["--history"],
@@ -127,7 +124,7 @@ def _untimed(out: str) -> str:
 @pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github", "gitlab", "junit"])
 def test_the_fast_path_reports_as_click_does_in_every_format(repo: Repo, fmt: str) -> None:
     fast = run_cli("scan", "--history", "--format", fmt, env=repo.env, cwd=repo.path)
-    full = run_cli("scan", "--history", "--format", fmt, *CLICK, env=repo.env, cwd=repo.path)
+    full = run_in_process("scan", "--history", "--format", fmt, env=repo.env, cwd=repo.path)  # click parses
 
     assert fast.returncode == full.returncode == 1, fast.stderr
     assert _untimed(fast.stdout) == _untimed(full.stdout) and fast.stdout
@@ -267,7 +264,7 @@ def test_a_scan_unlike_the_early_start_reports_as_click_does(repo: Repo, case: s
     else:
         repo.write("pyproject.toml", "[tool.maniac-guard]\nmax-file-size = 4096\n")
     fast = run_cli("scan", "--history", "--format", "json", env=repo.env, cwd=cwd)
-    full = run_cli("scan", "--history", "--format", "json", *CLICK, env=repo.env, cwd=cwd)
+    full = run_in_process("scan", "--history", "--format", "json", env=repo.env, cwd=cwd)  # click parses
     assert fast.returncode == full.returncode == 1, fast.stderr
     findings = json.loads(fast.stdout)["findings"]
     assert findings == json.loads(full.stdout)["findings"] and fast.stderr == full.stderr
@@ -278,7 +275,7 @@ def test_a_scan_unlike_the_early_start_reports_as_click_does(repo: Repo, case: s
 @pytest.mark.parametrize("fmt", ["text", "json", "sarif", "junit"])
 def test_a_plain_scan_of_paths_reports_as_click_does(repo: Repo, fmt: str) -> None:
     fast = run_cli("scan", ".", "--format", fmt, env=repo.env, cwd=repo.path)
-    full = run_cli("scan", ".", "--format", fmt, *CLICK, env=repo.env, cwd=repo.path)
+    full = run_in_process("scan", ".", "--format", fmt, env=repo.env, cwd=repo.path)  # click parses
     assert fast.returncode == full.returncode == 1, fast.stderr
     assert _untimed(fast.stdout) == _untimed(full.stdout) and fast.stdout
     assert fast.stderr == full.stderr
