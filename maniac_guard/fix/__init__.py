@@ -186,10 +186,12 @@ def is_fixable_path(path: str) -> bool:
     return path.lower().endswith((".py", ".pyi", ".ipynb"))
 
 
-def mask_keys(text: str, secrets: Sequence[str] = (), pieces: Sequence[str] = ()) -> str:
-    """Mask whole keys, the pieces they were built from, and any run of 8
-    characters of a known key's body (findings.redact)."""
-    return redact(text, [Secret(secret, pieces) for secret in secrets])
+def mask_keys(text: str, secrets: Sequence[str] = (), pieces: Sequence[Sequence[str]] = ()) -> str:
+    """Mask whole keys, the pieces each was built from (`pieces`: a sequence
+    per key, its own only: every key's pieces for every key made the masking
+    quadratic), and any run of 8 characters of a known key's body (findings.redact)."""
+    own = [*pieces, *([()] * (len(secrets) - len(pieces)))]
+    return redact(text, [Secret(secret, forms) for secret, forms in zip(secrets, own)])
 
 
 def _code_of(fix: FileFix) -> str:
