@@ -20,6 +20,7 @@ from maniac_guard.sources.magic import PEEK_SIZE
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (records.py)
 if TYPE_CHECKING:
     import bz2
+    import lzma
     import zlib
     from typing import IO, Any, Protocol
 
@@ -164,7 +165,7 @@ def zip_member_chunks(fileobj: IO[bytes], entry: Entry) -> tuple[Iterator[bytes]
         return _inflate_lzma(raw), raw.count
     import bz2
 
-    return _inflate_bz2(raw, bz2.BZ2Decompressor()), raw.count
+    return _inflate_demanding(raw, bz2.BZ2Decompressor()), raw.count
 
 
 def small_member(fileobj: IO[bytes], entry: Entry) -> bytes | None:
@@ -220,7 +221,8 @@ def _inflate_deflate(raw: Counting, decompressor: zlib._Decompress) -> Iterator[
             yield out
 
 
-def _inflate_bz2(raw: Counting, decompressor: bz2.BZ2Decompressor) -> Iterator[bytes]:
+def _inflate_demanding(raw: Counting, decompressor: bz2.BZ2Decompressor | lzma.LZMADecompressor) -> Iterator[bytes]:
+    """A stream whose decompressor says when it needs input (bzip2, LZMA)."""
     while not decompressor.eof:
         data = raw.read(CHUNK) if decompressor.needs_input else b""
         if decompressor.needs_input and not data:
@@ -242,14 +244,7 @@ def _inflate_lzma(raw: Counting) -> Iterator[bytes]:
     if len(properties) < size:
         raise EOFError("the archive ends inside a member")
     lzma_filter = lzma._decode_filter_properties(lzma.FILTER_LZMA1, properties)  # type: ignore[attr-defined]
-    decompressor = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[lzma_filter])
-    while not decompressor.eof:
-        data = raw.read(CHUNK) if decompressor.needs_input else b""
-        if decompressor.needs_input and not data:
-            return
-        out = decompressor.decompress(data, CHUNK)
-        if out:
-            yield out
+    yield from _inflate_demanding(raw, lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[lzma_filter]))
 
 
 def format_errors() -> tuple[type[Exception], ...]:
