@@ -1,5 +1,6 @@
-"""`scan --history` without click, its `git log -p` started first thing
-(issue 26, entry.py and sources/gitstart.py): the fast path must give the
+"""`scan --history` and a plain `scan PATHS` without click, the history's
+`git log -p` started first thing (issue 26, entry.py and
+sources/gitstart.py): the fast path must give the
 scan exactly what click would, hand anything else to click, and the early
 git process must be the one the scan reads only when it is the command the
 scan would have started."""
