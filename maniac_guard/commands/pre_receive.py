@@ -265,6 +265,10 @@ def run_pre_receive(
                 f"maniac-guard: the {timeout:g}s budget ran out before the whole push was scanned; there may be more.\n"
             )
         return EXIT_REJECT
+    if scan.result.stages.incomplete:  # named above (an archive not opened, an object not read): never a pass
+        unread = counted(len(scan.result.stages.incomplete), "file")
+        out.write(f"maniac-guard: push rejected: {unread} in the pushed commits could not be scanned.\n")
+        return EXIT_ERROR
     if scan.timed_out:
         where = f"after {counted(scan.commits, 'commit')} in {time.monotonic() - started:.1f}s"
         text, code = timeout_verdict(timeout or 0, on_timeout, where)
